@@ -1,0 +1,128 @@
+# snaptun — one build for everything. `make help` lists the targets.
+#
+#   make                  build the programs
+#   make deps             install missing Debian packages (silent when all are there)
+#   make run              deps + build + start the manager on ./var, print URL and admin token
+#   make test             unit and end-to-end tests (SANITIZE=address,undefined for ASan/UBSan)
+#   make bench            benchmarks, each beside a reference measured in the same run
+#   make fuzz             every libFuzzer harness for FUZZ_SECONDS (default 30) each
+#   make format-check     clang-format, no changes allowed
+#   V=1                   show full command lines
+
+CC       ?= cc
+FUZZ_CC  ?= clang
+SANITIZE ?=
+FUZZ_SECONDS ?= 30
+
+BUILD := build$(if $(SANITIZE),-san)
+PKGS  := libmicrohttpd sqlite3 gnutls jansson
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+           -Wcast-qual -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Debian packages: what builds, tests, benchmarks and fuzzes this tree (STACK.md).
+DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
+            libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
+            libjwt-gnutls-dev libjansson-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
+            clang libclang-rt-14-dev clang-format wrk
+
+LIB_SRC     := $(wildcard lib/*.c)
+DB_SRC      := $(wildcard db/*.c)
+MANAGER_SRC := $(filter-out manager/main.c,$(wildcard manager/*.c))
+CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(DB_SRC) $(MANAGER_SRC))
+
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter-out tests/unit/check.c,$(wildcard tests/unit/*_test.c)))
+FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
+
+PROGRAMS := $(BUILD)/snaptun-manager
+
+.PHONY: all deps test unit e2e run bench fuzz clean format format-check help
+all: $(PROGRAMS)
+
+help:
+	@sed -n '1,12p' Makefile
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    $$missing libjwt-dev- >/dev/null; \
+	fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/snaptun-manager: $(BUILD)/manager/main.o $(BUILD)/libcore.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: deps all $(UNIT_TESTS)
+	$(Q)BUILD=$(BUILD) sh tests/run.sh $(UNIT_TESTS)
+
+# Fuzzers are built by clang with libFuzzer and ASan, from the same sources.
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(LDLIBS)
+
+fuzz: deps $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do \
+	  name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
+	  mkdir -p $$corpus && cp -n tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null; \
+	  echo "fuzz $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus 2>$(BUILD)/fuzz/$$name.log \
+	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz/$$name.log; \
+	done
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: deps all $(BENCHES)
+	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
+
+run: deps all
+	$(Q)BUILD=$(BUILD) sh tests/run-local.sh
+
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
+format:
+	$(Q)clang-format -i $(SOURCES)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

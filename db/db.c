@@ -1,0 +1,314 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "db.h"
+#include "schema.h"
+
+#define STMT_SLOTS 512	/* open addressing; there are far fewer distinct statements */
+
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *st;
+};
+
+struct db {
+	sqlite3 *h;
+	int depth;	/* open transaction levels: 1 = BEGIN, more = savepoints */
+	struct stmt_slot slots[STMT_SLOTS];
+};
+
+static int
+map_rc(sqlite3 *h, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		return ERR_CONFLICT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ERR_BUSY;
+	case SQLITE_NOMEM:
+		return ERR_NOMEM;
+	default:
+		log_error("sqlite: %s", sqlite3_errmsg(h));
+		return ERR_DB;
+	}
+}
+
+int
+db_exec(struct db *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		log_error("sqlite: %s", msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return (rc & 0xff) == SQLITE_BUSY ? ERR_BUSY : ERR_DB;
+	}
+	return 0;
+}
+
+int
+db_open(const char *path, struct db **out)
+{
+	struct db *db;
+	int rv = ERR_DB;
+
+	*out = NULL;
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return ERR_NOMEM;
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_error("cannot open database %s: %s", path,
+		    db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db->h, 2000);
+	sqlite3_extended_result_codes(db->h, 1);
+	/* synchronous=FULL: a committed change survives power loss, which single-use tokens and
+	 * address promises need; callers amortise the fsync by sharing commits (db_begin nests). */
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+	    "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;") < 0)
+		goto out;
+	if (schema_migrate(db) < 0)
+		goto out;
+	*out = db;
+	db = NULL;
+	rv = 0;
+out:
+	db_close(db);
+	return rv;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	for (int i = 0; i < STMT_SLOTS; i++)
+		sqlite3_finalize(db->slots[i].st);
+	sqlite3_close(db->h);
+	free(db);
+}
+
+sqlite3_stmt *
+db_stmt(struct db *db, const char *sql)
+{
+	size_t i = ((uintptr_t)sql >> 3) % STMT_SLOTS;
+	struct stmt_slot *s;
+
+	for (int n = 0; n < STMT_SLOTS; n++, i = (i + 1) % STMT_SLOTS) {
+		s = &db->slots[i];
+		if (s->sql == sql) {
+			sqlite3_reset(s->st);
+			sqlite3_clear_bindings(s->st);
+			return s->st;
+		}
+		if (s->sql == NULL) {
+			if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st,
+			    NULL) != SQLITE_OK)
+				fatalx("sqlite: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db->h));
+			s->sql = sql;
+			return s->st;
+		}
+	}
+	fatalx("sqlite: statement cache full (%d)", STMT_SLOTS);
+}
+
+static int
+param(sqlite3_stmt *st, const char *name)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i == 0)
+		fatalx("sqlite: no parameter %s in \"%s\"", name, sqlite3_sql(st));
+	return i;
+}
+
+void
+db_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	sqlite3_bind_int64(st, param(st, name), v);
+}
+
+void
+db_bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, param(st, name));
+	else
+		sqlite3_bind_text(st, param(st, name), v, -1, SQLITE_TRANSIENT);
+}
+
+void
+db_bind_null(sqlite3_stmt *st, const char *name)
+{
+	sqlite3_bind_null(st, param(st, name));
+}
+
+int
+db_run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	int rv = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : map_rc(sqlite3_db_handle(st), rc);
+
+	sqlite3_reset(st);
+	return rv;
+}
+
+int
+db_row(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : map_rc(sqlite3_db_handle(st), rc);
+}
+
+void
+db_reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+}
+
+int64_t
+db_col_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_int64(st, col);
+}
+
+const char *
+db_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+int
+db_col_is_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+int
+db_begin(struct db *db)
+{
+	int rv = db_run(db_stmt(db, db->depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT nested"));
+
+	if (rv == 0)
+		db->depth++;
+	return rv;
+}
+
+int
+db_commit(struct db *db)
+{
+	int rv;
+
+	if (db->depth > 1) {
+		if ((rv = db_run(db_stmt(db, "RELEASE nested"))) == 0)
+			db->depth--;
+		return rv;
+	}
+	if ((rv = db_run(db_stmt(db, "COMMIT"))) < 0) {
+		db_rollback(db);
+		return rv;
+	}
+	db->depth = 0;
+	return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db->depth > 1) {
+		db_run(db_stmt(db, "ROLLBACK TO nested"));
+		db_run(db_stmt(db, "RELEASE nested"));
+		db->depth--;
+		return;
+	}
+	if (!sqlite3_get_autocommit(db->h))
+		db_run(db_stmt(db, "ROLLBACK"));
+	db->depth = 0;
+}
+
+int
+db_in_tx(const struct db *db)
+{
+	return db->depth > 0;
+}
+
+int64_t
+db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
+int
+db_changes(struct db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->h;
+}
+
+int
+db_ping(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT 1");
+	int rv = db_row(st);
+
+	db_reset(st);
+	return rv == 1 ? 0 : ERR_DB;
+}
+
+int
+db_check(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, "PRAGMA quick_check");
+	int rv = db_row(st), ok = rv == 1 && strcmp(db_col_text(st, 0), "ok") == 0;
+
+	if (rv == 1 && !ok)
+		log_error("database check: %s", db_col_text(st, 0));
+	db_reset(st);
+	return ok ? 0 : ERR_DB;
+}
+
+int
+db_meta_get(struct db *db, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT value FROM meta WHERE key = :key");
+	int rv;
+
+	db_bind_text(st, ":key", key);
+	if ((rv = db_row(st)) <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	snprintf(buf, len, "%s", db_col_text(st, 0));
+	db_reset(st);
+	return 0;
+}
+
+int
+db_meta_set(struct db *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st = db_stmt(db, "INSERT INTO meta (key, value) VALUES (:key, :value) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+
+	db_bind_text(st, ":key", key);
+	db_bind_text(st, ":value", value);
+	return db_run(st);
+}

@@ -1,0 +1,162 @@
+/* Migrations are append-only: migration i brings user_version from i to i + 1. Never edit one
+ * that has shipped; add the next. Unsigned 64-bit address indexes are stored bit-for-bit in
+ * SQLite's signed INTEGER (only equality and the sequential cursor's order matter, and the
+ * cursor never gets near 2^63). */
+#include <stdio.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "db.h"
+#include "schema.h"
+
+static const char *const migrations[] = {
+	/* 1: pools, grants, holds, reservations, admin tokens, audit events */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE pools ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  isd_as INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
+	"  prefix TEXT NOT NULL,"
+	"  first_index INTEGER NOT NULL,"
+	"  last_index INTEGER NOT NULL,"
+	"  hold_seconds INTEGER NOT NULL CHECK (hold_seconds >= 0),"
+	"  strategy TEXT NOT NULL CHECK (strategy IN ('sequential', 'random')),"
+	"  mode TEXT NOT NULL CHECK (mode IN ('ip', 'scion')),"
+	"  next_index INTEGER NOT NULL,"		/* sequential cursor: never handed out from here */
+	"  n_assigned INTEGER NOT NULL DEFAULT 0,"
+	"  n_held INTEGER NOT NULL DEFAULT 0,"		/* on-hold rows, lapsed or not */
+	"  n_reserved INTEGER NOT NULL DEFAULT 0,"
+	"  n_occupied INTEGER NOT NULL DEFAULT 0,"	/* indexes with a grant row or a reservation */
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX pools_isd_as ON pools (isd_as, family, id);"
+
+	"CREATE TABLE grants ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pool_id INTEGER NOT NULL REFERENCES pools (id),"
+	"  addr_index INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  pssid TEXT NOT NULL UNIQUE,"
+	"  state TEXT NOT NULL CHECK (state IN ('assigned', 'on_hold')),"
+	"  agent_id INTEGER NOT NULL,"
+	"  session_id INTEGER NOT NULL,"
+	"  assigned_at INTEGER NOT NULL,"
+	"  hold_until INTEGER,"
+	"  UNIQUE (pool_id, addr_index)"
+	");"
+	"CREATE INDEX grants_pool ON grants (pool_id, id);"
+	"CREATE INDEX grants_hold ON grants (pool_id, hold_until) WHERE state = 'on_hold';"
+	"CREATE INDEX grants_lapsed ON grants (hold_until) WHERE state = 'on_hold';"
+
+	/* Addresses below a sequential pool's cursor that were released: reused lowest first. */
+	"CREATE TABLE free_addrs ("
+	"  pool_id INTEGER NOT NULL,"
+	"  addr_index INTEGER NOT NULL,"
+	"  PRIMARY KEY (pool_id, addr_index)"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE reservations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pool_id INTEGER NOT NULL REFERENCES pools (id),"
+	"  addr_index INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  pssid TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (pool_id, addr_index),"
+	"  UNIQUE (pool_id, pssid)"
+	");"
+	"CREATE INDEX reservations_pssid ON reservations (pssid);"
+
+	"CREATE TABLE grant_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grant_id INTEGER NOT NULL,"
+	"  pool_id INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  pssid TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  session_id INTEGER NOT NULL,"
+	"  agent_id INTEGER NOT NULL,"
+	"  hold_until INTEGER,"
+	"  actor TEXT NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX grant_history_grant ON grant_history (grant_id, id);"
+
+	"CREATE TABLE admin_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  scope TEXT NOT NULL CHECK (scope IN ('admin', 'read', 'provision')),"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  last_used_at INTEGER,"
+	"  created_by TEXT NOT NULL"
+	");"
+
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  object TEXT NOT NULL,"
+	"  details TEXT NOT NULL"
+	");"
+	"CREATE INDEX events_action ON events (action, id);"
+	"CREATE INDEX events_object ON events (object, id);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int
+schema_version(void)
+{
+	return NMIGRATIONS;
+}
+
+static int
+user_version(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
+	int v = -1;
+
+	if (db_row(st) == 1) {
+		v = (int)db_col_int(st, 0);
+		db_reset(st);
+	}
+	return v;
+}
+
+int
+schema_migrate(struct db *db)
+{
+	char sql[64];
+	int v = user_version(db);
+
+	if (v < 0)
+		return ERR_DB;
+	if (v > NMIGRATIONS) {
+		log_error("database schema version %d is newer than this program's (%d)", v,
+		    NMIGRATIONS);
+		return ERR_DB;
+	}
+	for (; v < NMIGRATIONS; v++) {
+		if (db_begin(db) < 0)
+			return ERR_DB;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (db_exec(db, migrations[v]) < 0 || db_exec(db, sql) < 0) {
+			db_rollback(db);
+			log_error("database migration to version %d failed", v + 1);
+			return ERR_DB;
+		}
+		if (db_commit(db) < 0)
+			return ERR_DB;
+		log_info("database schema migrated to version %d", v + 1);
+	}
+	return 0;
+}

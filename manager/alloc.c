@@ -1,0 +1,753 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../db/db.h"
+#include "../lib/addr.h"
+#include "../lib/err.h"
+#include "../lib/isdas.h"
+#include "../lib/pssid.h"
+#include "../lib/secret.h"
+#include "alloc.h"
+#include "pool.h"
+
+/* Random probes before a random pool falls back to walking from a random start, and how far
+ * that walk goes before it gives up on a pool that is all but full. */
+#define RANDOM_PROBES 64
+#define RANDOM_WALK_MAX (1u << 22)
+
+static uint64_t
+pool_size(const struct pool *p)
+{
+	return p->last - p->first + 1;
+}
+
+/* 1 if (pool, index) is reserved (its pssid copied to pssid if not NULL), 0 if not, or err. */
+static int
+reserved_at(struct db *db, int64_t pool_id, uint64_t idx, char *pssid)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT pssid FROM reservations WHERE pool_id = :pool "
+	    "AND addr_index = :idx");
+	int rv;
+
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	if ((rv = db_row(st)) == 1) {
+		if (pssid != NULL)
+			snprintf(pssid, PSSID_MAX + 1, "%s", db_col_text(st, 0));
+		db_reset(st);
+	}
+	return rv;
+}
+
+/* 1 if the index has a grant row or a reservation, 0 if not, or err. */
+static int
+occupied(struct db *db, int64_t pool_id, uint64_t idx)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT EXISTS (SELECT 1 FROM grants WHERE pool_id = "
+	    ":pool AND addr_index = :idx) OR EXISTS (SELECT 1 FROM reservations WHERE pool_id = "
+	    ":pool AND addr_index = :idx)");
+	int rv;
+
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	if ((rv = db_row(st)) == 1) {
+		rv = db_col_int(st, 0) != 0;
+		db_reset(st);
+	}
+	return rv;
+}
+
+/* Put an index that just became free on the sequential pool's reuse list. */
+static int
+give_back(struct db *db, const struct pool *p, uint64_t idx)
+{
+	sqlite3_stmt *st;
+
+	if (p->strategy != POOL_SEQUENTIAL || idx >= p->next_index)
+		return 0;
+	st = db_stmt(db, "INSERT OR IGNORE INTO free_addrs (pool_id, addr_index) "
+	    "VALUES (:pool, :idx)");
+	db_bind_int(st, ":pool", p->id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	return db_run(st);
+}
+
+/* Delete a grant row, record why, and give its index back. */
+static int
+row_delete(struct db *db, const struct pool *p, const struct grant *g, const char *action,
+    const char *actor, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM grants WHERE id = :id");
+	int rv, reserved;
+
+	db_bind_int(st, ":id", g->id);
+	if ((rv = db_run(st)) < 0 || (rv = grant_history_add(db, g, action, actor, now)) < 0)
+		return rv;
+	if ((reserved = reserved_at(db, p->id, g->index, NULL)) < 0)
+		return reserved;
+	if (!reserved && (rv = give_back(db, p, g->index)) < 0)
+		return rv;
+	return pool_adjust(db, p->id, g->state == GRANT_ASSIGNED ? -1 : 0,
+	    g->state == GRANT_ON_HOLD ? -1 : 0, 0, reserved ? 0 : -1, NULL);
+}
+
+/* Insert a new assigned grant at a free index. */
+static int
+row_insert(struct db *db, const struct pool *p, uint64_t idx, const struct alloc_req *r,
+    int64_t now, struct grant *g)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND "
+	    "addr_index = :idx");
+	struct addr a;
+	int rv, reserved;
+
+	db_bind_int(st, ":pool", p->id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	memset(g, 0, sizeof(*g));
+	g->pool_id = p->id;
+	g->index = idx;
+	prefix_addr_at(&p->prefix, idx, &a);
+	addr_format(&a, g->address);
+	snprintf(g->pssid, sizeof(g->pssid), "%s", r->pssid);
+	g->state = GRANT_ASSIGNED;
+	g->agent_id = r->agent_id;
+	g->session_id = r->session_id;
+	g->assigned_at = now;
+	st = db_stmt(db, "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
+	    "agent_id, session_id, assigned_at) VALUES (:pool, :idx, :address, :pssid, "
+	    "'assigned', :agent, :session, :now)");
+	db_bind_int(st, ":pool", p->id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	db_bind_text(st, ":address", g->address);
+	db_bind_text(st, ":pssid", g->pssid);
+	db_bind_int(st, ":agent", g->agent_id);
+	db_bind_int(st, ":session", g->session_id);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	g->id = db_last_id(db);
+	if ((rv = grant_history_add(db, g, "assign", r->actor, now)) < 0)
+		return rv;
+	if ((reserved = reserved_at(db, p->id, idx, NULL)) < 0)
+		return reserved;
+	return pool_adjust(db, p->id, 1, 0, 0, reserved ? 0 : 1, NULL);
+}
+
+/* Grant index idx of p to r->pssid: free, or a lapsed hold of someone else (taken over). */
+static int
+take_index(struct db *db, const struct pool *p, uint64_t idx, const struct alloc_req *r,
+    int64_t now, struct grant *out, char *why, size_t whylen)
+{
+	struct grant old;
+	int rv = grant_at(db, p->id, idx, &old);
+
+	if (rv == 0) {
+		if (old.state == GRANT_ASSIGNED || old.hold_until > now) {
+			snprintf(why, whylen, "address %s is held by another client", old.address);
+			return ERR_ADDR_TAKEN;
+		}
+		if ((rv = row_delete(db, p, &old, "expire", r->actor, now)) < 0)
+			return rv;
+	} else if (rv != ERR_NOT_FOUND) {
+		return rv;
+	}
+	return row_insert(db, p, idx, r, now, out);
+}
+
+/* The same pssid comes back: its grant is assigned to the new session. */
+static int
+reassign(struct db *db, struct grant *g, const struct alloc_req *r, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, "UPDATE grants SET state = 'assigned', session_id = "
+	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
+	int was_held = g->state == GRANT_ON_HOLD, rv;
+
+	db_bind_int(st, ":session", r->session_id);
+	db_bind_int(st, ":agent", r->agent_id);
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":id", g->id);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	g->state = GRANT_ASSIGNED;
+	g->session_id = r->session_id;
+	g->agent_id = r->agent_id;
+	g->assigned_at = now;
+	g->hold_until = 0;
+	if ((rv = grant_history_add(db, g, was_held ? "reclaim" : "reassign", r->actor, now)) < 0)
+		return rv;
+	return was_held ? pool_adjust(db, g->pool_id, 1, -1, 0, 0, NULL) : 0;
+}
+
+static int
+pool_matches(const struct pool *p, const struct alloc_req *r)
+{
+	return (r->isd_as == 0 || p->isd_as == r->isd_as) &&
+	    (r->family == 0 || p->prefix.net.family == r->family);
+}
+
+static int
+want_any_addr(const struct alloc_req *r)
+{
+	return r->addr == NULL || addr_is_zero(r->addr);
+}
+
+/* Pools that match the request, IPv4 first, then by id. The caller frees *out. */
+static int
+matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE "
+	    "(:isd_as = 0 OR isd_as = :isd_as) AND (:family = 0 OR family = :family) "
+	    "ORDER BY family, id");
+	struct pool *v = NULL, *nv;
+	int rv, cap = 0;
+
+	*n = 0;
+	db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
+	db_bind_int(st, ":family", r->family);
+	while ((rv = db_row(st)) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nv = realloc(v, (size_t)cap * sizeof(*v))) == NULL) {
+				db_reset(st);
+				free(v);
+				return ERR_NOMEM;
+			}
+			v = nv;
+		}
+		pool_from_row(&v[(*n)++], st, 0);
+	}
+	if (rv < 0) {
+		free(v);
+		return rv;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The pssid's reservation that fits the request, if any: 1 with *p and *idx set, 0, or err.
+ * A pssid has at most one reservation per pool, so the candidates are few. */
+static int
+find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint64_t *idx)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT r.addr_index, " POOL_COLUMNS " FROM reservations r "
+	    "JOIN pools ON pools.id = r.pool_id WHERE r.pssid = :pssid AND "
+	    "(:isd_as = 0 OR isd_as = :isd_as) AND (:family = 0 OR family = :family) "
+	    "ORDER BY family, pools.id");
+	uint64_t want;
+	int rv;
+
+	db_bind_text(st, ":pssid", r->pssid);
+	db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
+	db_bind_int(st, ":family", r->family);
+	while ((rv = db_row(st)) == 1) {
+		*idx = (uint64_t)db_col_int(st, 0);
+		pool_from_row(p, st, 1);
+		if (want_any_addr(r) ||
+		    (prefix_index_of(&p->prefix, r->addr, &want) == 0 && want == *idx)) {
+			db_reset(st);
+			return 1;
+		}
+	}
+	return rv;
+}
+
+/* The lowest released address below a sequential pool's cursor. 1, 0 or err. */
+static int
+pick_released(struct db *db, const struct pool *p, uint64_t *idx)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT addr_index FROM free_addrs WHERE pool_id = :pool "
+	    "ORDER BY addr_index LIMIT 1");
+	int rv;
+
+	db_bind_int(st, ":pool", p->id);
+	if ((rv = db_row(st)) == 1) {
+		*idx = (uint64_t)db_col_int(st, 0);
+		db_reset(st);
+	}
+	return rv;
+}
+
+/* The cursor's index, skipping those taken out of order (requested or reserved). 1, 0 or
+ * err. The cursor only moves forward; what it leaves behind comes back through free_addrs. */
+static int
+pick_cursor(struct db *db, struct pool *p, uint64_t *idx)
+{
+	uint64_t next = p->next_index;
+	int found = 0, rv;
+
+	while (!found && next <= p->last) {
+		if ((rv = occupied(db, p->id, next)) < 0)
+			return rv;
+		if (rv == 0) {
+			*idx = next;
+			found = 1;
+		}
+		/* The top index of a /64 stays the cursor: 2^64 is not representable, and a
+		 * pool that far along is exhausted by any measure. */
+		if (next == UINT64_MAX)
+			break;
+		next++;
+	}
+	if (next != p->next_index) {
+		if ((rv = pool_adjust(db, p->id, 0, 0, 0, 0, &next)) < 0)
+			return rv;
+		p->next_index = next;
+	}
+	return found;
+}
+
+static uint64_t
+random_index(const struct pool *p)
+{
+	uint64_t r = 0;
+
+	secret_random(&r, sizeof(r));
+	return p->first + r % pool_size(p);
+}
+
+static int
+pick_random(struct db *db, const struct pool *p, uint64_t *idx)
+{
+	uint64_t i = 0;
+	int rv;
+
+	for (int k = 0; k < RANDOM_PROBES; k++) {
+		i = random_index(p);
+		if ((rv = occupied(db, p->id, i)) <= 0) {
+			*idx = i;
+			return rv == 0 ? 1 : rv;
+		}
+	}
+	/* Dense pool: walk on from the last probe; the counters said there is a hole. */
+	for (uint64_t n = 0; n < pool_size(p) && n < RANDOM_WALK_MAX; n++) {
+		i = i == p->last ? p->first : i + 1;
+		if ((rv = occupied(db, p->id, i)) <= 0) {
+			*idx = i;
+			return rv == 0 ? 1 : rv;
+		}
+	}
+	return 0;
+}
+
+/* The hold that lapsed first and is not on a reserved address. 1, 0 or err. */
+static int
+pick_lapsed(struct db *db, const struct pool *p, int64_t now, uint64_t *idx)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT g.addr_index FROM grants g WHERE g.pool_id = "
+	    ":pool AND g.state = 'on_hold' AND g.hold_until <= :now AND NOT EXISTS (SELECT 1 "
+	    "FROM reservations r WHERE r.pool_id = g.pool_id AND r.addr_index = g.addr_index) "
+	    "ORDER BY g.hold_until LIMIT 1");
+	int rv;
+
+	db_bind_int(st, ":pool", p->id);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_row(st)) == 1) {
+		*idx = (uint64_t)db_col_int(st, 0);
+		db_reset(st);
+	}
+	return rv;
+}
+
+/* A free index of p: 1 with *idx, 0 when p is exhausted, or err. */
+static int
+pick(struct db *db, struct pool *p, int64_t now, uint64_t *idx)
+{
+	int rv = 0;
+
+	if ((uint64_t)p->n_occupied < pool_size(p)) {
+		if (p->strategy == POOL_RANDOM)
+			rv = pick_random(db, p, idx);
+		else if ((rv = pick_released(db, p, idx)) == 0)
+			rv = pick_cursor(db, p, idx);
+		if (rv != 0)
+			return rv;
+	}
+	return pick_lapsed(db, p, now, idx);
+}
+
+static void
+describe_exhausted(const struct pool *v, int n, char *why, size_t whylen)
+{
+	char prefix[PREFIX_STRLEN];
+	size_t off;
+
+	off = (size_t)snprintf(why, whylen, "no address available: ");
+	for (int i = 0; i < n && off < whylen; i++) {
+		prefix_format(&v[i].prefix, prefix);
+		off += (size_t)snprintf(why + off, whylen - off, "%spool \"%s\" (%s) is exhausted",
+		    i ? ", " : "", v[i].name, prefix);
+	}
+}
+
+static void
+describe_no_pool(const struct alloc_req *r, char *why, size_t whylen)
+{
+	char ia[ISDAS_STRLEN] = "any ISD-AS";
+
+	if (r->isd_as != 0)
+		isdas_format(r->isd_as, ia);
+	snprintf(why, whylen, "no address available: no %s pool for %s",
+	    r->family == 4 ? "IPv4" : r->family == 6 ? "IPv6" : "IPv4 or IPv6", ia);
+}
+
+static int
+acquire_any(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
+    char *why, size_t whylen)
+{
+	struct pool *v = NULL;
+	uint64_t idx = 0;
+	int n, rv;
+
+	if ((rv = matching_pools(db, r, &v, &n)) < 0)
+		return rv;
+	rv = ERR_NO_POOL;
+	for (int i = 0; i < n; i++) {
+		if ((rv = pick(db, &v[i], now, &idx)) < 0)
+			goto out;
+		if (rv == 1) {
+			rv = take_index(db, &v[i], idx, r, now, out, why, whylen);
+			goto out;
+		}
+		rv = ERR_POOL_EXHAUSTED;
+	}
+	if (rv == ERR_NO_POOL)
+		describe_no_pool(r, why, whylen);
+	else
+		describe_exhausted(v, n, why, whylen);
+out:
+	free(v);
+	return rv;
+}
+
+static int
+acquire_addr(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
+    char *why, size_t whylen)
+{
+	char owner[PSSID_MAX + 1], text[ADDR_STRLEN];
+	struct pool *v = NULL;
+	uint64_t idx;
+	int n, rv;
+
+	addr_format(r->addr, text);
+	if ((rv = matching_pools(db, r, &v, &n)) < 0)
+		return rv;
+	rv = ERR_ADDR_NOT_IN_POOL;
+	snprintf(why, whylen, "address %s is in no pool", text);
+	for (int i = 0; i < n; i++) {
+		if (prefix_index_of(&v[i].prefix, r->addr, &idx) < 0)
+			continue;
+		if (idx < v[i].first || idx > v[i].last) {
+			snprintf(why, whylen, "address %s is not assignable in pool \"%s\"", text,
+			    v[i].name);
+			break;
+		}
+		if ((rv = reserved_at(db, v[i].id, idx, owner)) < 0)
+			break;
+		if (rv == 1 && strcmp(owner, r->pssid) != 0) {
+			snprintf(why, whylen, "address %s is reserved for another client", text);
+			rv = ERR_ADDR_TAKEN;
+			break;
+		}
+		rv = take_index(db, &v[i], idx, r, now, out, why, whylen);
+		break;
+	}
+	free(v);
+	return rv;
+}
+
+static int
+request_valid(const struct alloc_req *r, char *why, size_t whylen)
+{
+	if (r->pssid == NULL || !pssid_valid(r->pssid)) {
+		snprintf(why, whylen, "invalid pssid");
+		return 0;
+	}
+	if (r->family != 0 && r->family != 4 && r->family != 6) {
+		snprintf(why, whylen, "family must be 4 or 6");
+		return 0;
+	}
+	if (!want_any_addr(r) && r->family != 0 && r->family != r->addr->family) {
+		snprintf(why, whylen, "address family does not match the request");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+grant_fits(const struct grant *g, const struct pool *p, const struct alloc_req *r)
+{
+	uint64_t idx;
+
+	return pool_matches(p, r) && (want_any_addr(r) ||
+	    (prefix_index_of(&p->prefix, r->addr, &idx) == 0 && idx == g->index));
+}
+
+int
+alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
+    char *why, size_t whylen)
+{
+	struct alloc_req req = *r;
+	struct pool gp, rp;
+	struct grant g;
+	uint64_t ridx = 0;
+	int rv, have_grant, have_res;
+
+	why[0] = '\0';
+	if (!request_valid(r, why, whylen))
+		return ERR_INVALID;
+	/* A request for a specific address is a request in that address's family. */
+	if (!want_any_addr(r))
+		req.family = r->addr->family;
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = grant_by_pssid(db, r->pssid, &g)) < 0 && rv != ERR_NOT_FOUND)
+		goto fail;
+	have_grant = rv == 0;
+	if ((rv = find_reservation(db, &req, &rp, &ridx)) < 0)
+		goto fail;
+	have_res = rv;
+	if (have_grant) {
+		if ((rv = pool_get(db, g.pool_id, &gp)) < 0)
+			goto fail;
+		if (g.state == GRANT_ASSIGNED && r->session_id < g.session_id) {
+			snprintf(why, whylen, "session %lld is older than the grant's session %lld",
+			    (long long)r->session_id, (long long)g.session_id);
+			rv = ERR_STALE_SESSION;
+			goto fail;
+		}
+		if (grant_fits(&g, &gp, &req) &&
+		    (!have_res || (rp.id == g.pool_id && ridx == g.index))) {
+			if ((rv = reassign(db, &g, r, now)) < 0)
+				goto fail;
+			*out = g;
+			return db_commit(db);
+		}
+		/* The client moves: one grant per pssid. */
+		if ((rv = row_delete(db, &gp, &g, "release", r->actor, now)) < 0)
+			goto fail;
+	}
+	if (have_res)
+		rv = take_index(db, &rp, ridx, r, now, out, why, whylen);
+	else if (!want_any_addr(&req))
+		rv = acquire_addr(db, &req, now, out, why, whylen);
+	else
+		rv = acquire_any(db, &req, now, out, why, whylen);
+	if (rv < 0)
+		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+/* Load a grant and its pool for a fenced transition. */
+static int
+load_fenced(struct db *db, int64_t grant_id, int64_t session_id, struct grant *g,
+    struct pool *p)
+{
+	int rv;
+
+	if ((rv = grant_get(db, grant_id, g)) < 0 || (rv = pool_get(db, g->pool_id, p)) < 0)
+		return rv;
+	if (session_id >= 0 && session_id < g->session_id)
+		return ERR_STALE_SESSION;
+	return 0;
+}
+
+int
+alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
+    int64_t now, struct grant *out)
+{
+	sqlite3_stmt *st;
+	struct grant g;
+	struct pool p;
+	int rv;
+
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = load_fenced(db, grant_id, session_id, &g, &p)) < 0)
+		goto fail;
+	if (g.state == GRANT_ON_HOLD)
+		goto done;
+	if (p.hold_seconds == 0) {
+		if ((rv = row_delete(db, &p, &g, "release", actor, now)) < 0)
+			goto fail;
+		g.state = GRANT_ON_HOLD;
+		g.hold_until = now;
+		goto done;
+	}
+	g.state = GRANT_ON_HOLD;
+	g.hold_until = now + p.hold_seconds;
+	st = db_stmt(db, "UPDATE grants SET state = 'on_hold', hold_until = :until "
+	    "WHERE id = :id");
+	db_bind_int(st, ":until", g.hold_until);
+	db_bind_int(st, ":id", g.id);
+	if ((rv = db_run(st)) < 0 || (rv = grant_history_add(db, &g, "hold", actor, now)) < 0 ||
+	    (rv = pool_adjust(db, p.id, -1, 1, 0, 0, NULL)) < 0)
+		goto fail;
+done:
+	if (out != NULL)
+		*out = g;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+int
+alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
+    int64_t now)
+{
+	struct grant g;
+	struct pool p;
+	int rv;
+
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = load_fenced(db, grant_id, session_id, &g, &p)) < 0 ||
+	    (rv = row_delete(db, &p, &g, "release", actor, now)) < 0) {
+		db_rollback(db);
+		return rv;
+	}
+	return db_commit(db);
+}
+
+int
+alloc_sweep(struct db *db, int64_t now, int max)
+{
+	sqlite3_stmt *st;
+	struct grant *v;
+	struct pool p;
+	int n = 0, rv;
+
+	if ((v = calloc((size_t)max, sizeof(*v))) == NULL)
+		return ERR_NOMEM;
+	if ((rv = db_begin(db)) < 0)
+		goto out;
+	st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.state = 'on_hold' AND "
+	    "g.hold_until <= :now ORDER BY g.hold_until LIMIT :max");
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":max", max);
+	while ((rv = db_row(st)) == 1)
+		grant_from_row(&v[n++], st);
+	for (int i = 0; rv == 0 && i < n; i++)
+		if ((rv = pool_get(db, v[i].pool_id, &p)) == 0)
+			rv = row_delete(db, &p, &v[i], "expire", "sweeper", now);
+	if (rv < 0) {
+		db_rollback(db);
+		goto out;
+	}
+	rv = db_commit(db) < 0 ? ERR_DB : n;
+out:
+	free(v);
+	return rv;
+}
+
+int
+alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct addr *a,
+    const char *actor, int64_t now, int64_t *id, char *why, size_t whylen)
+{
+	char text[ADDR_STRLEN], owner[PSSID_MAX + 1];
+	sqlite3_stmt *st;
+	struct grant g;
+	struct pool p;
+	uint64_t idx;
+	int rv, granted = 0;
+
+	addr_format(a, text);
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = pool_get(db, pool_id, &p)) < 0)
+		goto fail;
+	if (prefix_index_of(&p.prefix, a, &idx) < 0 || idx < p.first || idx > p.last) {
+		snprintf(why, whylen, "address %s is not an assignable address of pool \"%s\"",
+		    text, p.name);
+		rv = ERR_ADDR_NOT_IN_POOL;
+		goto fail;
+	}
+	if ((rv = reserved_at(db, pool_id, idx, owner)) != 0) {
+		if (rv == 1) {
+			snprintf(why, whylen, "address %s is already reserved for %s", text, owner);
+			rv = ERR_CONFLICT;
+		}
+		goto fail;
+	}
+	if ((rv = grant_at(db, pool_id, idx, &g)) == 0) {
+		if (strcmp(g.pssid, pssid) == 0) {
+			granted = 1;
+		} else if (g.state == GRANT_ASSIGNED || g.hold_until > now) {
+			snprintf(why, whylen, "address %s is granted to another client", text);
+			rv = ERR_ADDR_TAKEN;
+			goto fail;
+		} else if ((rv = row_delete(db, &p, &g, "expire", actor, now)) < 0) {
+			goto fail;
+		}
+	} else if (rv != ERR_NOT_FOUND) {
+		goto fail;
+	}
+	st = db_stmt(db, "INSERT INTO reservations (pool_id, addr_index, address, pssid, "
+	    "created_at) VALUES (:pool, :idx, :address, :pssid, :now)");
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	db_bind_text(st, ":address", text);
+	db_bind_text(st, ":pssid", pssid);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_run(st)) < 0) {
+		if (rv == ERR_CONFLICT)
+			snprintf(why, whylen, "%s already has a reservation in pool \"%s\"", pssid,
+			    p.name);
+		goto fail;
+	}
+	*id = db_last_id(db);
+	st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND addr_index = :idx");
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	if ((rv = db_run(st)) < 0 ||
+	    (rv = pool_adjust(db, pool_id, 0, 0, 1, granted ? 0 : 1, NULL)) < 0)
+		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+int
+alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a)
+{
+	sqlite3_stmt *st;
+	struct grant g;
+	struct pool p;
+	uint64_t idx;
+	int rv, granted;
+
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = pool_get(db, pool_id, &p)) < 0)
+		goto fail;
+	rv = ERR_NOT_FOUND;
+	if (prefix_index_of(&p.prefix, a, &idx) < 0)
+		goto fail;
+	st = db_stmt(db, "DELETE FROM reservations WHERE pool_id = :pool AND addr_index = :idx");
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	if ((rv = db_run(st)) < 0)
+		goto fail;
+	if (db_changes(db) == 0) {
+		rv = ERR_NOT_FOUND;
+		goto fail;
+	}
+	if ((rv = grant_at(db, pool_id, idx, &g)) < 0 && rv != ERR_NOT_FOUND)
+		goto fail;
+	granted = rv == 0;
+	if (!granted && (rv = give_back(db, &p, idx)) < 0)
+		goto fail;
+	if ((rv = pool_adjust(db, pool_id, 0, 0, -1, granted ? 0 : -1, NULL)) < 0)
+		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}

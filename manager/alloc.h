@@ -1,0 +1,62 @@
+/* The address allocator: acquire, hold and release address grants (PROTOCOL.md §1.3, DESIGN.md
+ * "Address grant"). Each call is one transaction (a savepoint when the caller has one open, so
+ * the state channel can commit many allocations at once). No call scans a pool: sequential
+ * pools keep a cursor and a list of released addresses below it, random pools probe the
+ * (pool, index) unique index, and lapsed holds are found through a partial index on
+ * hold_until. A lapsed hold is free for everyone at once; the sweep only tidies up. */
+#ifndef MANAGER_ALLOC_H
+#define MANAGER_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grant.h"
+
+struct db;
+struct addr;
+
+struct alloc_req {
+	const char *pssid;
+	uint64_t isd_as;		/* 0: any ISD-AS */
+	int family;			/* 0: any (IPv4 first, then IPv6), 4 or 6 */
+	const struct addr *addr;	/* NULL or all-zero: any address */
+	int64_t session_id;		/* fencing: a newer session has a larger id */
+	int64_t agent_id;
+	const char *actor;		/* recorded in the history: "agent:3", a token name */
+};
+
+/* Grant an address to r->pssid. The same pssid gets its reserved, active or on-hold address
+ * back (a reservation wins over a grant elsewhere); a requested address is granted when it is
+ * free, lapsed or already this pssid's. On failure the reason for the user goes to why:
+ * ERR_INVALID, ERR_STALE_SESSION (an older session than the grant's), ERR_ADDR_TAKEN,
+ * ERR_ADDR_NOT_IN_POOL, ERR_NO_POOL, ERR_POOL_EXHAUSTED (naming the pools), ERR_DB, ERR_BUSY. */
+int alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
+    char *why, size_t whylen);
+
+/* Put a grant on hold for its pool's hold time (released at once when that is 0). A session id
+ * older than the grant's is refused with ERR_STALE_SESSION; holding a held grant is a no-op.
+ * out (may be NULL) gets the grant afterwards. 0, ERR_NOT_FOUND, ERR_STALE_SESSION, err. */
+int alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
+    int64_t now, struct grant *out);
+
+/* Release a grant now. session_id < 0 is an administrative release and is not fenced.
+ * 0, ERR_NOT_FOUND, ERR_STALE_SESSION, err. */
+int alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
+    int64_t now);
+
+/* Delete up to max holds that lapsed by now, oldest first. Returns how many, or an err. */
+int alloc_sweep(struct db *db, int64_t now, int max);
+
+
+/* Reservations change which indexes are free, so they are the allocator's too. */
+
+/* Pin address a of pool_id to pssid for good. A lapsed hold of another pssid there is
+ * expired; a live grant of another pssid refuses (ERR_ADDR_TAKEN); an address already
+ * reserved, or a pssid that already has a reservation in the pool, is ERR_CONFLICT;
+ * ERR_ADDR_NOT_IN_POOL, ERR_NOT_FOUND (pool). The reason goes to why. */
+int alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct addr *a,
+    const char *actor, int64_t now, int64_t *id, char *why, size_t whylen);
+
+/* Remove the reservation of address a in pool_id. 0, ERR_NOT_FOUND, err. */
+int alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a);
+#endif

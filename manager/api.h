@@ -1,0 +1,57 @@
+/* Admin API handlers (api_<resource>_<verb>), their body tables, and the helpers they share:
+ * one transaction per change with its audit event, and enum err → HTTP status. */
+#ifndef MANAGER_API_H
+#define MANAGER_API_H
+
+#include <jansson.h>
+
+#include "body.h"
+#include "http.h"
+
+extern const struct body_field api_pool_create_body[6];
+extern const struct body_field api_pool_update_body[2];
+extern const struct body_field api_reservation_body[2];
+extern const struct body_field api_admin_token_body[3];
+
+void api_health_get(struct req *r);
+
+void api_pools_list(struct req *r);
+void api_pools_create(struct req *r);
+void api_pools_get(struct req *r);
+void api_pools_update(struct req *r);
+void api_pools_delete(struct req *r);
+void api_reservations_list(struct req *r);
+void api_reservations_create(struct req *r);
+void api_reservations_delete(struct req *r);
+
+void api_grants_list(struct req *r);
+void api_grants_get(struct req *r);
+void api_grants_delete(struct req *r);
+void api_grants_history(struct req *r);
+
+void api_admin_tokens_list(struct req *r);
+void api_admin_tokens_create(struct req *r);
+void api_admin_tokens_delete(struct req *r);
+
+void api_events_list(struct req *r);
+
+/* Open the transaction of a change. 0, or -1 with a 503 in the reply. */
+int api_begin(struct req *r);
+
+/* Append the audit event (details borrowed) and commit. 0, or -1 with the reply set to the
+ * failure (the transaction is rolled back). */
+int api_commit(struct req *r, const char *action, const char *object, json_t *details);
+
+/* Roll back and answer an enum err with its status; why (may be NULL or "") is the detail. */
+void api_fail(struct req *r, int err, const char *field, const char *why);
+
+/* Time as RFC 3339 text, or null for 0. */
+json_t *api_time(int64_t unix_seconds);
+
+/* An unsigned count as a JSON number (beyond 2^63 as a real: a /64 has 2^64 - 1 addresses). */
+json_t *api_count(uint64_t n);
+
+/* A list reply: {"items": items, "next": next}. */
+void api_reply_page(struct req *r, json_t *items, int n, int limit, int64_t last_id);
+
+#endif

@@ -1,0 +1,351 @@
+/* /v1/pools and /v1/pools/{id}/reservations */
+#include <stdio.h>
+#include <string.h>
+
+#include "../db/db.h"
+#include "../lib/err.h"
+#include "../lib/isdas.h"
+#include "../lib/pssid.h"
+#include "alloc.h"
+#include "api.h"
+#include "app.h"
+#include "pool.h"
+#include "reservation.h"
+
+const struct body_field api_pool_create_body[6] = {
+	{ "name", BODY_STRING, 1 },
+	{ "isd_as", BODY_STRING, 1 },
+	{ "prefix", BODY_STRING, 1 },
+	{ "hold_seconds", BODY_INT, 0 },
+	{ "strategy", BODY_STRING, 0 },
+	{ "mode", BODY_STRING, 0 },
+};
+
+const struct body_field api_pool_update_body[2] = {
+	{ "name", BODY_STRING, 0 },
+	{ "hold_seconds", BODY_INT, 0 },
+};
+
+const struct body_field api_reservation_body[2] = {
+	{ "pssid", BODY_STRING, 1 },
+	{ "address", BODY_STRING, 1 },
+};
+
+static json_t *
+pool_json(struct req *r, const struct pool *p)
+{
+	struct pool_counts c;
+	char ia[ISDAS_STRLEN], prefix[PREFIX_STRLEN];
+
+	if (pool_counts(r->app->db, p, r->app->now(), &c) < 0)
+		return NULL;
+	isdas_format(p->isd_as, ia);
+	prefix_format(&p->prefix, prefix);
+	return json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o}",
+	    "id", (json_int_t)p->id, "name", p->name, "isd_as", ia, "prefix", prefix,
+	    "family", p->prefix.net.family, "hold_seconds", (json_int_t)p->hold_seconds,
+	    "strategy", pool_strategy_str(p->strategy), "mode", pool_mode_str(p->mode),
+	    "size", api_count(c.size), "assigned", api_count(c.assigned),
+	    "on_hold", api_count(c.on_hold), "reserved", api_count(c.reserved),
+	    "free", api_count(c.free), "created_at", api_time(p->created_at),
+	    "updated_at", api_time(p->updated_at));
+}
+
+static void
+reply_pool(struct req *r, unsigned status, int64_t id)
+{
+	struct pool p;
+	json_t *o;
+	int rv;
+
+	if ((rv = pool_get(r->app->db, id, &p)) < 0 || (o = pool_json(r, &p)) == NULL) {
+		api_fail(r, rv < 0 ? rv : ERR_DB, NULL, NULL);
+		return;
+	}
+	reply_json(r, status, o);
+}
+
+static int
+hold_valid(struct req *r, json_t *v, int64_t *hold)
+{
+	if (v == NULL)
+		return 1;
+	*hold = json_integer_value(v);
+	if (*hold < 0 || *hold > POOL_HOLD_MAX) {
+		reply_problem(r, 400, "hold_seconds", "hold_seconds must be from 0 to %d (30 days)",
+		    POOL_HOLD_MAX);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+name_valid(struct req *r, const char *name)
+{
+	if (pool_name_valid(name))
+		return 1;
+	reply_problem(r, 400, "name", "name must be 1 to %d characters without control "
+	    "characters", POOL_NAME_MAX);
+	return 0;
+}
+
+/* Fill p from the create body; 0, or -1 with the problem in the reply. */
+static int
+pool_from_body(struct req *r, struct pool *p)
+{
+	const char *name = json_string_value(json_object_get(r->json, "name"));
+	const char *ia = json_string_value(json_object_get(r->json, "isd_as"));
+	const char *prefix = json_string_value(json_object_get(r->json, "prefix"));
+	const char *strategy = json_string_value(json_object_get(r->json, "strategy"));
+	const char *mode = json_string_value(json_object_get(r->json, "mode"));
+	const char *why;
+	char whybuf[96];
+
+	memset(p, 0, sizeof(*p));
+	if (!name_valid(r, name))
+		return -1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	if (isdas_parse(ia, &p->isd_as, &why) < 0) {
+		reply_problem(r, 400, "isd_as", "invalid isd_as \"%.40s\": %s", ia, why);
+		return -1;
+	}
+	if (ISDAS_ISD(p->isd_as) == 0 || ISDAS_AS(p->isd_as) == 0) {
+		reply_problem(r, 400, "isd_as", "invalid isd_as \"%.40s\": the ISD and the AS must "
+		    "not be 0 (wildcards)", ia);
+		return -1;
+	}
+	if (prefix_parse(prefix, &p->prefix, whybuf, sizeof(whybuf), &why) < 0 ||
+	    (why = pool_prefix_check(&p->prefix)) != NULL) {
+		reply_problem(r, 400, "prefix", "invalid prefix \"%.64s\": %s", prefix, why);
+		return -1;
+	}
+	p->hold_seconds = POOL_HOLD_DEFAULT;
+	if (!hold_valid(r, json_object_get(r->json, "hold_seconds"), &p->hold_seconds))
+		return -1;
+	if (strategy != NULL && pool_strategy_parse(strategy, &p->strategy) < 0) {
+		reply_problem(r, 400, "strategy", "strategy must be \"sequential\" or \"random\"");
+		return -1;
+	}
+	if (mode != NULL && pool_mode_parse(mode, &p->mode) < 0) {
+		reply_problem(r, 400, "mode", "mode must be \"ip\" or \"scion\"");
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_pools_create(struct req *r)
+{
+	struct pool_conflict c;
+	struct pool p;
+	char object[32], why[160];
+	int rv;
+
+	if (pool_from_body(r, &p) < 0 || api_begin(r) < 0)
+		return;
+	if ((rv = pool_create(r->app->db, &p, r->app->now(), &c)) < 0) {
+		if (rv == ERR_CONFLICT && strcmp(c.field, "name") == 0)
+			snprintf(why, sizeof(why), "a pool named \"%s\" exists", c.other);
+		else if (rv == ERR_CONFLICT)
+			snprintf(why, sizeof(why), "prefix overlaps pool \"%s\" in the same ISD-AS",
+			    c.other);
+		api_fail(r, rv, rv == ERR_CONFLICT ? c.field : NULL,
+		    rv == ERR_CONFLICT ? why : NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "pool:%lld", (long long)p.id);
+	if (api_commit(r, "pool.create", object, r->json) < 0)
+		return;
+	snprintf(r->location, sizeof(r->location), "/v1/pools/%lld", (long long)p.id);
+	reply_pool(r, 201, p.id);
+}
+
+void
+api_pools_list(struct req *r)
+{
+	struct pool v[POOL_LIST_MAX];
+	json_t *items, *o;
+	int64_t after;
+	int limit, n, rv;
+
+	if (req_page(r, &limit, &after) < 0)
+		return;
+	if ((rv = pool_list(r->app->db, after, limit, v, &n)) < 0) {
+		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	items = json_array();
+	for (int i = 0; i < n; i++) {
+		if ((o = pool_json(r, &v[i])) == NULL) {
+			json_decref(items);
+			api_fail(r, ERR_DB, NULL, NULL);
+			return;
+		}
+		json_array_append_new(items, o);
+	}
+	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
+}
+
+void
+api_pools_get(struct req *r)
+{
+	int64_t id = req_param_id(r, 0, "pool");
+
+	if (id > 0)
+		reply_pool(r, 200, id);
+}
+
+void
+api_pools_update(struct req *r)
+{
+	const char *name = json_string_value(json_object_get(r->json, "name"));
+	int64_t id = req_param_id(r, 0, "pool"), hold = -1;
+	char object[32];
+	int rv;
+
+	if (id < 0)
+		return;
+	if (name == NULL && json_object_get(r->json, "hold_seconds") == NULL) {
+		reply_problem(r, 400, NULL, "nothing to change: give name and/or hold_seconds");
+		return;
+	}
+	if ((name != NULL && !name_valid(r, name)) ||
+	    !hold_valid(r, json_object_get(r->json, "hold_seconds"), &hold) || api_begin(r) < 0)
+		return;
+	if ((rv = pool_update(r->app->db, id, name, hold, r->app->now())) < 0) {
+		api_fail(r, rv, rv == ERR_CONFLICT ? "name" : NULL,
+		    rv == ERR_CONFLICT ? "a pool with that name exists" :
+		    rv == ERR_NOT_FOUND ? "no such pool" : NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "pool:%lld", (long long)id);
+	if (api_commit(r, "pool.update", object, r->json) == 0)
+		reply_pool(r, 200, id);
+}
+
+void
+api_pools_delete(struct req *r)
+{
+	const char *force = req_query(r, "force");
+	int64_t id = req_param_id(r, 0, "pool"), released;
+	char object[32], why[160];
+	json_t *details;
+	int rv;
+
+	if (id < 0)
+		return;
+	if (force != NULL && strcmp(force, "true") != 0 && strcmp(force, "false") != 0) {
+		reply_problem(r, 400, "force", "force must be true or false");
+		return;
+	}
+	if (api_begin(r) < 0)
+		return;
+	rv = pool_delete(r->app->db, id, force != NULL && strcmp(force, "true") == 0, r->actor,
+	    r->app->now(), &released);
+	if (rv < 0) {
+		snprintf(why, sizeof(why), "the pool has %lld live grants; "
+		    "DELETE with ?force=true releases them", (long long)released);
+		api_fail(r, rv, NULL, rv == ERR_CONFLICT ? why : rv == ERR_NOT_FOUND ?
+		    "no such pool" : NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "pool:%lld", (long long)id);
+	details = json_pack("{s:I}", "released_grants", (json_int_t)released);
+	rv = api_commit(r, "pool.delete", object, details);
+	json_decref(details);
+	if (rv == 0)
+		reply_empty(r, 204);
+}
+
+void
+api_reservations_create(struct req *r)
+{
+	const char *pssid = json_string_value(json_object_get(r->json, "pssid"));
+	const char *address = json_string_value(json_object_get(r->json, "address"));
+	int64_t pool_id = req_param_id(r, 0, "pool"), id;
+	char object[96], why[160] = "";
+	struct addr a;
+	int rv;
+
+	if (pool_id < 0)
+		return;
+	if (!pssid_valid(pssid)) {
+		reply_problem(r, 400, "pssid", "pssid must be 1 to %d characters of A-Z a-z 0-9 "
+		    ". _ : -", PSSID_MAX);
+		return;
+	}
+	if (addr_parse(address, &a) < 0) {
+		reply_problem(r, 400, "address", "invalid address \"%.64s\"", address);
+		return;
+	}
+	if (api_begin(r) < 0)
+		return;
+	rv = alloc_reserve(r->app->db, pool_id, pssid, &a, r->actor, r->app->now(), &id, why,
+	    sizeof(why));
+	if (rv < 0) {
+		api_fail(r, rv, rv == ERR_NOT_FOUND ? NULL : rv == ERR_CONFLICT &&
+		    strstr(why, "already has") ? "pssid" : "address",
+		    rv == ERR_NOT_FOUND ? "no such pool" : why);
+		return;
+	}
+	snprintf(object, sizeof(object), "pool:%lld/reservation:%s", (long long)pool_id, address);
+	if (api_commit(r, "reservation.create", object, r->json) < 0)
+		return;
+	snprintf(r->location, sizeof(r->location), "/v1/pools/%lld/reservations/%s",
+	    (long long)pool_id, address);
+	reply_json(r, 201, json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)id,
+	    "pool_id", (json_int_t)pool_id, "pssid", pssid, "address", address,
+	    "created_at", api_time(r->app->now())));
+}
+
+void
+api_reservations_list(struct req *r)
+{
+	struct reservation v[POOL_LIST_MAX];
+	int64_t pool_id = req_param_id(r, 0, "pool"), after;
+	struct pool p;
+	json_t *items;
+	int limit, n, rv;
+
+	if (pool_id < 0 || req_page(r, &limit, &after) < 0)
+		return;
+	if ((rv = pool_get(r->app->db, pool_id, &p)) < 0 ||
+	    (rv = reservation_list(r->app->db, pool_id, after, limit, v, &n)) < 0) {
+		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such pool" : NULL);
+		return;
+	}
+	items = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(items, json_pack("{s:I, s:I, s:s, s:s, s:o}",
+		    "id", (json_int_t)v[i].id, "pool_id", (json_int_t)v[i].pool_id,
+		    "pssid", v[i].pssid, "address", v[i].address,
+		    "created_at", api_time(v[i].created_at)));
+	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
+}
+
+void
+api_reservations_delete(struct req *r)
+{
+	int64_t pool_id = req_param_id(r, 0, "pool");
+	char object[96];
+	struct addr a;
+	int rv;
+
+	if (pool_id < 0)
+		return;
+	if (addr_parse(r->params[1], &a) < 0) {
+		reply_problem(r, 404, NULL, "no reservation for \"%.64s\"", r->params[1]);
+		return;
+	}
+	if (api_begin(r) < 0)
+		return;
+	if ((rv = alloc_unreserve(r->app->db, pool_id, &a)) < 0) {
+		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such reservation" : NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "pool:%lld/reservation:%s", (long long)pool_id,
+	    r->params[1]);
+	if (api_commit(r, "reservation.delete", object, NULL) == 0)
+		reply_empty(r, 204);
+}

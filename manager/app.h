@@ -1,0 +1,19 @@
+/* What every handler of the manager can reach: the store and the daemon's settings. */
+#ifndef MANAGER_APP_H
+#define MANAGER_APP_H
+
+#include <stdint.h>
+
+struct db;
+
+#define SNAPTUN_VERSION "0.1.0"
+
+struct app {
+	struct db *db;
+	const char *state_dir;
+	int64_t started_at;		/* Unix seconds */
+	uint64_t started_mono;		/* for uptime */
+	int64_t (*now)(void);		/* Unix seconds; tests may substitute a clock */
+};
+
+#endif

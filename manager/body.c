@@ -1,0 +1,67 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "body.h"
+
+static const char *const type_names[] = { "a string", "an integer", "a boolean", "an object",
+	"an array" };
+
+static int
+type_ok(json_t *v, enum body_type t)
+{
+	switch (t) {
+	case BODY_STRING: return json_is_string(v);
+	case BODY_INT: return json_is_integer(v);
+	case BODY_BOOL: return json_is_boolean(v);
+	case BODY_OBJECT: return json_is_object(v);
+	case BODY_ARRAY: return json_is_array(v);
+	}
+	return 0;
+}
+
+json_t *
+body_parse(const char *buf, size_t len, const struct body_field *spec, size_t nspec,
+    struct body_error *e)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *obj, *v;
+	size_t i;
+
+	memset(e, 0, sizeof(*e));
+	obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (obj == NULL) {
+		snprintf(e->detail, sizeof(e->detail), "malformed JSON: %s (line %d, column %d)",
+		    jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(obj)) {
+		snprintf(e->detail, sizeof(e->detail), "the body must be a JSON object");
+		goto fail;
+	}
+	json_object_foreach(obj, key, v) {
+		for (i = 0; i < nspec && strcmp(spec[i].name, key) != 0; i++)
+			;
+		if (i == nspec) {
+			snprintf(e->field, sizeof(e->field), "%.64s", key);
+			snprintf(e->detail, sizeof(e->detail), "unknown field \"%.64s\"", key);
+			goto fail;
+		}
+		if (!type_ok(v, spec[i].type)) {
+			snprintf(e->field, sizeof(e->field), "%s", spec[i].name);
+			snprintf(e->detail, sizeof(e->detail), "\"%s\" must be %s", spec[i].name,
+			    type_names[spec[i].type]);
+			goto fail;
+		}
+	}
+	for (i = 0; i < nspec; i++)
+		if (spec[i].required && json_object_get(obj, spec[i].name) == NULL) {
+			snprintf(e->field, sizeof(e->field), "%s", spec[i].name);
+			snprintf(e->detail, sizeof(e->detail), "\"%s\" is required", spec[i].name);
+			goto fail;
+		}
+	return obj;
+fail:
+	json_decref(obj);
+	return NULL;
+}

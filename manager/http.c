@@ -1,0 +1,574 @@
+/* libmicrohttpd in external-epoll mode: the manager's loop polls MHD's epoll fd and calls
+ * MHD_run. Each request is answered from a later call of the access handler than its first:
+ * answering on the first call makes MHD close the connection (STACK.md, keep-alive trap). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../lib/b64url.h"
+#include "../lib/log.h"
+#include "admintoken.h"
+#include "app.h"
+#include "http.h"
+#include "problem.h"
+
+#define LIST_LIMIT_DEFAULT 100
+#define LIST_LIMIT_MAX 1000
+
+struct http {
+	struct MHD_Daemon *d;
+	struct app *app;
+	int listen_fd;
+	char *tls_key, *tls_cert;
+};
+
+static int
+listen_socket(const char *spec, char *url, size_t urllen, int tls)
+{
+	char host[256], port[16], shown[INET6_ADDRSTRLEN];
+	struct addrinfo hints = { 0 }, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	const char *colon, *h = spec;
+	size_t hlen;
+	int fd = -1, one = 1, rc;
+
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		h = spec + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL)
+			goto bad;
+		hlen = (size_t)(colon - spec);
+	}
+	if (hlen >= sizeof(host) || strlen(colon + 1) >= sizeof(port) || colon[1] == '\0')
+		goto bad;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(hlen ? host : NULL, port, &hints, &res)) != 0) {
+		log_error("--listen %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0) {
+		log_error("--listen %s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, shown, sizeof(shown));
+		snprintf(url, urllen, "%s://[%s]:%u", tls ? "https" : "http", shown,
+		    ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, shown, sizeof(shown));
+		snprintf(url, urllen, "%s://%s:%u", tls ? "https" : "http", shown,
+		    ntohs(s4->sin_port));
+	}
+	return fd;
+bad:
+	log_error("--listen %s: expected HOST:PORT or [V6HOST]:PORT", spec);
+	return -1;
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || n > 1 << 20 ||
+	    fseek(f, 0, SEEK_SET) < 0 || (buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		log_error("cannot read %s: %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+	}
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}
+
+/* ---- replies ---- */
+
+void
+reply_json(struct req *r, unsigned status, json_t *obj)
+{
+	json_decref(r->reply);
+	r->status = status;
+	r->reply = obj;
+	r->is_problem = 0;
+}
+
+void
+reply_empty(struct req *r, unsigned status)
+{
+	json_decref(r->reply);
+	r->status = status;
+	r->reply = NULL;
+	r->is_problem = 0;
+}
+
+/* Details quote user input, which may be any bytes: keep printable ASCII so the problem is
+ * always valid JSON. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+void
+reply_problem(struct req *r, unsigned status, const char *field, const char *fmt, ...)
+{
+	char detail[512], f[80], path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	printable(detail);
+	snprintf(f, sizeof(f), "%s", field ? field : "");
+	printable(f);
+	snprintf(path, sizeof(path), "%s", r->path ? r->path : "");
+	printable(path);
+	json_decref(r->reply);
+	r->status = status;
+	r->reply = problem_new(status, detail, field ? f : NULL, path);
+	r->is_problem = 1;
+}
+
+static enum MHD_Result
+send_reply(struct req *r)
+{
+	struct MHD_Response *resp;
+	char *text = NULL, ra[16];
+	size_t len = 0;
+	enum MHD_Result ret;
+
+	if (r->reply != NULL) {
+		if ((text = json_dumps(r->reply, JSON_COMPACT)) == NULL)
+			return MHD_NO;
+		len = strlen(text);
+		/* A trailing newline keeps curl output readable in a terminal. */
+		text[len++] = '\n';
+		char *t = realloc(text, len + 1);
+		if (t != NULL)
+			text = t;
+	}
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (r->reply != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    r->is_problem ? "application/problem+json" : "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->location[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->allow[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"snaptun\"");
+	if (r->retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	log_debug("%s %s -> %u", r->method, r->path, r->status);
+	return ret;
+}
+
+/* ---- request inputs ---- */
+
+const char *
+req_query(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static int
+in_list(const char *list, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == klen && strncmp(p, key, n) == 0)
+			return 1;
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+check_query_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct req *r = cls;
+
+	(void)kind;
+	(void)value;
+	if (in_list(r->route->query, key))
+		return MHD_YES;
+	reply_problem(r, 400, key, "unknown query parameter \"%.64s\"", key);
+	return MHD_NO;
+}
+
+int
+req_page(struct req *r, int *limit, int64_t *after)
+{
+	const char *l = req_query(r, "limit"), *a = req_query(r, "after");
+	unsigned char raw[16];
+	char *end;
+	long v;
+	ssize_t n;
+
+	*limit = LIST_LIMIT_DEFAULT;
+	*after = 0;
+	if (l != NULL) {
+		errno = 0;
+		v = strtol(l, &end, 10);
+		if (*l == '\0' || *end != '\0' || errno != 0 || v < 1 || v > LIST_LIMIT_MAX) {
+			reply_problem(r, 400, "limit", "limit must be an integer from 1 to %d",
+			    LIST_LIMIT_MAX);
+			return -1;
+		}
+		*limit = (int)v;
+	}
+	if (a != NULL) {
+		/* The cursor is the last id of the previous page, 8 bytes big-endian, base64url:
+		 * opaque to clients, cheap to check. */
+		n = b64url_decode(a, strlen(a), raw, sizeof(raw));
+		if (n != 8) {
+			reply_problem(r, 400, "after", "after is not a cursor this server issued");
+			return -1;
+		}
+		for (int i = 0; i < 8; i++)
+			*after = (int64_t)((uint64_t)*after << 8 | raw[i]);
+		if (*after < 0) {
+			reply_problem(r, 400, "after", "after is not a cursor this server issued");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *
+page_next(int n, int limit, int64_t last_id)
+{
+	unsigned char raw[8];
+	char text[B64URL_LEN(8) + 1];
+
+	if (n < limit)
+		return json_null();
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)((uint64_t)last_id >> (56 - 8 * i));
+	b64url_encode(raw, sizeof(raw), text);
+	return json_string(text);
+}
+
+int64_t
+req_param_id(struct req *r, int i, const char *what)
+{
+	const char *s = r->params[i];
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '1' || *s > '9' || *end != '\0' || errno != 0 || v <= 0) {
+		reply_problem(r, 404, NULL, "no %s with id \"%.64s\"", what, s);
+		return -1;
+	}
+	return v;
+}
+
+/* ---- authentication ---- */
+
+static int
+authenticate(struct req *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	struct admin_token t;
+	int rv;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		reply_problem(r, 401, NULL, "an admin token is required: "
+		    "Authorization: Bearer <token>");
+		return -1;
+	}
+	rv = admintoken_authenticate(r->app->db, h + 7, r->app->now(), &t);
+	if (rv < 0) {
+		reply_problem(r, 401, NULL, "the admin token is unknown, revoked or expired");
+		return -1;
+	}
+	r->token_id = t.id;
+	r->scope = t.scope;
+	snprintf(r->actor, sizeof(r->actor), "%s", t.name);
+	if ((r->route->scopes & t.scope) == 0) {
+		reply_problem(r, 403, NULL, "a token of scope \"%s\" may not %s %s",
+		    admintoken_scope_str(t.scope), r->method, r->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+content_type_json(struct req *r)
+{
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen("application/json");
+
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Everything that can be decided from the request head. */
+static void
+begin_request(struct req *r, const char *method, const char *url)
+{
+	const char *cl;
+	char allow[64] = "";
+
+	r->method = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	r->path = url;
+	r->route = routes_match(r, r->method, url, allow, sizeof(allow));
+	if (r->route == NULL) {
+		if (allow[0] != '\0') {
+			snprintf(r->allow, sizeof(r->allow), "%s", allow);
+			reply_problem(r, 405, NULL, "%s is not allowed here (allowed: %s)", method,
+			    allow);
+		} else {
+			reply_problem(r, 404, NULL, "no such resource");
+		}
+		r->pending = 1;
+		return;
+	}
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && strtoull(cl, NULL, 10) > BODY_MAX) {
+		reply_problem(r, 413, NULL, "the request body is over %d bytes", BODY_MAX);
+		r->pending = 2;
+		return;
+	}
+	if (r->route->scopes != 0 && authenticate(r) < 0) {
+		r->pending = 1;
+		return;
+	}
+	if (MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_query_key, r) >= 0 &&
+	    r->reply != NULL)
+		r->pending = 1;
+}
+
+static void
+finish_request(struct req *r)
+{
+	struct body_error e;
+
+	if (r->route->body == NULL) {
+		if (r->body_len > 0) {
+			reply_problem(r, 400, NULL, "this endpoint takes no request body");
+			return;
+		}
+	} else {
+		if (r->body_len == 0) {
+			reply_problem(r, 400, NULL, "a JSON object is required as the request body");
+			return;
+		}
+		if (!content_type_json(r)) {
+			reply_problem(r, 415, NULL, "the request body must be application/json");
+			return;
+		}
+		r->json = body_parse(r->body, r->body_len, r->route->body, r->route->nbody, &e);
+		if (r->json == NULL) {
+			reply_problem(r, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
+			return;
+		}
+	}
+	r->route->handler(r);
+	if (r->status == 0)
+		reply_problem(r, 500, NULL, "the handler gave no answer");
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->app = h->app;
+		r->conn = conn;
+		*con_cls = r;
+		begin_request(r, method, url);
+		/* Stop an oversized upload at once; everything else waits for the next call. */
+		return r->pending == 2 ? send_reply(r) : MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->pending)
+			return MHD_YES;
+		if (r->body_len + n > BODY_MAX) {
+			reply_problem(r, 413, NULL, "the request body is over %d bytes", BODY_MAX);
+			r->pending = 2;
+			return send_reply(r);
+		}
+		char *nb = realloc(r->body, r->body_len + n + 1);
+		if (nb == NULL)
+			return MHD_NO;
+		r->body = nb;
+		memcpy(r->body + r->body_len, upload_data, n);
+		r->body_len += n;
+		return MHD_YES;
+	}
+	if (r->pending == 2)
+		return MHD_YES;
+	if (!r->pending)
+		finish_request(r);
+	return send_reply(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	json_decref(r->reply);
+	json_decref(r->json);
+	free(r->body);
+	free(r->param_buf);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("httpd: %s", msg);
+}
+
+struct http *
+http_open(struct app *app, const char *addr, const char *cert_file, const char *key_file,
+    char *url, size_t urllen)
+{
+	struct http *h;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	int tls = cert_file != NULL && key_file != NULL;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->app = app;
+	if (tls && ((h->tls_cert = read_file(cert_file)) == NULL ||
+	    (h->tls_key = read_file(key_file)) == NULL))
+		goto fail;
+	if ((h->listen_fd = listen_socket(addr, url, urllen, tls)) < 0)
+		goto fail;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+	    MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    /* Without TLS the list ends here and the TLS options are never read. */
+	    tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		log_error("cannot start the HTTP server on %s%s", addr,
+		    tls ? " (check --tls-cert/--tls-key)" : "");
+		goto fail;
+	}
+	return h;
+fail:
+	http_close(h);
+	return NULL;
+}
+
+void
+http_close(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->d != NULL)
+		MHD_stop_daemon(h->d);
+	if (h->listen_fd > 0)
+		close(h->listen_fd);
+	free(h->tls_cert);
+	free(h->tls_key);
+	free(h);
+}
+
+int
+http_fd(struct http *h)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return info != NULL ? info->epoll_fd : -1;
+}
+
+void
+http_run(struct http *h)
+{
+	MHD_run(h->d);
+}
+
+int
+http_timeout_ms(struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(h->d, &ms) != MHD_YES)
+		return -1;
+	return ms > 60000 ? 60000 : (int)ms;
+}

@@ -1,0 +1,98 @@
+/* The HTTP side of the manager: libmicrohttpd driven from the manager's epoll loop, one
+ * struct req per request, routing, authentication, JSON bodies and problem+json replies. */
+#ifndef MANAGER_HTTP_H
+#define MANAGER_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "body.h"
+
+struct app;
+struct http;
+struct MHD_Connection;
+
+/* Admin token scopes, as a bitmask of who may call a route (0: public). */
+enum scope {
+	SCOPE_ADMIN = 1,
+	SCOPE_READ = 2,
+	SCOPE_PROVISION = 4,
+};
+
+#define SCOPE_READERS (SCOPE_ADMIN | SCOPE_READ)
+
+#define REQ_MAX_PARAMS 4
+
+struct req {
+	struct app *app;
+	struct MHD_Connection *conn;
+	const char *method;		/* GET for HEAD */
+	const char *path;
+	const struct route *route;
+	const char *params[REQ_MAX_PARAMS];	/* the path's {…} segments, in order */
+	char *param_buf;
+	char *body;
+	size_t body_len;
+	json_t *json;			/* the parsed body, for routes that take one */
+	/* the caller, for authenticated routes */
+	int64_t token_id;
+	char actor[72];
+	int scope;
+	/* the reply */
+	unsigned status;
+	json_t *reply;			/* NULL: no body (204) */
+	int is_problem;
+	char location[128];
+	char allow[64];
+	unsigned retry_after;
+	int pending;			/* an error decided before the body arrived */
+};
+
+typedef void (*handler_fn)(struct req *r);
+
+struct route {
+	const char *method;
+	const char *pattern;		/* "/v1/pools/{}" */
+	handler_fn handler;
+	int scopes;			/* who may call it; 0: public */
+	const struct body_field *body;	/* the fields of a JSON body, NULL: no body */
+	size_t nbody;
+	const char *query;		/* accepted query parameters, comma-separated */
+};
+
+/* Route lookup (routes.c): the route for method and path, with its parameters captured into r.
+ * When the path matches but not the method, *allow lists the methods that do. */
+const struct route *routes_match(struct req *r, const char *method, const char *path,
+    char *allow, size_t allowlen);
+
+/* Listen on addr ("127.0.0.1:8080", "[::1]:8080"), with TLS when cert and key are given. The
+ * URL it serves is written to url. NULL on failure (logged). */
+struct http *http_open(struct app *app, const char *addr, const char *cert_file,
+    const char *key_file, char *url, size_t urllen);
+void http_close(struct http *h);
+
+/* The fd to poll for input, running pending work, and the next deadline in ms (-1: none). */
+int http_fd(struct http *h);
+void http_run(struct http *h);
+int http_timeout_ms(struct http *h);
+
+/* Replies: the reply object is consumed. */
+void reply_json(struct req *r, unsigned status, json_t *obj);
+void reply_empty(struct req *r, unsigned status);
+void reply_problem(struct req *r, unsigned status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Request inputs. */
+const char *req_query(struct req *r, const char *key);
+
+/* Paging: limit (default 100, 1..1000) and the opaque after cursor. 0, or -1 with the
+ * problem already in the reply. */
+int req_page(struct req *r, int *limit, int64_t *after);
+/* The cursor for the next page: a JSON string when the page was full, else null. */
+json_t *page_next(int n, int limit, int64_t last_id);
+
+/* A path parameter as a positive id; -1 with a 404 in the reply if it is not one. */
+int64_t req_param_id(struct req *r, int i, const char *what);
+
+#endif

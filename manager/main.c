@@ -1,0 +1,215 @@
+/* snaptun-manager: flags, start-up, and the one event loop (epoll) that drives HTTP and the
+ * periodic sweep of lapsed holds. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../db/db.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "admintoken.h"
+#include "alloc.h"
+#include "app.h"
+#include "http.h"
+
+#define SWEEP_INTERVAL_NS (5ull * 1000000000u)
+#define SWEEP_BATCH 1000
+
+struct options {
+	const char *listen;
+	const char *state_dir;
+	const char *tls_cert, *tls_key;
+	int check;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: snaptun-manager [--listen ADDR:PORT] [--state-dir DIR]\n"
+	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL] [--check]\n"
+	    "\n"
+	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
+	    "                       port 0 picks a free port)\n"
+	    "  --state-dir DIR      database, keys and tokens (default ./var)\n"
+	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
+	    "  --tls-key FILE       the certificate's PEM private key\n"
+	    "  --log-level LEVEL    error, warn, info (default) or debug\n"
+	    "  --check              check the configuration and the database, then exit\n"
+	    "\n"
+	    "The URL being served is written to DIR/manager.url once listening.\n");
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, level;
+
+	o->listen = "127.0.0.1:8080";
+	o->state_dir = "./var";
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': o->listen = optarg; break;
+		case 's': o->state_dir = optarg; break;
+		case 'c': o->tls_cert = optarg; break;
+		case 'k': o->tls_key = optarg; break;
+		case 'C': o->check = 1; break;
+		case 'v':
+			if ((level = log_level_parse(optarg)) < 0)
+				fatalx("--log-level \"%s\": expected error, warn, info or debug", optarg);
+			log_set_level((enum log_level)level);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "snaptun-manager: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		fatalx("--tls-cert and --tls-key go together");
+}
+
+static int64_t
+wall_clock(void)
+{
+	return clock_unix();
+}
+
+static void
+write_url(const char *state_dir, const char *url)
+{
+	char path[4096], tmp[4100];
+	FILE *f;
+
+	/* Written beside and renamed, so a reader never sees half a URL. */
+	snprintf(path, sizeof(path), "%s/manager.url", state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%s\n", url) < 0 || fclose(f) != 0 ||
+	    rename(tmp, path) < 0)
+		fatal("cannot write %s", path);
+}
+
+static void
+sweep(struct app *app)
+{
+	int n = alloc_sweep(app->db, app->now(), SWEEP_BATCH);
+
+	if (n > 0)
+		log_info("expired %d lapsed holds", n);
+	else if (n < 0)
+		log_warn("sweeping lapsed holds failed; retrying later");
+}
+
+static int
+loop_run(struct app *app, struct http *http)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, events[16];
+	uint64_t next_sweep = clock_mono_ns(), now;
+	sigset_t mask;
+	int ep, sfd, n, timeout, stop = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("event loop");
+	ev.data.fd = sfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		fatal("epoll_ctl");
+	ev.data.fd = http_fd(http);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		fatal("epoll_ctl");
+	while (!stop) {
+		now = clock_mono_ns();
+		if (now >= next_sweep) {
+			sweep(app);
+			next_sweep = now + SWEEP_INTERVAL_NS;
+		}
+		timeout = (int)((next_sweep - now) / 1000000u) + 1;
+		n = http_timeout_ms(http);
+		if (n >= 0 && n < timeout)
+			timeout = n;
+		n = epoll_wait(ep, events, 16, timeout);
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		for (int i = 0; i < n; i++)
+			if (events[i].data.fd == sfd)
+				stop = 1;
+		/* MHD also has time-driven work (timeouts), so run it on every turn. */
+		http_run(http);
+	}
+	log_info("shutting down");
+	close(ep);
+	close(sfd);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct app app = { 0 };
+	struct http *http;
+	char path[4096], url[128];
+
+	parse_options(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
+		fatal("cannot create state dir %s", o.state_dir);
+	snprintf(path, sizeof(path), "%s/snaptun.db", o.state_dir);
+	app.state_dir = o.state_dir;
+	app.now = wall_clock;
+	app.started_at = clock_unix();
+	app.started_mono = clock_mono_ns();
+	if (db_open(path, &app.db) < 0)
+		fatalx("cannot open the database %s", path);
+	if (o.check) {
+		if (db_check(app.db) < 0)
+			fatalx("database %s failed its integrity check", path);
+		if ((http = http_open(&app, "127.0.0.1:0", o.tls_cert, o.tls_key, url,
+		    sizeof(url))) == NULL)
+			fatalx("configuration check failed");
+		http_close(http);
+		printf("snaptun-manager: configuration ok (database %s)\n", path);
+		db_close(app.db);
+		return 0;
+	}
+	if (admintoken_bootstrap(app.db, o.state_dir, app.now()) < 0)
+		fatalx("cannot create the bootstrap admin token");
+	if ((http = http_open(&app, o.listen, o.tls_cert, o.tls_key, url, sizeof(url))) == NULL)
+		fatalx("cannot serve the admin API");
+	write_url(o.state_dir, url);
+	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url,
+	    o.state_dir);
+	loop_run(&app, http);
+	http_close(http);
+	db_close(app.db);
+	return 0;
+}

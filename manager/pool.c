@@ -1,0 +1,354 @@
+/* Pool records and counts. The counters in the pools row are kept by the allocator in the same
+ * transaction as the grant rows they count, so reading a pool never scans its grants. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../db/db.h"
+#include "../lib/err.h"
+#include "../lib/isdas.h"
+#include "pool.h"
+
+static const char *const strategy_names[] = { "sequential", "random" };
+static const char *const mode_names[] = { "ip", "scion" };
+
+const char *
+pool_strategy_str(enum pool_strategy s)
+{
+	return strategy_names[s];
+}
+
+int
+pool_strategy_parse(const char *s, enum pool_strategy *out)
+{
+	for (int i = 0; i < 2; i++)
+		if (strcmp(s, strategy_names[i]) == 0) {
+			*out = (enum pool_strategy)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+pool_mode_str(enum pool_mode m)
+{
+	return mode_names[m];
+}
+
+int
+pool_mode_parse(const char *s, enum pool_mode *out)
+{
+	for (int i = 0; i < 2; i++)
+		if (strcmp(s, mode_names[i]) == 0) {
+			*out = (enum pool_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+pool_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > POOL_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+const char *
+pool_prefix_check(const struct prefix *p)
+{
+	if (prefix_host_bits(p) > 64)
+		return "an IPv6 pool must be a /64 or longer";
+	return NULL;
+}
+
+void
+pool_from_row(struct pool *p, void *stmt, int c)
+{
+	sqlite3_stmt *st = stmt;
+	const char *why;
+	char whybuf[8];
+
+	memset(p, 0, sizeof(*p));
+	p->id = db_col_int(st, c + 0);
+	snprintf(p->name, sizeof(p->name), "%s", db_col_text(st, c + 1));
+	p->isd_as = (uint64_t)db_col_int(st, c + 2);
+	/* Stored prefixes were validated on the way in. */
+	prefix_parse(db_col_text(st, c + 3), &p->prefix, whybuf, sizeof(whybuf), &why);
+	p->first = (uint64_t)db_col_int(st, c + 4);
+	p->last = (uint64_t)db_col_int(st, c + 5);
+	p->hold_seconds = db_col_int(st, c + 6);
+	pool_strategy_parse(db_col_text(st, c + 7), &p->strategy);
+	pool_mode_parse(db_col_text(st, c + 8), &p->mode);
+	p->next_index = (uint64_t)db_col_int(st, c + 9);
+	p->n_assigned = db_col_int(st, c + 10);
+	p->n_held = db_col_int(st, c + 11);
+	p->n_reserved = db_col_int(st, c + 12);
+	p->n_occupied = db_col_int(st, c + 13);
+	p->created_at = db_col_int(st, c + 14);
+	p->updated_at = db_col_int(st, c + 15);
+}
+
+int
+pool_get(struct db *db, int64_t id, struct pool *p)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id");
+	int rv;
+
+	db_bind_int(st, ":id", id);
+	if ((rv = db_row(st)) <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	pool_from_row(p, st, 0);
+	db_reset(st);
+	return 0;
+}
+
+int
+pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " POOL_COLUMNS " FROM pools WHERE id > :after ORDER BY id LIMIT :limit");
+	int rv;
+
+	*n = 0;
+	db_bind_int(st, ":after", after);
+	db_bind_int(st, ":limit", limit);
+	while ((rv = db_row(st)) == 1)
+		pool_from_row(&out[(*n)++], st, 0);
+	return rv;
+}
+
+static int
+name_taken(struct db *db, const char *name, int64_t except_id)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT 1 FROM pools WHERE name = :name AND id != :id");
+	int rv;
+
+	db_bind_text(st, ":name", name);
+	db_bind_int(st, ":id", except_id);
+	rv = db_row(st);
+	db_reset(st);
+	return rv;
+}
+
+/* The pools of one ISD-AS are few (one per prefix): comparing with each is cheap. */
+static int
+find_overlap(struct db *db, const struct pool *p, struct pool_conflict *c)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT name, prefix FROM pools WHERE isd_as = :isd_as AND family = :family");
+	struct prefix other;
+	const char *why;
+	char whybuf[8];
+	int rv;
+
+	db_bind_int(st, ":isd_as", (int64_t)p->isd_as);
+	db_bind_int(st, ":family", p->prefix.net.family);
+	while ((rv = db_row(st)) == 1) {
+		if (prefix_parse(db_col_text(st, 1), &other, whybuf, sizeof(whybuf), &why) == 0 &&
+		    prefix_overlap(&p->prefix, &other)) {
+			c->field = "prefix";
+			snprintf(c->other, sizeof(c->other), "%s", db_col_text(st, 0));
+			db_reset(st);
+			return 1;
+		}
+	}
+	return rv;
+}
+
+int
+pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
+{
+	sqlite3_stmt *st;
+	char prefix[PREFIX_STRLEN];
+	int rv;
+
+	memset(c, 0, sizeof(*c));
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = name_taken(db, p->name, 0)) != 0) {
+		if (rv == 1) {
+			c->field = "name";
+			snprintf(c->other, sizeof(c->other), "%s", p->name);
+			rv = ERR_CONFLICT;
+		}
+		goto fail;
+	}
+	if ((rv = find_overlap(db, p, c)) != 0) {
+		if (rv == 1)
+			rv = ERR_CONFLICT;
+		goto fail;
+	}
+	prefix_usable(&p->prefix, &p->first, &p->last);
+	p->next_index = p->first;
+	p->n_assigned = p->n_held = p->n_reserved = p->n_occupied = 0;
+	p->created_at = p->updated_at = now;
+	prefix_format(&p->prefix, prefix);
+	st = db_stmt(db,
+	    "INSERT INTO pools (name, isd_as, family, prefix, first_index, last_index, "
+	    "hold_seconds, strategy, mode, next_index, created_at, updated_at) VALUES (:name, "
+	    ":isd_as, :family, :prefix, :first, :last, :hold, :strategy, :mode, :first, :now, "
+	    ":now)");
+	db_bind_text(st, ":name", p->name);
+	db_bind_int(st, ":isd_as", (int64_t)p->isd_as);
+	db_bind_int(st, ":family", p->prefix.net.family);
+	db_bind_text(st, ":prefix", prefix);
+	db_bind_int(st, ":first", (int64_t)p->first);
+	db_bind_int(st, ":last", (int64_t)p->last);
+	db_bind_int(st, ":hold", p->hold_seconds);
+	db_bind_text(st, ":strategy", pool_strategy_str(p->strategy));
+	db_bind_text(st, ":mode", pool_mode_str(p->mode));
+	db_bind_int(st, ":now", now);
+	if ((rv = db_run(st)) < 0)
+		goto fail;
+	p->id = db_last_id(db);
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+int
+pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rv;
+
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if (name != NULL && (rv = name_taken(db, name, id)) != 0) {
+		if (rv == 1)
+			rv = ERR_CONFLICT;
+		goto fail;
+	}
+	st = db_stmt(db, "UPDATE pools SET name = coalesce(:name, name), hold_seconds = "
+	    "CASE WHEN :hold >= 0 THEN :hold ELSE hold_seconds END, updated_at = :now "
+	    "WHERE id = :id");
+	db_bind_text(st, ":name", name);
+	db_bind_int(st, ":hold", hold_seconds);
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":id", id);
+	if ((rv = db_run(st)) < 0)
+		goto fail;
+	if (db_changes(db) == 0) {
+		rv = ERR_NOT_FOUND;
+		goto fail;
+	}
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+int
+pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now,
+    int64_t *released)
+{
+	static const char *const cleanup[] = {
+		"DELETE FROM grants WHERE pool_id = :id",
+		"DELETE FROM free_addrs WHERE pool_id = :id",
+		"DELETE FROM reservations WHERE pool_id = :id",
+		"DELETE FROM pools WHERE id = :id",
+	};
+	sqlite3_stmt *st;
+	struct pool p;
+	int rv;
+
+	*released = 0;
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = pool_get(db, id, &p)) < 0)
+		goto fail;
+	st = db_stmt(db, "SELECT count(*) FROM grants WHERE pool_id = :id AND "
+	    "(state = 'assigned' OR hold_until > :now)");
+	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_row(st)) < 0)
+		goto fail;
+	*released = db_col_int(st, 0);
+	db_reset(st);
+	if (*released > 0 && !force) {
+		rv = ERR_CONFLICT;
+		goto fail;
+	}
+	st = db_stmt(db, "INSERT INTO grant_history (grant_id, pool_id, address, pssid, action, "
+	    "session_id, agent_id, hold_until, actor, at) SELECT id, pool_id, address, pssid, "
+	    "CASE WHEN state = 'assigned' OR hold_until > :now THEN 'release' ELSE 'expire' END, "
+	    "session_id, agent_id, hold_until, :actor, :now FROM grants WHERE pool_id = :id");
+	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":actor", actor);
+	if ((rv = db_run(st)) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(cleanup) / sizeof(cleanup[0]); i++) {
+		st = db_stmt(db, cleanup[i]);
+		db_bind_int(st, ":id", id);
+		if ((rv = db_run(st)) < 0)
+			goto fail;
+	}
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+static int
+count_lapsed(struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed,
+    int64_t *lapsed_reserved)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT count(*), count(r.id) FROM grants g LEFT JOIN reservations r ON "
+	    "r.pool_id = g.pool_id AND r.addr_index = g.addr_index WHERE g.pool_id = :id AND "
+	    "g.state = 'on_hold' AND g.hold_until <= :now");
+	int rv;
+
+	db_bind_int(st, ":id", pool_id);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_row(st)) < 0)
+		return rv;
+	*lapsed = db_col_int(st, 0);
+	*lapsed_reserved = db_col_int(st, 1);
+	db_reset(st);
+	return 0;
+}
+
+int
+pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c)
+{
+	int64_t lapsed = 0, lapsed_reserved = 0;
+	int rv;
+
+	/* Lapsed holds are few: the sweeper deletes them every few seconds. */
+	if ((rv = count_lapsed(db, p->id, now, &lapsed, &lapsed_reserved)) < 0)
+		return rv;
+	c->size = p->last - p->first + 1;
+	c->assigned = (uint64_t)p->n_assigned;
+	c->on_hold = (uint64_t)(p->n_held - lapsed);
+	c->reserved = (uint64_t)p->n_reserved;
+	c->free = c->size - (uint64_t)p->n_occupied + (uint64_t)(lapsed - lapsed_reserved);
+	return 0;
+}
+
+int
+pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64_t d_reserved,
+    int64_t d_occupied, const uint64_t *next_index)
+{
+	sqlite3_stmt *st = db_stmt(db, "UPDATE pools SET n_assigned = n_assigned + :a, "
+	    "n_held = n_held + :h, n_reserved = n_reserved + :r, n_occupied = n_occupied + :o, "
+	    "next_index = coalesce(:next, next_index) WHERE id = :id");
+
+	db_bind_int(st, ":a", d_assigned);
+	db_bind_int(st, ":h", d_held);
+	db_bind_int(st, ":r", d_reserved);
+	db_bind_int(st, ":o", d_occupied);
+	if (next_index != NULL)
+		db_bind_int(st, ":next", (int64_t)*next_index);
+	db_bind_int(st, ":id", id);
+	return db_run(st);
+}

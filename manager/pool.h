@@ -1,0 +1,89 @@
+/* Address pools: the model, its store and its occupancy counts. */
+#ifndef MANAGER_POOL_H
+#define MANAGER_POOL_H
+
+#include <stdint.h>
+
+#include "../lib/addr.h"
+
+struct db;
+
+#define POOL_NAME_MAX 64
+#define POOL_HOLD_MAX (30 * 86400)
+#define POOL_HOLD_DEFAULT 600
+#define POOL_LIST_MAX 1000
+
+enum pool_strategy { POOL_SEQUENTIAL, POOL_RANDOM };
+enum pool_mode { POOL_MODE_IP, POOL_MODE_SCION };
+
+struct pool {
+	int64_t id;
+	char name[POOL_NAME_MAX + 1];
+	uint64_t isd_as;
+	struct prefix prefix;
+	uint64_t first, last;		/* usable host indexes, inclusive */
+	int64_t hold_seconds;
+	enum pool_strategy strategy;
+	enum pool_mode mode;
+	uint64_t next_index;		/* sequential cursor */
+	int64_t n_assigned, n_held, n_reserved, n_occupied;
+	int64_t created_at, updated_at;
+};
+
+/* Occupancy at a given time: lapsed holds count as free. */
+struct pool_counts {
+	uint64_t size, assigned, on_hold, reserved, free;
+};
+
+/* Why pool_create refused: the field at fault and the pool it collides with. */
+struct pool_conflict {
+	const char *field;
+	char other[POOL_NAME_MAX + 1];
+};
+
+const char *pool_strategy_str(enum pool_strategy s);
+int pool_strategy_parse(const char *s, enum pool_strategy *out);
+const char *pool_mode_str(enum pool_mode m);
+int pool_mode_parse(const char *s, enum pool_mode *out);
+int pool_name_valid(const char *s);
+
+/* Validate a prefix for use as a pool: at most 64 host bits. NULL or the reason. */
+const char *pool_prefix_check(const struct prefix *p);
+
+/* Insert p (name, isd_as, prefix, hold_seconds, strategy, mode set by the caller); fills the
+ * rest. 0, ERR_CONFLICT (name taken, or prefix overlapping a pool of the same ISD-AS: *c says
+ * which), ERR_DB. */
+int pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c);
+
+/* 0, ERR_NOT_FOUND or ERR_DB. */
+int pool_get(struct db *db, int64_t id, struct pool *p);
+
+/* Up to limit pools with id > after, by id, into out; *n is set. 0 or ERR_DB. */
+int pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n);
+
+/* Rename and/or change the hold time (name NULL / hold < 0: unchanged). 0, ERR_NOT_FOUND,
+ * ERR_CONFLICT (name taken), ERR_DB. */
+int pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds,
+    int64_t now);
+
+/* Delete a pool and its reservations. Unless force, ERR_CONFLICT while it has live grants;
+ * with force, grants are released first (history actor = actor). *released is set. */
+int pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now,
+    int64_t *released);
+
+/* Counts at time now. 0 or ERR_DB. */
+int pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c);
+
+/* Read a pool from a row whose columns first_col... are POOL_COLUMNS. */
+#define POOL_COLUMNS \
+	"pools.id, pools.name, pools.isd_as, pools.prefix, pools.first_index, " \
+	"pools.last_index, pools.hold_seconds, pools.strategy, pools.mode, pools.next_index, " \
+	"pools.n_assigned, pools.n_held, pools.n_reserved, pools.n_occupied, " \
+	"pools.created_at, pools.updated_at"
+void pool_from_row(struct pool *p, void *stmt, int first_col);
+
+/* Apply counter deltas and, if next_index is not NULL, the new cursor. 0 or err. */
+int pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held,
+    int64_t d_reserved, int64_t d_occupied, const uint64_t *next_index);
+
+#endif

@@ -1,0 +1,92 @@
+/* The route table of the admin API: {method, pattern, handler, scopes, body, query}. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "http.h"
+
+#define BODY(spec) spec, sizeof(spec) / sizeof(spec[0])
+#define NOBODY NULL, 0
+#define PAGE "limit,after"
+
+static const struct route routes[] = {
+	{ "GET", "/v1/health", api_health_get, 0, NOBODY, "" },
+
+	{ "GET", "/v1/pools", api_pools_list, SCOPE_READERS, NOBODY, PAGE },
+	{ "POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), "" },
+	{ "GET", "/v1/pools/{}", api_pools_get, SCOPE_READERS, NOBODY, "" },
+	{ "PATCH", "/v1/pools/{}", api_pools_update, SCOPE_ADMIN, BODY(api_pool_update_body), "" },
+	{ "DELETE", "/v1/pools/{}", api_pools_delete, SCOPE_ADMIN, NOBODY, "force" },
+
+	{ "GET", "/v1/pools/{}/reservations", api_reservations_list, SCOPE_READERS, NOBODY, PAGE },
+	{ "POST", "/v1/pools/{}/reservations", api_reservations_create, SCOPE_ADMIN,
+	    BODY(api_reservation_body), "" },
+	{ "DELETE", "/v1/pools/{}/reservations/{}", api_reservations_delete, SCOPE_ADMIN, NOBODY,
+	    "" },
+
+	{ "GET", "/v1/grants", api_grants_list, SCOPE_READERS, NOBODY, PAGE ",pool,pssid,state" },
+	{ "GET", "/v1/grants/{}", api_grants_get, SCOPE_READERS, NOBODY, "" },
+	{ "DELETE", "/v1/grants/{}", api_grants_delete, SCOPE_ADMIN, NOBODY, "" },
+	{ "GET", "/v1/grants/{}/history", api_grants_history, SCOPE_READERS, NOBODY, PAGE },
+
+	{ "GET", "/v1/admin-tokens", api_admin_tokens_list, SCOPE_ADMIN, NOBODY, PAGE },
+	{ "POST", "/v1/admin-tokens", api_admin_tokens_create, SCOPE_ADMIN,
+	    BODY(api_admin_token_body), "" },
+	{ "DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, "" },
+
+	{ "GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object" },
+};
+
+/* Match one path against a pattern, segment by segment; {} captures a segment. The captured
+ * segments are copied into buf (the caller's, path-sized) and pointed at from params. */
+static int
+match(const char *pattern, const char *path, const char **params, char *buf)
+{
+	int np = 0;
+
+	while (*pattern != '\0' && *path != '\0') {
+		if (strncmp(pattern, "{}", 2) == 0) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || np == REQ_MAX_PARAMS)
+				return 0;
+			memcpy(buf, path, n);
+			buf[n] = '\0';
+			params[np++] = buf;
+			buf += n + 1;
+			path += n;
+			pattern += 2;
+		} else if (*pattern++ != *path++) {
+			return 0;
+		}
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+const struct route *
+routes_match(struct req *r, const char *method, const char *path, char *allow,
+    size_t allowlen)
+{
+	const char *params[REQ_MAX_PARAMS];
+	char *buf;
+
+	allow[0] = '\0';
+	if ((buf = malloc(strlen(path) + REQ_MAX_PARAMS + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!match(routes[i].pattern, path, params, buf))
+			continue;
+		if (strcmp(routes[i].method, method) == 0) {
+			memcpy(r->params, params, sizeof(params));
+			free(r->param_buf);
+			r->param_buf = buf;
+			return &routes[i];
+		}
+		if (strlen(allow) + strlen(routes[i].method) + 3 < allowlen) {
+			if (allow[0] != '\0')
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+	}
+	free(buf);
+	return NULL;
+}
