@@ -1,7 +1,8 @@
 /* Migrations are append-only: migration i brings user_version from i to i + 1. Never edit one
  * that has shipped; add the next. Unsigned 64-bit address indexes are stored bit-for-bit in
  * SQLite's signed INTEGER (only equality and the sequential cursor's order matter, and the
- * cursor never gets near 2^63). */
+ * cursor never gets near 2^63). Ids are AUTOINCREMENT: an id once given out (a grant, a
+ * token, an event) never names anything else, even after the row is deleted. */
 #include <stdio.h>
 
 #include "../lib/err.h"
@@ -17,7 +18,7 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 
 	"CREATE TABLE pools ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  isd_as INTEGER NOT NULL,"
 	"  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
@@ -38,7 +39,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX pools_isd_as ON pools (isd_as, family, id);"
 
 	"CREATE TABLE grants ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  pool_id INTEGER NOT NULL REFERENCES pools (id),"
 	"  addr_index INTEGER NOT NULL,"
 	"  address TEXT NOT NULL,"
@@ -62,7 +63,7 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 
 	"CREATE TABLE reservations ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  pool_id INTEGER NOT NULL REFERENCES pools (id),"
 	"  addr_index INTEGER NOT NULL,"
 	"  address TEXT NOT NULL,"
@@ -74,7 +75,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX reservations_pssid ON reservations (pssid);"
 
 	"CREATE TABLE grant_history ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  grant_id INTEGER NOT NULL,"
 	"  pool_id INTEGER NOT NULL,"
 	"  address TEXT NOT NULL,"
@@ -89,7 +90,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX grant_history_grant ON grant_history (grant_id, id);"
 
 	"CREATE TABLE admin_tokens ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  scope TEXT NOT NULL CHECK (scope IN ('admin', 'read', 'provision')),"
 	"  hash TEXT NOT NULL UNIQUE,"
@@ -100,7 +101,7 @@ static const char *const migrations[] = {
 	");"
 
 	"CREATE TABLE events ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  at INTEGER NOT NULL,"
 	"  actor TEXT NOT NULL,"
 	"  action TEXT NOT NULL,"

@@ -83,7 +83,11 @@ prefix_parse(const char *s, struct prefix *p, char *whybuf, size_t whylen, const
 		return -1;
 	}
 	len = strtoul(slash + 1, &end, 10);
-	if (*end != '\0' || len > addr_bits(p->net.family)) {
+	if (*end != '\0') {
+		*why = "length must be a decimal number";
+		return -1;
+	}
+	if (len > addr_bits(p->net.family)) {
 		*why = p->net.family == 4 ? "length over 32" : "length over 128";
 		return -1;
 	}

@@ -1,0 +1,138 @@
+/* Fuzzes body_parse() (manager/body.h), the JSON request-body parser and validator, with the
+ * real field tables of the admin API. The first input byte picks the table (mod 4: pool create,
+ * pool update, reservation, admin token); the rest is the body.
+ * Invariants: on success the result is a JSON object, every member is named in the table and
+ * has the table's type, and every required member is present; on failure e.detail is non-empty
+ * and NUL-terminated, e.field is NUL-terminated, empty exactly when the body is no JSON object,
+ * and otherwise names a table field of the wrong type, a missing required field or an unknown
+ * key (cut to 64 bytes). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../../manager/api.h"
+#include "../../manager/body.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct table {
+	const struct body_field *spec;
+	size_t n;
+};
+
+#define TABLE(spec) { spec, sizeof(spec) / sizeof(spec[0]) }
+
+static const struct table tables[] = {
+	TABLE(api_pool_create_body),
+	TABLE(api_pool_update_body),
+	TABLE(api_reservation_body),
+	TABLE(api_admin_token_body),
+};
+
+static const struct body_field *
+spec_find(const struct table *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->spec[i].name, name) == 0)
+			return &t->spec[i];
+	return NULL;
+}
+
+static int
+type_matches(json_t *v, enum body_type type)
+{
+	switch (type) {
+	case BODY_STRING: return json_is_string(v);
+	case BODY_INT: return json_is_integer(v);
+	case BODY_BOOL: return json_is_boolean(v);
+	case BODY_OBJECT: return json_is_object(v);
+	case BODY_ARRAY: return json_is_array(v);
+	}
+	return 0;
+}
+
+static void
+check_ok(const struct table *t, json_t *obj)
+{
+	const struct body_field *f;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		__builtin_trap();
+	json_object_foreach(obj, key, v) {
+		if ((f = spec_find(t, key)) == NULL || !type_matches(v, f->type))
+			__builtin_trap();
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (t->spec[i].required && json_object_get(obj, t->spec[i].name) == NULL)
+			__builtin_trap();
+}
+
+/* The member e->field names explains the failure: a table field of the wrong type or a
+ * missing required one, or an unknown key (cut to 64 bytes). */
+static int
+field_explains(const struct table *t, json_t *obj, const char *field)
+{
+	const struct body_field *f = spec_find(t, field);
+	size_t flen = strlen(field);
+	const char *key;
+	json_t *v;
+
+	if (f != NULL) {
+		v = json_object_get(obj, field);
+		return v == NULL ? f->required : !type_matches(v, f->type);
+	}
+	json_object_foreach(obj, key, v) {
+		if (spec_find(t, key) == NULL && strncmp(key, field, 64) == 0 &&
+		    flen == (strlen(key) < 64 ? strlen(key) : 64))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+check_error(const struct table *t, const char *buf, size_t len, const struct body_error *e)
+{
+	json_t *again;
+
+	if (memchr(e->detail, '\0', sizeof(e->detail)) == NULL || e->detail[0] == '\0')
+		__builtin_trap();
+	if (memchr(e->field, '\0', sizeof(e->field)) == NULL || strlen(e->field) > 64)
+		__builtin_trap();
+	/* Parse again on the side: a body-level error means it is no JSON object; a field-level
+	 * error means it is one, and the field is to blame. */
+	again = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	if (e->field[0] == '\0') {
+		if (json_is_object(again))
+			__builtin_trap();
+	} else if (!json_is_object(again) || !field_explains(t, again, e->field)) {
+		__builtin_trap();
+	}
+	json_decref(again);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct table *t;
+	struct body_error e;
+	json_t *obj;
+
+	if (size < 1 || size - 1 > BODY_MAX)
+		return 0;
+	t = &tables[data[0] % (sizeof(tables) / sizeof(tables[0]))];
+	/* Poison the error so a missing memset or terminator shows up. */
+	memset(&e, 0xa5, sizeof(e));
+	obj = body_parse((const char *)data + 1, size - 1, t->spec, t->n, &e);
+	if (obj != NULL) {
+		check_ok(t, obj);
+		json_decref(obj);
+	} else {
+		check_error(t, (const char *)data + 1, size - 1, &e);
+	}
+	return 0;
+}
