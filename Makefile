@@ -113,8 +113,22 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libcore.a
 bench: deps all $(BENCHES)
 	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
 
+# The embedded set-up: everything under ./var, in the foreground until Ctrl-C.
+LISTEN ?= 127.0.0.1:8080
 run: deps all
-	$(Q)BUILD=$(BUILD) sh tests/run-local.sh
+	@mkdir -p var && rm -f var/manager.url
+	@$(BUILD)/snaptun-manager --state-dir var --listen $(LISTEN) & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid; exit 0' INT TERM; \
+	for i in $$(seq 100); do [ -s var/manager.url ] && break; \
+	  kill -0 $$pid 2>/dev/null || exit 1; sleep 0.1; done; \
+	url=$$(cat var/manager.url); \
+	echo; echo "snaptun is running (Ctrl-C stops it)"; \
+	echo "  admin API:    $$url/v1/   (reference: api.md)"; \
+	echo "  health:       $$url/v1/health"; \
+	echo "  admin token:  $$(cat var/admin.token)   (in var/admin.token)"; \
+	echo "  state:        ./var (SQLite: var/snaptun.db)"; \
+	echo "  try:          curl -H \"Authorization: Bearer \$$(cat var/admin.token)\" $$url/v1/pools"; \
+	echo; wait $$pid
 
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 format:

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "schema.h"
 
+/* clang-format off */
 static const char *const migrations[] = {
 	/* 1: pools, grants, holds, reservations, admin tokens, audit events */
 	"CREATE TABLE meta ("
@@ -111,6 +112,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_action ON events (action, id);"
 	"CREATE INDEX events_object ON events (object, id);",
 };
+/* clang-format on */
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
