@@ -23,6 +23,7 @@
 
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
+#define DRAIN_MAX (1024 * 1024)
 
 struct http {
 	struct MHD_Daemon *d;
@@ -59,6 +60,9 @@ listen_socket(const char *spec, char *url, size_t urllen, int tls)
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
 	snprintf(port, sizeof(port), "%s", colon + 1);
+	/* getaddrinfo takes "99999" and wraps it to 16 bits: check the range here. */
+	if (strspn(port, "0123456789") != strlen(port) || strtoul(port, NULL, 10) > 65535)
+		goto bad;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -90,7 +94,8 @@ listen_socket(const char *spec, char *url, size_t urllen, int tls)
 	}
 	return fd;
 bad:
-	log_error("--listen %s: expected HOST:PORT or [V6HOST]:PORT", spec);
+	log_error("--listen %s: expected HOST:PORT or [V6HOST]:PORT with a port from 0 to 65535",
+	    spec);
 	return -1;
 }
 
@@ -199,6 +204,8 @@ send_reply(struct req *r)
 	if (r->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer realm=\"snaptun\"");
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (r->retry_after > 0) {
 		snprintf(ra, sizeof(ra), "%u", r->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -380,7 +387,8 @@ begin_request(struct req *r, const char *method, const char *url)
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && strtoull(cl, NULL, 10) > BODY_MAX) {
 		reply_problem(r, 413, NULL, "the request body is over %d bytes", BODY_MAX);
-		r->pending = 2;
+		r->pending = 1;
+		r->close = 1;
 		return;
 	}
 	if (r->route->scopes != 0 && authenticate(r) < 0) {
@@ -437,18 +445,28 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		r->conn = conn;
 		*con_cls = r;
 		begin_request(r, method, url);
-		/* Stop an oversized upload at once; everything else waits for the next call. */
-		return r->pending == 2 ? send_reply(r) : MHD_YES;
+		/* A declared oversized body is refused before it is sent; everything else is
+		 * answered from a later call. */
+		if (r->status == 413) {
+			r->answered = 1;
+			return send_reply(r);
+		}
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->pending)
-			return MHD_YES;
+		if (r->pending) {
+			/* MHD cannot answer in the middle of an upload: drain what is left of a
+			 * refused body, up to a bound, then drop a client that keeps sending. */
+			r->drained += n;
+			return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+		}
 		if (r->body_len + n > BODY_MAX) {
 			reply_problem(r, 413, NULL, "the request body is over %d bytes", BODY_MAX);
-			r->pending = 2;
-			return send_reply(r);
+			r->pending = 1;
+			r->close = 1;
+			return MHD_YES;
 		}
 		char *nb = realloc(r->body, r->body_len + n + 1);
 		if (nb == NULL)
@@ -458,7 +476,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		r->body_len += n;
 		return MHD_YES;
 	}
-	if (r->pending == 2)
+	if (r->answered)
 		return MHD_YES;
 	if (!r->pending)
 		finish_request(r);

@@ -47,6 +47,9 @@ struct req {
 	char allow[64];
 	unsigned retry_after;
 	int pending;			/* an error decided before the body arrived */
+	int close;			/* close the connection after the reply */
+	int answered;			/* the reply is queued already */
+	size_t drained;			/* bytes of a refused body read and dropped */
 };
 
 typedef void (*handler_fn)(struct req *r);

@@ -175,19 +175,24 @@ main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct app app = { 0 };
-	struct http *http;
+	struct http *http = NULL;
 	char path[4096], url[128];
 
 	parse_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
-	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
-		fatal("cannot create state dir %s", o.state_dir);
-	snprintf(path, sizeof(path), "%s/snaptun.db", o.state_dir);
 	app.state_dir = o.state_dir;
 	app.now = wall_clock;
 	app.started_at = clock_unix();
 	app.started_mono = clock_mono_ns();
+	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
+	 * serves nothing until the loop runs, after the store is open. */
+	if (!o.check && (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, url,
+	    sizeof(url))) == NULL)
+		fatalx("cannot serve the admin API");
+	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
+		fatal("cannot create state dir %s", o.state_dir);
+	snprintf(path, sizeof(path), "%s/snaptun.db", o.state_dir);
 	if (db_open(path, &app.db) < 0)
 		fatalx("cannot open the database %s", path);
 	if (o.check) {
@@ -203,8 +208,6 @@ main(int argc, char **argv)
 	}
 	if (admintoken_bootstrap(app.db, o.state_dir, app.now()) < 0)
 		fatalx("cannot create the bootstrap admin token");
-	if ((http = http_open(&app, o.listen, o.tls_cert, o.tls_key, url, sizeof(url))) == NULL)
-		fatalx("cannot serve the admin API");
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url,
 	    o.state_dir);

@@ -1,0 +1,484 @@
+# Helpers shared by the end-to-end tests (source it; it is not a test itself, hence not *.sh,
+# which tests/run.sh would run): TAP-style checks, managers on temporary state dirs, a curl
+# wrapper that records every response, and a JSON reader that needs nothing beyond awk (no jq,
+# no python3 on a fresh Debian).
+#
+#   . "$(dirname "$0")/lib.bash"
+#   mgr_start "$E2E_TMP/state" || e2e_bail "the manager did not start"
+#   TOKEN=$(cat "$E2E_TMP/state/admin.token")
+#   api POST /v1/pools '{"name":"a","isd_as":"1-ff00:0:110","prefix":"10.0.0.0/24"}'
+#   want_status 201; want .name a; verdict "a pool is created"
+#   e2e_finish
+#
+# Everything is bounded in time: curl has --max-time, managers get 10 s to start and 5 s to stop.
+
+BUILD=${BUILD:-build}
+MANAGER=${MANAGER:-$BUILD/snaptun-manager}
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_WHY=()		# reasons the check being built has failed so far
+E2E_PIDS=()		# managers started and not yet stopped
+E2E_5XX=()		# every request answered with a 5xx
+E2E_BADBODY=()		# every response whose body is not JSON of a JSON content type
+CURL_OPTS=()		# extra curl options for api (e.g. --cacert)
+TOKEN=			# the bearer token api sends unless -t is given
+URL=			# the base URL api talks to
+REQ="" STATUS="" BODY=""	# the last request, its status and response body
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-e2e.XXXXXX") || exit 1
+
+e2e_cleanup() {
+	local pid
+	for pid in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
+		{ kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+	done
+	rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---- TAP ----
+
+ok() {
+	E2E_PASSED=$((E2E_PASSED + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	E2E_FAILED=$((E2E_FAILED + 1))
+	echo "not ok - $*"
+}
+
+# diag TEXT...: diagnostic lines, each prefixed with "# ".
+diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+# check DESC COMMAND...: one check from a command's exit status.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+	fi
+}
+
+# fail REASON: note why the check being built fails (see verdict).
+fail() {
+	E2E_WHY+=("$*")
+}
+
+# that REASON COMMAND...: fail with REASON unless COMMAND succeeds.
+that() {
+	local why=$1
+	shift
+	"$@" || fail "$why"
+}
+
+# verdict DESC: print the check built from the want_* / that / fail calls since the last
+# verdict; on failure also the reasons and the last request and response.
+verdict() {
+	if [ ${#E2E_WHY[@]} -eq 0 ]; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1"
+	diag "${E2E_WHY[@]}"
+	diag "last request: $REQ -> $STATUS" "response: ${BODY:0:1500}"
+	E2E_WHY=()
+	return 1
+}
+
+# e2e_bail REASON: stop here (a failure that makes the rest meaningless).
+e2e_bail() {
+	not_ok "$*"
+	e2e_finish
+}
+
+e2e_finish() {
+	echo "# $E2E_PASSED passed, $E2E_FAILED failed"
+	[ "$E2E_FAILED" -eq 0 ]
+	exit
+}
+
+# ---- JSON ----
+
+# Flatten one JSON text into "PATH<TAB>VALUE" lines, jq-style paths (.items[0].id), one per
+# scalar or empty container, values as raw JSON tokens. Exits 1 on anything that is not JSON.
+# shellcheck disable=SC2016 # awk, not shell
+E2E_JSON_FLAT='
+function fail(m) { printf "json: %s at offset %d\n", m, pos > "/dev/stderr"; exit 1 }
+function ws(   ch) {
+	while (pos <= n) {
+		ch = substr(s, pos, 1)
+		if (ch != " " && ch != "\t" && ch != "\n" && ch != "\r")
+			break
+		pos++
+	}
+}
+function str(   start, ch) {
+	if (substr(s, pos, 1) != "\"")
+		fail("expected a string")
+	start = pos++
+	while (pos <= n) {
+		ch = substr(s, pos, 1)
+		if (ch == "\\")
+			pos += 2
+		else if (ch == "\"")
+			return substr(s, start, ++pos - start)
+		else
+			pos++
+	}
+	fail("unterminated string")
+}
+function val(path, depth,   c, i, k, start) {
+	if (depth > 200)
+		fail("nested too deep")
+	ws()
+	c = substr(s, pos, 1)
+	if (c == "{") {
+		pos++
+		ws()
+		if (substr(s, pos, 1) == "}") {
+			pos++
+			print path "\t{}"
+			return
+		}
+		for (;;) {
+			ws()
+			k = str()
+			ws()
+			if (substr(s, pos++, 1) != ":")
+				fail("expected :")
+			val(path "." substr(k, 2, length(k) - 2), depth + 1)
+			ws()
+			c = substr(s, pos++, 1)
+			if (c == "}")
+				return
+			if (c != ",")
+				fail("expected , or }")
+		}
+	}
+	if (c == "[") {
+		pos++
+		ws()
+		if (substr(s, pos, 1) == "]") {
+			pos++
+			print path "\t[]"
+			return
+		}
+		for (i = 0; ; i++) {
+			val(path "[" i "]", depth + 1)
+			ws()
+			c = substr(s, pos++, 1)
+			if (c == "]")
+				return
+			if (c != ",")
+				fail("expected , or ]")
+		}
+	}
+	if (c == "\"") {
+		print path "\t" str()
+		return
+	}
+	start = pos
+	while (pos <= n && index(",]} \t\r\n", substr(s, pos, 1)) == 0)
+		pos++
+	k = substr(s, start, pos - start)
+	if (k !~ /^(true|false|null|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)$/)
+		fail("bad value \"" k "\"")
+	print path "\t" k
+}
+{ s = s (NR > 1 ? "\n" : "") $0 }
+END {
+	n = length(s)
+	pos = 1
+	val("", 0)
+	ws()
+	if (pos <= n)
+		fail("trailing data")
+}'
+
+# The value at an exact path of a flattened text: strings unquoted and unescaped (\uXXXX
+# is left as it is), other tokens as they are. Exits 1 if the path is absent.
+# shellcheck disable=SC2016 # awk, not shell
+E2E_JSON_GET='
+function unquote(v,   out, i, c) {
+	if (substr(v, 1, 1) != "\"" || raw)
+		return v
+	v = substr(v, 2, length(v) - 2)
+	out = ""
+	for (i = 1; i <= length(v); i++) {
+		c = substr(v, i, 1)
+		if (c == "\\") {
+			c = substr(v, ++i, 1)
+			if (c == "n") c = "\n"
+			else if (c == "t") c = "\t"
+			else if (c == "r") c = "\r"
+			else if (c == "u") c = "\\u"
+		}
+		out = out c
+	}
+	return out
+}
+BEGIN { FS = "\t"; found = 0 }
+$1 == p { print unquote(substr($0, length($1) + 2)); found = 1; exit }
+END { exit !found }'
+
+# For an array at path p: its length (len = 1), or field f of each element, one a line.
+# shellcheck disable=SC2016 # awk, not shell
+E2E_JSON_EACH='
+BEGIN { FS = "\t"; pre = p "["; n = 0 }
+substr($1, 1, length(pre)) == pre {
+	rest = substr($1, length(pre) + 1)
+	i = substr(rest, 1, index(rest, "]") - 1)
+	rest = substr(rest, index(rest, "]") + 1)
+	if (!(i in seen)) { seen[i] = 1; n++ }
+	if (!len && rest == "." f) {
+		v = substr($0, length($1) + 2)
+		if (substr(v, 1, 1) == "\"")
+			v = substr(v, 2, length(v) - 2)
+		print v
+	}
+}
+END { if (len) print n }'
+
+# json_flat [TEXT]: flatten TEXT (default: the last response body) to stdout.
+json_flat() {
+	printf '%s' "${1-$BODY}" | awk "$E2E_JSON_FLAT"
+}
+
+# Each reader takes an optional JSON text; without one it reads the last response.
+_flat() {
+	if [ $# -gt 0 ]; then
+		json_flat "$1"
+	elif [ -f "$E2E_TMP/flat" ]; then
+		cat "$E2E_TMP/flat"
+	else
+		json_flat "$BODY" 2>/dev/null
+	fi
+}
+
+# jget PATH [TEXT]: a scalar, decoded ("jget .items[0].name"). Exit 1 if absent.
+jget() {
+	local p=$1
+	shift
+	_flat "$@" | awk -v p="$p" -v raw=0 "$E2E_JSON_GET"
+}
+
+# jraw PATH [TEXT]: the raw token (strings keep their quotes: tells "null" from null).
+jraw() {
+	local p=$1
+	shift
+	_flat "$@" | awk -v p="$p" -v raw=1 "$E2E_JSON_GET"
+}
+
+# jlen PATH [TEXT]: the length of the array at PATH (0 if empty or absent).
+jlen() {
+	local p=$1
+	shift
+	_flat "$@" | awk -v p="$p" -v len=1 "$E2E_JSON_EACH"
+}
+
+# jeach PATH FIELD [TEXT]: FIELD of each element of the array at PATH, one a line.
+jeach() {
+	local p=$1 f=$2
+	shift 2
+	_flat "$@" | awk -v p="$p" -v f="$f" -v len=0 "$E2E_JSON_EACH"
+}
+
+# ---- HTTP ----
+
+# api [-t TOKEN] [-c CONTENT-TYPE] [-H HEADER]... METHOD PATH [BODY]
+# One request to $URL$PATH. BODY is sent as is (@FILE sends a file), by default as
+# application/json (-c "" sends no Content-Type of ours). Sets STATUS (000: no HTTP answer),
+# BODY, REQ, and the headers for hdr; records 5xx answers and bodies that are not JSON.
+api() {
+	local token=$TOKEN ctype=application/json method path
+	local args=(-sS --max-time 10 --connect-timeout 3 -o "$E2E_TMP/body" -D "$E2E_TMP/hdrs"
+	    -w '%{http_code}')
+
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-t) token=$2; shift 2 ;;
+		-c) ctype=$2; shift 2 ;;
+		-H) args+=(-H "$2"); shift 2 ;;
+		*) break ;;
+		esac
+	done
+	method=$1
+	path=$2
+	REQ="$method $path"
+	if [ "$method" = HEAD ]; then
+		args+=(-I)
+	else
+		args+=(-X "$method")
+	fi
+	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+	if [ $# -ge 3 ]; then
+		args+=(--data-binary "$3")
+		[ -n "$ctype" ] && args+=(-H "Content-Type: $ctype")
+	fi
+	rm -f "$E2E_TMP/body" "$E2E_TMP/hdrs" "$E2E_TMP/flat"
+	: >"$E2E_TMP/flat"
+	STATUS=$(curl ${CURL_OPTS[@]+"${CURL_OPTS[@]}"} "${args[@]}" "$URL$path" \
+	    2>"$E2E_TMP/curl.err")
+	[ -n "$STATUS" ] || STATUS=000
+	BODY=$(cat "$E2E_TMP/body" 2>/dev/null)
+	# curl -I writes the head where the body would go, and never reads a body.
+	[ "$method" = HEAD ] && BODY=
+	if [ "$STATUS" = 000 ]; then
+		REQ="$REQ (curl: $(head -c 200 "$E2E_TMP/curl.err"))"
+	fi
+	case $STATUS in 5*) E2E_5XX+=("$REQ -> $STATUS: ${BODY:0:300}") ;; esac
+	if [ -n "$BODY" ]; then
+		if ! json_flat >"$E2E_TMP/flat" 2>/dev/null; then
+			E2E_BADBODY+=("$REQ -> $STATUS: body is not JSON: ${BODY:0:200}")
+			: >"$E2E_TMP/flat"
+		elif ! hdr Content-Type | grep -Eq '^application/(problem\+)?json'; then
+			E2E_BADBODY+=("$REQ -> $STATUS: Content-Type \"$(hdr Content-Type)\"")
+		fi
+	fi
+}
+
+# hdr NAME: a header of the last response (the last one if repeated), without the CR.
+hdr() {
+	[ -f "$E2E_TMP/hdrs" ] || return 1
+	awk -v n="$1" 'BEGIN { n = tolower(n) ":" }
+	    tolower(substr($0, 1, length(n))) == n { v = substr($0, length(n) + 1); f = 1 }
+	    END { if (!f) exit 1; sub(/^[ \t]+/, "", v); sub(/\r$/, "", v); print v }' \
+	    "$E2E_TMP/hdrs"
+}
+
+# ---- assertions on the last response (collected by verdict) ----
+
+want_status() {
+	[ "$STATUS" = "$1" ] || fail "status $STATUS, expected $1"
+}
+
+# want PATH VALUE: a field equals VALUE (decoded).
+want() {
+	local v
+	if ! v=$(jget "$1"); then
+		fail "$1 is missing, expected \"$2\""
+	elif [ "$v" != "$2" ]; then
+		fail "$1 is \"$v\", expected \"$2\""
+	fi
+}
+
+# want_raw PATH TOKEN: a field's raw JSON token (null, 3, "x").
+want_raw() {
+	local v
+	if ! v=$(jraw "$1"); then
+		fail "$1 is missing, expected $2"
+	elif [ "$v" != "$2" ]; then
+		fail "$1 is $v, expected $2"
+	fi
+}
+
+# want_match PATH ERE: a field matches an extended regular expression.
+want_match() {
+	local v
+	if ! v=$(jget "$1"); then
+		fail "$1 is missing, expected to match /$2/"
+	elif ! printf '%s' "$v" | grep -Eq -- "$2"; then
+		fail "$1 is \"$v\", expected to match /$2/"
+	fi
+}
+
+want_absent() {
+	if jraw "$1" >/dev/null; then
+		fail "$1 is present ($(jraw "$1")), expected absent"
+	fi
+}
+
+want_len() {
+	local n
+	n=$(jlen "$1")
+	[ "$n" = "$2" ] || fail "$1 has $n elements, expected $2"
+}
+
+# want_header NAME VALUE
+want_header() {
+	local v
+	if ! v=$(hdr "$1"); then
+		fail "no $1 header, expected \"$2\""
+	elif [ "$v" != "$2" ]; then
+		fail "$1: \"$v\", expected \"$2\""
+	fi
+}
+
+# want_problem STATUS [FIELD]: an RFC 9457 problem: the status, its content type, type, title,
+# status and detail; field equal to FIELD, or absent when FIELD is "-".
+want_problem() {
+	want_status "$1"
+	want_header Content-Type application/problem+json
+	want_match .type '^urn:snaptun:problem:[a-z-]+$'
+	want_match .title '.'
+	want_raw .status "$1"
+	want_match .detail '.'
+	case ${2-} in
+	'') ;;
+	-) want_absent .field ;;
+	*) want .field "$2" ;;
+	esac
+}
+
+# ---- the manager ----
+
+# mgr_start DIR [ARG...]: start a manager on state dir DIR on a free loopback port and wait
+# (10 s at most) for DIR/manager.url. Sets MGR_PID and URL. Output goes to DIR.out, DIR.err.
+mgr_start() {
+	local dir=$1 i
+	shift
+	rm -f "$dir/manager.url"
+	"$MANAGER" --state-dir "$dir" --listen 127.0.0.1:0 --log-level warn "$@" \
+	    >>"$dir.out" 2>>"$dir.err" &
+	MGR_PID=$!
+	E2E_PIDS+=("$MGR_PID")
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$dir/manager.url" ] && break
+		kill -0 "$MGR_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$dir/manager.url" ]; then
+		diag "the manager on $dir did not start; its stderr:"
+		diag "$(tail -n 30 "$dir.err")"
+		return 1
+	fi
+	URL=$(head -n 1 "$dir/manager.url")
+	return 0
+}
+
+# mgr_stop [SIGNAL [PID]]: stop a manager (default the last one, with TERM), 5 s at most before
+# SIGKILL. Sets MGR_RC to its exit status (128+n: killed by signal n).
+mgr_stop() {
+	local sig=${1:-TERM} pid=${2:-$MGR_PID} i keep=()
+	# stderr off throughout, or bash reports a job killed by a signal ("Killed").
+	{
+		kill -s "$sig" "$pid"
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" || break
+			sleep 0.05
+		done
+		if kill -0 "$pid"; then
+			diag "manager $pid ignored SIG$sig for 5 s; killing it"
+			kill -9 "$pid"
+		fi
+		wait "$pid"
+		# shellcheck disable=SC2034 # for the caller
+		MGR_RC=$?
+	} 2>/dev/null
+	for i in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	E2E_PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# sanitizer_report FILE: print any ASan/LSan/UBSan report in FILE; exit 0 if there is one.
+sanitizer_report() {
+	local re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer'
+	grep -Eq "$re" "$1" 2>/dev/null || return 1
+	grep -E -A 40 "$re" "$1" | head -n 80
+}
