@@ -90,8 +90,9 @@ test: deps all $(UNIT_TESTS)
 	$(Q)BUILD=$(BUILD) sh tests/run.sh $(UNIT_TESTS)
 
 # Fuzzers are built by clang with libFuzzer and ASan, from the same sources.
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all $(CPPFLAGS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(wildcard lib/*.h db/*.h manager/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(LDLIBS)
@@ -101,7 +102,8 @@ fuzz: deps $(FUZZERS)
 	  name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
 	  mkdir -p $$corpus && cp -n tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null; \
 	  echo "fuzz $$name for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus 2>$(BUILD)/fuzz/$$name.log \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$name- $$corpus 2>$(BUILD)/fuzz/$$name.log \
 	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
 	  grep -E 'stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz/$$name.log; \
 	done

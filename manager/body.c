@@ -43,11 +43,13 @@ body_parse(const char *buf, size_t len, const struct body_field *spec, size_t ns
 		for (i = 0; i < nspec && strcmp(spec[i].name, key) != 0; i++)
 			;
 		if (i == nspec) {
+			e->has_field = 1;
 			snprintf(e->field, sizeof(e->field), "%.64s", key);
 			snprintf(e->detail, sizeof(e->detail), "unknown field \"%.64s\"", key);
 			goto fail;
 		}
 		if (!type_ok(v, spec[i].type)) {
+			e->has_field = 1;
 			snprintf(e->field, sizeof(e->field), "%s", spec[i].name);
 			snprintf(e->detail, sizeof(e->detail), "\"%s\" must be %s", spec[i].name,
 			    type_names[spec[i].type]);
@@ -56,6 +58,7 @@ body_parse(const char *buf, size_t len, const struct body_field *spec, size_t ns
 	}
 	for (i = 0; i < nspec; i++)
 		if (spec[i].required && json_object_get(obj, spec[i].name) == NULL) {
+			e->has_field = 1;
 			snprintf(e->field, sizeof(e->field), "%s", spec[i].name);
 			snprintf(e->detail, sizeof(e->detail), "\"%s\" is required", spec[i].name);
 			goto fail;

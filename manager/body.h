@@ -18,7 +18,8 @@ struct body_field {
 };
 
 struct body_error {
-	char field[72];			/* "" when the body as a whole is at fault */
+	int has_field;			/* 0 when the body as a whole is at fault */
+	char field[72];			/* the member at fault (an unknown one may be "") */
 	char detail[200];
 };
 

@@ -421,7 +421,7 @@ finish_request(struct req *r)
 		}
 		r->json = body_parse(r->body, r->body_len, r->route->body, r->route->nbody, &e);
 		if (r->json == NULL) {
-			reply_problem(r, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
+			reply_problem(r, 400, e.has_field ? e.field : NULL, "%s", e.detail);
 			return;
 		}
 	}

@@ -237,7 +237,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = n + 1; i < n + 9; i++)
 			raw = raw << 8 | data[i];
 	} else {
-		for (size_t i = 0; i < size; i++)	/* FNV-1a */
+		/* FNV-1a of the whole input. */
+		for (size_t i = 0; i < size; i++)
 			raw = (raw ^ data[i]) * UINT64_C(1099511628211);
 	}
 	if ((second = strchr(text, ' ')) != NULL)

@@ -3,12 +3,11 @@
  * pool update, reservation, admin token); the rest is the body.
  * Invariants: on success the result is a JSON object, every member is named in the table and
  * has the table's type, and every required member is present; on failure e.detail is non-empty
- * and NUL-terminated, e.field is NUL-terminated, empty exactly when the body is no JSON object,
- * and otherwise names a table field of the wrong type, a missing required field or an unknown
- * key (cut to 64 bytes). */
+ * and NUL-terminated; e.has_field is 0 when the body is no JSON object, and for an object
+ * e.field names a table field of the wrong type, a missing required field or an unknown key
+ * (cut to 64 bytes; the key "" is named as ""). */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -23,13 +22,13 @@ struct table {
 	size_t n;
 };
 
-#define TABLE(spec) { spec, sizeof(spec) / sizeof(spec[0]) }
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct table tables[] = {
-	TABLE(api_pool_create_body),
-	TABLE(api_pool_update_body),
-	TABLE(api_reservation_body),
-	TABLE(api_admin_token_body),
+	{ api_pool_create_body, NELEM(api_pool_create_body) },
+	{ api_pool_update_body, NELEM(api_pool_update_body) },
+	{ api_reservation_body, NELEM(api_reservation_body) },
+	{ api_admin_token_body, NELEM(api_admin_token_body) },
 };
 
 static const struct body_field *
@@ -103,15 +102,12 @@ check_error(const struct table *t, const char *buf, size_t len, const struct bod
 		__builtin_trap();
 	if (memchr(e->field, '\0', sizeof(e->field)) == NULL || strlen(e->field) > 64)
 		__builtin_trap();
-	/* Parse again on the side: a body-level error means it is no JSON object; a field-level
-	 * error means it is one, and the field is to blame. */
+	/* Parse again on the side: a body that is no JSON object is at fault as a whole (no
+	 * field); in an object a field is to blame, and names the member. */
 	again = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-	if (e->field[0] == '\0') {
-		if (json_is_object(again))
-			__builtin_trap();
-	} else if (!json_is_object(again) || !field_explains(t, again, e->field)) {
+	if (json_is_object(again) ? !e->has_field || !field_explains(t, again, e->field) :
+	    e->has_field)
 		__builtin_trap();
-	}
 	json_decref(again);
 }
 
@@ -124,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size - 1 > BODY_MAX)
 		return 0;
-	t = &tables[data[0] % (sizeof(tables) / sizeof(tables[0]))];
+	t = &tables[data[0] % NELEM(tables)];
 	/* Poison the error so a missing memset or terminator shows up. */
 	memset(&e, 0xa5, sizeof(e));
 	obj = body_parse((const char *)data + 1, size - 1, t->spec, t->n, &e);
