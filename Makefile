@@ -51,6 +51,7 @@ BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/benc
 
 PROGRAMS := $(BUILD)/snaptun-manager
 
+.SECONDARY:
 .PHONY: all deps test unit e2e run bench fuzz clean format format-check help
 all: $(PROGRAMS)
 
