@@ -1,7 +1,11 @@
 /* The one wrapper around SQLite: statements are prepared once (cached by their SQL text's
  * address, so pass string literals), bound by :name, stepped, reset. Writes run in
- * BEGIN IMMEDIATE transactions; nested db_begin() calls become savepoints so that several
- * operations can share one commit (group commit). Errors are enum err values. */
+ * BEGIN IMMEDIATE transactions. db_begin() inside an open transaction nests without a
+ * savepoint, so several operations share one commit (group commit) at no extra cost; the rule
+ * that makes this safe: an operation makes every check before its first write, so a refused
+ * operation has nothing to undo. If a nested operation fails after writing (an I/O error),
+ * its db_rollback() dooms the enclosing transaction, whose db_commit() then rolls back.
+ * Errors are enum err values. */
 #ifndef DB_DB_H
 #define DB_DB_H
 
@@ -37,7 +41,7 @@ int64_t db_col_int(sqlite3_stmt *st, int col);
 const char *db_col_text(sqlite3_stmt *st, int col);	/* "" for NULL */
 int db_col_is_null(sqlite3_stmt *st, int col);
 
-/* Transactions. db_begin: BEGIN IMMEDIATE, or a savepoint inside an open one. */
+/* Transactions. db_begin: BEGIN IMMEDIATE, or one more nesting level inside an open one. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
@@ -52,6 +56,10 @@ sqlite3 *db_handle(struct db *db);
 
 /* Whether the store answers a trivial query (health checks). */
 int db_ping(struct db *db);
+
+/* Copy committed WAL pages into the database without waiting for readers (PASSIVE): the
+ * owner calls it from an idle timer, off the request path. 0 or err. */
+int db_checkpoint(struct db *db);
 
 /* PRAGMA quick_check: 0 when the file is sound, ERR_DB otherwise (logged). */
 int db_check(struct db *db);

@@ -38,6 +38,7 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX pools_isd_as ON pools (isd_as, family, id);"
+	"CREATE INDEX pools_family ON pools (family, id);"
 
 	"CREATE TABLE grants ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"

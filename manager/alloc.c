@@ -73,10 +73,10 @@ give_back(struct db *db, const struct pool *p, uint64_t idx)
 	return db_run(st);
 }
 
-/* Delete a grant row, record why, and give its index back. */
+/* Delete a grant row, record why, and give its index back unless it is reused at once. */
 static int
 row_delete(struct db *db, const struct pool *p, const struct grant *g, const char *action,
-    const char *actor, int64_t now)
+    const char *actor, int64_t now, int reuse)
 {
 	sqlite3_stmt *st = db_stmt(db, "DELETE FROM grants WHERE id = :id");
 	int rv, reserved;
@@ -86,30 +86,68 @@ row_delete(struct db *db, const struct pool *p, const struct grant *g, const cha
 		return rv;
 	if ((reserved = reserved_at(db, p->id, g->index, NULL)) < 0)
 		return reserved;
-	if (!reserved && (rv = give_back(db, p, g->index)) < 0)
+	if (!reserved && !reuse && (rv = give_back(db, p, g->index)) < 0)
 		return rv;
 	return pool_adjust(db, p->id, g->state == GRANT_ASSIGNED ? -1 : 0,
 	    g->state == GRANT_ON_HOLD ? -1 : 0, 0, reserved ? 0 : -1, NULL);
 }
 
-/* Insert a new assigned grant at a free index. */
-static int
-row_insert(struct db *db, const struct pool *p, uint64_t idx, const struct alloc_req *r,
-    int64_t now, struct grant *g)
-{
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND "
-	    "addr_index = :idx");
-	struct addr a;
-	int rv, reserved;
+/* What an acquisition will do, decided by reads alone: every refusal happens before the first
+ * write (db.h), and what the reads proved spares statements later. */
+struct plan {
+	struct pool pool;
+	uint64_t idx;
+	uint64_t cursor;		/* the sequential cursor after this pick */
+	int may_be_listed;		/* idx may be in free_addrs */
+	int reserved;			/* idx is reserved (for this pssid) */
+	int has_lapsed;			/* another pssid's lapsed hold sits on idx */
+	struct grant lapsed;
+};
 
-	db_bind_int(st, ":pool", p->id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	if ((rv = db_run(st)) < 0)
+/* Check what sits on plan->idx: nothing, this pssid's reservation, or a lapsed hold of another
+ * pssid (to expire). A live grant of another pssid refuses with ERR_ADDR_TAKEN. */
+static int
+plan_check_index(struct db *db, struct plan *pl, int64_t now, char *why, size_t whylen)
+{
+	int rv = grant_at(db, pl->pool.id, pl->idx, &pl->lapsed);
+
+	if (rv == 0) {
+		if (pl->lapsed.state == GRANT_ASSIGNED || pl->lapsed.hold_until > now) {
+			snprintf(why, whylen, "address %s is held by another client",
+			    pl->lapsed.address);
+			return ERR_ADDR_TAKEN;
+		}
+		pl->has_lapsed = 1;
+	} else if (rv != ERR_NOT_FOUND) {
 		return rv;
+	}
+	return 0;
+}
+
+/* Insert the planned grant, with the pool's counters and cursor in one update. */
+static int
+execute(struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t now,
+    struct grant *g)
+{
+	sqlite3_stmt *st;
+	struct addr a;
+	int rv;
+
+	if (pl->has_lapsed &&
+	    (rv = row_delete(db, &pl->pool, &pl->lapsed, "expire", r->actor, now, 1)) < 0)
+		return rv;
+	if (pl->may_be_listed) {
+		st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND "
+		    "addr_index = :idx");
+		db_bind_int(st, ":pool", pl->pool.id);
+		db_bind_int(st, ":idx", (int64_t)pl->idx);
+		if ((rv = db_run(st)) < 0)
+			return rv;
+	}
 	memset(g, 0, sizeof(*g));
-	g->pool_id = p->id;
-	g->index = idx;
-	prefix_addr_at(&p->prefix, idx, &a);
+	g->pool_id = pl->pool.id;
+	g->index = pl->idx;
+	prefix_addr_at(&pl->pool.prefix, pl->idx, &a);
 	addr_format(&a, g->address);
 	snprintf(g->pssid, sizeof(g->pssid), "%s", r->pssid);
 	g->state = GRANT_ASSIGNED;
@@ -119,8 +157,8 @@ row_insert(struct db *db, const struct pool *p, uint64_t idx, const struct alloc
 	st = db_stmt(db, "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
 	    "agent_id, session_id, assigned_at) VALUES (:pool, :idx, :address, :pssid, "
 	    "'assigned', :agent, :session, :now)");
-	db_bind_int(st, ":pool", p->id);
-	db_bind_int(st, ":idx", (int64_t)idx);
+	db_bind_int(st, ":pool", pl->pool.id);
+	db_bind_int(st, ":idx", (int64_t)pl->idx);
 	db_bind_text(st, ":address", g->address);
 	db_bind_text(st, ":pssid", g->pssid);
 	db_bind_int(st, ":agent", g->agent_id);
@@ -131,30 +169,8 @@ row_insert(struct db *db, const struct pool *p, uint64_t idx, const struct alloc
 	g->id = db_last_id(db);
 	if ((rv = grant_history_add(db, g, "assign", r->actor, now)) < 0)
 		return rv;
-	if ((reserved = reserved_at(db, p->id, idx, NULL)) < 0)
-		return reserved;
-	return pool_adjust(db, p->id, 1, 0, 0, reserved ? 0 : 1, NULL);
-}
-
-/* Grant index idx of p to r->pssid: free, or a lapsed hold of someone else (taken over). */
-static int
-take_index(struct db *db, const struct pool *p, uint64_t idx, const struct alloc_req *r,
-    int64_t now, struct grant *out, char *why, size_t whylen)
-{
-	struct grant old;
-	int rv = grant_at(db, p->id, idx, &old);
-
-	if (rv == 0) {
-		if (old.state == GRANT_ASSIGNED || old.hold_until > now) {
-			snprintf(why, whylen, "address %s is held by another client", old.address);
-			return ERR_ADDR_TAKEN;
-		}
-		if ((rv = row_delete(db, p, &old, "expire", r->actor, now)) < 0)
-			return rv;
-	} else if (rv != ERR_NOT_FOUND) {
-		return rv;
-	}
-	return row_insert(db, p, idx, r, now, out);
+	return pool_adjust(db, pl->pool.id, 1, 0, 0, pl->reserved ? 0 : 1,
+	    pl->cursor != pl->pool.next_index ? &pl->cursor : NULL);
 }
 
 /* The same pssid comes back: its grant is assigned to the new session. */
@@ -194,19 +210,23 @@ want_any_addr(const struct alloc_req *r)
 	return r->addr == NULL || addr_is_zero(r->addr);
 }
 
-/* Pools that match the request, IPv4 first, then by id. The caller frees *out. */
+/* Pools that match the request, IPv4 first, then by id. The caller frees *out. Each query
+ * walks an index in that order (pools_isd_as, pools_family): no sort per allocation. */
 static int
 matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE "
-	    "(:isd_as = 0 OR isd_as = :isd_as) AND (:family = 0 OR family = :family) "
-	    "ORDER BY family, id");
+	sqlite3_stmt *st;
 	struct pool *v = NULL, *nv;
 	int rv, cap = 0;
 
+	if (r->isd_as != 0) {
+		st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE isd_as = :isd_as "
+		    "ORDER BY family, id");
+		db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
+	} else {
+		st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools ORDER BY family, id");
+	}
 	*n = 0;
-	db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
-	db_bind_int(st, ":family", r->family);
 	while ((rv = db_row(st)) == 1) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -217,7 +237,9 @@ matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int 
 			}
 			v = nv;
 		}
-		pool_from_row(&v[(*n)++], st, 0);
+		pool_from_row(&v[*n], st, 0);
+		if (pool_matches(&v[*n], r))
+			(*n)++;
 	}
 	if (rv < 0) {
 		free(v);
@@ -233,20 +255,16 @@ static int
 find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint64_t *idx)
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT r.addr_index, " POOL_COLUMNS " FROM reservations r "
-	    "JOIN pools ON pools.id = r.pool_id WHERE r.pssid = :pssid AND "
-	    "(:isd_as = 0 OR isd_as = :isd_as) AND (:family = 0 OR family = :family) "
-	    "ORDER BY family, pools.id");
+	    "JOIN pools ON pools.id = r.pool_id WHERE r.pssid = :pssid ORDER BY family, pools.id");
 	uint64_t want;
 	int rv;
 
 	db_bind_text(st, ":pssid", r->pssid);
-	db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
-	db_bind_int(st, ":family", r->family);
 	while ((rv = db_row(st)) == 1) {
 		*idx = (uint64_t)db_col_int(st, 0);
 		pool_from_row(p, st, 1);
-		if (want_any_addr(r) ||
-		    (prefix_index_of(&p->prefix, r->addr, &want) == 0 && want == *idx)) {
+		if (pool_matches(p, r) && (want_any_addr(r) ||
+		    (prefix_index_of(&p->prefix, r->addr, &want) == 0 && want == *idx))) {
 			db_reset(st);
 			return 1;
 		}
@@ -256,15 +274,16 @@ find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint6
 
 /* The lowest released address below a sequential pool's cursor. 1, 0 or err. */
 static int
-pick_released(struct db *db, const struct pool *p, uint64_t *idx)
+pick_released(struct db *db, struct plan *pl)
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT addr_index FROM free_addrs WHERE pool_id = :pool "
 	    "ORDER BY addr_index LIMIT 1");
 	int rv;
 
-	db_bind_int(st, ":pool", p->id);
+	db_bind_int(st, ":pool", pl->pool.id);
 	if ((rv = db_row(st)) == 1) {
-		*idx = (uint64_t)db_col_int(st, 0);
+		pl->idx = (uint64_t)db_col_int(st, 0);
+		pl->may_be_listed = 1;
 		db_reset(st);
 	}
 	return rv;
@@ -273,30 +292,27 @@ pick_released(struct db *db, const struct pool *p, uint64_t *idx)
 /* The cursor's index, skipping those taken out of order (requested or reserved). 1, 0 or
  * err. The cursor only moves forward; what it leaves behind comes back through free_addrs. */
 static int
-pick_cursor(struct db *db, struct pool *p, uint64_t *idx)
+pick_cursor(struct db *db, struct plan *pl)
 {
-	uint64_t next = p->next_index;
-	int found = 0, rv;
+	int rv;
 
-	while (!found && next <= p->last) {
-		if ((rv = occupied(db, p->id, next)) < 0)
+	while (pl->cursor <= pl->pool.last) {
+		uint64_t i = pl->cursor;
+
+		if ((rv = occupied(db, pl->pool.id, i)) < 0)
 			return rv;
-		if (rv == 0) {
-			*idx = next;
-			found = 1;
-		}
 		/* The top index of a /64 stays the cursor: 2^64 is not representable, and a
 		 * pool that far along is exhausted by any measure. */
-		if (next == UINT64_MAX)
+		if (i != UINT64_MAX)
+			pl->cursor++;
+		if (rv == 0) {
+			pl->idx = i;
+			return 1;
+		}
+		if (i == UINT64_MAX)
 			break;
-		next++;
 	}
-	if (next != p->next_index) {
-		if ((rv = pool_adjust(db, p->id, 0, 0, 0, 0, &next)) < 0)
-			return rv;
-		p->next_index = next;
-	}
-	return found;
+	return 0;
 }
 
 static uint64_t
@@ -309,63 +325,64 @@ random_index(const struct pool *p)
 }
 
 static int
-pick_random(struct db *db, const struct pool *p, uint64_t *idx)
+pick_random(struct db *db, struct plan *pl)
 {
-	uint64_t i = 0;
+	const struct pool *p = &pl->pool;
+	uint64_t i = random_index(p);
 	int rv;
 
-	for (int k = 0; k < RANDOM_PROBES; k++) {
-		i = random_index(p);
-		if ((rv = occupied(db, p->id, i)) <= 0) {
-			*idx = i;
-			return rv == 0 ? 1 : rv;
-		}
-	}
+	for (int k = 0; k < RANDOM_PROBES; k++, i = random_index(p))
+		if ((rv = occupied(db, p->id, i)) <= 0)
+			goto found;
 	/* Dense pool: walk on from the last probe; the counters said there is a hole. */
 	for (uint64_t n = 0; n < pool_size(p) && n < RANDOM_WALK_MAX; n++) {
 		i = i == p->last ? p->first : i + 1;
-		if ((rv = occupied(db, p->id, i)) <= 0) {
-			*idx = i;
-			return rv == 0 ? 1 : rv;
-		}
+		if ((rv = occupied(db, p->id, i)) <= 0)
+			goto found;
 	}
 	return 0;
+found:
+	pl->idx = i;
+	return rv == 0 ? 1 : rv;
 }
 
 /* The hold that lapsed first and is not on a reserved address. 1, 0 or err. */
 static int
-pick_lapsed(struct db *db, const struct pool *p, int64_t now, uint64_t *idx)
+pick_lapsed(struct db *db, struct plan *pl, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT g.addr_index FROM grants g WHERE g.pool_id = "
+	sqlite3_stmt *st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pool_id = "
 	    ":pool AND g.state = 'on_hold' AND g.hold_until <= :now AND NOT EXISTS (SELECT 1 "
 	    "FROM reservations r WHERE r.pool_id = g.pool_id AND r.addr_index = g.addr_index) "
 	    "ORDER BY g.hold_until LIMIT 1");
 	int rv;
 
-	db_bind_int(st, ":pool", p->id);
+	db_bind_int(st, ":pool", pl->pool.id);
 	db_bind_int(st, ":now", now);
 	if ((rv = db_row(st)) == 1) {
-		*idx = (uint64_t)db_col_int(st, 0);
+		grant_from_row(&pl->lapsed, st);
+		pl->idx = pl->lapsed.index;
+		pl->has_lapsed = 1;
 		db_reset(st);
 	}
 	return rv;
 }
 
-/* A free index of p: 1 with *idx, 0 when p is exhausted, or err. */
+/* A free index of the plan's pool: 1, 0 when the pool is exhausted, or err. */
 static int
-pick(struct db *db, struct pool *p, int64_t now, uint64_t *idx)
+pick(struct db *db, struct plan *pl, int64_t now)
 {
 	int rv = 0;
 
-	if ((uint64_t)p->n_occupied < pool_size(p)) {
-		if (p->strategy == POOL_RANDOM)
-			rv = pick_random(db, p, idx);
-		else if ((rv = pick_released(db, p, idx)) == 0)
-			rv = pick_cursor(db, p, idx);
+	pl->cursor = pl->pool.next_index;
+	if ((uint64_t)pl->pool.n_occupied < pool_size(&pl->pool)) {
+		if (pl->pool.strategy == POOL_RANDOM)
+			rv = pick_random(db, pl);
+		else if ((rv = pick_released(db, pl)) == 0)
+			rv = pick_cursor(db, pl);
 		if (rv != 0)
 			return rv;
 	}
-	return pick_lapsed(db, p, now, idx);
+	return pick_lapsed(db, pl, now);
 }
 
 static void
@@ -386,31 +403,29 @@ static void
 describe_no_pool(const struct alloc_req *r, char *why, size_t whylen)
 {
 	char ia[ISDAS_STRLEN] = "any ISD-AS";
+	const char *family = r->family == 4 ? "IPv4" : r->family == 6 ? "IPv6" : "IPv4 or IPv6";
 
 	if (r->isd_as != 0)
 		isdas_format(r->isd_as, ia);
-	snprintf(why, whylen, "no address available: no %s pool for %s",
-	    r->family == 4 ? "IPv4" : r->family == 6 ? "IPv6" : "IPv4 or IPv6", ia);
+	snprintf(why, whylen, "no address available: no %s pool for %s", family, ia);
 }
 
+/* Plan any free address of the first matching pool that has one. */
 static int
-acquire_any(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
-    char *why, size_t whylen)
+plan_any(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl, char *why,
+    size_t whylen)
 {
 	struct pool *v = NULL;
-	uint64_t idx = 0;
 	int n, rv;
 
 	if ((rv = matching_pools(db, r, &v, &n)) < 0)
 		return rv;
 	rv = ERR_NO_POOL;
 	for (int i = 0; i < n; i++) {
-		if ((rv = pick(db, &v[i], now, &idx)) < 0)
+		memset(pl, 0, sizeof(*pl));
+		pl->pool = v[i];
+		if ((rv = pick(db, pl, now)) != 0)
 			goto out;
-		if (rv == 1) {
-			rv = take_index(db, &v[i], idx, r, now, out, why, whylen);
-			goto out;
-		}
 		rv = ERR_POOL_EXHAUSTED;
 	}
 	if (rv == ERR_NO_POOL)
@@ -419,16 +434,16 @@ acquire_any(struct db *db, const struct alloc_req *r, int64_t now, struct grant 
 		describe_exhausted(v, n, why, whylen);
 out:
 	free(v);
-	return rv;
+	return rv == 1 ? 0 : rv;
 }
 
+/* Plan the requested address: in a pool, assignable, not reserved for or held by another. */
 static int
-acquire_addr(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
-    char *why, size_t whylen)
+plan_addr(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl, char *why,
+    size_t whylen)
 {
 	char owner[PSSID_MAX + 1], text[ADDR_STRLEN];
 	struct pool *v = NULL;
-	uint64_t idx;
 	int n, rv;
 
 	addr_format(r->addr, text);
@@ -437,21 +452,26 @@ acquire_addr(struct db *db, const struct alloc_req *r, int64_t now, struct grant
 	rv = ERR_ADDR_NOT_IN_POOL;
 	snprintf(why, whylen, "address %s is in no pool", text);
 	for (int i = 0; i < n; i++) {
-		if (prefix_index_of(&v[i].prefix, r->addr, &idx) < 0)
+		memset(pl, 0, sizeof(*pl));
+		pl->pool = v[i];
+		pl->cursor = v[i].next_index;
+		if (prefix_index_of(&v[i].prefix, r->addr, &pl->idx) < 0)
 			continue;
-		if (idx < v[i].first || idx > v[i].last) {
+		if (pl->idx < v[i].first || pl->idx > v[i].last) {
 			snprintf(why, whylen, "address %s is not assignable in pool \"%s\"", text,
 			    v[i].name);
 			break;
 		}
-		if ((rv = reserved_at(db, v[i].id, idx, owner)) < 0)
+		if ((rv = reserved_at(db, v[i].id, pl->idx, owner)) < 0)
 			break;
 		if (rv == 1 && strcmp(owner, r->pssid) != 0) {
 			snprintf(why, whylen, "address %s is reserved for another client", text);
 			rv = ERR_ADDR_TAKEN;
 			break;
 		}
-		rv = take_index(db, &v[i], idx, r, now, out, why, whylen);
+		pl->reserved = rv;
+		pl->may_be_listed = 1;
+		rv = plan_check_index(db, pl, now, why, whylen);
 		break;
 	}
 	free(v);
@@ -490,10 +510,10 @@ alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct gran
     char *why, size_t whylen)
 {
 	struct alloc_req req = *r;
-	struct pool gp, rp;
+	struct plan pl;
+	struct pool gp;
 	struct grant g;
-	uint64_t ridx = 0;
-	int rv, have_grant, have_res;
+	int rv, have_grant;
 
 	why[0] = '\0';
 	if (!request_valid(r, why, whylen))
@@ -506,9 +526,10 @@ alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct gran
 	if ((rv = grant_by_pssid(db, r->pssid, &g)) < 0 && rv != ERR_NOT_FOUND)
 		goto fail;
 	have_grant = rv == 0;
-	if ((rv = find_reservation(db, &req, &rp, &ridx)) < 0)
+	memset(&pl, 0, sizeof(pl));
+	if ((rv = find_reservation(db, &req, &pl.pool, &pl.idx)) < 0)
 		goto fail;
-	have_res = rv;
+	pl.reserved = rv;
 	if (have_grant) {
 		if ((rv = pool_get(db, g.pool_id, &gp)) < 0)
 			goto fail;
@@ -519,23 +540,29 @@ alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct gran
 			goto fail;
 		}
 		if (grant_fits(&g, &gp, &req) &&
-		    (!have_res || (rp.id == g.pool_id && ridx == g.index))) {
+		    (!pl.reserved || (pl.pool.id == g.pool_id && pl.idx == g.index))) {
 			if ((rv = reassign(db, &g, r, now)) < 0)
 				goto fail;
 			*out = g;
 			return db_commit(db);
 		}
-		/* The client moves: one grant per pssid. */
-		if ((rv = row_delete(db, &gp, &g, "release", r->actor, now)) < 0)
-			goto fail;
 	}
-	if (have_res)
-		rv = take_index(db, &rp, ridx, r, now, out, why, whylen);
-	else if (!want_any_addr(&req))
-		rv = acquire_addr(db, &req, now, out, why, whylen);
-	else
-		rv = acquire_any(db, &req, now, out, why, whylen);
+	if (pl.reserved) {
+		pl.cursor = pl.pool.next_index;
+		pl.may_be_listed = 1;
+		rv = plan_check_index(db, &pl, now, why, whylen);
+	} else if (!want_any_addr(&req)) {
+		rv = plan_addr(db, &req, now, &pl, why, whylen);
+	} else {
+		rv = plan_any(db, &req, now, &pl, why, whylen);
+	}
 	if (rv < 0)
+		goto fail;
+	/* The client moves: one grant per pssid. Its old grant is elsewhere (or it would have
+	 * fit), so releasing it does not disturb the plan. */
+	if (have_grant && (rv = row_delete(db, &gp, &g, "release", r->actor, now, 0)) < 0)
+		goto fail;
+	if ((rv = execute(db, &pl, r, now, out)) < 0)
 		goto fail;
 	return db_commit(db);
 fail:
@@ -573,7 +600,7 @@ alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *acto
 	if (g.state == GRANT_ON_HOLD)
 		goto done;
 	if (p.hold_seconds == 0) {
-		if ((rv = row_delete(db, &p, &g, "release", actor, now)) < 0)
+		if ((rv = row_delete(db, &p, &g, "release", actor, now, 0)) < 0)
 			goto fail;
 		g.state = GRANT_ON_HOLD;
 		g.hold_until = now;
@@ -608,7 +635,7 @@ alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *a
 	if ((rv = db_begin(db)) < 0)
 		return rv;
 	if ((rv = load_fenced(db, grant_id, session_id, &g, &p)) < 0 ||
-	    (rv = row_delete(db, &p, &g, "release", actor, now)) < 0) {
+	    (rv = row_delete(db, &p, &g, "release", actor, now, 0)) < 0) {
 		db_rollback(db);
 		return rv;
 	}
@@ -635,7 +662,7 @@ alloc_sweep(struct db *db, int64_t now, int max)
 		grant_from_row(&v[n++], st);
 	for (int i = 0; rv == 0 && i < n; i++)
 		if ((rv = pool_get(db, v[i].pool_id, &p)) == 0)
-			rv = row_delete(db, &p, &v[i], "expire", "sweeper", now);
+			rv = row_delete(db, &p, &v[i], "expire", "sweeper", now, 0);
 	if (rv < 0) {
 		db_rollback(db);
 		goto out;
@@ -675,6 +702,18 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 		}
 		goto fail;
 	}
+	st = db_stmt(db, "SELECT 1 FROM reservations WHERE pool_id = :pool AND pssid = :pssid");
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_text(st, ":pssid", pssid);
+	if ((rv = db_row(st)) != 0) {
+		if (rv == 1) {
+			db_reset(st);
+			snprintf(why, whylen, "%s already has a reservation in pool \"%s\"", pssid,
+			    p.name);
+			rv = ERR_CONFLICT;
+		}
+		goto fail;
+	}
 	if ((rv = grant_at(db, pool_id, idx, &g)) == 0) {
 		if (strcmp(g.pssid, pssid) == 0) {
 			granted = 1;
@@ -682,7 +721,7 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 			snprintf(why, whylen, "address %s is granted to another client", text);
 			rv = ERR_ADDR_TAKEN;
 			goto fail;
-		} else if ((rv = row_delete(db, &p, &g, "expire", actor, now)) < 0) {
+		} else if ((rv = row_delete(db, &p, &g, "expire", actor, now, 0)) < 0) {
 			goto fail;
 		}
 	} else if (rv != ERR_NOT_FOUND) {
@@ -695,12 +734,8 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 	db_bind_text(st, ":address", text);
 	db_bind_text(st, ":pssid", pssid);
 	db_bind_int(st, ":now", now);
-	if ((rv = db_run(st)) < 0) {
-		if (rv == ERR_CONFLICT)
-			snprintf(why, whylen, "%s already has a reservation in pool \"%s\"", pssid,
-			    p.name);
+	if ((rv = db_run(st)) < 0)
 		goto fail;
-	}
 	*id = db_last_id(db);
 	st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND addr_index = :idx");
 	db_bind_int(st, ":pool", pool_id);

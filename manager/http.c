@@ -126,8 +126,21 @@ void
 reply_json(struct req *r, unsigned status, json_t *obj)
 {
 	json_decref(r->reply);
+	free(r->text);
+	r->text = NULL;
 	r->status = status;
 	r->reply = obj;
+	r->is_problem = 0;
+}
+
+void
+reply_json_text(struct req *r, unsigned status, const char *text)
+{
+	json_decref(r->reply);
+	r->reply = NULL;
+	free(r->text);
+	r->text = strdup(text);
+	r->status = status;
 	r->is_problem = 0;
 }
 
@@ -135,6 +148,8 @@ void
 reply_empty(struct req *r, unsigned status)
 {
 	json_decref(r->reply);
+	free(r->text);
+	r->text = NULL;
 	r->status = status;
 	r->reply = NULL;
 	r->is_problem = 0;
@@ -165,6 +180,8 @@ reply_problem(struct req *r, unsigned status, const char *field, const char *fmt
 	snprintf(path, sizeof(path), "%s", r->path ? r->path : "");
 	printable(path);
 	json_decref(r->reply);
+	free(r->text);
+	r->text = NULL;
 	r->status = status;
 	r->reply = problem_new(status, detail, field ? f : NULL, path);
 	r->is_problem = 1;
@@ -178,7 +195,11 @@ send_reply(struct req *r)
 	size_t len = 0;
 	enum MHD_Result ret;
 
-	if (r->reply != NULL) {
+	if (r->text != NULL) {
+		text = r->text;
+		r->text = NULL;
+		len = strlen(text);
+	} else if (r->reply != NULL) {
 		if ((text = json_dumps(r->reply, JSON_COMPACT)) == NULL)
 			return MHD_NO;
 		len = strlen(text);
@@ -193,7 +214,7 @@ send_reply(struct req *r)
 		free(text);
 		return MHD_NO;
 	}
-	if (r->reply != NULL)
+	if (text != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    r->is_problem ? "application/problem+json" : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -496,6 +517,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	json_decref(r->reply);
 	json_decref(r->json);
+	free(r->text);
 	free(r->body);
 	free(r->param_buf);
 	free(r);

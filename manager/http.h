@@ -41,7 +41,8 @@ struct req {
 	int scope;
 	/* the reply */
 	unsigned status;
-	json_t *reply;			/* NULL: no body (204) */
+	json_t *reply;			/* NULL: no body (204), unless text is set */
+	char *text;			/* a JSON body already serialised (owned) */
 	int is_problem;
 	char location[128];
 	char allow[64];
@@ -83,6 +84,8 @@ int http_timeout_ms(struct http *h);
 /* Replies: the reply object is consumed. */
 void reply_json(struct req *r, unsigned status, json_t *obj);
 void reply_empty(struct req *r, unsigned status);
+/* A JSON body serialised by the handler (copied). */
+void reply_json_text(struct req *r, unsigned status, const char *text);
 void reply_problem(struct req *r, unsigned status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

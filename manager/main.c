@@ -20,6 +20,7 @@
 #include "http.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
+#define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
 #define SWEEP_BATCH 1000
 
 struct options {
@@ -128,7 +129,7 @@ static int
 loop_run(struct app *app, struct http *http)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, events[16];
-	uint64_t next_sweep = clock_mono_ns(), now;
+	uint64_t next_sweep = clock_mono_ns(), next_checkpoint = next_sweep, now;
 	sigset_t mask;
 	int ep, sfd, n, timeout, stop = 0;
 
@@ -151,7 +152,12 @@ loop_run(struct app *app, struct http *http)
 			sweep(app);
 			next_sweep = now + SWEEP_INTERVAL_NS;
 		}
-		timeout = (int)((next_sweep - now) / 1000000u) + 1;
+		if (now >= next_checkpoint) {
+			db_checkpoint(app->db);
+			next_checkpoint = now + CHECKPOINT_INTERVAL_NS;
+		}
+		timeout = (int)(((next_sweep < next_checkpoint ? next_sweep : next_checkpoint) -
+		    now) / 1000000u) + 1;
 		n = http_timeout_ms(http);
 		if (n >= 0 && n < timeout)
 			timeout = n;

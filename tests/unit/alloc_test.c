@@ -399,6 +399,27 @@ test_reopen_keeps_state(void)
 	    strcmp(g2.address, g.address) == 0, "a hold survives a restart");
 }
 
+/* The state channel commits many allocations at once: a refused one costs the others nothing. */
+static void
+test_group_commit(void)
+{
+	struct grant g;
+	char why[200];
+	int64_t pool;
+	int a, b, c;
+
+	fresh_db();
+	pool = mkpool("p", IA_110, "10.10.0.0/31", 600, POOL_SEQUENTIAL);
+	db_begin(db);
+	a = acquire("a", 0, NULL, 1, T0, &g, why);
+	b = acquire("b", 0, "10.10.0.0", 1, T0, &g, why);
+	c = acquire("c", 0, NULL, 1, T0, &g, why);
+	CHECK(a == 0 && b == ERR_ADDR_TAKEN && c == 0, "in one batch: granted, refused, granted");
+	CHECK(db_commit(db) == 0, "the batch commits");
+	struct pool_counts n = counts(pool, T0);
+	CHECK(n.assigned == 2 && n.free == 0, "both grants of the batch are stored");
+}
+
 int
 main(void)
 {
@@ -414,6 +435,7 @@ main(void)
 	test_random_v6();
 	test_sweep_and_delete();
 	test_reopen_keeps_state();
+	test_group_commit();
 	db_close(db);
 	return check_done();
 }
