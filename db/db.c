@@ -7,7 +7,7 @@
 #include "db.h"
 #include "schema.h"
 
-#define STMT_SLOTS 512	/* open addressing; there are far fewer distinct statements */
+#define STMT_SLOTS 512 /* open addressing; there are far fewer distinct statements */
 
 struct stmt_slot {
 	const char *sql;
@@ -18,9 +18,9 @@ struct stmt_slot {
 
 struct db {
 	sqlite3 *h;
-	int depth;	/* open transaction levels: 1 = BEGIN, more = nested operations */
-	int doomed;	/* a nested operation failed after writing: the transaction must not commit */
-	int64_t marks[DEPTH_MAX];	/* total changes when each nested level began */
+	int depth; /* open transaction levels: 1 = BEGIN, more = nested operations */
+	int doomed; /* a nested operation failed after writing: the transaction must not commit */
+	int64_t marks[DEPTH_MAX]; /* total changes when each nested level began */
 	struct stmt_slot slots[STMT_SLOTS];
 };
 
@@ -29,18 +29,12 @@ map_rc(sqlite3 *h, int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
-	case SQLITE_DONE:
-		return 0;
-	case SQLITE_CONSTRAINT:
-		return ERR_CONFLICT;
+	case SQLITE_DONE: return 0;
+	case SQLITE_CONSTRAINT: return ERR_CONFLICT;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return ERR_BUSY;
-	case SQLITE_NOMEM:
-		return ERR_NOMEM;
-	default:
-		log_error("sqlite: %s", sqlite3_errmsg(h));
-		return ERR_DB;
+	case SQLITE_LOCKED: return ERR_BUSY;
+	case SQLITE_NOMEM: return ERR_NOMEM;
+	default: log_error("sqlite: %s", sqlite3_errmsg(h)); return ERR_DB;
 	}
 }
 
@@ -67,8 +61,9 @@ db_open(const char *path, struct db **out)
 	*out = NULL;
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return ERR_NOMEM;
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db->h,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
 		log_error("cannot open database %s: %s", path,
 		    db->h ? sqlite3_errmsg(db->h) : "out of memory");
 		goto out;
@@ -77,13 +72,14 @@ db_open(const char *path, struct db **out)
 	sqlite3_extended_result_codes(db->h, 1);
 	/* synchronous=FULL: a committed change survives power loss, which single-use tokens and
 	 * address promises need; callers amortise the fsync by sharing commits (db_begin nests). */
-	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-	    "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
-	    /* Checkpoints run from the owner's idle timer (db_checkpoint); this threshold
+	if (db_exec(db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		"PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+		"PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+		/* Checkpoints run from the owner's idle timer (db_checkpoint); this threshold
 	     * only bounds the WAL under sustained load. Inline checkpoints every 1000 pages
 	     * cost a third of the allocation rate. */
-	    "PRAGMA wal_autocheckpoint=16384;") < 0)
+		"PRAGMA wal_autocheckpoint=16384;") < 0)
 		goto out;
 	if (schema_migrate(db) < 0)
 		goto out;
@@ -121,8 +117,9 @@ db_stmt(struct db *db, const char *sql)
 		}
 		if (s->sql == NULL) {
 			if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st,
-			    NULL) != SQLITE_OK)
-				fatalx("sqlite: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db->h));
+				NULL) != SQLITE_OK)
+				fatalx("sqlite: cannot prepare \"%s\": %s", sql,
+				    sqlite3_errmsg(db->h));
 			s->sql = sql;
 			return s->st;
 		}
@@ -237,7 +234,7 @@ db_commit(struct db *db)
 	}
 	if (db->doomed) {
 		log_error("sqlite: a nested operation failed half-way; rolling the whole "
-		    "transaction back");
+			  "transaction back");
 		db_rollback(db);
 		return ERR_DB;
 	}
@@ -337,7 +334,8 @@ db_meta_get(struct db *db, const char *key, char *buf, size_t len)
 int
 db_meta_set(struct db *db, const char *key, const char *value)
 {
-	sqlite3_stmt *st = db_stmt(db, "INSERT INTO meta (key, value) VALUES (:key, :value) "
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO meta (key, value) VALUES (:key, :value) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 
 	db_bind_text(st, ":key", key);

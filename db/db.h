@@ -38,7 +38,7 @@ int db_row(sqlite3_stmt *st);
 void db_reset(sqlite3_stmt *st);
 
 int64_t db_col_int(sqlite3_stmt *st, int col);
-const char *db_col_text(sqlite3_stmt *st, int col);	/* "" for NULL */
+const char *db_col_text(sqlite3_stmt *st, int col); /* "" for NULL */
 int db_col_is_null(sqlite3_stmt *st, int col);
 
 /* Transactions. db_begin: BEGIN IMMEDIATE, or one more nesting level inside an open one. */

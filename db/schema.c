@@ -145,8 +145,8 @@ schema_migrate(struct db *db)
 	if (v < 0)
 		return ERR_DB;
 	if (v > NMIGRATIONS) {
-		log_error("database schema version %d is newer than this program's (%d)", v,
-		    NMIGRATIONS);
+		log_error(
+		    "database schema version %d is newer than this program's (%d)", v, NMIGRATIONS);
 		return ERR_DB;
 	}
 	for (; v < NMIGRATIONS; v++) {

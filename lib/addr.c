@@ -51,7 +51,7 @@ static void
 clear_host_bits(struct addr *a, unsigned len)
 {
 	for (unsigned i = len; i < addr_bits(a->family); i++)
-		a->b[i / 8] &= (uint8_t)~(1u << (7 - i % 8));
+		a->b[i / 8] &= (uint8_t) ~(1u << (7 - i % 8));
 }
 
 int

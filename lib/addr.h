@@ -10,8 +10,8 @@
 #define PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
 
 struct addr {
-	int family;		/* 4 or 6 */
-	uint8_t b[16];		/* network order; IPv4 uses the first 4 bytes */
+	int family; /* 4 or 6 */
+	uint8_t b[16]; /* network order; IPv4 uses the first 4 bytes */
 };
 
 struct prefix {

@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 /* Length of the encoding of n bytes, without the NUL. */
-#define B64URL_LEN(n) (((n) * 4 + 2) / 3)
+#define B64URL_LEN(n) (((n)*4 + 2) / 3)
 
 /* Encode len bytes into out (B64URL_LEN(len) + 1 bytes, NUL-terminated). */
 void b64url_encode(const unsigned char *in, size_t len, char *out);

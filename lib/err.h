@@ -5,16 +5,16 @@
 
 enum err {
 	ERR_OK = 0,
-	ERR_INVALID = -1,		/* a malformed or out-of-range argument */
+	ERR_INVALID = -1, /* a malformed or out-of-range argument */
 	ERR_NOT_FOUND = -2,
-	ERR_CONFLICT = -3,		/* exists already, or is in use */
-	ERR_POOL_EXHAUSTED = -4,	/* no free address in any matching pool */
-	ERR_NO_POOL = -5,		/* no pool matches the ISD-AS / family asked for */
-	ERR_ADDR_TAKEN = -6,		/* the requested address belongs to another pssid */
-	ERR_ADDR_NOT_IN_POOL = -7,	/* the requested address is in no pool */
-	ERR_STALE_SESSION = -8,		/* an older session id than the grant's: fenced off */
-	ERR_DB = -9,			/* the store failed (I/O, corruption) */
-	ERR_BUSY = -10,			/* the store is locked by another writer */
+	ERR_CONFLICT = -3, /* exists already, or is in use */
+	ERR_POOL_EXHAUSTED = -4, /* no free address in any matching pool */
+	ERR_NO_POOL = -5, /* no pool matches the ISD-AS / family asked for */
+	ERR_ADDR_TAKEN = -6, /* the requested address belongs to another pssid */
+	ERR_ADDR_NOT_IN_POOL = -7, /* the requested address is in no pool */
+	ERR_STALE_SESSION = -8, /* an older session id than the grant's: fenced off */
+	ERR_DB = -9, /* the store failed (I/O, corruption) */
+	ERR_BUSY = -10, /* the store is locked by another writer */
 	ERR_NOMEM = -11,
 };
 

@@ -36,8 +36,9 @@ parse_hex_group(const char *s, size_t n, uint64_t *out)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int d = c >= '0' && c <= '9' ? c - '0'
-		      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		    : c >= 'a' && c <= 'f'   ? c - 'a' + 10
+		    : c >= 'A' && c <= 'F'   ? c - 'A' + 10
+					     : -1;
 		if (d < 0)
 			return -1;
 		v = v << 4 | (uint64_t)d;

@@ -6,7 +6,7 @@
 
 #define ISDAS_STRLEN 32
 #define ISDAS_ISD(ia) ((uint16_t)((ia) >> 48))
-#define ISDAS_AS(ia) ((ia) & 0xffffffffffffULL)
+#define ISDAS_AS(ia) ((ia)&0xffffffffffffULL)
 
 /* Parse "1-ff00:0:110" or "1-64512" (decimal AS only below 2^32). Zero parts are accepted here;
  * callers that need a concrete ISD-AS check ISDAS_ISD/ISDAS_AS. Returns 0 or -1 with a

@@ -10,7 +10,7 @@
 #include "log.h"
 
 static enum log_level threshold = LOG_INFO;
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void
 log_set_level(enum log_level level)
@@ -50,15 +50,15 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap, const char *suffix
 	fputc('\n', stderr);
 }
 
-#define LOG_FN(name, level)                                   \
-	void name(const char *fmt, ...)                       \
-	{                                                     \
-		va_list ap;                                   \
-		if (!log_enabled(level))                      \
-			return;                               \
-		va_start(ap, fmt);                            \
-		log_vwrite(level, fmt, ap, NULL);             \
-		va_end(ap);                                   \
+#define LOG_FN(name, level) \
+	void name(const char *fmt, ...) \
+	{ \
+		va_list ap; \
+		if (!log_enabled(level)) \
+			return; \
+		va_start(ap, fmt); \
+		log_vwrite(level, fmt, ap, NULL); \
+		va_end(ap); \
 	}
 
 LOG_FN(log_error, LOG_ERROR)

@@ -12,7 +12,7 @@ pssid_valid(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == ':' || c == '-'))
+			c == '.' || c == '_' || c == ':' || c == '-'))
 			return 0;
 	}
 	return 1;

@@ -15,8 +15,13 @@
 
 #define TOKEN_COLUMNS "id, name, scope, created_at, expires_at, last_used_at, created_by"
 
-static const struct { int bit; const char *name; } scopes[] = {
-	{ SCOPE_ADMIN, "admin" }, { SCOPE_READ, "read" }, { SCOPE_PROVISION, "provision" },
+static const struct {
+	int bit;
+	const char *name;
+} scopes[] = {
+    {SCOPE_ADMIN, "admin"},
+    {SCOPE_READ, "read"},
+    {SCOPE_PROVISION, "provision"},
 };
 
 const char *
@@ -64,8 +69,8 @@ from_row(struct admin_token *t, sqlite3_stmt *st)
 }
 
 int
-admintoken_create(struct db *db, const char *name, int scope, int64_t ttl,
-    const char *created_by, int64_t now, struct admin_token *out, char *secret)
+admintoken_create(struct db *db, const char *name, int scope, int64_t ttl, const char *created_by,
+    int64_t now, struct admin_token *out, char *secret)
 {
 	sqlite3_stmt *st;
 	char hash[SECRET_HASH_STRLEN];
@@ -74,7 +79,8 @@ admintoken_create(struct db *db, const char *name, int scope, int64_t ttl,
 	if (secret_new(ADMINTOKEN_PREFIX, secret) < 0)
 		return ERR_DB;
 	secret_hash(secret, strlen(secret), hash);
-	st = db_stmt(db, "INSERT INTO admin_tokens (name, scope, hash, created_at, expires_at, "
+	st = db_stmt(db,
+	    "INSERT INTO admin_tokens (name, scope, hash, created_at, expires_at, "
 	    "created_by) VALUES (:name, :scope, :hash, :now, :expires, :by)");
 	db_bind_text(st, ":name", name);
 	db_bind_text(st, ":scope", admintoken_scope_str(scope));
@@ -96,8 +102,7 @@ admintoken_create(struct db *db, const char *name, int scope, int64_t ttl,
 }
 
 int
-admintoken_authenticate(struct db *db, const char *secret, int64_t now,
-    struct admin_token *out)
+admintoken_authenticate(struct db *db, const char *secret, int64_t now, struct admin_token *out)
 {
 	sqlite3_stmt *st;
 	char hash[SECRET_HASH_STRLEN];
@@ -105,7 +110,8 @@ admintoken_authenticate(struct db *db, const char *secret, int64_t now,
 
 	/* Looking up by the hash reveals nothing about the secret through timing. */
 	secret_hash(secret, strlen(secret), hash);
-	st = db_stmt(db, "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE hash = :hash AND "
+	st = db_stmt(db,
+	    "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE hash = :hash AND "
 	    "(expires_at IS NULL OR expires_at > :now)");
 	db_bind_text(st, ":hash", hash);
 	db_bind_int(st, ":now", now);
@@ -127,7 +133,8 @@ admintoken_authenticate(struct db *db, const char *secret, int64_t now,
 int
 admintoken_list(struct db *db, int64_t after, int limit, struct admin_token *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE "
 	    "id > :after ORDER BY id LIMIT :limit");
 	int rv;
 
@@ -151,7 +158,8 @@ admintoken_delete(struct db *db, int64_t id, int64_t now, struct admin_token *de
 	from_row(deleted, st);
 	db_reset(st);
 	if (deleted->scope == SCOPE_ADMIN) {
-		st = db_stmt(db, "SELECT count(*) FROM admin_tokens WHERE scope = 'admin' AND "
+		st = db_stmt(db,
+		    "SELECT count(*) FROM admin_tokens WHERE scope = 'admin' AND "
 		    "id != :id AND (expires_at IS NULL OR expires_at > :now)");
 		db_bind_int(st, ":id", id);
 		db_bind_int(st, ":now", now);
@@ -200,12 +208,12 @@ admintoken_bootstrap(struct db *db, const char *state_dir, int64_t now)
 	 * token does not exist, and the next start makes a new one. Never the reverse. */
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	if ((rv = admintoken_create(db, "bootstrap", SCOPE_ADMIN, 0, "snaptun-manager", now, &t,
-	    secret)) < 0 ||
+	if ((rv = admintoken_create(
+		 db, "bootstrap", SCOPE_ADMIN, 0, "snaptun-manager", now, &t, secret)) < 0 ||
 	    (rv = db_meta_set(db, "bootstrapped", "1")) < 0 ||
 	    snprintf(object, sizeof(object), "admin_token:%lld", (long long)t.id) < 0 ||
-	    (rv = audit_append(db, now, "snaptun-manager", "admin_token.create", object,
-	    NULL)) < 0 ||
+	    (rv = audit_append(db, now, "snaptun-manager", "admin_token.create", object, NULL)) <
+		0 ||
 	    (rv = write_token_file(state_dir, secret)) < 0) {
 		db_rollback(db);
 		return rv < 0 ? rv : ERR_DB;
@@ -213,7 +221,8 @@ admintoken_bootstrap(struct db *db, const char *state_dir, int64_t now)
 	if ((rv = db_commit(db)) < 0)
 		return rv;
 	printf("snaptun-manager: bootstrap admin token (shown once, also in %s/admin.token):\n"
-	    "%s\n", state_dir, secret);
+	       "%s\n",
+	    state_dir, secret);
 	fflush(stdout);
 	return 0;
 }

@@ -16,15 +16,15 @@ struct db;
 struct admin_token {
 	int64_t id;
 	char name[ADMINTOKEN_NAME_MAX + 1];
-	int scope;			/* one enum scope bit */
+	int scope; /* one enum scope bit */
 	int64_t created_at;
-	int64_t expires_at;		/* 0: never */
-	int64_t last_used_at;		/* 0: never */
+	int64_t expires_at; /* 0: never */
+	int64_t last_used_at; /* 0: never */
 	char created_by[ADMINTOKEN_NAME_MAX + 1];
 };
 
 const char *admintoken_scope_str(int scope);
-int admintoken_scope_parse(const char *s);	/* the scope bit, or -1 */
+int admintoken_scope_parse(const char *s); /* the scope bit, or -1 */
 int admintoken_name_valid(const char *s);
 
 /* Create a token; the secret (shown once) goes to secret. ttl 0: no expiry.
@@ -34,8 +34,8 @@ int admintoken_create(struct db *db, const char *name, int scope, int64_t ttl,
 
 /* The unexpired token whose secret this is. Records its use (at most once a minute).
  * 0, ERR_NOT_FOUND, err. */
-int admintoken_authenticate(struct db *db, const char *secret, int64_t now,
-    struct admin_token *out);
+int admintoken_authenticate(
+    struct db *db, const char *secret, int64_t now, struct admin_token *out);
 
 int admintoken_list(struct db *db, int64_t after, int limit, struct admin_token *out, int *n);
 

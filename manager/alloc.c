@@ -26,7 +26,8 @@ pool_size(const struct pool *p)
 static int
 reserved_at(struct db *db, int64_t pool_id, uint64_t idx, char *pssid)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT pssid FROM reservations WHERE pool_id = :pool "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT pssid FROM reservations WHERE pool_id = :pool "
 	    "AND addr_index = :idx");
 	int rv;
 
@@ -44,7 +45,8 @@ reserved_at(struct db *db, int64_t pool_id, uint64_t idx, char *pssid)
 static int
 occupied(struct db *db, int64_t pool_id, uint64_t idx)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT EXISTS (SELECT 1 FROM grants WHERE pool_id = "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT EXISTS (SELECT 1 FROM grants WHERE pool_id = "
 	    ":pool AND addr_index = :idx) OR EXISTS (SELECT 1 FROM reservations WHERE pool_id = "
 	    ":pool AND addr_index = :idx)");
 	int rv;
@@ -66,7 +68,8 @@ give_back(struct db *db, const struct pool *p, uint64_t idx)
 
 	if (p->strategy != POOL_SEQUENTIAL || idx >= p->next_index)
 		return 0;
-	st = db_stmt(db, "INSERT OR IGNORE INTO free_addrs (pool_id, addr_index) "
+	st = db_stmt(db,
+	    "INSERT OR IGNORE INTO free_addrs (pool_id, addr_index) "
 	    "VALUES (:pool, :idx)");
 	db_bind_int(st, ":pool", p->id);
 	db_bind_int(st, ":idx", (int64_t)idx);
@@ -97,10 +100,10 @@ row_delete(struct db *db, const struct pool *p, const struct grant *g, const cha
 struct plan {
 	struct pool pool;
 	uint64_t idx;
-	uint64_t cursor;		/* the sequential cursor after this pick */
-	int may_be_listed;		/* idx may be in free_addrs */
-	int reserved;			/* idx is reserved (for this pssid) */
-	int has_lapsed;			/* another pssid's lapsed hold sits on idx */
+	uint64_t cursor; /* the sequential cursor after this pick */
+	int may_be_listed; /* idx may be in free_addrs */
+	int reserved; /* idx is reserved (for this pssid) */
+	int has_lapsed; /* another pssid's lapsed hold sits on idx */
 	struct grant lapsed;
 };
 
@@ -126,8 +129,8 @@ plan_check_index(struct db *db, struct plan *pl, int64_t now, char *why, size_t 
 
 /* Insert the planned grant, with the pool's counters and cursor in one update. */
 static int
-execute(struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t now,
-    struct grant *g)
+execute(
+    struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t now, struct grant *g)
 {
 	sqlite3_stmt *st;
 	struct addr a;
@@ -137,7 +140,8 @@ execute(struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t
 	    (rv = row_delete(db, &pl->pool, &pl->lapsed, "expire", r->actor, now, 1)) < 0)
 		return rv;
 	if (pl->may_be_listed) {
-		st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND "
+		st = db_stmt(db,
+		    "DELETE FROM free_addrs WHERE pool_id = :pool AND "
 		    "addr_index = :idx");
 		db_bind_int(st, ":pool", pl->pool.id);
 		db_bind_int(st, ":idx", (int64_t)pl->idx);
@@ -154,7 +158,8 @@ execute(struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t
 	g->agent_id = r->agent_id;
 	g->session_id = r->session_id;
 	g->assigned_at = now;
-	st = db_stmt(db, "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
+	st = db_stmt(db,
+	    "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
 	    "agent_id, session_id, assigned_at) VALUES (:pool, :idx, :address, :pssid, "
 	    "'assigned', :agent, :session, :now)");
 	db_bind_int(st, ":pool", pl->pool.id);
@@ -177,7 +182,8 @@ execute(struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t
 static int
 reassign(struct db *db, struct grant *g, const struct alloc_req *r, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, "UPDATE grants SET state = 'assigned', session_id = "
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE grants SET state = 'assigned', session_id = "
 	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
 	int was_held = g->state == GRANT_ON_HOLD, rv;
 
@@ -220,7 +226,8 @@ matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int 
 	int rv, cap = 0;
 
 	if (r->isd_as != 0) {
-		st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE isd_as = :isd_as "
+		st = db_stmt(db,
+		    "SELECT " POOL_COLUMNS " FROM pools WHERE isd_as = :isd_as "
 		    "ORDER BY family, id");
 		db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
 	} else {
@@ -254,7 +261,8 @@ matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int 
 static int
 find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint64_t *idx)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT r.addr_index, " POOL_COLUMNS " FROM reservations r "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT r.addr_index, " POOL_COLUMNS " FROM reservations r "
 	    "JOIN pools ON pools.id = r.pool_id WHERE r.pssid = :pssid ORDER BY family, pools.id");
 	uint64_t want;
 	int rv;
@@ -263,8 +271,9 @@ find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint6
 	while ((rv = db_row(st)) == 1) {
 		*idx = (uint64_t)db_col_int(st, 0);
 		pool_from_row(p, st, 1);
-		if (pool_matches(p, r) && (want_any_addr(r) ||
-		    (prefix_index_of(&p->prefix, r->addr, &want) == 0 && want == *idx))) {
+		if (pool_matches(p, r) &&
+		    (want_any_addr(r) ||
+			(prefix_index_of(&p->prefix, r->addr, &want) == 0 && want == *idx))) {
 			db_reset(st);
 			return 1;
 		}
@@ -276,7 +285,8 @@ find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint6
 static int
 pick_released(struct db *db, struct plan *pl)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT addr_index FROM free_addrs WHERE pool_id = :pool "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT addr_index FROM free_addrs WHERE pool_id = :pool "
 	    "ORDER BY addr_index LIMIT 1");
 	int rv;
 
@@ -350,7 +360,8 @@ found:
 static int
 pick_lapsed(struct db *db, struct plan *pl, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pool_id = "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pool_id = "
 	    ":pool AND g.state = 'on_hold' AND g.hold_until <= :now AND NOT EXISTS (SELECT 1 "
 	    "FROM reservations r WHERE r.pool_id = g.pool_id AND r.addr_index = g.addr_index) "
 	    "ORDER BY g.hold_until LIMIT 1");
@@ -501,13 +512,14 @@ grant_fits(const struct grant *g, const struct pool *p, const struct alloc_req *
 {
 	uint64_t idx;
 
-	return pool_matches(p, r) && (want_any_addr(r) ||
-	    (prefix_index_of(&p->prefix, r->addr, &idx) == 0 && idx == g->index));
+	return pool_matches(p, r) &&
+	    (want_any_addr(r) ||
+		(prefix_index_of(&p->prefix, r->addr, &idx) == 0 && idx == g->index));
 }
 
 int
-alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out,
-    char *why, size_t whylen)
+alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct grant *out, char *why,
+    size_t whylen)
 {
 	struct alloc_req req = *r;
 	struct plan pl;
@@ -572,8 +584,7 @@ fail:
 
 /* Load a grant and its pool for a fenced transition. */
 static int
-load_fenced(struct db *db, int64_t grant_id, int64_t session_id, struct grant *g,
-    struct pool *p)
+load_fenced(struct db *db, int64_t grant_id, int64_t session_id, struct grant *g, struct pool *p)
 {
 	int rv;
 
@@ -585,8 +596,8 @@ load_fenced(struct db *db, int64_t grant_id, int64_t session_id, struct grant *g
 }
 
 int
-alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
-    int64_t now, struct grant *out)
+alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor, int64_t now,
+    struct grant *out)
 {
 	sqlite3_stmt *st;
 	struct grant g;
@@ -608,7 +619,8 @@ alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *acto
 	}
 	g.state = GRANT_ON_HOLD;
 	g.hold_until = now + p.hold_seconds;
-	st = db_stmt(db, "UPDATE grants SET state = 'on_hold', hold_until = :until "
+	st = db_stmt(db,
+	    "UPDATE grants SET state = 'on_hold', hold_until = :until "
 	    "WHERE id = :id");
 	db_bind_int(st, ":until", g.hold_until);
 	db_bind_int(st, ":id", g.id);
@@ -625,8 +637,7 @@ fail:
 }
 
 int
-alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
-    int64_t now)
+alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *actor, int64_t now)
 {
 	struct grant g;
 	struct pool p;
@@ -654,7 +665,8 @@ alloc_sweep(struct db *db, int64_t now, int max)
 		return ERR_NOMEM;
 	if ((rv = db_begin(db)) < 0)
 		goto out;
-	st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.state = 'on_hold' AND "
+	st = db_stmt(db,
+	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.state = 'on_hold' AND "
 	    "g.hold_until <= :now ORDER BY g.hold_until LIMIT :max");
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":max", max);
@@ -727,7 +739,8 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 	} else if (rv != ERR_NOT_FOUND) {
 		goto fail;
 	}
-	st = db_stmt(db, "INSERT INTO reservations (pool_id, addr_index, address, pssid, "
+	st = db_stmt(db,
+	    "INSERT INTO reservations (pool_id, addr_index, address, pssid, "
 	    "created_at) VALUES (:pool, :idx, :address, :pssid, :now)");
 	db_bind_int(st, ":pool", pool_id);
 	db_bind_int(st, ":idx", (int64_t)idx);

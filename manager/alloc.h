@@ -17,12 +17,12 @@ struct addr;
 
 struct alloc_req {
 	const char *pssid;
-	uint64_t isd_as;		/* 0: any ISD-AS */
-	int family;			/* 0: any (IPv4 first, then IPv6), 4 or 6 */
-	const struct addr *addr;	/* NULL or all-zero: any address */
-	int64_t session_id;		/* fencing: a newer session has a larger id */
+	uint64_t isd_as; /* 0: any ISD-AS */
+	int family; /* 0: any (IPv4 first, then IPv6), 4 or 6 */
+	const struct addr *addr; /* NULL or all-zero: any address */
+	int64_t session_id; /* fencing: a newer session has a larger id */
 	int64_t agent_id;
-	const char *actor;		/* recorded in the history: "agent:3", a token name */
+	const char *actor; /* recorded in the history: "agent:3", a token name */
 };
 
 /* Grant an address to r->pssid. The same pssid gets its reserved, active or on-hold address
@@ -36,17 +36,16 @@ int alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct 
 /* Put a grant on hold for its pool's hold time (released at once when that is 0). A session id
  * older than the grant's is refused with ERR_STALE_SESSION; holding a held grant is a no-op.
  * out (may be NULL) gets the grant afterwards. 0, ERR_NOT_FOUND, ERR_STALE_SESSION, err. */
-int alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
-    int64_t now, struct grant *out);
+int alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor, int64_t now,
+    struct grant *out);
 
 /* Release a grant now. session_id < 0 is an administrative release and is not fenced.
  * 0, ERR_NOT_FOUND, ERR_STALE_SESSION, err. */
-int alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *actor,
-    int64_t now);
+int alloc_release(
+    struct db *db, int64_t grant_id, int64_t session_id, const char *actor, int64_t now);
 
 /* Delete up to max holds that lapsed by now, oldest first. Returns how many, or an err. */
 int alloc_sweep(struct db *db, int64_t now, int max);
-
 
 /* Reservations change which indexes are free, so they are the allocator's too. */
 

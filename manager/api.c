@@ -41,26 +41,18 @@ api_fail(struct req *r, int err, const char *field, const char *why)
 		db_rollback(r->app->db);
 	switch (err) {
 	case ERR_INVALID:
-	case ERR_ADDR_NOT_IN_POOL:
-		status = 400;
-		break;
-	case ERR_NOT_FOUND:
-		status = 404;
-		break;
+	case ERR_ADDR_NOT_IN_POOL: status = 400; break;
+	case ERR_NOT_FOUND: status = 404; break;
 	case ERR_CONFLICT:
 	case ERR_ADDR_TAKEN:
 	case ERR_POOL_EXHAUSTED:
 	case ERR_NO_POOL:
-	case ERR_STALE_SESSION:
-		status = 409;
-		break;
+	case ERR_STALE_SESSION: status = 409; break;
 	case ERR_BUSY:
 		status = 503;
 		r->retry_after = 1;
 		break;
-	default:
-		status = 500;
-		break;
+	default: status = 500; break;
 	}
 	reply_problem(r, status, field, "%s", why != NULL && why[0] != '\0' ? why : err_str(err));
 }
@@ -85,6 +77,6 @@ api_count(uint64_t n)
 void
 api_reply_page(struct req *r, json_t *items, int n, int limit, int64_t last_id)
 {
-	reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next",
-	    page_next(n, limit, last_id)));
+	reply_json(
+	    r, 200, json_pack("{s:o, s:o}", "items", items, "next", page_next(n, limit, last_id)));
 }

@@ -9,19 +9,19 @@
 #include "app.h"
 
 const struct body_field api_admin_token_body[3] = {
-	{ "name", BODY_STRING, 1 },
-	{ "scope", BODY_STRING, 1 },
-	{ "ttl_seconds", BODY_INT, 0 },
+    {"name", BODY_STRING, 1},
+    {"scope", BODY_STRING, 1},
+    {"ttl_seconds", BODY_INT, 0},
 };
 
 static json_t *
 token_json(const struct admin_token *t, int64_t now)
 {
 	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", (json_int_t)t->id,
-	    "name", t->name, "scope", admintoken_scope_str(t->scope),
-	    "created_at", api_time(t->created_at), "expires_at", api_time(t->expires_at),
-	    "last_used_at", api_time(t->last_used_at),
-	    "expired", t->expires_at != 0 && t->expires_at <= now, "created_by", t->created_by);
+	    "name", t->name, "scope", admintoken_scope_str(t->scope), "created_at",
+	    api_time(t->created_at), "expires_at", api_time(t->expires_at), "last_used_at",
+	    api_time(t->last_used_at), "expired", t->expires_at != 0 && t->expires_at <= now,
+	    "created_by", t->created_by);
 }
 
 void
@@ -36,30 +36,34 @@ api_admin_tokens_create(struct req *r)
 	struct admin_token t;
 
 	if (!admintoken_name_valid(name)) {
-		reply_problem(r, 400, "name", "name must be 1 to %d characters without control "
-		    "characters", ADMINTOKEN_NAME_MAX);
+		reply_problem(r, 400, "name",
+		    "name must be 1 to %d characters without control "
+		    "characters",
+		    ADMINTOKEN_NAME_MAX);
 		return;
 	}
 	if (scope < 0) {
-		reply_problem(r, 400, "scope", "scope must be \"admin\", \"read\" or \"provision\"");
+		reply_problem(
+		    r, 400, "scope", "scope must be \"admin\", \"read\" or \"provision\"");
 		return;
 	}
 	if (ttl < 0 || ttl > ADMINTOKEN_TTL_MAX) {
-		reply_problem(r, 400, "ttl_seconds", "ttl_seconds must be from 0 (no expiry) to %d "
-		    "(366 days)", ADMINTOKEN_TTL_MAX);
+		reply_problem(r, 400, "ttl_seconds",
+		    "ttl_seconds must be from 0 (no expiry) to %d "
+		    "(366 days)",
+		    ADMINTOKEN_TTL_MAX);
 		return;
 	}
 	if (api_begin(r) < 0)
 		return;
-	if ((rv = admintoken_create(r->app->db, name, scope, ttl, r->actor, now, &t,
-	    secret)) < 0) {
+	if ((rv = admintoken_create(r->app->db, name, scope, ttl, r->actor, now, &t, secret)) < 0) {
 		api_fail(r, rv, rv == ERR_CONFLICT ? "name" : NULL,
 		    rv == ERR_CONFLICT ? "an admin token with that name exists" : NULL);
 		return;
 	}
 	snprintf(object, sizeof(object), "admin_token:%lld", (long long)t.id);
-	details = json_pack("{s:s, s:s, s:I}", "name", name, "scope", scope_name,
-	    "ttl_seconds", (json_int_t)ttl);
+	details = json_pack(
+	    "{s:s, s:s, s:I}", "name", name, "scope", scope_name, "ttl_seconds", (json_int_t)ttl);
 	rv = api_commit(r, "admin_token.create", object, details);
 	json_decref(details);
 	if (rv < 0)
@@ -108,8 +112,11 @@ api_admin_tokens_delete(struct req *r)
 	if (id < 0 || api_begin(r) < 0)
 		return;
 	if ((rv = admintoken_delete(r->app->db, id, r->app->now(), &t)) < 0) {
-		api_fail(r, rv, NULL, rv == ERR_CONFLICT ? "this is the last admin token; create "
-		    "another admin token first" : rv == ERR_NOT_FOUND ? "no such admin token" : NULL);
+		api_fail(r, rv, NULL,
+		    rv == ERR_CONFLICT        ? "this is the last admin token; create "
+						"another admin token first"
+			: rv == ERR_NOT_FOUND ? "no such admin token"
+					      : NULL);
 		return;
 	}
 	snprintf(object, sizeof(object), "admin_token:%lld", (long long)id);

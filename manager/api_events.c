@@ -7,7 +7,7 @@
 void
 api_events_list(struct req *r)
 {
-	struct audit_filter f = { req_query(r, "action"), req_query(r, "object") };
+	struct audit_filter f = {req_query(r, "action"), req_query(r, "object")};
 	json_t *items;
 	int64_t after, last;
 	int limit, rv;

@@ -14,12 +14,11 @@
 static json_t *
 grant_json(const struct grant *g)
 {
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
-	    "id", (json_int_t)g->id, "pool_id", (json_int_t)g->pool_id, "address", g->address,
-	    "pssid", g->pssid, "state", grant_state_str(g->state),
-	    "agent_id", (json_int_t)g->agent_id, "session_id", (json_int_t)g->session_id,
-	    "assigned_at", api_time(g->assigned_at),
-	    "hold_until", api_time(g->state == GRANT_ON_HOLD ? g->hold_until : 0));
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "id", (json_int_t)g->id,
+	    "pool_id", (json_int_t)g->pool_id, "address", g->address, "pssid", g->pssid, "state",
+	    grant_state_str(g->state), "agent_id", (json_int_t)g->agent_id, "session_id",
+	    (json_int_t)g->session_id, "assigned_at", api_time(g->assigned_at), "hold_until",
+	    api_time(g->state == GRANT_ON_HOLD ? g->hold_until : 0));
 }
 
 /* The grant named by the path, if it is live (a lapsed hold is free, hence gone). */
@@ -35,8 +34,10 @@ live_grant(struct req *r, struct grant *g)
 	if (rv == 0 && g->state == GRANT_ON_HOLD && g->hold_until <= r->app->now())
 		rv = ERR_NOT_FOUND;
 	if (rv < 0) {
-		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such grant (released or lapsed; "
-		    "its history stays at /v1/grants/{id}/history)" : NULL);
+		api_fail(r, rv, NULL,
+		    rv == ERR_NOT_FOUND ? "no such grant (released or lapsed; "
+					  "its history stays at /v1/grants/{id}/history)"
+					: NULL);
 		return -1;
 	}
 	return 0;
@@ -45,7 +46,7 @@ live_grant(struct req *r, struct grant *g)
 void
 api_grants_list(struct req *r)
 {
-	struct grant_filter f = { 0, NULL, -1 };
+	struct grant_filter f = {0, NULL, -1};
 	const char *pool = req_query(r, "pool"), *state = req_query(r, "state");
 	struct grant *v;
 	enum grant_state s;
@@ -112,8 +113,8 @@ api_grants_delete(struct req *r)
 		return;
 	}
 	snprintf(object, sizeof(object), "grant:%lld", (long long)g.id);
-	details = json_pack("{s:s, s:s, s:I}", "address", g.address, "pssid", g.pssid,
-	    "pool_id", (json_int_t)g.pool_id);
+	details = json_pack("{s:s, s:s, s:I}", "address", g.address, "pssid", g.pssid, "pool_id",
+	    (json_int_t)g.pool_id);
 	rv = api_commit(r, "grant.release", object, details);
 	json_decref(details);
 	if (rv == 0)
@@ -142,12 +143,14 @@ api_grants_history(struct req *r)
 	}
 	items = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
-		    "s:s, s:o}", "id", (json_int_t)v[i].id, "action", v[i].action,
-		    "address", v[i].address, "pssid", v[i].pssid, "pool_id", (json_int_t)v[i].pool_id,
-		    "session_id", (json_int_t)v[i].session_id, "agent_id", (json_int_t)v[i].agent_id,
-		    "hold_until", api_time(v[i].hold_until), "actor", v[i].actor,
-		    "at", api_time(v[i].at)));
+		json_array_append_new(items,
+		    json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
+			      "s:s, s:o}",
+			"id", (json_int_t)v[i].id, "action", v[i].action, "address", v[i].address,
+			"pssid", v[i].pssid, "pool_id", (json_int_t)v[i].pool_id, "session_id",
+			(json_int_t)v[i].session_id, "agent_id", (json_int_t)v[i].agent_id,
+			"hold_until", api_time(v[i].hold_until), "actor", v[i].actor, "at",
+			api_time(v[i].at)));
 	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
 	free(v);
 }

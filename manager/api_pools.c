@@ -13,22 +13,22 @@
 #include "reservation.h"
 
 const struct body_field api_pool_create_body[6] = {
-	{ "name", BODY_STRING, 1 },
-	{ "isd_as", BODY_STRING, 1 },
-	{ "prefix", BODY_STRING, 1 },
-	{ "hold_seconds", BODY_INT, 0 },
-	{ "strategy", BODY_STRING, 0 },
-	{ "mode", BODY_STRING, 0 },
+    {"name", BODY_STRING, 1},
+    {"isd_as", BODY_STRING, 1},
+    {"prefix", BODY_STRING, 1},
+    {"hold_seconds", BODY_INT, 0},
+    {"strategy", BODY_STRING, 0},
+    {"mode", BODY_STRING, 0},
 };
 
 const struct body_field api_pool_update_body[2] = {
-	{ "name", BODY_STRING, 0 },
-	{ "hold_seconds", BODY_INT, 0 },
+    {"name", BODY_STRING, 0},
+    {"hold_seconds", BODY_INT, 0},
 };
 
 const struct body_field api_reservation_body[2] = {
-	{ "pssid", BODY_STRING, 1 },
-	{ "address", BODY_STRING, 1 },
+    {"pssid", BODY_STRING, 1},
+    {"address", BODY_STRING, 1},
 };
 
 static json_t *
@@ -42,14 +42,13 @@ pool_json(struct req *r, const struct pool *p)
 	isdas_format(p->isd_as, ia);
 	prefix_format(&p->prefix, prefix);
 	return json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o}",
-	    "id", (json_int_t)p->id, "name", p->name, "isd_as", ia, "prefix", prefix,
-	    "family", p->prefix.net.family, "hold_seconds", (json_int_t)p->hold_seconds,
-	    "strategy", pool_strategy_str(p->strategy), "mode", pool_mode_str(p->mode),
-	    "size", api_count(c.size), "assigned", api_count(c.assigned),
-	    "on_hold", api_count(c.on_hold), "reserved", api_count(c.reserved),
-	    "free", api_count(c.free), "created_at", api_time(p->created_at),
-	    "updated_at", api_time(p->updated_at));
+			 "s:o, s:o}",
+	    "id", (json_int_t)p->id, "name", p->name, "isd_as", ia, "prefix", prefix, "family",
+	    p->prefix.net.family, "hold_seconds", (json_int_t)p->hold_seconds, "strategy",
+	    pool_strategy_str(p->strategy), "mode", pool_mode_str(p->mode), "size",
+	    api_count(c.size), "assigned", api_count(c.assigned), "on_hold", api_count(c.on_hold),
+	    "reserved", api_count(c.reserved), "free", api_count(c.free), "created_at",
+	    api_time(p->created_at), "updated_at", api_time(p->updated_at));
 }
 
 static void
@@ -85,8 +84,10 @@ name_valid(struct req *r, const char *name)
 {
 	if (pool_name_valid(name))
 		return 1;
-	reply_problem(r, 400, "name", "name must be 1 to %d characters without control "
-	    "characters", POOL_NAME_MAX);
+	reply_problem(r, 400, "name",
+	    "name must be 1 to %d characters without control "
+	    "characters",
+	    POOL_NAME_MAX);
 	return 0;
 }
 
@@ -111,8 +112,10 @@ pool_from_body(struct req *r, struct pool *p)
 		return -1;
 	}
 	if (ISDAS_ISD(p->isd_as) == 0 || ISDAS_AS(p->isd_as) == 0) {
-		reply_problem(r, 400, "isd_as", "invalid isd_as \"%.40s\": the ISD and the AS must "
-		    "not be 0 (wildcards)", ia);
+		reply_problem(r, 400, "isd_as",
+		    "invalid isd_as \"%.40s\": the ISD and the AS must "
+		    "not be 0 (wildcards)",
+		    ia);
 		return -1;
 	}
 	if (prefix_parse(prefix, &p->prefix, whybuf, sizeof(whybuf), &why) < 0 ||
@@ -150,8 +153,8 @@ api_pools_create(struct req *r)
 		else if (rv == ERR_CONFLICT)
 			snprintf(why, sizeof(why), "prefix overlaps pool \"%s\" in the same ISD-AS",
 			    c.other);
-		api_fail(r, rv, rv == ERR_CONFLICT ? c.field : NULL,
-		    rv == ERR_CONFLICT ? why : NULL);
+		api_fail(
+		    r, rv, rv == ERR_CONFLICT ? c.field : NULL, rv == ERR_CONFLICT ? why : NULL);
 		return;
 	}
 	snprintf(object, sizeof(object), "pool:%lld", (long long)p.id);
@@ -215,8 +218,9 @@ api_pools_update(struct req *r)
 		return;
 	if ((rv = pool_update(r->app->db, id, name, hold, r->app->now())) < 0) {
 		api_fail(r, rv, rv == ERR_CONFLICT ? "name" : NULL,
-		    rv == ERR_CONFLICT ? "a pool with that name exists" :
-		    rv == ERR_NOT_FOUND ? "no such pool" : NULL);
+		    rv == ERR_CONFLICT        ? "a pool with that name exists"
+			: rv == ERR_NOT_FOUND ? "no such pool"
+					      : NULL);
 		return;
 	}
 	snprintf(object, sizeof(object), "pool:%lld", (long long)id);
@@ -244,10 +248,14 @@ api_pools_delete(struct req *r)
 	rv = pool_delete(r->app->db, id, force != NULL && strcmp(force, "true") == 0, r->actor,
 	    r->app->now(), &released);
 	if (rv < 0) {
-		snprintf(why, sizeof(why), "the pool has %lld live grants; "
-		    "DELETE with ?force=true releases them", (long long)released);
-		api_fail(r, rv, NULL, rv == ERR_CONFLICT ? why : rv == ERR_NOT_FOUND ?
-		    "no such pool" : NULL);
+		snprintf(why, sizeof(why),
+		    "the pool has %lld live grants; "
+		    "DELETE with ?force=true releases them",
+		    (long long)released);
+		api_fail(r, rv, NULL,
+		    rv == ERR_CONFLICT        ? why
+			: rv == ERR_NOT_FOUND ? "no such pool"
+					      : NULL);
 		return;
 	}
 	snprintf(object, sizeof(object), "pool:%lld", (long long)id);
@@ -271,8 +279,10 @@ api_reservations_create(struct req *r)
 	if (pool_id < 0)
 		return;
 	if (!pssid_valid(pssid)) {
-		reply_problem(r, 400, "pssid", "pssid must be 1 to %d characters of A-Z a-z 0-9 "
-		    ". _ : -", PSSID_MAX);
+		reply_problem(r, 400, "pssid",
+		    "pssid must be 1 to %d characters of A-Z a-z 0-9 "
+		    ". _ : -",
+		    PSSID_MAX);
 		return;
 	}
 	if (addr_parse(address, &a) < 0) {
@@ -281,11 +291,13 @@ api_reservations_create(struct req *r)
 	}
 	if (api_begin(r) < 0)
 		return;
-	rv = alloc_reserve(r->app->db, pool_id, pssid, &a, r->actor, r->app->now(), &id, why,
-	    sizeof(why));
+	rv = alloc_reserve(
+	    r->app->db, pool_id, pssid, &a, r->actor, r->app->now(), &id, why, sizeof(why));
 	if (rv < 0) {
-		api_fail(r, rv, rv == ERR_NOT_FOUND ? NULL : rv == ERR_CONFLICT &&
-		    strstr(why, "already has") ? "pssid" : "address",
+		api_fail(r, rv,
+		    rv == ERR_NOT_FOUND                                    ? NULL
+			: rv == ERR_CONFLICT && strstr(why, "already has") ? "pssid"
+									   : "address",
 		    rv == ERR_NOT_FOUND ? "no such pool" : why);
 		return;
 	}
@@ -294,9 +306,10 @@ api_reservations_create(struct req *r)
 		return;
 	snprintf(r->location, sizeof(r->location), "/v1/pools/%lld/reservations/%s",
 	    (long long)pool_id, address);
-	reply_json(r, 201, json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)id,
-	    "pool_id", (json_int_t)pool_id, "pssid", pssid, "address", address,
-	    "created_at", api_time(r->app->now())));
+	reply_json(r, 201,
+	    json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "pool_id",
+		(json_int_t)pool_id, "pssid", pssid, "address", address, "created_at",
+		api_time(r->app->now())));
 }
 
 void
@@ -317,10 +330,10 @@ api_reservations_list(struct req *r)
 	}
 	items = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(items, json_pack("{s:I, s:I, s:s, s:s, s:o}",
-		    "id", (json_int_t)v[i].id, "pool_id", (json_int_t)v[i].pool_id,
-		    "pssid", v[i].pssid, "address", v[i].address,
-		    "created_at", api_time(v[i].created_at)));
+		json_array_append_new(items,
+		    json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)v[i].id, "pool_id",
+			(json_int_t)v[i].pool_id, "pssid", v[i].pssid, "address", v[i].address,
+			"created_at", api_time(v[i].created_at)));
 	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
 }
 
@@ -344,8 +357,8 @@ api_reservations_delete(struct req *r)
 		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such reservation" : NULL);
 		return;
 	}
-	snprintf(object, sizeof(object), "pool:%lld/reservation:%s", (long long)pool_id,
-	    r->params[1]);
+	snprintf(
+	    object, sizeof(object), "pool:%lld/reservation:%s", (long long)pool_id, r->params[1]);
 	if (api_commit(r, "reservation.delete", object, NULL) == 0)
 		reply_empty(r, 204);
 }

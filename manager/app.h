@@ -11,9 +11,9 @@ struct db;
 struct app {
 	struct db *db;
 	const char *state_dir;
-	int64_t started_at;		/* Unix seconds */
-	uint64_t started_mono;		/* for uptime */
-	int64_t (*now)(void);		/* Unix seconds; tests may substitute a clock */
+	int64_t started_at; /* Unix seconds */
+	uint64_t started_mono; /* for uptime */
+	int64_t (*now)(void); /* Unix seconds; tests may substitute a clock */
 };
 
 #endif

@@ -7,13 +7,14 @@
 #include "audit.h"
 
 int
-audit_append(struct db *db, int64_t now, const char *actor, const char *action,
-    const char *object, json_t *details)
+audit_append(struct db *db, int64_t now, const char *actor, const char *action, const char *object,
+    json_t *details)
 {
-	sqlite3_stmt *st = db_stmt(db, "INSERT INTO events (at, actor, action, object, details) "
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO events (at, actor, action, object, details) "
 	    "VALUES (:at, :actor, :action, :object, :details)");
-	char *text = details != NULL ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS) :
-	    strdup("{}");
+	char *text =
+	    details != NULL ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
 	int rv;
 
 	if (text == NULL)
@@ -29,8 +30,8 @@ audit_append(struct db *db, int64_t now, const char *actor, const char *action,
 }
 
 int
-audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit,
-    json_t **items, int64_t *last_id)
+audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit, json_t **items,
+    int64_t *last_id)
 {
 	sqlite3_stmt *st;
 	char when[32];
@@ -39,15 +40,18 @@ audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit
 
 	/* One statement per driving index, so a filtered list never scans the whole log. */
 	if (f->action != NULL) {
-		st = db_stmt(db, "SELECT id, at, actor, action, object, details FROM events WHERE "
+		st = db_stmt(db,
+		    "SELECT id, at, actor, action, object, details FROM events WHERE "
 		    "action = :action AND (:object IS NULL OR object = :object) AND id > :after "
 		    "ORDER BY id LIMIT :limit");
 		db_bind_text(st, ":action", f->action);
 	} else if (f->object != NULL) {
-		st = db_stmt(db, "SELECT id, at, actor, action, object, details FROM events WHERE "
+		st = db_stmt(db,
+		    "SELECT id, at, actor, action, object, details FROM events WHERE "
 		    "object = :object AND id > :after ORDER BY id LIMIT :limit");
 	} else {
-		st = db_stmt(db, "SELECT id, at, actor, action, object, details FROM events WHERE "
+		st = db_stmt(db,
+		    "SELECT id, at, actor, action, object, details FROM events WHERE "
 		    "id > :after ORDER BY id LIMIT :limit");
 	}
 	if (f->object != NULL)
@@ -59,10 +63,10 @@ audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit
 		*last_id = db_col_int(st, 0);
 		clock_rfc3339(db_col_int(st, 1), when, sizeof(when));
 		d = json_loads(db_col_text(st, 5), 0, NULL);
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}",
-		    "id", (json_int_t)*last_id, "at", when, "actor", db_col_text(st, 2),
-		    "action", db_col_text(st, 3), "object", db_col_text(st, 4),
-		    "details", d != NULL ? d : json_object()));
+		json_array_append_new(a,
+		    json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)*last_id, "at",
+			when, "actor", db_col_text(st, 2), "action", db_col_text(st, 3), "object",
+			db_col_text(st, 4), "details", d != NULL ? d : json_object()));
 	}
 	if (rv < 0) {
 		json_decref(a);

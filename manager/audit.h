@@ -13,8 +13,8 @@ int audit_append(struct db *db, int64_t now, const char *actor, const char *acti
     const char *object, json_t *details);
 
 struct audit_filter {
-	const char *action;	/* NULL: any */
-	const char *object;	/* NULL: any */
+	const char *action; /* NULL: any */
+	const char *object; /* NULL: any */
 };
 
 /* Events with id > after as a JSON array of objects (new reference) into *items; the last id

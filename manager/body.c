@@ -3,8 +3,8 @@
 
 #include "body.h"
 
-static const char *const type_names[] = { "a string", "an integer", "a boolean", "an object",
-	"an array" };
+static const char *const type_names[] = {
+    "a string", "an integer", "a boolean", "an object", "an array"};
 
 static int
 type_ok(json_t *v, enum body_type t)
@@ -20,8 +20,8 @@ type_ok(json_t *v, enum body_type t)
 }
 
 json_t *
-body_parse(const char *buf, size_t len, const struct body_field *spec, size_t nspec,
-    struct body_error *e)
+body_parse(
+    const char *buf, size_t len, const struct body_field *spec, size_t nspec, struct body_error *e)
 {
 	json_error_t jerr;
 	const char *key;
@@ -39,7 +39,8 @@ body_parse(const char *buf, size_t len, const struct body_field *spec, size_t ns
 		snprintf(e->detail, sizeof(e->detail), "the body must be a JSON object");
 		goto fail;
 	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		for (i = 0; i < nspec && strcmp(spec[i].name, key) != 0; i++)
 			;
 		if (i == nspec) {

@@ -18,14 +18,14 @@ struct body_field {
 };
 
 struct body_error {
-	int has_field;			/* 0 when the body as a whole is at fault */
-	char field[72];			/* the member at fault (an unknown one may be "") */
+	int has_field; /* 0 when the body as a whole is at fault */
+	char field[72]; /* the member at fault (an unknown one may be "") */
 	char detail[200];
 };
 
 /* Parse len bytes as one JSON object (duplicate keys refused) and check it against the table.
  * Returns the object (caller owns it) or NULL with *e filled in. */
-json_t *body_parse(const char *buf, size_t len, const struct body_field *spec, size_t nspec,
-    struct body_error *e);
+json_t *body_parse(
+    const char *buf, size_t len, const struct body_field *spec, size_t nspec, struct body_error *e);
 
 #endif

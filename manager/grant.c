@@ -65,8 +65,8 @@ grant_get(struct db *db, int64_t id, struct grant *g)
 int
 grant_by_pssid(struct db *db, const char *pssid, struct grant *g)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pssid = :pssid");
+	sqlite3_stmt *st =
+	    db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pssid = :pssid");
 
 	db_bind_text(st, ":pssid", pssid);
 	return grant_one(st, g);
@@ -75,7 +75,8 @@ grant_by_pssid(struct db *db, const char *pssid, struct grant *g)
 int
 grant_at(struct db *db, int64_t pool_id, uint64_t index, struct grant *g)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " GRANT_COLUMNS " FROM grants g "
 	    "WHERE g.pool_id = :pool AND g.addr_index = :idx");
 
 	db_bind_int(st, ":pool", pool_id);
@@ -97,12 +98,14 @@ grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t aft
 
 	*n = 0;
 	if (f->pssid != NULL) {
-		st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pssid = :pssid "
+		st = db_stmt(db,
+		    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pssid = :pssid "
 		    "AND (:pool = 0 OR g.pool_id = :pool) AND" GRANT_LIST_TAIL);
 		db_bind_text(st, ":pssid", f->pssid);
 		db_bind_int(st, ":pool", f->pool_id);
 	} else if (f->pool_id != 0) {
-		st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE "
+		st = db_stmt(db,
+		    "SELECT " GRANT_COLUMNS " FROM grants g WHERE "
 		    "g.pool_id = :pool AND" GRANT_LIST_TAIL);
 		db_bind_int(st, ":pool", f->pool_id);
 	} else {
@@ -119,10 +122,11 @@ grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t aft
 }
 
 int
-grant_history(struct db *db, int64_t grant_id, int64_t after, int limit,
-    struct grant_event *out, int *n)
+grant_history(
+    struct db *db, int64_t grant_id, int64_t after, int limit, struct grant_event *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT id, action, address, pssid, pool_id, session_id, "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT id, action, address, pssid, pool_id, session_id, "
 	    "agent_id, hold_until, at, actor FROM grant_history WHERE grant_id = :grant AND "
 	    "id > :after ORDER BY id LIMIT :limit");
 	struct grant_event *e;
@@ -150,10 +154,11 @@ grant_history(struct db *db, int64_t grant_id, int64_t after, int limit,
 }
 
 int
-grant_history_add(struct db *db, const struct grant *g, const char *action, const char *actor,
-    int64_t now)
+grant_history_add(
+    struct db *db, const struct grant *g, const char *action, const char *actor, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, "INSERT INTO grant_history (grant_id, pool_id, address, "
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO grant_history (grant_id, pool_id, address, "
 	    "pssid, action, session_id, agent_id, hold_until, actor, at) VALUES (:grant, :pool, "
 	    ":address, :pssid, :action, :session, :agent, :hold, :actor, :now)");
 

@@ -22,13 +22,13 @@ struct grant {
 	int64_t agent_id;
 	int64_t session_id;
 	int64_t assigned_at;
-	int64_t hold_until;		/* 0 unless on hold */
+	int64_t hold_until; /* 0 unless on hold */
 };
 
 struct grant_filter {
-	int64_t pool_id;		/* 0: any */
-	const char *pssid;		/* NULL: any */
-	int state;			/* -1: any, else enum grant_state (lapsed holds excluded) */
+	int64_t pool_id; /* 0: any */
+	const char *pssid; /* NULL: any */
+	int state; /* -1: any, else enum grant_state (lapsed holds excluded) */
 };
 
 struct grant_event {
@@ -54,16 +54,16 @@ int grant_by_pssid(struct db *db, const char *pssid, struct grant *g);
 int grant_at(struct db *db, int64_t pool_id, uint64_t index, struct grant *g);
 
 /* Live grants (assigned, or on hold and not lapsed at now) matching f with id > after. */
-int grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t after,
-    int limit, struct grant *out, int *n);
+int grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t after, int limit,
+    struct grant *out, int *n);
 
 /* The history of one grant, oldest first, events with id > after. */
-int grant_history(struct db *db, int64_t grant_id, int64_t after, int limit,
-    struct grant_event *out, int *n);
+int grant_history(
+    struct db *db, int64_t grant_id, int64_t after, int limit, struct grant_event *out, int *n);
 
 /* Append a history event for g. 0 or err. */
-int grant_history_add(struct db *db, const struct grant *g, const char *action,
-    const char *actor, int64_t now);
+int grant_history_add(
+    struct db *db, const struct grant *g, const char *action, const char *actor, int64_t now);
 
 #define GRANT_COLUMNS \
 	"g.id, g.pool_id, g.addr_index, g.address, g.pssid, g.state, g.agent_id, g.session_id, " \

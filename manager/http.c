@@ -36,7 +36,7 @@ static int
 listen_socket(const char *spec, char *url, size_t urllen, int tls)
 {
 	char host[256], port[16], shown[INET6_ADDRSTRLEN];
-	struct addrinfo hints = { 0 }, *res = NULL;
+	struct addrinfo hints = {0}, *res = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	const char *colon, *h = spec;
@@ -89,13 +89,13 @@ listen_socket(const char *spec, char *url, size_t urllen, int tls)
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &s4->sin_addr, shown, sizeof(shown));
-		snprintf(url, urllen, "%s://%s:%u", tls ? "https" : "http", shown,
-		    ntohs(s4->sin_port));
+		snprintf(
+		    url, urllen, "%s://%s:%u", tls ? "https" : "http", shown, ntohs(s4->sin_port));
 	}
 	return fd;
 bad:
-	log_error("--listen %s: expected HOST:PORT or [V6HOST]:PORT with a port from 0 to 65535",
-	    spec);
+	log_error(
+	    "--listen %s: expected HOST:PORT or [V6HOST]:PORT with a port from 0 to 65535", spec);
 	return -1;
 }
 
@@ -223,8 +223,8 @@ send_reply(struct req *r)
 	if (r->allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->status == 401)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		    "Bearer realm=\"snaptun\"");
+		MHD_add_response_header(
+		    resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"snaptun\"");
 	if (r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (r->retry_after > 0) {
@@ -347,13 +347,14 @@ req_param_id(struct req *r, int i, const char *what)
 static int
 authenticate(struct req *r)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	struct admin_token t;
 	int rv;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		reply_problem(r, 401, NULL, "an admin token is required: "
+		reply_problem(r, 401, NULL,
+		    "an admin token is required: "
 		    "Authorization: Bearer <token>");
 		return -1;
 	}
@@ -376,8 +377,8 @@ authenticate(struct req *r)
 static int
 content_type_json(struct req *r)
 {
-	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *ct =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	size_t n = strlen("application/json");
 
 	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
@@ -397,8 +398,8 @@ begin_request(struct req *r, const char *method, const char *url)
 	if (r->route == NULL) {
 		if (allow[0] != '\0') {
 			snprintf(r->allow, sizeof(r->allow), "%s", allow);
-			reply_problem(r, 405, NULL, "%s is not allowed here (allowed: %s)", method,
-			    allow);
+			reply_problem(
+			    r, 405, NULL, "%s is not allowed here (allowed: %s)", method, allow);
 		} else {
 			reply_problem(r, 404, NULL, "no such resource");
 		}
@@ -433,7 +434,8 @@ finish_request(struct req *r)
 		}
 	} else {
 		if (r->body_len == 0) {
-			reply_problem(r, 400, NULL, "a JSON object is required as the request body");
+			reply_problem(
+			    r, 400, NULL, "a JSON object is required as the request body");
 			return;
 		}
 		if (!content_type_json(r)) {
@@ -505,8 +507,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+on_completed(
+    void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct req *r = *con_cls;
 
@@ -536,8 +538,8 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct http *
-http_open(struct app *app, const char *addr, const char *cert_file, const char *key_file,
-    char *url, size_t urllen)
+http_open(struct app *app, const char *addr, const char *cert_file, const char *key_file, char *url,
+    size_t urllen)
 {
 	struct http *h;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -546,23 +548,21 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->app = app;
-	if (tls && ((h->tls_cert = read_file(cert_file)) == NULL ||
-	    (h->tls_key = read_file(key_file)) == NULL))
+	if (tls &&
+	    ((h->tls_cert = read_file(cert_file)) == NULL ||
+		(h->tls_key = read_file(key_file)) == NULL))
 		goto fail;
 	if ((h->listen_fd = listen_socket(addr, url, urllen, tls)) < 0)
 		goto fail;
 	if (tls)
 		flags |= MHD_USE_TLS;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
-	    MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET,
+	    h->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)4096, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    /* Without TLS the list ends here and the TLS options are never read. */
-	    tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
-	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+	    h->tls_key, MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_error("cannot start the HTTP server on %s%s", addr,

@@ -27,48 +27,48 @@ enum scope {
 struct req {
 	struct app *app;
 	struct MHD_Connection *conn;
-	const char *method;		/* GET for HEAD */
+	const char *method; /* GET for HEAD */
 	const char *path;
 	const struct route *route;
-	const char *params[REQ_MAX_PARAMS];	/* the path's {…} segments, in order */
+	const char *params[REQ_MAX_PARAMS]; /* the path's {…} segments, in order */
 	char *param_buf;
 	char *body;
 	size_t body_len;
-	json_t *json;			/* the parsed body, for routes that take one */
+	json_t *json; /* the parsed body, for routes that take one */
 	/* the caller, for authenticated routes */
 	int64_t token_id;
 	char actor[72];
 	int scope;
 	/* the reply */
 	unsigned status;
-	json_t *reply;			/* NULL: no body (204), unless text is set */
-	char *text;			/* a JSON body already serialised (owned) */
+	json_t *reply; /* NULL: no body (204), unless text is set */
+	char *text; /* a JSON body already serialised (owned) */
 	int is_problem;
 	char location[128];
 	char allow[64];
 	unsigned retry_after;
-	int pending;			/* an error decided before the body arrived */
-	int close;			/* close the connection after the reply */
-	int answered;			/* the reply is queued already */
-	size_t drained;			/* bytes of a refused body read and dropped */
+	int pending; /* an error decided before the body arrived */
+	int close; /* close the connection after the reply */
+	int answered; /* the reply is queued already */
+	size_t drained; /* bytes of a refused body read and dropped */
 };
 
 typedef void (*handler_fn)(struct req *r);
 
 struct route {
 	const char *method;
-	const char *pattern;		/* "/v1/pools/{}" */
+	const char *pattern; /* "/v1/pools/{}" */
 	handler_fn handler;
-	int scopes;			/* who may call it; 0: public */
-	const struct body_field *body;	/* the fields of a JSON body, NULL: no body */
+	int scopes; /* who may call it; 0: public */
+	const struct body_field *body; /* the fields of a JSON body, NULL: no body */
 	size_t nbody;
-	const char *query;		/* accepted query parameters, comma-separated */
+	const char *query; /* accepted query parameters, comma-separated */
 };
 
 /* Route lookup (routes.c): the route for method and path, with its parameters captured into r.
  * When the path matches but not the method, *allow lists the methods that do. */
-const struct route *routes_match(struct req *r, const char *method, const char *path,
-    char *allow, size_t allowlen);
+const struct route *routes_match(
+    struct req *r, const char *method, const char *path, char *allow, size_t allowlen);
 
 /* Listen on addr ("127.0.0.1:8080", "[::1]:8080"), with TLS when cert and key are given. The
  * URL it serves is written to url. NULL on failure (logged). */

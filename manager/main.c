@@ -52,14 +52,14 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "tls-cert", required_argument, NULL, 'c' },
-		{ "tls-key", required_argument, NULL, 'k' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"listen", required_argument, NULL, 'l'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
+	    {"log-level", required_argument, NULL, 'v'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch, level;
 
@@ -74,15 +74,12 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'C': o->check = 1; break;
 		case 'v':
 			if ((level = log_level_parse(optarg)) < 0)
-				fatalx("--log-level \"%s\": expected error, warn, info or debug", optarg);
+				fatalx("--log-level \"%s\": expected error, warn, info or debug",
+				    optarg);
 			log_set_level((enum log_level)level);
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
 		}
 	}
 	if (optind != argc) {
@@ -128,7 +125,7 @@ sweep(struct app *app)
 static int
 loop_run(struct app *app, struct http *http)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, events[16];
+	struct epoll_event ev = {.events = EPOLLIN}, events[16];
 	uint64_t next_sweep = clock_mono_ns(), next_checkpoint = next_sweep, now;
 	sigset_t mask;
 	int ep, sfd, n, timeout, stop = 0;
@@ -156,8 +153,10 @@ loop_run(struct app *app, struct http *http)
 			db_checkpoint(app->db);
 			next_checkpoint = now + CHECKPOINT_INTERVAL_NS;
 		}
-		timeout = (int)(((next_sweep < next_checkpoint ? next_sweep : next_checkpoint) -
-		    now) / 1000000u) + 1;
+		timeout =
+		    (int)(((next_sweep < next_checkpoint ? next_sweep : next_checkpoint) - now) /
+			1000000u) +
+		    1;
 		n = http_timeout_ms(http);
 		if (n >= 0 && n < timeout)
 			timeout = n;
@@ -179,8 +178,8 @@ loop_run(struct app *app, struct http *http)
 int
 main(int argc, char **argv)
 {
-	struct options o = { 0 };
-	struct app app = { 0 };
+	struct options o = {0};
+	struct app app = {0};
 	struct http *http = NULL;
 	char path[4096], url[128];
 
@@ -193,8 +192,8 @@ main(int argc, char **argv)
 	app.started_mono = clock_mono_ns();
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */
-	if (!o.check && (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, url,
-	    sizeof(url))) == NULL)
+	if (!o.check &&
+	    (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, url, sizeof(url))) == NULL)
 		fatalx("cannot serve the admin API");
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
@@ -204,8 +203,8 @@ main(int argc, char **argv)
 	if (o.check) {
 		if (db_check(app.db) < 0)
 			fatalx("database %s failed its integrity check", path);
-		if ((http = http_open(&app, "127.0.0.1:0", o.tls_cert, o.tls_key, url,
-		    sizeof(url))) == NULL)
+		if ((http = http_open(
+			 &app, "127.0.0.1:0", o.tls_cert, o.tls_key, url, sizeof(url))) == NULL)
 			fatalx("configuration check failed");
 		http_close(http);
 		printf("snaptun-manager: configuration ok (database %s)\n", path);
@@ -215,8 +214,7 @@ main(int argc, char **argv)
 	if (admintoken_bootstrap(app.db, o.state_dir, app.now()) < 0)
 		fatalx("cannot create the bootstrap admin token");
 	write_url(o.state_dir, url);
-	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url,
-	    o.state_dir);
+	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
 	loop_run(&app, http);
 	http_close(http);
 	db_close(app.db);

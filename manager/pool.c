@@ -9,8 +9,8 @@
 #include "../lib/isdas.h"
 #include "pool.h"
 
-static const char *const strategy_names[] = { "sequential", "random" };
-static const char *const mode_names[] = { "ip", "scion" };
+static const char *const strategy_names[] = {"sequential", "random"};
+static const char *const mode_names[] = {"ip", "scion"};
 
 const char *
 pool_strategy_str(enum pool_strategy s)
@@ -111,8 +111,8 @@ pool_get(struct db *db, int64_t id, struct pool *p)
 int
 pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT " POOL_COLUMNS " FROM pools WHERE id > :after ORDER BY id LIMIT :limit");
+	sqlite3_stmt *st = db_stmt(
+	    db, "SELECT " POOL_COLUMNS " FROM pools WHERE id > :after ORDER BY id LIMIT :limit");
 	int rv;
 
 	*n = 0;
@@ -126,8 +126,7 @@ pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 static int
 name_taken(struct db *db, const char *name, int64_t except_id)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT 1 FROM pools WHERE name = :name AND id != :id");
+	sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM pools WHERE name = :name AND id != :id");
 	int rv;
 
 	db_bind_text(st, ":name", name);
@@ -141,8 +140,8 @@ name_taken(struct db *db, const char *name, int64_t except_id)
 static int
 find_overlap(struct db *db, const struct pool *p, struct pool_conflict *c)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT name, prefix FROM pools WHERE isd_as = :isd_as AND family = :family");
+	sqlite3_stmt *st = db_stmt(
+	    db, "SELECT name, prefix FROM pools WHERE isd_as = :isd_as AND family = :family");
 	struct prefix other;
 	const char *why;
 	char whybuf[8];
@@ -227,7 +226,8 @@ pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, i
 			rv = ERR_CONFLICT;
 		goto fail;
 	}
-	st = db_stmt(db, "UPDATE pools SET name = coalesce(:name, name), hold_seconds = "
+	st = db_stmt(db,
+	    "UPDATE pools SET name = coalesce(:name, name), hold_seconds = "
 	    "CASE WHEN :hold >= 0 THEN :hold ELSE hold_seconds END, updated_at = :now "
 	    "WHERE id = :id");
 	db_bind_text(st, ":name", name);
@@ -247,14 +247,13 @@ fail:
 }
 
 int
-pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now,
-    int64_t *released)
+pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now, int64_t *released)
 {
 	static const char *const cleanup[] = {
-		"DELETE FROM grants WHERE pool_id = :id",
-		"DELETE FROM free_addrs WHERE pool_id = :id",
-		"DELETE FROM reservations WHERE pool_id = :id",
-		"DELETE FROM pools WHERE id = :id",
+	    "DELETE FROM grants WHERE pool_id = :id",
+	    "DELETE FROM free_addrs WHERE pool_id = :id",
+	    "DELETE FROM reservations WHERE pool_id = :id",
+	    "DELETE FROM pools WHERE id = :id",
 	};
 	sqlite3_stmt *st;
 	struct pool p;
@@ -265,7 +264,8 @@ pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now
 		return rv;
 	if ((rv = pool_get(db, id, &p)) < 0)
 		goto fail;
-	st = db_stmt(db, "SELECT count(*) FROM grants WHERE pool_id = :id AND "
+	st = db_stmt(db,
+	    "SELECT count(*) FROM grants WHERE pool_id = :id AND "
 	    "(state = 'assigned' OR hold_until > :now)");
 	db_bind_int(st, ":id", id);
 	db_bind_int(st, ":now", now);
@@ -277,7 +277,8 @@ pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now
 		rv = ERR_CONFLICT;
 		goto fail;
 	}
-	st = db_stmt(db, "INSERT INTO grant_history (grant_id, pool_id, address, pssid, action, "
+	st = db_stmt(db,
+	    "INSERT INTO grant_history (grant_id, pool_id, address, pssid, action, "
 	    "session_id, agent_id, hold_until, actor, at) SELECT id, pool_id, address, pssid, "
 	    "CASE WHEN state = 'assigned' OR hold_until > :now THEN 'release' ELSE 'expire' END, "
 	    "session_id, agent_id, hold_until, :actor, :now FROM grants WHERE pool_id = :id");
@@ -299,8 +300,7 @@ fail:
 }
 
 static int
-count_lapsed(struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed,
-    int64_t *lapsed_reserved)
+count_lapsed(struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed, int64_t *lapsed_reserved)
 {
 	sqlite3_stmt *st = db_stmt(db,
 	    "SELECT count(*), count(r.id) FROM grants g LEFT JOIN reservations r ON "
@@ -339,7 +339,8 @@ int
 pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64_t d_reserved,
     int64_t d_occupied, const uint64_t *next_index)
 {
-	sqlite3_stmt *st = db_stmt(db, "UPDATE pools SET n_assigned = n_assigned + :a, "
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE pools SET n_assigned = n_assigned + :a, "
 	    "n_held = n_held + :h, n_reserved = n_reserved + :r, n_occupied = n_occupied + :o, "
 	    "next_index = coalesce(:next, next_index) WHERE id = :id");
 

@@ -21,11 +21,11 @@ struct pool {
 	char name[POOL_NAME_MAX + 1];
 	uint64_t isd_as;
 	struct prefix prefix;
-	uint64_t first, last;		/* usable host indexes, inclusive */
+	uint64_t first, last; /* usable host indexes, inclusive */
 	int64_t hold_seconds;
 	enum pool_strategy strategy;
 	enum pool_mode mode;
-	uint64_t next_index;		/* sequential cursor */
+	uint64_t next_index; /* sequential cursor */
 	int64_t n_assigned, n_held, n_reserved, n_occupied;
 	int64_t created_at, updated_at;
 };
@@ -63,13 +63,12 @@ int pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 
 /* Rename and/or change the hold time (name NULL / hold < 0: unchanged). 0, ERR_NOT_FOUND,
  * ERR_CONFLICT (name taken), ERR_DB. */
-int pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds,
-    int64_t now);
+int pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, int64_t now);
 
 /* Delete a pool and its reservations. Unless force, ERR_CONFLICT while it has live grants;
  * with force, grants are released first (history actor = actor). *released is set. */
-int pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now,
-    int64_t *released);
+int pool_delete(
+    struct db *db, int64_t id, int force, const char *actor, int64_t now, int64_t *released);
 
 /* Counts at time now. 0 or ERR_DB. */
 int pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c);
@@ -83,7 +82,7 @@ int pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_co
 void pool_from_row(struct pool *p, void *stmt, int first_col);
 
 /* Apply counter deltas and, if next_index is not NULL, the new cursor. 0 or err. */
-int pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held,
-    int64_t d_reserved, int64_t d_occupied, const uint64_t *next_index);
+int pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64_t d_reserved,
+    int64_t d_occupied, const uint64_t *next_index);
 
 #endif

@@ -9,17 +9,17 @@ struct kind {
 };
 
 static const struct kind kinds[] = {
-	{ 400, "invalid-request", "Invalid request" },
-	{ 401, "unauthorized", "Unauthorized" },
-	{ 403, "forbidden", "Forbidden" },
-	{ 404, "not-found", "Not found" },
-	{ 405, "method-not-allowed", "Method not allowed" },
-	{ 409, "conflict", "Conflict" },
-	{ 410, "gone", "Gone" },
-	{ 413, "payload-too-large", "Payload too large" },
-	{ 415, "unsupported-media-type", "Unsupported media type" },
-	{ 429, "rate-limited", "Too many requests" },
-	{ 503, "unavailable", "Service unavailable" },
+    {400, "invalid-request", "Invalid request"},
+    {401, "unauthorized", "Unauthorized"},
+    {403, "forbidden", "Forbidden"},
+    {404, "not-found", "Not found"},
+    {405, "method-not-allowed", "Method not allowed"},
+    {409, "conflict", "Conflict"},
+    {410, "gone", "Gone"},
+    {413, "payload-too-large", "Payload too large"},
+    {415, "unsupported-media-type", "Unsupported media type"},
+    {429, "rate-limited", "Too many requests"},
+    {503, "unavailable", "Service unavailable"},
 };
 
 json_t *

@@ -6,7 +6,6 @@
 #include <jansson.h>
 
 /* A new problem object for status; field and instance may be NULL. */
-json_t *problem_new(unsigned status, const char *detail, const char *field,
-    const char *instance);
+json_t *problem_new(unsigned status, const char *detail, const char *field, const char *instance);
 
 #endif

@@ -5,10 +5,11 @@
 #include "reservation.h"
 
 int
-reservation_list(struct db *db, int64_t pool_id, int64_t after, int limit,
-    struct reservation *out, int *n)
+reservation_list(
+    struct db *db, int64_t pool_id, int64_t after, int limit, struct reservation *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT id, pool_id, address, pssid, created_at FROM "
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT id, pool_id, address, pssid, created_at FROM "
 	    "reservations WHERE pool_id = :pool AND id > :after ORDER BY id LIMIT :limit");
 	struct reservation *v;
 	int rv;

@@ -18,7 +18,7 @@ struct reservation {
 };
 
 /* Reservations of a pool with id > after, by id. 0 or err. */
-int reservation_list(struct db *db, int64_t pool_id, int64_t after, int limit,
-    struct reservation *out, int *n);
+int reservation_list(
+    struct db *db, int64_t pool_id, int64_t after, int limit, struct reservation *out, int *n);
 
 #endif

@@ -10,31 +10,30 @@
 #define PAGE "limit,after"
 
 static const struct route routes[] = {
-	{ "GET", "/v1/health", api_health_get, 0, NOBODY, "" },
+    {"GET", "/v1/health", api_health_get, 0, NOBODY, ""},
 
-	{ "GET", "/v1/pools", api_pools_list, SCOPE_READERS, NOBODY, PAGE },
-	{ "POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), "" },
-	{ "GET", "/v1/pools/{}", api_pools_get, SCOPE_READERS, NOBODY, "" },
-	{ "PATCH", "/v1/pools/{}", api_pools_update, SCOPE_ADMIN, BODY(api_pool_update_body), "" },
-	{ "DELETE", "/v1/pools/{}", api_pools_delete, SCOPE_ADMIN, NOBODY, "force" },
+    {"GET", "/v1/pools", api_pools_list, SCOPE_READERS, NOBODY, PAGE},
+    {"POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), ""},
+    {"GET", "/v1/pools/{}", api_pools_get, SCOPE_READERS, NOBODY, ""},
+    {"PATCH", "/v1/pools/{}", api_pools_update, SCOPE_ADMIN, BODY(api_pool_update_body), ""},
+    {"DELETE", "/v1/pools/{}", api_pools_delete, SCOPE_ADMIN, NOBODY, "force"},
 
-	{ "GET", "/v1/pools/{}/reservations", api_reservations_list, SCOPE_READERS, NOBODY, PAGE },
-	{ "POST", "/v1/pools/{}/reservations", api_reservations_create, SCOPE_ADMIN,
-	    BODY(api_reservation_body), "" },
-	{ "DELETE", "/v1/pools/{}/reservations/{}", api_reservations_delete, SCOPE_ADMIN, NOBODY,
-	    "" },
+    {"GET", "/v1/pools/{}/reservations", api_reservations_list, SCOPE_READERS, NOBODY, PAGE},
+    {"POST", "/v1/pools/{}/reservations", api_reservations_create, SCOPE_ADMIN,
+	BODY(api_reservation_body), ""},
+    {"DELETE", "/v1/pools/{}/reservations/{}", api_reservations_delete, SCOPE_ADMIN, NOBODY, ""},
 
-	{ "GET", "/v1/grants", api_grants_list, SCOPE_READERS, NOBODY, PAGE ",pool,pssid,state" },
-	{ "GET", "/v1/grants/{}", api_grants_get, SCOPE_READERS, NOBODY, "" },
-	{ "DELETE", "/v1/grants/{}", api_grants_delete, SCOPE_ADMIN, NOBODY, "" },
-	{ "GET", "/v1/grants/{}/history", api_grants_history, SCOPE_READERS, NOBODY, PAGE },
+    {"GET", "/v1/grants", api_grants_list, SCOPE_READERS, NOBODY, PAGE ",pool,pssid,state"},
+    {"GET", "/v1/grants/{}", api_grants_get, SCOPE_READERS, NOBODY, ""},
+    {"DELETE", "/v1/grants/{}", api_grants_delete, SCOPE_ADMIN, NOBODY, ""},
+    {"GET", "/v1/grants/{}/history", api_grants_history, SCOPE_READERS, NOBODY, PAGE},
 
-	{ "GET", "/v1/admin-tokens", api_admin_tokens_list, SCOPE_ADMIN, NOBODY, PAGE },
-	{ "POST", "/v1/admin-tokens", api_admin_tokens_create, SCOPE_ADMIN,
-	    BODY(api_admin_token_body), "" },
-	{ "DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, "" },
+    {"GET", "/v1/admin-tokens", api_admin_tokens_list, SCOPE_ADMIN, NOBODY, PAGE},
+    {"POST", "/v1/admin-tokens", api_admin_tokens_create, SCOPE_ADMIN, BODY(api_admin_token_body),
+	""},
+    {"DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, ""},
 
-	{ "GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object" },
+    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object"},
 };
 
 /* Match one path against a pattern, segment by segment; {} captures a segment. The captured
@@ -63,8 +62,7 @@ match(const char *pattern, const char *path, const char **params, char *buf)
 }
 
 const struct route *
-routes_match(struct req *r, const char *method, const char *path, char *allow,
-    size_t allowlen)
+routes_match(struct req *r, const char *method, const char *path, char *allow, size_t allowlen)
 {
 	const char *params[REQ_MAX_PARAMS];
 	char *buf;

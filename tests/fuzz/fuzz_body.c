@@ -25,10 +25,10 @@ struct table {
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct table tables[] = {
-	{ api_pool_create_body, NELEM(api_pool_create_body) },
-	{ api_pool_update_body, NELEM(api_pool_update_body) },
-	{ api_reservation_body, NELEM(api_reservation_body) },
-	{ api_admin_token_body, NELEM(api_admin_token_body) },
+    {api_pool_create_body, NELEM(api_pool_create_body)},
+    {api_pool_update_body, NELEM(api_pool_update_body)},
+    {api_reservation_body, NELEM(api_reservation_body)},
+    {api_admin_token_body, NELEM(api_admin_token_body)},
 };
 
 static const struct body_field *
@@ -62,7 +62,8 @@ check_ok(const struct table *t, json_t *obj)
 
 	if (!json_is_object(obj))
 		__builtin_trap();
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if ((f = spec_find(t, key)) == NULL || !type_matches(v, f->type))
 			__builtin_trap();
 	}
@@ -85,7 +86,8 @@ field_explains(const struct table *t, json_t *obj, const char *field)
 		v = json_object_get(obj, field);
 		return v == NULL ? f->required : !type_matches(v, f->type);
 	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (spec_find(t, key) == NULL && strncmp(key, field, 64) == 0 &&
 		    flen == (strlen(key) < 64 ? strlen(key) : 64))
 			return 1;
@@ -105,8 +107,8 @@ check_error(const struct table *t, const char *buf, size_t len, const struct bod
 	/* Parse again on the side: a body that is no JSON object is at fault as a whole (no
 	 * field); in an object a field is to blame, and names the member. */
 	again = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-	if (json_is_object(again) ? !e->has_field || !field_explains(t, again, e->field) :
-	    e->has_field)
+	if (json_is_object(again) ? !e->has_field || !field_explains(t, again, e->field)
+				  : e->has_field)
 		__builtin_trap();
 	json_decref(again);
 }

@@ -18,16 +18,16 @@ test_parse(void)
 	static const struct {
 		const char *in, *why;
 	} bad[] = {
-		{ "10.0.0.0", "missing /length" },
-		{ "10.0.0.0/33", "length over 32" },
-		{ "2001:db8::/129", "length over 128" },
-		{ "10.0.0.1/24", "host bits are set (the network is 10.0.0.0/24)" },
-		{ "2001:db8::1/64", "host bits are set (the network is 2001:db8::/64)" },
-		{ "10.0.0/24", "not an IPv4 or IPv6 address before the /" },
-		{ "10.0.0.0/", "length must be a decimal number" },
-		{ "10.0.0.0/024", "length must be a decimal number" },
-		{ "10.0.0.0/-1", "length must be a decimal number" },
-		{ "10.0.0.0/24x", "length must be a decimal number" },
+	    {"10.0.0.0", "missing /length"},
+	    {"10.0.0.0/33", "length over 32"},
+	    {"2001:db8::/129", "length over 128"},
+	    {"10.0.0.1/24", "host bits are set (the network is 10.0.0.0/24)"},
+	    {"2001:db8::1/64", "host bits are set (the network is 2001:db8::/64)"},
+	    {"10.0.0/24", "not an IPv4 or IPv6 address before the /"},
+	    {"10.0.0.0/", "length must be a decimal number"},
+	    {"10.0.0.0/024", "length must be a decimal number"},
+	    {"10.0.0.0/-1", "length must be a decimal number"},
+	    {"10.0.0.0/24x", "length must be a decimal number"},
 	};
 	struct prefix p;
 	char buf[PREFIX_STRLEN];
@@ -41,7 +41,8 @@ test_parse(void)
 	CHECK(parse("2001:DB8:0::/64", &p, &why) == 0, "parse an IPv6 /64");
 	prefix_format(&p, buf);
 	CHECK(strcmp(buf, "2001:db8::/64") == 0, "format it canonically (%s)", buf);
-	CHECK(parse("0.0.0.0/0", &p, &why) == 0 && prefix_host_bits(&p) == 32, "/0 has 32 host bits");
+	CHECK(
+	    parse("0.0.0.0/0", &p, &why) == 0 && prefix_host_bits(&p) == 32, "/0 has 32 host bits");
 }
 
 static void

@@ -33,11 +33,10 @@ fresh_db(void)
 }
 
 static int64_t
-mkpool(const char *name, uint64_t ia, const char *prefix, int64_t hold,
-    enum pool_strategy strategy)
+mkpool(const char *name, uint64_t ia, const char *prefix, int64_t hold, enum pool_strategy strategy)
 {
 	struct pool_conflict c;
-	struct pool p = { 0 };
+	struct pool p = {0};
 	const char *why;
 	char whybuf[64];
 
@@ -54,7 +53,7 @@ static int
 acquire(const char *pssid, int family, const char *addr, int64_t session, int64_t now,
     struct grant *g, char *why)
 {
-	struct alloc_req r = { pssid, 0, family, NULL, session, 1, "test" };
+	struct alloc_req r = {pssid, 0, family, NULL, session, 1, "test"};
 	struct addr a;
 
 	if (addr != NULL) {
@@ -67,7 +66,7 @@ acquire(const char *pssid, int family, const char *addr, int64_t session, int64_
 static struct pool_counts
 counts(int64_t pool_id, int64_t now)
 {
-	struct pool_counts c = { 0 };
+	struct pool_counts c = {0};
 	struct pool p;
 
 	if (pool_get(db, pool_id, &p) == 0)
@@ -115,8 +114,8 @@ test_sticky_hold_reclaim(void)
 	pool = mkpool("p", IA_110, "10.1.0.0/30", 100, POOL_SEQUENTIAL);
 	acquire("alice", 0, NULL, 1, T0, &g, why);
 	rv = acquire("alice", 0, NULL, 2, T0 + 1, &g2, why);
-	CHECK(rv == 0 && g2.id == g.id && strcmp(g2.address, g.address) == 0 &&
-	    g2.session_id == 2, "same pssid, new session: same grant and address");
+	CHECK(rv == 0 && g2.id == g.id && strcmp(g2.address, g.address) == 0 && g2.session_id == 2,
+	    "same pssid, new session: same grant and address");
 	rv = alloc_hold(db, g.id, 2, "test", T0 + 10, &h);
 	CHECK(rv == 0 && h.state == GRANT_ON_HOLD && h.hold_until == T0 + 110,
 	    "hold sets on_hold until now + hold_seconds");
@@ -129,7 +128,8 @@ test_sticky_hold_reclaim(void)
 	CHECK_EQ_INT(rv, ERR_POOL_EXHAUSTED, "a held address goes to nobody else before its end");
 	rv = acquire("alice", 0, NULL, 3, T0 + 50, &g2, why);
 	CHECK(rv == 0 && g2.id == g.id && g2.state == GRANT_ASSIGNED &&
-	    strcmp(g2.address, g.address) == 0, "the same pssid reclaims its held address");
+		strcmp(g2.address, g.address) == 0,
+	    "the same pssid reclaims its held address");
 	c = counts(pool, T0 + 50);
 	CHECK(c.assigned == 2 && c.on_hold == 0 && c.free == 0, "counts after reclaim");
 }
@@ -192,7 +192,7 @@ test_release_reuses_lowest(void)
 		acquire(pssid, 0, NULL, 1, T0, &g[i], why);
 	}
 	alloc_release(db, g[3].id, 1, "test", T0);
-	alloc_hold(db, g[1].id, 1, "test", T0, NULL);	/* hold_seconds 0: released at once */
+	alloc_hold(db, g[1].id, 1, "test", T0, NULL); /* hold_seconds 0: released at once */
 	acquire("x", 0, NULL, 1, T0, &n, why);
 	CHECK(strcmp(n.address, "10.4.0.2") == 0, "the lowest released address comes first (%s)",
 	    n.address);
@@ -219,8 +219,10 @@ test_requested_and_reserved(void)
 	rv = alloc_reserve(db, pool, "other", &a, "test", T0, &rid, why, sizeof(why));
 	CHECK_EQ_INT(rv, ERR_CONFLICT, "an address is reserved once");
 	acquire("a", 0, NULL, 1, T0, &g, why);
-	CHECK(strcmp(g.address, "10.5.0.2") == 0, "sequential allocation skips the reserved "
-	    "address (%s)", g.address);
+	CHECK(strcmp(g.address, "10.5.0.2") == 0,
+	    "sequential allocation skips the reserved "
+	    "address (%s)",
+	    g.address);
 	rv = acquire("b", 0, "10.5.0.1", 1, T0, &g, why);
 	CHECK_EQ_INT(rv, ERR_ADDR_TAKEN, "nobody else may request a reserved address");
 	rv = acquire("b", 0, "10.5.0.4", 1, T0, &g, why);
@@ -232,17 +234,21 @@ test_requested_and_reserved(void)
 	rv = acquire("c", 0, "10.5.0.7", 1, T0, &g, why);
 	CHECK_EQ_INT(rv, ERR_ADDR_NOT_IN_POOL, "the broadcast address is not assignable");
 	acquire("c", 0, NULL, 1, T0, &g, why);
-	CHECK(strcmp(g.address, "10.5.0.3") == 0, "the cursor skips what was taken out of order "
-	    "(%s)", g.address);
-	acquire("d", 0, NULL, 1, T0, &g, why);
-	CHECK(strcmp(g.address, "10.5.0.5") == 0, "and goes past the requested one (%s)",
+	CHECK(strcmp(g.address, "10.5.0.3") == 0,
+	    "the cursor skips what was taken out of order "
+	    "(%s)",
 	    g.address);
+	acquire("d", 0, NULL, 1, T0, &g, why);
+	CHECK(
+	    strcmp(g.address, "10.5.0.5") == 0, "and goes past the requested one (%s)", g.address);
 	acquire("resv", 0, NULL, 1, T0, &g, why);
 	CHECK(strcmp(g.address, "10.5.0.1") == 0, "the reserved pssid gets its address");
 	struct pool_counts c = counts(pool, T0);
-	CHECK(c.assigned == 5 && c.reserved == 1 && c.free == 1, "counts with a reservation "
-	    "(assigned %llu reserved %llu free %llu)", (unsigned long long)c.assigned,
-	    (unsigned long long)c.reserved, (unsigned long long)c.free);
+	CHECK(c.assigned == 5 && c.reserved == 1 && c.free == 1,
+	    "counts with a reservation "
+	    "(assigned %llu reserved %llu free %llu)",
+	    (unsigned long long)c.assigned, (unsigned long long)c.reserved,
+	    (unsigned long long)c.free);
 	rv = alloc_unreserve(db, pool, &a);
 	CHECK(rv == 0 && counts(pool, T0).free == 1, "unreserving a granted address frees nothing");
 
@@ -281,7 +287,7 @@ test_reservation_wins_over_grant(void)
 static void
 test_families_and_isd_as(void)
 {
-	struct alloc_req r = { "x", IA_111, 0, NULL, 1, 1, "test" };
+	struct alloc_req r = {"x", IA_111, 0, NULL, 1, 1, "test"};
 	struct grant g;
 	char why[200];
 	int64_t v4, v6;
@@ -292,8 +298,10 @@ test_families_and_isd_as(void)
 	v4 = mkpool("v4", IA_110, "192.0.2.0/31", 600, POOL_SEQUENTIAL);
 	CHECK(v4 > 0 && v6 > 0, "v4 /31 and v6 /64 pools");
 	acquire("a", 0, NULL, 1, T0, &g, why);
-	CHECK(strcmp(g.address, "192.0.2.0") == 0, "an empty request tries IPv4 first; /31 uses "
-	    "both addresses (%s)", g.address);
+	CHECK(strcmp(g.address, "192.0.2.0") == 0,
+	    "an empty request tries IPv4 first; /31 uses "
+	    "both addresses (%s)",
+	    g.address);
 	acquire("b", 0, NULL, 1, T0, &g, why);
 	CHECK(strcmp(g.address, "192.0.2.1") == 0, "second address of the /31 (%s)", g.address);
 	acquire("c", 0, NULL, 1, T0, &g, why);
@@ -341,7 +349,7 @@ test_random_v6(void)
 	CHECK(unique, "random grants are distinct");
 	/* a small random pool fills up completely through probes and the walk */
 	pool = mkpool("tiny", IA_111, "10.7.0.0/29", 600, POOL_RANDOM);
-	struct alloc_req r = { NULL, IA_111, 4, NULL, 1, 1, "test" };
+	struct alloc_req r = {NULL, IA_111, 4, NULL, 1, 1, "test"};
 	int got = 0;
 	for (int i = 0; i < 7; i++) {
 		snprintf(pssid, sizeof(pssid), "t%d", i);
@@ -396,7 +404,8 @@ test_reopen_keeps_state(void)
 	db = NULL;
 	CHECK(db_open(path, &db) == 0, "reopen the database");
 	CHECK(acquire("keep", 0, NULL, 2, T0 + 1, &g2, why) == 0 &&
-	    strcmp(g2.address, g.address) == 0, "a hold survives a restart");
+		strcmp(g2.address, g.address) == 0,
+	    "a hold survives a restart");
 }
 
 /* The state channel commits many allocations at once: a refused one costs the others nothing. */

@@ -10,10 +10,16 @@ main(void)
 	static const struct {
 		const char *raw, *enc;
 	} v[] = {
-		{ "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" }, { "foob", "Zm9vYg" },
-		{ "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" }, { "\xfb\xff", "-_8" },
+	    {"", ""},
+	    {"f", "Zg"},
+	    {"fo", "Zm8"},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg"},
+	    {"fooba", "Zm9vYmE"},
+	    {"foobar", "Zm9vYmFy"},
+	    {"\xfb\xff", "-_8"},
 	};
-	static const char *const bad[] = { "Zg==", "Z", "Zh", "Zm9v!", "Zm+v", "Zm/v", "Zm9vY" };
+	static const char *const bad[] = {"Zg==", "Z", "Zh", "Zm9v!", "Zm+v", "Zm/v", "Zm9vY"};
 	unsigned char out[64];
 	char enc[64];
 	ssize_t n;
@@ -26,8 +32,8 @@ main(void)
 		    "decode \"%s\"", v[i].enc);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK(b64url_decode(bad[i], strlen(bad[i]), out, sizeof(out)) < 0,
-		    "refuse \"%s\"", bad[i]);
+		CHECK(b64url_decode(bad[i], strlen(bad[i]), out, sizeof(out)) < 0, "refuse \"%s\"",
+		    bad[i]);
 	CHECK(b64url_decode("Zm9vYmFy", 8, out, 5) < 0, "refuse output over capacity");
 	return check_done();
 }

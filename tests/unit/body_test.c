@@ -24,7 +24,7 @@ main(void)
 {
 	struct body_error e;
 	const char *ok = "{\"name\":\"a\",\"isd_as\":\"1-1\",\"prefix\":\"10.0.0.0/8\","
-	    "\"hold_seconds\":0}";
+			 "\"hold_seconds\":0}";
 	json_t *o = body_parse(ok, strlen(ok), SPEC, &e), *p;
 
 	CHECK(o != NULL && json_integer_value(json_object_get(o, "hold_seconds")) == 0,
@@ -32,8 +32,8 @@ main(void)
 	json_decref(o);
 	reject("{", "", "malformed JSON");
 	reject("[]", "", "must be a JSON object");
-	reject("{\"name\":\"a\",\"name\":\"b\",\"isd_as\":\"1-1\",\"prefix\":\"x\"}", "",
-	    "duplicate");
+	reject(
+	    "{\"name\":\"a\",\"name\":\"b\",\"isd_as\":\"1-1\",\"prefix\":\"x\"}", "", "duplicate");
 	reject("{\"name\":\"a\",\"isd_as\":\"1-1\",\"prefix\":\"p\",\"extra\":1}", "extra",
 	    "unknown field \"extra\"");
 	reject("{\"name\":\"a\",\"isd_as\":\"1-1\",\"prefix\":\"p\",\"hold_seconds\":\"1\"}",
@@ -43,16 +43,17 @@ main(void)
 	reject("{\"name\":\"a\",\"isd_as\":\"1-1\"}", "prefix", "is required");
 	reject("{\"name\":null,\"isd_as\":\"1-1\",\"prefix\":\"p\"}", "name", "must be a string");
 	reject("{\"name\":\"a\",\"isd_as\":\"1-1\",\"prefix\":\"p\",\"hold_seconds\":"
-	    "99999999999999999999999}", "", "malformed JSON");
+	       "99999999999999999999999}",
+	    "", "malformed JSON");
 
 	p = problem_new(409, "prefix overlaps", "prefix", "/v1/pools");
 	CHECK(strcmp(json_string_value(json_object_get(p, "type")),
-	    "urn:snaptun:problem:conflict") == 0 &&
-	    strcmp(json_string_value(json_object_get(p, "title")), "Conflict") == 0 &&
-	    json_integer_value(json_object_get(p, "status")) == 409 &&
-	    strcmp(json_string_value(json_object_get(p, "detail")), "prefix overlaps") == 0 &&
-	    strcmp(json_string_value(json_object_get(p, "field")), "prefix") == 0 &&
-	    strcmp(json_string_value(json_object_get(p, "instance")), "/v1/pools") == 0,
+		  "urn:snaptun:problem:conflict") == 0 &&
+		strcmp(json_string_value(json_object_get(p, "title")), "Conflict") == 0 &&
+		json_integer_value(json_object_get(p, "status")) == 409 &&
+		strcmp(json_string_value(json_object_get(p, "detail")), "prefix overlaps") == 0 &&
+		strcmp(json_string_value(json_object_get(p, "field")), "prefix") == 0 &&
+		strcmp(json_string_value(json_object_get(p, "instance")), "/v1/pools") == 0,
 	    "problem+json carries type, title, status, detail, field and instance");
 	json_decref(p);
 	p = problem_new(404, "no such pool", NULL, NULL);

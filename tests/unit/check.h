@@ -13,12 +13,13 @@ int check_done(void);
 const char *check_tmpdir(void);
 
 #define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
-#define CHECK_EQ_INT(a, b, ...)                                                    \
-	do {                                                                        \
-		long long a_ = (long long)(a), b_ = (long long)(b);                 \
+#define CHECK_EQ_INT(a, b, ...) \
+	do { \
+		long long a_ = (long long)(a), b_ = (long long)(b); \
 		check_report(a_ == b_, __FILE__, __LINE__, #a " == " #b, __VA_ARGS__); \
-		if (a_ != b_)                                                       \
-			check_report(1, __FILE__, __LINE__, "", "  (got %lld, want %lld)", a_, b_); \
+		if (a_ != b_) \
+			check_report( \
+			    1, __FILE__, __LINE__, "", "  (got %lld, want %lld)", a_, b_); \
 	} while (0)
 
 #endif

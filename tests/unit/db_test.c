@@ -35,7 +35,7 @@ main(void)
 	db_meta_set(db, "a", "1");
 	db_commit(db);
 	db_begin(db);
-	db_rollback(db);	/* refused before any write */
+	db_rollback(db); /* refused before any write */
 	db_begin(db);
 	db_meta_set(db, "b", "2");
 	db_commit(db);
@@ -46,7 +46,7 @@ main(void)
 	db_meta_set(db, "c", "3");
 	db_begin(db);
 	db_meta_set(db, "d", "4");
-	db_rollback(db);	/* failed after writing */
+	db_rollback(db); /* failed after writing */
 	CHECK_EQ_INT(db_commit(db), ERR_DB, "a nested failure after writes dooms the batch");
 	CHECK(meta_is(db, "c", NULL) && meta_is(db, "d", NULL), "and nothing of it is kept");
 	CHECK(!db_in_tx(db), "the transaction is over");
@@ -57,11 +57,14 @@ main(void)
 	CHECK(db_checkpoint(db) == 0, "a passive checkpoint succeeds");
 	db_close(db);
 
-	CHECK(db_open(path, &db) == 0 && meta_is(db, "e", "5"), "reopen: migrations are not "
+	CHECK(db_open(path, &db) == 0 && meta_is(db, "e", "5"),
+	    "reopen: migrations are not "
 	    "applied twice and the data is there");
 	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
-	CHECK(db_row(st) == 1 && db_col_int(st, 0) == schema_version(), "user_version is the "
-	    "schema version (%d)", schema_version());
+	CHECK(db_row(st) == 1 && db_col_int(st, 0) == schema_version(),
+	    "user_version is the "
+	    "schema version (%d)",
+	    schema_version());
 	db_reset(st);
 	db_exec(db, "PRAGMA user_version = 999");
 	db_close(db);
