@@ -38,14 +38,3 @@ secret_hash(const char *s, size_t len, char *hex)
 	}
 	hex[64] = '\0';
 }
-
-int
-secret_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = la != lb;
-
-	for (size_t i = 0; i < la && i < lb; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return diff == 0;
-}

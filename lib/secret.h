@@ -15,9 +15,6 @@ int secret_new(const char *prefix, char *buf);
 /* Lower-case hex SHA-256 of the len bytes of s into hex (SECRET_HASH_STRLEN). */
 void secret_hash(const char *s, size_t len, char *hex);
 
-/* Constant-time equality of two NUL-terminated strings of the same length. */
-int secret_equal(const char *a, const char *b);
-
 /* Fill buf with len random bytes from the system's CSPRNG; 0 or -1. */
 int secret_random(void *buf, size_t len);
 

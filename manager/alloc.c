@@ -687,7 +687,7 @@ out:
 
 int
 alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct addr *a,
-    const char *actor, int64_t now, int64_t *id, char *why, size_t whylen)
+    const char *actor, int64_t now, int64_t *id, const char **field, char *why, size_t whylen)
 {
 	char text[ADDR_STRLEN], owner[PSSID_MAX + 1];
 	sqlite3_stmt *st;
@@ -697,6 +697,7 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 	int rv, granted = 0;
 
 	addr_format(a, text);
+	*field = "address";
 	if ((rv = db_begin(db)) < 0)
 		return rv;
 	if ((rv = pool_get(db, pool_id, &p)) < 0)
@@ -722,6 +723,7 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 			db_reset(st);
 			snprintf(why, whylen, "%s already has a reservation in pool \"%s\"", pssid,
 			    p.name);
+			*field = "pssid";
 			rv = ERR_CONFLICT;
 		}
 		goto fail;

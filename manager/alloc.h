@@ -52,9 +52,10 @@ int alloc_sweep(struct db *db, int64_t now, int max);
 /* Pin address a of pool_id to pssid for good. A lapsed hold of another pssid there is
  * expired; a live grant of another pssid refuses (ERR_ADDR_TAKEN); an address already
  * reserved, or a pssid that already has a reservation in the pool, is ERR_CONFLICT;
- * ERR_ADDR_NOT_IN_POOL, ERR_NOT_FOUND (pool). The reason goes to why. */
+ * ERR_ADDR_NOT_IN_POOL, ERR_NOT_FOUND (pool). The reason goes to why, the input at fault
+ * ("address" or "pssid") to *field. */
 int alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct addr *a,
-    const char *actor, int64_t now, int64_t *id, char *why, size_t whylen);
+    const char *actor, int64_t now, int64_t *id, const char **field, char *why, size_t whylen);
 
 /* Remove the reservation of address a in pool_id. 0, ERR_NOT_FOUND, err. */
 int alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a);

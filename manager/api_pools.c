@@ -1,5 +1,6 @@
 /* /v1/pools and /v1/pools/{id}/reservations */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../db/db.h"
@@ -167,27 +168,34 @@ api_pools_create(struct req *r)
 void
 api_pools_list(struct req *r)
 {
-	struct pool v[POOL_LIST_MAX];
-	json_t *items, *o;
+	struct pool *v = NULL;
+	json_t *items = NULL, *o;
 	int64_t after;
 	int limit, n, rv;
 
 	if (req_page(r, &limit, &after) < 0)
 		return;
-	if ((rv = pool_list(r->app->db, after, limit, v, &n)) < 0) {
-		api_fail(r, rv, NULL, NULL);
+	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
+		api_fail(r, ERR_NOMEM, NULL, NULL);
 		return;
 	}
+	if ((rv = pool_list(r->app->db, after, limit, v, &n)) < 0)
+		goto fail;
 	items = json_array();
 	for (int i = 0; i < n; i++) {
 		if ((o = pool_json(r, &v[i])) == NULL) {
-			json_decref(items);
-			api_fail(r, ERR_DB, NULL, NULL);
-			return;
+			rv = ERR_DB;
+			goto fail;
 		}
 		json_array_append_new(items, o);
 	}
 	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
+	free(v);
+	return;
+fail:
+	json_decref(items);
+	free(v);
+	api_fail(r, rv, NULL, NULL);
 }
 
 void
@@ -273,6 +281,7 @@ api_reservations_create(struct req *r)
 	const char *address = json_string_value(json_object_get(r->json, "address"));
 	int64_t pool_id = req_param_id(r, 0, "pool"), id;
 	char object[96], why[160] = "";
+	const char *field;
 	struct addr a;
 	int rv;
 
@@ -292,12 +301,9 @@ api_reservations_create(struct req *r)
 	if (api_begin(r) < 0)
 		return;
 	rv = alloc_reserve(
-	    r->app->db, pool_id, pssid, &a, r->actor, r->app->now(), &id, why, sizeof(why));
+	    r->app->db, pool_id, pssid, &a, r->actor, r->app->now(), &id, &field, why, sizeof(why));
 	if (rv < 0) {
-		api_fail(r, rv,
-		    rv == ERR_NOT_FOUND                                    ? NULL
-			: rv == ERR_CONFLICT && strstr(why, "already has") ? "pssid"
-									   : "address",
+		api_fail(r, rv, rv == ERR_NOT_FOUND ? NULL : field,
 		    rv == ERR_NOT_FOUND ? "no such pool" : why);
 		return;
 	}
@@ -315,7 +321,7 @@ api_reservations_create(struct req *r)
 void
 api_reservations_list(struct req *r)
 {
-	struct reservation v[POOL_LIST_MAX];
+	struct reservation *v;
 	int64_t pool_id = req_param_id(r, 0, "pool"), after;
 	struct pool p;
 	json_t *items;
@@ -323,8 +329,13 @@ api_reservations_list(struct req *r)
 
 	if (pool_id < 0 || req_page(r, &limit, &after) < 0)
 		return;
+	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
+		api_fail(r, ERR_NOMEM, NULL, NULL);
+		return;
+	}
 	if ((rv = pool_get(r->app->db, pool_id, &p)) < 0 ||
 	    (rv = reservation_list(r->app->db, pool_id, after, limit, v, &n)) < 0) {
+		free(v);
 		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such pool" : NULL);
 		return;
 	}
@@ -335,6 +346,7 @@ api_reservations_list(struct req *r)
 			(json_int_t)v[i].pool_id, "pssid", v[i].pssid, "address", v[i].address,
 			"created_at", api_time(v[i].created_at)));
 	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
+	free(v);
 }
 
 void

@@ -11,7 +11,6 @@ struct db;
 struct app {
 	struct db *db;
 	const char *state_dir;
-	int64_t started_at; /* Unix seconds */
 	uint64_t started_mono; /* for uptime */
 	int64_t (*now)(void); /* Unix seconds; tests may substitute a clock */
 };

@@ -542,7 +542,7 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
     size_t urllen)
 {
 	struct http *h;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	int tls = cert_file != NULL && key_file != NULL;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)

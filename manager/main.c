@@ -188,7 +188,6 @@ main(int argc, char **argv)
 	umask(077);
 	app.state_dir = o.state_dir;
 	app.now = wall_clock;
-	app.started_at = clock_unix();
 	app.started_mono = clock_mono_ns();
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */

@@ -11,7 +11,6 @@ struct db;
 #define POOL_NAME_MAX 64
 #define POOL_HOLD_MAX (30 * 86400)
 #define POOL_HOLD_DEFAULT 600
-#define POOL_LIST_MAX 1000
 
 enum pool_strategy { POOL_SEQUENTIAL, POOL_RANDOM };
 enum pool_mode { POOL_MODE_IP, POOL_MODE_SCION };

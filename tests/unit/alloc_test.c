@@ -207,6 +207,7 @@ test_requested_and_reserved(void)
 {
 	struct grant g;
 	struct addr a;
+	const char *field;
 	char why[200];
 	int64_t pool, rid;
 	int rv;
@@ -214,9 +215,9 @@ test_requested_and_reserved(void)
 	fresh_db();
 	pool = mkpool("p", IA_110, "10.5.0.0/29", 600, POOL_SEQUENTIAL);
 	addr_parse("10.5.0.1", &a);
-	rv = alloc_reserve(db, pool, "resv", &a, "test", T0, &rid, why, sizeof(why));
+	rv = alloc_reserve(db, pool, "resv", &a, "test", T0, &rid, &field, why, sizeof(why));
 	CHECK(rv == 0, "reserve 10.5.0.1 for resv");
-	rv = alloc_reserve(db, pool, "other", &a, "test", T0, &rid, why, sizeof(why));
+	rv = alloc_reserve(db, pool, "other", &a, "test", T0, &rid, &field, why, sizeof(why));
 	CHECK_EQ_INT(rv, ERR_CONFLICT, "an address is reserved once");
 	acquire("a", 0, NULL, 1, T0, &g, why);
 	CHECK(strcmp(g.address, "10.5.0.2") == 0,
@@ -258,7 +259,7 @@ test_requested_and_reserved(void)
 	CHECK(strcmp(g.address, "10.5.0.6") == 0, "mover gets the last address");
 	alloc_release(db, g.id, 1, "test", T0);
 	addr_parse("10.5.0.2", &a);
-	rv = alloc_reserve(db, pool, "mover", &a, "test", T0, &rid, why, sizeof(why));
+	rv = alloc_reserve(db, pool, "mover", &a, "test", T0, &rid, &field, why, sizeof(why));
 	CHECK_EQ_INT(rv, ERR_ADDR_TAKEN, "reserving an address granted to another is refused");
 }
 
@@ -267,6 +268,7 @@ test_reservation_wins_over_grant(void)
 {
 	struct grant g;
 	struct addr a;
+	const char *field;
 	char why[200];
 	int64_t pool, rid;
 
@@ -275,7 +277,7 @@ test_reservation_wins_over_grant(void)
 	acquire("m", 0, NULL, 1, T0, &g, why);
 	alloc_hold(db, g.id, 1, "test", T0, NULL);
 	addr_parse("10.6.0.200", &a);
-	alloc_reserve(db, pool, "m", &a, "test", T0, &rid, why, sizeof(why));
+	alloc_reserve(db, pool, "m", &a, "test", T0, &rid, &field, why, sizeof(why));
 	acquire("m", 0, NULL, 2, T0 + 1, &g, why);
 	CHECK(strcmp(g.address, "10.6.0.200") == 0, "a reservation wins over an older hold (%s)",
 	    g.address);
