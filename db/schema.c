@@ -112,6 +112,31 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX events_action ON events (action, id);"
 	"CREATE INDEX events_object ON events (object, id);",
+
+	/* 2: single-use join tokens (DESIGN.md "Join token"). A token past expires_at is expired
+	 * whatever state says; the sweep writes it down. */
+	"CREATE TABLE join_tokens ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  labels TEXT NOT NULL DEFAULT '{}',"
+	"  pool_id INTEGER,"
+	"  state TEXT NOT NULL CHECK (state IN ('issued', 'in_flight', 'consumed', 'expired', "
+	"'aborted')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  expires_at INTEGER NOT NULL,"
+	"  in_flight_address TEXT,"
+	"  ack_deadline INTEGER,"
+	"  consumed_address TEXT,"
+	"  consumed_at INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX join_tokens_state ON join_tokens (state, id);"
+	"CREATE INDEX join_tokens_issued_expiry ON join_tokens (expires_at) WHERE state = 'issued';"
+	"CREATE INDEX join_tokens_ack_deadline ON join_tokens (ack_deadline) "
+	"WHERE state = 'in_flight';",
 };
 /* clang-format on */
 

@@ -12,6 +12,7 @@ extern const struct body_field api_pool_create_body[6];
 extern const struct body_field api_pool_update_body[2];
 extern const struct body_field api_reservation_body[2];
 extern const struct body_field api_admin_token_body[3];
+extern const struct body_field api_join_token_body[5];
 
 void api_health_get(struct req *r);
 
@@ -32,6 +33,11 @@ void api_grants_history(struct req *r);
 void api_admin_tokens_list(struct req *r);
 void api_admin_tokens_create(struct req *r);
 void api_admin_tokens_delete(struct req *r);
+
+void api_join_tokens_create(struct req *r);
+void api_join_tokens_list(struct req *r);
+void api_join_tokens_get(struct req *r);
+void api_join_tokens_abort(struct req *r);
 
 void api_events_list(struct req *r);
 

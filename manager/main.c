@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "app.h"
 #include "http.h"
+#include "jointoken.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
@@ -111,6 +112,8 @@ write_url(const char *state_dir, const char *url)
 		fatal("cannot write %s", path);
 }
 
+/* Write down what time decided. Correctness never waits for this: lapsed holds are free and
+ * expired tokens are refused whether or not they were swept. */
 static void
 sweep(struct app *app)
 {
@@ -120,6 +123,10 @@ sweep(struct app *app)
 		log_info("expired %d lapsed holds", n);
 	else if (n < 0)
 		log_warn("sweeping lapsed holds failed; retrying later");
+	if ((n = jointoken_sweep(app->db, app->now(), SWEEP_BATCH)) > 0)
+		log_info("%d join tokens expired or reverted", n);
+	else if (n < 0)
+		log_warn("sweeping join tokens failed; retrying later");
 }
 
 static int

@@ -33,6 +33,13 @@ static const struct route routes[] = {
 	""},
     {"DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, ""},
 
+    {"POST", "/v1/join-tokens", api_join_tokens_create, SCOPE_ADMIN | SCOPE_PROVISION,
+	BODY(api_join_token_body), ""},
+    {"GET", "/v1/join-tokens", api_join_tokens_list, SCOPE_ALL, NOBODY, PAGE ",state,label"},
+    {"GET", "/v1/join-tokens/{}", api_join_tokens_get, SCOPE_ALL, NOBODY, ""},
+    {"DELETE", "/v1/join-tokens/{}", api_join_tokens_abort, SCOPE_ADMIN | SCOPE_PROVISION, NOBODY,
+	""},
+
     {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object"},
 };
 
