@@ -127,6 +127,7 @@ static const char *const migrations[] = {
 	"  expires_at INTEGER NOT NULL,"
 	"  in_flight_address TEXT,"
 	"  ack_deadline INTEGER,"
+	"  ack_hash TEXT,"			/* the pending acknowledgement of an in-flight token */
 	"  consumed_address TEXT,"
 	"  consumed_at INTEGER,"
 	"  created_at INTEGER NOT NULL,"
@@ -136,7 +137,53 @@ static const char *const migrations[] = {
 	"CREATE INDEX join_tokens_state ON join_tokens (state, id);"
 	"CREATE INDEX join_tokens_issued_expiry ON join_tokens (expires_at) WHERE state = 'issued';"
 	"CREATE INDEX join_tokens_ack_deadline ON join_tokens (ack_deadline) "
-	"WHERE state = 'in_flight';",
+	"WHERE state = 'in_flight';"
+	"CREATE UNIQUE INDEX join_tokens_ack_hash ON join_tokens (ack_hash) "
+	"WHERE ack_hash IS NOT NULL;"
+
+	/* Clients: an enrolled identity. The refresh secret rotates on every use; every superseded
+	 * one is remembered so that presenting it again is recognised as theft. */
+	"CREATE TABLE clients ("
+	"  pssid TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  labels TEXT NOT NULL DEFAULT '{}',"
+	"  join_token_id INTEGER,"
+	"  refresh_hash TEXT UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER,"
+	"  revoke_reason TEXT"
+	") WITHOUT ROWID;"
+	"CREATE INDEX clients_join_token ON clients (join_token_id);"
+	"CREATE TABLE superseded_refresh ("
+	"  hash TEXT PRIMARY KEY,"
+	"  pssid TEXT NOT NULL,"
+	"  superseded_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX superseded_refresh_pssid ON superseded_refresh (pssid);"
+
+	/* Revoked pssids, enrolled or not (outside issuers' tokens carry pssids never seen here);
+	 * the agent refuses them. */
+	"CREATE TABLE revocations ("
+	"  pssid TEXT PRIMARY KEY,"
+	"  reason TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL"
+	") WITHOUT ROWID;"
+
+	/* Token keys. Our own Ed25519 keys keep their private half in a 0600 file of the state dir
+	 * (private_key_file); imported keys of outside issuers are public only. A rotated-out key
+	 * verifies until verify_until (the expiry of the last token it signed), then is retired. */
+	"CREATE TABLE signing_keys ("
+	"  kid TEXT PRIMARY KEY,"
+	"  alg TEXT NOT NULL CHECK (alg IN ('EdDSA', 'ES256', 'RS256')),"
+	"  public_key_pem TEXT NOT NULL,"
+	"  private_key_file TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('active', 'verify', 'retired')),"
+	"  created_at INTEGER NOT NULL,"
+	"  verify_until INTEGER,"
+	"  retired_at INTEGER"
+	") WITHOUT ROWID;",
 };
 /* clang-format on */
 
