@@ -43,7 +43,8 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp
 LIB_SRC     := $(wildcard lib/*.c)
 DB_SRC      := $(wildcard db/*.c)
 MANAGER_SRC := $(filter-out manager/main.c,$(wildcard manager/*.c))
-CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(DB_SRC) $(MANAGER_SRC))
+PROTO_SRC   := $(wildcard proto/*.c)
+CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC))
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter-out tests/unit/check.c,$(wildcard tests/unit/*_test.c)))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -93,10 +94,11 @@ test: deps all $(UNIT_TESTS)
 # Fuzzers are built by clang with libFuzzer and ASan, from the same sources.
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CPPFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(wildcard lib/*.h db/*.h manager/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) \
+                 $(wildcard lib/*.h db/*.h manager/*.h proto/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) $(LDLIBS)
 
 fuzz: deps $(FUZZERS)
 	$(Q)for f in $(FUZZERS); do \

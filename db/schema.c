@@ -144,7 +144,8 @@ static const char *const migrations[] = {
 	/* Clients: an enrolled identity. The refresh secret rotates on every use; every superseded
 	 * one is remembered so that presenting it again is recognised as theft. */
 	"CREATE TABLE clients ("
-	"  pssid TEXT PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  pssid TEXT NOT NULL UNIQUE,"
 	"  name TEXT NOT NULL,"
 	"  labels TEXT NOT NULL DEFAULT '{}',"
 	"  join_token_id INTEGER,"
@@ -153,7 +154,7 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER NOT NULL,"
 	"  revoked_at INTEGER,"
 	"  revoke_reason TEXT"
-	") WITHOUT ROWID;"
+	");"
 	"CREATE INDEX clients_join_token ON clients (join_token_id);"
 	"CREATE TABLE superseded_refresh ("
 	"  hash TEXT PRIMARY KEY,"
@@ -183,7 +184,9 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  verify_until INTEGER,"
 	"  retired_at INTEGER"
-	") WITHOUT ROWID;",
+	") WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (state) "
+	"WHERE state = 'active';",
 };
 /* clang-format on */
 

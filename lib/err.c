@@ -16,6 +16,9 @@ err_str(int err)
 	case ERR_DB: return "database error";
 	case ERR_BUSY: return "database busy";
 	case ERR_NOMEM: return "out of memory";
+	case ERR_GONE: return "gone";
+	case ERR_DENIED: return "unauthorized";
+	case ERR_LIMIT: return "capacity reached";
 	}
 	return "unknown error";
 }

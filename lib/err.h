@@ -16,6 +16,9 @@ enum err {
 	ERR_DB = -9, /* the store failed (I/O, corruption) */
 	ERR_BUSY = -10, /* the store is locked by another writer */
 	ERR_NOMEM = -11,
+	ERR_GONE = -12, /* used up, expired or withdrawn for good */
+	ERR_DENIED = -13, /* the credential is unknown or no longer valid */
+	ERR_LIMIT = -14, /* a capacity limit is reached: try again later */
 };
 
 const char *err_str(int err);

@@ -48,7 +48,10 @@ api_fail(struct req *r, int err, const char *field, const char *why)
 	case ERR_POOL_EXHAUSTED:
 	case ERR_NO_POOL:
 	case ERR_STALE_SESSION: status = 409; break;
+	case ERR_GONE: status = 410; break;
+	case ERR_DENIED: status = 401; break;
 	case ERR_BUSY:
+	case ERR_LIMIT:
 		status = 503;
 		r->retry_after = 1;
 		break;

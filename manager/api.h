@@ -13,6 +13,7 @@ extern const struct body_field api_pool_update_body[2];
 extern const struct body_field api_reservation_body[2];
 extern const struct body_field api_admin_token_body[3];
 extern const struct body_field api_join_token_body[5];
+extern const struct body_field api_key_import_body[3];
 
 void api_health_get(struct req *r);
 
@@ -38,6 +39,27 @@ void api_join_tokens_create(struct req *r);
 void api_join_tokens_list(struct req *r);
 void api_join_tokens_get(struct req *r);
 void api_join_tokens_abort(struct req *r);
+
+extern const struct body_field api_join_body[2];
+extern const struct body_field api_join_ack_body[1];
+extern const struct body_field api_token_body[1];
+extern const struct body_field api_client_update_body[2];
+extern const struct body_field api_client_token_body[1];
+
+void api_join(struct req *r);
+void api_join_ack(struct req *r);
+void api_token(struct req *r);
+
+void api_clients_list(struct req *r);
+void api_clients_get(struct req *r);
+void api_clients_update(struct req *r);
+void api_clients_revoke(struct req *r);
+void api_clients_mint(struct req *r);
+
+void api_keys_list(struct req *r);
+void api_keys_rotate(struct req *r);
+void api_keys_import(struct req *r);
+void api_keys_delete(struct req *r);
 
 void api_events_list(struct req *r);
 

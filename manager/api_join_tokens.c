@@ -196,7 +196,7 @@ api_join_tokens_abort(struct req *r)
 
 	if (id < 0 || api_begin(r) < 0)
 		return;
-	if ((rv = jointoken_abort(r->app->db, id, r->app->now(), &t)) < 0) {
+	if ((rv = jointoken_abort(r->app->db, id, r->actor, r->app->now(), &t)) < 0) {
 		if (rv == ERR_CONFLICT)
 			snprintf(why, sizeof(why), "the join token is %s already",
 			    jointoken_state_str(t.state));

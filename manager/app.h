@@ -5,14 +5,18 @@
 #include <stdint.h>
 
 struct db;
+struct signkeys;
+struct ratelimit;
 
 #define SNAPTUN_VERSION "0.1.0"
 
 struct app {
 	struct db *db;
+	struct signkeys *keys; /* the token keys (signkeys.h) */
 	const char *state_dir;
 	uint64_t started_mono; /* for uptime */
 	int64_t (*now)(void); /* Unix seconds; tests may substitute a clock */
+	struct ratelimit *limiter; /* for the public enrollment endpoints; NULL: no limit */
 };
 
 #endif

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "../lib/b64url.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "admintoken.h"
 #include "app.h"
 #include "http.h"
 #include "problem.h"
+#include "ratelimit.h"
 
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
@@ -245,6 +247,31 @@ req_query(struct req *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const struct sockaddr *
+req_peer(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
+void
+req_peer_text(struct req *r, char *buf)
+{
+	const struct sockaddr *sa = req_peer(r);
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	snprintf(buf, INET6_ADDRSTRLEN, "unknown");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(
+		    AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, INET6_ADDRSTRLEN);
+	else if (sa != NULL && sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, INET6_ADDRSTRLEN);
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, INET6_ADDRSTRLEN);
+}
+
 static int
 in_list(const char *list, const char *key)
 {
@@ -403,6 +430,13 @@ begin_request(struct req *r, const char *method, const char *url)
 		} else {
 			reply_problem(r, 404, NULL, "no such resource");
 		}
+		r->pending = 1;
+		return;
+	}
+	if (r->route->limited && r->app->limiter != NULL &&
+	    !ratelimit_take(r->app->limiter, req_peer(r), clock_mono_ns(), &r->retry_after)) {
+		reply_problem(r, 429, NULL, "too many requests from this address; retry in %u s",
+		    r->retry_after);
 		r->pending = 1;
 		return;
 	}

@@ -64,6 +64,7 @@ struct route {
 	const struct body_field *body; /* the fields of a JSON body, NULL: no body */
 	size_t nbody;
 	const char *query; /* accepted query parameters, comma-separated */
+	int limited; /* public endpoint under the per-source rate limit */
 };
 
 /* Route lookup (routes.c): the route for method and path, with its parameters captured into r.
@@ -92,6 +93,11 @@ void reply_problem(struct req *r, unsigned status, const char *field, const char
 
 /* Request inputs. */
 const char *req_query(struct req *r, const char *key);
+
+/* The peer's address, and as text (an IPv4-mapped IPv6 address as IPv4) into buf
+ * (INET6_ADDRSTRLEN). */
+const struct sockaddr *req_peer(struct req *r);
+void req_peer_text(struct req *r, char *buf);
 
 /* Paging: limit (default 100, 1..1000) and the opaque after cursor. 0, or -1 with the
  * problem already in the reply. */

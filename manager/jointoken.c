@@ -5,6 +5,7 @@
 #include "../db/db.h"
 #include "../lib/err.h"
 #include "audit.h"
+#include "client.h"
 #include "jointoken.h"
 
 static const char *const state_names[] = {"issued", "in_flight", "consumed", "expired", "aborted"};
@@ -188,7 +189,7 @@ jointoken_list(struct db *db, const struct jointoken_filter *f, int64_t now, int
 }
 
 int
-jointoken_abort(struct db *db, int64_t id, int64_t now, struct join_token *t)
+jointoken_abort(struct db *db, int64_t id, const char *actor, int64_t now, struct join_token *t)
 {
 	sqlite3_stmt *st;
 	int rv;
@@ -209,6 +210,10 @@ jointoken_abort(struct db *db, int64_t id, int64_t now, struct join_token *t)
 	db_bind_int(st, ":id", id);
 	if ((rv = db_run(st)) < 0)
 		goto fail;
+	/* An enrollment in flight dies with its token. */
+	if (t->state == JT_IN_FLIGHT &&
+	    (rv = client_discard_unacknowledged(db, id, actor, now)) < 0)
+		goto fail;
 	t->state = JT_ABORTED;
 	t->updated_at = now;
 	return db_commit(db);
@@ -220,7 +225,7 @@ fail:
 /* Apply one sweep transition to the ids it selects, auditing each. */
 static int
 sweep_step(struct db *db, const char *select_sql, const char *update_sql, const char *action,
-    int64_t now, int max)
+    int discard_client, int64_t now, int max)
 {
 	sqlite3_stmt *st = db_stmt(db, select_sql);
 	int64_t *ids;
@@ -240,6 +245,8 @@ sweep_step(struct db *db, const char *select_sql, const char *update_sql, const 
 		snprintf(object, sizeof(object), "join_token:%lld", (long long)ids[i]);
 		if ((rv = db_run(st)) == 0)
 			rv = audit_append(db, now, "sweeper", action, object, NULL);
+		if (rv == 0 && discard_client)
+			rv = client_discard_unacknowledged(db, ids[i], "sweeper", now);
 	}
 	free(ids);
 	return rv < 0 ? rv : n;
@@ -257,16 +264,16 @@ jointoken_sweep(struct db *db, int64_t now, int max)
 	    "ORDER BY expires_at LIMIT :max",
 	    "UPDATE join_tokens SET state = 'expired', updated_at = :now WHERE id = :id AND "
 	    "state = 'issued'",
-	    "join_token.expire", now, max);
+	    "join_token.expire", 0, now, max);
 	reverted = expired < 0
 	    ? expired
 	    : sweep_step(db,
 		  "SELECT id FROM join_tokens WHERE state = 'in_flight' AND "
 		  "ack_deadline <= :now ORDER BY ack_deadline LIMIT :max",
 		  "UPDATE join_tokens SET state = 'issued', attempts = attempts + 1, "
-		  "in_flight_address = NULL, ack_deadline = NULL, updated_at = :now "
-		  "WHERE id = :id AND state = 'in_flight'",
-		  "join_token.revert", now, max);
+		  "in_flight_address = NULL, ack_deadline = NULL, ack_hash = NULL, "
+		  "updated_at = :now WHERE id = :id AND state = 'in_flight'",
+		  "join_token.revert", 1, now, max);
 	if (reverted < 0) {
 		db_rollback(db);
 		return reverted;

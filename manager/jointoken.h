@@ -74,9 +74,10 @@ int jointoken_get(struct db *db, int64_t id, int64_t now, struct join_token *t);
 int jointoken_list(struct db *db, const struct jointoken_filter *f, int64_t now, int64_t after,
     int limit, struct join_token *out, int *n);
 
-/* Abort an issued or in-flight token. 0, ERR_NOT_FOUND, ERR_CONFLICT (consumed, expired or
- * aborted already: *t says which), err. */
-int jointoken_abort(struct db *db, int64_t id, int64_t now, struct join_token *t);
+/* Abort an issued or in-flight token (an in-flight enrollment's client is discarded). 0,
+ * ERR_NOT_FOUND, ERR_CONFLICT (consumed, expired or aborted already: *t says which), err. */
+int jointoken_abort(
+    struct db *db, int64_t id, const char *actor, int64_t now, struct join_token *t);
 
 /* Write down what time decided: issued tokens past expiry become expired; in-flight tokens
  * past their ack deadline go back to issued with one more attempt. At most max of each;

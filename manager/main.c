@@ -19,12 +19,16 @@
 #include "app.h"
 #include "http.h"
 #include "jointoken.h"
+#include "ratelimit.h"
+#include "signkeys.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
+#define RATELIMIT_SOURCES 65536 /* about 2 MiB of buckets */
 #define SWEEP_BATCH 1000
 
 struct options {
+	double enroll_rate, enroll_burst;
 	const char *listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
@@ -44,9 +48,23 @@ usage(FILE *f)
 	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	    "  --tls-key FILE       the certificate's PEM private key\n"
 	    "  --log-level LEVEL    error, warn, info (default) or debug\n"
+	    "  --enroll-rate R      requests per second per source address on /v1/join,\n"
+	    "                       /v1/join/ack and /v1/token (default 1)\n"
+	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening.\n");
+}
+
+static double
+number_arg(const char *flag, const char *s, double min, double max)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*s == '\0' || *end != '\0' || !(v >= min && v <= max))
+		fatalx("%s \"%s\": expected a number from %g to %g", flag, s, min, max);
+	return v;
 }
 
 static void
@@ -65,6 +83,8 @@ parse_options(int argc, char **argv, struct options *o)
 	int ch, level;
 
 	o->listen = "127.0.0.1:8080";
+	o->enroll_rate = 1;
+	o->enroll_burst = 10;
 	o->state_dir = "./var";
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -73,6 +93,14 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'C': o->check = 1; break;
+		case 'r':
+			o->enroll_rate = number_arg(
+			    "--enroll-rate", optarg, RATELIMIT_RATE_MIN, RATELIMIT_RATE_MAX);
+			break;
+		case 'b':
+			o->enroll_burst = number_arg(
+			    "--enroll-burst", optarg, RATELIMIT_BURST_MIN, RATELIMIT_BURST_MAX);
+			break;
 		case 'v':
 			if ((level = log_level_parse(optarg)) < 0)
 				fatalx("--log-level \"%s\": expected error, warn, info or debug",
@@ -127,6 +155,8 @@ sweep(struct app *app)
 		log_info("%d join tokens expired or reverted", n);
 	else if (n < 0)
 		log_warn("sweeping join tokens failed; retrying later");
+	if ((n = signkeys_retire_due(app->keys, app->now())) < 0)
+		log_warn("retiring signing keys failed; retrying later");
 }
 
 static int
@@ -219,10 +249,16 @@ main(int argc, char **argv)
 	}
 	if (admintoken_bootstrap(app.db, o.state_dir, app.now()) < 0)
 		fatalx("cannot create the bootstrap admin token");
+	if (signkeys_open(app.db, o.state_dir, app.now(), &app.keys) < 0)
+		fatalx("cannot load or create the token signing keys in %s", o.state_dir);
+	if ((app.limiter = ratelimit_new(o.enroll_rate, o.enroll_burst, RATELIMIT_SOURCES)) == NULL)
+		fatalx("cannot set up the enrollment rate limit");
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
 	loop_run(&app, http);
 	http_close(http);
+	signkeys_close(app.keys);
+	ratelimit_free(app.limiter);
 	db_close(app.db);
 	return 0;
 }

@@ -10,37 +10,54 @@
 #define PAGE "limit,after"
 
 static const struct route routes[] = {
-    {"GET", "/v1/health", api_health_get, 0, NOBODY, ""},
+    {"GET", "/v1/health", api_health_get, 0, NOBODY, "", 0},
 
-    {"GET", "/v1/pools", api_pools_list, SCOPE_READERS, NOBODY, PAGE},
-    {"POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), ""},
-    {"GET", "/v1/pools/{}", api_pools_get, SCOPE_READERS, NOBODY, ""},
-    {"PATCH", "/v1/pools/{}", api_pools_update, SCOPE_ADMIN, BODY(api_pool_update_body), ""},
-    {"DELETE", "/v1/pools/{}", api_pools_delete, SCOPE_ADMIN, NOBODY, "force"},
+    {"GET", "/v1/pools", api_pools_list, SCOPE_READERS, NOBODY, PAGE, 0},
+    {"POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), "", 0},
+    {"GET", "/v1/pools/{}", api_pools_get, SCOPE_READERS, NOBODY, "", 0},
+    {"PATCH", "/v1/pools/{}", api_pools_update, SCOPE_ADMIN, BODY(api_pool_update_body), "", 0},
+    {"DELETE", "/v1/pools/{}", api_pools_delete, SCOPE_ADMIN, NOBODY, "force", 0},
 
-    {"GET", "/v1/pools/{}/reservations", api_reservations_list, SCOPE_READERS, NOBODY, PAGE},
+    {"GET", "/v1/pools/{}/reservations", api_reservations_list, SCOPE_READERS, NOBODY, PAGE, 0},
     {"POST", "/v1/pools/{}/reservations", api_reservations_create, SCOPE_ADMIN,
-	BODY(api_reservation_body), ""},
-    {"DELETE", "/v1/pools/{}/reservations/{}", api_reservations_delete, SCOPE_ADMIN, NOBODY, ""},
+	BODY(api_reservation_body), "", 0},
+    {"DELETE", "/v1/pools/{}/reservations/{}", api_reservations_delete, SCOPE_ADMIN, NOBODY, "", 0},
 
-    {"GET", "/v1/grants", api_grants_list, SCOPE_READERS, NOBODY, PAGE ",pool,pssid,state"},
-    {"GET", "/v1/grants/{}", api_grants_get, SCOPE_READERS, NOBODY, ""},
-    {"DELETE", "/v1/grants/{}", api_grants_delete, SCOPE_ADMIN, NOBODY, ""},
-    {"GET", "/v1/grants/{}/history", api_grants_history, SCOPE_READERS, NOBODY, PAGE},
+    {"GET", "/v1/grants", api_grants_list, SCOPE_READERS, NOBODY, PAGE ",pool,pssid,state", 0},
+    {"GET", "/v1/grants/{}", api_grants_get, SCOPE_READERS, NOBODY, "", 0},
+    {"DELETE", "/v1/grants/{}", api_grants_delete, SCOPE_ADMIN, NOBODY, "", 0},
+    {"GET", "/v1/grants/{}/history", api_grants_history, SCOPE_READERS, NOBODY, PAGE, 0},
 
-    {"GET", "/v1/admin-tokens", api_admin_tokens_list, SCOPE_ADMIN, NOBODY, PAGE},
+    {"GET", "/v1/admin-tokens", api_admin_tokens_list, SCOPE_ADMIN, NOBODY, PAGE, 0},
     {"POST", "/v1/admin-tokens", api_admin_tokens_create, SCOPE_ADMIN, BODY(api_admin_token_body),
-	""},
-    {"DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, ""},
+	"", 0},
+    {"DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, "", 0},
 
     {"POST", "/v1/join-tokens", api_join_tokens_create, SCOPE_ADMIN | SCOPE_PROVISION,
-	BODY(api_join_token_body), ""},
-    {"GET", "/v1/join-tokens", api_join_tokens_list, SCOPE_ALL, NOBODY, PAGE ",state,label"},
-    {"GET", "/v1/join-tokens/{}", api_join_tokens_get, SCOPE_ALL, NOBODY, ""},
+	BODY(api_join_token_body), "", 0},
+    {"GET", "/v1/join-tokens", api_join_tokens_list, SCOPE_ALL, NOBODY, PAGE ",state,label", 0},
+    {"GET", "/v1/join-tokens/{}", api_join_tokens_get, SCOPE_ALL, NOBODY, "", 0},
     {"DELETE", "/v1/join-tokens/{}", api_join_tokens_abort, SCOPE_ADMIN | SCOPE_PROVISION, NOBODY,
-	""},
+	"", 0},
 
-    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object"},
+    {"POST", "/v1/join", api_join, 0, BODY(api_join_body), "", 1},
+    {"POST", "/v1/join/ack", api_join_ack, 0, BODY(api_join_ack_body), "", 1},
+    {"POST", "/v1/token", api_token, 0, BODY(api_token_body), "", 1},
+
+    {"GET", "/v1/clients", api_clients_list, SCOPE_READERS, NOBODY, PAGE ",label,revoked", 0},
+    {"GET", "/v1/clients/{}", api_clients_get, SCOPE_READERS, NOBODY, "", 0},
+    {"PATCH", "/v1/clients/{}", api_clients_update, SCOPE_ADMIN, BODY(api_client_update_body), "",
+	0},
+    {"DELETE", "/v1/clients/{}", api_clients_revoke, SCOPE_ADMIN, NOBODY, "", 0},
+    {"POST", "/v1/clients/{}/tokens", api_clients_mint, SCOPE_ADMIN, BODY(api_client_token_body),
+	"", 0},
+
+    {"GET", "/v1/keys", api_keys_list, 0, NOBODY, "", 0},
+    {"POST", "/v1/keys/rotate", api_keys_rotate, SCOPE_ADMIN, NOBODY, "", 0},
+    {"POST", "/v1/keys", api_keys_import, SCOPE_ADMIN, BODY(api_key_import_body), "", 0},
+    {"DELETE", "/v1/keys/{}", api_keys_delete, SCOPE_ADMIN, NOBODY, "", 0},
+
+    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object", 0},
 };
 
 /* Match one path against a pattern, segment by segment; {} captures a segment. The captured

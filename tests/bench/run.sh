@@ -63,6 +63,7 @@ rc=$?
 alloc_pid=
 [ $rc -eq 0 ] || fail "bench_alloc failed (status $rc)"
 rm -rf "$tmp/alloc"
+echo; timeout 300 "$BUILD/bench/bench_jwt" || fail "bench_jwt failed (status $?)"
 
 # ---- 2. HTTP ----
 echo

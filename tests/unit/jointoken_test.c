@@ -84,13 +84,13 @@ main(void)
 	CHECK(jointoken_list(db, &lf, T0, 0, 8, v, &n) == 0 && n == 1 && v[0].id == b,
 	    "label=fleet=f1 finds its token");
 
-	CHECK_EQ_INT(jointoken_abort(db, a, T0 + 10, &t), ERR_CONFLICT,
+	CHECK_EQ_INT(jointoken_abort(db, a, "test", T0 + 10, &t), ERR_CONFLICT,
 	    "an expired token cannot be aborted");
 	CHECK(t.state == JT_EXPIRED, "and the refusal says it is expired");
-	CHECK(
-	    jointoken_abort(db, b, T0, &t) == 0 && t.state == JT_ABORTED, "abort an issued token");
-	CHECK_EQ_INT(jointoken_abort(db, b, T0, &t), ERR_CONFLICT, "abort only once");
-	CHECK_EQ_INT(jointoken_abort(db, 999, T0, &t), ERR_NOT_FOUND, "unknown token");
+	CHECK(jointoken_abort(db, b, "test", T0, &t) == 0 && t.state == JT_ABORTED,
+	    "abort an issued token");
+	CHECK_EQ_INT(jointoken_abort(db, b, "test", T0, &t), ERR_CONFLICT, "abort only once");
+	CHECK_EQ_INT(jointoken_abort(db, 999, "test", T0, &t), ERR_NOT_FOUND, "unknown token");
 
 	/* An in-flight token whose ack deadline passed goes back to issued, one attempt more. */
 	c = mk(1000, "{}", secret);

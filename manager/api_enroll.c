@@ -1,0 +1,127 @@
+/* The public enrollment endpoints: POST /v1/join, POST /v1/join/ack, POST /v1/token. They are
+ * rate-limited per source address and reveal nothing about tokens they do not accept. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../db/db.h"
+#include "../lib/err.h"
+#include "access.h"
+#include "api.h"
+#include "app.h"
+#include "client.h"
+#include "enroll.h"
+#include "signkeys.h"
+
+const struct body_field api_join_body[2] = {
+    {"token", BODY_STRING, 1},
+    {"name", BODY_STRING, 0},
+};
+
+const struct body_field api_join_ack_body[1] = {
+    {"ack_token", BODY_STRING, 1},
+};
+
+const struct body_field api_token_body[1] = {
+    {"refresh_token", BODY_STRING, 1},
+};
+
+/* Sign an access token into out; 0, or -1 with a 500 in the reply. */
+static int
+mint(struct req *r, const char *pssid, const char *name, int64_t ttl, char *out, size_t cap,
+    int64_t *exp)
+{
+	if (access_mint(r->app->keys->signer, pssid, name, r->app->now(), ttl, out, cap, exp) < 0) {
+		reply_problem(r, 500, NULL, "the access token could not be signed");
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_join(struct req *r)
+{
+	const char *token = json_string_value(json_object_get(r->json, "token"));
+	const char *name = json_string_value(json_object_get(r->json, "name"));
+	char caller[INET6_ADDRSTRLEN], access[2048];
+	enum jointoken_state state = JT_ISSUED;
+	struct enroll_bundle b;
+	int64_t exp;
+	int rv;
+
+	if (name != NULL && !client_name_valid(name)) {
+		reply_problem(r, 400, "name",
+		    "name must be 1 to %d characters without control "
+		    "characters",
+		    CLIENT_NAME_MAX);
+		return;
+	}
+	req_peer_text(r, caller);
+	rv = enroll_join(
+	    r->app->db, token, name != NULL ? name : "", caller, r->app->now(), &b, &state);
+	switch (rv) {
+	case 0: break;
+	case ERR_DENIED: reply_problem(r, 401, "token", "the join token is not valid"); return;
+	case ERR_GONE:
+		reply_problem(r, 410, "token", "the join token is %s", jointoken_state_str(state));
+		return;
+	case ERR_CONFLICT:
+		reply_problem(r, 409, "token", "the join token is being used from another address");
+		return;
+	case ERR_LIMIT:
+		r->retry_after = 5;
+		reply_problem(r, 503, NULL, "too many enrollments await acknowledgement; retry");
+		return;
+	default: api_fail(r, rv, NULL, NULL); return;
+	}
+	if (mint(r, b.pssid, b.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0)
+		return;
+	/* The agents and their pins come from the state channel (not connected yet: none). */
+	reply_json(r, 201,
+	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:[], s:s, s:o}", "pssid", b.pssid, "name", b.name,
+		"access_token", access, "access_token_expires_at", api_time(exp), "refresh_token",
+		b.refresh, "agents", "ack_token", b.ack, "ack_deadline", api_time(b.ack_deadline)));
+}
+
+void
+api_join_ack(struct req *r)
+{
+	const char *ack = json_string_value(json_object_get(r->json, "ack_token"));
+	char pssid[PSSID_MAX + 1];
+	int rv;
+
+	if ((rv = enroll_ack(r->app->db, ack, r->app->now(), pssid)) == 0) {
+		reply_empty(r, 204);
+		return;
+	}
+	if (rv == ERR_GONE)
+		reply_problem(r, 410, "ack_token", "the ack token is unknown, used or late");
+	else
+		api_fail(r, rv, NULL, NULL);
+}
+
+void
+api_token(struct req *r)
+{
+	const char *refresh = json_string_value(json_object_get(r->json, "refresh_token"));
+	char fresh[SECRET_STRLEN], access[2048];
+	struct client c;
+	int64_t exp;
+	int rv;
+
+	rv = client_refresh(r->app->db, refresh, r->app->now(), &c, fresh);
+	if (rv == ERR_DENIED || rv == ERR_GONE) {
+		/* A reused secret revoked its client: the answer is the same 401, on purpose. */
+		reply_problem(r, 401, "refresh_token", "the refresh token is not valid");
+		return;
+	}
+	if (rv < 0) {
+		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	if (mint(r, c.pssid, c.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0)
+		return;
+	reply_json(r, 200,
+	    json_pack("{s:s, s:o, s:s}", "access_token", access, "access_token_expires_at",
+		api_time(exp), "refresh_token", fresh));
+}

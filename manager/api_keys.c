@@ -1,0 +1,130 @@
+/* /v1/keys: the token keys as a public JWK set (no authentication: verifiers fetch it like a
+ * JWKS endpoint), rotation, import of outside issuers' keys and their removal (admin). */
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/err.h"
+#include "api.h"
+#include "app.h"
+#include "signkeys.h"
+
+const struct body_field api_key_import_body[3] = {
+    {"kid", BODY_STRING, 1},
+    {"alg", BODY_STRING, 1},
+    {"public_key_pem", BODY_STRING, 1},
+};
+
+/* The public JWK of k with the informative members; NULL when out of memory. */
+static json_t *
+key_json(const struct signkeys *sk, const struct signkey *k)
+{
+	json_t *o = signkeys_jwk(sk, k->kid);
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "state", json_string(signkey_state_str(k->state)));
+	json_object_set_new(o, "origin", json_string(k->imported ? "imported" : "snaptun"));
+	json_object_set_new(o, "created_at", api_time(k->created_at));
+	json_object_set_new(o, "verify_until", api_time(k->verify_until));
+	return o;
+}
+
+/* Reply 201 with the key kid as it is now. */
+static void
+reply_key(struct req *r, const struct signkey *k)
+{
+	json_t *o = key_json(r->app->keys, k);
+
+	if (o == NULL) {
+		api_fail(r, ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	reply_json(r, 201, o);
+}
+
+void
+api_keys_list(struct req *r)
+{
+	const struct signkeys *sk = r->app->keys;
+	json_t *keys = json_array(), *o;
+
+	for (size_t i = 0; i < sk->n; i++) {
+		if ((o = key_json(sk, &sk->keys[i])) == NULL) {
+			json_decref(keys);
+			api_fail(r, ERR_NOMEM, NULL, NULL);
+			return;
+		}
+		json_array_append_new(keys, o);
+	}
+	reply_json(r, 200, json_pack("{s:o}", "keys", keys));
+}
+
+void
+api_keys_rotate(struct req *r)
+{
+	struct signkey k;
+	int rv;
+
+	if ((rv = signkeys_rotate(r->app->keys, r->actor, r->app->now(), &k)) < 0) {
+		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	reply_key(r, &k);
+}
+
+/* The string member name of the body, or NULL with a 400 in the reply when it holds a NUL. */
+static const char *
+body_string(struct req *r, const char *name, size_t *len)
+{
+	json_t *v = json_object_get(r->json, name);
+	const char *s = json_string_value(v);
+
+	*len = json_string_length(v);
+	if (s == NULL || strlen(s) != *len) {
+		reply_problem(r, 400, name, "%s must not contain NUL characters", name);
+		return NULL;
+	}
+	return s;
+}
+
+void
+api_keys_import(struct req *r)
+{
+	const char *kid, *alg, *pem;
+	struct signkeys_error e;
+	struct signkey k;
+	size_t len;
+	int rv;
+
+	if ((kid = body_string(r, "kid", &len)) == NULL ||
+	    (alg = body_string(r, "alg", &len)) == NULL ||
+	    (pem = body_string(r, "public_key_pem", &len)) == NULL)
+		return;
+	if ((rv = signkeys_import(
+		 r->app->keys, kid, alg, pem, len, r->actor, r->app->now(), &k, &e)) < 0) {
+		api_fail(r, rv, e.field, e.detail);
+		return;
+	}
+	reply_key(r, &k);
+}
+
+void
+api_keys_delete(struct req *r)
+{
+	const char *kid = r->params[0];
+	char why[200] = "";
+	int rv;
+
+	if ((rv = signkeys_delete(r->app->keys, kid, r->actor, r->app->now(), NULL)) < 0) {
+		if (rv == ERR_NOT_FOUND)
+			snprintf(
+			    why, sizeof(why), "no key \"%.128s\" (or it is retired already)", kid);
+		else if (rv == ERR_CONFLICT)
+			snprintf(why, sizeof(why),
+			    "\"%s\" is the active signing key; rotate first (POST /v1/keys/rotate)",
+			    kid);
+		api_fail(r, rv, NULL, why);
+		return;
+	}
+	reply_empty(r, 204);
+}

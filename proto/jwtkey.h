@@ -1,0 +1,93 @@
+/* JWT keys: the set of trusted verification keys, each pinned to one algorithm and imported into
+ * GnuTLS once when added, and the Ed25519 signing key of an issuer (generate, PEM, JWK).
+ * Functions return 0 or a negative enum err (lib/err.h). The structs are read-only outside
+ * jwtkey.c; a key set is filled at setup time and then only read. */
+#ifndef PROTO_JWTKEY_H
+#define PROTO_JWTKEY_H
+
+#include <gnutls/abstract.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JWT_KID_MAX 128 /* key ids: printable ASCII, at most this many bytes */
+#define JWT_ED25519_LEN 32 /* raw Ed25519 public key and private seed */
+#define JWT_JWK_MAX 512 /* room for jwt_signer_jwk(), NUL included */
+
+/* The algorithms a key can be pinned to (RFC 7518 / RFC 8037 names in jwt_alg_name()). */
+enum jwt_alg {
+	JWT_ALG_EDDSA = 1, /* Ed25519 */
+	JWT_ALG_ES256, /* ECDSA P-256 SHA-256, signature r||s */
+	JWT_ALG_RS256, /* RSASSA-PKCS1-v1_5 SHA-256, modulus >= 2048 bits */
+};
+
+struct jwt_key {
+	char kid[JWT_KID_MAX + 1]; /* "" for a key without one */
+	enum jwt_alg alg;
+	gnutls_pubkey_t pub;
+};
+
+struct jwt_keyset {
+	struct jwt_key *keys;
+	size_t n, cap;
+};
+
+/* An Ed25519 issuer key and the kid it writes into token headers. */
+struct jwt_signer {
+	char kid[JWT_KID_MAX + 1];
+	gnutls_privkey_t priv;
+	unsigned char pub[JWT_ED25519_LEN];
+};
+
+/* "EdDSA", "ES256", "RS256"; "?" for anything else. */
+const char *jwt_alg_name(enum jwt_alg alg);
+
+/* The algorithm named exactly s (case-sensitive JWS "alg" value), or 0 if not supported. */
+enum jwt_alg jwt_alg_parse(const char *s);
+
+/* An empty key set, or NULL when out of memory. Free with jwt_keyset_free() (NULL is fine). */
+struct jwt_keyset *jwt_keyset_new(void);
+void jwt_keyset_free(struct jwt_keyset *ks);
+
+/* Add the public key in PEM SubjectPublicKeyInfo form ("-----BEGIN PUBLIC KEY-----"), pem of len
+ * bytes, under kid ("" or NULL: none). The key type pins the algorithm: Ed25519 -> EdDSA, EC
+ * P-256 -> ES256, RSA of 2048 bits or more -> RS256. Errors: ERR_INVALID (not such a key, or kid
+ * over JWT_KID_MAX or not printable ASCII), ERR_CONFLICT (kid non-empty and already in the set),
+ * ERR_NOMEM. The set keeps nothing of pem. */
+int jwt_keyset_add_pem(struct jwt_keyset *ks, const char *kid, const char *pem, size_t len);
+
+/* Add the raw 32-byte Ed25519 public key (RFC 8032) under kid, as an EdDSA key. Errors as
+ * jwt_keyset_add_pem(). */
+int jwt_keyset_add_ed25519(
+    struct jwt_keyset *ks, const char *kid, const unsigned char raw[JWT_ED25519_LEN]);
+
+/* Add the public JWK in json (len bytes): {"kty":"OKP","crv":"Ed25519","x":…}, with "kid"
+ * taken when present; "alg", when present, must be "EdDSA" and "use" "sig". Other key types are
+ * ERR_INVALID; other errors as jwt_keyset_add_pem(). */
+int jwt_keyset_add_jwk(struct jwt_keyset *ks, const char *json, size_t len);
+
+/* The key with exactly this non-empty kid, or NULL. */
+const struct jwt_key *jwt_keyset_find(const struct jwt_keyset *ks, const char *kid);
+
+/* A new random Ed25519 signing key under kid ("" or NULL: tokens carry no kid) into *out.
+ * ERR_INVALID (kid), ERR_NOMEM or ERR_INVALID when GnuTLS fails. Free with jwt_signer_free(). */
+int jwt_signer_new(const char *kid, struct jwt_signer **out);
+
+/* A signing key from an Ed25519 private key in PEM (PKCS#8 "PRIVATE KEY", as jwt_signer_pem()
+ * writes), or from the raw 32-byte RFC 8032 seed. ERR_INVALID for anything else. */
+int jwt_signer_from_pem(const char *kid, const char *pem, size_t len, struct jwt_signer **out);
+int jwt_signer_from_raw(
+    const char *kid, const unsigned char seed[JWT_ED25519_LEN], struct jwt_signer **out);
+
+void jwt_signer_free(struct jwt_signer *s);
+
+/* The private key as unencrypted PKCS#8 PEM into *pem (NUL-terminated, *len bytes without the
+ * NUL). The caller frees it with free(), after wiping it: it is the secret key. 0 or ERR_NOMEM /
+ * ERR_INVALID. */
+int jwt_signer_pem(const struct jwt_signer *s, char **pem, size_t *len);
+
+/* The public key as a JWK, {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}
+ * ("kid" only when the signer has one), NUL-terminated into buf (cap bytes, JWT_JWK_MAX is
+ * enough). Returns its length, ERR_INVALID when it does not fit, or ERR_NOMEM. */
+ssize_t jwt_signer_jwk(const struct jwt_signer *s, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,160 @@
+/* Enrollment and clients against a real SQLite file, time passed in: join puts the token in
+ * flight; the same caller again is idempotent, another is refused; ack consumes once; a late
+ * or unknown ack consumes nothing; the sweep's revert discards the unacknowledged client and
+ * revokes its pssid; refresh secrets rotate and a reused one revokes the client; the number
+ * of pending acks is bounded. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../db/db.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "../../manager/client.h"
+#include "../../manager/enroll.h"
+#include "../../manager/jointoken.h"
+#include "../../manager/revocation.h"
+#include "check.h"
+
+#define T0 1700000000
+
+static struct db *db;
+
+static int64_t
+mk(char *secret)
+{
+	struct jointoken_spec spec = {"edge", "{\"site\":\"zrh\"}", 0, 3600};
+	struct join_token t;
+
+	return jointoken_create(db, &spec, "test", T0, &t, secret) == 0 ? t.id : -1;
+}
+
+static enum jointoken_state
+state_of(int64_t id, int64_t now)
+{
+	struct join_token t;
+
+	return jointoken_get(db, id, now, &t) == 0 ? t.state : (enum jointoken_state) - 1;
+}
+
+static void
+test_join_ack(void)
+{
+	char secret[SECRET_STRLEN], pssid[PSSID_MAX + 1], fresh[SECRET_STRLEN];
+	struct enroll_bundle b, b2;
+	enum jointoken_state st;
+	struct client c;
+	int64_t id = mk(secret);
+
+	CHECK_EQ_INT(enroll_join(db, "snj_nope", "", "192.0.2.1", T0, &b, &st), ERR_DENIED,
+	    "an unknown join token is refused without a hint");
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0, &b, &st) == 0 && strlen(b.pssid) == 36 &&
+		b.pssid[14] == '4' && strncmp(b.ack, "ack_", 4) == 0 &&
+		strncmp(b.refresh, "snr_", 4) == 0 && b.ack_deadline == T0 + 30 &&
+		strcmp(b.name, "edge") == 0,
+	    "join: a UUIDv4 pssid, ack and refresh secrets, a 30 s deadline, the token's name");
+	CHECK(state_of(id, T0) == JT_IN_FLIGHT, "the token is in flight");
+	CHECK(client_get(db, b.pssid, &c) == 0 && !c.enrolled &&
+		strcmp(c.labels, "{\"site\":\"zrh\"}") == 0,
+	    "the client exists, not enrolled yet, with the token's labels");
+	CHECK_EQ_INT(client_refresh(db, b.refresh, T0, &c, fresh), ERR_DENIED,
+	    "an unacknowledged bundle's refresh secret is worthless");
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 5, &b2, &st) == 0 &&
+		strcmp(b2.pssid, b.pssid) == 0 && strcmp(b2.ack, b.ack) != 0,
+	    "the same caller again: same pssid, a new ack");
+	CHECK_EQ_INT(enroll_join(db, secret, "", "198.51.100.9", T0 + 5, &b2, &st), ERR_CONFLICT,
+	    "another address while in flight is a conflict");
+	CHECK_EQ_INT(
+	    enroll_ack(db, b.ack, T0 + 6, pssid), ERR_GONE, "the superseded ack consumes nothing");
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 6, &b2, &st) == 0, "join once more");
+	CHECK(enroll_ack(db, b2.ack, T0 + 7, pssid) == 0 && strcmp(pssid, b.pssid) == 0,
+	    "ack consumes the token");
+	CHECK(state_of(id, T0 + 7) == JT_CONSUMED, "consumed");
+	CHECK_EQ_INT(enroll_ack(db, b2.ack, T0 + 8, pssid), ERR_GONE, "an ack works once");
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 8, &b, &st) == ERR_GONE &&
+		st == JT_CONSUMED,
+	    "a consumed token is refused as consumed, also from the same address");
+
+	/* refresh rotation and theft detection */
+	CHECK(client_refresh(db, b2.refresh, T0 + 10, &c, fresh) == 0 &&
+		strcmp(c.pssid, pssid) == 0 && strcmp(fresh, b2.refresh) != 0,
+	    "refresh gives a new secret");
+	char fresh2[SECRET_STRLEN];
+	CHECK(client_refresh(db, fresh, T0 + 11, &c, fresh2) == 0, "the new secret works once");
+	CHECK_EQ_INT(client_refresh(db, fresh, T0 + 12, &c, fresh2), ERR_GONE,
+	    "a superseded secret is theft");
+	CHECK(client_get(db, pssid, &c) == 0 && c.revoked_at == T0 + 12 &&
+		revocation_has(db, pssid) == 1,
+	    "the client is revoked and its pssid on the revocation list");
+	CHECK_EQ_INT(client_refresh(db, fresh2, T0 + 13, &c, fresh), ERR_DENIED,
+	    "and its latest secret is dead too");
+}
+
+static void
+test_revert_and_abort(void)
+{
+	char secret[SECRET_STRLEN], s2[SECRET_STRLEN], pssid[PSSID_MAX + 1];
+	struct enroll_bundle b;
+	enum jointoken_state st;
+	struct join_token t;
+	struct client c;
+	int64_t id = mk(secret), id2 = mk(s2);
+
+	enroll_join(db, secret, "dev", "192.0.2.2", T0, &b, &st);
+	CHECK_EQ_INT(enroll_ack(db, b.ack, T0 + 30, pssid), ERR_GONE,
+	    "an ack at the deadline is "
+	    "late");
+	CHECK(jointoken_sweep(db, T0 + 30, 100) >= 1, "the sweep reverts the token");
+	CHECK(jointoken_get(db, id, T0 + 30, &t) == 0 && t.state == JT_ISSUED && t.attempts == 1,
+	    "issued again, attempt 1");
+	CHECK(client_get(db, b.pssid, &c) == ERR_NOT_FOUND && revocation_has(db, b.pssid) == 1,
+	    "the unacknowledged client is discarded and its pssid revoked");
+	CHECK(enroll_join(db, secret, "dev", "198.51.100.1", T0 + 31, &b, &st) == 0,
+	    "the reverted token can be used again, from anywhere");
+
+	enroll_join(db, s2, "dev2", "192.0.2.3", T0, &b, &st);
+	CHECK(jointoken_abort(db, id2, "test", T0 + 1, &t) == 0 &&
+		client_get(db, b.pssid, &c) == ERR_NOT_FOUND,
+	    "aborting an in-flight token discards its client");
+	CHECK_EQ_INT(enroll_ack(db, b.ack, T0 + 2, pssid), ERR_GONE,
+	    "the aborted enrollment cannot be acknowledged");
+}
+
+static void
+test_pending_bound(void)
+{
+	char secret[SECRET_STRLEN];
+	struct enroll_bundle b;
+	enum jointoken_state st;
+	int ok = 1, rv;
+
+	db_begin(db);
+	for (int i = 0; i < ENROLL_ACK_PENDING_MAX && ok; i++) {
+		char caller[32];
+		snprintf(caller, sizeof(caller), "10.0.%d.%d", i / 256, i % 256);
+		mk(secret);
+		ok = enroll_join(db, secret, "", caller, T0 + 100, &b, &st) == 0;
+	}
+	db_commit(db);
+	CHECK(ok, "%d enrollments may await acknowledgement", ENROLL_ACK_PENDING_MAX);
+	mk(secret);
+	rv = enroll_join(db, secret, "", "10.9.9.9", T0 + 100, &b, &st);
+	CHECK_EQ_INT(rv, ERR_LIMIT, "one more is refused for now");
+	CHECK(enroll_join(db, secret, "", "10.9.9.9", T0 + 131, &b, &st) == 0,
+	    "once the pending acks lapse, joining works again");
+}
+
+int
+main(void)
+{
+	char path[512];
+
+	log_set_level(LOG_WARN);
+	snprintf(path, sizeof(path), "%s/enroll.db", check_tmpdir());
+	if (db_open(path, &db) < 0)
+		return 1;
+	test_join_ack();
+	test_revert_and_abort();
+	test_pending_bound();
+	db_close(db);
+	return check_done();
+}

@@ -1,0 +1,513 @@
+/* The manager's token keys against a real SQLite file and state dir, with time passed in: the
+ * first start generates and persists a key (0600 file in a 0700 dir), a reopen loads the same
+ * key, rotation keeps the old key verifying until verify_until and the sweep then retires it,
+ * import of EdDSA / ES256 / RS256 public keys made here with GnuTLS (tokens they sign verify),
+ * the refusals of import, the rules of delete, the JWKs, and a tampered key file. */
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../db/db.h"
+#include "../../lib/b64url.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "../../manager/signkeys.h"
+#include "../../proto/jwt.h"
+#include "check.h"
+
+#define T0 1700000000
+#define PSSID "5f0c6a1e-8d3b-4c2a-9e7f-1b2c3d4e5f60"
+
+static struct db *db;
+static char state_dir[512];
+
+static int64_t
+count_events(const char *action)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM events WHERE action = :a");
+	int64_t n = -1;
+
+	db_bind_text(st, ":a", action);
+	if (db_row(st) == 1) {
+		n = db_col_int(st, 0);
+		db_reset(st);
+	}
+	return n;
+}
+
+static int64_t
+count_rows(void)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM signing_keys");
+	int64_t n = -1;
+
+	if (db_row(st) == 1) {
+		n = db_col_int(st, 0);
+		db_reset(st);
+	}
+	return n;
+}
+
+/* The state column of kid ("" when there is no row). */
+static const char *
+row_state(const char *kid)
+{
+	static char buf[16];
+	sqlite3_stmt *st = db_stmt(db, "SELECT state FROM signing_keys WHERE kid = :kid");
+
+	buf[0] = '\0';
+	db_bind_text(st, ":kid", kid);
+	if (db_row(st) == 1) {
+		snprintf(buf, sizeof(buf), "%s", db_col_text(st, 0));
+		db_reset(st);
+	}
+	return buf;
+}
+
+static int
+file_mode(const char *rel)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, rel);
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static int
+key_file_exists(const char *kid)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "keys/%s.pem", kid);
+	return file_mode(rel) >= 0;
+}
+
+/* A token for PSSID expiring at exp, signed by s. */
+static void
+token_of(const struct jwt_signer *s, int64_t exp, char *out)
+{
+	struct jwt_claims c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.pssid, sizeof(c.pssid), "%s", PSSID);
+	c.exp = exp;
+	if (jwt_sign(s, &c, out, JWT_TOKEN_MAX + 1) < 0)
+		out[0] = '\0';
+}
+
+static int
+verify(const struct signkeys *sk, const char *token, int64_t now, char *kid_out)
+{
+	struct jwt_claims c;
+	int rv = jwt_verify(sk->keyset, token, strlen(token), now, &c);
+
+	if (kid_out != NULL)
+		snprintf(kid_out, JWT_KID_MAX + 1, "%s", c.kid);
+	return rv;
+}
+
+/* A fresh key pair of type pk; the public half as PEM (free()). */
+static char *
+gen_key(gnutls_pk_algorithm_t pk, unsigned bits, gnutls_privkey_t *priv_out)
+{
+	gnutls_privkey_t priv = NULL;
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t d = {NULL, 0};
+	char *pem = NULL;
+
+	if (gnutls_privkey_init(&priv) < 0 ||
+	    gnutls_privkey_generate2(priv, pk, bits, 0, NULL, 0) < 0 ||
+	    gnutls_pubkey_init(&pub) < 0 || gnutls_pubkey_import_privkey(pub, priv, 0, 0) < 0 ||
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &d) < 0)
+		goto out;
+	if ((pem = malloc(d.size + 1)) != NULL) {
+		memcpy(pem, d.data, d.size);
+		pem[d.size] = '\0';
+	}
+out:
+	gnutls_free(d.data);
+	gnutls_pubkey_deinit(pub);
+	if (priv_out != NULL && pem != NULL)
+		*priv_out = priv;
+	else
+		gnutls_privkey_deinit(priv);
+	return pem;
+}
+
+/* A compact JWS of {"pssid","exp"} by an outside issuer's key, with kid in the header unless
+ * NULL; ES256 signatures are converted from DER to r||s. */
+static void
+outside_token(gnutls_privkey_t priv, const char *alg, const char *kid, int64_t exp, char *out)
+{
+	char header[256], payload[256], *p = out;
+	gnutls_datum_t data, sig = {NULL, 0}, r = {NULL, 0}, s = {NULL, 0};
+	gnutls_sign_algorithm_t sa = strcmp(alg, "EdDSA") == 0 ? GNUTLS_SIGN_EDDSA_ED25519
+	    : strcmp(alg, "ES256") == 0                        ? GNUTLS_SIGN_ECDSA_SHA256
+							       : GNUTLS_SIGN_RSA_SHA256;
+	unsigned char raw[1024];
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (kid != NULL)
+		snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+		    alg, kid);
+	else
+		snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+	snprintf(
+	    payload, sizeof(payload), "{\"pssid\":\"%s\",\"exp\":%lld}", PSSID, (long long)exp);
+	b64url_encode((const unsigned char *)header, strlen(header), p);
+	p += strlen(p);
+	*p++ = '.';
+	b64url_encode((const unsigned char *)payload, strlen(payload), p);
+	p += strlen(p);
+	data.data = (unsigned char *)out;
+	data.size = (unsigned)(p - out);
+	if (gnutls_privkey_sign_data2(priv, sa, 0, &data, &sig) < 0)
+		goto fail;
+	if (sa == GNUTLS_SIGN_ECDSA_SHA256) {
+		if (gnutls_decode_rs_value(&sig, &r, &s) < 0)
+			goto fail;
+		/* r and s are DER integers: at most one leading zero, maybe shorter than 32. */
+		memset(raw, 0, 64);
+		memcpy(raw + 32 - (r.size > 32 ? 32 : r.size),
+		    r.data + (r.size > 32 ? r.size - 32 : 0), r.size > 32 ? 32 : r.size);
+		memcpy(raw + 64 - (s.size > 32 ? 32 : s.size),
+		    s.data + (s.size > 32 ? s.size - 32 : 0), s.size > 32 ? 32 : s.size);
+		n = 64;
+	} else {
+		memcpy(raw, sig.data, sig.size);
+		n = sig.size;
+	}
+	*p++ = '.';
+	b64url_encode(raw, n, p);
+	goto out;
+fail:
+	out[0] = '\0';
+out:
+	gnutls_free(sig.data);
+	gnutls_free(r.data);
+	gnutls_free(s.data);
+}
+
+static const char *
+jwk_str(json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "";
+}
+
+static int
+open_keys(struct signkeys **sk, int64_t now)
+{
+	return signkeys_open(db, state_dir, now, sk);
+}
+
+/* Import refusals: each leaves the store and the set as they were. */
+static void
+test_import_refusals(struct signkeys *sk, const char *ed_pem, const char *rsa_pem, const char *ours)
+{
+	struct signkeys_error e;
+	struct signkey k;
+	char *small = gen_key(GNUTLS_PK_RSA, 1024, NULL);
+	char *p384 =
+	    gen_key(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1), NULL);
+	uint64_t gen = sk->generation;
+	int64_t rows = count_rows(), events = count_events("key.import");
+	int rv;
+	static const struct {
+		const char *kid, *alg, *why, *field;
+		int pem; /* 0: Ed25519, 1: RSA 2048, 2: RSA 1024, 3: P-384, 4: garbage */
+	} cases[] = {
+	    {"", "EdDSA", "an empty kid", "kid", 0},
+	    {"a/b", "EdDSA", "a kid with /", "kid", 0},
+	    {"a b", "EdDSA", "a kid with a space", "kid", 0},
+	    {"tab\there", "EdDSA", "a kid with a control character", "kid", 0},
+	    {"x", "HS256", "alg HS256", "alg", 0},
+	    {"x", "none", "alg none", "alg", 0},
+	    {"x", "eddsa", "alg in the wrong case", "alg", 0},
+	    {"x", "ES256", "an Ed25519 key as ES256", "alg", 0},
+	    {"x", "EdDSA", "an RSA key as EdDSA", "alg", 1},
+	    {"x", "RS256", "an RSA key of 1024 bits", "public_key_pem", 2},
+	    {"x", "ES256", "a P-384 key", "public_key_pem", 3},
+	    {"x", "EdDSA", "text that is no PEM", "public_key_pem", 4},
+	};
+	char longkid[JWT_KID_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *pem = cases[i].pem == 0 ? ed_pem
+		    : cases[i].pem == 1             ? rsa_pem
+		    : cases[i].pem == 2             ? small
+		    : cases[i].pem == 3             ? p384
+						    : "-----BEGIN PUBLIC KEY-----\nAAAA\n";
+		if (pem == NULL)
+			pem = "";
+		rv = signkeys_import(
+		    sk, cases[i].kid, cases[i].alg, pem, strlen(pem), "test", T0, &k, &e);
+		CHECK(rv == ERR_INVALID && e.field != NULL &&
+			strcmp(e.field, cases[i].field) == 0 && e.detail[0] != '\0',
+		    "import refuses %s: 400 naming %s (%s)", cases[i].why, cases[i].field,
+		    e.detail);
+	}
+	memset(longkid, 'a', sizeof(longkid) - 1);
+	longkid[sizeof(longkid) - 1] = '\0';
+	rv = signkeys_import(sk, longkid, "EdDSA", ed_pem, strlen(ed_pem), "test", T0, &k, &e);
+	CHECK(rv == ERR_INVALID && strcmp(e.field, "kid") == 0, "a kid of %d characters is refused",
+	    JWT_KID_MAX + 1);
+	rv = signkeys_import(sk, ours, "EdDSA", ed_pem, strlen(ed_pem), "test", T0, &k, &e);
+	CHECK(rv == ERR_CONFLICT && strcmp(e.field, "kid") == 0,
+	    "the kid of one of our keys is in use (%s)", e.detail);
+	CHECK(count_rows() == rows && count_events("key.import") == events && sk->generation == gen,
+	    "refused imports change neither the store nor the set");
+	free(small);
+	free(p384);
+}
+
+int
+main(void)
+{
+	struct signkeys *sk = NULL;
+	struct signkeys_error e;
+	struct signkey k;
+	gnutls_privkey_t ed_priv = NULL, ec_priv = NULL, rsa_priv = NULL;
+	char path[1024], kid1[JWT_KID_MAX + 1], kid2[JWT_KID_MAX + 1], kid3[JWT_KID_MAX + 1];
+	char tok1[JWT_TOKEN_MAX + 1], tok2[JWT_TOKEN_MAX + 1], tok[JWT_TOKEN_MAX + 1];
+	char got[JWT_KID_MAX + 1], *ed_pem, *ec_pem, *rsa_pem;
+	const struct signkey *g;
+	uint64_t gen;
+	json_t *jwk;
+	int rv;
+
+	/* Whole lines: the expected error logs (stderr) interleave with the checks. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_set_level(LOG_ERROR);
+	snprintf(state_dir, sizeof(state_dir), "%s", check_tmpdir());
+	snprintf(path, sizeof(path), "%s/snaptun.db", state_dir);
+	if (db_open(path, &db) < 0)
+		return 1;
+
+	/* ---- first start ---- */
+	snprintf(path, sizeof(path), "%s/keys", state_dir);
+	mkdir(path, 0755); /* as if made by hand: tightened on start */
+	rv = open_keys(&sk, T0);
+	CHECK(rv == 0 && sk != NULL, "the first start opens (%s)", err_str(rv));
+	if (sk == NULL)
+		return check_done();
+	CHECK(sk->n == 1 && sk->keys[0].state == SIGNKEY_ACTIVE && !sk->keys[0].imported &&
+		sk->keys[0].alg == JWT_ALG_EDDSA && sk->keys[0].created_at == T0 &&
+		sk->keys[0].verify_until == 0,
+	    "it generates one active EdDSA key of ours");
+	snprintf(kid1, sizeof(kid1), "%s", sk->keys[0].kid);
+	CHECK(strlen(kid1) == 14 && strncmp(kid1, "k-", 2) == 0 &&
+		strspn(kid1 + 2,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 12,
+	    "its kid is k- and 12 base64url characters (%s)", kid1);
+	CHECK(strcmp(sk->signer->kid, kid1) == 0 && jwt_keyset_find(sk->keyset, kid1) != NULL,
+	    "it is the signer and in the verification set");
+	CHECK_EQ_INT(file_mode("keys"), 0700, "the keys dir is 0700");
+	snprintf(path, sizeof(path), "keys/%s.pem", kid1);
+	CHECK_EQ_INT(file_mode(path), 0600, "the private key file is 0600");
+	CHECK(strcmp(row_state(kid1), "active") == 0 && count_events("key.create") == 1,
+	    "its row is active and audited as key.create");
+	jwk = signkeys_jwk(sk, kid1);
+	CHECK(jwk != NULL && strcmp(jwk_str(jwk, "kty"), "OKP") == 0 &&
+		strcmp(jwk_str(jwk, "crv"), "Ed25519") == 0 && strlen(jwk_str(jwk, "x")) == 43 &&
+		strcmp(jwk_str(jwk, "kid"), kid1) == 0 &&
+		strcmp(jwk_str(jwk, "alg"), "EdDSA") == 0 &&
+		strcmp(jwk_str(jwk, "use"), "sig") == 0 && json_object_get(jwk, "d") == NULL,
+	    "its JWK is OKP Ed25519 with x, kid, alg, use and no d");
+	json_decref(jwk);
+	token_of(sk->signer, T0 + 3600, tok1);
+	CHECK(verify(sk, tok1, T0 + 10, got) == 0 && strcmp(got, kid1) == 0,
+	    "a token it signs verifies with the set");
+
+	/* ---- reopen ---- */
+	signkeys_close(sk);
+	sk = NULL;
+	rv = open_keys(&sk, T0 + 50);
+	CHECK(rv == 0 && sk != NULL && sk->n == 1 && strcmp(sk->keys[0].kid, kid1) == 0 &&
+		strcmp(sk->signer->kid, kid1) == 0 && count_events("key.create") == 1,
+	    "a reopen loads the same key and creates none");
+	if (sk == NULL)
+		return check_done();
+	CHECK(verify(sk, tok1, T0 + 10, NULL) == 0, "a token signed before the reopen verifies");
+	token_of(sk->signer, T0 + 3600, tok);
+	CHECK(verify(sk, tok, T0 + 60, NULL) == 0 && strcmp(tok, tok1) == 0,
+	    "the reloaded signer is the same key (same token, Ed25519 is deterministic)");
+
+	/* ---- rotate ---- */
+	gen = sk->generation;
+	rv = signkeys_rotate(sk, "alice", T0 + 100, &k);
+	snprintf(kid2, sizeof(kid2), "%s", k.kid);
+	CHECK(rv == 0 && strcmp(kid2, kid1) != 0 && k.state == SIGNKEY_ACTIVE &&
+		strcmp(sk->signer->kid, kid2) == 0 && sk->generation == gen + 1,
+	    "rotate makes a new active key and signer (%s)", kid2);
+	g = signkeys_get(sk, kid1);
+	CHECK(sk->n == 2 && strcmp(sk->keys[0].kid, kid2) == 0 && g != NULL &&
+		g->state == SIGNKEY_VERIFY && g->verify_until == T0 + 100 + SIGNKEYS_TOKEN_TTL_MAX,
+	    "the previous key verifies until now + 24 h");
+	CHECK(strcmp(row_state(kid1), "verify") == 0 && strcmp(row_state(kid2), "active") == 0 &&
+		count_events("key.rotate") == 1,
+	    "the store agrees, with a key.rotate event");
+	snprintf(path, sizeof(path), "keys/%s.pem", kid2);
+	CHECK_EQ_INT(file_mode(path), 0600, "the new private key file is 0600");
+	CHECK(verify(sk, tok1, T0 + 200, NULL) == 0, "a token of the previous key still verifies");
+	token_of(sk->signer, T0 + 7200, tok2);
+	CHECK(verify(sk, tok2, T0 + 200, got) == 0 && strcmp(got, kid2) == 0,
+	    "a token of the new key verifies with it");
+	CHECK_EQ_INT(signkeys_delete(sk, kid2, "alice", T0 + 200, NULL), ERR_CONFLICT,
+	    "the active key cannot be deleted");
+
+	/* ---- retire ---- */
+	CHECK_EQ_INT(signkeys_retire_due(sk, T0 + 100 + SIGNKEYS_TOKEN_TTL_MAX), 0,
+	    "at verify_until the previous key still verifies");
+	CHECK_EQ_INT(signkeys_retire_due(sk, T0 + 101 + SIGNKEYS_TOKEN_TTL_MAX), 1,
+	    "past verify_until the sweep retires it");
+	CHECK(signkeys_get(sk, kid1) == NULL && jwt_keyset_find(sk->keyset, kid1) == NULL &&
+		strcmp(row_state(kid1), "retired") == 0 && count_events("key.retire") == 1 &&
+		!key_file_exists(kid1),
+	    "retired: out of the set, retired in the store, audited, private file removed");
+	CHECK_EQ_INT(verify(sk, tok1, T0 + 200, NULL), JWT_ERR_UNKNOWN_KEY,
+	    "a token of the retired key fails");
+	CHECK_EQ_INT(signkeys_retire_due(sk, T0 + 200 + SIGNKEYS_TOKEN_TTL_MAX), 0,
+	    "nothing more to retire");
+	CHECK_EQ_INT(signkeys_delete(sk, kid1, "alice", T0 + 300, NULL), ERR_NOT_FOUND,
+	    "a retired key cannot be deleted (404)");
+	CHECK_EQ_INT(signkeys_delete(sk, "nope", "alice", T0 + 300, NULL), ERR_NOT_FOUND,
+	    "an unknown kid is 404");
+
+	/* ---- import ---- */
+	ed_pem = gen_key(GNUTLS_PK_EDDSA_ED25519, 256, &ed_priv);
+	ec_pem =
+	    gen_key(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), &ec_priv);
+	rsa_pem = gen_key(GNUTLS_PK_RSA, 2048, &rsa_priv);
+	CHECK(ed_pem != NULL && ec_pem != NULL && rsa_pem != NULL,
+	    "GnuTLS makes Ed25519, P-256 and RSA-2048 keys");
+	if (ed_pem == NULL || ec_pem == NULL || rsa_pem == NULL)
+		return check_done();
+	test_import_refusals(sk, ed_pem, rsa_pem, kid1);
+
+	rv = signkeys_import(
+	    sk, "snap-ed", "EdDSA", ed_pem, strlen(ed_pem), "alice", T0 + 400, &k, &e);
+	CHECK(rv == 0 && k.imported && k.state == SIGNKEY_VERIFY && k.alg == JWT_ALG_EDDSA &&
+		k.verify_until == 0 && k.created_at == T0 + 400,
+	    "import an Ed25519 key as EdDSA (%s)", e.detail);
+	rv = signkeys_import(
+	    sk, "snap-ec", "ES256", ec_pem, strlen(ec_pem), "alice", T0 + 400, &k, &e);
+	CHECK(rv == 0 && k.alg == JWT_ALG_ES256, "import a P-256 key as ES256 (%s)", e.detail);
+	rv = signkeys_import(
+	    sk, "snap-rsa", "RS256", rsa_pem, strlen(rsa_pem), "alice", T0 + 400, &k, &e);
+	CHECK(rv == 0 && k.alg == JWT_ALG_RS256, "import an RSA-2048 key as RS256 (%s)", e.detail);
+	CHECK(sk->n == 4 && count_events("key.import") == 3 &&
+		strcmp(row_state("snap-rsa"), "verify") == 0,
+	    "four keys in the set, three key.import events");
+	rv = signkeys_import(sk, "snap-ec", "EdDSA", ed_pem, strlen(ed_pem), "alice", T0, &k, &e);
+	CHECK(
+	    rv == ERR_CONFLICT && strcmp(e.field, "kid") == 0, "a duplicate kid is refused (409)");
+
+	jwk = signkeys_jwk(sk, "snap-ec");
+	CHECK(jwk != NULL && strcmp(jwk_str(jwk, "kty"), "EC") == 0 &&
+		strcmp(jwk_str(jwk, "crv"), "P-256") == 0 && strlen(jwk_str(jwk, "x")) == 43 &&
+		strlen(jwk_str(jwk, "y")) == 43 && strcmp(jwk_str(jwk, "alg"), "ES256") == 0 &&
+		json_object_get(jwk, "d") == NULL,
+	    "the ES256 JWK is EC P-256 with 32-byte x and y, no d");
+	json_decref(jwk);
+	jwk = signkeys_jwk(sk, "snap-rsa");
+	CHECK(jwk != NULL && strcmp(jwk_str(jwk, "kty"), "RSA") == 0 &&
+		strcmp(jwk_str(jwk, "e"), "AQAB") == 0 && strlen(jwk_str(jwk, "n")) == 342 &&
+		strcmp(jwk_str(jwk, "alg"), "RS256") == 0 && json_object_get(jwk, "d") == NULL &&
+		json_object_get(jwk, "p") == NULL,
+	    "the RS256 JWK has a 2048-bit n without a leading zero, e AQAB, no private members");
+	json_decref(jwk);
+
+	outside_token(ed_priv, "EdDSA", "snap-ed", T0 + 3600, tok);
+	CHECK(verify(sk, tok, T0 + 500, got) == 0 && strcmp(got, "snap-ed") == 0,
+	    "an EdDSA token of the imported key verifies");
+	outside_token(ec_priv, "ES256", "snap-ec", T0 + 3600, tok);
+	CHECK(verify(sk, tok, T0 + 500, got) == 0 && strcmp(got, "snap-ec") == 0,
+	    "an ES256 token of the imported key verifies");
+	outside_token(rsa_priv, "RS256", NULL, T0 + 3600, tok);
+	CHECK(verify(sk, tok, T0 + 500, got) == 0 && strcmp(got, "snap-rsa") == 0,
+	    "an RS256 token without kid (as SNAP issuers write) verifies with the imported key");
+
+	/* ---- delete ---- */
+	gen = sk->generation;
+	CHECK(signkeys_delete(sk, "snap-ed", "alice", T0 + 600, &k) == 0 && k.imported &&
+		strcmp(row_state("snap-ed"), "") == 0 && signkeys_get(sk, "snap-ed") == NULL &&
+		sk->generation == gen + 1 && count_events("key.delete") == 1,
+	    "delete of an imported key removes its row, audited as key.delete");
+	outside_token(ed_priv, "EdDSA", "snap-ed", T0 + 3600, tok);
+	CHECK_EQ_INT(
+	    verify(sk, tok, T0 + 700, NULL), JWT_ERR_UNKNOWN_KEY, "its tokens fail from then on");
+	CHECK_EQ_INT(signkeys_delete(sk, "snap-ed", "alice", T0 + 600, NULL), ERR_NOT_FOUND,
+	    "deleting it again is 404");
+	rv = signkeys_import(
+	    sk, "snap-ed", "EdDSA", ed_pem, strlen(ed_pem), "alice", T0 + 700, &k, &e);
+	CHECK(rv == 0, "a deleted imported kid may be imported again");
+
+	rv = signkeys_rotate(sk, "alice", T0 + 800, &k);
+	snprintf(kid3, sizeof(kid3), "%s", k.kid);
+	g = signkeys_get(sk, kid2);
+	CHECK(rv == 0 && g != NULL && g->state == SIGNKEY_VERIFY,
+	    "a second rotation puts %s in verify", kid2);
+	CHECK(signkeys_delete(sk, kid2, "alice", T0 + 900, &k) == 0 && !k.imported &&
+		strcmp(row_state(kid2), "retired") == 0 && signkeys_get(sk, kid2) == NULL &&
+		!key_file_exists(kid2) && key_file_exists(kid3),
+	    "delete of our key in verify retires it at once and removes its private file");
+	CHECK_EQ_INT(
+	    verify(sk, tok2, T0 + 900, NULL), JWT_ERR_UNKNOWN_KEY, "tokens it signed fail at once");
+	rv = signkeys_import(sk, kid2, "EdDSA", ed_pem, strlen(ed_pem), "alice", T0 + 900, &k, &e);
+	CHECK(rv == ERR_CONFLICT, "the kid of a retired key is never reused (%s)", e.detail);
+	CHECK_EQ_INT(signkeys_retire_due(sk, T0 + 10 * SIGNKEYS_TOKEN_TTL_MAX), 0,
+	    "imported keys do not expire");
+
+	/* ---- reopen with everything ---- */
+	signkeys_close(sk);
+	sk = NULL;
+	rv = open_keys(&sk, T0 + 1000);
+	CHECK(rv == 0 && sk != NULL && sk->n == 4 && strcmp(sk->keys[0].kid, kid3) == 0 &&
+		sk->keys[0].state == SIGNKEY_ACTIVE && signkeys_get(sk, "snap-ec") != NULL &&
+		signkeys_get(sk, "snap-rsa") != NULL && signkeys_get(sk, "snap-ed") != NULL,
+	    "a reopen has the active key and the three imported ones");
+	signkeys_close(sk);
+	sk = NULL;
+
+	/* ---- a key file that does not match its row ---- */
+	{
+		struct jwt_signer *other = NULL;
+		char *pem = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/keys/%s.pem", state_dir, kid3);
+		if (jwt_signer_new(kid3, &other) == 0 && jwt_signer_pem(other, &pem, &len) == 0 &&
+		    (f = fopen(path, "w")) != NULL) {
+			fwrite(pem, 1, len, f);
+			fclose(f);
+		}
+		free(pem);
+		jwt_signer_free(other);
+		CHECK_EQ_INT(open_keys(&sk, T0 + 1100), ERR_DB,
+		    "a private key file that is not the active key's refuses to start");
+		unlink(path);
+		CHECK_EQ_INT(open_keys(&sk, T0 + 1100), ERR_DB,
+		    "a missing private key file refuses to start (no silent new key)");
+		CHECK(sk == NULL && strcmp(row_state(kid3), "active") == 0,
+		    "and nothing was changed");
+	}
+
+	free(ed_pem);
+	free(ec_pem);
+	free(rsa_pem);
+	gnutls_privkey_deinit(ed_priv);
+	gnutls_privkey_deinit(ec_priv);
+	gnutls_privkey_deinit(rsa_priv);
+	db_close(db);
+	return check_done();
+}
