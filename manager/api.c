@@ -15,6 +15,7 @@ api_begin(struct req *r)
 		reply_problem(r, 503, NULL, "the store is busy; try again");
 		return -1;
 	}
+	r->began = 1;
 	return 0;
 }
 
@@ -23,8 +24,10 @@ api_commit(struct req *r, const char *action, const char *object, json_t *detail
 {
 	int rv = audit_append(r->app->db, r->app->now(), r->actor, action, object, details);
 
-	if (rv == 0)
+	if (rv == 0) {
+		r->began = 0;
 		rv = db_commit(r->app->db);
+	}
 	if (rv < 0) {
 		api_fail(r, rv, NULL, NULL);
 		return -1;
@@ -37,8 +40,11 @@ api_fail(struct req *r, int err, const char *field, const char *why)
 {
 	unsigned status;
 
-	if (db_in_tx(r->app->db))
+	/* Only what the handler began: the enclosing batch belongs to other requests too. */
+	if (r->began) {
+		r->began = 0;
 		db_rollback(r->app->db);
+	}
 	switch (err) {
 	case ERR_INVALID:
 	case ERR_ADDR_NOT_IN_POOL: status = 400; break;

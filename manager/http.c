@@ -17,6 +17,7 @@
 #include "../lib/b64url.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "../db/db.h"
 #include "admintoken.h"
 #include "app.h"
 #include "http.h"
@@ -27,11 +28,17 @@
 #define LIST_LIMIT_MAX 1000
 #define DRAIN_MAX (1024 * 1024)
 
+/* Group commit: the first request that may write opens a transaction (the batch); every request
+ * handled while it is open joins it, and its connection is suspended with the reply ready.
+ * http_flush() commits the batch once — one fsync for all of them — and resumes them, and only
+ * then are the replies sent: no reply ever shows a change that is not durable. */
 struct http {
 	struct MHD_Daemon *d;
 	struct app *app;
 	int listen_fd;
 	char *tls_key, *tls_cert;
+	int batch_open;
+	struct req *waiting; /* suspended until the batch commits, linked by next_waiting */
 };
 
 static int
@@ -487,6 +494,55 @@ finish_request(struct req *r)
 		reply_problem(r, 500, NULL, "the handler gave no answer");
 }
 
+/* Decide how r meets the batch: a request that may write opens or joins it; a read joins an open
+ * one (it may read the batch's changes, so it must not be answered before they are durable) and
+ * otherwise runs alone; a route that manages its own transactions runs after the batch is
+ * flushed. 0, or -1 with a 503 in the reply. */
+static int
+join_batch(struct http *h, struct req *r)
+{
+	if (r->route->own_tx) {
+		http_flush(h);
+		return 0;
+	}
+	if (h->batch_open || strcmp(r->method, "GET") == 0)
+		return 0;
+	if (db_begin(h->app->db) < 0) {
+		r->retry_after = 1;
+		reply_problem(r, 503, NULL, "the store is busy; try again");
+		return -1;
+	}
+	h->batch_open = 1;
+	return 0;
+}
+
+void
+http_flush(struct http *h)
+{
+	struct req *r, *next;
+	int rv;
+
+	if (!h->batch_open)
+		return;
+	rv = db_commit(h->app->db);
+	h->batch_open = 0;
+	for (r = h->waiting; r != NULL; r = next) {
+		next = r->next_waiting;
+		r->next_waiting = NULL;
+		r->committed = 1;
+		if (rv < 0) {
+			r->retry_after = 1;
+			reply_problem(r, 503, NULL,
+			    "the change could not be stored; nothing was "
+			    "changed, try again");
+		}
+		MHD_resume_connection(r->conn);
+	}
+	h->waiting = NULL;
+	/* Resumed connections are served on the next run: do it now, not a loop turn later. */
+	MHD_run(h->d);
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -535,9 +591,17 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	}
 	if (r->answered)
 		return MHD_YES;
-	if (!r->pending)
-		finish_request(r);
-	return send_reply(r);
+	if (r->committed || r->pending)
+		return send_reply(r);
+	if (join_batch(h, r) < 0)
+		return send_reply(r);
+	finish_request(r);
+	if (!h->batch_open)
+		return send_reply(r);
+	r->next_waiting = h->waiting;
+	h->waiting = r;
+	MHD_suspend_connection(conn);
+	return MHD_YES;
 }
 
 static void
@@ -576,7 +640,7 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
     size_t urllen)
 {
 	struct http *h;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	int tls = cert_file != NULL && key_file != NULL;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)

@@ -51,6 +51,9 @@ struct req {
 	int pending; /* an error decided before the body arrived */
 	int close; /* close the connection after the reply */
 	int answered; /* the reply is queued already */
+	int committed; /* its batch is committed: the reply may go */
+	int began; /* the handler has a transaction open (api_begin) */
+	struct req *next_waiting; /* in the list of requests waiting for the commit */
 	size_t drained; /* bytes of a refused body read and dropped */
 };
 
@@ -65,6 +68,7 @@ struct route {
 	size_t nbody;
 	const char *query; /* accepted query parameters, comma-separated */
 	int limited; /* public endpoint under the per-source rate limit */
+	int own_tx; /* runs its own transactions: never joins a batch (group commit) */
 };
 
 /* Route lookup (routes.c): the route for method and path, with its parameters captured into r.
@@ -82,6 +86,10 @@ void http_close(struct http *h);
 int http_fd(struct http *h);
 void http_run(struct http *h);
 int http_timeout_ms(struct http *h);
+
+/* Commit the open batch, if any, and release the replies that waited for it (a failed commit
+ * turns them into 503s). The loop calls it after every run. */
+void http_flush(struct http *h);
 
 /* Replies: the reply object is consumed. */
 void reply_json(struct req *r, unsigned status, json_t *obj);

@@ -77,6 +77,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"log-level", required_argument, NULL, 'v'},
 	    {"check", no_argument, NULL, 'C'},
+	    {"enroll-rate", required_argument, NULL, 'r'},
+	    {"enroll-burst", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -203,8 +205,10 @@ loop_run(struct app *app, struct http *http)
 		for (int i = 0; i < n; i++)
 			if (events[i].data.fd == sfd)
 				stop = 1;
-		/* MHD also has time-driven work (timeouts), so run it on every turn. */
+		/* MHD also has time-driven work (timeouts), so run it on every turn; then commit
+		 * what the requests of this turn changed, once for all of them. */
 		http_run(http);
+		http_flush(http);
 	}
 	log_info("shutting down");
 	close(ep);
