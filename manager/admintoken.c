@@ -175,21 +175,31 @@ admintoken_delete(struct db *db, int64_t id, int64_t now, struct admin_token *de
 	return db_run(st);
 }
 
+/* Write the token file beside and rename it into place, syncing file and directory: after a
+ * crash the file is either absent or whole. */
 static int
 write_token_file(const char *state_dir, const char *secret)
 {
-	char path[4096];
-	int fd, ok;
+	char path[4096], tmp[4100];
+	int fd, dfd, ok;
 
 	snprintf(path, sizeof(path), "%s/admin.token", state_dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		log_error("cannot write %s: %s", path, strerror(errno));
+		log_error("cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	ok = write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) &&
 	    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
 	close(fd);
+	if (ok && rename(tmp, path) == 0 &&
+	    (dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		ok = fsync(dfd) == 0;
+		close(dfd);
+	} else {
+		ok = 0;
+	}
 	if (!ok)
 		log_error("cannot write %s: %s", path, strerror(errno));
 	return ok ? 0 : -1;

@@ -104,6 +104,7 @@ jointoken_create(struct db *db, const struct jointoken_spec *spec, const char *a
 {
 	sqlite3_stmt *st;
 	char hash[SECRET_HASH_STRLEN], object[48];
+	json_t *details;
 	int rv;
 
 	if (secret_new(JOINTOKEN_PREFIX, secret) < 0)
@@ -135,7 +136,13 @@ jointoken_create(struct db *db, const struct jointoken_spec *spec, const char *a
 	out->created_at = out->updated_at = now;
 	snprintf(out->created_by, sizeof(out->created_by), "%s", actor);
 	snprintf(object, sizeof(object), "join_token:%lld", (long long)out->id);
-	if ((rv = audit_append(db, now, actor, "join_token.create", object, NULL)) < 0)
+	details = json_pack("{s:s, s:o, s:o, s:I}", "name", spec->name, "labels",
+	    json_loads(spec->labels, 0, NULL), "pool",
+	    spec->pool_id > 0 ? json_integer(spec->pool_id) : json_null(), "ttl_seconds",
+	    (json_int_t)spec->ttl);
+	rv = audit_append(db, now, actor, "join_token.create", object, details);
+	json_decref(details);
+	if (rv < 0)
 		goto fail;
 	return db_commit(db);
 fail:
