@@ -39,6 +39,7 @@ struct http {
 	char *tls_key, *tls_cert;
 	int batch_open;
 	struct req *waiting; /* suspended until the batch commits, linked by next_waiting */
+	int released_early; /* replies released by a flush inside a run (own_tx routes) */
 };
 
 static int
@@ -502,7 +503,8 @@ static int
 join_batch(struct http *h, struct req *r)
 {
 	if (r->route->own_tx) {
-		http_flush(h);
+		/* The loop's own flush reports these too (released_early). */
+		h->released_early += http_flush(h);
 		return 0;
 	}
 	if (h->batch_open || strcmp(r->method, "GET") == 0)
@@ -516,14 +518,15 @@ join_batch(struct http *h, struct req *r)
 	return 0;
 }
 
-void
+int
 http_flush(struct http *h)
 {
 	struct req *r, *next;
-	int rv;
+	int rv, n = h->released_early;
 
+	h->released_early = 0;
 	if (!h->batch_open)
-		return;
+		return n;
 	rv = db_commit(h->app->db);
 	h->batch_open = 0;
 	for (r = h->waiting; r != NULL; r = next) {
@@ -537,10 +540,13 @@ http_flush(struct http *h)
 			    "changed, try again");
 		}
 		MHD_resume_connection(r->conn);
+		n++;
 	}
 	h->waiting = NULL;
-	/* Resumed connections are served on the next run: do it now, not a loop turn later. */
-	MHD_run(h->d);
+	/* The resumed connections are served by the next run, which MHD's timeout asks for at
+	 * once. Not here: that run could open a new batch, and the loop's timers (sweeps,
+	 * checkpoints) must find none open. */
+	return n;
 }
 
 static enum MHD_Result

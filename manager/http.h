@@ -88,8 +88,10 @@ void http_run(struct http *h);
 int http_timeout_ms(struct http *h);
 
 /* Commit the open batch, if any, and release the replies that waited for it (a failed commit
- * turns them into 503s). The loop calls it after every run. */
-void http_flush(struct http *h);
+ * turns them into 503s); the next http_run sends them, so the loop runs again at once when this
+ * returns more than 0. The loop calls it after every run, so that nothing else it does
+ * (timers) ever finds a batch open. Returns how many replies were released. */
+int http_flush(struct http *h);
 
 /* Replies: the reply object is consumed. */
 void reply_json(struct req *r, unsigned status, json_t *obj);

@@ -1,5 +1,6 @@
 /* snaptun-manager: flags, start-up, and the one event loop (epoll) that drives HTTP and the
  * periodic sweep of lapsed holds. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -147,6 +148,8 @@ write_url(const char *state_dir, const char *url)
 static void
 sweep(struct app *app)
 {
+	/* The loop flushes every batch before it gets here (http_flush). */
+	assert(!db_in_tx(app->db));
 	int n = alloc_sweep(app->db, app->now(), SWEEP_BATCH);
 
 	if (n > 0)
@@ -167,7 +170,7 @@ loop_run(struct app *app, struct http *http)
 	struct epoll_event ev = {.events = EPOLLIN}, events[16];
 	uint64_t next_sweep = clock_mono_ns(), next_checkpoint = next_sweep, now;
 	sigset_t mask;
-	int ep, sfd, n, timeout, stop = 0;
+	int ep, sfd, n, timeout, stop = 0, released = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -199,6 +202,8 @@ loop_run(struct app *app, struct http *http)
 		n = http_timeout_ms(http);
 		if (n >= 0 && n < timeout)
 			timeout = n;
+		if (released)
+			timeout = 0; /* replies released by the last flush go out now */
 		n = epoll_wait(ep, events, 16, timeout);
 		if (n < 0 && errno != EINTR)
 			fatal("epoll_wait");
@@ -208,7 +213,7 @@ loop_run(struct app *app, struct http *http)
 		/* MHD also has time-driven work (timeouts), so run it on every turn; then commit
 		 * what the requests of this turn changed, once for all of them. */
 		http_run(http);
-		http_flush(http);
+		released = http_flush(http);
 	}
 	log_info("shutting down");
 	close(ep);

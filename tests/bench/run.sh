@@ -168,4 +168,5 @@ awk -v rm="$ref_med" -v mm="$mgr_med" -v t="$TARGET_PCT" 'BEGIN { pm = 100 * mm 
 	printf "target: manager >= %d%% of the reference (medians): %.0f%%   %s\n", t, pm,
 	    (pm >= t ? "met" : "MISSED") }'
 [ -n "$QUICK" ] && echo "(BENCH_QUICK: ${DURATION}s runs; the numbers are rougher)"
+cleanup; echo; BUILD=$BUILD bash tests/bench/bench_enroll.sh || fail "bench_enroll failed (status $?)"
 exit 0
