@@ -6,6 +6,7 @@
 
 #include "../db/db.h"
 #include "../lib/err.h"
+#include "../lib/text.h"
 #include "../lib/log.h"
 #include "admintoken.h"
 #include "audit.h"
@@ -45,14 +46,7 @@ admintoken_scope_parse(const char *s)
 int
 admintoken_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ADMINTOKEN_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
+	return text_name_valid(s, ADMINTOKEN_NAME_MAX, 0);
 }
 
 static void

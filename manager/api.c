@@ -1,4 +1,5 @@
 #include <stdint.h>
+#include <string.h>
 
 #include "../db/db.h"
 #include "../lib/clock.h"
@@ -88,4 +89,25 @@ api_reply_page(struct req *r, json_t *items, int n, int limit, int64_t last_id)
 {
 	reply_json(
 	    r, 200, json_pack("{s:o, s:o}", "items", items, "next", page_next(n, limit, last_id)));
+}
+
+int
+api_label_query(struct req *r, char *key, size_t keylen, const char **k, const char **v)
+{
+	const char *label = req_query(r, "label");
+	size_t klen;
+
+	*k = *v = NULL;
+	if (label == NULL)
+		return 0;
+	klen = strcspn(label, "=");
+	if (klen == 0 || klen >= keylen) {
+		reply_problem(r, 400, "label", "label must be KEY or KEY=VALUE");
+		return -1;
+	}
+	memcpy(key, label, klen);
+	key[klen] = '\0';
+	*k = key;
+	*v = label[klen] == '=' ? label + klen + 1 : NULL;
+	return 0;
 }

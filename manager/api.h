@@ -79,6 +79,10 @@ json_t *api_time(int64_t unix_seconds);
 /* An unsigned count as a JSON number (beyond 2^63 as a real: a /64 has 2^64 - 1 addresses). */
 json_t *api_count(uint64_t n);
 
+/* The ?label= filter of a list: KEY (any value) or KEY=VALUE; the key is copied into key
+ * (keylen bytes). *k and *v are NULL without a filter. 0, or -1 with a 400 in the reply. */
+int api_label_query(struct req *r, char *key, size_t keylen, const char **k, const char **v);
+
 /* A list reply: {"items": items, "next": next}. */
 void api_reply_page(struct req *r, json_t *items, int n, int limit, int64_t last_id);
 

@@ -51,7 +51,7 @@ void
 api_clients_list(struct req *r)
 {
 	struct client_filter f = {NULL, NULL, -1};
-	const char *label = req_query(r, "label"), *revoked = req_query(r, "revoked");
+	const char *revoked = req_query(r, "revoked");
 	char key[JOINTOKEN_LABEL_LEN + 1];
 	struct client *v;
 	json_t *items;
@@ -67,17 +67,8 @@ api_clients_list(struct req *r)
 		}
 		f.revoked = strcmp(revoked, "true") == 0;
 	}
-	if (label != NULL) {
-		size_t klen = strcspn(label, "=");
-		if (klen == 0 || klen > JOINTOKEN_LABEL_LEN) {
-			reply_problem(r, 400, "label", "label must be KEY or KEY=VALUE");
-			return;
-		}
-		memcpy(key, label, klen);
-		key[klen] = '\0';
-		f.label_key = key;
-		f.label_value = label[klen] == '=' ? label + klen + 1 : NULL;
-	}
+	if (api_label_query(r, key, sizeof(key), &f.label_key, &f.label_value) < 0)
+		return;
 	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
 		api_fail(r, ERR_NOMEM, NULL, NULL);
 		return;

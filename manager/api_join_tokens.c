@@ -5,6 +5,7 @@
 
 #include "../db/db.h"
 #include "../lib/err.h"
+#include "../lib/text.h"
 #include "api.h"
 #include "app.h"
 #include "jointoken.h"
@@ -50,10 +51,7 @@ spec_from_body(struct req *r, struct jointoken_spec *spec, char *labels, int64_t
 	spec->ttl = ttl != NULL ? json_integer_value(ttl) : JOINTOKEN_TTL_DEFAULT;
 	spec->pool_id = pool != NULL ? json_integer_value(pool) : 0;
 	*count = n != NULL ? json_integer_value(n) : 1;
-	if (strlen(spec->name) > JOINTOKEN_NAME_MAX ||
-	    strcspn(spec->name,
-		"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14"
-		"\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != strlen(spec->name)) {
+	if (!text_name_valid(spec->name, JOINTOKEN_NAME_MAX, 1)) {
 		reply_problem(r, 400, "name",
 		    "name must be at most %d characters without control "
 		    "characters",
@@ -123,7 +121,7 @@ void
 api_join_tokens_list(struct req *r)
 {
 	struct jointoken_filter f = {-1, NULL, NULL};
-	const char *state = req_query(r, "state"), *label = req_query(r, "label");
+	const char *state = req_query(r, "state");
 	char key[JOINTOKEN_LABEL_LEN + 1];
 	enum jointoken_state s;
 	struct join_token *v;
@@ -142,18 +140,9 @@ api_join_tokens_list(struct req *r)
 		}
 		f.state = (int)s;
 	}
-	if (label != NULL) {
-		/* label=key matches any value, label=key=value that value. */
-		size_t klen = strcspn(label, "=");
-		if (klen == 0 || klen > JOINTOKEN_LABEL_LEN) {
-			reply_problem(r, 400, "label", "label must be KEY or KEY=VALUE");
-			return;
-		}
-		memcpy(key, label, klen);
-		key[klen] = '\0';
-		f.label_key = key;
-		f.label_value = label[klen] == '=' ? label + klen + 1 : NULL;
-	}
+	/* label=key matches any value, label=key=value that value. */
+	if (api_label_query(r, key, sizeof(key), &f.label_key, &f.label_value) < 0)
+		return;
 	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
 		api_fail(r, ERR_NOMEM, NULL, NULL);
 		return;

@@ -3,6 +3,7 @@
 
 #include "../db/db.h"
 #include "../lib/err.h"
+#include "../lib/text.h"
 #include "alloc.h"
 #include "audit.h"
 #include "client.h"
@@ -17,14 +18,7 @@
 int
 client_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CLIENT_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
+	return text_name_valid(s, CLIENT_NAME_MAX, 0);
 }
 
 int

@@ -4,6 +4,7 @@
 
 #include "../db/db.h"
 #include "../lib/err.h"
+#include "../lib/text.h"
 #include "audit.h"
 #include "client.h"
 #include "jointoken.h"
@@ -27,12 +28,12 @@ jointoken_state_str(enum jointoken_state s)
 int
 jointoken_state_parse(const char *s, enum jointoken_state *out)
 {
-	for (int i = 0; i < 5; i++)
-		if (strcmp(s, state_names[i]) == 0) {
-			*out = (enum jointoken_state)i;
-			return 0;
-		}
-	return -1;
+	int i = text_lookup(state_names, 5, s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum jointoken_state)i;
+	return 0;
 }
 
 static int

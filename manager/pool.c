@@ -6,6 +6,7 @@
 
 #include "../db/db.h"
 #include "../lib/err.h"
+#include "../lib/text.h"
 #include "../lib/isdas.h"
 #include "pool.h"
 
@@ -21,12 +22,12 @@ pool_strategy_str(enum pool_strategy s)
 int
 pool_strategy_parse(const char *s, enum pool_strategy *out)
 {
-	for (int i = 0; i < 2; i++)
-		if (strcmp(s, strategy_names[i]) == 0) {
-			*out = (enum pool_strategy)i;
-			return 0;
-		}
-	return -1;
+	int i = text_lookup(strategy_names, 2, s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum pool_strategy)i;
+	return 0;
 }
 
 const char *
@@ -38,25 +39,18 @@ pool_mode_str(enum pool_mode m)
 int
 pool_mode_parse(const char *s, enum pool_mode *out)
 {
-	for (int i = 0; i < 2; i++)
-		if (strcmp(s, mode_names[i]) == 0) {
-			*out = (enum pool_mode)i;
-			return 0;
-		}
-	return -1;
+	int i = text_lookup(mode_names, 2, s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum pool_mode)i;
+	return 0;
 }
 
 int
 pool_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > POOL_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
+	return text_name_valid(s, POOL_NAME_MAX, 0);
 }
 
 const char *
