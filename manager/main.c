@@ -215,6 +215,9 @@ loop_run(struct app *app, struct http *http)
 		http_run(http);
 		released = http_flush(http);
 	}
+	/* Committed changes get their answers before the connections close. */
+	if (released)
+		http_run(http);
 	log_info("shutting down");
 	close(ep);
 	close(sfd);
