@@ -15,7 +15,7 @@ SANITIZE ?=
 FUZZ_SECONDS ?= 30
 
 BUILD := build$(if $(SANITIZE),-san)
-PKGS  := libmicrohttpd sqlite3 gnutls jansson
+PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
            -Wcast-qual -Werror
@@ -23,6 +23,8 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# protoc-c output lives under $(BUILD)/gen, never in the tree: #include "proto/state.pb-c.h"
+CPPFLAGS += -I$(BUILD)/gen
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -45,6 +47,11 @@ DB_SRC      := $(wildcard db/*.c)
 MANAGER_SRC := $(filter-out manager/main.c,$(wildcard manager/*.c))
 PROTO_SRC   := $(wildcard proto/*.c)
 CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC))
+# proto/*.proto -> $(BUILD)/gen/proto/*.pb-c.{c,h} (protoc-c), compiled into libcore.a
+PROTO_DEFS  := $(wildcard proto/*.proto)
+PROTO_GEN_C := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_DEFS))
+PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
+CORE_OBJ    += $(PROTO_GEN_C:.c=.o)
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter-out tests/unit/check.c,$(wildcard tests/unit/*_test.c)))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -71,10 +78,24 @@ deps:
 	    $$missing libjwt-dev- >/dev/null; \
 	fi
 
-$(BUILD)/%.o: %.c
+# Every object may include a generated header: they all wait for protoc-c (order-only; -MMD
+# records the real dependency after the first build).
+$(BUILD)/%.o: %.c | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Generated code: one pattern rule with two targets makes both in one protoc-c run.
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(BUILD)/gen
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --c_out=$(BUILD)/gen $<
+
+# protoc-c's *__INIT macros cast protobuf_c_empty_string's const away: -Wcast-qual only here
+# (our code uses the *__init() functions instead).
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-cast-qual -c -o $@ $<
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -94,11 +115,12 @@ test: deps all $(UNIT_TESTS)
 # Fuzzers are built by clang with libFuzzer and ASan, from the same sources.
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CPPFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) \
-                 $(wildcard lib/*.h db/*.h manager/*.h proto/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) $(PROTO_GEN_C) \
+                 $(wildcard lib/*.h db/*.h manager/*.h proto/*.h) $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) \
+	  $(PROTO_GEN_C) $(LDLIBS)
 
 fuzz: deps $(FUZZERS)
 	$(Q)for f in $(FUZZERS); do \
