@@ -57,8 +57,8 @@ api_join(struct req *r)
 		return;
 	}
 	req_peer_text(r, caller);
-	rv = enroll_join(
-	    r->app->db, token, name != NULL ? name : "", caller, r->app->now(), &b, &state);
+	rv = enroll_join(r->app->db, token, name != NULL ? name : "", caller, r->app->now(),
+	    r->app->ack_ttl, &b, &state);
 	switch (rv) {
 	case 0: break;
 	case ERR_DENIED: reply_problem(r, 401, "token", "the join token is not valid"); return;

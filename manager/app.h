@@ -16,6 +16,7 @@ struct app {
 	const char *state_dir;
 	uint64_t started_mono; /* for uptime */
 	int64_t (*now)(void); /* Unix seconds; tests may substitute a clock */
+	int64_t ack_ttl; /* seconds an enrollment waits for its acknowledgement */
 	struct ratelimit *limiter; /* for the public enrollment endpoints; NULL: no limit */
 };
 

@@ -27,14 +27,14 @@ new_ack(char *ack, char *hash)
 
 /* Put the token in flight for caller with a fresh ack (retried on a hash collision). */
 static int
-set_in_flight(
-    struct db *db, struct enroll_bundle *b, const char *caller, int64_t now, const char *from_state)
+set_in_flight(struct db *db, struct enroll_bundle *b, const char *caller, int64_t now,
+    int64_t ack_ttl, const char *from_state)
 {
 	sqlite3_stmt *st;
 	char hash[SECRET_HASH_STRLEN];
 	int rv = ERR_CONFLICT;
 
-	b->ack_deadline = now + ENROLL_ACK_TTL;
+	b->ack_deadline = now + ack_ttl;
 	for (int i = 0; i < ACK_DRAWS && rv == ERR_CONFLICT; i++) {
 		if ((rv = new_ack(b->ack, hash)) < 0)
 			return rv;
@@ -73,7 +73,7 @@ pending_acks(struct db *db, int64_t now, int64_t *n)
 
 int
 enroll_join(struct db *db, const char *secret, const char *name, const char *caller, int64_t now,
-    struct enroll_bundle *b, enum jointoken_state *state)
+    int64_t ack_ttl, struct enroll_bundle *b, enum jointoken_state *state)
 {
 	char hash[SECRET_HASH_STRLEN], object[96];
 	struct join_token t;
@@ -115,7 +115,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		db_reset(st);
 		if ((rv = client_get(db, b->pssid, &c)) < 0 ||
 		    (rv = client_reset_refresh(db, b->pssid, now, b->refresh)) < 0 ||
-		    (rv = set_in_flight(db, b, caller, now, "in_flight")) < 0)
+		    (rv = set_in_flight(db, b, caller, now, ack_ttl, "in_flight")) < 0)
 			goto fail;
 		snprintf(b->name, sizeof(b->name), "%s", c.name);
 		break;
@@ -136,7 +136,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		}
 		if ((rv = client_create(db, b->pssid, b->name, t.labels, t.id, now, b->refresh)) <
 			0 ||
-		    (rv = set_in_flight(db, b, caller, now, "issued")) < 0)
+		    (rv = set_in_flight(db, b, caller, now, ack_ttl, "issued")) < 0)
 			goto fail;
 		break;
 	default: rv = ERR_GONE; goto fail;

@@ -13,7 +13,8 @@
 
 struct db;
 
-#define ENROLL_ACK_TTL 30
+#define ENROLL_ACK_TTL 30 /* default; --ack-ttl */
+#define ENROLL_ACK_TTL_MAX 600
 #define ENROLL_ACK_PENDING_MAX 1024
 #define ENROLL_ACK_PREFIX "ack_"
 /* "ack_" + 22 base64url characters (128 random bits) + NUL */
@@ -35,7 +36,7 @@ struct enroll_bundle {
  * token: nothing is revealed), ERR_GONE (consumed, expired or aborted; *state says which),
  * ERR_CONFLICT (in flight for another address), ERR_LIMIT (too many acks pending), err. */
 int enroll_join(struct db *db, const char *secret, const char *name, const char *caller,
-    int64_t now, struct enroll_bundle *b, enum jointoken_state *state);
+    int64_t now, int64_t ack_ttl, struct enroll_bundle *b, enum jointoken_state *state);
 
 /* Acknowledge: the in-flight token whose ack this is becomes consumed. ERR_GONE for an unknown,
  * superseded or late ack (nothing is consumed), err. *pssid (PSSID_MAX + 1) names the client. */

@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "app.h"
 #include "http.h"
+#include "enroll.h"
 #include "jointoken.h"
 #include "ratelimit.h"
 #include "signkeys.h"
@@ -29,7 +30,7 @@
 #define SWEEP_BATCH 1000
 
 struct options {
-	double enroll_rate, enroll_burst;
+	double enroll_rate, enroll_burst, ack_ttl;
 	const char *listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
@@ -52,6 +53,7 @@ usage(FILE *f)
 	    "  --enroll-rate R      requests per second per source address on /v1/join,\n"
 	    "                       /v1/join/ack and /v1/token (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
+	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening.\n");
@@ -80,6 +82,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"check", no_argument, NULL, 'C'},
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
+	    {"ack-ttl", required_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -88,6 +91,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->listen = "127.0.0.1:8080";
 	o->enroll_rate = 1;
 	o->enroll_burst = 10;
+	o->ack_ttl = ENROLL_ACK_TTL;
 	o->state_dir = "./var";
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -99,6 +103,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'r':
 			o->enroll_rate = number_arg(
 			    "--enroll-rate", optarg, RATELIMIT_RATE_MIN, RATELIMIT_RATE_MAX);
+			break;
+		case 'a':
+			o->ack_ttl = number_arg("--ack-ttl", optarg, 1, ENROLL_ACK_TTL_MAX);
 			break;
 		case 'b':
 			o->enroll_burst = number_arg(
@@ -237,6 +244,7 @@ main(int argc, char **argv)
 	umask(077);
 	app.state_dir = o.state_dir;
 	app.now = wall_clock;
+	app.ack_ttl = (int64_t)o.ack_ttl;
 	app.started_mono = clock_mono_ns();
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */

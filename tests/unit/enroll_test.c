@@ -45,10 +45,10 @@ test_join_ack(void)
 	struct client c;
 	int64_t id = mk(secret);
 
-	CHECK_EQ_INT(enroll_join(db, "snj_nope", "", "192.0.2.1", T0, &b, &st), ERR_DENIED,
-	    "an unknown join token is refused without a hint");
-	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0, &b, &st) == 0 && strlen(b.pssid) == 36 &&
-		b.pssid[14] == '4' && strncmp(b.ack, "ack_", 4) == 0 &&
+	CHECK_EQ_INT(enroll_join(db, "snj_nope", "", "192.0.2.1", T0, ENROLL_ACK_TTL, &b, &st),
+	    ERR_DENIED, "an unknown join token is refused without a hint");
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0, ENROLL_ACK_TTL, &b, &st) == 0 &&
+		strlen(b.pssid) == 36 && b.pssid[14] == '4' && strncmp(b.ack, "ack_", 4) == 0 &&
 		strncmp(b.refresh, "snr_", 4) == 0 && b.ack_deadline == T0 + 30 &&
 		strcmp(b.name, "edge") == 0,
 	    "join: a UUIDv4 pssid, ack and refresh secrets, a 30 s deadline, the token's name");
@@ -58,19 +58,21 @@ test_join_ack(void)
 	    "the client exists, not enrolled yet, with the token's labels");
 	CHECK_EQ_INT(client_refresh(db, b.refresh, T0, &c, fresh), ERR_DENIED,
 	    "an unacknowledged bundle's refresh secret is worthless");
-	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 5, &b2, &st) == 0 &&
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 5, ENROLL_ACK_TTL, &b2, &st) == 0 &&
 		strcmp(b2.pssid, b.pssid) == 0 && strcmp(b2.ack, b.ack) != 0,
 	    "the same caller again: same pssid, a new ack");
-	CHECK_EQ_INT(enroll_join(db, secret, "", "198.51.100.9", T0 + 5, &b2, &st), ERR_CONFLICT,
-	    "another address while in flight is a conflict");
+	CHECK_EQ_INT(enroll_join(db, secret, "", "198.51.100.9", T0 + 5, ENROLL_ACK_TTL, &b2, &st),
+	    ERR_CONFLICT, "another address while in flight is a conflict");
 	CHECK_EQ_INT(
 	    enroll_ack(db, b.ack, T0 + 6, pssid), ERR_GONE, "the superseded ack consumes nothing");
-	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 6, &b2, &st) == 0, "join once more");
+	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 6, ENROLL_ACK_TTL, &b2, &st) == 0,
+	    "join once more");
 	CHECK(enroll_ack(db, b2.ack, T0 + 7, pssid) == 0 && strcmp(pssid, b.pssid) == 0,
 	    "ack consumes the token");
 	CHECK(state_of(id, T0 + 7) == JT_CONSUMED, "consumed");
 	CHECK_EQ_INT(enroll_ack(db, b2.ack, T0 + 8, pssid), ERR_GONE, "an ack works once");
-	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 8, &b, &st) == ERR_GONE &&
+	CHECK(
+	    enroll_join(db, secret, "", "192.0.2.1", T0 + 8, ENROLL_ACK_TTL, &b, &st) == ERR_GONE &&
 		st == JT_CONSUMED,
 	    "a consumed token is refused as consumed, also from the same address");
 
@@ -99,7 +101,7 @@ test_revert_and_abort(void)
 	struct client c;
 	int64_t id = mk(secret), id2 = mk(s2);
 
-	enroll_join(db, secret, "dev", "192.0.2.2", T0, &b, &st);
+	enroll_join(db, secret, "dev", "192.0.2.2", T0, ENROLL_ACK_TTL, &b, &st);
 	CHECK_EQ_INT(enroll_ack(db, b.ack, T0 + 30, pssid), ERR_GONE,
 	    "an ack at the deadline is "
 	    "late");
@@ -108,10 +110,10 @@ test_revert_and_abort(void)
 	    "issued again, attempt 1");
 	CHECK(client_get(db, b.pssid, &c) == ERR_NOT_FOUND && revocation_has(db, b.pssid) == 1,
 	    "the unacknowledged client is discarded and its pssid revoked");
-	CHECK(enroll_join(db, secret, "dev", "198.51.100.1", T0 + 31, &b, &st) == 0,
+	CHECK(enroll_join(db, secret, "dev", "198.51.100.1", T0 + 31, ENROLL_ACK_TTL, &b, &st) == 0,
 	    "the reverted token can be used again, from anywhere");
 
-	enroll_join(db, s2, "dev2", "192.0.2.3", T0, &b, &st);
+	enroll_join(db, s2, "dev2", "192.0.2.3", T0, ENROLL_ACK_TTL, &b, &st);
 	CHECK(jointoken_abort(db, id2, "test", T0 + 1, &t) == 0 &&
 		client_get(db, b.pssid, &c) == ERR_NOT_FOUND,
 	    "aborting an in-flight token discards its client");
@@ -132,14 +134,14 @@ test_pending_bound(void)
 		char caller[32];
 		snprintf(caller, sizeof(caller), "10.0.%d.%d", i / 256, i % 256);
 		mk(secret);
-		ok = enroll_join(db, secret, "", caller, T0 + 100, &b, &st) == 0;
+		ok = enroll_join(db, secret, "", caller, T0 + 100, ENROLL_ACK_TTL, &b, &st) == 0;
 	}
 	db_commit(db);
 	CHECK(ok, "%d enrollments may await acknowledgement", ENROLL_ACK_PENDING_MAX);
 	mk(secret);
-	rv = enroll_join(db, secret, "", "10.9.9.9", T0 + 100, &b, &st);
+	rv = enroll_join(db, secret, "", "10.9.9.9", T0 + 100, ENROLL_ACK_TTL, &b, &st);
 	CHECK_EQ_INT(rv, ERR_LIMIT, "one more is refused for now");
-	CHECK(enroll_join(db, secret, "", "10.9.9.9", T0 + 131, &b, &st) == 0,
+	CHECK(enroll_join(db, secret, "", "10.9.9.9", T0 + 131, ENROLL_ACK_TTL, &b, &st) == 0,
 	    "once the pending acks lapse, joining works again");
 }
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# An enrollment that is never acknowledged is worthless: with --ack-ttl 1 the ack lapses, the
+# sweep (every 5 s) reverts the join token to issued with one more attempt, discards the client
+# and revokes its pssid; the late ack consumes nothing, and the token can be used again.
+. "$(dirname "$0")/lib.bash"
+
+STATE=$E2E_TMP/state
+mkdir -p "$STATE"
+mgr_start "$STATE" --ack-ttl 1 --enroll-rate 1000 --enroll-burst 1000 ||
+	e2e_bail "the manager did not start"
+TOKEN=$(cat "$STATE/admin.token")
+
+api POST /v1/join-tokens '{"name":"lapse"}'
+want_status 201
+verdict "a join token"
+ID=$(jget .id)
+SECRET=$(jget .token)
+
+api -t "" POST /v1/join "{\"token\":\"$SECRET\"}"
+want_status 201
+verdict "join: 201 with a bundle"
+PSSID=$(jget .pssid)
+ACK=$(jget .ack_token)
+
+# The sweep runs every 5 s: wait for the revert, bounded.
+reverted=
+for ((i = 0; i < 80; i++)); do
+	api GET "/v1/join-tokens/$ID"
+	if [ "$(jget .state)" = issued ]; then
+		reverted=1
+		break
+	fi
+	sleep 0.1
+done
+that "state $(jget .state)" test -n "$reverted"
+want .attempts 1
+want_raw .in_flight_address null
+want_raw .ack_deadline null
+verdict "the lapsed enrollment's token is issued again, attempt 1"
+
+api GET "/v1/clients/$PSSID"
+want_problem 404
+verdict "its client is discarded"
+
+api GET "/v1/events?action=client.discard&object=client:$PSSID"
+want_len .items 1
+want .items[0].actor sweeper
+verdict "the discard is audited by the sweeper"
+
+api GET "/v1/events?action=join_token.revert&object=join_token:$ID"
+want_len .items 1
+verdict "the revert is audited"
+
+sqlite3 "$STATE/snaptun.db" "SELECT reason FROM revocations WHERE pssid = '$PSSID'" \
+    >"$E2E_TMP/rev" 2>&1
+that "revocations: $(cat "$E2E_TMP/rev")" grep -qx "enrollment not acknowledged" "$E2E_TMP/rev"
+verdict "its pssid is on the revocation list"
+
+api -t "" POST /v1/join/ack "{\"ack_token\":\"$ACK\"}"
+want_problem 410 ack_token
+verdict "the late ack is refused and consumes nothing"
+
+api GET "/v1/join-tokens/$ID"
+want .state issued
+verdict "the token is still issued"
+
+api -t "" POST /v1/join "{\"token\":\"$SECRET\"}"
+want_status 201
+that "the same pssid came back" test "$(jget .pssid)" != "$PSSID"
+verdict "the token can be used again, for a new identity"
+ACK=$(jget .ack_token)
+api -t "" POST /v1/join/ack "{\"ack_token\":\"$ACK\"}"
+want_status 204
+verdict "and acknowledged in time"
+
+api GET "/v1/join-tokens/$ID"
+want .state consumed
+want .attempts 1
+verdict "consumed at the second attempt"
+
+mgr_stop TERM
+that "exit status $MGR_RC" test "$MGR_RC" = 0
+verdict "the manager exits 0 on SIGTERM"
+that "${#E2E_5XX[@]} 5xx answers" test ${#E2E_5XX[@]} -eq 0
+verdict "no request was answered with a 5xx"
+if report=$(sanitizer_report "$STATE.err"); then
+	fail "sanitizer report in the manager's stderr"
+	diag "$report"
+fi
+verdict "no sanitizer reports in the manager's stderr"
+e2e_finish
