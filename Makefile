@@ -167,3 +167,9 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find build build-san -name '*.d' 2>/dev/null)
+
+# Rewrite the expected results of the control-request golden tests (tests/data/ctrl/*.out) from
+# what the parser does now; review the diff before committing it.
+.PHONY: golden
+golden: $(BUILD)/tests/ctrl_test
+	$(Q)CTRL_GOLDEN_UPDATE=1 $(BUILD)/tests/ctrl_test
