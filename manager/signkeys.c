@@ -760,10 +760,14 @@ pem_parse(const char *pem, size_t len, enum jwt_alg *alg, char *desc, size_t des
 		break;
 	case GNUTLS_PK_RSA:
 		snprintf(desc, desclen, "an RSA key of %u bits", bits);
-		if (bits >= 2048)
+		if (jwt_rsa_key_ok(pub, bits))
 			*alg = JWT_ALG_RS256;
-		else
+		else if (bits < 2048)
 			snprintf(desc, desclen, "an RSA key of %u bits, under 2048", bits);
+		else
+			snprintf(desc, desclen,
+			    "an RSA key whose public exponent is not an odd "
+			    "number of at least 65537");
 		break;
 	default:
 		name = gnutls_pk_get_name((gnutls_pk_algorithm_t)pk);

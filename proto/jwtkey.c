@@ -120,6 +120,30 @@ out:
 	return rv;
 }
 
+int
+jwt_rsa_key_ok(gnutls_pubkey_t pub, unsigned int bits)
+{
+	gnutls_datum_t m = {NULL, 0}, e = {NULL, 0};
+	unsigned long long ev = 0;
+	int ok = 0;
+
+	if (bits < RSA_MIN_BITS || gnutls_pubkey_export_rsa_raw2(pub, &m, &e, 0) < 0)
+		return 0;
+	/* A small or even exponent breaks RSA (e = 1 makes the padded hash a valid signature
+	 * for anyone); 65537 is what every issuer uses. Longer exponents than 64 bits are odd
+	 * choices but sound: accept them when odd. */
+	if (e.size > 8) {
+		ok = e.data[e.size - 1] & 1;
+	} else {
+		for (unsigned int i = 0; i < e.size; i++)
+			ev = ev << 8 | e.data[i];
+		ok = (ev & 1) && ev >= 65537;
+	}
+	gnutls_free(m.data);
+	gnutls_free(e.data);
+	return ok;
+}
+
 /* The algorithm an imported public key is pinned to, or 0 when we support none for it. */
 static enum jwt_alg
 pubkey_alg(gnutls_pubkey_t pub)
@@ -130,7 +154,7 @@ pubkey_alg(gnutls_pubkey_t pub)
 
 	switch (gnutls_pubkey_get_pk_algorithm(pub, &bits)) {
 	case GNUTLS_PK_EDDSA_ED25519: return JWT_ALG_EDDSA;
-	case GNUTLS_PK_RSA: return bits >= RSA_MIN_BITS ? JWT_ALG_RS256 : 0;
+	case GNUTLS_PK_RSA: return jwt_rsa_key_ok(pub, bits) ? JWT_ALG_RS256 : 0;
 	case GNUTLS_PK_ECDSA:
 		if (gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, &y, 0) < 0)
 			return 0;

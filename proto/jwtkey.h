@@ -38,6 +38,10 @@ struct jwt_signer {
 	unsigned char pub[JWT_ED25519_LEN];
 };
 
+/* Whether an RSA public key of bits bits is fit for RS256: at least 2048 bits and an odd public
+ * exponent of at least 65537. 1 or 0. */
+int jwt_rsa_key_ok(gnutls_pubkey_t pub, unsigned int bits);
+
 /* "EdDSA", "ES256", "RS256"; "?" for anything else. */
 const char *jwt_alg_name(enum jwt_alg alg);
 

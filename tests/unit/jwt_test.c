@@ -669,10 +669,46 @@ test_keyfiles(void)
 	jwt_signer_free(NULL);
 }
 
+/* An RSA key whose public exponent is 1 turns the padded hash into a valid signature for
+ * anyone: refused, as are even exponents and ones under 65537. */
+static void
+test_rsa_exponent(void)
+{
+	static const unsigned char exps[][3] = {{0, 0, 1}, {0, 0, 3}, {1, 0, 0}, {1, 0, 1}};
+	static const char *const what[] = {"1", "3", "65536", "65537"};
+	unsigned char nb[256];
+	struct jwt_keyset *k = jwt_keyset_new();
+
+	gnutls_rnd(GNUTLS_RND_NONCE, nb, sizeof(nb));
+	nb[0] |= 0x80;
+	nb[255] |= 1;
+	for (int i = 0; i < 4; i++) {
+		gnutls_datum_t n = {nb, sizeof(nb)}, e = {(unsigned char *)(uintptr_t)exps[i], 3};
+		gnutls_datum_t pem = {NULL, 0};
+		gnutls_pubkey_t pub = NULL;
+		char kid[8];
+		int rv = -99;
+
+		snprintf(kid, sizeof(kid), "e%d", i);
+		if (gnutls_pubkey_init(&pub) == 0 &&
+		    gnutls_pubkey_import_rsa_raw(pub, &n, &e) == 0 &&
+		    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &pem) == 0)
+			rv = jwt_keyset_add_pem(k, kid, (const char *)pem.data, pem.size);
+		if (i < 3)
+			CHECK(rv == ERR_INVALID, "an RSA key with e = %s is refused", what[i]);
+		else
+			CHECK(rv == 0, "an RSA key with e = %s is accepted", what[i]);
+		gnutls_free(pem.data);
+		gnutls_pubkey_deinit(pub);
+	}
+	jwt_keyset_free(k);
+}
+
 int
 main(void)
 {
 	setup();
+	test_rsa_exponent();
 	test_rfc8037();
 	test_roundtrip();
 	test_size();
