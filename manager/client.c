@@ -272,6 +272,7 @@ client_discard_unacknowledged(struct db *db, int64_t join_token_id, const char *
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT pssid FROM clients WHERE join_token_id = :jt");
 	char pssid[PSSID_MAX + 1], object[96];
+	struct grant g;
 	int rv;
 
 	db_bind_int(st, ":jt", join_token_id);
@@ -283,6 +284,11 @@ client_discard_unacknowledged(struct db *db, int64_t join_token_id, const char *
 	db_bind_text(st, ":pssid", pssid);
 	if ((rv = db_run(st)) < 0 ||
 	    (rv = revocation_add(db, pssid, "enrollment not acknowledged", actor, now)) < 0)
+		return rv;
+	/* Its access token was valid until now: a tunnel may have taken an address. */
+	if ((rv = grant_by_pssid(db, pssid, &g)) == 0)
+		rv = alloc_release(db, g.id, -1, actor, now);
+	if (rv < 0 && rv != ERR_NOT_FOUND)
 		return rv;
 	snprintf(object, sizeof(object), "client:%s", pssid);
 	return audit_append(db, now, actor, "client.discard", object, NULL);

@@ -28,13 +28,13 @@ new_ack(char *ack, char *hash)
 /* Put the token in flight for caller with a fresh ack (retried on a hash collision). */
 static int
 set_in_flight(struct db *db, struct enroll_bundle *b, const char *caller, int64_t now,
-    int64_t ack_ttl, const char *from_state)
+    int64_t deadline, const char *from_state)
 {
 	sqlite3_stmt *st;
 	char hash[SECRET_HASH_STRLEN];
 	int rv = ERR_CONFLICT;
 
-	b->ack_deadline = now + ack_ttl;
+	b->ack_deadline = deadline;
 	for (int i = 0; i < ACK_DRAWS && rv == ERR_CONFLICT; i++) {
 		if ((rv = new_ack(b->ack, hash)) < 0)
 			return rv;
@@ -80,7 +80,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 	struct client c;
 	sqlite3_stmt *st;
 	int64_t pending;
-	int rv;
+	int rv, reverted = 0;
 
 	memset(b, 0, sizeof(*b));
 	secret_hash(secret, strlen(secret), hash);
@@ -98,13 +98,23 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		goto fail;
 	*state = t.state;
 	b->pool_id = t.pool_id;
+	if (t.state == JT_IN_FLIGHT && t.ack_deadline <= now) {
+		/* The ack lapsed and the sweep has not written it down yet: revert it now, as the
+		 * sweep would, and treat the token as what it has become. */
+		if ((rv = jointoken_revert(db, t.id, "ack-deadline", now)) < 0 ||
+		    (rv = jointoken_get(db, t.id, now, &t)) < 0)
+			goto fail;
+		reverted = 1;
+		*state = t.state;
+	}
 	switch (t.state) {
 	case JT_IN_FLIGHT:
 		if (strcmp(t.in_flight_address, caller) != 0) {
 			rv = ERR_CONFLICT;
 			goto fail;
 		}
-		/* The same joiner again (a lost answer): same pssid, fresh secrets. */
+		/* The same joiner again (a lost answer): same pssid, fresh secrets, and the same
+		 * deadline — re-presenting never keeps an unacknowledged enrollment alive. */
 		st = db_stmt(db, "SELECT pssid FROM clients WHERE join_token_id = :jt");
 		db_bind_int(st, ":jt", t.id);
 		if ((rv = db_row(st)) <= 0) {
@@ -115,7 +125,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		db_reset(st);
 		if ((rv = client_get(db, b->pssid, &c)) < 0 ||
 		    (rv = client_reset_refresh(db, b->pssid, now, b->refresh)) < 0 ||
-		    (rv = set_in_flight(db, b, caller, now, ack_ttl, "in_flight")) < 0)
+		    (rv = set_in_flight(db, b, caller, now, t.ack_deadline, "in_flight")) < 0)
 			goto fail;
 		snprintf(b->name, sizeof(b->name), "%s", c.name);
 		break;
@@ -136,7 +146,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		}
 		if ((rv = client_create(db, b->pssid, b->name, t.labels, t.id, now, b->refresh)) <
 			0 ||
-		    (rv = set_in_flight(db, b, caller, now, ack_ttl, "issued")) < 0)
+		    (rv = set_in_flight(db, b, caller, now, now + ack_ttl, "issued")) < 0)
 			goto fail;
 		break;
 	default: rv = ERR_GONE; goto fail;
@@ -146,6 +156,11 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		goto fail;
 	return db_commit(db);
 fail:
+	/* A refusal after an inline revert keeps the revert: it is what time decided. */
+	if (reverted && rv != ERR_DB && rv != ERR_BUSY && rv != ERR_NOMEM) {
+		int crv = db_commit(db);
+		return crv < 0 ? crv : rv;
+	}
 	db_rollback(db);
 	return rv;
 }

@@ -40,6 +40,7 @@ struct http {
 	int batch_open;
 	struct req *waiting; /* suspended until the batch commits, linked by next_waiting */
 	int released_early; /* replies released by a flush inside a run (own_tx routes) */
+	int closing; /* shutting down: no new batch, no new suspension */
 };
 
 static int
@@ -502,6 +503,12 @@ finish_request(struct req *r)
 static int
 join_batch(struct http *h, struct req *r)
 {
+	if (h->closing) {
+		/* Nothing may be left suspended when the daemon stops. */
+		r->close = 1;
+		reply_problem(r, 503, NULL, "the manager is shutting down");
+		return -1;
+	}
 	if (r->route->own_tx) {
 		/* The loop's own flush reports these too (released_early). */
 		h->released_early += http_flush(h);
@@ -691,6 +698,14 @@ http_close(struct http *h)
 	free(h->tls_cert);
 	free(h->tls_key);
 	free(h);
+}
+
+void
+http_shutdown(struct http *h)
+{
+	h->closing = 1;
+	/* Send what the last flush released; whatever arrives now is refused. */
+	MHD_run(h->d);
 }
 
 int

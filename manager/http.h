@@ -93,6 +93,10 @@ int http_timeout_ms(struct http *h);
  * (timers) ever finds a batch open. Returns how many replies were released. */
 int http_flush(struct http *h);
 
+/* Before http_close: send the replies the last flush released and refuse new requests (503),
+ * so that no connection is left suspended (libmicrohttpd aborts on that). */
+void http_shutdown(struct http *h);
+
 /* Replies: the reply object is consumed. */
 void reply_json(struct req *r, unsigned status, json_t *obj);
 void reply_empty(struct req *r, unsigned status);

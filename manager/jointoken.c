@@ -230,14 +230,56 @@ fail:
 	return rv;
 }
 
-/* Apply one sweep transition to the ids it selects, auditing each. */
+/* An in-flight token whose ack did not come back to issued, one attempt more. */
+static const char revert_sql[] =
+    "UPDATE join_tokens SET state = 'issued', attempts = attempts + 1, in_flight_address = NULL, "
+    "ack_deadline = NULL, ack_hash = NULL, updated_at = :now WHERE id = :id AND state = "
+    "'in_flight'";
+
+int
+jointoken_revert(struct db *db, int64_t id, const char *actor, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, revert_sql);
+	char object[48];
+	int rv;
+
+	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	if (db_changes(db) == 0)
+		return 0;
+	snprintf(object, sizeof(object), "join_token:%lld", (long long)id);
+	if ((rv = audit_append(db, now, actor, "join_token.revert", object, NULL)) < 0)
+		return rv;
+	return client_discard_unacknowledged(db, id, actor, now);
+}
+
+/* An issued token past its expiry, written down as expired. */
 static int
-sweep_step(struct db *db, const char *select_sql, const char *update_sql, const char *action,
-    int discard_client, int64_t now, int max)
+expire_one(struct db *db, int64_t id, const char *actor, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE join_tokens SET state = 'expired', updated_at = :now "
+	    "WHERE id = :id AND state = 'issued'");
+	char object[48];
+	int rv;
+
+	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":now", now);
+	if ((rv = db_run(st)) < 0 || db_changes(db) == 0)
+		return rv;
+	snprintf(object, sizeof(object), "join_token:%lld", (long long)id);
+	return audit_append(db, now, actor, "join_token.expire", object, NULL);
+}
+
+/* Apply one transition to each id select_sql picks (at most max). Returns how many, or err. */
+static int
+sweep_step(struct db *db, const char *select_sql,
+    int (*step)(struct db *, int64_t, const char *, int64_t), int64_t now, int max)
 {
 	sqlite3_stmt *st = db_stmt(db, select_sql);
 	int64_t *ids;
-	char object[48];
 	int n = 0, rv;
 
 	if ((ids = calloc((size_t)max, sizeof(*ids))) == NULL)
@@ -246,16 +288,8 @@ sweep_step(struct db *db, const char *select_sql, const char *update_sql, const 
 	db_bind_int(st, ":max", max);
 	while ((rv = db_row(st)) == 1)
 		ids[n++] = db_col_int(st, 0);
-	for (int i = 0; rv == 0 && i < n; i++) {
-		st = db_stmt(db, update_sql);
-		db_bind_int(st, ":id", ids[i]);
-		db_bind_int(st, ":now", now);
-		snprintf(object, sizeof(object), "join_token:%lld", (long long)ids[i]);
-		if ((rv = db_run(st)) == 0)
-			rv = audit_append(db, now, "sweeper", action, object, NULL);
-		if (rv == 0 && discard_client)
-			rv = client_discard_unacknowledged(db, ids[i], "sweeper", now);
-	}
+	for (int i = 0; rv == 0 && i < n; i++)
+		rv = step(db, ids[i], "sweeper", now);
 	free(ids);
 	return rv < 0 ? rv : n;
 }
@@ -270,18 +304,12 @@ jointoken_sweep(struct db *db, int64_t now, int max)
 	expired = sweep_step(db,
 	    "SELECT id FROM join_tokens WHERE state = 'issued' AND expires_at <= :now "
 	    "ORDER BY expires_at LIMIT :max",
-	    "UPDATE join_tokens SET state = 'expired', updated_at = :now WHERE id = :id AND "
-	    "state = 'issued'",
-	    "join_token.expire", 0, now, max);
-	reverted = expired < 0
-	    ? expired
-	    : sweep_step(db,
-		  "SELECT id FROM join_tokens WHERE state = 'in_flight' AND "
-		  "ack_deadline <= :now ORDER BY ack_deadline LIMIT :max",
-		  "UPDATE join_tokens SET state = 'issued', attempts = attempts + 1, "
-		  "in_flight_address = NULL, ack_deadline = NULL, ack_hash = NULL, "
-		  "updated_at = :now WHERE id = :id AND state = 'in_flight'",
-		  "join_token.revert", 1, now, max);
+	    expire_one, now, max);
+	reverted = expired < 0 ? expired
+			       : sweep_step(db,
+				     "SELECT id FROM join_tokens WHERE state = 'in_flight' AND "
+				     "ack_deadline <= :now ORDER BY ack_deadline LIMIT :max",
+				     jointoken_revert, now, max);
 	if (reverted < 0) {
 		db_rollback(db);
 		return reverted;

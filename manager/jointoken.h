@@ -79,6 +79,11 @@ int jointoken_list(struct db *db, const struct jointoken_filter *f, int64_t now,
 int jointoken_abort(
     struct db *db, int64_t id, const char *actor, int64_t now, struct join_token *t);
 
+/* Revert an in-flight token whose ack did not come (issued again, attempt + 1, audited as
+ * join_token.revert by actor) and discard the unacknowledged client. A token no longer in
+ * flight is left alone. Runs inside the caller's transaction. 0 or err. */
+int jointoken_revert(struct db *db, int64_t id, const char *actor, int64_t now);
+
 /* Write down what time decided: issued tokens past expiry become expired; in-flight tokens
  * past their ack deadline go back to issued with one more attempt. At most max of each;
  * returns how many changed, or err. Each change is audited with actor "sweeper". */

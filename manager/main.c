@@ -223,8 +223,7 @@ loop_run(struct app *app, struct http *http)
 		released = http_flush(http);
 	}
 	/* Committed changes get their answers before the connections close. */
-	if (released)
-		http_run(http);
+	http_shutdown(http);
 	log_info("shutting down");
 	close(ep);
 	close(sfd);

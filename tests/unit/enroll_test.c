@@ -121,6 +121,38 @@ test_revert_and_abort(void)
 	    "the aborted enrollment cannot be acknowledged");
 }
 
+/* Re-presenting never keeps an unacknowledged enrollment alive: the deadline stays; once it
+ * passed, the token reverts on the spot (no sweep needed) and a new identity starts. */
+static void
+test_no_keepalive(void)
+{
+	struct jointoken_spec spec = {"short", "{}", 0, 40};
+	char secret[SECRET_STRLEN];
+	struct enroll_bundle b, b2;
+	enum jointoken_state st;
+	struct join_token t;
+	struct client c;
+
+	jointoken_create(db, &spec, "test", T0, &t, secret);
+	enroll_join(db, secret, "", "192.0.2.9", T0, ENROLL_ACK_TTL, &b, &st);
+	CHECK(enroll_join(db, secret, "", "192.0.2.9", T0 + 25, ENROLL_ACK_TTL, &b2, &st) == 0 &&
+		b2.ack_deadline == T0 + 30 && strcmp(b2.pssid, b.pssid) == 0,
+	    "re-presenting keeps the first deadline");
+	CHECK(enroll_join(db, secret, "", "192.0.2.9", T0 + 31, ENROLL_ACK_TTL, &b2, &st) == 0 &&
+		strcmp(b2.pssid, b.pssid) != 0 && b2.ack_deadline == T0 + 61,
+	    "after the deadline the token reverts on the spot: a new identity, a new deadline");
+	CHECK(jointoken_get(db, t.id, T0 + 31, &t) == 0 && t.attempts == 1 &&
+		client_get(db, b.pssid, &c) == ERR_NOT_FOUND && revocation_has(db, b.pssid) == 1,
+	    "attempt 1; the first identity is discarded and revoked");
+	CHECK(enroll_join(db, secret, "", "192.0.2.9", T0 + 62, ENROLL_ACK_TTL, &b, &st) ==
+		    ERR_GONE &&
+		st == JT_EXPIRED,
+	    "past both the deadline and the token's expiry: expired");
+	CHECK(jointoken_get(db, t.id, T0 + 62, &t) == 0 && t.state == JT_EXPIRED &&
+		t.attempts == 2 && client_get(db, b2.pssid, &c) == ERR_NOT_FOUND,
+	    "and the refusal kept the revert (attempt 2, second identity discarded)");
+}
+
 static void
 test_pending_bound(void)
 {
@@ -156,6 +188,7 @@ main(void)
 		return 1;
 	test_join_ack();
 	test_revert_and_abort();
+	test_no_keepalive();
 	test_pending_bound();
 	db_close(db);
 	return check_done();
