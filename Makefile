@@ -143,7 +143,7 @@ bench: deps all $(BENCHES)
 # The embedded set-up: everything under ./var, in the foreground until Ctrl-C.
 LISTEN ?= 127.0.0.1:8080
 run: deps all
-	@mkdir -p var && rm -f var/manager.url
+	@mkdir -p -m 700 var && rm -f var/manager.url
 	@$(BUILD)/snaptun-manager --state-dir var --listen $(LISTEN) & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid; exit 0' INT TERM; \
 	for i in $$(seq 100); do [ -s var/manager.url ] && break; \
