@@ -1,6 +1,6 @@
 /* The address allocator: acquire, hold and release address grants (PROTOCOL.md §1.3, DESIGN.md
- * "Address grant"). Each call is one transaction (a savepoint when the caller has one open, so
- * the state channel can commit many allocations at once). No call scans a pool: sequential
+ * "Address grant"). Each call is one transaction (nested in the caller's when one is open, so
+ * the state channel can commit many allocations at once; see db.h). No call scans a pool: sequential
  * pools keep a cursor and a list of released addresses below it, random pools probe the
  * (pool, index) unique index, and lapsed holds are found through a partial index on
  * hold_until. A lapsed hold is free for everyone at once; the sweep only tidies up. */

@@ -23,7 +23,9 @@ api_begin(struct req *r)
 int
 api_commit(struct req *r, const char *action, const char *object, json_t *details)
 {
-	int rv = audit_append(r->app->db, r->app->now(), r->actor, action, object, details);
+	int rv = action != NULL
+	    ? audit_append(r->app->db, r->app->now(), r->actor, action, object, details)
+	    : 0;
 
 	if (rv == 0) {
 		r->began = 0;

@@ -66,8 +66,8 @@ void api_events_list(struct req *r);
 /* Open the transaction of a change. 0, or -1 with a 503 in the reply. */
 int api_begin(struct req *r);
 
-/* Append the audit event (details borrowed) and commit. 0, or -1 with the reply set to the
- * failure (the transaction is rolled back). */
+/* Append the audit event (details borrowed; none when action is NULL: the change audited
+ * itself) and commit. 0, or -1 with the reply set to the failure (rolled back). */
 int api_commit(struct req *r, const char *action, const char *object, json_t *details);
 
 /* Roll back and answer an enum err with its status; why (may be NULL or "") is the detail. */

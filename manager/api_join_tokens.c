@@ -103,9 +103,14 @@ api_join_tokens_create(struct req *r)
 			json_array_append_new(items, o);
 		}
 	}
-	if (rv < 0 || (rv = db_commit(r->app->db)) < 0) {
+	/* Each token wrote its own join_token.create event. */
+	if (rv < 0) {
 		json_decref(items);
 		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	if (api_commit(r, NULL, NULL, NULL) < 0) {
+		json_decref(items);
 		return;
 	}
 	if (json_object_get(r->json, "count") != NULL) {
