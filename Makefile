@@ -15,7 +15,7 @@ SANITIZE ?=
 FUZZ_SECONDS ?= 30
 
 BUILD := build$(if $(SANITIZE),-san)
-PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c
+PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
            -Wcast-qual -Werror
@@ -53,15 +53,23 @@ PROTO_GEN_C := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_DEFS))
 PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
 CORE_OBJ    += $(PROTO_GEN_C:.c=.o)
 
+# agent/: the QUIC transport, tunnel protocol and data plane, in libagent.a; each program's
+# main is its own file (agent/main.c is snaptun-agent). tests/tools/*.c are test programs (the
+# test client, a state-channel peer) linked with both libraries.
+AGENT_MAINS := agent/main.c
+AGENT_SRC   := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
+AGENT_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRC))
+TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
+
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter-out tests/unit/check.c,$(wildcard tests/unit/*_test.c)))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-PROGRAMS := $(BUILD)/snaptun-manager
+PROGRAMS := $(BUILD)/snaptun-manager $(if $(wildcard agent/main.c),$(BUILD)/snaptun-agent)
 
 .SECONDARY:
 .PHONY: all deps test unit e2e run bench fuzz clean format format-check help
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(TOOLS)
 
 help:
 	@sed -n '1,12p' Makefile
@@ -104,7 +112,19 @@ $(BUILD)/snaptun-manager: $(BUILD)/manager/main.o $(BUILD)/libcore.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libcore.a
+$(BUILD)/libagent.a: $(AGENT_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/snaptun-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcore.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libagent.a $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libagent.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -133,7 +153,7 @@ fuzz: deps $(FUZZERS)
 	  grep -E 'stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz/$$name.log; \
 	done
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libcore.a
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libagent.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
