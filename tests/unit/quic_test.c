@@ -347,6 +347,20 @@ test_handshake_streams(const char *listen, int v6)
 		ok = request(&cli, req, out, sizeof(out)) == 0 && strcmp(out, want) == 0;
 	}
 	CHECK(ok, "%s: 100 sequential streams on one connection (got to %d)", listen, i);
+	{
+		static char junk[70000];
+		int64_t sid;
+
+		CHECK(quic_stream_open(cli.c, &sid) == 0 &&
+			quic_stream_send(cli.c, sid, junk, sizeof(junk), 1) == QUIC_ERR_NOMEM &&
+			quic_stream_send(cli.c, sid, junk, 1000, 1) == 0,
+		    "%s: over 64 KiB of unacknowledged stream data is QUIC_ERR_NOMEM", listen);
+		CHECK(quic_stream_send(cli.c, sid, "x", 1, 0) == QUIC_ERR_STREAM &&
+			quic_stream_send(cli.c, 12345, "x", 1, 0) == QUIC_ERR_STREAM,
+		    "%s: a finished or unknown stream is QUIC_ERR_STREAM", listen);
+		quic_client_flush(cli.c);
+		RUN(srv.fins > 101, 3000);
+	}
 	quic_conn_close(cli.c, 0, "bye");
 	quic_client_flush(cli.c);
 	CHECK(cli.closeds == 1 && cli.c == NULL && cli.how.by_peer == 0 && cli.how.app == 1,
@@ -552,6 +566,33 @@ test_retry_and_caps(void)
 	cli.c = NULL;
 	RUN(srv.closeds, 3000);
 	server_stop(0, "shutting down");
+
+	/* AUTO: above retry_rate new handshakes per second, Retry first; both succeed */
+	{
+		struct quic_server_config cfg;
+		struct quic_callbacks cb = callbacks(&srv);
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.listen = "127.0.0.1:0";
+		cfg.cert_file = cert_file;
+		cfg.key_file = key_file;
+		cfg.static_secret = secret;
+		cfg.retry = QUIC_RETRY_AUTO;
+		cfg.retry_rate = 1;
+		side_reset(&srv);
+		srv.echo = 1;
+		loop_srv = quic_server_new(&cfg, &cb);
+		client_start(&cli, 0, pin, 0);
+		client_start(&cli2, 0, pin, 0);
+		RUN(cli.readys && cli2.readys && srv.readys == 2, 3000);
+		CHECK(cli.readys == 1 && cli2.readys == 1 && srv.readys == 2,
+		    "Retry AUTO (rate 1/s): two quick handshakes both succeed (%d %d %d %d)",
+		    cli.readys, cli2.readys, srv.readys, cli2.closeds);
+		quic_client_free(cli.c);
+		quic_client_free(cli2.c);
+		cli.c = cli2.c = NULL;
+		server_stop(0, "shutting down");
+	}
 
 	/* conn_new refusing */
 	server_start("127.0.0.1:0", QUIC_RETRY_AUTO, 0, 0);
