@@ -411,7 +411,8 @@ conn_send_close(struct quic_conn *c, const ngtcp2_connection_close_error *ccerr,
 			memcpy(c->close_pkt, buf, (size_t)n);
 			c->close_pktlen = (size_t)n;
 		}
-		quic_tx_commit(c->tx, (size_t)n, ps.path.remote.addr, ps.path.remote.addrlen);
+		quic_tx_commit(c->tx, (size_t)n, ps.path.remote.addr, ps.path.remote.addrlen,
+		    ps.path.local.addr);
 	}
 	quic_conn_finish(c, QS_CLOSING, now);
 }
@@ -580,7 +581,8 @@ conn_write_pkts(struct quic_conn *c, uint64_t now, size_t maxpkts)
 			if (nwrite == 0)
 				break;
 		}
-		quic_tx_commit(c->tx, (size_t)nwrite, ps.path.remote.addr, ps.path.remote.addrlen);
+		quic_tx_commit(c->tx, (size_t)nwrite, ps.path.remote.addr, ps.path.remote.addrlen,
+		    ps.path.local.addr);
 		if (++npkts == maxpkts)
 			break; /* the pacer's timer (ngtcp2_conn_get_expiry) brings us back */
 	}

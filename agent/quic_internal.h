@@ -41,7 +41,7 @@ struct quic_txbatch {
 	int fd;
 	int connected; /* client socket: no address per message */
 	size_t n;
-	struct sockaddr_storage to[QUIC_BATCH];
+	struct sockaddr_storage to[QUIC_BATCH], from[QUIC_BATCH];
 	socklen_t tolen[QUIC_BATCH];
 	size_t len[QUIC_BATCH];
 	uint8_t buf[QUIC_BATCH][QUIC_PKT_MAX];
@@ -140,12 +140,19 @@ int quic_udp_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len
 int quic_udp_open(const struct sockaddr_storage *ss, socklen_t len, int server);
 /* Queue one packet in tx (sending the batch first when full). */
 uint8_t *quic_tx_slot(struct quic_txbatch *tx);
-void quic_tx_commit(
-    struct quic_txbatch *tx, size_t len, const struct sockaddr *to, socklen_t tolen);
+/* from: the local address to send from (IP_PKTINFO); NULL or a wildcard: the kernel's choice */
+void quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *to, socklen_t tolen,
+    const struct sockaddr *from);
 void quic_tx_flush(struct quic_txbatch *tx);
 /* One packet at once, unbatched (Retry, VN, resets, closes). */
-void quic_udp_send1(
-    int fd, const void *pkt, size_t len, const struct sockaddr *to, socklen_t tolen);
+void quic_udp_send1(int fd, const void *pkt, size_t len, const struct sockaddr *to, socklen_t tolen,
+    const struct sockaddr *from);
+/* Room for the IP_PKTINFO/IPV6_PKTINFO control message of one datagram. */
+#define QUIC_CMSG_SPACE 64
+/* The local address a datagram came to (its PKTINFO with the bound port), else the bound
+ * address itself. */
+void quic_udp_local(struct msghdr *msg, const struct sockaddr_storage *bound, socklen_t boundlen,
+    struct sockaddr_storage *out, socklen_t *outlen);
 /* ::ffff:a.b.c.d -> a.b.c.d (what quic_conn_remote shows); other addresses copied. */
 void quic_udp_unmap(
     const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *out, socklen_t *outlen);

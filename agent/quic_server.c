@@ -50,6 +50,10 @@ struct quic_server {
 	unsigned rate_new, reset_n;
 
 	uint8_t (*rx)[QUIC_RX_MAX];
+	uint8_t (*rxctl)[QUIC_CMSG_SPACE];
+	/* the local address the packet being handled came to */
+	struct sockaddr_storage cur_local;
+	socklen_t cur_locallen;
 };
 
 /* ---- the CID table (SipHash-1-3 with a random key: initial DCIDs are the client's) ---- */
@@ -397,7 +401,7 @@ send_version_negotiation(
 	n = ngtcp2_pkt_write_version_negotiation(
 	    buf, sizeof(buf), r, vc->scid, vc->scidlen, vc->dcid, vc->dcidlen, sv, 2);
 	if (n > 0)
-		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen);
+		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen, (struct sockaddr *)&s->cur_local);
 }
 
 static void
@@ -417,7 +421,7 @@ send_retry(struct quic_server *s, const ngtcp2_pkt_hd *hd, const struct sockaddr
 	n = ngtcp2_crypto_write_retry(buf, rxlen * 3 < sizeof(buf) ? rxlen * 3 : sizeof(buf),
 	    hd->version, &hd->scid, &scid, &hd->dcid, token, (size_t)tlen);
 	if (n > 0)
-		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen);
+		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen, (struct sockaddr *)&s->cur_local);
 }
 
 /* Refuse an Initial without creating state: CONNECTION_CLOSE with a transport error. */
@@ -431,7 +435,7 @@ send_refusal(struct quic_server *s, const ngtcp2_pkt_hd *hd, uint64_t code,
 	n = ngtcp2_crypto_write_connection_close(
 	    buf, sizeof(buf), hd->version, &hd->scid, &hd->dcid, code, NULL, 0);
 	if (n > 0)
-		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen);
+		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen, (struct sockaddr *)&s->cur_local);
 }
 
 static void
@@ -464,7 +468,7 @@ send_stateless_reset(struct quic_server *s, const uint8_t *dcid, size_t rxlen,
 	quic_rand(rnd, randlen);
 	n = ngtcp2_pkt_write_stateless_reset(buf, len, token, rnd, randlen);
 	if (n > 0)
-		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen);
+		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen, (struct sockaddr *)&s->cur_local);
 }
 
 /* Whether new handshakes now need address validation first. */
@@ -504,8 +508,8 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	c->heap_idx = SIZE_MAX;
 	c->conn_ref.get_conn = conn_ref_get;
 	c->conn_ref.user_data = c;
-	memcpy(&c->local, &s->addr, s->addrlen);
-	c->locallen = s->addrlen;
+	memcpy(&c->local, &s->cur_local, s->cur_locallen);
+	c->locallen = s->cur_locallen;
 	quic_conn_set_remote(c, sa, salen);
 	c->all_next = s->all;
 	if (s->all != NULL)
@@ -597,13 +601,14 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 			/* answer with the close again, less often as packets keep coming */
 			c->close_rx++;
 			if ((c->close_rx & (c->close_rx - 1)) == 0)
-				quic_udp_send1(s->fd, c->close_pkt, c->close_pktlen, sa, salen);
+				quic_udp_send1(s->fd, c->close_pkt, c->close_pktlen, sa, salen,
+				    (struct sockaddr *)&s->cur_local);
 			return;
 		}
 		if (!c->live)
 			return;
-		path.local.addr = (struct sockaddr *)&c->local;
-		path.local.addrlen = c->locallen;
+		path.local.addr = (struct sockaddr *)&s->cur_local;
+		path.local.addrlen = s->cur_locallen;
 		path.remote.addr = (struct sockaddr *)(uintptr_t)sa;
 		path.remote.addrlen = salen;
 		path.user_data = NULL;
@@ -695,7 +700,8 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	s->tx = calloc(1, sizeof(*s->tx));
 	s->rx = malloc(QUIC_BATCH * sizeof(*s->rx));
-	if (s->buckets == NULL || s->tx == NULL || s->rx == NULL)
+	s->rxctl = malloc(QUIC_BATCH * sizeof(*s->rxctl));
+	if (s->buckets == NULL || s->tx == NULL || s->rx == NULL || s->rxctl == NULL)
 		goto fail;
 	if ((s->tls = quic_tls_server_new(cfg->cert_file, cfg->key_file)) == NULL)
 		goto fail;
@@ -738,6 +744,7 @@ quic_server_free(struct quic_server *s, uint64_t code, const char *reason)
 	free(s->heap);
 	free(s->tx);
 	free(s->rx);
+	free(s->rxctl);
 	free(s);
 }
 
@@ -775,6 +782,8 @@ quic_server_read(struct quic_server *s, int fd)
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_name = &from[i];
 			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_control = s->rxctl[i];
+			msgs[i].msg_hdr.msg_controllen = QUIC_CMSG_SPACE;
 		}
 		n = recvmmsg(s->fd, msgs, QUIC_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
@@ -786,6 +795,8 @@ quic_server_read(struct quic_server *s, int fd)
 		for (i = 0; i < n; i++) {
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
+			quic_udp_local(&msgs[i].msg_hdr, &s->addr, s->addrlen, &s->cur_local,
+			    &s->cur_locallen);
 			server_packet(s, s->rx[i], msgs[i].msg_len,
 			    (const struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen, now);
 		}

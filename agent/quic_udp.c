@@ -83,6 +83,11 @@ quic_udp_open(const struct sockaddr_storage *ss, socklen_t len, int server)
 		if (ss->ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* the address each datagram came to: answers leave from it (multi-homed hosts) */
+		if (ss->ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		else
+			(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 		if (bind(fd, (const struct sockaddr *)ss, len) == -1) {
 			log_error("quic: bind: %s", strerror(errno));
 			close(fd);
@@ -118,13 +123,95 @@ quic_tx_slot(struct quic_txbatch *tx)
 	return tx->buf[tx->n];
 }
 
+static int
+udp_is_wildcard(const struct sockaddr *sa)
+{
+	if (sa == NULL)
+		return 1;
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return 1;
+}
+
+/* The control message choosing from as the source address; its length (0: none). */
+static size_t
+udp_pktinfo(const struct sockaddr *from, void *buf)
+{
+	struct msghdr m;
+	struct cmsghdr *cm;
+
+	if (udp_is_wildcard(from))
+		return 0;
+	memset(buf, 0, QUIC_CMSG_SPACE);
+	memset(&m, 0, sizeof(m));
+	m.msg_control = buf;
+	if (from->sa_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)from)->sin_addr;
+		m.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = ((const struct sockaddr_in6 *)from)->sin6_addr;
+		m.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	return m.msg_controllen;
+}
+
 void
-quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *to, socklen_t tolen)
+quic_udp_local(struct msghdr *msg, const struct sockaddr_storage *bound, socklen_t boundlen,
+    struct sockaddr_storage *out, socklen_t *outlen)
+{
+	struct cmsghdr *cm;
+
+	memcpy(out, bound, boundlen);
+	*outlen = boundlen;
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+		    bound->ss_family == AF_INET) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			((struct sockaddr_in *)out)->sin_addr = pi.ipi_addr;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+		    bound->ss_family == AF_INET6) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			((struct sockaddr_in6 *)out)->sin6_addr = pi.ipi6_addr;
+		}
+	}
+}
+
+void
+quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *to, socklen_t tolen,
+    const struct sockaddr *from)
 {
 	tx->len[tx->n] = len;
 	if (!tx->connected) {
 		memcpy(&tx->to[tx->n], to, tolen);
 		tx->tolen[tx->n] = tolen;
+		if (from != NULL)
+			memcpy(&tx->from[tx->n], from,
+			    from->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+						       : sizeof(struct sockaddr_in6));
+		else
+			tx->from[tx->n].ss_family = AF_UNSPEC;
 	}
 	tx->n++;
 }
@@ -134,7 +221,8 @@ quic_tx_flush(struct quic_txbatch *tx)
 {
 	struct mmsghdr msgs[QUIC_BATCH];
 	struct iovec iov[QUIC_BATCH];
-	size_t i, off = 0;
+	uint8_t ctl[QUIC_BATCH][QUIC_CMSG_SPACE];
+	size_t i, off = 0, cl;
 	int r;
 
 	if (tx->n == 0)
@@ -148,6 +236,11 @@ quic_tx_flush(struct quic_txbatch *tx)
 		if (!tx->connected) {
 			msgs[i].msg_hdr.msg_name = &tx->to[i];
 			msgs[i].msg_hdr.msg_namelen = tx->tolen[i];
+			if (tx->from[i].ss_family != AF_UNSPEC &&
+			    (cl = udp_pktinfo((struct sockaddr *)&tx->from[i], ctl[i])) > 0) {
+				msgs[i].msg_hdr.msg_control = ctl[i];
+				msgs[i].msg_hdr.msg_controllen = cl;
+			}
 		}
 	}
 	while (off < tx->n) {
@@ -168,12 +261,25 @@ quic_tx_flush(struct quic_txbatch *tx)
 }
 
 void
-quic_udp_send1(int fd, const void *pkt, size_t len, const struct sockaddr *to, socklen_t tolen)
+quic_udp_send1(int fd, const void *pkt, size_t len, const struct sockaddr *to, socklen_t tolen,
+    const struct sockaddr *from)
 {
+	uint8_t ctl[QUIC_CMSG_SPACE];
+	struct msghdr m;
+	struct iovec iov;
 	ssize_t r;
 
+	memset(&m, 0, sizeof(m));
+	iov.iov_base = (void *)(uintptr_t)pkt;
+	iov.iov_len = len;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_name = (void *)(uintptr_t)to;
+	m.msg_namelen = tolen;
+	if ((m.msg_controllen = udp_pktinfo(from, ctl)) > 0)
+		m.msg_control = ctl;
 	do
-		r = sendto(fd, pkt, len, 0, to, tolen);
+		r = sendmsg(fd, &m, 0);
 	while (r == -1 && errno == EINTR);
 	if (r == -1)
 		log_debug("quic: sendto: %s", strerror(errno));

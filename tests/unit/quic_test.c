@@ -374,6 +374,37 @@ test_handshake_streams(const char *listen, int v6)
 	server_stop(0, "shutting down");
 }
 
+/* Multi-homed: bound to 0.0.0.0, the client talks to 127.0.0.2; the replies must come from
+ * that address too (IP_PKTINFO), or the client's connected socket drops them. */
+static void
+test_multihomed(void)
+{
+	struct quic_client_config cfg;
+	struct quic_callbacks cb = callbacks(&cli);
+	char target[64], out[64];
+	socklen_t sl;
+	const struct sockaddr *sa;
+
+	server_start("0.0.0.0:0", QUIC_RETRY_NEVER, 0, 0);
+	sa = quic_server_addr(loop_srv, &sl);
+	snprintf(target, sizeof(target), "127.0.0.2:%u",
+	    ntohs(((const struct sockaddr_in *)sa)->sin_port));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.server = target;
+	cfg.spki_pin = pin;
+	side_reset(&cli);
+	cli.c = quic_client_open(&cfg, &cb);
+	RUN(cli.readys && srv.readys, 3000);
+	CHECK(cli.readys == 1 && srv.readys == 1,
+	    "0.0.0.0 listener: a client of 127.0.0.2 gets its answers from 127.0.0.2");
+	CHECK(cli.c != NULL && request(&cli, "mh", out, sizeof(out)) == 0 &&
+		strcmp(out, "echo:mh") == 0,
+	    "and streams work there");
+	quic_client_free(cli.c);
+	cli.c = NULL;
+	server_stop(0, "shutting down");
+}
+
 static void
 test_datagrams(void)
 {
@@ -698,6 +729,7 @@ main(void)
 	test_handshake_streams("127.0.0.1:0", 0);
 	test_handshake_streams("[::]:0", 1);
 	test_handshake_streams("[::]:0", 0);
+	test_multihomed();
 	test_datagrams();
 	test_close_codes();
 	test_bad_pin_alpn();
