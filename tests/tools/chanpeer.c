@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,6 +476,7 @@ main(int argc, char **argv)
 	char until[32];
 
 	parse_options(argc, argv);
+	signal(SIGPIPE, SIG_IGN); /* a closed channel shows as CLOSED, exit 3 */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (o.until != NULL) {
 		snprintf(until, sizeof(until), "%s", o.until);
