@@ -33,8 +33,7 @@ check_pssid(struct req *r, const char *pssid)
 	if (pssid_valid(pssid))
 		return 0;
 	reply_problem(r, 400, "pssid",
-	    "invalid pssid \"%.80s\": 1 to %d characters of A-Z a-z 0-9 . _ : -", pssid,
-	    PSSID_MAX);
+	    "invalid pssid \"%.80s\": 1 to %d characters of A-Z a-z 0-9 . _ : -", pssid, PSSID_MAX);
 	return -1;
 }
 
@@ -129,8 +128,8 @@ api_revocations_list(struct req *r)
 static int
 path_revocation(struct req *r, struct revocation *v)
 {
-	int rv = pssid_valid(r->params[0]) ? revocation_get(r->app->db, r->params[0], v)
-					   : ERR_NOT_FOUND;
+	int rv =
+	    pssid_valid(r->params[0]) ? revocation_get(r->app->db, r->params[0], v) : ERR_NOT_FOUND;
 
 	if (rv == ERR_NOT_FOUND)
 		reply_problem(r, 404, NULL, "pssid \"%.80s\" is not revoked", r->params[0]);

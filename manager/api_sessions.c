@@ -116,7 +116,8 @@ api_sessions_delete(struct req *r)
 	s = *p;
 	if (!agentlink_connected(r->app->link, s.agent_id, NULL)) {
 		r->retry_after = 5;
-		reply_problem(r, 503, NULL, "agent %llu, which holds session %llu, is not connected",
+		reply_problem(r, 503, NULL,
+		    "agent %llu, which holds session %llu, is not connected",
 		    (unsigned long long)s.agent_id, (unsigned long long)s.id);
 		return;
 	}
