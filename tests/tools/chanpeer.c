@@ -56,6 +56,13 @@ static struct {
 static unsigned char key[CHAN_KEY_LEN];
 static uint64_t seq;
 static int fd;
+static struct chan_dec *dec;
+
+static void
+free_dec(void)
+{
+	chan_dec_free(dec);
+}
 
 static void
 usage(void)
@@ -468,7 +475,6 @@ main(int argc, char **argv)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	static unsigned char buf[65536];
-	struct chan_dec *dec;
 	struct chan_frame f;
 	ProtobufCMessage *m;
 	uint64_t start, next_hb;
@@ -495,6 +501,7 @@ main(int argc, char **argv)
 	}
 	if ((dec = chan_dec_new(key, o.agent_id, CHAN_NODE_MANAGER)) == NULL)
 		return 1;
+	atexit(free_dec); /* every exit path, for LeakSanitizer */
 	if (o.first != NULL) {
 		State__Heartbeat hb;
 		int t = msg_type(o.first);
@@ -550,7 +557,6 @@ main(int argc, char **argv)
 			if (f.type == CHAN_SNAPSHOT_END && !snapped++)
 				after_snapshot();
 			if ((int)f.type == until_type && ++seen >= until_n) {
-				chan_dec_free(dec);
 				close(fd);
 				return 0;
 			}
