@@ -57,7 +57,8 @@ usage(FILE *f)
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "\n"
-	    "The URL being served is written to DIR/manager.url once listening.\n");
+	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
+	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
 }
 
 static double
