@@ -63,8 +63,8 @@ struct quic_callbacks {
 	/* Bytes of the peer's stream stream_id, in order; fin 1 when the peer finished its side
 	 * (len may then be 0). On the server only client-initiated bidirectional streams are
 	 * allowed; flow-control credit is given back as the bytes are delivered. */
-	void (*stream_data)(void *arg, struct quic_conn *c, int64_t stream_id,
-	    const uint8_t *data, size_t len, int fin);
+	void (*stream_data)(void *arg, struct quic_conn *c, int64_t stream_id, const uint8_t *data,
+	    size_t len, int fin);
 	/* The peer reset the stream or stopped reading it before it ended normally. */
 	void (*stream_reset)(void *arg, struct quic_conn *c, int64_t stream_id, uint64_t code);
 	/* One DATAGRAM frame's payload. */
@@ -85,8 +85,7 @@ const struct sockaddr *quic_conn_remote(const struct quic_conn *c, socklen_t *le
 
 /* Write len bytes on stream_id, then FIN it when fin is 1. The data is copied and kept until
  * the peer acknowledged it. 0, QUIC_ERR_CLOSED, QUIC_ERR_STREAM, QUIC_ERR_NOMEM. */
-int quic_stream_send(
-    struct quic_conn *c, int64_t stream_id, const void *data, size_t len, int fin);
+int quic_stream_send(struct quic_conn *c, int64_t stream_id, const void *data, size_t len, int fin);
 
 /* Client side: open a bidirectional stream into *stream_id. 0, QUIC_ERR_STREAM_LIMIT,
  * QUIC_ERR_CLOSED. */
