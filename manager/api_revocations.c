@@ -77,8 +77,9 @@ api_revocations_create(struct req *r)
 	is_client = rv == 0;
 	/* An enrolled client loses its refresh secret and its grant too, exactly as with
 	 * DELETE /v1/clients/{pssid}. */
-	rv = is_client ? client_revoke(r->app->db, pssid, reason, r->actor, r->app->now())
-		       : revocation_add(r->app->db, pssid, reason, r->actor, r->app->now());
+	rv = is_client && c.revoked_at == 0
+	    ? client_revoke(r->app->db, pssid, reason, r->actor, r->app->now())
+	    : revocation_add(r->app->db, pssid, reason, r->actor, r->app->now());
 	if (rv == 0)
 		rv = revocation_get(r->app->db, pssid, &v);
 	if (rv < 0) {

@@ -197,7 +197,8 @@ main(void)
 	h.listen_address = "127.0.0.1:1";
 	send_msg(CHAN_HELLO, &h.base);
 	got = wait_for(l, CHAN_WELCOME, &m, NULL);
-	CHECK(got && ((State__Welcome *)m)->version == 1, "WELCOME with the highest common version");
+	CHECK(
+	    got && ((State__Welcome *)m)->version == 1, "WELCOME with the highest common version");
 	if (got)
 		protobuf_c_message_free_unpacked(m, NULL);
 	got = wait_for(l, CHAN_SNAPSHOT_END, &m, NULL);
