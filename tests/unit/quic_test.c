@@ -222,6 +222,8 @@ step(uint64_t end_ns)
 			; \
 	} while (0)
 
+static unsigned test_max_handshakes;
+
 static struct quic_server *
 server_start(const char *listen, enum quic_retry retry, unsigned max_conns, uint64_t idle_ns)
 {
@@ -235,6 +237,7 @@ server_start(const char *listen, enum quic_retry retry, unsigned max_conns, uint
 	cfg.static_secret = secret;
 	cfg.retry = retry;
 	cfg.max_conns = max_conns;
+	cfg.max_handshakes = test_max_handshakes;
 	cfg.idle_timeout_ns = idle_ns;
 	side_reset(&srv);
 	srv.echo = 1;
@@ -624,6 +627,19 @@ test_retry_and_caps(void)
 		cli.c = cli2.c = NULL;
 		server_stop(0, "shutting down");
 	}
+
+	/* max_handshakes 1: two Initials read in one batch, the second is refused */
+	test_max_handshakes = 1;
+	server_start("127.0.0.1:0", QUIC_RETRY_NEVER, 0, 0);
+	test_max_handshakes = 0;
+	client_start(&cli, 0, pin, 0);
+	client_start(&cli2, 0, pin, 0);
+	RUN(cli.readys && cli2.closeds, 3000);
+	CHECK(cli.readys == 1 && cli2.closeds == 1 && cli2.how.code == 0x2 && srv.news == 1,
+	    "max_handshakes 1: a second handshake at once is refused");
+	quic_client_free(cli.c);
+	cli.c = NULL;
+	server_stop(0, "shutting down");
 
 	/* conn_new refusing */
 	server_start("127.0.0.1:0", QUIC_RETRY_AUTO, 0, 0);
