@@ -779,8 +779,9 @@ on_request(struct tunnel *t, struct ctrl_stream *s, int rv, const struct ctrl_re
 			    t, CTRL_CLOSE_INVALID_REQUEST, "expected session renewal request");
 			return;
 		}
-		if (do_renew(t, id, req) != 200)
-			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST, "session renewal refused");
+		if ((status = do_renew(t, id, req)) != 200)
+			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
+			    status == 401 ? "unauthorized" : "internal error");
 		return;
 	case T_AWAIT_ASSIGN:
 		if (req->path == CTRL_PATH_ASSIGN_ADDRESSES)
