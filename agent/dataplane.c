@@ -1,0 +1,189 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/err.h"
+#include "dataplane.h"
+#include "ippkt.h"
+
+struct dataplane {
+	dp_send_fn send;
+	struct dp_port **buckets; /* chained by dp_port.next; nbuckets a power of two */
+	size_t nbuckets, nroutes;
+	struct dp_stats stats;
+};
+
+struct dataplane *
+dataplane_new(dp_send_fn send)
+{
+	struct dataplane *dp;
+
+	if ((dp = calloc(1, sizeof(*dp))) == NULL)
+		return NULL;
+	dp->send = send;
+	dp->nbuckets = 256;
+	if ((dp->buckets = calloc(dp->nbuckets, sizeof(*dp->buckets))) == NULL) {
+		free(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+void
+dataplane_free(struct dataplane *dp)
+{
+	if (dp == NULL)
+		return;
+	free(dp->buckets);
+	free(dp);
+}
+
+static size_t
+addr_len(const struct addr *a)
+{
+	return a->family == 4 ? 4 : 16;
+}
+
+static int
+addr_eq(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->b, b->b, addr_len(a)) == 0;
+}
+
+static size_t
+bucket_of(const struct dataplane *dp, const struct addr *a)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)a->family; /* FNV-1a */
+
+	for (size_t i = 0; i < addr_len(a); i++)
+		h = (h ^ a->b[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 32) & (dp->nbuckets - 1);
+}
+
+struct dp_port *
+dataplane_route_find(const struct dataplane *dp, const struct addr *a)
+{
+	struct dp_port *p;
+
+	for (p = dp->buckets[bucket_of(dp, a)]; p != NULL; p = p->next)
+		if (addr_eq(&p->addr, a))
+			return p;
+	return NULL;
+}
+
+void
+dataplane_route_del(struct dataplane *dp, struct dp_port *p)
+{
+	struct dp_port **pp;
+
+	if (!p->routed)
+		return;
+	for (pp = &dp->buckets[bucket_of(dp, &p->addr)]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	p->next = NULL;
+	p->routed = 0;
+	dp->nroutes--;
+}
+
+/* Double the table when it holds more routes than buckets. 0 or ERR_NOMEM. */
+static int
+rehash(struct dataplane *dp)
+{
+	struct dp_port **old = dp->buckets, *p, *next;
+	size_t oldn = dp->nbuckets;
+
+	if (dp->nroutes < dp->nbuckets)
+		return 0;
+	if ((dp->buckets = calloc(oldn * 2, sizeof(*dp->buckets))) == NULL) {
+		dp->buckets = old;
+		return ERR_NOMEM;
+	}
+	dp->nbuckets = oldn * 2;
+	for (size_t i = 0; i < oldn; i++) {
+		for (p = old[i]; p != NULL; p = next) {
+			size_t b = bucket_of(dp, &p->addr);
+
+			next = p->next;
+			p->next = dp->buckets[b];
+			dp->buckets[b] = p;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+int
+dataplane_route_add(struct dataplane *dp, struct dp_port *p, const struct addr *a)
+{
+	struct dp_port *other;
+	size_t b;
+
+	dataplane_route_del(dp, p);
+	if ((other = dataplane_route_find(dp, a)) != NULL)
+		dataplane_route_del(dp, other);
+	if (rehash(dp) < 0)
+		return ERR_NOMEM;
+	p->addr = *a;
+	b = bucket_of(dp, a);
+	p->next = dp->buckets[b];
+	dp->buckets[b] = p;
+	p->routed = 1;
+	dp->nroutes++;
+	return 0;
+}
+
+size_t
+dataplane_routes(const struct dataplane *dp)
+{
+	return dp->nroutes;
+}
+
+void
+dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len)
+{
+	struct dp_port *to;
+	struct ippkt ip;
+	uint64_t *why;
+	int rv;
+
+	from->c.rx_packets++;
+	from->c.rx_bytes += len;
+	if (!from->routed) {
+		why = &dp->stats.unassigned;
+		goto drop;
+	}
+	if (ippkt_parse(pkt, len, &ip) < 0) {
+		why = &dp->stats.malformed;
+		goto drop;
+	}
+	if (!addr_eq(&ip.src, &from->addr)) {
+		why = &dp->stats.spoofed;
+		goto drop;
+	}
+	if ((to = dataplane_route_find(dp, &ip.dst)) == NULL) {
+		/* no TUN device until issue 5: nothing beyond the tunnels is reachable */
+		why = &dp->stats.no_route;
+		goto drop;
+	}
+	if ((rv = dp->send(to->conn, pkt, len)) == DP_SENT) {
+		to->c.tx_packets++;
+		to->c.tx_bytes += len;
+		return;
+	}
+	/* Over-size: the sender should hear ICMP "packet too big" / "fragmentation needed"
+	 * (STACK.md, datagram size trap); generating it belongs to the TUN work of issue 5, here
+	 * the packet is only dropped and counted. */
+	why = rv == DP_TOO_BIG ? &dp->stats.too_big : &dp->stats.blocked;
+drop:
+	(*why)++;
+	from->c.dropped_packets++;
+}
+
+void
+dataplane_stats(const struct dataplane *dp, struct dp_stats *out)
+{
+	*out = dp->stats;
+}

@@ -1,0 +1,684 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../lib/clock.h"
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "link.h"
+
+#define LINK_CHAN_VERSION 1 /* the channel versions spoken: 1 .. 1 */
+#define LINK_READ_CHUNK 65536
+#define LINK_LINGER_MS 100 /* at shutdown, after the last frame */
+#define NS 1000000000ull
+
+enum link_st {
+	LINK_IDLE, /* disconnected, reconnecting at reconnect_at */
+	LINK_HELLO, /* HELLO sent, waiting for WELCOME */
+	LINK_UP, /* welcomed */
+};
+
+struct pending {
+	int64_t id; /* the ALLOC_REQ frame's seq */
+	uint64_t deadline; /* 0: failed, deliver at the next link_expire() */
+	link_alloc_cb cb;
+	void *arg;
+	struct pending *next;
+};
+
+struct link {
+	char *socket_path, *key_file, *version, *listen;
+	unsigned char pin[32];
+	uint64_t agent_id;
+	struct link_callbacks cb;
+	int epfd, fd;
+	enum link_st st;
+	const char *broken; /* why the channel must be dropped at the next safe point */
+	unsigned char key[CHAN_KEY_LEN];
+	struct chan_dec *dec;
+	uint64_t seq; /* of the last frame sent on this connection */
+	unsigned char *out;
+	size_t outlen, outoff, outcap;
+	int want_out;
+	uint64_t backoff, reconnect_at;
+	uint64_t hb_period, stats_period, hb_next, stats_next, last_rx;
+	struct state *building; /* between SNAPSHOT_BEGIN and END */
+	uint64_t build_gen, build_items;
+	struct pending *pending;
+	unsigned char rbuf[LINK_READ_CHUNK];
+};
+
+static void link_teardown(struct link *l);
+
+struct link *
+link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epfd)
+{
+	struct link *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->socket_path = strdup(cfg->socket_path);
+	l->key_file = strdup(cfg->key_file);
+	l->version = strdup(cfg->software_version);
+	l->listen = strdup(cfg->listen_address);
+	if (!l->socket_path || !l->key_file || !l->version || !l->listen) {
+		link_free(l);
+		return NULL;
+	}
+	memcpy(l->pin, cfg->spki_pin, sizeof(l->pin));
+	l->agent_id = cfg->agent_id;
+	l->cb = *cb;
+	l->epfd = epfd;
+	l->fd = -1;
+	l->st = LINK_IDLE;
+	l->backoff = LINK_BACKOFF_MIN_NS;
+	l->reconnect_at = 1; /* at once */
+	link_set_periods(l, 0, 0);
+	srandom((unsigned)(clock_mono_ns() ^ (uint64_t)getpid()));
+	return l;
+}
+
+void
+link_free(struct link *l)
+{
+	struct pending *p;
+
+	if (l == NULL)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	chan_dec_free(l->dec);
+	state_free(l->building);
+	while ((p = l->pending) != NULL) {
+		struct link_alloc_res res = {.error = ERR_BUSY, .reason = "shutting down"};
+
+		l->pending = p->next;
+		p->cb(p->arg, &res);
+		free(p);
+	}
+	free(l->out);
+	free(l->socket_path);
+	free(l->key_file);
+	free(l->version);
+	free(l->listen);
+	explicit_bzero(l->key, sizeof(l->key));
+	free(l);
+}
+
+int
+link_fd(const struct link *l)
+{
+	return l->fd;
+}
+
+int
+link_up(const struct link *l)
+{
+	return l != NULL && l->st == LINK_UP && l->broken == NULL;
+}
+
+void
+link_set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds)
+{
+	uint64_t hb = (heartbeat_seconds ? heartbeat_seconds : LINK_PERIOD_DEFAULT) * NS;
+	uint64_t stats = (stats_seconds ? stats_seconds : LINK_PERIOD_DEFAULT) * NS;
+
+	if (hb != l->hb_period && l->hb_next != 0)
+		l->hb_next = clock_mono_ns() + hb;
+	if (stats != l->stats_period && l->stats_next != 0)
+		l->stats_next = clock_mono_ns() + stats;
+	l->hb_period = hb;
+	l->stats_period = stats;
+}
+
+/* Mark the channel for dropping at the next safe point (never in the middle of reading a frame
+ * or of a caller's link_send()). */
+static void
+link_fail(struct link *l, const char *why)
+{
+	if (l->broken == NULL)
+		l->broken = why;
+}
+
+static void
+watch(struct link *l, int out)
+{
+	struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.fd = l->fd};
+
+	if (l->want_out == out)
+		return;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0)
+		fatal("epoll_ctl (state channel)");
+	l->want_out = out;
+}
+
+static void
+write_out(struct link *l)
+{
+	while (l->outoff < l->outlen) {
+		ssize_t n = send(l->fd, l->out + l->outoff, l->outlen - l->outoff, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			link_fail(l, strerror(errno));
+			return;
+		}
+		l->outoff += (size_t)n;
+	}
+	if (l->outoff == l->outlen)
+		l->outoff = l->outlen = 0;
+	watch(l, l->outlen > 0);
+}
+
+/* Queue a frame whatever the state (HELLO goes out before WELCOME). */
+static int
+send_frame(struct link *l, enum chan_msg type, const ProtobufCMessage *msg, uint64_t corr)
+{
+	size_t need = CHAN_FRAME_LEN(protobuf_c_message_get_packed_size(msg));
+	ssize_t n;
+
+	if (l->fd < 0 || l->broken != NULL)
+		return -1;
+	if (l->outlen + need > LINK_OUT_MAX) {
+		link_fail(l, "output queue full");
+		return -1;
+	}
+	if (l->outlen + need > l->outcap) {
+		size_t ncap = l->outcap ? l->outcap : 65536;
+		unsigned char *p;
+
+		while (ncap < l->outlen + need)
+			ncap *= 2;
+		if ((p = realloc(l->out, ncap)) == NULL) {
+			link_fail(l, "out of memory");
+			return -1;
+		}
+		l->out = p;
+		l->outcap = ncap;
+	}
+	n = chan_frame_pack(l->key, type, l->agent_id, l->seq + 1, corr, msg, l->out + l->outlen,
+	    l->outcap - l->outlen);
+	if (n < 0) {
+		log_error(
+		    "state channel: packing %s: %s", chan_msg_name(type), chan_err_str((int)n));
+		link_fail(l, "packing failed");
+		return -1;
+	}
+	l->seq++;
+	l->outlen += (size_t)n;
+	write_out(l);
+	return l->broken == NULL ? 0 : -1;
+}
+
+int
+link_send(struct link *l, enum chan_msg type, const ProtobufCMessage *msg)
+{
+	if (!link_up(l))
+		return -1;
+	return send_frame(l, type, msg, 0);
+}
+
+int64_t
+link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *arg)
+{
+	struct pending *p;
+
+	if (!link_up(l) || (p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	if (send_frame(l, CHAN_ALLOC_REQ, &req->base, 0) < 0) {
+		free(p);
+		return -1;
+	}
+	p->id = (int64_t)l->seq;
+	p->deadline = clock_mono_ns() + LINK_ALLOC_TIMEOUT_NS;
+	p->cb = cb;
+	p->arg = arg;
+	p->next = l->pending;
+	l->pending = p;
+	return p->id;
+}
+
+/* Unlink the pending request id; NULL when there is none. */
+static struct pending *
+pending_take(struct link *l, int64_t id)
+{
+	for (struct pending **pp = &l->pending; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct pending *p = *pp;
+
+			*pp = p->next;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+void
+link_alloc_cancel(struct link *l, int64_t id)
+{
+	free(pending_take(l, id));
+}
+
+/* ---- connecting ---- */
+
+static int
+read_key(struct link *l)
+{
+	unsigned char buf[CHAN_KEY_LEN + 1];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(l->key_file, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("state channel: channel key \"%s\": %s", l->key_file, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n != CHAN_KEY_LEN) {
+		log_warn(
+		    "state channel: channel key \"%s\": not %d bytes", l->key_file, CHAN_KEY_LEN);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	memcpy(l->key, buf, CHAN_KEY_LEN);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static void
+schedule_reconnect(struct link *l)
+{
+	uint64_t half = l->backoff / 2;
+
+	l->reconnect_at = clock_mono_ns() + half + (uint64_t)random() % (half + 1);
+	l->backoff = l->backoff * 2 > LINK_BACKOFF_MAX_NS ? LINK_BACKOFF_MAX_NS : l->backoff * 2;
+}
+
+static void
+link_connect(struct link *l)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct epoll_event ev = {.events = EPOLLIN};
+	State__Hello hello;
+	int fd;
+
+	l->reconnect_at = 0;
+	if (strlen(l->socket_path) >= sizeof(sun.sun_path))
+		fatalx("--manager-socket \"%s\": path too long", l->socket_path);
+	strcpy(sun.sun_path, l->socket_path);
+	if (read_key(l) < 0) {
+		schedule_reconnect(l);
+		return;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		fatal("socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		log_debug("state channel: connect \"%s\": %s", l->socket_path, strerror(errno));
+		close(fd);
+		schedule_reconnect(l);
+		return;
+	}
+	if ((l->dec = chan_dec_new(l->key, l->agent_id, CHAN_NODE_MANAGER)) == NULL)
+		fatalx("out of memory");
+	ev.data.fd = fd;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl (state channel)");
+	l->fd = fd;
+	l->want_out = 0;
+	l->seq = 0;
+	l->st = LINK_HELLO;
+	l->broken = NULL;
+	l->last_rx = clock_mono_ns();
+	l->hb_next = l->stats_next = 0;
+
+	state__hello__init(&hello);
+	hello.agent_id = l->agent_id;
+	hello.software_version = l->version;
+	hello.min_version = LINK_CHAN_VERSION;
+	hello.max_version = LINK_CHAN_VERSION;
+	hello.listen_address = l->listen;
+	hello.spki_pin.data = l->pin;
+	hello.spki_pin.len = sizeof(l->pin);
+	send_frame(l, CHAN_HELLO, &hello.base, 0);
+	log_debug("state channel: connected to %s, HELLO sent", l->socket_path);
+}
+
+/* Drop the connection now: called only at safe points (no frame being read, no caller inside
+ * link_send()). Pending allocations fail at the next link_expire(). */
+static void
+link_teardown(struct link *l)
+{
+	int was_up = l->st == LINK_UP;
+
+	if (l->fd >= 0) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		close(l->fd);
+		l->fd = -1;
+	}
+	if (l->broken != NULL)
+		log_warn("state channel to %s dropped: %s", l->socket_path, l->broken);
+	l->broken = NULL;
+	chan_dec_free(l->dec);
+	l->dec = NULL;
+	state_free(l->building);
+	l->building = NULL;
+	l->outlen = l->outoff = 0;
+	l->st = LINK_IDLE;
+	l->hb_next = l->stats_next = 0;
+	for (struct pending *p = l->pending; p != NULL; p = p->next)
+		p->deadline = 0;
+	schedule_reconnect(l);
+	if (was_up && l->cb.down != NULL)
+		l->cb.down(l->cb.arg);
+}
+
+/* ---- receiving ---- */
+
+static void
+on_alloc_res(struct link *l, uint64_t corr, const State__AllocRes *m)
+{
+	struct link_alloc_res res;
+	struct pending *p;
+
+	if ((p = pending_take(l, (int64_t)corr)) == NULL) {
+		log_debug("state channel: ALLOC_RES for %llu: no such request (timed out?)",
+		    (unsigned long long)corr);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.error = m->error_code;
+	res.reason = m->reason;
+	res.grant_id = m->grant_id;
+	res.isd_as = m->isd_as;
+	res.prefix_length = m->prefix_length;
+	if (res.error == 0) {
+		if (m->address.len == 4 || m->address.len == 16) {
+			res.addr.family = m->address.len == 4 ? 4 : 6;
+			memcpy(res.addr.b, m->address.data, m->address.len);
+		} else {
+			res.error = ERR_INVALID;
+			res.reason = "manager sent a grant without an address";
+		}
+	} else if (res.error > 0) {
+		res.error = ERR_INVALID;
+	}
+	p->cb(p->arg, &res);
+	free(p);
+}
+
+static void
+on_frame(struct link *l, const struct chan_frame *f)
+{
+	ProtobufCMessage *m;
+
+	if ((m = chan_frame_unpack(f)) == NULL) {
+		link_fail(l, "undecodable payload");
+		return;
+	}
+	if (l->st == LINK_HELLO) {
+		if (f->type == CHAN_WELCOME) {
+			const State__Welcome *w = (const State__Welcome *)m;
+
+			if (w->version != LINK_CHAN_VERSION) {
+				link_fail(l, "WELCOME with a version we do not speak");
+				goto out;
+			}
+			log_info("state channel: welcomed by %s (%s), channel version %u",
+			    l->socket_path, w->software_version, w->version);
+			l->st = LINK_UP;
+			l->backoff = LINK_BACKOFF_MIN_NS;
+			l->hb_next = clock_mono_ns() + l->hb_period;
+			l->stats_next = clock_mono_ns() + l->stats_period;
+			if (l->cb.welcome != NULL)
+				l->cb.welcome(l->cb.arg);
+		} else if (f->type == CHAN_REJECT) {
+			log_error("state channel: rejected by the manager: %s",
+			    ((const State__Reject *)m)->reason);
+			link_fail(l, "rejected");
+		} else {
+			log_warn("state channel: %s before WELCOME", chan_msg_name(f->type));
+			link_fail(l, "protocol error");
+		}
+		goto out;
+	}
+	switch (f->type) {
+	case CHAN_SNAPSHOT_BEGIN:
+		state_free(l->building);
+		if ((l->building = state_new()) == NULL) {
+			link_fail(l, "out of memory");
+			break;
+		}
+		l->build_gen = ((const State__SnapshotBegin *)m)->generation;
+		l->build_items = 0;
+		break;
+	case CHAN_KEY:
+	case CHAN_REVOKED:
+	case CHAN_GRANT:
+	case CHAN_POOL:
+	case CHAN_LIMITS: {
+		int rv;
+
+		if (l->building == NULL) {
+			log_warn("state channel: %s outside a snapshot", chan_msg_name(f->type));
+			link_fail(l, "protocol error");
+			break;
+		}
+		l->build_items++;
+		if ((rv = state_apply(l->building, f->type, m)) < 0)
+			log_warn("state channel: snapshot item %s skipped: %s",
+			    chan_msg_name(f->type), err_str(rv));
+		break;
+	}
+	case CHAN_SNAPSHOT_END: {
+		const State__SnapshotEnd *e = (const State__SnapshotEnd *)m;
+
+		if (l->building == NULL || e->generation != l->build_gen ||
+		    e->item_count != l->build_items) {
+			log_warn(
+			    "state channel: snapshot %llu discarded (END generation %llu, %llu "
+			    "items announced, %llu received)",
+			    (unsigned long long)l->build_gen, (unsigned long long)e->generation,
+			    (unsigned long long)e->item_count, (unsigned long long)l->build_items);
+			state_free(l->building);
+			l->building = NULL;
+			break;
+		}
+		l->building->generation = l->build_gen;
+		log_info("state channel: snapshot %llu: %zu keys, %zu revoked, %zu grants, %zu "
+			 "pools",
+		    (unsigned long long)l->build_gen, l->building->nkeys, l->building->nrevoked,
+		    l->building->ngrants, l->building->npools);
+		l->cb.snapshot(l->cb.arg, l->building);
+		l->building = NULL;
+		break;
+	}
+	case CHAN_KEY_ADD:
+	case CHAN_KEY_RETIRE:
+	case CHAN_REVOKE:
+	case CHAN_GRANT_RELEASE:
+	case CHAN_SESSION_KILL:
+	case CHAN_POOL_UPDATE:
+		/* a snapshot being built must not lose what changed meanwhile */
+		if (l->building != NULL && f->type != CHAN_SESSION_KILL)
+			state_apply(l->building, f->type, m);
+		l->cb.delta(l->cb.arg, f->type, m);
+		break;
+	case CHAN_ALLOC_RES: on_alloc_res(l, f->corr, (const State__AllocRes *)m); break;
+	case CHAN_HEARTBEAT: break;
+	default:
+		log_warn("state channel: unexpected %s from the manager", chan_msg_name(f->type));
+		link_fail(l, "protocol error");
+		break;
+	}
+out:
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void
+read_in(struct link *l)
+{
+	for (int rounds = 0; rounds < 16 && l->broken == NULL; rounds++) {
+		ssize_t n = recv(l->fd, l->rbuf, sizeof(l->rbuf), 0);
+		const unsigned char *p = l->rbuf;
+		size_t len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				link_fail(l, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			link_fail(l, "closed by the manager");
+			return;
+		}
+		l->last_rx = clock_mono_ns();
+		len = (size_t)n;
+		while (len > 0 && l->broken == NULL) {
+			struct chan_frame f;
+			ssize_t k;
+			int rv;
+
+			if ((k = chan_dec_feed(l->dec, p, len)) < 0) {
+				log_warn("state channel: %s", chan_err_str((int)k));
+				link_fail(l, "protocol error");
+				return;
+			}
+			p += k;
+			len -= (size_t)k;
+			if ((rv = chan_dec_next(l->dec, &f)) < 0) {
+				log_warn("state channel: %s", chan_err_str(rv));
+				link_fail(l, "protocol error");
+				return;
+			}
+			if (rv == 1)
+				on_frame(l, &f);
+		}
+	}
+}
+
+void
+link_handle(struct link *l, uint32_t events)
+{
+	if (l->fd < 0)
+		return;
+	if (events & EPOLLOUT)
+		write_out(l);
+	if (l->broken == NULL && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		read_in(l);
+	if (l->broken != NULL)
+		link_teardown(l);
+}
+
+/* ---- timers ---- */
+
+static uint64_t
+min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t
+link_expiry(const struct link *l)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (l->broken != NULL)
+		return 0;
+	for (const struct pending *p = l->pending; p != NULL; p = p->next)
+		t = min64(t, p->deadline);
+	if (l->st == LINK_IDLE)
+		return min64(t, l->reconnect_at ? l->reconnect_at : UINT64_MAX);
+	t = min64(t, l->last_rx + 3 * l->hb_period);
+	if (l->hb_next)
+		t = min64(t, l->hb_next);
+	if (l->stats_next)
+		t = min64(t, l->stats_next);
+	return t;
+}
+
+void
+link_expire(struct link *l, uint64_t now)
+{
+	struct pending *p;
+
+	if (l->broken != NULL)
+		link_teardown(l);
+	/* One at a time: a callback may add or cancel requests. */
+	for (;;) {
+		for (p = l->pending; p != NULL && p->deadline > now; p = p->next)
+			;
+		if (p == NULL)
+			break;
+		p = pending_take(l, p->id);
+		struct link_alloc_res res = {.error = ERR_BUSY, .reason = "manager unreachable"};
+		if (p->deadline != 0)
+			log_warn(
+			    "state channel: ALLOC_REQ %lld unanswered after 2 s", (long long)p->id);
+		p->cb(p->arg, &res);
+		free(p);
+	}
+	if (l->st == LINK_IDLE) {
+		if (l->reconnect_at != 0 && now >= l->reconnect_at)
+			link_connect(l);
+	} else if (now >= l->last_rx + 3 * l->hb_period) {
+		link_fail(l, "manager silent for 3 heartbeat periods");
+	} else if (l->st == LINK_UP) {
+		if (now >= l->hb_next) {
+			State__Heartbeat hb;
+
+			state__heartbeat__init(&hb);
+			hb.time = clock_unix();
+			l->hb_next = now + l->hb_period;
+			link_send(l, CHAN_HEARTBEAT, &hb.base);
+		}
+		if (now >= l->stats_next) {
+			l->stats_next = now + l->stats_period;
+			if (l->cb.stats != NULL)
+				l->cb.stats(l->cb.arg);
+		}
+	}
+	if (l->broken != NULL)
+		link_teardown(l);
+}
+
+void
+link_flush(struct link *l, int timeout_ms)
+{
+	uint64_t end = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct pollfd pfd;
+
+	while (l->fd >= 0 && l->broken == NULL && l->outlen > 0 && clock_mono_ns() < end) {
+		int flags = fcntl(l->fd, F_GETFL);
+
+		/* blocking, with a send timeout, for this last write */
+		struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+		fcntl(l->fd, F_SETFL, flags & ~O_NONBLOCK);
+		setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		write_out(l);
+		fcntl(l->fd, F_SETFL, flags);
+	}
+	/* Linger a moment before the socket closes: the manager handles a turn's requests after
+	 * reading them, and requests that arrive together with the end of the stream may be
+	 * dropped with the connection. */
+	if (l->fd >= 0 && l->broken == NULL) {
+		uint64_t linger = clock_mono_ns() + LINK_LINGER_MS * 1000000ull;
+
+		pfd.fd = l->fd;
+		pfd.events = POLLIN;
+		while (clock_mono_ns() < linger && poll(&pfd, 1, LINK_LINGER_MS) > 0 &&
+		    recv(l->fd, l->rbuf, sizeof(l->rbuf), MSG_DONTWAIT) > 0)
+			;
+	}
+}

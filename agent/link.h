@@ -1,0 +1,100 @@
+/* The agent's end of the state channel (PROTOCOL.md §2): a non-blocking client of the manager's
+ * UNIX socket. It connects, says HELLO, waits for WELCOME (or REJECT), takes the snapshot (built
+ * in a fresh struct state, handed over at SNAPSHOT_END when its generation and item count agree)
+ * and the deltas, answers nothing itself but carries the agent's requests (ALLOC_REQ with a
+ * callback per correlation id and a 2 s limit, HOLD_REQ) and reports (SESSION_UP/DOWN, STATS,
+ * HEARTBEAT). When the channel drops it reconnects with exponential backoff (0.1 s .. 10 s, with
+ * jitter) and says HELLO again.
+ *
+ * It runs on the owner's epoll loop: it registers its socket with the epoll fd it is given
+ * (epoll data.fd = the socket) and asks for EPOLLOUT only while its output queue is non-empty;
+ * the owner calls link_handle() for events on link_fd(), and link_expire() when link_expiry()
+ * has passed. */
+#ifndef AGENT_LINK_H
+#define AGENT_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/addr.h"
+#include "../proto/chan.h"
+#include "state.h"
+
+#define LINK_ALLOC_TIMEOUT_NS (2ull * 1000000000u)
+#define LINK_BACKOFF_MIN_NS (100ull * 1000000u)
+#define LINK_BACKOFF_MAX_NS (10ull * 1000000000u)
+#define LINK_PERIOD_DEFAULT 5 /* heartbeat and stats seconds when Limits says 0 */
+#define LINK_OUT_MAX (8u * 1024 * 1024) /* queued output beyond this: drop the channel */
+
+struct link_config {
+	const char *socket_path; /* the manager's agent.sock */
+	const char *key_file; /* the channel key, 32 bytes (read at each connect until it loads) */
+	uint64_t agent_id;
+	const char *software_version;
+	const char *listen_address; /* for HELLO */
+	const unsigned char *spki_pin; /* 32 bytes, for HELLO */
+};
+
+/* The outcome of an ALLOC_REQ: error 0 and the grant, or a negative enum err with a reason
+ * (ERR_BUSY with "manager unreachable" when the channel dropped or 2 s passed). */
+struct link_alloc_res {
+	int error;
+	const char *reason;
+	uint64_t grant_id, isd_as;
+	struct addr addr;
+	unsigned prefix_length;
+};
+typedef void (*link_alloc_cb)(void *arg, const struct link_alloc_res *res);
+
+struct link_callbacks {
+	void *arg;
+	/* WELCOME arrived: report every live session now (SESSION_UP each, then STATS with
+	 * reconcile), before anything else is sent. */
+	void (*welcome)(void *arg);
+	/* A complete snapshot: the owner takes st (frees the state it replaces). */
+	void (*snapshot)(void *arg, struct state *st);
+	/* A delta (KEY_ADD .. POOL_UPDATE) to apply to the live state and enforce; msg is freed
+	 * after the call. */
+	void (*delta)(void *arg, enum chan_msg type, const ProtobufCMessage *msg);
+	/* The STATS period passed while the link is up: send one (reconcile 0). */
+	void (*stats)(void *arg);
+	/* The channel dropped (after being welcomed). */
+	void (*down)(void *arg);
+};
+
+struct link;
+
+/* A link that starts connecting at its first link_expire() (link_expiry() is due at once). The
+ * strings are copied. NULL when out of memory. Free with link_free() (NULL is fine): pending
+ * ALLOC_REQ callbacks run then with ERR_BUSY, "shutting down". */
+struct link *link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epfd);
+void link_free(struct link *l);
+
+/* The socket now (-1 while disconnected). */
+int link_fd(const struct link *l);
+/* Handle epoll events on link_fd(). */
+void link_handle(struct link *l, uint32_t events);
+uint64_t link_expiry(const struct link *l);
+void link_expire(struct link *l, uint64_t now_ns);
+
+/* Welcomed by the manager: requests and reports go out. */
+int link_up(const struct link *l);
+
+/* Heartbeat and stats periods in seconds (0: LINK_PERIOD_DEFAULT), from the manager's Limits. */
+void link_set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds);
+
+/* Queue one message (type and its protobuf) for the manager. 0, or -1 when the link is not up
+ * (nothing queued) or the message could not be packed (the channel is dropped). */
+int link_send(struct link *l, enum chan_msg type, const ProtobufCMessage *msg);
+
+/* Ask the manager for an address. cb runs exactly once (from a later loop turn, never from
+ * within this call) unless the request is cancelled: with the ALLOC_RES, or with an error when
+ * the link drops or 2 s pass. Returns the request id (> 0) for link_alloc_cancel(), or -1 when the
+ * link is not up (cb will not run). */
+int64_t link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *arg);
+void link_alloc_cancel(struct link *l, int64_t id);
+
+/* Write what is queued, waiting at most timeout_ms (shutdown). */
+void link_flush(struct link *l, int timeout_ms);
+
+#endif

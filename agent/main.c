@@ -1,0 +1,514 @@
+/* snaptun-agent: flags, start-up, and the one event loop (epoll) that drives the QUIC server,
+ * the state channel to the manager, the timers and the signals. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <gnutls/gnutls.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "../lib/clock.h"
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../lib/secret.h"
+#include "link.h"
+#include "quic.h"
+#include "state.h"
+#include "tunnel.h"
+
+#define AGENT_VERSION "snaptun 0.1.0"
+#define RESET_SECRET_LEN 32
+#define PATH_MAX_LEN 4096
+#define MAX_EVENTS 64
+
+struct options {
+	const char *listen, *state_dir, *manager_socket, *channel_key;
+	const char *tls_cert, *tls_key;
+	uint64_t agent_id;
+	enum quic_retry retry;
+	unsigned max_conns;
+	uint64_t handshake_timeout_ms, idle_timeout_s;
+};
+
+/* The agent: what the loop and the link callbacks share. */
+struct agent {
+	struct state *st; /* the live state (swapped at each snapshot) */
+	struct link *link;
+	struct tunnels *ts;
+	struct quic_server *srv;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: snaptun-agent [--listen ADDR:PORT] [--state-dir DIR] [--manager-socket PATH]\n"
+	    "                     [--channel-key FILE] [--agent-id N] [--tls-cert FILE --tls-key FILE]\n"
+	    "                     [--retry auto|always|never] [--max-conns N] [--log-level LEVEL]\n"
+	    "                     [--handshake-timeout-ms MS] [--idle-timeout SECONDS]\n"
+	    "\n"
+	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
+	    "                            port 0 picks a free port)\n"
+	    "  --state-dir DIR           certificate, key, reset secret (default ./var/agent)\n"
+	    "  --manager-socket PATH     the manager's state channel (default ./var/agent.sock)\n"
+	    "  --channel-key FILE        the channel key (default channel.key beside the socket)\n"
+	    "  --agent-id N              this agent's node id, 1 .. 2^63 (default 1)\n"
+	    "  --tls-cert FILE           PEM certificate (default DIR/cert.pem, generated)\n"
+	    "  --tls-key FILE            its PEM private key (default DIR/key.pem, generated)\n"
+	    "  --retry MODE              QUIC Retry: auto (under load, default), always, never\n"
+	    "  --max-conns N             connections at once (default 10000)\n"
+	    "  --log-level LEVEL         error, warn, info (default) or debug\n"
+	    "  --handshake-timeout-ms MS the tunnel handshake limit (default 3000)\n"
+	    "  --idle-timeout SECONDS    QUIC idle timeout (default 30)\n"
+	    "\n"
+	    "The bound address is written to DIR/agent.addr once listening.\n");
+}
+
+static uint64_t
+uint_arg(const char *flag, const char *s, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min || v > max)
+		fatalx("%s \"%s\": expected a whole number from %llu to %llu", flag, s,
+		    (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"manager-socket", required_argument, NULL, 'm'},
+	    {"channel-key", required_argument, NULL, 'K'},
+	    {"agent-id", required_argument, NULL, 'i'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
+	    {"retry", required_argument, NULL, 'r'},
+	    {"max-conns", required_argument, NULL, 'M'},
+	    {"log-level", required_argument, NULL, 'v'},
+	    {"handshake-timeout-ms", required_argument, NULL, 'H'},
+	    {"idle-timeout", required_argument, NULL, 'I'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch, level;
+
+	o->listen = "0.0.0.0:4433";
+	o->state_dir = "./var/agent";
+	o->manager_socket = "./var/agent.sock";
+	o->agent_id = 1;
+	o->retry = QUIC_RETRY_AUTO;
+	o->handshake_timeout_ms = 3000;
+	o->idle_timeout_s = 30;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': o->listen = optarg; break;
+		case 's': o->state_dir = optarg; break;
+		case 'm': o->manager_socket = optarg; break;
+		case 'K': o->channel_key = optarg; break;
+		case 'i': o->agent_id = uint_arg("--agent-id", optarg, 1, 1ull << 63); break;
+		case 'c': o->tls_cert = optarg; break;
+		case 'k': o->tls_key = optarg; break;
+		case 'r':
+			if (strcmp(optarg, "auto") == 0)
+				o->retry = QUIC_RETRY_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				o->retry = QUIC_RETRY_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o->retry = QUIC_RETRY_NEVER;
+			else
+				fatalx("--retry \"%s\": expected auto, always or never", optarg);
+			break;
+		case 'M':
+			o->max_conns = (unsigned)uint_arg("--max-conns", optarg, 1, 1000000);
+			break;
+		case 'H':
+			o->handshake_timeout_ms =
+			    uint_arg("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
+			break;
+		case 'I': o->idle_timeout_s = uint_arg("--idle-timeout", optarg, 1, 86400); break;
+		case 'v':
+			if ((level = log_level_parse(optarg)) < 0)
+				fatalx("--log-level \"%s\": expected error, warn, info or debug",
+				    optarg);
+			log_set_level((enum log_level)level);
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "snaptun-agent: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		fatalx("--tls-cert and --tls-key go together");
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static void
+make_dirs(const char *dir)
+{
+	char p[PATH_MAX_LEN];
+
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		fatalx("--state-dir \"%s\": path too long", dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			fatal("mkdir %s", p);
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		fatal("mkdir %s", p);
+}
+
+/* Write len bytes to path (mode) through path.tmp and a rename. */
+static void
+write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX_LEN + 8];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0 ||
+	    write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		fatal("cannot write %s", path);
+}
+
+/* The stateless-reset / token secret: 32 bytes that survive restarts. */
+static void
+load_reset_secret(const char *state_dir, unsigned char secret[RESET_SECRET_LEN])
+{
+	char path[PATH_MAX_LEN];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/reset.secret", state_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, secret, RESET_SECRET_LEN);
+		close(fd);
+		if (n != RESET_SECRET_LEN)
+			fatalx("%s: not %d bytes", path, RESET_SECRET_LEN);
+		return;
+	}
+	if (errno != ENOENT)
+		fatal("cannot read %s", path);
+	if (secret_random(secret, RESET_SECRET_LEN) < 0)
+		fatalx("no random bytes for %s", path);
+	write_file(path, secret, RESET_SECRET_LEN, 0600);
+}
+
+static void
+format_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[ADDR_STRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+	}
+}
+
+/* ---- the link's callbacks ---- */
+
+static void
+on_welcome(void *arg)
+{
+	struct agent *ag = arg;
+
+	tunnels_report_all(ag->ts);
+}
+
+static void
+on_snapshot(void *arg, struct state *st)
+{
+	struct agent *ag = arg;
+	struct state *old = ag->st;
+
+	ag->st = st;
+	state_free(old);
+	link_set_periods(ag->link, st->limits.heartbeat_seconds, st->limits.stats_seconds);
+	tunnels_enforce(ag->ts);
+}
+
+static void
+on_delta(void *arg, enum chan_msg type, const ProtobufCMessage *msg)
+{
+	struct agent *ag = arg;
+	int rv;
+
+	if (type != CHAN_SESSION_KILL && (rv = state_apply(ag->st, type, msg)) < 0)
+		log_warn("state channel: %s not applied: %s", chan_msg_name(type), err_str(rv));
+	switch (type) {
+	case CHAN_REVOKE: {
+		const State__Revoke *m = (const State__Revoke *)msg;
+
+		log_info("pssid %s revoked%s%s", m->pssid, m->reason[0] ? ": " : "", m->reason);
+		tunnels_revoke(ag->ts, m->pssid);
+		break;
+	}
+	case CHAN_GRANT_RELEASE:
+		tunnels_release_grant(ag->ts, ((const State__GrantRelease *)msg)->grant_id);
+		break;
+	case CHAN_SESSION_KILL: {
+		const State__SessionKill *m = (const State__SessionKill *)msg;
+
+		tunnels_kill(ag->ts, m->session_id, m->reason);
+		break;
+	}
+	default: break;
+	}
+}
+
+static void
+on_stats(void *arg)
+{
+	struct agent *ag = arg;
+
+	tunnels_report_stats(ag->ts);
+}
+
+static void
+on_down(void *arg)
+{
+	(void)arg;
+	log_warn("manager unreachable: established tunnels go on, new assignments are refused");
+}
+
+/* ---- the loop ---- */
+
+static void
+epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl");
+}
+
+static void
+timer_arm(int tfd, uint64_t at, uint64_t *armed)
+{
+	struct itimerspec its = {0};
+
+	if (at == *armed)
+		return;
+	if (at != UINT64_MAX) {
+		its.it_value.tv_sec = (time_t)(at / 1000000000u);
+		its.it_value.tv_nsec = (long)(at % 1000000000u);
+	}
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		fatal("timerfd_settime");
+	*armed = at;
+}
+
+static void
+loop_run(struct agent *ag, int ep, int sfd, int tfd)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t armed = UINT64_MAX, now, at, lat;
+	int srv_fds[2], nsrv, n;
+
+	nsrv = quic_server_fds(ag->srv, srv_fds);
+	for (;;) {
+		now = clock_mono_ns();
+		at = quic_server_expiry(ag->srv);
+		lat = link_expiry(ag->link);
+		if (at <= now)
+			quic_server_expire(ag->srv, now);
+		if (lat <= now)
+			link_expire(ag->link, now);
+		if (tunnels_take_dirty(ag->ts))
+			quic_server_flush(ag->srv);
+		if (at <= now || lat <= now)
+			continue;
+		timer_arm(tfd, at < lat ? at : lat, &armed);
+		if ((n = epoll_wait(ep, evs, MAX_EVENTS, -1)) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					log_info("signal %u: shutting down", si.ssi_signo);
+					return;
+				}
+			} else if (fd == tfd) {
+				uint64_t ticks;
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+					fatal("timerfd");
+				armed = UINT64_MAX; /* fired: arm again */
+			} else if (fd == link_fd(ag->link)) {
+				link_handle(ag->link, evs[i].events);
+			} else {
+				for (int k = 0; k < nsrv; k++)
+					if (fd == srv_fds[k])
+						quic_server_read(ag->srv, fd);
+			}
+		}
+		if (tunnels_take_dirty(ag->ts))
+			quic_server_flush(ag->srv);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	char cert[PATH_MAX_LEN], key[PATH_MAX_LEN], keyfile[PATH_MAX_LEN], path[PATH_MAX_LEN];
+	char addrtext[ADDR_STRLEN + 16], pin64[64];
+	unsigned char pin[QUIC_SPKI_PIN_LEN], reset[RESET_SECRET_LEN];
+	struct quic_server_config qc = {0};
+	struct tunnel_config tc = {0};
+	struct link_config lc = {0};
+	struct link_callbacks lcb = {0};
+	struct quic_callbacks qcb;
+	struct agent ag = {0};
+	gnutls_datum_t raw, b64;
+	const struct sockaddr *sa;
+	struct options o = {0};
+	socklen_t salen;
+	sigset_t mask;
+	int ep, sfd, tfd;
+
+	parse_options(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	make_dirs(o.state_dir);
+	if (o.tls_cert != NULL) {
+		snprintf(cert, sizeof(cert), "%s", o.tls_cert);
+		snprintf(key, sizeof(key), "%s", o.tls_key);
+	} else {
+		snprintf(cert, sizeof(cert), "%s/cert.pem", o.state_dir);
+		snprintf(key, sizeof(key), "%s/key.pem", o.state_dir);
+		if (quic_cert_ensure(cert, key) < 0)
+			fatalx("cannot create the TLS certificate in %s", o.state_dir);
+	}
+	if (quic_cert_spki_pin(cert, pin) < 0)
+		fatalx("cannot read the certificate %s", cert);
+	raw.data = pin;
+	raw.size = sizeof(pin);
+	if (gnutls_base64_encode2(&raw, &b64) < 0)
+		fatalx("base64");
+	snprintf(pin64, sizeof(pin64), "%.*s", (int)b64.size, (const char *)b64.data);
+	gnutls_free(b64.data);
+	load_reset_secret(o.state_dir, reset);
+	if (o.channel_key != NULL) {
+		snprintf(keyfile, sizeof(keyfile), "%s", o.channel_key);
+	} else {
+		const char *slash = strrchr(o.manager_socket, '/');
+
+		if (slash == NULL)
+			snprintf(keyfile, sizeof(keyfile), "channel.key");
+		else
+			snprintf(keyfile, sizeof(keyfile), "%.*s/channel.key",
+			    (int)(slash - o.manager_socket), o.manager_socket);
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+		fatal("event loop");
+	epoll_add(ep, sfd);
+	epoll_add(ep, tfd);
+
+	if ((ag.st = state_new()) == NULL)
+		fatalx("out of memory");
+	tc.agent_id = o.agent_id;
+	tc.handshake_timeout_ns = o.handshake_timeout_ms * 1000000u;
+	if ((ag.ts = tunnels_new(&tc, &ag.st, NULL)) == NULL)
+		fatalx("out of memory");
+	tunnels_callbacks(ag.ts, &qcb);
+	qc.listen = o.listen;
+	qc.cert_file = cert;
+	qc.key_file = key;
+	qc.static_secret = reset;
+	qc.retry = o.retry;
+	qc.max_conns = o.max_conns;
+	qc.idle_timeout_ns = o.idle_timeout_s * 1000000000u;
+	if ((ag.srv = quic_server_new(&qc, &qcb)) == NULL)
+		fatalx("cannot listen on %s", o.listen);
+	{
+		int fds[2], nfds = quic_server_fds(ag.srv, fds);
+
+		for (int i = 0; i < nfds; i++)
+			epoll_add(ep, fds[i]);
+	}
+	sa = quic_server_addr(ag.srv, &salen);
+	format_sockaddr(sa, addrtext, sizeof(addrtext));
+	snprintf(path, sizeof(path), "%s/agent.addr", o.state_dir);
+
+	lc.socket_path = o.manager_socket;
+	lc.key_file = keyfile;
+	lc.agent_id = o.agent_id;
+	lc.software_version = AGENT_VERSION;
+	lc.listen_address = addrtext;
+	lc.spki_pin = pin;
+	lcb.arg = &ag;
+	lcb.welcome = on_welcome;
+	lcb.snapshot = on_snapshot;
+	lcb.delta = on_delta;
+	lcb.stats = on_stats;
+	lcb.down = on_down;
+	if ((ag.link = link_new(&lc, &lcb, ep)) == NULL)
+		fatalx("out of memory");
+	tunnels_set_link(ag.ts, ag.link);
+
+	{
+		char line[sizeof(addrtext) + 1];
+		int len = snprintf(line, sizeof(line), "%s\n", addrtext);
+
+		write_file(path, line, (size_t)len, 0644);
+	}
+	log_info("snaptun-agent %s (agent id %llu) listening on %s, SPKI pin %s, manager %s",
+	    AGENT_VERSION, (unsigned long long)o.agent_id, addrtext, pin64, o.manager_socket);
+
+	loop_run(&ag, ep, sfd, tfd);
+
+	/* Every connection closes with code 0; each session's end sends its HOLD_REQ. */
+	quic_server_free(ag.srv, 0, "shutting down");
+	ag.srv = NULL;
+	link_flush(ag.link, 1000);
+	link_free(ag.link);
+	tunnels_free(ag.ts);
+	state_free(ag.st);
+	explicit_bzero(reset, sizeof(reset));
+	close(tfd);
+	close(sfd);
+	close(ep);
+	return 0;
+}

@@ -1,0 +1,375 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "state.h"
+
+struct state *
+state_new(void)
+{
+	struct state *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	if ((st->keyset = jwt_keyset_new()) == NULL) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+state_free(struct state *st)
+{
+	if (st == NULL)
+		return;
+	jwt_keyset_free(st->keyset);
+	for (size_t i = 0; i < st->nkeys; i++)
+		free(st->keys[i].pem);
+	free(st->keys);
+	free(st->grants);
+	free(st->pools);
+	free(st->revoked);
+	free(st);
+}
+
+/* Grow *arr (of *cap elements of size) to hold one more than n. 0 or ERR_NOMEM. */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	if ((p = realloc(*arr, ncap * size)) == NULL)
+		return ERR_NOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* ---- revoked pssids ---- */
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of pssid, or the empty slot where it would go. */
+static size_t
+revoked_slot(const struct state *st, const char *pssid)
+{
+	size_t mask = st->caprevoked - 1, i = hash_str(pssid) & mask;
+
+	while (st->revoked[i][0] != '\0' && strcmp(st->revoked[i], pssid) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int
+revoked_add(struct state *st, const char *pssid)
+{
+	size_t i;
+
+	if (!pssid_valid(pssid))
+		return ERR_INVALID;
+	/* keep the load at most 1/2 */
+	if ((st->nrevoked + 1) * 2 > st->caprevoked) {
+		size_t ncap = st->caprevoked ? st->caprevoked * 2 : 64;
+		char(*old)[PSSID_MAX + 1] = st->revoked;
+		size_t oldcap = st->caprevoked;
+
+		if ((st->revoked = calloc(ncap, sizeof(*st->revoked))) == NULL) {
+			st->revoked = old;
+			return ERR_NOMEM;
+		}
+		st->caprevoked = ncap;
+		for (size_t j = 0; j < oldcap; j++)
+			if (old[j][0] != '\0')
+				memcpy(
+				    st->revoked[revoked_slot(st, old[j])], old[j], sizeof(old[j]));
+		free(old);
+	}
+	i = revoked_slot(st, pssid);
+	if (st->revoked[i][0] == '\0') {
+		strcpy(st->revoked[i], pssid);
+		st->nrevoked++;
+	}
+	return 0;
+}
+
+int
+state_revoked(const struct state *st, const char *pssid)
+{
+	if (st->caprevoked == 0)
+		return 0;
+	return st->revoked[revoked_slot(st, pssid)][0] != '\0';
+}
+
+/* ---- keys ---- */
+
+/* Rebuild the keyset from keys[]: a key jwtkey refuses was refused when it came in. */
+static int
+keyset_rebuild(struct state *st)
+{
+	struct jwt_keyset *ks;
+
+	if ((ks = jwt_keyset_new()) == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < st->nkeys; i++) {
+		int rv = jwt_keyset_add_pem(
+		    ks, st->keys[i].kid, st->keys[i].pem, strlen(st->keys[i].pem));
+		if (rv == ERR_NOMEM) {
+			jwt_keyset_free(ks);
+			return rv;
+		}
+	}
+	jwt_keyset_free(st->keyset);
+	st->keyset = ks;
+	return 0;
+}
+
+static ssize_t
+key_index(const struct state *st, const char *kid)
+{
+	for (size_t i = 0; i < st->nkeys; i++)
+		if (strcmp(st->keys[i].kid, kid) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int
+key_add(struct state *st, const State__Key *k)
+{
+	struct jwt_keyset *probe;
+	ssize_t i;
+	char *pem;
+	int rv;
+
+	if (k == NULL || strlen(k->kid) > JWT_KID_MAX || k->kid[0] == '\0')
+		return ERR_INVALID;
+	/* The key must load on its own, and its type must be the algorithm the manager says. */
+	if ((probe = jwt_keyset_new()) == NULL)
+		return ERR_NOMEM;
+	rv = jwt_keyset_add_pem(probe, k->kid, k->public_key_pem, strlen(k->public_key_pem));
+	if (rv == 0 && probe->keys[0].alg != jwt_alg_parse(k->alg))
+		rv = ERR_INVALID;
+	jwt_keyset_free(probe);
+	if (rv < 0)
+		return rv;
+	if ((pem = strdup(k->public_key_pem)) == NULL)
+		return ERR_NOMEM;
+	if ((i = key_index(st, k->kid)) >= 0) {
+		free(st->keys[i].pem);
+	} else {
+		if (grow((void **)&st->keys, &st->capkeys, st->nkeys, sizeof(*st->keys)) < 0) {
+			free(pem);
+			return ERR_NOMEM;
+		}
+		i = (ssize_t)st->nkeys++;
+		strcpy(st->keys[i].kid, k->kid);
+	}
+	st->keys[i].pem = pem;
+	st->keys[i].verify_until = k->verify_until;
+	return keyset_rebuild(st);
+}
+
+static int
+key_retire(struct state *st, const char *kid)
+{
+	ssize_t i;
+
+	if ((i = key_index(st, kid)) < 0)
+		return 0;
+	free(st->keys[i].pem);
+	st->keys[i] = st->keys[--st->nkeys];
+	return keyset_rebuild(st);
+}
+
+int
+state_verify_token(
+    const struct state *st, const char *token, size_t len, int64_t now, struct jwt_claims *out)
+{
+	ssize_t i;
+	int rv;
+
+	if ((rv = jwt_verify(st->keyset, token, len, now, out)) < 0)
+		return rv;
+	if ((i = key_index(st, out->kid)) >= 0 && st->keys[i].verify_until != 0 &&
+	    now > st->keys[i].verify_until) {
+		memset(out, 0, sizeof(*out));
+		return JWT_ERR_UNKNOWN_KEY;
+	}
+	return 0;
+}
+
+/* ---- grants and pools ---- */
+
+static int
+addr_from(const ProtobufCBinaryData *b, struct addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (b->len == 4)
+		a->family = 4;
+	else if (b->len == 16)
+		a->family = 6;
+	else
+		return ERR_INVALID;
+	memcpy(a->b, b->data, b->len);
+	return 0;
+}
+
+static ssize_t
+grant_index(const struct state *st, uint64_t id)
+{
+	for (size_t i = 0; i < st->ngrants; i++)
+		if (st->grants[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+const struct state_grant *
+state_grant_find(const struct state *st, uint64_t grant_id)
+{
+	ssize_t i = grant_index(st, grant_id);
+
+	return i < 0 ? NULL : &st->grants[i];
+}
+
+static int
+grant_put(struct state *st, const State__Grant *g)
+{
+	struct state_grant sg;
+	ssize_t i;
+
+	memset(&sg, 0, sizeof(sg));
+	if (g->grant_id == 0 || !pssid_valid(g->pssid) || addr_from(&g->address, &sg.addr) < 0)
+		return ERR_INVALID;
+	sg.id = g->grant_id;
+	sg.session_id = g->session_id;
+	sg.pool_id = g->pool_id;
+	sg.isd_as = g->isd_as;
+	strcpy(sg.pssid, g->pssid);
+	sg.on_hold = g->state == STATE__GRANT_STATE__GRANT_STATE_ON_HOLD;
+	sg.hold_until = g->hold_until;
+	if ((i = grant_index(st, sg.id)) < 0) {
+		if (grow((void **)&st->grants, &st->capgrants, st->ngrants, sizeof(sg)) < 0)
+			return ERR_NOMEM;
+		i = (ssize_t)st->ngrants++;
+	}
+	st->grants[i] = sg;
+	return 0;
+}
+
+static void
+grant_drop(struct state *st, uint64_t id)
+{
+	ssize_t i = grant_index(st, id);
+
+	if (i >= 0)
+		st->grants[i] = st->grants[--st->ngrants];
+}
+
+static ssize_t
+pool_index(const struct state *st, uint64_t id)
+{
+	for (size_t i = 0; i < st->npools; i++)
+		if (st->pools[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int
+pool_put(struct state *st, const State__Pool *p)
+{
+	struct state_pool sp;
+	ssize_t i;
+
+	memset(&sp, 0, sizeof(sp));
+	if (p == NULL || p->id == 0 || addr_from(&p->prefix, &sp.prefix.net) < 0 ||
+	    p->prefix_length > (sp.prefix.net.family == 4 ? 32u : 128u))
+		return ERR_INVALID;
+	sp.id = p->id;
+	sp.isd_as = p->isd_as;
+	snprintf(sp.name, sizeof(sp.name), "%s", p->name);
+	sp.prefix.len = p->prefix_length;
+	sp.mode = p->mode == STATE__POOL_MODE__POOL_MODE_SCION ? STATE_POOL_SCION : STATE_POOL_IP;
+	sp.hold_seconds = p->hold_seconds;
+	if ((i = pool_index(st, sp.id)) < 0) {
+		if (grow((void **)&st->pools, &st->cappools, st->npools, sizeof(sp)) < 0)
+			return ERR_NOMEM;
+		i = (ssize_t)st->npools++;
+	}
+	st->pools[i] = sp;
+	return 0;
+}
+
+/* Whether the first len bits of a and b agree. */
+static int
+prefix_match(const struct addr *a, const struct addr *b, unsigned len)
+{
+	unsigned whole = len / 8, rest = len % 8;
+
+	if (a->family != b->family || memcmp(a->b, b->b, whole) != 0)
+		return 0;
+	return rest == 0 || ((a->b[whole] ^ b->b[whole]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+const struct state_pool *
+state_pool_of(const struct state *st, const struct addr *a)
+{
+	for (size_t i = 0; i < st->npools; i++)
+		if (prefix_match(&st->pools[i].prefix.net, a, st->pools[i].prefix.len))
+			return &st->pools[i];
+	return NULL;
+}
+
+int
+state_apply(struct state *st, enum chan_msg type, const ProtobufCMessage *msg)
+{
+	switch (type) {
+	case CHAN_KEY: return key_add(st, (const State__Key *)msg);
+	case CHAN_KEY_ADD: return key_add(st, ((const State__KeyAdd *)msg)->key);
+	case CHAN_KEY_RETIRE: return key_retire(st, ((const State__KeyRetire *)msg)->kid);
+	case CHAN_REVOKED: return revoked_add(st, ((const State__Revoked *)msg)->pssid);
+	case CHAN_REVOKE: return revoked_add(st, ((const State__Revoke *)msg)->pssid);
+	case CHAN_GRANT: return grant_put(st, (const State__Grant *)msg);
+	case CHAN_GRANT_RELEASE:
+		grant_drop(st, ((const State__GrantRelease *)msg)->grant_id);
+		return 0;
+	case CHAN_POOL: return pool_put(st, (const State__Pool *)msg);
+	case CHAN_POOL_UPDATE: {
+		const State__PoolUpdate *u = (const State__PoolUpdate *)msg;
+		ssize_t i;
+
+		if (u->pool == NULL)
+			return ERR_INVALID;
+		if (!u->removed)
+			return pool_put(st, u->pool);
+		if ((i = pool_index(st, u->pool->id)) >= 0)
+			st->pools[i] = st->pools[--st->npools];
+		return 0;
+	}
+	case CHAN_LIMITS: {
+		const State__Limits *l = (const State__Limits *)msg;
+
+		st->limits.max_sessions = l->max_sessions;
+		st->limits.max_sessions_per_pssid = l->max_sessions_per_pssid;
+		st->limits.session_rate_bps = l->session_rate_bps;
+		st->limits.idle_timeout_seconds = l->idle_timeout_seconds;
+		st->limits.heartbeat_seconds = l->heartbeat_seconds;
+		st->limits.stats_seconds = l->stats_seconds;
+		return 0;
+	}
+	default: return ERR_INVALID;
+	}
+}

@@ -1,0 +1,94 @@
+/* What the manager pushed to this agent over the state channel (PROTOCOL.md §2.2): the trusted
+ * token keys, the revoked pssids, the grants this agent owns, the pools and the limits. One
+ * in-memory model fed by both the snapshot items (KEY, REVOKED, GRANT, POOL, LIMITS) and the
+ * deltas (KEY_ADD, KEY_RETIRE, REVOKE, GRANT_RELEASE, POOL_UPDATE): the link builds a snapshot
+ * in a fresh struct state beside the live one and the agent swaps them at SNAPSHOT_END.
+ *
+ * The agent enforces from the live state alone, so it keeps working from its cache while the
+ * manager is unreachable. Functions return 0 or a negative enum err (lib/err.h). */
+#ifndef AGENT_STATE_H
+#define AGENT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../lib/addr.h"
+#include "../lib/pssid.h"
+#include "../proto/chan.h"
+#include "../proto/jwt.h"
+
+/* A verification key as the manager sent it: the PEM is kept so that the keyset can be rebuilt
+ * when a key is retired (a jwt_keyset only grows). */
+struct state_key {
+	char kid[JWT_KID_MAX + 1];
+	char *pem;
+	int64_t verify_until; /* Unix seconds; 0: no end */
+};
+
+struct state_grant {
+	uint64_t id, session_id, pool_id, isd_as;
+	char pssid[PSSID_MAX + 1];
+	struct addr addr;
+	int on_hold;
+	int64_t hold_until;
+};
+
+enum state_pool_mode { STATE_POOL_IP = 1, STATE_POOL_SCION = 2 };
+
+struct state_pool {
+	uint64_t id, isd_as;
+	char name[64];
+	struct prefix prefix;
+	enum state_pool_mode mode;
+	uint32_t hold_seconds;
+};
+
+struct state_limits {
+	uint32_t max_sessions, max_sessions_per_pssid;
+	uint64_t session_rate_bps;
+	uint32_t idle_timeout_seconds, heartbeat_seconds, stats_seconds;
+};
+
+struct state {
+	uint64_t generation; /* of the snapshot this state was built from; 0: none yet */
+	struct jwt_keyset *keyset; /* built from keys[] */
+	struct state_key *keys;
+	size_t nkeys, capkeys;
+	struct state_grant *grants;
+	size_t ngrants, capgrants;
+	struct state_pool *pools;
+	size_t npools, cappools;
+	struct state_limits limits;
+	/* revoked pssids: open addressing, linear probing, power-of-two size, no deletions */
+	char (*revoked)[PSSID_MAX + 1];
+	size_t nrevoked, caprevoked;
+};
+
+/* An empty state (no keys: every token is refused), or NULL when out of memory. Free with
+ * state_free() (NULL is fine). */
+struct state *state_new(void);
+void state_free(struct state *st);
+
+/* Apply one snapshot item or delta (type and its unpacked payload, as chan_frame_unpack() gives
+ * it). Other message types are ERR_INVALID. A KEY whose PEM jwtkey refuses is ERR_INVALID and
+ * leaves st unchanged; a KEY or KEY_ADD of a kid already present replaces it; retiring or
+ * releasing something unknown is fine (0). ERR_NOMEM. */
+int state_apply(struct state *st, enum chan_msg type, const ProtobufCMessage *msg);
+
+/* Whether pssid is revoked: 1 or 0. */
+int state_revoked(const struct state *st, const char *pssid);
+
+/* Verify a tunnel token (len bytes) at Unix time now with the trusted keys: jwt_verify(), then
+ * the key's verify_until. Returns 0 with *out filled or a negative enum jwt_err
+ * (JWT_ERR_UNKNOWN_KEY when the key that verified is past its verify_until). Revocation is the
+ * caller's check (state_revoked()). */
+int state_verify_token(
+    const struct state *st, const char *token, size_t len, int64_t now, struct jwt_claims *out);
+
+/* The pool whose prefix holds a, or NULL. */
+const struct state_pool *state_pool_of(const struct state *st, const struct addr *a);
+
+const struct state_grant *state_grant_find(const struct state *st, uint64_t grant_id);
+
+#endif

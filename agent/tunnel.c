@@ -1,0 +1,1056 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/clock.h"
+#include "../lib/err.h"
+#include "../lib/isdas.h"
+#include "../lib/log.h"
+#include "../proto/ctrl.h"
+#include "session.h"
+#include "tunnel.h"
+
+#define REMOTE_STRLEN (ADDR_STRLEN + 8)
+#define RESPONSE_MAX (CTRL_MSG_MAX + 1)
+
+enum tunnel_phase {
+	T_AWAIT_SESSION, /* accepted: the first request must renew the session */
+	T_AWAIT_ASSIGN, /* token valid: the second must assign */
+	T_ASSIGNING, /* ALLOC_REQ out, waiting for the manager */
+	T_ESTABLISHED,
+	T_CLOSED, /* closing or closed: nothing more is done */
+};
+
+/* One control request: the stream's bytes so far (the parser judges only CTRL_MSG_MAX + 1). */
+struct ctrl_stream {
+	int64_t id;
+	size_t len;
+	int fin, answered;
+	uint8_t buf[CTRL_MSG_MAX + 1];
+};
+
+struct tunnel;
+
+/* An ALLOC_REQ in flight: outlives its tunnel, so that a grant that comes back for a tunnel that
+ * is gone is put on hold at once. */
+struct alloc_ctx {
+	struct tunnels *ts;
+	struct tunnel *t; /* NULL once the tunnel is gone */
+	uint64_t session_id;
+	int64_t link_id;
+	int64_t stream_id; /* the request to answer */
+	int retry_v6; /* "any address": IPv6 next if IPv4 has none */
+	State__AllocReq req;
+	uint8_t reqaddr[16];
+};
+
+struct tunnel {
+	struct tunnels *ts;
+	struct quic_conn *conn;
+	enum tunnel_phase phase;
+	char pssid[PSSID_MAX + 1]; /* "" until a token is valid */
+	uint64_t session_id;
+	int64_t expires_at; /* the token's exp */
+	uint64_t hs_deadline; /* the handshake limit, until established */
+	uint64_t started_ns;
+	int64_t started_at;
+	char remote[REMOTE_STRLEN];
+	int has_grant, revoked, released, up_sent, ended;
+	uint64_t grant_id, isd_as;
+	struct addr addr;
+	struct alloc_ctx *alloc;
+	struct ctrl_stream *streams[TUNNEL_STREAMS];
+	struct dp_port port;
+	struct tunnel *prev, *next; /* every tunnel */
+	struct tunnel *pnext; /* pssid index chain */
+};
+
+struct tunnels {
+	struct tunnel_config cfg;
+	struct state *const *live;
+	struct link *link;
+	struct dataplane *dp;
+	struct tunnel *all;
+	unsigned n, nestablished;
+	struct tunnel **pidx; /* pssid -> the live tunnel of that pssid */
+	size_t npidx, cappidx;
+	uint64_t last_ms; /* session ids */
+	uint64_t started_ns;
+	struct dp_counters total; /* of ended sessions */
+	int dirty;
+};
+
+static void tunnel_close(struct tunnel *t, uint64_t code, const char *reason);
+
+/* ---- the pssid index ---- */
+
+static size_t
+pidx_bucket(const struct tunnels *ts, const char *pssid)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *pssid; pssid++)
+		h = (h ^ (uint8_t)*pssid) * 1099511628211ull;
+	return (size_t)(h ^ h >> 32) & (ts->cappidx - 1);
+}
+
+static struct tunnel *
+pidx_find(const struct tunnels *ts, const char *pssid)
+{
+	for (struct tunnel *t = ts->pidx[pidx_bucket(ts, pssid)]; t != NULL; t = t->pnext)
+		if (strcmp(t->pssid, pssid) == 0)
+			return t;
+	return NULL;
+}
+
+static void
+pidx_del(struct tunnels *ts, struct tunnel *t)
+{
+	for (struct tunnel **pp = &ts->pidx[pidx_bucket(ts, t->pssid)]; *pp; pp = &(*pp)->pnext) {
+		if (*pp == t) {
+			*pp = t->pnext;
+			t->pnext = NULL;
+			ts->npidx--;
+			return;
+		}
+	}
+}
+
+/* Index t under its pssid (no other tunnel is there). 0 or ERR_NOMEM. */
+static int
+pidx_add(struct tunnels *ts, struct tunnel *t)
+{
+	size_t b;
+
+	if (ts->npidx >= ts->cappidx) {
+		struct tunnel **old = ts->pidx, *u, *next;
+		size_t oldcap = ts->cappidx;
+
+		if ((ts->pidx = calloc(oldcap * 2, sizeof(*ts->pidx))) == NULL) {
+			ts->pidx = old;
+			return ERR_NOMEM;
+		}
+		ts->cappidx = oldcap * 2;
+		for (size_t i = 0; i < oldcap; i++) {
+			for (u = old[i]; u != NULL; u = next) {
+				next = u->pnext;
+				b = pidx_bucket(ts, u->pssid);
+				u->pnext = ts->pidx[b];
+				ts->pidx[b] = u;
+			}
+		}
+		free(old);
+	}
+	b = pidx_bucket(ts, t->pssid);
+	t->pnext = ts->pidx[b];
+	ts->pidx[b] = t;
+	ts->npidx++;
+	return 0;
+}
+
+/* ---- the tunnels ---- */
+
+static int
+dp_send(void *conn, const void *pkt, size_t len)
+{
+	switch (quic_datagram_send(conn, pkt, len)) {
+	case QUIC_OK: return DP_SENT;
+	case QUIC_ERR_TOO_BIG: return DP_TOO_BIG;
+	default: return DP_BLOCKED;
+	}
+}
+
+struct tunnels *
+tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct link *link)
+{
+	struct tunnels *ts;
+
+	if ((ts = calloc(1, sizeof(*ts))) == NULL)
+		return NULL;
+	ts->cfg = *cfg;
+	if (ts->cfg.handshake_timeout_ns == 0)
+		ts->cfg.handshake_timeout_ns = TUNNEL_HANDSHAKE_NS;
+	ts->live = live;
+	ts->link = link;
+	ts->cappidx = 256;
+	ts->started_ns = clock_mono_ns();
+	if ((ts->pidx = calloc(ts->cappidx, sizeof(*ts->pidx))) == NULL ||
+	    (ts->dp = dataplane_new(dp_send)) == NULL) {
+		tunnels_free(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+void
+tunnels_free(struct tunnels *ts)
+{
+	if (ts == NULL)
+		return;
+	dataplane_free(ts->dp);
+	free(ts->pidx);
+	free(ts);
+}
+
+void
+tunnels_set_link(struct tunnels *ts, struct link *link)
+{
+	ts->link = link;
+}
+
+unsigned
+tunnels_count(const struct tunnels *ts)
+{
+	return ts->n;
+}
+
+unsigned
+tunnels_established(const struct tunnels *ts)
+{
+	return ts->nestablished;
+}
+
+const struct dataplane *
+tunnels_dataplane(const struct tunnels *ts)
+{
+	return ts->dp;
+}
+
+int
+tunnels_take_dirty(struct tunnels *ts)
+{
+	int d = ts->dirty;
+
+	ts->dirty = 0;
+	return d;
+}
+
+static void
+format_remote(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[ADDR_STRLEN];
+
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+static void
+bytes_of(const struct addr *a, ProtobufCBinaryData *b)
+{
+	b->data = (uint8_t *)(uintptr_t)a->b;
+	b->len = a->family == 4 ? 4 : 16;
+}
+
+/* ---- reports to the manager ---- */
+
+static void
+counters_msg(const struct dp_counters *c, State__Counters *m)
+{
+	state__counters__init(m);
+	m->rx_packets = c->rx_packets;
+	m->rx_bytes = c->rx_bytes;
+	m->tx_packets = c->tx_packets;
+	m->tx_bytes = c->tx_bytes;
+	m->dropped_packets = c->dropped_packets;
+}
+
+static void
+report_up(struct tunnel *t)
+{
+	State__SessionUp m;
+
+	state__session_up__init(&m);
+	m.session_id = t->session_id;
+	m.pssid = t->pssid;
+	if (t->has_grant) {
+		m.grant_id = t->grant_id;
+		bytes_of(&t->addr, &m.address);
+		m.isd_as = t->isd_as;
+	}
+	m.remote = t->remote;
+	m.started_at = t->started_at;
+	m.expires_at = t->expires_at;
+	if (link_send(t->ts->link, CHAN_SESSION_UP, &m.base) == 0)
+		t->up_sent = 1;
+}
+
+static void
+send_hold(struct tunnels *ts, uint64_t grant_id, uint64_t session_id)
+{
+	State__HoldReq m;
+
+	state__hold_req__init(&m);
+	m.grant_id = grant_id;
+	m.session_id = session_id;
+	/* With the link down the manager learns it at the reconcile after WELCOME. */
+	link_send(ts->link, CHAN_HOLD_REQ, &m.base);
+}
+
+static void
+report_stats(struct tunnels *ts, int reconcile)
+{
+	State__SessionStats *ss = NULL, **ssp = NULL;
+	State__Counters *cs = NULL, total;
+	struct dp_counters sum = ts->total;
+	State__Stats m;
+	size_t n = 0;
+
+	if (!link_up(ts->link))
+		return;
+	if (ts->nestablished > 0 &&
+	    ((ss = calloc(ts->nestablished, sizeof(*ss))) == NULL ||
+		(ssp = calloc(ts->nestablished, sizeof(*ssp))) == NULL ||
+		(cs = calloc(ts->nestablished, sizeof(*cs))) == NULL)) {
+		log_error("stats: out of memory");
+		goto out;
+	}
+	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
+		if (t->phase != T_ESTABLISHED || n == ts->nestablished)
+			continue;
+		state__session_stats__init(&ss[n]);
+		ss[n].session_id = t->session_id;
+		counters_msg(&t->port.c, &cs[n]);
+		ss[n].counters = &cs[n];
+		ss[n].expires_at = t->expires_at;
+		ssp[n] = &ss[n];
+		n++;
+		sum.rx_packets += t->port.c.rx_packets;
+		sum.rx_bytes += t->port.c.rx_bytes;
+		sum.tx_packets += t->port.c.tx_packets;
+		sum.tx_bytes += t->port.c.tx_bytes;
+		sum.dropped_packets += t->port.c.dropped_packets;
+	}
+	state__stats__init(&m);
+	m.uptime_ns = clock_mono_ns() - ts->started_ns;
+	m.active_sessions = (uint32_t)n;
+	m.n_sessions = n;
+	m.sessions = ssp;
+	counters_msg(&sum, &total);
+	m.total = &total;
+	m.reconcile = reconcile;
+	link_send(ts->link, CHAN_STATS, &m.base);
+out:
+	free(ss);
+	free(ssp);
+	free(cs);
+}
+
+void
+tunnels_report_all(struct tunnels *ts)
+{
+	for (struct tunnel *t = ts->all; t != NULL; t = t->next)
+		if (t->phase == T_ESTABLISHED)
+			report_up(t);
+	report_stats(ts, 1);
+}
+
+void
+tunnels_report_stats(struct tunnels *ts)
+{
+	report_stats(ts, 0);
+}
+
+/* ---- session end ---- */
+
+/* Everything a session's end means, once: routes, the grant on hold, SESSION_DOWN, the log. */
+static void
+tunnel_end(struct tunnel *t, const char *reason)
+{
+	struct tunnels *ts = t->ts;
+	char a[ADDR_STRLEN] = "-";
+
+	if (t->ended)
+		return;
+	t->ended = 1;
+	dataplane_route_del(ts->dp, &t->port);
+	if (t->alloc != NULL) {
+		t->alloc->t = NULL; /* its answer will find no tunnel */
+		t->alloc = NULL;
+	}
+	if (t->has_grant && !t->revoked && !t->released)
+		send_hold(ts, t->grant_id, t->session_id);
+	if (t->up_sent) {
+		State__SessionDown m;
+		State__Counters c;
+
+		state__session_down__init(&m);
+		m.session_id = t->session_id;
+		m.grant_id = t->has_grant ? t->grant_id : 0;
+		m.reason = (char *)(uintptr_t)reason;
+		counters_msg(&t->port.c, &c);
+		m.counters = &c;
+		m.duration_ns = clock_mono_ns() - t->started_ns;
+		link_send(ts->link, CHAN_SESSION_DOWN, &m.base);
+	}
+	ts->total.rx_packets += t->port.c.rx_packets;
+	ts->total.rx_bytes += t->port.c.rx_bytes;
+	ts->total.tx_packets += t->port.c.tx_packets;
+	ts->total.tx_bytes += t->port.c.tx_bytes;
+	ts->total.dropped_packets += t->port.c.dropped_packets;
+	if (t->pssid[0] != '\0' && pidx_find(ts, t->pssid) == t)
+		pidx_del(ts, t);
+	if (t->has_grant)
+		addr_format(&t->addr, a);
+	if (t->pssid[0] != '\0')
+		log_info("session end: pssid %s address %s remote %s session %llu: %s", t->pssid, a,
+		    t->remote, (unsigned long long)t->session_id, reason);
+	else
+		log_debug("connection from %s ended in the handshake: %s", t->remote, reason);
+}
+
+static void
+set_phase(struct tunnel *t, enum tunnel_phase p)
+{
+	if (t->phase == T_ESTABLISHED)
+		t->ts->nestablished--;
+	if (p == T_ESTABLISHED)
+		t->ts->nestablished++;
+	t->phase = p;
+}
+
+/* Close the connection (code, reason) and end the session at once. */
+static void
+tunnel_close(struct tunnel *t, uint64_t code, const char *reason)
+{
+	if (t->phase == T_CLOSED)
+		return;
+	set_phase(t, T_CLOSED);
+	t->ts->dirty = 1;
+	quic_conn_close(t->conn, code, reason);
+	tunnel_end(t, reason);
+}
+
+/* The connection's deadline: the handshake limit until established, and the session expiry. */
+static void
+tunnel_arm(struct tunnel *t)
+{
+	uint64_t at = 0;
+
+	if (t->phase < T_ESTABLISHED)
+		at = t->hs_deadline;
+	if (t->pssid[0] != '\0') {
+		struct timespec rt;
+		uint64_t exp;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		exp = session_expiry_deadline(t->expires_at,
+		    (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec, clock_mono_ns());
+		if (at == 0 || exp < at)
+			at = exp;
+	}
+	quic_conn_set_deadline(t->conn, at);
+}
+
+/* ---- control requests ---- */
+
+static struct ctrl_stream *
+stream_find(struct tunnel *t, int64_t id, int *slot)
+{
+	for (int i = 0; i < TUNNEL_STREAMS; i++) {
+		if (t->streams[i] != NULL && t->streams[i]->id == id) {
+			if (slot)
+				*slot = i;
+			return t->streams[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+stream_drop(struct tunnel *t, int64_t id)
+{
+	int i;
+
+	if (stream_find(t, id, &i) != NULL) {
+		free(t->streams[i]);
+		t->streams[i] = NULL;
+	}
+}
+
+/* Write the answer on stream id and FIN it; a stream whose request has ended is forgotten. */
+static void
+answer(struct tunnel *t, int64_t id, int status, const void *body, size_t len)
+{
+	uint8_t out[RESPONSE_MAX];
+	struct ctrl_stream *s;
+	ssize_t n;
+
+	t->ts->dirty = 1;
+	if ((n = ctrl_response(status, body, len, out, sizeof(out))) < 0) {
+		log_error("control response %d: %s", status, ctrl_err_str((int)n));
+		n = ctrl_response(500, "internal error", 14, out, sizeof(out));
+	}
+	if (n > 0)
+		quic_stream_send(t->conn, id, out, (size_t)n, 1);
+	if ((s = stream_find(t, id, NULL)) != NULL) {
+		s->answered = 1;
+		if (s->fin)
+			stream_drop(t, id);
+	}
+}
+
+static void
+answer_text(struct tunnel *t, int64_t id, int status, const char *text)
+{
+	answer(t, id, status, text, strlen(text));
+}
+
+static int
+handshaking(const struct tunnel *t)
+{
+	return t->phase < T_ESTABLISHED;
+}
+
+static uint64_t
+unix_ms(void)
+{
+	struct timespec rt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return (uint64_t)rt.tv_sec * 1000u + (uint64_t)rt.tv_nsec / 1000000u;
+}
+
+/* renew_session / update_token. Returns the status answered. */
+static int
+do_renew(struct tunnel *t, int64_t id, const struct ctrl_req *req)
+{
+	struct tunnels *ts = t->ts;
+	const struct state *st = *ts->live;
+	struct jwt_claims cl;
+	uint8_t body[32];
+	struct tunnel *old;
+	ssize_t n;
+	int rv;
+
+	rv = state_verify_token(st, (const char *)req->token, req->token_len, clock_unix(), &cl);
+	if (rv == JWT_ERR_INTERNAL) {
+		answer_text(t, id, 500, "internal error");
+		return 500;
+	}
+	if (rv < 0 || state_revoked(st, cl.pssid) ||
+	    (t->pssid[0] != '\0' && strcmp(t->pssid, cl.pssid) != 0)) {
+		log_warn("connection from %s: token refused: %s", t->remote,
+		    rv < 0                            ? jwt_err_str(rv)
+			: state_revoked(st, cl.pssid) ? "pssid revoked"
+						      : "another pssid than the session's");
+		answer_text(t, id, 401, "unauthorized");
+		return 401;
+	}
+	if (t->pssid[0] == '\0') {
+		/* A new session of this pssid: the older one ends here (one live tunnel per pssid). */
+		strcpy(t->pssid, cl.pssid);
+		t->session_id = session_id_next(&ts->last_ms, unix_ms(), ts->cfg.agent_id);
+		t->started_at = clock_unix();
+		if ((old = pidx_find(ts, cl.pssid)) != NULL) {
+			log_info("session of pssid %s from %s supersedes the one from %s", cl.pssid,
+			    t->remote, old->remote);
+			tunnel_close(old, CTRL_CLOSE_INTERNAL, "superseded");
+			if (pidx_find(ts, cl.pssid) == old)
+				pidx_del(ts, old);
+		}
+		if (pidx_add(ts, t) < 0) {
+			answer_text(t, id, 500, "internal error");
+			return 500;
+		}
+		set_phase(t, T_AWAIT_ASSIGN);
+	}
+	t->expires_at = cl.exp;
+	tunnel_arm(t);
+	if ((n = ctrl_session_response_encode((uint64_t)cl.exp, body, sizeof(body))) < 0) {
+		answer_text(t, id, 500, "internal error");
+		return 500;
+	}
+	answer(t, id, 200, body, (size_t)n);
+	return 200;
+}
+
+static void on_alloc(void *arg, const struct link_alloc_res *res);
+
+/* Send (or re-send for IPv6) the ALLOC_REQ of ctx. 0 or -1 (the link is down). */
+static int
+alloc_send(struct alloc_ctx *ctx)
+{
+	ctx->link_id = link_alloc(ctx->ts->link, &ctx->req, on_alloc, ctx);
+	return ctx->link_id < 0 ? -1 : 0;
+}
+
+/* assign_addresses. Returns the status answered, or 0 when the answer waits for the manager. */
+static int
+do_assign(struct tunnel *t, int64_t id, const struct ctrl_req *req)
+{
+	struct ctrl_assign want;
+	struct alloc_ctx *ctx;
+	int rv;
+
+	if ((rv = ctrl_assign_request_decode(req->body, req->body_len, &want)) != CTRL_OK) {
+		answer_text(t, id, ctrl_err_status(rv), ctrl_err_str(rv));
+		return ctrl_err_status(rv);
+	}
+	if (t->alloc != NULL) {
+		answer_text(t, id, 400, "an address assignment is in progress");
+		return 400;
+	}
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		answer_text(t, id, 500, "internal error");
+		return 500;
+	}
+	ctx->ts = t->ts;
+	ctx->t = t;
+	ctx->session_id = t->session_id;
+	ctx->stream_id = id;
+	state__alloc_req__init(&ctx->req);
+	ctx->req.pssid = t->pssid;
+	ctx->req.session_id = t->session_id;
+	if (want.has_request) {
+		ctx->req.isd_as = want.isd_as;
+		ctx->req.family = (uint32_t)want.addr.family;
+		if (!want.any) {
+			memcpy(ctx->reqaddr, want.addr.b, sizeof(ctx->reqaddr));
+			ctx->req.requested_address.data = ctx->reqaddr;
+			ctx->req.requested_address.len = want.addr.family == 4 ? 4 : 16;
+		}
+	} else {
+		ctx->req.family = 4;
+		ctx->retry_v6 = 1;
+	}
+	if (alloc_send(ctx) < 0) {
+		free(ctx);
+		answer_text(t, id, 503, "manager unreachable");
+		return 503;
+	}
+	t->alloc = ctx;
+	if (t->phase == T_AWAIT_ASSIGN)
+		set_phase(t, T_ASSIGNING);
+	return 0;
+}
+
+static void
+on_alloc(void *arg, const struct link_alloc_res *res)
+{
+	struct alloc_ctx *ctx = arg;
+	struct tunnel *t = ctx->t;
+	char a[ADDR_STRLEN], ia[ISDAS_STRLEN];
+	uint8_t body[128];
+	int64_t sid;
+	ssize_t n;
+
+	if (t == NULL) {
+		/* The tunnel is gone: a grant made for it goes on hold now. */
+		if (res->error == 0)
+			send_hold(ctx->ts, res->grant_id, ctx->session_id);
+		free(ctx);
+		return;
+	}
+	if (res->error != 0 && ctx->retry_v6 &&
+	    (res->error == ERR_NO_POOL || res->error == ERR_POOL_EXHAUSTED)) {
+		ctx->retry_v6 = 0;
+		ctx->req.family = 6;
+		if (alloc_send(ctx) == 0)
+			return;
+	}
+	t->alloc = NULL;
+	if (res->error != 0) {
+		int unreachable = res->error == ERR_BUSY || res->error == ERR_DB ||
+		    res->error == ERR_NOMEM || res->error == ERR_LIMIT;
+		const char *why = res->reason && res->reason[0] ? res->reason : err_str(res->error);
+
+		log_warn("session %llu of pssid %s: no address: %s",
+		    (unsigned long long)t->session_id, t->pssid, why);
+		answer_text(t, ctx->stream_id, unreachable ? 503 : 400,
+		    unreachable ? "manager unreachable" : why);
+		if (handshaking(t))
+			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
+			    unreachable ? "manager unreachable" : "no address available");
+		free(ctx);
+		return;
+	}
+	sid = ctx->stream_id;
+	free(ctx);
+	if (t->has_grant && t->grant_id != res->grant_id)
+		send_hold(t->ts, t->grant_id, t->session_id);
+	t->has_grant = 1;
+	t->grant_id = res->grant_id;
+	t->isd_as = res->isd_as;
+	t->addr = res->addr;
+	if (dataplane_route_add(t->ts->dp, &t->port, &t->addr) < 0 ||
+	    (n = ctrl_assign_response_encode(t->isd_as, &t->addr, body, sizeof(body))) < 0) {
+		answer_text(t, sid, 500, "internal error");
+		tunnel_close(t, CTRL_CLOSE_INTERNAL, "internal error");
+		return;
+	}
+	answer(t, sid, 200, body, (size_t)n);
+	addr_format(&t->addr, a);
+	isdas_format(t->isd_as, ia);
+	if (handshaking(t)) {
+		set_phase(t, T_ESTABLISHED);
+		tunnel_arm(t);
+		log_info("session start: pssid %s address %s (%s) remote %s session %llu", t->pssid,
+		    a, ia, t->remote, (unsigned long long)t->session_id);
+	} else {
+		log_info("session %llu of pssid %s re-assigned: address %s (%s)",
+		    (unsigned long long)t->session_id, t->pssid, a, ia);
+	}
+	report_up(t);
+}
+
+/* assign_socketaddr: the client's UDP address as we see it. */
+static int
+do_sockaddr(struct tunnel *t, int64_t id)
+{
+	const struct sockaddr *sa;
+	struct addr a;
+	uint16_t port;
+	uint8_t body[64];
+	socklen_t len;
+	ssize_t n;
+
+	memset(&a, 0, sizeof(a));
+	sa = quic_conn_remote(t->conn, &len);
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		a.family = 4;
+		memcpy(a.b, &in->sin_addr, 4);
+		port = ntohs(in->sin_port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			a.family = 4;
+			memcpy(a.b, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			a.family = 6;
+			memcpy(a.b, &in6->sin6_addr, 16);
+		}
+		port = ntohs(in6->sin6_port);
+	} else {
+		answer_text(t, id, 500, "internal error");
+		return 500;
+	}
+	if ((n = ctrl_sockaddr_response_encode(&a, port, body, sizeof(body))) < 0) {
+		answer_text(t, id, 500, "internal error");
+		return 500;
+	}
+	answer(t, id, 200, body, (size_t)n);
+	if (handshaking(t)) {
+		set_phase(t, T_ESTABLISHED);
+		tunnel_arm(t);
+		log_info("session start: pssid %s (socket address only) remote %s session %llu",
+		    t->pssid, t->remote, (unsigned long long)t->session_id);
+		report_up(t);
+	}
+	return 200;
+}
+
+/* A complete request (rv CTRL_OK, the stream ended) or a parse error on stream s. */
+static void
+on_request(struct tunnel *t, struct ctrl_stream *s, int rv, const struct ctrl_req *req)
+{
+	int64_t id = s->id;
+	int status;
+
+	if (rv < 0) {
+		log_warn("connection from %s: control request: %s", t->remote, ctrl_err_str(rv));
+		answer_text(t, id, ctrl_err_status(rv), ctrl_err_str(rv));
+		if (handshaking(t))
+			tunnel_close(t, (uint64_t)ctrl_err_close(rv), ctrl_err_str(rv));
+		return;
+	}
+	switch (t->phase) {
+	case T_AWAIT_SESSION:
+		if (req->path != CTRL_PATH_RENEW_SESSION && req->path != CTRL_PATH_UPDATE_TOKEN) {
+			log_warn("connection from %s: %s before the session", t->remote,
+			    ctrl_path_str(req->path));
+			answer_text(t, id, 400, "expected session renewal request");
+			tunnel_close(
+			    t, CTRL_CLOSE_INVALID_REQUEST, "expected session renewal request");
+			return;
+		}
+		if ((status = do_renew(t, id, req)) != 200)
+			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
+			    status == 401 ? "unauthorized" : "internal error");
+		return;
+	case T_AWAIT_ASSIGN:
+		if (req->path == CTRL_PATH_ASSIGN_ADDRESSES)
+			status = do_assign(t, id, req);
+		else if (req->path == CTRL_PATH_ASSIGN_SOCKETADDR)
+			status = do_sockaddr(t, id);
+		else {
+			log_warn("connection from %s: %s instead of an assignment", t->remote,
+			    ctrl_path_str(req->path));
+			answer_text(t, id, 400, "expected address assignment request");
+			tunnel_close(
+			    t, CTRL_CLOSE_INVALID_REQUEST, "expected address assignment request");
+			return;
+		}
+		if (status != 0 && status != 200)
+			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
+			    status == 503 ? "manager unreachable" : "address assignment refused");
+		return;
+	case T_ASSIGNING:
+	case T_ESTABLISHED:
+		/* Nothing here closes the connection (§1.4: the old expiry stays). */
+		switch (req->path) {
+		case CTRL_PATH_RENEW_SESSION:
+		case CTRL_PATH_UPDATE_TOKEN: do_renew(t, id, req); break;
+		case CTRL_PATH_ASSIGN_ADDRESSES:
+			if (t->phase == T_ASSIGNING)
+				answer_text(t, id, 400, "an address assignment is in progress");
+			else
+				do_assign(t, id, req);
+			break;
+		case CTRL_PATH_ASSIGN_SOCKETADDR: do_sockaddr(t, id); break;
+		}
+		return;
+	case T_CLOSED: return;
+	}
+}
+
+/* ---- transport callbacks ---- */
+
+static int
+cb_conn_new(void *arg, struct quic_conn *c)
+{
+	struct tunnels *ts = arg;
+	const struct state *st = *ts->live;
+	struct tunnel *t;
+	socklen_t len;
+
+	if (st->limits.max_sessions != 0 && ts->n >= st->limits.max_sessions) {
+		log_warn("connection refused: %u sessions, the limit", ts->n);
+		return -1;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	t->ts = ts;
+	t->conn = c;
+	t->phase = T_AWAIT_SESSION;
+	t->started_ns = clock_mono_ns();
+	t->hs_deadline = t->started_ns + ts->cfg.handshake_timeout_ns;
+	t->port.conn = c;
+	format_remote(quic_conn_remote(c, &len), t->remote, sizeof(t->remote));
+	t->next = ts->all;
+	if (ts->all != NULL)
+		ts->all->prev = t;
+	ts->all = t;
+	ts->n++;
+	quic_conn_set_data(c, t);
+	tunnel_arm(t);
+	return 0;
+}
+
+static void
+cb_stream_data(void *arg, struct quic_conn *c, int64_t id, const uint8_t *data, size_t len, int fin)
+{
+	struct tunnel *t = quic_conn_data(c);
+	struct ctrl_stream *s;
+	struct ctrl_req req;
+	size_t room;
+	int rv;
+
+	(void)arg;
+	if (t == NULL || t->phase == T_CLOSED)
+		return;
+	if ((s = stream_find(t, id, NULL)) == NULL) {
+		int i;
+
+		for (i = 0; i < TUNNEL_STREAMS && t->streams[i] != NULL; i++)
+			;
+		if (i == TUNNEL_STREAMS) {
+			log_warn(
+			    "connection from %s: too many control requests at once", t->remote);
+			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST, "too many control requests");
+			return;
+		}
+		if ((s = t->streams[i] = malloc(sizeof(*s))) == NULL) {
+			tunnel_close(t, CTRL_CLOSE_INTERNAL, "internal error");
+			return;
+		}
+		s->id = id;
+		s->len = 0;
+		s->fin = s->answered = 0;
+	}
+	room = sizeof(s->buf) - s->len;
+	memcpy(s->buf + s->len, data, len < room ? len : room);
+	s->len += len < room ? len : room;
+	s->fin |= fin;
+	if (s->answered) {
+		if (s->fin)
+			stream_drop(t, id);
+		return;
+	}
+	rv = ctrl_parse(s->buf, s->len, s->fin, &req);
+	if (rv == CTRL_NEED_MORE || (rv == CTRL_OK && !s->fin))
+		return;
+	on_request(t, s, rv, &req);
+}
+
+static void
+cb_stream_reset(void *arg, struct quic_conn *c, int64_t id, uint64_t code)
+{
+	struct tunnel *t = quic_conn_data(c);
+	struct ctrl_stream *s;
+
+	(void)arg;
+	if (t == NULL || t->phase == T_CLOSED || (s = stream_find(t, id, NULL)) == NULL)
+		return;
+	if (handshaking(t) && !s->answered) {
+		log_warn("connection from %s: control stream reset (code %llu) in the handshake",
+		    t->remote, (unsigned long long)code);
+		tunnel_close(t, CTRL_CLOSE_INTERNAL, "control stream closed early");
+		return;
+	}
+	stream_drop(t, id);
+}
+
+static void
+cb_datagram(void *arg, struct quic_conn *c, const uint8_t *data, size_t len)
+{
+	struct tunnel *t = quic_conn_data(c);
+
+	(void)arg;
+	if (t == NULL || t->phase != T_ESTABLISHED)
+		return;
+	dataplane_uplink(t->ts->dp, &t->port, data, len);
+}
+
+static void
+cb_deadline(void *arg, struct quic_conn *c)
+{
+	struct tunnel *t = quic_conn_data(c);
+
+	(void)arg;
+	if (t == NULL || t->phase == T_CLOSED)
+		return;
+	if (handshaking(t) && clock_mono_ns() >= t->hs_deadline) {
+		log_warn("connection from %s: no session within the handshake limit", t->remote);
+		tunnel_close(t, CTRL_CLOSE_TIMEOUT, "timeout establishing snaptun");
+	} else if (t->pssid[0] != '\0' && clock_unix() > t->expires_at) {
+		tunnel_close(t, CTRL_CLOSE_SESSION_EXPIRED, "session expired");
+	} else {
+		tunnel_arm(t); /* early (the wall clock moved): wait again */
+	}
+}
+
+static void
+cb_conn_closed(void *arg, struct quic_conn *c, const struct quic_close *how)
+{
+	struct tunnels *ts = arg;
+	struct tunnel *t = quic_conn_data(c);
+	char why[QUIC_REASON_MAX + 64];
+
+	if (t == NULL)
+		return;
+	if (how->idle)
+		snprintf(why, sizeof(why), "idle timeout");
+	else if (how->handshake_failed)
+		snprintf(why, sizeof(why), "TLS handshake failed");
+	else if (how->by_peer)
+		snprintf(why, sizeof(why), "closed by the client (%s code %llu%s%s)",
+		    how->app ? "application" : "transport", (unsigned long long)how->code,
+		    how->reason[0] ? ": " : "", how->reason);
+	else
+		snprintf(why, sizeof(why), "closed (%s code %llu%s%s)",
+		    how->app ? "application" : "transport", (unsigned long long)how->code,
+		    how->reason[0] ? ": " : "", how->reason);
+	if (t->phase != T_CLOSED)
+		set_phase(t, T_CLOSED);
+	tunnel_end(t, why);
+	for (int i = 0; i < TUNNEL_STREAMS; i++)
+		free(t->streams[i]);
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		ts->all = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	ts->n--;
+	quic_conn_set_data(c, NULL);
+	free(t);
+}
+
+static void
+cb_conn_ready(void *arg, struct quic_conn *c)
+{
+	struct tunnel *t = quic_conn_data(c);
+
+	(void)arg;
+	if (t != NULL)
+		log_debug("connection from %s: TLS handshake done", t->remote);
+}
+
+void
+tunnels_callbacks(struct tunnels *ts, struct quic_callbacks *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->arg = ts;
+	cb->conn_new = cb_conn_new;
+	cb->conn_ready = cb_conn_ready;
+	cb->stream_data = cb_stream_data;
+	cb->stream_reset = cb_stream_reset;
+	cb->datagram = cb_datagram;
+	cb->deadline = cb_deadline;
+	cb->conn_closed = cb_conn_closed;
+}
+
+/* ---- what the manager says ---- */
+
+void
+tunnels_revoke(struct tunnels *ts, const char *pssid)
+{
+	struct tunnel *t;
+
+	if ((t = pidx_find(ts, pssid)) == NULL || t->phase == T_CLOSED)
+		return;
+	t->revoked = 1;
+	tunnel_close(t, CTRL_CLOSE_UNAUTHENTICATED, "revoked");
+}
+
+void
+tunnels_kill(struct tunnels *ts, uint64_t session_id, const char *reason)
+{
+	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
+		if (t->session_id == session_id && t->phase != T_CLOSED) {
+			tunnel_close(t, CTRL_CLOSE_INTERNAL,
+			    reason && reason[0] ? reason : "closed by administrator");
+			return;
+		}
+	}
+}
+
+void
+tunnels_release_grant(struct tunnels *ts, uint64_t grant_id)
+{
+	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
+		if (t->has_grant && t->grant_id == grant_id && t->phase != T_CLOSED) {
+			t->released = 1; /* not to be put on hold */
+			tunnel_close(t, CTRL_CLOSE_INTERNAL, "address released");
+		}
+	}
+}
+
+void
+tunnels_enforce(struct tunnels *ts)
+{
+	const struct state *st = *ts->live;
+
+	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
+		if (t->phase != T_CLOSED && t->pssid[0] != '\0' && state_revoked(st, t->pssid)) {
+			t->revoked = 1;
+			tunnel_close(t, CTRL_CLOSE_UNAUTHENTICATED, "revoked");
+		}
+	}
+}
