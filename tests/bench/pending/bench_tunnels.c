@@ -22,12 +22,14 @@
  *                 [--seconds S] [--window N] [--count N]
  *
  * A missed target is printed, not fatal. The exit status is non-zero when setting up fails or
- * too many tunnels fail. */
+ * too many tunnels fail. BENCH_REF_CPU=N pins the reference server to CPU N (put it on the
+ * agent's core). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -643,7 +645,15 @@ ref_serve(const char *dir, int ctl, int out)
 	const struct sockaddr *sa;
 	socklen_t salen;
 	int fds[2], nfds, i;
+	const char *env;
 
+	if ((env = getenv("BENCH_REF_CPU")) != NULL) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(atoi(env), &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
 	snprintf(cert, sizeof(cert), "%s/ref.crt", dir);
 	snprintf(key, sizeof(key), "%s/ref.key", dir);
 	if (quic_cert_ensure(cert, key) < 0 || secret_random(secret, sizeof(secret)) < 0)
