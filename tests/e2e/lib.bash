@@ -691,3 +691,44 @@ issuer_new() {
 uuid() {
 	cat /proc/sys/kernel/random/uuid
 }
+
+# ---- a manager and an agent for the tunnel tests ----
+
+POOL_PREFIX=10.77.0.0/24
+
+# agent_connected: GET /v1/agents lists an agent that is connected.
+agent_connected() {
+	api GET /v1/agents
+	[ "$STATUS" = 200 ] && grep -Eq '"connected": ?true' <<<"$BODY"
+}
+
+# tunnel_env [AGENT_ARG...]: a manager on $E2E_TMP/mgr (no enrollment rate limit) with an ip
+# pool $POOL_PREFIX of 1-ff00:0:110, TOKEN its admin token, and an agent on $E2E_TMP/agent
+# connected to it (10 s at most). Bails out on failure.
+tunnel_env() {
+	local b
+	for b in "$MANAGER" "$AGENT" "$TUNCLIENT" "$MKTOKEN"; do
+		[ -x "$b" ] || e2e_bail "$b is not built (make all)"
+	done
+	command -v certtool >/dev/null || e2e_bail "certtool is missing (make deps: gnutls-bin)"
+	mgr_start "$E2E_TMP/mgr" --enroll-rate 100000 --enroll-burst 100000 ||
+	    e2e_bail "the manager starts"
+	TOKEN=$(cat "$E2E_TMP/mgr/admin.token")
+	api POST /v1/pools "{\"name\":\"t\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$POOL_PREFIX\",\"mode\":\"ip\"}"
+	[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
+	agent_start "$E2E_TMP/agent" "$@" || e2e_bail "the agent starts"
+	wait_for 10 agent_connected || e2e_bail "the agent connects to the manager (GET /v1/agents: $BODY)"
+}
+
+# no_sanitizer_reports: one check that no process of the test left an ASan/UBSan report.
+no_sanitizer_reports() {
+	local f bad=0
+	for f in "$E2E_TMP"/*.err; do
+		[ -f "$f" ] || continue
+		if sanitizer_report "$f" >/dev/null; then
+			diag "sanitizer report in $(basename "$f"):" "$(sanitizer_report "$f")"
+			bad=1
+		fi
+	done
+	check "no sanitizer reports from the manager, the agent or the clients" test $bad = 0
+}
