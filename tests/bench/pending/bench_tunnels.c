@@ -12,6 +12,8 @@
  *           the agent. Reference: the same two clients through the bare server, which relays
  *           every datagram of one connection to the other (a hub without checks). Target:
  *           >= 90% of the reference.
+ *   serve   (for debugging) run the reference server alone: prints "HOST:PORT PIN", stops at
+ *           the end of stdin.
  *   revoke  revocation latency: N tunnels up; for each in turn, POST /v1/revocations
  *           {"pssid"} to the manager (raw HTTP/1.1 over TCP) and wait for that tunnel's close
  *           (application code 3): p50 / p99 of the time from the connect() of the request to
@@ -704,6 +706,7 @@ ref_serve(const char *dir, int ctl, int out)
 		for (i = 0; i < nfds; i++)
 			if (p[i].revents & POLLIN)
 				quic_server_read(srv, fds[i]);
+		quic_server_flush(srv); /* the relayed datagrams went to other connections */
 		if (quic_server_expiry(srv) <= clock_mono_ns())
 			quic_server_expire(srv, clock_mono_ns());
 	}
@@ -862,7 +865,7 @@ main(int argc, char **argv)
 		default: die("bad arguments");
 		}
 	}
-	if (server == NULL || pin == NULL || key == NULL)
+	if (strcmp(mode, "serve") != 0 && (server == NULL || pin == NULL || key == NULL))
 		die("--server, --pin and --key are required");
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(LOG_ERROR);
@@ -887,6 +890,17 @@ main(int argc, char **argv)
 	}
 
 	refpid = ref_start(refaddr, sizeof(refaddr), refpin, &ctl);
+	if (strcmp(mode, "serve") == 0) {
+		char b64[B64URL_LEN(QUIC_SPKI_PIN_LEN) + 1];
+
+		b64url_encode(refpin, sizeof(refpin), b64);
+		printf("%s %s\n", refaddr, b64);
+		fflush(stdout);
+		while (getchar() != EOF)
+			;
+		ref_stop(refpid, ctl);
+		return 0;
+	}
 	if (strcmp(mode, "rate") == 0) {
 		make_tokens(total, key, kid);
 		/* warm-up of both, then reference and agent alternately, the best of 2 each */
