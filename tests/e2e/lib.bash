@@ -640,15 +640,17 @@ want_event() {
 	return 1
 }
 
-# client_stop NAME: quit client NAME (close code 0), 3 s at most before SIGKILL. Sets CL_RC.
+# client_stop NAME: quit client NAME (close code 0); SIGTERM after 1 s (a command still blocks),
+# SIGKILL after 2 s. Sets CL_RC.
 client_stop() {
-	local name=$1 pid=${CL_PID[$1]-} i keep=()
+	local name=$1 pid=${CL_PID[$1]-} fd=${CL_FD[$1]-} i keep=()
 	[ -n "$pid" ] || return 0
 	client_cmd "$name" quit
 	{
-		exec {CL_FD[$name]}>&-
-		for ((i = 0; i < 60; i++)); do
+		[ -n "$fd" ] && exec {fd}>&-
+		for ((i = 0; i < 40; i++)); do
 			kill -0 "$pid" || break
+			[ $i = 20 ] && kill -TERM "$pid" # blocked on a request: close now
 			sleep 0.05
 		done
 		kill -0 "$pid" && kill -9 "$pid"

@@ -42,7 +42,8 @@
  *   sleep MS               block for MS milliseconds
  *   reconnect              drop the connection (if any, without a close) and open a new one
  *   quit                   close with code 0 (if connected), wait 1 s at most for it, exit 0
- * An end of stdin is quit.
+ * An end of stdin is quit (once the commands before it are done); SIGTERM or SIGINT closes with
+ * code 0 at once and exits 0.
  *
  * Events:
  *   ready                                  the QUIC handshake completed
@@ -125,6 +126,15 @@ static struct {
 
 	uint64_t rx, rx_bytes, tx, tx_bytes;
 } g;
+
+static volatile sig_atomic_t terminated;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	terminated = 1;
+}
 
 static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -1033,6 +1043,8 @@ main(int argc, char **argv)
 	if (g.token[0] == '\0')
 		strcpy(g.token, "none");
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
 
 	g.cb.conn_ready = on_ready;
 	g.cb.stream_data = on_stream_data;
@@ -1051,6 +1063,13 @@ main(int argc, char **argv)
 		struct timespec ts;
 		int nfds = 0, i, stdin_at = -1, conn_at = -1;
 
+		if (terminated) {
+			if (g.conn != NULL) {
+				quic_conn_close(g.conn, 0, "");
+				flush();
+			}
+			break;
+		}
 		run_commands();
 		now = clock_mono_ns();
 		if (g.quit_until != 0 && (g.conn == NULL || now >= g.quit_until))
