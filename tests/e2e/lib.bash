@@ -566,7 +566,7 @@ agent_stop() {
 # wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or SECONDS pass (1).
 wait_for() {
 	local end
-	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1e9 }')))
+	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')))
 	shift
 	while ! "$@"; do
 		[ "$(date +%s%N)" -ge "$end" ] && return 1
@@ -610,7 +610,7 @@ client_cmd() {
 # CL_LINE; 1 after SECONDS (client_log shows what came instead).
 client_expect() {
 	local name=$1 re=$2 secs=${3:-5} out=$E2E_TMP/cl.$1.out end n
-	end=$(($(date +%s%N) + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1e9 }')))
+	end=$(($(date +%s%N) + $(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 1e9 }')))
 	CL_LINE=
 	while :; do
 		n=$(RE=$re awk -v from="${CL_POS[$name]:-0}" \

@@ -607,10 +607,15 @@ static int
 ref_new(void *arg, struct quic_conn *c)
 {
 	(void)arg;
-	if (ref_conns[0] == NULL)
+	/* the newest two connections are the pair (older ones may still be closing) */
+	if (ref_conns[0] == NULL) {
 		ref_conns[0] = c;
-	else if (ref_conns[1] == NULL)
+	} else if (ref_conns[1] == NULL) {
 		ref_conns[1] = c;
+	} else {
+		ref_conns[0] = ref_conns[1];
+		ref_conns[1] = c;
+	}
 	return 0;
 }
 

@@ -18,10 +18,10 @@ P=/connectrpc.v1.snaptun
 tunnel_env
 issuer_new "$E2E_TMP/issuer.pem" snap || e2e_bail "the outside issuer key is imported"
 
-# tok [EXP]: a fresh outside-issuer token for a new pssid (in PSSID), valid for 600 s or EXP.
+# tok [EXP [PSSID]]: an outside-issuer token for PSSID (default a new one), valid for 600 s or
+# until EXP (mktoken --exp).
 tok() {
-	PSSID=$(uuid)
-	"$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid "$PSSID" --exp "${1:-+600}" --only-pssid-exp
+	"$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid "${2:-$(uuid)}" --exp "${1:-+600}" --only-pssid-exp
 }
 
 # closes NAME CODE REASON-ERE [SECONDS]: the client's connection is closed by the agent with an
@@ -149,8 +149,8 @@ want_event e2 '^response renew 401 '
 closes e2 1 '.*'
 verdict "the revoked client's token is refused afterwards (401)"
 
-TR=$(tok)
-PX=$PSSID
+PX=$(uuid)
+TR=$(tok +600 "$PX")
 client_start e3 --token "$TR" --handshake
 want_event e3 '^assigned '
 api POST /v1/revocations "{\"pssid\":\"$PX\",\"reason\":\"test\"}"
@@ -173,9 +173,9 @@ verdict "after DELETE /v1/revocations/{pssid} the pssid is accepted again"
 
 # ======================================================================= code 5
 
-client_start f1 --token "$(tok)" --handshake
+PF=$(uuid)
+client_start f1 --token "$(tok +600 "$PF")" --handshake
 want_event f1 '^assigned '
-PF=$PSSID
 api GET /v1/sessions
 want_status 200
 SID=$(json_flat | awk -F'\t' -v p="\"$PF\"" '

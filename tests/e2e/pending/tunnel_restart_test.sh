@@ -14,14 +14,13 @@ T_START=$(date +%s)
 tunnel_env
 issuer_new "$E2E_TMP/issuer.pem" snap || e2e_bail "the outside issuer key is imported"
 tok() {
-	PSSID=$(uuid)
-	"$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid "$PSSID" --exp "${1:-+600}" --only-pssid-exp
+	"$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid "${2:-$(uuid)}" --exp "${1:-+600}" --only-pssid-exp
 }
 
 enroll alice || e2e_bail "alice enrolls"
 PA=$PSSID TA=$ACCESS
-TB=$(tok)
-PB=$PSSID
+PB=$(uuid)
+TB=$(tok +600 "$PB")
 client_start A --token "$TA" --handshake
 client_start B --token "$TB" --handshake
 want_event A '^assigned '
