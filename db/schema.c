@@ -187,6 +187,81 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (state) "
 	"WHERE state = 'active';",
+
+	/* 3: the state channel. Agents as they last said HELLO (connected or not is in memory).
+	 * Revocations get an id (listing order, the API's paging cursor). agent_deltas is the
+	 * outbox of what agents must learn: triggers append to it in the transaction of the change
+	 * itself, so a row exists only once that change committed, and the channel server sends
+	 * the rows after each commit (manager/agentlink.c). session_kill rows are written by the
+	 * API directly. */
+	"CREATE TABLE agents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  software_version TEXT NOT NULL,"
+	"  listen_address TEXT NOT NULL,"
+	"  spki_pin TEXT NOT NULL,"		/* base64 of the SHA-256 of the QUIC SPKI */
+	"  channel_version INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_hello INTEGER NOT NULL,"
+	"  last_heartbeat INTEGER,"
+	"  sessions INTEGER NOT NULL DEFAULT 0,"	/* live sessions at the last report */
+	"  last_stats TEXT"			/* the last STATS, JSON */
+	");"
+
+	"CREATE TABLE revocations_v3 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  pssid TEXT NOT NULL UNIQUE,"
+	"  reason TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL"
+	");"
+	"INSERT INTO revocations_v3 (pssid, reason, created_at, created_by) "
+	"SELECT pssid, reason, created_at, created_by FROM revocations ORDER BY created_at, pssid;"
+	"DROP TABLE revocations;"
+	"ALTER TABLE revocations_v3 RENAME TO revocations;"
+
+	"CREATE TABLE agent_deltas ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('key', 'key_retire', 'revoke', 'unrevoke', "
+	"'grant_release', 'session_kill', 'pool', 'pool_removed')),"
+	"  object TEXT NOT NULL,"		/* kid, pssid, grant id, session id or pool id */
+	"  agent_id INTEGER,"			/* NULL: every agent */
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE TRIGGER agent_deltas_revoke AFTER INSERT ON revocations BEGIN "
+	"  INSERT INTO agent_deltas (kind, object, reason) VALUES ('revoke', new.pssid, new.reason);"
+	"END;"
+	"CREATE TRIGGER agent_deltas_unrevoke AFTER DELETE ON revocations BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES ('unrevoke', old.pssid);"
+	"END;"
+	/* Only an assigned grant can have a session to close; lapsed holds go silently. */
+	"CREATE TRIGGER agent_deltas_grant_release AFTER DELETE ON grants "
+	"WHEN old.state = 'assigned' BEGIN "
+	"  INSERT INTO agent_deltas (kind, object, agent_id, reason) "
+	"  VALUES ('grant_release', old.id, old.agent_id, 'address released');"
+	"END;"
+	"CREATE TRIGGER agent_deltas_pool_insert AFTER INSERT ON pools BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES ('pool', new.id);"
+	"END;"
+	/* Not the occupancy counters, which every allocation moves. */
+	"CREATE TRIGGER agent_deltas_pool_update AFTER UPDATE OF name, isd_as, family, prefix, "
+	"hold_seconds, mode ON pools BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES ('pool', new.id);"
+	"END;"
+	"CREATE TRIGGER agent_deltas_pool_delete AFTER DELETE ON pools BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES ('pool_removed', old.id);"
+	"END;"
+	"CREATE TRIGGER agent_deltas_key_insert AFTER INSERT ON signing_keys "
+	"WHEN new.state != 'retired' BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES ('key', new.kid);"
+	"END;"
+	"CREATE TRIGGER agent_deltas_key_update AFTER UPDATE OF state, verify_until "
+	"ON signing_keys BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES "
+	"  (CASE WHEN new.state = 'retired' THEN 'key_retire' ELSE 'key' END, new.kid);"
+	"END;"
+	"CREATE TRIGGER agent_deltas_key_delete AFTER DELETE ON signing_keys BEGIN "
+	"  INSERT INTO agent_deltas (kind, object) VALUES ('key_retire', old.kid);"
+	"END;",
 };
 /* clang-format on */
 

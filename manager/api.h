@@ -63,6 +63,20 @@ void api_keys_delete(struct req *r);
 
 void api_events_list(struct req *r);
 
+extern const struct body_field api_revocation_body[2];
+
+void api_agents_list(struct req *r);
+void api_agents_get(struct req *r);
+
+void api_sessions_list(struct req *r);
+void api_sessions_get(struct req *r);
+void api_sessions_delete(struct req *r);
+
+void api_revocations_create(struct req *r);
+void api_revocations_list(struct req *r);
+void api_revocations_get(struct req *r);
+void api_revocations_delete(struct req *r);
+
 /* Open the transaction of a change. 0, or -1 with a 503 in the reply. */
 int api_begin(struct req *r);
 

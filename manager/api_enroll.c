@@ -7,6 +7,7 @@
 #include "../db/db.h"
 #include "../lib/err.h"
 #include "access.h"
+#include "agentlink.h"
 #include "api.h"
 #include "app.h"
 #include "client.h"
@@ -76,11 +77,12 @@ api_join(struct req *r)
 	}
 	if (mint(r, b.pssid, b.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0)
 		return;
-	/* The agents and their pins come from the state channel (not connected yet: none). */
+	/* The agents connected now, with their endpoints and pins (the state channel's). */
 	reply_json(r, 201,
-	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:[], s:s, s:o}", "pssid", b.pssid, "name", b.name,
+	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:o}", "pssid", b.pssid, "name", b.name,
 		"access_token", access, "access_token_expires_at", api_time(exp), "refresh_token",
-		b.refresh, "agents", "ack_token", b.ack, "ack_deadline", api_time(b.ack_deadline)));
+		b.refresh, "agents", agentlink_bundle_agents(r->app->link), "ack_token", b.ack,
+		"ack_deadline", api_time(b.ack_deadline)));
 }
 
 void

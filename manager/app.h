@@ -7,6 +7,7 @@
 struct db;
 struct signkeys;
 struct ratelimit;
+struct agentlink;
 
 #define SNAPTUN_VERSION "0.1.0"
 
@@ -18,6 +19,7 @@ struct app {
 	int64_t (*now)(void); /* Unix seconds; tests may substitute a clock */
 	int64_t ack_ttl; /* seconds an enrollment waits for its acknowledgement */
 	struct ratelimit *limiter; /* for the public enrollment endpoints; NULL: no limit */
+	struct agentlink *link; /* the state channel to the agents; NULL: none (tests) */
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "admintoken.h"
+#include "agentlink.h"
 #include "alloc.h"
 #include "app.h"
 #include "http.h"
@@ -56,7 +57,8 @@ usage(FILE *f)
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "\n"
-	    "The URL being served is written to DIR/manager.url once listening.\n");
+	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
+	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
 }
 
 static double
@@ -169,6 +171,9 @@ sweep(struct app *app)
 		log_warn("sweeping join tokens failed; retrying later");
 	if ((n = signkeys_retire_due(app->keys, app->now())) < 0)
 		log_warn("retiring signing keys failed; retrying later");
+	/* What the sweep changed (retired keys) goes to the agents now. */
+	agentlink_flush(app->link);
+	agentlink_sweep(app->link);
 }
 
 static int
@@ -192,6 +197,10 @@ loop_run(struct app *app, struct http *http)
 	ev.data.fd = http_fd(http);
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		fatal("epoll_ctl");
+	/* The state channel's own epoll fd: its listener and every agent connection. */
+	ev.data.fd = agentlink_fd(app->link);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		fatal("epoll_ctl");
 	while (!stop) {
 		now = clock_mono_ns();
 		if (now >= next_sweep) {
@@ -209,6 +218,9 @@ loop_run(struct app *app, struct http *http)
 		n = http_timeout_ms(http);
 		if (n >= 0 && n < timeout)
 			timeout = n;
+		n = agentlink_timeout_ms(app->link);
+		if (n >= 0 && n < timeout)
+			timeout = n;
 		if (released)
 			timeout = 0; /* replies released by the last flush go out now */
 		n = epoll_wait(ep, events, 16, timeout);
@@ -217,10 +229,15 @@ loop_run(struct app *app, struct http *http)
 		for (int i = 0; i < n; i++)
 			if (events[i].data.fd == sfd)
 				stop = 1;
+		/* The agents' requests of this turn share one transaction of their own (no batch
+		 * is open here: the last turn flushed it). */
+		agentlink_run(app->link);
 		/* MHD also has time-driven work (timeouts), so run it on every turn; then commit
 		 * what the requests of this turn changed, once for all of them. */
 		http_run(http);
 		released = http_flush(http);
+		/* Deltas of what just committed (revocations, kills, …) go out in this turn. */
+		agentlink_flush(app->link);
 	}
 	/* Committed changes get their answers before the connections close. */
 	http_shutdown(http);
@@ -272,10 +289,12 @@ main(int argc, char **argv)
 		fatalx("cannot load or create the token signing keys in %s", o.state_dir);
 	if ((app.limiter = ratelimit_new(o.enroll_rate, o.enroll_burst, RATELIMIT_SOURCES)) == NULL)
 		fatalx("cannot set up the enrollment rate limit");
+	app.link = agentlink_open(&app, o.state_dir);
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
 	loop_run(&app, http);
 	http_close(http);
+	agentlink_close(app.link);
 	signkeys_close(app.keys);
 	ratelimit_free(app.limiter);
 	db_close(app.db);

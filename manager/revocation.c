@@ -1,5 +1,11 @@
+#include <stdio.h>
+#include <string.h>
+
 #include "../db/db.h"
+#include "../lib/err.h"
 #include "revocation.h"
+
+#define REVOCATION_COLUMNS "id, pssid, reason, created_at, created_by"
 
 int
 revocation_add(struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now)
@@ -25,4 +31,60 @@ revocation_has(struct db *db, const char *pssid)
 	if ((rv = db_row(st)) == 1)
 		db_reset(st);
 	return rv;
+}
+
+static void
+from_row(struct revocation *v, sqlite3_stmt *st)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = db_col_int(st, 0);
+	snprintf(v->pssid, sizeof(v->pssid), "%s", db_col_text(st, 1));
+	snprintf(v->reason, sizeof(v->reason), "%s", db_col_text(st, 2));
+	v->created_at = db_col_int(st, 3);
+	snprintf(v->created_by, sizeof(v->created_by), "%s", db_col_text(st, 4));
+}
+
+int
+revocation_get(struct db *db, const char *pssid, struct revocation *out)
+{
+	sqlite3_stmt *st =
+	    db_stmt(db, "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE pssid = :pssid");
+	int rv;
+
+	db_bind_text(st, ":pssid", pssid);
+	if ((rv = db_row(st)) <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	from_row(out, st);
+	db_reset(st);
+	return 0;
+}
+
+int
+revocation_list(
+    struct db *db, const char *pssid, int64_t after, int limit, struct revocation *out, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE id > :after AND "
+	    "(:pssid IS NULL OR pssid = :pssid) ORDER BY id LIMIT :limit");
+	int rv;
+
+	*n = 0;
+	db_bind_int(st, ":after", after);
+	db_bind_text(st, ":pssid", pssid);
+	db_bind_int(st, ":limit", limit);
+	while ((rv = db_row(st)) == 1)
+		from_row(&out[(*n)++], st);
+	return rv;
+}
+
+int
+revocation_remove(struct db *db, const char *pssid)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM revocations WHERE pssid = :pssid");
+	int rv;
+
+	db_bind_text(st, ":pssid", pssid);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
 }

@@ -1,11 +1,25 @@
 /* Revoked pssids, enrolled or not: the list the agent enforces (a revoked pssid's tunnels are
- * closed and its tokens refused). */
+ * closed and its tokens refused). Adding a row tells the agents (REVOKE) and removing one sends
+ * them a fresh snapshot: the store's triggers queue both in the change's transaction
+ * (db/schema.c, agent_deltas). */
 #ifndef MANAGER_REVOCATION_H
 #define MANAGER_REVOCATION_H
 
 #include <stdint.h>
 
+#include "../lib/pssid.h"
+
 struct db;
+
+#define REVOCATION_REASON_MAX 200
+
+struct revocation {
+	int64_t id;
+	char pssid[PSSID_MAX + 1];
+	char reason[REVOCATION_REASON_MAX + 1];
+	int64_t created_at;
+	char created_by[96];
+};
 
 /* Put pssid on the list (kept as it is if it is there already). 0 or err. */
 int revocation_add(
@@ -13,5 +27,16 @@ int revocation_add(
 
 /* 1 if pssid is revoked, 0 if not, or err. */
 int revocation_has(struct db *db, const char *pssid);
+
+/* The revocation of pssid. 0, ERR_NOT_FOUND, err. */
+int revocation_get(struct db *db, const char *pssid, struct revocation *out);
+
+/* Revocations with id > after (pssid NULL: any, else only that one), by id, at most limit,
+ * into out; *n is set. 0 or err. */
+int revocation_list(
+    struct db *db, const char *pssid, int64_t after, int limit, struct revocation *out, int *n);
+
+/* Lift the revocation of pssid. 0, ERR_NOT_FOUND, err. */
+int revocation_remove(struct db *db, const char *pssid);
 
 #endif

@@ -58,6 +58,19 @@ static const struct route routes[] = {
     {"POST", "/v1/keys", api_keys_import, SCOPE_ADMIN, BODY(api_key_import_body), "", 0, 1},
     {"DELETE", "/v1/keys/{}", api_keys_delete, SCOPE_ADMIN, NOBODY, "", 0, 1},
 
+    {"GET", "/v1/agents", api_agents_list, SCOPE_READERS, NOBODY, PAGE, 0, 0},
+    {"GET", "/v1/agents/{}", api_agents_get, SCOPE_READERS, NOBODY, "", 0, 0},
+
+    {"GET", "/v1/sessions", api_sessions_list, SCOPE_READERS, NOBODY, PAGE ",pssid,agent", 0, 0},
+    {"GET", "/v1/sessions/{}", api_sessions_get, SCOPE_READERS, NOBODY, "", 0, 0},
+    {"DELETE", "/v1/sessions/{}", api_sessions_delete, SCOPE_ADMIN, NOBODY, "", 0, 0},
+
+    {"POST", "/v1/revocations", api_revocations_create, SCOPE_ADMIN, BODY(api_revocation_body), "",
+	0, 0},
+    {"GET", "/v1/revocations", api_revocations_list, SCOPE_READERS, NOBODY, PAGE ",pssid", 0, 0},
+    {"GET", "/v1/revocations/{}", api_revocations_get, SCOPE_READERS, NOBODY, "", 0, 0},
+    {"DELETE", "/v1/revocations/{}", api_revocations_delete, SCOPE_ADMIN, NOBODY, "", 0, 0},
+
     {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object", 0, 0},
 };
 

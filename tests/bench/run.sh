@@ -66,6 +66,9 @@ alloc_pid=
 [ $rc -eq 0 ] || fail "bench_alloc failed (status $rc)"
 rm -rf "$tmp/alloc"
 echo; timeout 300 "$BUILD/bench/bench_jwt" || fail "bench_jwt failed (status $?)"
+# DATAGRAM round trips through agent/quic.h (the reference for the agent's data plane)
+echo; timeout 120 "$BUILD/bench/bench_datagram" "${QUICK:+1}" ||
+	fail "bench_datagram failed (status $?)"
 
 # ---- 2. HTTP ----
 echo

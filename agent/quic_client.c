@@ -1,0 +1,214 @@
+/* The QUIC client: one connection on its own connected UDP socket, its server pinned by the
+ * SHA-256 of its SubjectPublicKeyInfo. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quic_internal.h"
+#include "../lib/log.h"
+
+#define QUIC_CLIENT_RX 4096
+#define QUIC_CLIENT_DCID_LEN 18
+#define QUIC_CLIENT_SCID_LEN 16
+
+static ngtcp2_conn *
+client_conn_ref_get(ngtcp2_crypto_conn_ref *ref)
+{
+	return ((struct quic_conn *)ref->user_data)->conn;
+}
+
+static void
+client_release(struct quic_conn *c)
+{
+	int fd;
+
+	if (c == NULL)
+		return;
+	fd = c->fd;
+	if (c->tx != NULL)
+		quic_tx_flush(c->tx);
+	free(c->tx);
+	c->tx = NULL;
+	quic_conn_free(c);
+	if (fd != -1)
+		close(fd);
+}
+
+struct quic_conn *
+quic_client_open(const struct quic_client_config *cfg, const struct quic_callbacks *cb)
+{
+	ngtcp2_callbacks cbs;
+	ngtcp2_settings settings;
+	ngtcp2_transport_params params;
+	ngtcp2_path path;
+	ngtcp2_cid dcid, scid;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct quic_conn *c;
+	uint64_t now = quic_now();
+
+	if (quic_udp_parse(cfg->server, &ss, &sl) != 0) {
+		log_error("quic: invalid server address \"%s\": want ADDRESS:PORT or "
+			  "[ADDRESS]:PORT",
+		    cfg->server);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = -1;
+	c->cb = *cb;
+	c->state = QS_HANDSHAKE;
+	c->heap_idx = SIZE_MAX;
+	c->conn_ref.get_conn = client_conn_ref_get;
+	c->conn_ref.user_data = c;
+	if (cfg->spki_pin != NULL) {
+		memcpy(c->pin_buf, cfg->spki_pin, QUIC_SPKI_PIN_LEN);
+		c->pin = c->pin_buf;
+	}
+	c->tx = calloc(1, sizeof(*c->tx));
+	c->rxbuf = malloc((size_t)QUIC_BATCH * QUIC_CLIENT_RX);
+	if (c->tx == NULL || c->rxbuf == NULL)
+		goto fail;
+	if ((c->fd = quic_udp_open(&ss, sl, 0)) == -1)
+		goto fail;
+	c->tx->fd = c->fd;
+	c->tx->connected = 1;
+	quic_conn_set_remote(c, (struct sockaddr *)&ss, sl);
+	c->locallen = sizeof(c->local);
+	if (getsockname(c->fd, (struct sockaddr *)&c->local, &c->locallen) == -1)
+		goto fail;
+
+	dcid.datalen = QUIC_CLIENT_DCID_LEN;
+	quic_rand(dcid.data, dcid.datalen);
+	scid.datalen = QUIC_CLIENT_SCID_LEN;
+	quic_rand(scid.data, scid.datalen);
+	quic_conn_callbacks(&cbs, 0);
+	ngtcp2_settings_default(&settings);
+	settings.initial_ts = now;
+	settings.handshake_timeout = QUIC_HANDSHAKE_TIMEOUT_NS;
+	ngtcp2_transport_params_default(&params);
+	params.initial_max_streams_bidi = 0;
+	params.initial_max_streams_uni = 0;
+	params.initial_max_stream_data_bidi_local = 256 * 1024;
+	params.initial_max_data = 1024 * 1024;
+	params.max_idle_timeout =
+	    cfg->idle_timeout_ns ? cfg->idle_timeout_ns : QUIC_IDLE_TIMEOUT_NS;
+	params.max_udp_payload_size = QUIC_CLIENT_RX;
+	params.max_datagram_frame_size = QUIC_MAX_DATAGRAM_FRAME;
+	path.local.addr = (struct sockaddr *)&c->local;
+	path.local.addrlen = c->locallen;
+	path.remote.addr = (struct sockaddr *)&c->remote;
+	path.remote.addrlen = c->remotelen;
+	path.user_data = NULL;
+	if (ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cbs,
+		&settings, &params, NULL, c) != 0)
+		goto fail;
+	ngtcp2_conn_set_keep_alive_timeout(
+	    c->conn, cfg->keepalive_ns ? cfg->keepalive_ns : QUIC_KEEPALIVE_NS);
+	if (quic_tls_client_session(c) != 0)
+		goto fail;
+	c->live = 1;
+	quic_conn_write(c, now);
+	quic_tx_flush(c->tx);
+	if (!c->live)
+		goto fail;
+	return c;
+fail:
+	log_error("quic: cannot connect to \"%s\"", cfg->server);
+	client_release(c);
+	return NULL;
+}
+
+void
+quic_client_free(struct quic_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->live) {
+		c->cb.conn_closed = NULL;
+		if (!c->close_pending)
+			quic_conn_close(c, 0, "");
+		quic_conn_write(c, quic_now());
+	}
+	client_release(c);
+}
+
+int
+quic_client_fd(const struct quic_conn *c)
+{
+	return c->fd;
+}
+
+/* Send, and free c when it has ended (conn_closed ran). */
+static void
+client_done(struct quic_conn *c, uint64_t now)
+{
+	if (c->live)
+		quic_conn_write(c, now);
+	quic_tx_flush(c->tx);
+	if (!c->live)
+		client_release(c);
+}
+
+void
+quic_client_read(struct quic_conn *c)
+{
+	uint8_t(*rx)[QUIC_CLIENT_RX] = c->rxbuf;
+	struct mmsghdr msgs[QUIC_BATCH];
+	struct iovec iov[QUIC_BATCH];
+	ngtcp2_path path;
+	uint64_t now = quic_now();
+	int n, i, round;
+
+	path.local.addr = (struct sockaddr *)&c->local;
+	path.local.addrlen = c->locallen;
+	path.remote.addr = (struct sockaddr *)&c->remote;
+	path.remote.addrlen = c->remotelen;
+	path.user_data = NULL;
+	for (round = 0; round < 16 && c->live; round++) {
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < QUIC_BATCH; i++) {
+			iov[i].iov_base = rx[i];
+			iov[i].iov_len = QUIC_CLIENT_RX;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(c->fd, msgs, QUIC_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("quic: recvmmsg: %s", strerror(errno));
+			break;
+		}
+		now = quic_now();
+		for (i = 0; i < n && c->live; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			(void)quic_conn_read(c, &path, rx[i], msgs[i].msg_len, now);
+		}
+		if (c->live)
+			quic_conn_write(c, now);
+		if (n < QUIC_BATCH)
+			break;
+	}
+	client_done(c, now);
+}
+
+uint64_t
+quic_client_expiry(const struct quic_conn *c)
+{
+	return quic_conn_expiry(c);
+}
+
+void
+quic_client_expire(struct quic_conn *c, uint64_t now_ns)
+{
+	quic_conn_timer(c, now_ns);
+	client_done(c, now_ns);
+}
+
+void
+quic_client_flush(struct quic_conn *c)
+{
+	client_done(c, quic_now());
+}

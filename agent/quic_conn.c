@@ -1,0 +1,865 @@
+/* The QUIC connection core shared by server and client: ngtcp2 callbacks, stream send buffers
+ * kept until acknowledged, the DATAGRAM queue, the write loop, timers and the close states. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include "quic_internal.h"
+#include "../lib/log.h"
+
+struct quic_chunk {
+	struct quic_chunk *next;
+	size_t len;
+	uint8_t data[];
+};
+
+/* One stream's send side: chunks hold the bytes from the first unacknowledged one on. */
+struct quic_stream {
+	struct quic_stream *next;
+	int64_t id;
+	struct quic_chunk *head, *tail;
+	size_t head_acked; /* bytes of head already acknowledged */
+	uint64_t queued, sent, acked; /* stream offsets: given to us, given to ngtcp2, acked */
+	int fin, fin_sent;
+	int shut; /* the send side is gone (peer STOP_SENDING, reset): nothing more goes out */
+	int blocked; /* flow control stopped it in this write pass */
+};
+
+uint64_t
+quic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+quic_rand(void *dst, size_t len)
+{
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, dst, len) != 0)
+		fatalx("quic: gnutls_rnd failed");
+}
+
+void
+quic_conn_touch(struct quic_conn *c)
+{
+	if (c->srv != NULL)
+		quic_server_conn_touch(c->srv, c);
+}
+
+void
+quic_conn_set_remote(struct quic_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	memcpy(&c->remote, sa, len);
+	c->remotelen = len;
+	quic_udp_unmap(sa, len, &c->remote_shown, &c->remote_shownlen);
+}
+
+/* ---- streams ---- */
+
+static struct quic_stream *
+stream_find(struct quic_conn *c, int64_t id)
+{
+	struct quic_stream *st;
+
+	for (st = c->streams; st != NULL; st = st->next)
+		if (st->id == id)
+			return st;
+	return NULL;
+}
+
+static struct quic_stream *
+stream_new(struct quic_conn *c, int64_t id)
+{
+	struct quic_stream *st, **pp;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	st->id = id;
+	for (pp = &c->streams; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = st;
+	if (c->conn != NULL)
+		ngtcp2_conn_set_stream_user_data(c->conn, id, st);
+	return st;
+}
+
+static void
+stream_drop_data(struct quic_conn *c, struct quic_stream *st)
+{
+	struct quic_chunk *ch;
+
+	while ((ch = st->head) != NULL) {
+		st->head = ch->next;
+		c->pending_bytes -= ch->len;
+		free(ch);
+	}
+	st->tail = NULL;
+	st->head_acked = 0;
+}
+
+static void
+stream_free(struct quic_conn *c, struct quic_stream *st)
+{
+	struct quic_stream **pp;
+
+	for (pp = &c->streams; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == st) {
+			*pp = st->next;
+			break;
+		}
+	}
+	stream_drop_data(c, st);
+	free(st);
+}
+
+static int
+stream_has_output(const struct quic_stream *st)
+{
+	return !st->shut && !st->blocked && (st->sent < st->queued || (st->fin && !st->fin_sent));
+}
+
+/* The unsent bytes of st as vectors (at most n). */
+static size_t
+stream_vecs(const struct quic_stream *st, ngtcp2_vec *v, size_t n, uint64_t *total)
+{
+	const struct quic_chunk *ch;
+	uint64_t skip = st->sent - (st->acked - st->head_acked);
+	size_t k = 0;
+
+	*total = 0;
+	for (ch = st->head; ch != NULL && k < n; ch = ch->next) {
+		if (skip >= ch->len) {
+			skip -= ch->len;
+			continue;
+		}
+		v[k].base = (uint8_t *)(uintptr_t)(ch->data + skip);
+		v[k].len = ch->len - (size_t)skip;
+		*total += v[k].len;
+		skip = 0;
+		k++;
+	}
+	return k;
+}
+
+/* ---- DATAGRAM queue ---- */
+
+static void
+dq_pop(struct quic_conn *c, int sent)
+{
+	size_t i = c->dq_head;
+
+	if (sent) {
+		c->stats.tx_datagrams++;
+		c->stats.tx_bytes += c->dq[i].len;
+	}
+	free(c->dq[i].data);
+	c->dq[i].data = NULL;
+	c->dq_head = (i + 1) % QUIC_DGRAM_QUEUE;
+	c->dq_count--;
+}
+
+/* ---- ngtcp2 callbacks ---- */
+
+static void
+cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
+{
+	(void)rand_ctx;
+	quic_rand(dest, destlen);
+}
+
+static int
+cb_get_new_connection_id(
+    ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	if (c->srv != NULL)
+		return quic_server_new_cid(c->srv, c, cid, token, cidlen) == 0
+		    ? 0
+		    : NGTCP2_ERR_CALLBACK_FAILURE;
+	quic_rand(cid->data, cidlen);
+	cid->datalen = cidlen;
+	quic_rand(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+	return 0;
+}
+
+static int
+cb_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	if (c->srv != NULL)
+		quic_server_remove_cid(c->srv, c, cid);
+	return 0;
+}
+
+static int
+cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
+{
+	struct quic_conn *c = user_data;
+	gnutls_datum_t alpn;
+
+	(void)conn;
+	/* GnuTLS enforces ALPN on both sides; this is the belt to its braces */
+	if (gnutls_alpn_get_selected_protocol(c->tls, &alpn) != 0 ||
+	    alpn.size != sizeof(QUIC_ALPN) - 1 || memcmp(alpn.data, QUIC_ALPN, alpn.size) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	c->handshake_done = 1;
+	c->state = QS_READY;
+	if (c->srv != NULL)
+		quic_server_conn_changed(c->srv, c);
+	if (c->cb.conn_ready != NULL && c->live)
+		c->cb.conn_ready(c->cb.arg, c);
+	return 0;
+}
+
+static int
+cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	if (stream_new(c, stream_id) == NULL)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
+    const uint8_t *data, size_t datalen, void *user_data, void *stream_user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)offset;
+	(void)stream_user_data;
+	if (c->cb.stream_data != NULL && c->live)
+		c->cb.stream_data(c->cb.arg, c, stream_id, data, datalen,
+		    (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+	/* the bytes are consumed: give the credit back */
+	ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen);
+	ngtcp2_conn_extend_max_offset(conn, datalen);
+	return 0;
+}
+
+static int
+cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t datalen,
+    void *user_data, void *stream_user_data)
+{
+	struct quic_conn *c = user_data;
+	struct quic_stream *st = stream_user_data;
+	struct quic_chunk *ch;
+
+	(void)conn;
+	(void)offset;
+	if (st == NULL && (st = stream_find(c, stream_id)) == NULL)
+		return 0;
+	st->acked += datalen;
+	st->head_acked += datalen;
+	while ((ch = st->head) != NULL && st->head_acked >= ch->len) {
+		st->head_acked -= ch->len;
+		st->head = ch->next;
+		c->pending_bytes -= ch->len;
+		free(ch);
+	}
+	if (st->head == NULL)
+		st->tail = NULL;
+	return 0;
+}
+
+static int
+cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
+    void *user_data, void *stream_user_data)
+{
+	struct quic_conn *c = user_data;
+	struct quic_stream *st = stream_user_data;
+
+	(void)flags;
+	(void)app_error_code;
+	if (st == NULL)
+		st = stream_find(c, stream_id);
+	if (st != NULL)
+		stream_free(c, st);
+	/* the peer may open another one: a long-lived tunnel makes requests forever */
+	if (!ngtcp2_conn_is_local_stream(conn, stream_id) && ngtcp2_is_bidi_stream(stream_id))
+		ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+	return 0;
+}
+
+static void
+stream_aborted(struct quic_conn *c, int64_t stream_id, void *stream_user_data, uint64_t code)
+{
+	struct quic_stream *st = stream_user_data;
+
+	if (st == NULL)
+		st = stream_find(c, stream_id);
+	if (st != NULL) {
+		if (st->shut)
+			return; /* told once */
+		st->shut = 1;
+	}
+	if (c->cb.stream_reset != NULL && c->live)
+		c->cb.stream_reset(c->cb.arg, c, stream_id, code);
+}
+
+static int
+cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size, uint64_t app_error_code,
+    void *user_data, void *stream_user_data)
+{
+	(void)conn;
+	(void)final_size;
+	stream_aborted(user_data, stream_id, stream_user_data, app_error_code);
+	return 0;
+}
+
+static int
+cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code,
+    void *user_data, void *stream_user_data)
+{
+	(void)conn;
+	stream_aborted(user_data, stream_id, stream_user_data, app_error_code);
+	return 0;
+}
+
+static int
+cb_recv_datagram(
+    ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t datalen, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	(void)flags;
+	c->stats.rx_datagrams++;
+	c->stats.rx_bytes += datalen;
+	if (c->cb.datagram != NULL && c->live)
+		c->cb.datagram(c->cb.arg, c, data, datalen);
+	return 0;
+}
+
+void
+quic_conn_callbacks(ngtcp2_callbacks *cbs, int server)
+{
+	memset(cbs, 0, sizeof(*cbs));
+	if (server) {
+		cbs->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+	} else {
+		cbs->client_initial = ngtcp2_crypto_client_initial_cb;
+		cbs->recv_retry = ngtcp2_crypto_recv_retry_cb;
+	}
+	cbs->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+	cbs->encrypt = ngtcp2_crypto_encrypt_cb;
+	cbs->decrypt = ngtcp2_crypto_decrypt_cb;
+	cbs->hp_mask = ngtcp2_crypto_hp_mask_cb;
+	cbs->update_key = ngtcp2_crypto_update_key_cb;
+	cbs->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+	cbs->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+	cbs->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+	cbs->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+	cbs->rand = cb_rand;
+	cbs->get_new_connection_id = cb_get_new_connection_id;
+	cbs->remove_connection_id = cb_remove_connection_id;
+	cbs->handshake_completed = cb_handshake_completed;
+	cbs->stream_open = cb_stream_open;
+	cbs->recv_stream_data = cb_recv_stream_data;
+	cbs->acked_stream_data_offset = cb_acked_stream_data_offset;
+	cbs->stream_close = cb_stream_close;
+	cbs->stream_reset = cb_stream_reset;
+	cbs->stream_stop_sending = cb_stream_stop_sending;
+	cbs->recv_datagram = cb_recv_datagram;
+}
+
+/* ---- the end of a connection ---- */
+
+void
+quic_conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
+{
+	if (!c->live)
+		return;
+	c->live = 0;
+	c->state = st;
+	c->close_pending = 0;
+	if (c->drain_end == 0)
+		c->drain_end = now + 3 * ngtcp2_conn_get_pto(c->conn);
+	if (c->cb.conn_closed != NULL)
+		c->cb.conn_closed(c->cb.arg, c, &c->how);
+	if (c->srv != NULL)
+		quic_server_conn_ended(c->srv, c);
+}
+
+/* Write a CONNECTION_CLOSE carrying ccerr, keep it for resending, and end c. */
+static void
+conn_send_close(struct quic_conn *c, const ngtcp2_connection_close_error *ccerr, uint64_t now)
+{
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize n;
+	uint8_t *buf;
+
+	ngtcp2_path_storage_zero(&ps);
+	buf = quic_tx_slot(c->tx);
+	n = ngtcp2_conn_write_connection_close(
+	    c->conn, &ps.path, &pi, buf, QUIC_PKT_MAX, ccerr, now);
+	if (n > 0) {
+		if (c->srv != NULL && (c->close_pkt = malloc((size_t)n)) != NULL) {
+			memcpy(c->close_pkt, buf, (size_t)n);
+			c->close_pktlen = (size_t)n;
+		}
+		quic_tx_commit(c->tx, (size_t)n, ps.path.remote.addr, ps.path.remote.addrlen,
+		    ps.path.local.addr);
+	}
+	quic_conn_finish(c, QS_CLOSING, now);
+}
+
+/* A transport-level failure of ours (ngtcp2 error rv): close with it. */
+static void
+conn_fail(struct quic_conn *c, int rv, uint64_t now)
+{
+	ngtcp2_connection_close_error ccerr;
+
+	if (rv == NGTCP2_ERR_CRYPTO) {
+		ngtcp2_connection_close_error_set_transport_error_tls_alert(
+		    &ccerr, ngtcp2_conn_get_tls_alert(c->conn), NULL, 0);
+		c->how.handshake_failed = 1;
+	} else {
+		ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, rv, NULL, 0);
+	}
+	c->how.by_peer = 0;
+	c->how.app = 0;
+	c->how.code = ccerr.error_code;
+	snprintf(c->how.reason, sizeof(c->how.reason), "%s", ngtcp2_strerror(rv));
+	if (!c->handshake_done)
+		c->how.handshake_failed = 1;
+	log_debug("quic: closing a connection: %s", ngtcp2_strerror(rv));
+	if (rv == NGTCP2_ERR_DROP_CONN || rv == NGTCP2_ERR_RETRY) {
+		c->drain_end = now;
+		quic_conn_finish(c, QS_DRAINING, now);
+		return;
+	}
+	conn_send_close(c, &ccerr, now);
+}
+
+static void
+conn_peer_closed(struct quic_conn *c, uint64_t now)
+{
+	ngtcp2_connection_close_error ccerr;
+	size_t n;
+
+	ngtcp2_conn_get_connection_close_error(c->conn, &ccerr);
+	c->how.by_peer = 1;
+	c->how.app = ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+	c->how.code = ccerr.error_code;
+	n = ccerr.reasonlen < QUIC_REASON_MAX ? ccerr.reasonlen : QUIC_REASON_MAX;
+	if (n > 0)
+		memcpy(c->how.reason, ccerr.reason, n);
+	c->how.reason[n] = '\0';
+	c->how.handshake_failed = !c->handshake_done;
+	quic_conn_finish(c, QS_DRAINING, now);
+}
+
+int
+quic_conn_read(
+    struct quic_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	ngtcp2_pkt_info pi;
+	int rv;
+
+	memset(&pi, 0, sizeof(pi));
+	c->in_ngtcp2 = 1;
+	rv = ngtcp2_conn_read_pkt(c->conn, path, &pi, pkt, len, now);
+	c->in_ngtcp2 = 0;
+	if (rv == 0 || rv == NGTCP2_ERR_DISCARD_PKT) {
+		quic_conn_touch(c);
+		return 0;
+	}
+	if (rv == NGTCP2_ERR_DRAINING)
+		conn_peer_closed(c, now);
+	else
+		conn_fail(c, rv, now);
+	return -1;
+}
+
+/* ---- writing ---- */
+
+/* Packets for what c has to send, at most maxpkts (0: as many as allowed). 0 or an ngtcp2
+ * error. */
+static int
+conn_write_pkts(struct quic_conn *c, uint64_t now, size_t maxpkts)
+{
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize nwrite, ndatalen;
+	ngtcp2_vec v[16];
+	struct quic_stream *st;
+	size_t maxudp = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
+	size_t npkts = 0, vcnt, fresh_miss = 0;
+	uint64_t total;
+	uint8_t *buf;
+	uint32_t flags;
+	int64_t sid;
+	int accepted, dgram_stuck = 0;
+
+	if (maxudp > QUIC_PKT_MAX)
+		maxudp = QUIC_PKT_MAX;
+	for (st = c->streams; st != NULL; st = st->next)
+		st->blocked = 0;
+	ngtcp2_path_storage_zero(&ps);
+	for (;;) {
+		buf = quic_tx_slot(c->tx);
+		if (c->dq_count > 0 && !dgram_stuck && c->handshake_done) {
+			ngtcp2_vec dv;
+
+			dv.base = c->dq[c->dq_head].data;
+			dv.len = c->dq[c->dq_head].len;
+			accepted = 0;
+			nwrite = ngtcp2_conn_writev_datagram(c->conn, &ps.path, &pi, buf, maxudp,
+			    &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, now);
+			if (accepted) {
+				dq_pop(c, 1);
+				fresh_miss = 0;
+			}
+			if (nwrite == NGTCP2_ERR_WRITE_MORE)
+				continue;
+			if (nwrite == NGTCP2_ERR_INVALID_ARGUMENT ||
+			    nwrite == NGTCP2_ERR_INVALID_STATE) {
+				/* over the peer's limit, or no DATAGRAM support: never sendable */
+				dq_pop(c, 0);
+				continue;
+			}
+			if (nwrite < 0)
+				return (int)nwrite;
+			if (nwrite == 0) {
+				/* congestion/amplification limit, or it fits no packet */
+				if (!accepted && quic_conn_max_datagram(c) < dv.len)
+					dq_pop(c, 0);
+				else
+					dgram_stuck = 1;
+				continue;
+			}
+			if (!accepted && ++fresh_miss >= 2) {
+				/* an empty packet could not take it either */
+				dq_pop(c, 0);
+				fresh_miss = 0;
+			}
+		} else {
+			st = c->streams;
+			while (st != NULL && !stream_has_output(st))
+				st = st->next;
+			flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+			sid = -1;
+			vcnt = 0;
+			total = 0;
+			if (st != NULL) {
+				sid = st->id;
+				vcnt = stream_vecs(st, v, sizeof(v) / sizeof(v[0]), &total);
+				if (st->fin && st->sent + total == st->queued)
+					flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+			}
+			nwrite = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf, maxudp,
+			    &ndatalen, flags, sid, vcnt ? v : NULL, vcnt, now);
+			if (st != NULL && ndatalen >= 0) {
+				st->sent += (uint64_t)ndatalen;
+				if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) &&
+				    st->sent == st->queued)
+					st->fin_sent = 1;
+			}
+			if (nwrite < 0) {
+				switch (nwrite) {
+				case NGTCP2_ERR_WRITE_MORE: continue;
+				case NGTCP2_ERR_STREAM_DATA_BLOCKED: st->blocked = 1; continue;
+				case NGTCP2_ERR_STREAM_SHUT_WR:
+				case NGTCP2_ERR_STREAM_NOT_FOUND: st->shut = 1; continue;
+				default: return (int)nwrite;
+				}
+			}
+			if (nwrite == 0)
+				break;
+		}
+		quic_tx_commit(c->tx, (size_t)nwrite, ps.path.remote.addr, ps.path.remote.addrlen,
+		    ps.path.local.addr);
+		if (++npkts == maxpkts)
+			break; /* the pacer's timer (ngtcp2_conn_get_expiry) brings us back */
+	}
+	ngtcp2_conn_update_pkt_tx_time(c->conn, now);
+	return 0;
+}
+
+void
+quic_conn_write(struct quic_conn *c, uint64_t now)
+{
+	ngtcp2_connection_close_error ccerr;
+	size_t maxpkts, maxudp;
+	int rv;
+
+	if (!c->live || c->in_ngtcp2)
+		return;
+	maxudp = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
+	maxpkts = ngtcp2_conn_get_send_quantum(c->conn) / maxudp;
+	if (maxpkts == 0)
+		maxpkts = 1;
+	if (c->close_pending)
+		maxpkts = 0; /* what flow control allows goes out before the close */
+	if ((rv = conn_write_pkts(c, now, maxpkts)) != 0) {
+		conn_fail(c, rv, now);
+		return;
+	}
+	if (c->close_pending) {
+		c->close_pending = 0;
+		ngtcp2_connection_close_error_set_application_error(&ccerr, c->close_code,
+		    (const uint8_t *)c->close_reason, strlen(c->close_reason));
+		c->how.by_peer = 0;
+		c->how.app = 1;
+		c->how.code = c->close_code;
+		memcpy(c->how.reason, c->close_reason, sizeof(c->how.reason));
+		c->how.handshake_failed = !c->handshake_done;
+		conn_send_close(c, &ccerr, now);
+	}
+}
+
+void
+quic_conn_close_now(struct quic_conn *c, uint64_t now)
+{
+	if (!c->live)
+		return;
+	if (!c->close_pending)
+		quic_conn_close(c, 0, "");
+	quic_conn_write(c, now);
+}
+
+/* ---- timers ---- */
+
+uint64_t
+quic_conn_expiry(const struct quic_conn *c)
+{
+	uint64_t e;
+
+	if (!c->live)
+		return c->drain_end;
+	if (c->close_pending)
+		return 0;
+	e = ngtcp2_conn_get_expiry(c->conn);
+	if (c->deadline != 0 && c->deadline < e)
+		e = c->deadline;
+	return e;
+}
+
+void
+quic_conn_timer(struct quic_conn *c, uint64_t now)
+{
+	int rv;
+
+	if (!c->live)
+		return;
+	if (c->deadline != 0 && c->deadline <= now) {
+		c->deadline = 0;
+		if (c->cb.deadline != NULL)
+			c->cb.deadline(c->cb.arg, c);
+	}
+	if (ngtcp2_conn_get_expiry(c->conn) <= now) {
+		c->in_ngtcp2 = 1;
+		rv = ngtcp2_conn_handle_expiry(c->conn, now);
+		c->in_ngtcp2 = 0;
+		if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+			/* silently gone: no CONNECTION_CLOSE either way */
+			c->how.by_peer = 0;
+			c->how.app = 0;
+			c->how.code = 0;
+			c->how.idle = rv == NGTCP2_ERR_IDLE_CLOSE;
+			snprintf(c->how.reason, sizeof(c->how.reason), "%s",
+			    c->how.idle ? "idle timeout" : "handshake timeout");
+			c->how.handshake_failed = !c->handshake_done;
+			c->drain_end = now;
+			quic_conn_finish(c, QS_DRAINING, now);
+			return;
+		}
+		if (rv != 0) {
+			conn_fail(c, rv, now);
+			return;
+		}
+	}
+	quic_conn_write(c, now);
+}
+
+void
+quic_conn_free(struct quic_conn *c)
+{
+	struct quic_stream *st;
+
+	if (c == NULL)
+		return;
+	while ((st = c->streams) != NULL)
+		stream_free(c, st);
+	while (c->dq_count > 0)
+		dq_pop(c, 0);
+	if (c->conn != NULL)
+		ngtcp2_conn_del(c->conn);
+	if (c->tls != NULL)
+		gnutls_deinit(c->tls);
+	if (c->client_cred != NULL)
+		gnutls_certificate_free_credentials(c->client_cred);
+	free(c->close_pkt);
+	free(c->rxbuf);
+	free(c);
+}
+
+/* ---- the public calls on connections ---- */
+
+void
+quic_conn_set_data(struct quic_conn *c, void *data)
+{
+	c->data = data;
+}
+
+void *
+quic_conn_data(const struct quic_conn *c)
+{
+	return c->data;
+}
+
+const struct sockaddr *
+quic_conn_remote(const struct quic_conn *c, socklen_t *len)
+{
+	if (len != NULL)
+		*len = c->remote_shownlen;
+	return (const struct sockaddr *)&c->remote_shown;
+}
+
+int
+quic_stream_send(struct quic_conn *c, int64_t stream_id, const void *data, size_t len, int fin)
+{
+	struct quic_stream *st;
+	struct quic_chunk *ch;
+
+	if (!c->live || c->close_pending)
+		return QUIC_ERR_CLOSED;
+	if ((st = stream_find(c, stream_id)) == NULL || st->fin || st->shut)
+		return QUIC_ERR_STREAM;
+	if (len > 0) {
+		if (c->pending_bytes + len > QUIC_STREAM_PENDING_MAX)
+			return QUIC_ERR_NOMEM;
+		if ((ch = malloc(sizeof(*ch) + len)) == NULL)
+			return QUIC_ERR_NOMEM;
+		ch->next = NULL;
+		ch->len = len;
+		memcpy(ch->data, data, len);
+		if (st->tail != NULL)
+			st->tail->next = ch;
+		else
+			st->head = ch;
+		st->tail = ch;
+		st->queued += len;
+		c->pending_bytes += len;
+	}
+	if (fin)
+		st->fin = 1;
+	quic_conn_touch(c);
+	return QUIC_OK;
+}
+
+int
+quic_stream_open(struct quic_conn *c, int64_t *stream_id)
+{
+	int64_t id;
+	int rv;
+
+	if (!c->live || c->close_pending)
+		return QUIC_ERR_CLOSED;
+	rv = ngtcp2_conn_open_bidi_stream(c->conn, &id, NULL);
+	if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+		return QUIC_ERR_STREAM_LIMIT;
+	if (rv != 0)
+		return QUIC_ERR_INTERNAL;
+	if (stream_new(c, id) == NULL) {
+		ngtcp2_conn_shutdown_stream(c->conn, id, 0);
+		return QUIC_ERR_NOMEM;
+	}
+	*stream_id = id;
+	return QUIC_OK;
+}
+
+int
+quic_datagram_send(struct quic_conn *c, const void *data, size_t len)
+{
+	size_t i;
+	uint8_t *copy;
+
+	if (!c->live || c->close_pending)
+		return QUIC_ERR_CLOSED;
+	if (!c->handshake_done)
+		return QUIC_ERR_BLOCKED;
+	if (len > quic_conn_max_datagram(c))
+		return QUIC_ERR_TOO_BIG;
+	if (c->dq_count == QUIC_DGRAM_QUEUE)
+		return QUIC_ERR_BLOCKED;
+	if ((copy = malloc(len ? len : 1)) == NULL)
+		return QUIC_ERR_NOMEM;
+	memcpy(copy, data, len);
+	i = (c->dq_head + c->dq_count) % QUIC_DGRAM_QUEUE;
+	c->dq[i].data = copy;
+	c->dq[i].len = len;
+	c->dq_count++;
+	quic_conn_touch(c);
+	return QUIC_OK;
+}
+
+static size_t
+varint_len(uint64_t n)
+{
+	return n < 64 ? 1 : n < 16384 ? 2 : n < 1073741824 ? 4 : 8;
+}
+
+size_t
+quic_conn_max_datagram(const struct quic_conn *c)
+{
+	const ngtcp2_transport_params *rp;
+	size_t udp, overhead, by_path, by_peer;
+
+	if (!c->handshake_done || !c->live)
+		return 0;
+	rp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	if (rp == NULL || rp->max_datagram_frame_size == 0)
+		return 0;
+	/* packets stay at 1200 bytes until PMTUD proves more (STACK.md "datagram size trap") */
+	udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
+	/* short header: flags, DCID, packet number (<= 4); the AEAD tag; the frame's type and
+	 * length */
+	overhead = 1 + ngtcp2_conn_get_dcid(c->conn)->datalen + 4 + 16 + 1 + 2;
+	by_path = udp > overhead ? udp - overhead : 0;
+	by_peer = rp->max_datagram_frame_size > 9
+	    ? (size_t)rp->max_datagram_frame_size - 1 - varint_len(rp->max_datagram_frame_size)
+	    : 0;
+	return by_path < by_peer ? by_path : by_peer;
+}
+
+void
+quic_conn_set_deadline(struct quic_conn *c, uint64_t at_ns)
+{
+	c->deadline = at_ns;
+	if (c->srv != NULL && c->live)
+		quic_server_conn_changed(c->srv, c);
+}
+
+void
+quic_conn_close(struct quic_conn *c, uint64_t code, const char *reason)
+{
+	if (!c->live || c->close_pending)
+		return;
+	c->close_pending = 1;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason != NULL ? reason : "");
+	quic_conn_touch(c);
+	if (c->srv != NULL)
+		quic_server_conn_changed(c->srv, c);
+}
+
+void
+quic_conn_stats(const struct quic_conn *c, struct quic_conn_stats *out)
+{
+	*out = c->stats;
+}

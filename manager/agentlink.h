@@ -1,0 +1,75 @@
+/* The manager's side of the state channel (PROTOCOL.md §2): a UNIX socket in the state dir that
+ * agents connect to, the channel key file, and for each connection the framing, HELLO/WELCOME
+ * (or REJECT), the snapshot, the deltas, the agents' requests and their reports.
+ *
+ * Files: <state_dir>/channel.key (32 random bytes, 0600, created on first start) and
+ * <state_dir>/agent.sock (0600; the peer's uid must be ours or 0).
+ *
+ * It runs in the manager's loop, on the loop's thread: agentlink_fd() is an epoll fd to poll
+ * beside HTTP's; agentlink_run() does the channel's work of a loop turn (accept, read, answer,
+ * timers) and agentlink_flush() sends what the turn committed. Both must be called with no
+ * transaction open: the requests of one turn (ALLOC_REQ, HOLD_REQ, the reconcile of a STATS)
+ * share one transaction of their own, answered only after its commit (group commit).
+ *
+ * Deltas: what agents must learn is queued in the store itself, in the transaction of the change
+ * (table agent_deltas, filled by triggers, db/schema.c), so a delta exists only if its change
+ * committed; agentlink_flush() sends the rows it has not sent yet. */
+#ifndef MANAGER_AGENTLINK_H
+#define MANAGER_AGENTLINK_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct app;
+struct db;
+struct sessions;
+struct agentlink;
+
+#define AGENTLINK_KEY_FILE "channel.key"
+#define AGENTLINK_SOCKET "agent.sock"
+#define AGENTLINK_VERSION_MIN 1 /* channel versions this manager speaks */
+#define AGENTLINK_VERSION_MAX 1
+#define AGENTLINK_HEARTBEAT_SECONDS 5
+#define AGENTLINK_STATS_SECONDS 5
+#define AGENTLINK_OUT_MAX (16u * 1024 * 1024) /* queued beyond a snapshot: drop the agent */
+
+/* Load <state_dir>/channel.key into key, creating it (32 random bytes, written beside, renamed,
+ * the directory synced) when it does not exist. A file of another size is fatal. */
+void agentlink_key_load(const char *state_dir, unsigned char key[32]);
+
+/* Load or create the key and listen on <state_dir>/agent.sock (a stale socket file is
+ * replaced; one a live manager answers on is fatal). Setup errors are fatal. Free with
+ * agentlink_close(), which drops every agent. */
+struct agentlink *agentlink_open(struct app *app, const char *state_dir);
+void agentlink_close(struct agentlink *l);
+
+/* The epoll fd to poll for input; the next deadline in ms (-1: none). */
+int agentlink_fd(struct agentlink *l);
+int agentlink_timeout_ms(struct agentlink *l);
+
+/* One loop turn of channel work (see above). No transaction may be open. */
+void agentlink_run(struct agentlink *l);
+
+/* Send every committed delta not sent yet, then write what is queued. No transaction may be
+ * open. Call it after every commit point of a loop turn (after http_flush, after the sweep). */
+void agentlink_flush(struct agentlink *l);
+
+/* Forget the deltas sent already (a write of its own; from the sweep). */
+void agentlink_sweep(struct agentlink *l);
+
+/* The live sessions the agents reported. */
+struct sessions *agentlink_sessions(struct agentlink *l);
+
+/* 1 if agent id is connected (HELLO answered) now, with the time of the last frame heard from
+ * it in *last_heard (Unix seconds; may be NULL); else 0. */
+int agentlink_connected(struct agentlink *l, uint64_t id, int64_t *last_heard);
+
+/* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference).
+ * l may be NULL (no channel): an empty array. */
+json_t *agentlink_bundle_agents(struct agentlink *l);
+
+/* Queue SESSION_KILL for agent_id's session in the caller's open transaction: it goes out once
+ * that commits. 0 or err. */
+int agentlink_queue_kill(struct db *db, uint64_t session_id, uint64_t agent_id, const char *reason);
+
+#endif

@@ -1,0 +1,44 @@
+/* The agents table: every agent that ever said HELLO, as it last described itself, and its
+ * last heartbeat and statistics. Whether it is connected now is the channel server's to say
+ * (agentlink.h); this is what outlives a connection. */
+#ifndef MANAGER_AGENTS_H
+#define MANAGER_AGENTS_H
+
+#include <stdint.h>
+
+struct db;
+
+#define AGENTS_VERSION_MAX 64
+#define AGENTS_ADDRESS_MAX 64
+#define AGENTS_PIN_MAX 96 /* base64 text of a pin of up to 64 bytes */
+
+struct agent_row {
+	int64_t id;
+	char software_version[AGENTS_VERSION_MAX + 1];
+	char listen_address[AGENTS_ADDRESS_MAX + 1];
+	char spki_pin[AGENTS_PIN_MAX + 1];
+	int channel_version;
+	int64_t first_seen, last_hello, last_heartbeat; /* Unix seconds, 0: never */
+	int64_t sessions; /* live sessions at the last report */
+	char *last_stats; /* JSON text or NULL; owned (agents_row_clear frees it) */
+};
+
+/* Record a HELLO of a (row->id, software_version, listen_address, spki_pin, channel_version)
+ * at now: inserted the first time (first_seen = now), updated after. 0 or err. */
+int agents_hello(struct db *db, const struct agent_row *a, int64_t now);
+
+/* Write what the agent reported since: last heartbeat, session count, last STATS (JSON text,
+ * NULL: unchanged). 0, ERR_NOT_FOUND, err. */
+int agents_report(
+    struct db *db, int64_t id, int64_t last_heartbeat, int64_t sessions, const char *last_stats);
+
+/* The agent with this id. Clear *out with agents_row_clear(). 0, ERR_NOT_FOUND, err. */
+int agents_get(struct db *db, int64_t id, struct agent_row *out);
+
+/* Agents with id > after, by id, at most limit, into out (each cleared by the caller with
+ * agents_row_clear()); *n is set. 0 or err. */
+int agents_list(struct db *db, int64_t after, int limit, struct agent_row *out, int *n);
+
+void agents_row_clear(struct agent_row *a);
+
+#endif

@@ -1,0 +1,72 @@
+/* /v1/agents: the data-plane agents that ever attached, and whether they are attached now. */
+#include <stdlib.h>
+
+#include "../lib/err.h"
+#include "agentlink.h"
+#include "agents.h"
+#include "api.h"
+#include "app.h"
+#include "sessions.h"
+
+static json_t *
+agent_json(struct app *app, const struct agent_row *a)
+{
+	int64_t heard = a->last_heartbeat;
+	int connected = agentlink_connected(app->link, (uint64_t)a->id, &heard);
+	json_t *stats = a->last_stats != NULL ? json_loads(a->last_stats, 0, NULL) : NULL;
+	size_t sessions =
+	    connected ? sessions_count(agentlink_sessions(app->link), (uint64_t)a->id) : 0;
+
+	return json_pack("{s:I, s:s, s:b, s:s, s:s, s:i, s:o, s:o, s:o, s:I, s:o}", "id",
+	    (json_int_t)a->id, "software_version", a->software_version, "connected", connected,
+	    "listen_address", a->listen_address, "spki_pin", a->spki_pin, "channel_version",
+	    a->channel_version, "first_seen", api_time(a->first_seen), "last_hello",
+	    api_time(a->last_hello), "last_heartbeat", api_time(heard), "sessions",
+	    (json_int_t)sessions, "last_stats", stats != NULL ? stats : json_null());
+}
+
+void
+api_agents_list(struct req *r)
+{
+	struct agent_row *v;
+	json_t *items;
+	int64_t after;
+	int limit, n, rv;
+
+	if (req_page(r, &limit, &after) < 0)
+		return;
+	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
+		api_fail(r, ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	rv = agents_list(r->app->db, after, limit, v, &n);
+	items = json_array();
+	for (int i = 0; i < n; i++) {
+		if (rv == 0)
+			json_array_append_new(items, agent_json(r->app, &v[i]));
+		agents_row_clear(&v[i]);
+	}
+	if (rv < 0)
+		api_fail(r, rv, NULL, NULL);
+	else
+		api_reply_page(r, json_incref(items), n, limit, n ? v[n - 1].id : 0);
+	json_decref(items);
+	free(v);
+}
+
+void
+api_agents_get(struct req *r)
+{
+	int64_t id = req_param_id(r, 0, "agent");
+	struct agent_row a;
+	int rv;
+
+	if (id < 0)
+		return;
+	if ((rv = agents_get(r->app->db, id, &a)) < 0) {
+		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such agent" : NULL);
+		return;
+	}
+	reply_json(r, 200, agent_json(r->app, &a));
+	agents_row_clear(&a);
+}

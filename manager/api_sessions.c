@@ -1,0 +1,138 @@
+/* /v1/sessions: the live tunnel sessions the connected agents report, and closing one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../lib/err.h"
+#include "../lib/isdas.h"
+#include "agentlink.h"
+#include "api.h"
+#include "app.h"
+#include "sessions.h"
+
+#define SESSION_KILL_REASON "closed by administrator"
+
+static json_t *
+session_json(const struct session *s)
+{
+	char ia[ISDAS_STRLEN];
+
+	isdas_format(s->isd_as, ia);
+	return json_pack("{s:o, s:s, s:o, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", api_count(s->id), "pssid", s->pssid, "address",
+	    s->address[0] ? json_string(s->address) : json_null(), "isd_as", ia, "agent",
+	    api_count(s->agent_id), "grant_id", (json_int_t)s->grant_id, "remote", s->remote,
+	    "started_at", api_time(s->started_at), "expires_at", api_time(s->expires_at),
+	    "rx_bytes", api_count(s->counters.rx_bytes), "rx_datagrams",
+	    api_count(s->counters.rx_packets), "tx_bytes", api_count(s->counters.tx_bytes),
+	    "tx_datagrams", api_count(s->counters.tx_packets), "dropped_datagrams",
+	    api_count(s->counters.dropped_packets));
+}
+
+static struct sessions *
+registry(struct req *r)
+{
+	return r->app->link != NULL ? agentlink_sessions(r->app->link) : NULL;
+}
+
+/* The session named by the path; NULL with a 404 in the reply. */
+static struct session *
+path_session(struct req *r)
+{
+	const char *s = r->params[0];
+	struct session *v = NULL;
+	char *end;
+	unsigned long long id;
+
+	errno = 0;
+	id = strtoull(s, &end, 10);
+	if (*s >= '1' && *s <= '9' && *end == '\0' && errno == 0 && registry(r) != NULL)
+		v = sessions_get(registry(r), id);
+	if (v == NULL)
+		reply_problem(r, 404, NULL,
+		    "no live session with id \"%.64s\" (ended, or its agent is not connected)", s);
+	return v;
+}
+
+void
+api_sessions_list(struct req *r)
+{
+	struct sessions_filter f = {NULL, 0};
+	const char *agent = req_query(r, "agent");
+	struct session *v;
+	json_t *items;
+	int64_t after;
+	char *end;
+	int limit, n = 0;
+
+	if (req_page(r, &limit, &after) < 0)
+		return;
+	f.pssid = req_query(r, "pssid");
+	if (f.pssid != NULL && !pssid_valid(f.pssid)) {
+		reply_problem(r, 400, "pssid", "invalid pssid \"%.64s\"", f.pssid);
+		return;
+	}
+	if (agent != NULL &&
+	    ((f.agent_id = strtoull(agent, &end, 10)) == 0 || *end != '\0' || agent[0] == '-')) {
+		reply_problem(r, 400, "agent", "agent must be an agent id, not \"%.64s\"", agent);
+		return;
+	}
+	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
+		api_fail(r, ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	if (registry(r) != NULL &&
+	    sessions_list(registry(r), &f, (uint64_t)after, limit, v, &n) < 0) {
+		free(v);
+		api_fail(r, ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	items = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(items, session_json(&v[i]));
+	api_reply_page(r, items, n, limit, n ? (int64_t)v[n - 1].id : 0);
+	free(v);
+}
+
+void
+api_sessions_get(struct req *r)
+{
+	struct session *s = path_session(r);
+
+	if (s != NULL)
+		reply_json(r, 200, session_json(s));
+}
+
+void
+api_sessions_delete(struct req *r)
+{
+	struct session *p = path_session(r), s;
+	char object[40];
+	json_t *details;
+	int rv;
+
+	if (p == NULL)
+		return;
+	s = *p;
+	if (!agentlink_connected(r->app->link, s.agent_id, NULL)) {
+		r->retry_after = 5;
+		reply_problem(r, 503, NULL,
+		    "agent %llu, which holds session %llu, is not connected",
+		    (unsigned long long)s.agent_id, (unsigned long long)s.id);
+		return;
+	}
+	if (api_begin(r) < 0)
+		return;
+	/* Sent to the agent once this commits; the session ends when it reports it down. */
+	if ((rv = agentlink_queue_kill(r->app->db, s.id, s.agent_id, SESSION_KILL_REASON)) < 0) {
+		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "session:%llu", (unsigned long long)s.id);
+	details = json_pack("{s:s, s:I, s:s}", "pssid", s.pssid, "agent", (json_int_t)s.agent_id,
+	    "address", s.address);
+	rv = api_commit(r, "session.kill", object, details);
+	json_decref(details);
+	if (rv == 0)
+		reply_json(r, 202, session_json(&s));
+}
