@@ -428,7 +428,7 @@ want_problem() {
 # ---- the manager ----
 
 # mgr_start DIR [ARG...]: start a manager on state dir DIR on a free loopback port and wait
-# (10 s at most) for DIR/manager.url. Sets MGR_PID and URL. Output goes to DIR.out, DIR.err.
+# (10 s at most) for DIR/manager.url. Sets MGR_PID, MGR_DIR and URL. Output: DIR.out, DIR.err.
 mgr_start() {
 	local dir=$1 i
 	shift
@@ -436,6 +436,7 @@ mgr_start() {
 	"$MANAGER" --state-dir "$dir" --listen 127.0.0.1:0 --log-level warn "$@" \
 	    >>"$dir.out" 2>>"$dir.err" &
 	MGR_PID=$!
+	MGR_DIR=$dir
 	E2E_PIDS+=("$MGR_PID")
 	for ((i = 0; i < 200; i++)); do
 		[ -s "$dir/manager.url" ] && break
@@ -481,4 +482,255 @@ sanitizer_report() {
 	local re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer'
 	grep -Eq "$re" "$1" 2>/dev/null || return 1
 	grep -E -A 40 "$re" "$1" | head -n 80
+}
+
+# ---- the agent ----
+
+AGENT=${AGENT:-$BUILD/snaptun-agent}
+TUNCLIENT=${TUNCLIENT:-$BUILD/tools/tunclient}
+MKTOKEN=${MKTOKEN:-$BUILD/tools/mktoken}
+AGENT_LISTEN=${AGENT_LISTEN:-127.0.0.1:0}	# agent_start's --listen (a restart reuses AGENT_ADDR)
+AGENT_PID= AGENT_DIR= AGENT_ADDR= AGENT_PIN=
+
+# cert_pin CERT.pem: the base64 SHA-256 of the certificate's SubjectPublicKeyInfo (certtool).
+cert_pin() {
+	certtool -i --infile "$1" 2>/dev/null | sed -n 's/^[[:space:]]*pin-sha256:\(.*\)$/\1/p' |
+	    head -n 1
+}
+
+# agent_cert DIR: the certificate file the agent generated in its state dir.
+agent_cert() {
+	local f
+	for f in "$1"/*.crt "$1"/*cert*.pem "$1"/tls/*.crt "$1"/tls/*cert*.pem; do
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# agent_start DIR [ARG...]: start an agent on state dir DIR listening on $AGENT_LISTEN (default
+# 127.0.0.1:0), connected to the manager of the last mgr_start ($MGR_DIR/agent.sock), and wait
+# (10 s at most) for DIR/agent.addr. Sets AGENT_PID, AGENT_DIR, AGENT_ADDR (HOST:PORT) and
+# AGENT_PIN (from its certificate). Output goes to DIR.out, DIR.err.
+agent_start() {
+	local dir=$1 i cert
+	shift
+	mkdir -p "$dir"
+	rm -f "$dir/agent.addr"
+	"$AGENT" --state-dir "$dir" --listen "$AGENT_LISTEN" --manager-socket "$MGR_DIR/agent.sock" \
+	    --log-level "${AGENT_LOG_LEVEL:-info}" "$@" >>"$dir.out" 2>>"$dir.err" &
+	AGENT_PID=$!
+	AGENT_DIR=$dir
+	E2E_PIDS+=("$AGENT_PID")
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$dir/agent.addr" ] && break
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$dir/agent.addr" ]; then
+		diag "the agent on $dir did not start; its stderr:"
+		diag "$(tail -n 30 "$dir.err")"
+		return 1
+	fi
+	AGENT_ADDR=$(head -n 1 "$dir/agent.addr")
+	if ! cert=$(agent_cert "$dir") || ! AGENT_PIN=$(cert_pin "$cert") || [ -z "$AGENT_PIN" ]; then
+		diag "no certificate (or no pin from it) in $dir: $(ls "$dir")"
+		return 1
+	fi
+	return 0
+}
+
+# agent_stop [SIGNAL [PID]]: stop an agent (default the last one, with TERM), 5 s at most
+# before SIGKILL. Sets AGENT_RC to its exit status (128+n: killed by signal n).
+agent_stop() {
+	local sig=${1:-TERM} pid=${2:-$AGENT_PID} i keep=()
+	{
+		kill -s "$sig" "$pid"
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" || break
+			sleep 0.05
+		done
+		if kill -0 "$pid"; then
+			diag "agent $pid ignored SIG$sig for 5 s; killing it"
+			kill -9 "$pid"
+		fi
+		wait "$pid"
+		# shellcheck disable=SC2034 # for the caller
+		AGENT_RC=$?
+	} 2>/dev/null
+	for i in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	E2E_PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or SECONDS pass (1).
+wait_for() {
+	local end
+	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')))
+	shift
+	while ! "$@"; do
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# ---- test clients (tests/tools/tunclient: commands in, events out) ----
+
+declare -A CL_FD=() CL_PID=() CL_POS=()
+CL_LINE=	# the line the last client_expect matched
+
+# client_start NAME [ARG...]: start a tunclient named NAME against $AGENT_ADDR with $AGENT_PIN
+# (ARGs come after and may override them: --server, --pin, --token, --handshake, …). Its
+# commands go through a fifo (client_cmd), its events to $E2E_TMP/cl.NAME.out (client_expect),
+# its stderr to $E2E_TMP/cl.NAME.err.
+client_start() {
+	local name=$1 fifo=$E2E_TMP/cl.$1.in fd
+	shift
+	rm -f "$fifo" "$E2E_TMP/cl.$name.out"
+	mkfifo "$fifo" || return 1
+	"$TUNCLIENT" --server "$AGENT_ADDR" --pin "$AGENT_PIN" "$@" <"$fifo" \
+	    >"$E2E_TMP/cl.$name.out" 2>"$E2E_TMP/cl.$name.err" &
+	CL_PID[$name]=$!
+	E2E_PIDS+=("$!")
+	exec {fd}>"$fifo"
+	CL_FD[$name]=$fd
+	CL_POS[$name]=0
+}
+
+# client_cmd NAME LINE...: send command lines to client NAME.
+client_cmd() {
+	local name=$1
+	shift
+	[ -n "${CL_FD[$name]-}" ] || { diag "client $name is not running"; return 1; }
+	printf '%s\n' "$@" >&"${CL_FD[$name]}" 2>/dev/null
+}
+
+# client_expect NAME ERE [SECONDS]: wait (default 5 s) for an event line of client NAME that
+# matches ERE, after the line the previous client_expect of NAME matched. 0 with the line in
+# CL_LINE; 1 after SECONDS (client_log shows what came instead).
+client_expect() {
+	local name=$1 re=$2 secs=${3:-5} out=$E2E_TMP/cl.$1.out end n
+	end=$(($(date +%s%N) + $(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 1e9 }')))
+	CL_LINE=
+	while :; do
+		n=$(RE=$re awk -v from="${CL_POS[$name]:-0}" \
+		    'NR > from && $0 ~ ENVIRON["RE"] { print NR "\t" $0; exit }' "$out" 2>/dev/null)
+		if [ -n "$n" ]; then
+			CL_POS[$name]=${n%%$'\t'*}
+			CL_LINE=${n#*$'\t'}
+			return 0
+		fi
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+# client_log NAME: the events of client NAME so far (for a diagnostic).
+client_log() {
+	tail -n 20 "$E2E_TMP/cl.$1.out" 2>/dev/null
+	sed 's/^/stderr: /' "$E2E_TMP/cl.$1.err" 2>/dev/null | tail -n 10
+}
+
+# want_event NAME ERE [SECONDS]: client_expect, failing the check being built with the
+# client's recent events when it times out.
+want_event() {
+	client_expect "$@" && return 0
+	fail "client $1: no event matching /$2/ within ${3:-5} s; its last events:" \
+	    "$(client_log "$1")"
+	return 1
+}
+
+# client_stop NAME: quit client NAME (close code 0); SIGTERM after 1 s (a command still blocks),
+# SIGKILL after 2 s. Sets CL_RC.
+client_stop() {
+	local name=$1 pid=${CL_PID[$1]-} fd=${CL_FD[$1]-} i keep=()
+	[ -n "$pid" ] || return 0
+	client_cmd "$name" quit
+	{
+		[ -n "$fd" ] && exec {fd}>&-
+		for ((i = 0; i < 40; i++)); do
+			kill -0 "$pid" || break
+			[ $i = 20 ] && kill -TERM "$pid" # blocked on a request: close now
+			sleep 0.05
+		done
+		kill -0 "$pid" && kill -9 "$pid"
+		wait "$pid"
+		CL_RC=$?
+	} 2>/dev/null
+	unset "CL_FD[$name]" "CL_PID[$name]"
+	for i in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	E2E_PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# ---- clients and tokens ----
+
+# enroll NAME: enroll a client through the API (a join token, POST /v1/join, /v1/join/ack).
+# Sets PSSID and ACCESS (its access token); 1 on failure (the last response tells why).
+enroll() {
+	local jt
+	api POST /v1/join-tokens "{\"name\":\"$1\"}"
+	[ "$STATUS" = 201 ] || return 1
+	jt=$(jget .token)
+	api -t "" POST /v1/join "{\"token\":\"$jt\",\"name\":\"$1\"}"
+	[ "$STATUS" = 201 ] || return 1
+	PSSID=$(jget .pssid) ACCESS=$(jget .access_token)
+	JOIN_BUNDLE=$BODY
+	api -t "" POST /v1/join/ack "{\"ack_token\":\"$(jget .ack_token)\"}"
+	[ "$STATUS" = 204 ]
+}
+
+# issuer_new FILE KID: a new outside issuer key in FILE, imported into the manager as KID.
+issuer_new() {
+	local pem
+	pem=$("$MKTOKEN" --new-key "$1" | awk '{ printf "%s\\n", $0 }') || return 1
+	api POST /v1/keys "{\"kid\":\"$2\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$pem\"}"
+	[ "$STATUS" = 201 ]
+}
+
+# uuid: a random UUID v4.
+uuid() {
+	cat /proc/sys/kernel/random/uuid
+}
+
+# ---- a manager and an agent for the tunnel tests ----
+
+POOL_PREFIX=10.77.0.0/24
+
+# agent_connected: GET /v1/agents lists an agent that is connected.
+agent_connected() {
+	api GET /v1/agents
+	[ "$STATUS" = 200 ] && grep -Eq '"connected": ?true' <<<"$BODY"
+}
+
+# tunnel_env [AGENT_ARG...]: a manager on $E2E_TMP/mgr (no enrollment rate limit) with an ip
+# pool $POOL_PREFIX of 1-ff00:0:110, TOKEN its admin token, and an agent on $E2E_TMP/agent
+# connected to it (10 s at most). Bails out on failure.
+tunnel_env() {
+	local b
+	for b in "$MANAGER" "$AGENT" "$TUNCLIENT" "$MKTOKEN"; do
+		[ -x "$b" ] || e2e_bail "$b is not built (make all)"
+	done
+	command -v certtool >/dev/null || e2e_bail "certtool is missing (make deps: gnutls-bin)"
+	mgr_start "$E2E_TMP/mgr" --enroll-rate 100000 --enroll-burst 100000 ||
+	    e2e_bail "the manager starts"
+	TOKEN=$(cat "$E2E_TMP/mgr/admin.token")
+	api POST /v1/pools "{\"name\":\"t\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$POOL_PREFIX\",\"mode\":\"ip\"}"
+	[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
+	agent_start "$E2E_TMP/agent" "$@" || e2e_bail "the agent starts"
+	wait_for 10 agent_connected || e2e_bail "the agent connects to the manager (GET /v1/agents: $BODY)"
+}
+
+# no_sanitizer_reports: one check that no process of the test left an ASan/UBSan report.
+no_sanitizer_reports() {
+	local f bad=0
+	for f in "$E2E_TMP"/*.err; do
+		[ -f "$f" ] || continue
+		if sanitizer_report "$f" >/dev/null; then
+			diag "sanitizer report in $(basename "$f"):" "$(sanitizer_report "$f")"
+			bad=1
+		fi
+	done
+	check "no sanitizer reports from the manager, the agent or the clients" test $bad = 0
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The agent's benchmarks (issue 4), each beside a reference measured in the same run: a manager
+# and an agent on a temporary state dir and loopback, an outside issuer key imported, a /16 ip
+# pool; then build/bench/bench_tunnels (tests/bench/bench_tunnels.c):
+#   1. rate:   new tunnels/s (handshake + token check + grant), many in flight, vs bare QUIC
+#              handshakes/s against an agent/quic.h server; target >= 2000/s on one agent core;
+#   2. rtt:    datagram round trips/s A -> agent -> B echo -> agent -> A vs the same through a
+#              bare agent/quic.h relay; target >= 90%;
+#   3. revoke: revocation latency, POST /v1/revocations -> the client sees close code 3;
+#              p50/p99, target p99 <= 50 ms;
+# and tests/bench/bench_datagram (the QUIC engineer's bare datagram stream) when it is built.
+# The agent (and the reference server) run on CPU 0, the clients on CPU 1 (taskset), when the
+# machine has 2 cores or more. A missed target is printed, not fatal: the status is non-zero
+# only when something cannot be set up or crashes. BENCH_QUICK=1 scales it down.
+# Run from the repository root: BUILD=build bash tests/bench/bench_agent.sh
+set -u
+BUILD=${BUILD:-build}
+QUICK=${BENCH_QUICK:-}
+[ "$QUICK" = 0 ] && QUICK=
+if [ -n "$QUICK" ]; then
+	TOTAL=1000 SECS=2 COUNT=50
+else
+	TOTAL=3000 SECS=5 COUNT=200
+fi
+CONC=64 WINDOW=32
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-bench-agent.XXXXXX") || exit 1
+mgr_pid= agent_pid=
+
+stop() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+cleanup() {
+	stop "$agent_pid"
+	stop "$mgr_pid"
+	agent_pid= mgr_pid=
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+fail() {
+	echo "bench_agent: $*" >&2
+	[ -f "$tmp/agent.err" ] && tail -n 20 "$tmp/agent.err" >&2
+	exit 1
+}
+
+for f in snaptun-manager snaptun-agent tools/mktoken bench/bench_tunnels; do
+	if [ ! -x "$BUILD/$f" ]; then
+		echo "bench_agent: SKIPPED: $BUILD/$f is not built (the agent is not on this branch yet?)"
+		exit 0
+	fi
+done
+for c in curl certtool; do
+	command -v $c >/dev/null 2>&1 || fail "$c is not installed (make deps)"
+done
+PIN_AGENT=() PIN_CLIENT=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+	PIN_AGENT=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
+	export BENCH_REF_CPU=0
+fi
+
+# ---- set up: manager, pool, issuer key, agent ----
+"$BUILD/snaptun-manager" --state-dir "$tmp/mgr" --listen 127.0.0.1:0 --log-level error \
+	>"$tmp/mgr.out" 2>"$tmp/mgr.err" &
+mgr_pid=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/mgr/manager.url" ] && break
+	kill -0 "$mgr_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$tmp/mgr/manager.url" ] || fail "the manager did not start: $(tail -n 5 "$tmp/mgr.err")"
+URL=$(head -n 1 "$tmp/mgr/manager.url")
+ADMIN=$(cat "$tmp/mgr/admin.token")
+H=(-H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json")
+code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
+	-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.128.0.0/16","mode":"ip"}' \
+	"$URL/v1/pools")
+[ "$code" = 201 ] || fail "POST /v1/pools answered $code: $(cat "$tmp/body")"
+PEM=$("$BUILD/tools/mktoken" --new-key "$tmp/issuer.pem" | awk '{ printf "%s\\n", $0 }')
+code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
+	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL/v1/keys")
+[ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
+
+mkdir -p "$tmp/agent"
+"${PIN_AGENT[@]}" "$BUILD/snaptun-agent" --state-dir "$tmp/agent" --listen 127.0.0.1:0 \
+	--manager-socket "$tmp/mgr/agent.sock" --log-level error >"$tmp/agent.out" 2>"$tmp/agent.err" &
+agent_pid=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/agent/agent.addr" ] && break
+	kill -0 "$agent_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$tmp/agent/agent.addr" ] || fail "the agent did not start"
+AGENT_ADDR=$(head -n 1 "$tmp/agent/agent.addr")
+cert=
+for f in "$tmp"/agent/*.crt "$tmp"/agent/*cert*.pem; do
+	[ -f "$f" ] && { cert=$f; break; }
+done
+[ -n "$cert" ] || fail "no certificate in the agent's state dir: $(ls "$tmp/agent")"
+PIN=$(certtool -i --infile "$cert" | sed -n 's/^[[:space:]]*pin-sha256:\(.*\)$/\1/p' | head -n 1)
+[ -n "$PIN" ] || fail "no pin from $cert"
+# The agent is usable once the manager lists it as connected.
+for _ in $(seq 100); do
+	curl -s "${H[@]}" "$URL/v1/agents" | grep -q '"connected":true' && break
+	sleep 0.1
+done
+
+B=("${PIN_CLIENT[@]}" "$BUILD/bench/bench_tunnels")
+ARGS=(--server "$AGENT_ADDR" --pin "$PIN" --key "$tmp/issuer.pem")
+run() {
+	timeout 300 "$@" || fail "$* failed (status $?)"
+	kill -0 "$agent_pid" 2>/dev/null || fail "the agent died"
+}
+
+echo "== new tunnels per second (agent on one core; clients on the other)"
+run "${B[@]}" rate "${ARGS[@]}" --total "$TOTAL" --conc "$CONC"
+echo
+echo "== datagram round trips per second through the agent"
+run "${B[@]}" rtt "${ARGS[@]}" --seconds "$SECS" --window "$WINDOW"
+if [ -x "$BUILD/bench/bench_datagram" ]; then
+	echo "(for comparison, the bare datagram stream of tests/bench/bench_datagram.c:)"
+	timeout 300 "$BUILD/bench/bench_datagram" || echo "bench_datagram failed (status $?)"
+fi
+echo
+echo "== revocation latency"
+run "${B[@]}" revoke "${ARGS[@]}" --url "$URL" --admin-token "$ADMIN" --count "$COUNT"
+[ -n "$QUICK" ] && echo "(BENCH_QUICK: smaller runs; the numbers are rougher)"
+exit 0
