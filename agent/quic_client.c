@@ -129,6 +129,7 @@ quic_client_free(struct quic_conn *c)
 		c->cb.conn_closed = NULL;
 		if (!c->close_pending)
 			quic_conn_close(c, 0, "");
+		c->close_by = 0; /* going away now: no waiting for the pacer */
 		quic_conn_write(c, quic_now());
 	}
 	client_release(c);

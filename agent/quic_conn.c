@@ -124,6 +124,17 @@ stream_has_output(const struct quic_stream *st)
 	return !st->shut && !st->blocked && (st->sent < st->queued || (st->fin && !st->fin_sent));
 }
 
+static int
+conn_has_output(const struct quic_conn *c)
+{
+	const struct quic_stream *st;
+
+	for (st = c->streams; st != NULL; st = st->next)
+		if (stream_has_output(st))
+			return 1;
+	return 0;
+}
+
 /* The unsent bytes of st as vectors (at most n). */
 static size_t
 stream_vecs(const struct quic_stream *st, ngtcp2_vec *v, size_t n, uint64_t *total)
@@ -609,6 +620,10 @@ quic_conn_write(struct quic_conn *c, uint64_t now)
 		conn_fail(c, rv, now);
 		return;
 	}
+	/* The pacer may hold back the answer written just before the close (a refused handshake
+	 * request): the close waits for it, briefly, or it would overtake the answer. */
+	if (c->close_pending && conn_has_output(c) && now < c->close_by)
+		return;
 	if (c->close_pending) {
 		c->close_pending = 0;
 		ngtcp2_connection_close_error_set_application_error(&ccerr, c->close_code,
@@ -629,6 +644,7 @@ quic_conn_close_now(struct quic_conn *c, uint64_t now)
 		return;
 	if (!c->close_pending)
 		quic_conn_close(c, 0, "");
+	c->close_by = 0;
 	quic_conn_write(c, now);
 }
 
@@ -641,9 +657,11 @@ quic_conn_expiry(const struct quic_conn *c)
 
 	if (!c->live)
 		return c->drain_end;
-	if (c->close_pending)
+	if (c->close_pending && !conn_has_output(c))
 		return 0;
 	e = ngtcp2_conn_get_expiry(c->conn);
+	if (c->close_pending && c->close_by < e)
+		e = c->close_by;
 	if (c->deadline != 0 && c->deadline < e)
 		e = c->deadline;
 	return e;
@@ -851,6 +869,7 @@ quic_conn_close(struct quic_conn *c, uint64_t code, const char *reason)
 	if (!c->live || c->close_pending)
 		return;
 	c->close_pending = 1;
+	c->close_by = quic_now() + QUIC_CLOSE_WAIT_NS;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason != NULL ? reason : "");
 	quic_conn_touch(c);

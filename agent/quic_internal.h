@@ -18,6 +18,7 @@
 #define QUIC_PKT_MAX 1500 /* buffer per UDP datagram we write (max_tx_udp_payload_size 1452) */
 #define QUIC_BATCH 64 /* datagrams per sendmmsg/recvmmsg */
 #define QUIC_STREAM_PENDING_MAX (64 * 1024) /* unacknowledged stream bytes per connection */
+#define QUIC_CLOSE_WAIT_NS (500ull * 1000000u) /* a close waits this long for paced stream data */
 #define QUIC_DGRAM_QUEUE 128 /* DATAGRAM payloads waiting for a packet, per connection */
 #define QUIC_HANDSHAKE_TIMEOUT_NS (10ull * 1000000000u)
 
@@ -88,6 +89,7 @@ struct quic_conn {
 	uint64_t close_rx; /* packets received while closing (resend on powers of two) */
 
 	int close_pending; /* quic_conn_close() called: write it with the next write */
+	uint64_t close_by; /* the close waits for paced stream data until then at most */
 	uint64_t close_code;
 	char close_reason[QUIC_REASON_MAX + 1];
 	int handshake_done;

@@ -731,6 +731,7 @@ quic_server_free(struct quic_server *s, uint64_t code, const char *reason)
 			continue;
 		if (!c->close_pending)
 			quic_conn_close(c, code, reason);
+		c->close_by = 0; /* going away now: no waiting for the pacer */
 		quic_conn_write(c, now);
 	}
 	if (s->tx != NULL)
