@@ -16,7 +16,6 @@
 
 #define LINK_CHAN_VERSION 1 /* the channel versions spoken: 1 .. 1 */
 #define LINK_READ_CHUNK 65536
-#define LINK_LINGER_MS 100 /* at shutdown, after the last frame */
 #define NS 1000000000ull
 
 enum link_st {
@@ -657,7 +656,6 @@ void
 link_flush(struct link *l, int timeout_ms)
 {
 	uint64_t end = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
-	struct pollfd pfd;
 
 	while (l->fd >= 0 && l->broken == NULL && l->outlen > 0 && clock_mono_ns() < end) {
 		int flags = fcntl(l->fd, F_GETFL);
@@ -668,17 +666,5 @@ link_flush(struct link *l, int timeout_ms)
 		setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		write_out(l);
 		fcntl(l->fd, F_SETFL, flags);
-	}
-	/* Linger a moment before the socket closes: the manager handles a turn's requests after
-	 * reading them, and requests that arrive together with the end of the stream may be
-	 * dropped with the connection. */
-	if (l->fd >= 0 && l->broken == NULL) {
-		uint64_t linger = clock_mono_ns() + LINK_LINGER_MS * 1000000ull;
-
-		pfd.fd = l->fd;
-		pfd.events = POLLIN;
-		while (clock_mono_ns() < linger && poll(&pfd, 1, LINK_LINGER_MS) > 0 &&
-		    recv(l->fd, l->rbuf, sizeof(l->rbuf), MSG_DONTWAIT) > 0)
-			;
 	}
 }

@@ -981,8 +981,11 @@ run_jobs(struct agentlink *l)
 		return;
 	if ((rv = db_begin(db)) == 0) {
 		for (j = l->jobs; j != NULL; j = j->next) {
-			if (j->c->dead)
-				continue; /* nobody to answer; its agent asks again */
+			/* A dropped agent gets no answer (it asks again) and reconciles again on
+			 * its next connection; its holds need no answer and stand: an agent
+			 * shutting down sends them last, just before it closes. */
+			if (j->c->dead && j->type != CHAN_HOLD_REQ)
+				continue;
 			switch (j->type) {
 			case CHAN_ALLOC_REQ: alloc_one(j, db, now); break;
 			case CHAN_HOLD_REQ: hold_one(j, db, now); break;

@@ -209,6 +209,13 @@ closes h2 0 'shutting down'
 that "the agent exited with $AGENT_RC" test "$AGENT_RC" = 0
 verdict "code 0: SIGTERM closes every tunnel (\"shutting down\") and the agent exits 0"
 
+# The agent's last frames are its HOLD_REQs: the manager applies them although the channel
+# closes right behind them.
+api GET "/v1/grants?state=assigned"
+want_status 200
+want_len .items 0
+verdict "after the agent's shutdown no grant is left assigned: every one is on hold"
+
 no_sanitizer_reports
 echo "# runtime $(($(date +%s) - T_START)) s"
 e2e_finish
