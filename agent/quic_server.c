@@ -9,6 +9,7 @@
 
 #include "quic_internal.h"
 #include "../lib/log.h"
+#include "../lib/siphash.h"
 
 #define QUIC_RX_MAX 4096 /* largest UDP datagram we take (bigger ones are dropped) */
 #define QUIC_READ_ROUNDS 16 /* recvmmsg batches per quic_server_read */
@@ -39,7 +40,7 @@ struct quic_server {
 
 	struct quic_cid_entry **buckets;
 	size_t nbuckets, ncids;
-	uint64_t hkey[2];
+	unsigned char hkey[SIPHASH_KEY_LEN];
 
 	struct quic_conn **heap;
 	size_t heap_n, heap_cap;
@@ -56,53 +57,12 @@ struct quic_server {
 	socklen_t cur_locallen;
 };
 
-/* ---- the CID table (SipHash-1-3 with a random key: initial DCIDs are the client's) ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND \
-	do { \
-		v0 += v1; \
-		v1 = ROTL(v1, 13); \
-		v1 ^= v0; \
-		v0 = ROTL(v0, 32); \
-		v2 += v3; \
-		v3 = ROTL(v3, 16); \
-		v3 ^= v2; \
-		v0 += v3; \
-		v3 = ROTL(v3, 21); \
-		v3 ^= v0; \
-		v2 += v1; \
-		v1 = ROTL(v1, 17); \
-		v1 ^= v2; \
-		v2 = ROTL(v2, 32); \
-	} while (0)
+/* ---- the CID table (SipHash with a random key: initial DCIDs are the client's) ---- */
 
 static uint64_t
 cid_hash(const struct quic_server *s, const uint8_t *p, size_t len)
 {
-	uint64_t v0 = 0x736f6d6570736575ull ^ s->hkey[0], v1 = 0x646f72616e646f6dull ^ s->hkey[1];
-	uint64_t v2 = 0x6c7967656e657261ull ^ s->hkey[0], v3 = 0x7465646279746573ull ^ s->hkey[1];
-	uint64_t m, b = (uint64_t)len << 56;
-	size_t i, j;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = 0;
-		for (j = 0; j < 8; j++)
-			m |= (uint64_t)p[i + j] << (8 * j);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (j = 0; i + j < len; j++)
-		b |= (uint64_t)p[i + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	return siphash24(s->hkey, p, len);
 }
 
 static struct quic_cid_entry **

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/siphash.h"
 #include "ratelimit.h"
 
 #define NIL UINT32_MAX
@@ -51,58 +52,13 @@ struct ratelimit {
 	uint64_t interval; /* T: ns per token */
 	uint64_t tolerance; /* tau: (burst - 1) * T */
 	uint64_t now; /* the latest now_ns seen, for ratelimit_config */
-	uint64_t sipkey[2];
+	unsigned char sipkey[SIPHASH_KEY_LEN];
 	struct bucket *b;
 	uint32_t *heads;
 	uint32_t mask; /* heads has mask + 1 entries */
 	uint32_t n, max;
 	uint32_t mru, lru; /* list ends */
 };
-
-#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND(v0, v1, v2, v3) \
-	do { \
-		v0 += v1; \
-		v1 = ROTL(v1, 13); \
-		v1 ^= v0; \
-		v0 = ROTL(v0, 32); \
-		v2 += v3; \
-		v3 = ROTL(v3, 16); \
-		v3 ^= v2; \
-		v0 += v3; \
-		v3 = ROTL(v3, 21); \
-		v3 ^= v0; \
-		v2 += v1; \
-		v1 = ROTL(v1, 17); \
-		v1 ^= v2; \
-		v2 = ROTL(v2, 32); \
-	} while (0)
-
-/* SipHash-2-4 of the 16-byte message (m0, m1), taken as two 64-bit words. */
-static uint64_t
-siphash_2w(const uint64_t k[2], uint64_t m0, uint64_t m1)
-{
-	uint64_t v0 = k[0] ^ 0x736f6d6570736575ULL, v1 = k[1] ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = k[0] ^ 0x6c7967656e657261ULL, v3 = k[1] ^ 0x7465646279746573ULL;
-	const uint64_t last = (uint64_t)16 << 56;
-
-	v3 ^= m0;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
-	v0 ^= m0;
-	v3 ^= m1;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
-	v0 ^= m1;
-	v3 ^= last;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
-	v0 ^= last;
-	v2 ^= 0xff;
-	for (int i = 0; i < 4; i++)
-		SIPROUND(v0, v1, v2, v3);
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static uint64_t
 be_load(const unsigned char *p, int len)
@@ -143,7 +99,11 @@ source_key(const struct sockaddr *sa, uint8_t *family, uint64_t *key)
 static uint32_t
 slot(const struct ratelimit *rl, uint8_t family, uint64_t key)
 {
-	return (uint32_t)siphash_2w(rl->sipkey, key, family) & rl->mask;
+	unsigned char m[9];
+
+	memcpy(m, &key, 8);
+	m[8] = family;
+	return (uint32_t)siphash24(rl->sipkey, m, sizeof(m)) & rl->mask;
 }
 
 static int
