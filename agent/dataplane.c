@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "../lib/err.h"
+#include "../lib/secret.h"
+#include "../lib/siphash.h"
 #include "dataplane.h"
 #include "ippkt.h"
 
@@ -9,6 +11,7 @@ struct dataplane {
 	dp_send_fn send;
 	struct dp_port **buckets; /* chained by dp_port.next; nbuckets a power of two */
 	size_t nbuckets, nroutes;
+	unsigned char hkey[SIPHASH_KEY_LEN]; /* a client may ask for its address */
 	struct dp_stats stats;
 };
 
@@ -21,7 +24,8 @@ dataplane_new(dp_send_fn send)
 		return NULL;
 	dp->send = send;
 	dp->nbuckets = 256;
-	if ((dp->buckets = calloc(dp->nbuckets, sizeof(*dp->buckets))) == NULL) {
+	if (secret_random(dp->hkey, sizeof(dp->hkey)) < 0 ||
+	    (dp->buckets = calloc(dp->nbuckets, sizeof(*dp->buckets))) == NULL) {
 		free(dp);
 		return NULL;
 	}
@@ -52,11 +56,8 @@ addr_eq(const struct addr *a, const struct addr *b)
 static size_t
 bucket_of(const struct dataplane *dp, const struct addr *a)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)a->family; /* FNV-1a */
-
-	for (size_t i = 0; i < addr_len(a); i++)
-		h = (h ^ a->b[i]) * 1099511628211ull;
-	return (size_t)(h ^ h >> 32) & (dp->nbuckets - 1);
+	/* the length tells the families apart */
+	return (size_t)siphash24(dp->hkey, a->b, addr_len(a)) & (dp->nbuckets - 1);
 }
 
 struct dp_port *

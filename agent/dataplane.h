@@ -50,8 +50,8 @@ typedef int (*dp_send_fn)(void *conn, const void *pkt, size_t len);
 
 struct dataplane;
 
-/* A data plane sending with send, or NULL when out of memory. Free with dataplane_free() (NULL is
- * fine); the ports are the caller's. */
+/* A data plane sending with send, or NULL when out of memory (or of randomness for its hash
+ * key). Free with dataplane_free() (NULL is fine); the ports are the caller's. */
 struct dataplane *dataplane_new(dp_send_fn send);
 void dataplane_free(struct dataplane *dp);
 

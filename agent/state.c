@@ -4,6 +4,8 @@
 
 #include "../lib/err.h"
 #include "../lib/log.h"
+#include "../lib/secret.h"
+#include "../lib/siphash.h"
 #include "state.h"
 
 struct state *
@@ -13,7 +15,8 @@ state_new(void)
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if ((st->keyset = jwt_keyset_new()) == NULL) {
+	if (secret_random(st->hkey, sizeof(st->hkey)) < 0 ||
+	    (st->keyset = jwt_keyset_new()) == NULL) {
 		free(st);
 		return NULL;
 	}
@@ -54,21 +57,11 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 
 /* ---- revoked pssids ---- */
 
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
-}
-
 /* The slot of pssid, or the empty slot where it would go. */
 static size_t
 revoked_slot(const struct state *st, const char *pssid)
 {
-	size_t mask = st->caprevoked - 1, i = hash_str(pssid) & mask;
+	size_t mask = st->caprevoked - 1, i = siphash24(st->hkey, pssid, strlen(pssid)) & mask;
 
 	while (st->revoked[i][0] != '\0' && strcmp(st->revoked[i], pssid) != 0)
 		i = (i + 1) & mask;

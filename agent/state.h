@@ -15,6 +15,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/pssid.h"
+#include "../lib/siphash.h"
 #include "../proto/chan.h"
 #include "../proto/jwt.h"
 
@@ -63,9 +64,11 @@ struct state {
 	/* revoked pssids: open addressing, linear probing, power-of-two size, no deletions */
 	char (*revoked)[PSSID_MAX + 1];
 	size_t nrevoked, caprevoked;
+	unsigned char hkey[SIPHASH_KEY_LEN]; /* of the revoked table, random */
 };
 
-/* An empty state (no keys: every token is refused), or NULL when out of memory. Free with
+/* An empty state (no keys: every token is refused), or NULL when out of memory (or of
+ * randomness for its hash key). Free with
  * state_free() (NULL is fine). */
 struct state *state_new(void);
 void state_free(struct state *st);

@@ -8,6 +8,8 @@
 #include "../lib/err.h"
 #include "../lib/isdas.h"
 #include "../lib/log.h"
+#include "../lib/secret.h"
+#include "../lib/siphash.h"
 #include "../proto/ctrl.h"
 #include "session.h"
 #include "tunnel.h"
@@ -76,6 +78,7 @@ struct tunnels {
 	unsigned n, nestablished;
 	struct tunnel **pidx; /* pssid -> the live tunnel of that pssid */
 	size_t npidx, cappidx;
+	unsigned char hkey[SIPHASH_KEY_LEN]; /* of pidx: pssids are the token issuer's choice */
 	uint64_t last_ms; /* session ids */
 	uint64_t started_ns;
 	struct dp_counters total; /* of ended sessions */
@@ -89,11 +92,7 @@ static void tunnel_close(struct tunnel *t, uint64_t code, const char *reason);
 static size_t
 pidx_bucket(const struct tunnels *ts, const char *pssid)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *pssid; pssid++)
-		h = (h ^ (uint8_t)*pssid) * 1099511628211ull;
-	return (size_t)(h ^ h >> 32) & (ts->cappidx - 1);
+	return (size_t)siphash24(ts->hkey, pssid, strlen(pssid)) & (ts->cappidx - 1);
 }
 
 static struct tunnel *
@@ -176,7 +175,8 @@ tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct l
 	ts->link = link;
 	ts->cappidx = 256;
 	ts->started_ns = clock_mono_ns();
-	if ((ts->pidx = calloc(ts->cappidx, sizeof(*ts->pidx))) == NULL ||
+	if (secret_random(ts->hkey, sizeof(ts->hkey)) < 0 ||
+	    (ts->pidx = calloc(ts->cappidx, sizeof(*ts->pidx))) == NULL ||
 	    (ts->dp = dataplane_new(dp_send)) == NULL) {
 		tunnels_free(ts);
 		return NULL;

@@ -35,8 +35,8 @@ struct tunnel_config {
 struct tunnels;
 
 /* The tunnels of one server. *live is the agent's live state (the owner swaps it; tunnels read
- * it at each use); link carries requests and reports. NULL when out of memory. Free with
- * tunnels_free() after the server (every connection gone). */
+ * it at each use); link carries requests and reports. NULL when out of memory (or of
+ * randomness). Free with tunnels_free() after the server (every connection gone). */
 struct tunnels *tunnels_new(
     const struct tunnel_config *cfg, struct state *const *live, struct link *link);
 void tunnels_free(struct tunnels *ts);
