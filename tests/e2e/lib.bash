@@ -455,7 +455,16 @@ mgr_start() {
 # mgr_stop [SIGNAL [PID]]: stop a manager (default the last one, with TERM), 5 s at most before
 # SIGKILL. Sets MGR_RC to its exit status (128+n: killed by signal n).
 mgr_stop() {
-	local sig=${1:-TERM} pid=${2:-$MGR_PID} i keep=()
+	proc_stop manager "${1:-TERM}" "${2:-$MGR_PID}"
+	# shellcheck disable=SC2034 # for the caller
+	MGR_RC=$PROC_RC
+}
+
+# proc_stop WHAT SIGNAL PID: send SIGNAL to PID (a child of this shell), SIGKILL it if it is
+# still there 5 s later, reap it and drop it from E2E_PIDS. Sets PROC_RC to its exit status
+# (128+n: killed by signal n); WHAT ("manager", "agent") names it in the diagnostic.
+proc_stop() {
+	local what=$1 sig=$2 pid=$3 i
 	# stderr off throughout, or bash reports a job killed by a signal ("Killed").
 	{
 		kill -s "$sig" "$pid"
@@ -464,15 +473,20 @@ mgr_stop() {
 			sleep 0.05
 		done
 		if kill -0 "$pid"; then
-			diag "manager $pid ignored SIG$sig for 5 s; killing it"
+			diag "$what $pid ignored SIG$sig for 5 s; killing it"
 			kill -9 "$pid"
 		fi
 		wait "$pid"
-		# shellcheck disable=SC2034 # for the caller
-		MGR_RC=$?
+		PROC_RC=$?
 	} 2>/dev/null
+	proc_forget "$pid"
+}
+
+# proc_forget PID: drop PID (reaped) from E2E_PIDS, the processes the exit trap kills.
+proc_forget() {
+	local i keep=()
 	for i in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
-		[ "$i" = "$pid" ] || keep+=("$i")
+		[ "$i" = "$1" ] || keep+=("$i")
 	done
 	E2E_PIDS=(${keep[@]+"${keep[@]}"})
 }
@@ -542,25 +556,9 @@ agent_start() {
 # agent_stop [SIGNAL [PID]]: stop an agent (default the last one, with TERM), 5 s at most
 # before SIGKILL. Sets AGENT_RC to its exit status (128+n: killed by signal n).
 agent_stop() {
-	local sig=${1:-TERM} pid=${2:-$AGENT_PID} i keep=()
-	{
-		kill -s "$sig" "$pid"
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" || break
-			sleep 0.05
-		done
-		if kill -0 "$pid"; then
-			diag "agent $pid ignored SIG$sig for 5 s; killing it"
-			kill -9 "$pid"
-		fi
-		wait "$pid"
-		# shellcheck disable=SC2034 # for the caller
-		AGENT_RC=$?
-	} 2>/dev/null
-	for i in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
-		[ "$i" = "$pid" ] || keep+=("$i")
-	done
-	E2E_PIDS=(${keep[@]+"${keep[@]}"})
+	proc_stop agent "${1:-TERM}" "${2:-$AGENT_PID}"
+	# shellcheck disable=SC2034 # for the caller
+	AGENT_RC=$PROC_RC
 }
 
 # wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or SECONDS pass (1).
@@ -643,7 +641,7 @@ want_event() {
 # client_stop NAME: quit client NAME (close code 0); SIGTERM after 1 s (a command still blocks),
 # SIGKILL after 2 s. Sets CL_RC.
 client_stop() {
-	local name=$1 pid=${CL_PID[$1]-} fd=${CL_FD[$1]-} i keep=()
+	local name=$1 pid=${CL_PID[$1]-} fd=${CL_FD[$1]-} i
 	[ -n "$pid" ] || return 0
 	client_cmd "$name" quit
 	{
@@ -658,10 +656,7 @@ client_stop() {
 		CL_RC=$?
 	} 2>/dev/null
 	unset "CL_FD[$name]" "CL_PID[$name]"
-	for i in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
-		[ "$i" = "$pid" ] || keep+=("$i")
-	done
-	E2E_PIDS=(${keep[@]+"${keep[@]}"})
+	proc_forget "$pid"
 }
 
 # ---- clients and tokens ----
