@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../lib/args.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -105,7 +106,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int ch, level;
+	int ch;
 
 	o->listen = "0.0.0.0:4433";
 	o->state_dir = "./var/agent";
@@ -141,23 +142,13 @@ parse_options(int argc, char **argv, struct options *o)
 			    uint_arg("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
 			break;
 		case 'I': o->idle_timeout_s = uint_arg("--idle-timeout", optarg, 1, 86400); break;
-		case 'v':
-			if ((level = log_level_parse(optarg)) < 0)
-				fatalx("--log-level \"%s\": expected error, warn, info or debug",
-				    optarg);
-			log_set_level((enum log_level)level);
-			break;
+		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "snaptun-agent: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		exit(2);
-	}
-	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
-		fatalx("--tls-cert and --tls-key go together");
+	args_end("snaptun-agent", argc, argv, usage);
+	args_tls(o->tls_cert, o->tls_key);
 }
 
 /* mkdir -p with mode 0700 for what it creates. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../db/db.h"
+#include "../lib/args.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "admintoken.h"
@@ -88,7 +89,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int ch, level;
+	int ch;
 
 	o->listen = "127.0.0.1:8080";
 	o->enroll_rate = 1;
@@ -113,23 +114,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->enroll_burst = number_arg(
 			    "--enroll-burst", optarg, RATELIMIT_BURST_MIN, RATELIMIT_BURST_MAX);
 			break;
-		case 'v':
-			if ((level = log_level_parse(optarg)) < 0)
-				fatalx("--log-level \"%s\": expected error, warn, info or debug",
-				    optarg);
-			log_set_level((enum log_level)level);
-			break;
+		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "snaptun-manager: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		exit(2);
-	}
-	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
-		fatalx("--tls-cert and --tls-key go together");
+	args_end("snaptun-manager", argc, argv, usage);
+	args_tls(o->tls_cert, o->tls_key);
 }
 
 static int64_t
