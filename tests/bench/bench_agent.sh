@@ -14,38 +14,14 @@
 # only when something cannot be set up or crashes. BENCH_QUICK=1 scales it down.
 # Run from the repository root: BUILD=build bash tests/bench/bench_agent.sh
 set -u
-BUILD=${BUILD:-build}
-QUICK=${BENCH_QUICK:-}
-[ "$QUICK" = 0 ] && QUICK=
+BENCH=agent
+. "$(dirname "$0")/lib.bash"
 if [ -n "$QUICK" ]; then
 	TOTAL=1000 SECS=2 COUNT=50
 else
 	TOTAL=3000 SECS=5 COUNT=200
 fi
 CONC=64 WINDOW=32
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-bench-agent.XXXXXX") || exit 1
-mgr_pid= agent_pid=
-
-stop() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-cleanup() {
-	stop "$agent_pid"
-	stop "$mgr_pid"
-	agent_pid= mgr_pid=
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 fail() {
 	echo "bench_agent: $*" >&2
@@ -69,17 +45,7 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
 fi
 
 # ---- set up: manager, pool, issuer key, agent ----
-"$BUILD/snaptun-manager" --state-dir "$tmp/mgr" --listen 127.0.0.1:0 --log-level error \
-	>"$tmp/mgr.out" 2>"$tmp/mgr.err" &
-mgr_pid=$!
-for _ in $(seq 100); do
-	[ -s "$tmp/mgr/manager.url" ] && break
-	kill -0 "$mgr_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$tmp/mgr/manager.url" ] || fail "the manager did not start: $(tail -n 5 "$tmp/mgr.err")"
-URL=$(head -n 1 "$tmp/mgr/manager.url")
-ADMIN=$(cat "$tmp/mgr/admin.token")
+bench_mgr_start "$tmp/mgr" "$tmp/mgr.log" || fail "the manager did not start"
 H=(-H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json")
 code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.128.0.0/16","mode":"ip"}' \
@@ -94,6 +60,7 @@ mkdir -p "$tmp/agent"
 "${PIN_AGENT[@]}" "$BUILD/snaptun-agent" --state-dir "$tmp/agent" --listen 127.0.0.1:0 \
 	--manager-socket "$tmp/mgr/agent.sock" --log-level error >"$tmp/agent.out" 2>"$tmp/agent.err" &
 agent_pid=$!
+BENCH_PIDS+=("$agent_pid")
 for _ in $(seq 100); do
 	[ -s "$tmp/agent/agent.addr" ] && break
 	kill -0 "$agent_pid" 2>/dev/null || break

@@ -8,9 +8,8 @@
 # non-zero only when something cannot be set up or crashes. BENCH_QUICK=1 scales it down.
 # Run from the repository root: BUILD=build bash tests/bench/bench_enroll.sh
 set -u
-BUILD=${BUILD:-build}
-QUICK=${BENCH_QUICK:-}
-[ "$QUICK" = 0 ] && QUICK=
+BENCH=enroll
+. "$(dirname "$0")/lib.bash"
 if [ -n "$QUICK" ]; then
 	REF_ROWS=5000 DURATION=3 ROUNDS=1
 else
@@ -18,26 +17,6 @@ else
 fi
 THREADS=2 CONNS=32 TARGET=1.0
 MAX_TOKENS=150000	# join tokens created for the load at most (1000 per request)
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-bench-enroll.XXXXXX") || exit 1
-mgr_pid=
-
-cleanup() {
-	if [ -n "$mgr_pid" ]; then
-		kill -TERM "$mgr_pid" 2>/dev/null
-		for _ in $(seq 20); do
-			kill -0 "$mgr_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$mgr_pid" 2>/dev/null
-		wait "$mgr_pid" 2>/dev/null
-		mgr_pid=
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 fail() {
 	echo "bench_enroll: $*" >&2
@@ -80,22 +59,8 @@ echo "reference: $REF_ROWS single-row transactions: $REF1 tx/s"
 
 # ---- the manager ----
 
-mkdir -p "$tmp/mgr"
-"$BUILD/snaptun-manager" --state-dir "$tmp/mgr" --listen 127.0.0.1:0 --log-level error \
-	--enroll-rate 1000000 --enroll-burst 100000 >"$tmp/mgr.log" 2>&1 &
-mgr_pid=$!
-for _ in $(seq 100); do
-	[ -s "$tmp/mgr/manager.url" ] && break
-	kill -0 "$mgr_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -s "$tmp/mgr/manager.url" ]; then
-	head -n 5 "$tmp/mgr.log" >&2
-	mgr_pid=
+bench_mgr_start "$tmp/mgr" "$tmp/mgr.log" --enroll-rate 1000000 --enroll-burst 100000 ||
 	fail "snaptun-manager did not start (with --enroll-rate 1000000 --enroll-burst 100000)"
-fi
-URL=$(head -n 1 "$tmp/mgr/manager.url")
-ADMIN=$(cat "$tmp/mgr/admin.token")
 case $URL in http://127.0.0.1:*) ;; *) fail "unexpected URL $URL" ;; esac
 
 # Enough join tokens for the target to be met in every round (each round has its own); more

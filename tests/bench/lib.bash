@@ -1,0 +1,59 @@
+# What the bash benchmark scripts share (source it, with BENCH set to the script's short name;
+# not a benchmark itself, hence not *.sh): BUILD, QUICK (BENCH_QUICK, where 0 is off), a
+# temporary dir $tmp, and an exit trap that stops every process in BENCH_PIDS (the last started
+# first) and removes $tmp.
+
+BUILD=${BUILD:-build}
+QUICK=${BENCH_QUICK:-}
+[ "$QUICK" = 0 ] && QUICK=
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-bench-$BENCH.XXXXXX") || exit 1
+BENCH_PIDS=()	# started in the background and not yet stopped
+
+# bench_stop PID: SIGTERM, then SIGKILL if it is still there 5 s later; reap it.
+bench_stop() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+bench_cleanup() {
+	local i
+	for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+		bench_stop "${BENCH_PIDS[i]}"
+	done
+	BENCH_PIDS=()
+	rm -rf "$tmp"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# bench_mgr_start DIR LOG [ARG...]: start snaptun-manager on state dir DIR on a free loopback port
+# (--log-level error, then ARGs), its output into LOG, and wait (10 s at most) for
+# DIR/manager.url. Sets mgr_pid, URL and ADMIN (the bootstrap admin token); 1, with the end of
+# LOG on stderr, if it did not start.
+bench_mgr_start() {
+	local dir=$1 log=$2
+	shift 2
+	mkdir -p "$dir"
+	"$BUILD/snaptun-manager" --state-dir "$dir" --listen 127.0.0.1:0 --log-level error "$@" \
+		>"$log" 2>&1 &
+	mgr_pid=$!
+	BENCH_PIDS+=("$mgr_pid")
+	for _ in $(seq 100); do
+		[ -s "$dir/manager.url" ] && break
+		kill -0 "$mgr_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$dir/manager.url" ]; then
+		tail -n 5 "$log" >&2
+		return 1
+	fi
+	URL=$(head -n 1 "$dir/manager.url")
+	ADMIN=$(cat "$dir/admin.token")
+}
