@@ -44,16 +44,6 @@ peer_bg() {
 	E2E_PIDS+=("$BG_PID")
 }
 
-# wait_line FILE ERE [SECONDS]: wait until FILE has a line matching ERE (default 5 s).
-wait_line() {
-	local i n=$((${3:-5} * 20))
-	for ((i = 0; i < n; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # has FILE ERE: that FILE has a line matching ERE (into the verdict).
 has() {
 	grep -Eq -- "$2" "$1" || fail "no line /$2/ in $(basename "$1"): $(tr '\n' '|' <"$1" | head -c 600)"

@@ -561,6 +561,17 @@ agent_stop() {
 	AGENT_RC=$PROC_RC
 }
 
+# wait_line FILE ERE [SECONDS]: wait until FILE has a line matching ERE (default 5 s): 0, or 1
+# when SECONDS (whole) pass.
+wait_line() {
+	local i n=$((${3:-5} * 20))
+	for ((i = 0; i < n; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or SECONDS pass (1).
 wait_for() {
 	local end

@@ -20,15 +20,6 @@ PX=outside-issuer:client-9
 PY=22222222-2222-4222-8222-000000000001
 TIME_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 
-wait_line() {
-	local i n=$((${3:-5} * 20))
-	for ((i = 0; i < n; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # enroll NAME: a client through a join token, acknowledged; sets CP to its pssid.
 enroll() {
 	api POST /v1/join-tokens "{\"name\":\"$1\"}"
