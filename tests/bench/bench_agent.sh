@@ -89,7 +89,7 @@ run() {
 }
 
 echo "== new tunnels per second (agent on one core; clients on the other)"
-run "${B[@]}" rate "${ARGS[@]}" --total "$TOTAL" --conc "$CONC"
+run "${B[@]}" rate "${ARGS[@]}" --total "$TOTAL" --conc "$CONC" --agent-pid "$agent_pid"
 echo
 echo "== datagram round trips per second through the agent"
 run "${B[@]}" rtt "${ARGS[@]}" --seconds "$SECS" --window "$WINDOW"
