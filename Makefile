@@ -15,7 +15,8 @@ SANITIZE ?=
 FUZZ_SECONDS ?= 30
 
 BUILD := build$(if $(SANITIZE),-san)
-PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls
+PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls \
+         libsodium
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
            -Wcast-qual -Werror
@@ -39,7 +40,7 @@ endif
 # Debian packages: what builds, tests, benchmarks and fuzzes this tree (STACK.md).
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
-            libjwt-gnutls-dev libjansson-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
+            libjwt-gnutls-dev libjansson-dev libsodium-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
             clang libclang-rt-14-dev clang-format wrk
 
 LIB_SRC     := $(wildcard lib/*.c)

@@ -2,6 +2,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -143,7 +144,12 @@ key_verify(const struct jwt_key *k, const gnutls_datum_t *input, const gnutls_da
 	gnutls_sign_algorithm_t algo;
 
 	switch (k->alg) {
-	case JWT_ALG_EDDSA: algo = GNUTLS_SIGN_EDDSA_ED25519; break;
+	case JWT_ALG_EDDSA:
+		/* libsodium (jwtkey.h says why); it also refuses non-canonical and small-order
+		 * encodings, which RFC 8032 verifiers may let through. */
+		return sig->size == crypto_sign_ed25519_BYTES &&
+		    crypto_sign_ed25519_verify_detached(
+			sig->data, input->data, input->size, k->ed25519) == 0;
 	case JWT_ALG_ES256: algo = GNUTLS_SIGN_ECDSA_SHA256; break;
 	case JWT_ALG_RS256: algo = GNUTLS_SIGN_RSA_SHA256; break;
 	default: return 0;

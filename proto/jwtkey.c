@@ -2,6 +2,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,9 @@ kid_valid(const char *kid)
 struct jwt_keyset *
 jwt_keyset_new(void)
 {
+	/* libsodium verifies the EdDSA keys: it must be set up once (idempotent, thread-safe). */
+	if (sodium_init() < 0)
+		return NULL;
 	return calloc(1, sizeof(struct jwt_keyset));
 }
 
@@ -108,8 +112,22 @@ keyset_add(struct jwt_keyset *ks, const char *kid, enum jwt_alg alg, gnutls_pubk
 		ks->keys = keys;
 		ks->cap = cap;
 	}
-	k = &ks->keys[ks->n++];
+	k = &ks->keys[ks->n];
 	memset(k, 0, sizeof(*k));
+	if (alg == JWT_ALG_EDDSA) {
+		gnutls_datum_t x = {NULL, 0};
+		gnutls_ecc_curve_t curve;
+		int ok = gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, NULL, 0) >= 0 &&
+		    curve == GNUTLS_ECC_CURVE_ED25519 && x.size == JWT_ED25519_LEN;
+
+		if (ok)
+			memcpy(k->ed25519, x.data, JWT_ED25519_LEN);
+		gnutls_free(x.data);
+		rv = ERR_INVALID;
+		if (!ok)
+			goto out;
+	}
+	ks->n++;
 	strcpy(k->kid, kid);
 	k->alg = alg;
 	k->pub = pub;
