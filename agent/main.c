@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <gnutls/gnutls.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,13 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
+	/* Tunnels come and go by the thousand per second, each with tens of KiB of ngtcp2 and
+	 * GnuTLS state: keep freed heap memory for the next ones instead of handing it back to the
+	 * kernel and faulting it in again (page faults were 9% of the agent's time at 1000 new
+	 * tunnels/s; with this the agent does 8% more tunnels per CPU-second, bench_tunnels). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	make_dirs(o.state_dir);
 	if (o.tls_cert != NULL) {
 		snprintf(cert, sizeof(cert), "%s", o.tls_cert);
