@@ -272,6 +272,26 @@ api GET "/v1/grants/$G3/history"
 that "the hold is not recorded as the agent's" grep -q '"actor":"agent:3"' <<<"$BODY"
 verdict "the hold is in the grant's history by agent:3"
 
+# ---- a client moving to another agent keeps its address; the old agent's session ends ----
+P5=11111111-1111-4111-8111-000000000005
+O7=$E2E_TMP/a7.out
+peer_bg "$O7" --agent-id 7 --alloc "$P5" --timeout 30
+A7=$BG_PID
+wait_line "$O7" '^ALLOC_RES .* error=0 ' || fail "agent 7 got no address: $(tr '\n' '|' <"$O7")"
+S7=$(sed -n "s/^sent ALLOC_REQ seq=[0-9]* pssid=$P5 session=\([0-9]*\)$/\1/p" "$O7")
+G7=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) .*/\1/p' "$O7")
+peer "$E2E_TMP/a8.out" --agent-id 8 --alloc "$P5" --until ALLOC_RES
+has "$E2E_TMP/a8.out" "^ALLOC_RES corr=[0-9]+ grant=$G7 .* error=0 "
+wait_line "$O7" "^SESSION_KILL session=$S7 reason=\"superseded\"$" 2 ||
+	fail "agent 7 was not told its session $S7 is superseded: $(tr '\n' '|' <"$O7")"
+that "agent 8 got a kill" test -z "$(grep '^SESSION_KILL' "$E2E_TMP/a8.out")"
+api GET "/v1/grants/$G7"
+want .agent_id 8
+want .state assigned
+verdict "the grant moves to agent 8's new session; agent 7 gets SESSION_KILL (superseded) for the old one"
+kill "$A7" 2>/dev/null
+wait "$A7" 2>/dev/null
+
 mgr_stop
 that "the manager exited with $MGR_RC" test "$MGR_RC" = 0
 that "agent.sock is left behind" test ! -e "$SOCK"
