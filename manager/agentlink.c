@@ -69,6 +69,9 @@ struct job {
 	enum chan_msg type;
 	uint64_t seq;
 	ProtobufCMessage *msg;
+	/* the reconcile's sessions to end once it committed: {session id, 1 if superseded} */
+	uint64_t (*kills)[2];
+	size_t nkills;
 	/* ALLOC_REQ's outcome */
 	int err;
 	char why[200];
@@ -887,6 +890,45 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Which of the listed sessions lost their grant while the channel was down (or its delta was
+ * lost in a manager restart): released, or handed to a newer session. Those end (j->kills);
+ * the agent would route an address the store may give to someone else. */
+static void
+reconcile_grants(struct job *j, struct db *db, const uint64_t *ids, size_t n)
+{
+	struct sessions *reg = j->c->link->sessions;
+	sqlite3_stmt *st;
+	struct session *s;
+	int rv, superseded;
+
+	if ((j->kills = calloc(n + 1, sizeof(*j->kills))) == NULL) {
+		log_warn("%s: out of memory checking its sessions' grants", j->c->name);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((s = sessions_get(reg, ids[i])) == NULL || s->agent_id != j->c->agent_id ||
+		    s->grant_id == 0 || s->grant_id > INT64_MAX)
+			continue;
+		st = db_stmt(db, "SELECT agent_id, session_id, state FROM grants WHERE id = :id");
+		db_bind_int(st, ":id", (int64_t)s->grant_id);
+		if ((rv = db_row(st)) < 0) {
+			log_warn("%s: reconcile: %s", j->c->name, err_str(rv));
+			return;
+		}
+		if (rv == 1 && (uint64_t)db_col_int(st, 0) == j->c->agent_id &&
+		    (uint64_t)db_col_int(st, 1) == s->id &&
+		    strcmp(db_col_text(st, 2), "assigned") == 0) {
+			db_reset(st);
+			continue;
+		}
+		superseded = rv == 1 && (uint64_t)db_col_int(st, 1) != s->id;
+		if (rv == 1)
+			db_reset(st);
+		j->kills[j->nkills][0] = s->id;
+		j->kills[j->nkills++][1] = (uint64_t)superseded;
+	}
+}
+
 /* The first STATS after WELCOME lists every live session: whatever grant of this agent has no
  * session in it lost its session while the channel was down; put it on hold. */
 static void
@@ -907,6 +949,7 @@ reconcile_one(struct job *j, struct db *db, int64_t now)
 		keep[i] = m->sessions[i]->session_id;
 	qsort(keep, m->n_sessions, sizeof(*keep), cmp_u64);
 	sessions_reconcile(l->sessions, j->c->agent_id, keep, m->n_sessions);
+	reconcile_grants(j, db, keep, m->n_sessions);
 	st = db_stmt(
 	    db, "SELECT id, session_id FROM grants WHERE agent_id = :agent AND state = 'assigned'");
 	db_bind_int(st, ":agent", (int64_t)j->c->agent_id);
@@ -935,8 +978,9 @@ reconcile_one(struct job *j, struct db *db, int64_t now)
 		else
 			log_warn("%s: reconcile: holding grant %lld: %s", j->c->name,
 			    (long long)held[i][0], err_str(rv));
-	log_info("agent %llu reported %zu live sessions; %zu grants without a session put on hold",
-	    (unsigned long long)j->c->agent_id, m->n_sessions, nheld);
+	log_info("agent %llu reported %zu live sessions; %zu grants without a session put on hold, "
+		 "%zu sessions without their grant to end",
+	    (unsigned long long)j->c->agent_id, m->n_sessions, nheld, j->nkills);
 	free(keep);
 	free(held);
 	return;
@@ -966,6 +1010,22 @@ alloc_reply(struct job *j)
 		res.reason = j->why;
 	}
 	conn_send(j->c, CHAN_ALLOC_RES, j->seq, &res.base);
+}
+
+static void
+reconcile_kills(struct job *j)
+{
+	State__SessionKill sk;
+
+	for (size_t i = 0; i < j->nkills; i++) {
+		state__session_kill__init(&sk);
+		sk.session_id = j->kills[i][0];
+		sk.reason = j->kills[i][1] ? "superseded" : "address released";
+		log_info("%s: session %llu lost its grant while the channel was down: %s",
+		    j->c->name, (unsigned long long)sk.session_id, sk.reason);
+		if (conn_send(j->c, CHAN_SESSION_KILL, 0, &sk.base) < 0)
+			return;
+	}
 }
 
 /* Every request of this turn in one transaction; the answers only once it committed. */
@@ -1006,7 +1066,10 @@ run_jobs(struct agentlink *l)
 			}
 			alloc_reply(j);
 		}
+		if (j->type == CHAN_STATS && !j->c->dead && rv == 0)
+			reconcile_kills(j);
 		protobuf_c_message_free_unpacked(j->msg, NULL);
+		free(j->kills);
 		free(j);
 	}
 	l->jobs = NULL;
@@ -1346,6 +1409,7 @@ agentlink_close(struct agentlink *l)
 	for (j = l->jobs; j != NULL; j = next) {
 		next = j->next;
 		protobuf_c_message_free_unpacked(j->msg, NULL);
+		free(j->kills);
 		free(j);
 	}
 	for (struct conn *c = l->conns; c != NULL; c = c->next) {

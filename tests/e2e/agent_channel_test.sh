@@ -271,6 +271,12 @@ verdict "reconcile: the grant without a live session goes on hold, the listed on
 api GET "/v1/grants/$G3/history"
 that "the hold is not recorded as the agent's" grep -q '"actor":"agent:3"' <<<"$BODY"
 verdict "the hold is in the grant's history by agent:3"
+that "the reconcile ended a session whose grant is in order" test -z "$(grep '^SESSION_KILL' "$E2E_TMP/rec.out")"
+api DELETE "/v1/grants/$G4"
+want_status 204
+peer "$E2E_TMP/rec2.out" --agent-id 3 --session "$S4:$P4:$G4" --reconcile --until SESSION_KILL
+has "$E2E_TMP/rec2.out" "^SESSION_KILL session=$S4 reason=\"address released\"$"
+verdict "a grant released while its agent was away: the reconcile ends the session still using it"
 
 # ---- a client moving to another agent keeps its address; the old agent's session ends ----
 P5=11111111-1111-4111-8111-000000000005
