@@ -55,6 +55,7 @@ struct conn {
 	int want_out; /* EPOLLOUT is asked for */
 	uint64_t opened_ns, heard_ns, next_heartbeat_ns, next_save_ns;
 	int64_t heard_at; /* Unix seconds of the last frame heard */
+	size_t nsessions; /* in the registry */
 	int report_dirty; /* heartbeat/stats not written to the agents row yet */
 	char *last_stats; /* JSON text of the last STATS, not written yet */
 	char listen_address[AGENTS_ADDRESS_MAX + 1];
@@ -640,12 +641,23 @@ copy_counters(struct session_counters *d, const State__Counters *s)
 static void
 session_up(struct conn *c, const State__SessionUp *m)
 {
-	struct session s = {0};
+	struct session s = {0}, *have;
 	struct addr a = {0};
 
 	if (m->session_id == 0 || !pssid_valid(m->pssid)) {
 		log_warn("%s: SESSION_UP without a session id or with an invalid pssid; ignored",
 		    c->name);
+		return;
+	}
+	/* One agent's reports must not grow the manager without end, nor replace another's. */
+	if ((have = sessions_get(c->link->sessions, m->session_id)) != NULL &&
+	    have->agent_id != c->agent_id) {
+		conn_drop(c, "SESSION_UP of session %llu, which agent %llu holds",
+		    (unsigned long long)m->session_id, (unsigned long long)have->agent_id);
+		return;
+	}
+	if (have == NULL && c->nsessions >= AGENTLINK_SESSIONS_MAX) {
+		conn_drop(c, "it reports more than %d live sessions", AGENTLINK_SESSIONS_MAX);
 		return;
 	}
 	s.id = m->session_id;
@@ -663,6 +675,8 @@ session_up(struct conn *c, const State__SessionUp *m)
 	s.expires_at = m->expires_at;
 	if (sessions_put(c->link->sessions, &s) < 0)
 		log_warn("%s: out of memory for session %llu", c->name, (unsigned long long)s.id);
+	else if (have == NULL)
+		c->nsessions++;
 	c->report_dirty = 1;
 }
 
@@ -754,8 +768,9 @@ frame(struct conn *c, const struct chan_frame *f)
 	case CHAN_HOLD_REQ: job_add(c, f, msg); return;
 	case CHAN_SESSION_UP: session_up(c, (const State__SessionUp *)msg); break;
 	case CHAN_SESSION_DOWN:
-		sessions_remove(
-		    c->link->sessions, ((const State__SessionDown *)msg)->session_id, c->agent_id);
+		if (sessions_remove(c->link->sessions,
+			((const State__SessionDown *)msg)->session_id, c->agent_id) == 1)
+			c->nsessions--;
 		c->report_dirty = 1;
 		break;
 	case CHAN_STATS:
@@ -949,6 +964,7 @@ reconcile_one(struct job *j, struct db *db, int64_t now)
 		keep[i] = m->sessions[i]->session_id;
 	qsort(keep, m->n_sessions, sizeof(*keep), cmp_u64);
 	sessions_reconcile(l->sessions, j->c->agent_id, keep, m->n_sessions);
+	j->c->nsessions = sessions_count(l->sessions, j->c->agent_id);
 	reconcile_grants(j, db, keep, m->n_sessions);
 	st = db_stmt(
 	    db, "SELECT id, session_id FROM grants WHERE agent_id = :agent AND state = 'assigned'");

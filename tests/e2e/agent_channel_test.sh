@@ -198,6 +198,11 @@ want .connected true
 want .sessions 1
 want .listen_address "[::1]:4444"
 verdict "GET /v1/agents/2: connected, one session"
+peer "$E2E_TMP/hijack.out" --agent-id 4 --session "$S2:$P2:$G2:$A2" --until HEARTBEAT
+that "chanpeer exited $RC, expected 3 (closed)" test "$RC" = 3
+api GET "/v1/sessions/$S2"
+want .agent 2
+verdict "SESSION_UP of another agent's session id: that channel is closed, the session stays agent 2's"
 
 api POST /v1/join "{\"token\":\"$JT\"}"
 want_status 201
