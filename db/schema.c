@@ -262,6 +262,17 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER agent_deltas_key_delete AFTER DELETE ON signing_keys BEGIN "
 	"  INSERT INTO agent_deltas (kind, object) VALUES ('key_retire', old.kid);"
 	"END;",
+
+	/* 4: an agent's grants are found by its id (the snapshot, the reconcile), not by a scan.
+	 * A grant handed to a new session on another agent (the client moved, same address) ends
+	 * the old session there: that agent would not learn it otherwise and both would route the
+	 * address. On the same agent the agent supersedes the old session itself. */
+	"CREATE INDEX grants_agent ON grants (agent_id, state);"
+	"CREATE TRIGGER agent_deltas_grant_moved AFTER UPDATE OF agent_id, session_id ON grants "
+	"WHEN old.state = 'assigned' AND old.agent_id != new.agent_id BEGIN "
+	"  INSERT INTO agent_deltas (kind, object, agent_id, reason) "
+	"  VALUES ('session_kill', old.session_id, old.agent_id, 'superseded');"
+	"END;",
 };
 /* clang-format on */
 

@@ -55,6 +55,7 @@ struct conn {
 	int want_out; /* EPOLLOUT is asked for */
 	uint64_t opened_ns, heard_ns, next_heartbeat_ns, next_save_ns;
 	int64_t heard_at; /* Unix seconds of the last frame heard */
+	size_t nsessions; /* in the registry */
 	int report_dirty; /* heartbeat/stats not written to the agents row yet */
 	char *last_stats; /* JSON text of the last STATS, not written yet */
 	char listen_address[AGENTS_ADDRESS_MAX + 1];
@@ -69,6 +70,9 @@ struct job {
 	enum chan_msg type;
 	uint64_t seq;
 	ProtobufCMessage *msg;
+	/* the reconcile's sessions to end once it committed: {session id, 1 if superseded} */
+	uint64_t (*kills)[2];
+	size_t nkills;
 	/* ALLOC_REQ's outcome */
 	int err;
 	char why[200];
@@ -637,12 +641,23 @@ copy_counters(struct session_counters *d, const State__Counters *s)
 static void
 session_up(struct conn *c, const State__SessionUp *m)
 {
-	struct session s = {0};
+	struct session s = {0}, *have;
 	struct addr a = {0};
 
 	if (m->session_id == 0 || !pssid_valid(m->pssid)) {
 		log_warn("%s: SESSION_UP without a session id or with an invalid pssid; ignored",
 		    c->name);
+		return;
+	}
+	/* One agent's reports must not grow the manager without end, nor replace another's. */
+	if ((have = sessions_get(c->link->sessions, m->session_id)) != NULL &&
+	    have->agent_id != c->agent_id) {
+		conn_drop(c, "SESSION_UP of session %llu, which agent %llu holds",
+		    (unsigned long long)m->session_id, (unsigned long long)have->agent_id);
+		return;
+	}
+	if (have == NULL && c->nsessions >= AGENTLINK_SESSIONS_MAX) {
+		conn_drop(c, "it reports more than %d live sessions", AGENTLINK_SESSIONS_MAX);
 		return;
 	}
 	s.id = m->session_id;
@@ -660,6 +675,8 @@ session_up(struct conn *c, const State__SessionUp *m)
 	s.expires_at = m->expires_at;
 	if (sessions_put(c->link->sessions, &s) < 0)
 		log_warn("%s: out of memory for session %llu", c->name, (unsigned long long)s.id);
+	else if (have == NULL)
+		c->nsessions++;
 	c->report_dirty = 1;
 }
 
@@ -751,8 +768,9 @@ frame(struct conn *c, const struct chan_frame *f)
 	case CHAN_HOLD_REQ: job_add(c, f, msg); return;
 	case CHAN_SESSION_UP: session_up(c, (const State__SessionUp *)msg); break;
 	case CHAN_SESSION_DOWN:
-		sessions_remove(
-		    c->link->sessions, ((const State__SessionDown *)msg)->session_id, c->agent_id);
+		if (sessions_remove(c->link->sessions,
+			((const State__SessionDown *)msg)->session_id, c->agent_id) == 1)
+			c->nsessions--;
 		c->report_dirty = 1;
 		break;
 	case CHAN_STATS:
@@ -887,6 +905,45 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Which of the listed sessions lost their grant while the channel was down (or its delta was
+ * lost in a manager restart): released, or handed to a newer session. Those end (j->kills);
+ * the agent would route an address the store may give to someone else. */
+static void
+reconcile_grants(struct job *j, struct db *db, const uint64_t *ids, size_t n)
+{
+	struct sessions *reg = j->c->link->sessions;
+	sqlite3_stmt *st;
+	struct session *s;
+	int rv, superseded;
+
+	if ((j->kills = calloc(n + 1, sizeof(*j->kills))) == NULL) {
+		log_warn("%s: out of memory checking its sessions' grants", j->c->name);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((s = sessions_get(reg, ids[i])) == NULL || s->agent_id != j->c->agent_id ||
+		    s->grant_id == 0 || s->grant_id > INT64_MAX)
+			continue;
+		st = db_stmt(db, "SELECT agent_id, session_id, state FROM grants WHERE id = :id");
+		db_bind_int(st, ":id", (int64_t)s->grant_id);
+		if ((rv = db_row(st)) < 0) {
+			log_warn("%s: reconcile: %s", j->c->name, err_str(rv));
+			return;
+		}
+		if (rv == 1 && (uint64_t)db_col_int(st, 0) == j->c->agent_id &&
+		    (uint64_t)db_col_int(st, 1) == s->id &&
+		    strcmp(db_col_text(st, 2), "assigned") == 0) {
+			db_reset(st);
+			continue;
+		}
+		superseded = rv == 1 && (uint64_t)db_col_int(st, 1) != s->id;
+		if (rv == 1)
+			db_reset(st);
+		j->kills[j->nkills][0] = s->id;
+		j->kills[j->nkills++][1] = (uint64_t)superseded;
+	}
+}
+
 /* The first STATS after WELCOME lists every live session: whatever grant of this agent has no
  * session in it lost its session while the channel was down; put it on hold. */
 static void
@@ -907,6 +964,8 @@ reconcile_one(struct job *j, struct db *db, int64_t now)
 		keep[i] = m->sessions[i]->session_id;
 	qsort(keep, m->n_sessions, sizeof(*keep), cmp_u64);
 	sessions_reconcile(l->sessions, j->c->agent_id, keep, m->n_sessions);
+	j->c->nsessions = sessions_count(l->sessions, j->c->agent_id);
+	reconcile_grants(j, db, keep, m->n_sessions);
 	st = db_stmt(
 	    db, "SELECT id, session_id FROM grants WHERE agent_id = :agent AND state = 'assigned'");
 	db_bind_int(st, ":agent", (int64_t)j->c->agent_id);
@@ -935,8 +994,9 @@ reconcile_one(struct job *j, struct db *db, int64_t now)
 		else
 			log_warn("%s: reconcile: holding grant %lld: %s", j->c->name,
 			    (long long)held[i][0], err_str(rv));
-	log_info("agent %llu reported %zu live sessions; %zu grants without a session put on hold",
-	    (unsigned long long)j->c->agent_id, m->n_sessions, nheld);
+	log_info("agent %llu reported %zu live sessions; %zu grants without a session put on hold, "
+		 "%zu sessions without their grant to end",
+	    (unsigned long long)j->c->agent_id, m->n_sessions, nheld, j->nkills);
 	free(keep);
 	free(held);
 	return;
@@ -966,6 +1026,22 @@ alloc_reply(struct job *j)
 		res.reason = j->why;
 	}
 	conn_send(j->c, CHAN_ALLOC_RES, j->seq, &res.base);
+}
+
+static void
+reconcile_kills(struct job *j)
+{
+	State__SessionKill sk;
+
+	for (size_t i = 0; i < j->nkills; i++) {
+		state__session_kill__init(&sk);
+		sk.session_id = j->kills[i][0];
+		sk.reason = j->kills[i][1] ? "superseded" : "address released";
+		log_info("%s: session %llu lost its grant while the channel was down: %s",
+		    j->c->name, (unsigned long long)sk.session_id, sk.reason);
+		if (conn_send(j->c, CHAN_SESSION_KILL, 0, &sk.base) < 0)
+			return;
+	}
 }
 
 /* Every request of this turn in one transaction; the answers only once it committed. */
@@ -1006,7 +1082,10 @@ run_jobs(struct agentlink *l)
 			}
 			alloc_reply(j);
 		}
+		if (j->type == CHAN_STATS && !j->c->dead && rv == 0)
+			reconcile_kills(j);
 		protobuf_c_message_free_unpacked(j->msg, NULL);
+		free(j->kills);
 		free(j);
 	}
 	l->jobs = NULL;
@@ -1346,6 +1425,7 @@ agentlink_close(struct agentlink *l)
 	for (j = l->jobs; j != NULL; j = next) {
 		next = j->next;
 		protobuf_c_message_free_unpacked(j->msg, NULL);
+		free(j->kills);
 		free(j);
 	}
 	for (struct conn *c = l->conns; c != NULL; c = c->next) {

@@ -32,6 +32,7 @@ struct agentlink;
 #define AGENTLINK_HEARTBEAT_SECONDS 5
 #define AGENTLINK_STATS_SECONDS 5
 #define AGENTLINK_OUT_MAX (16u * 1024 * 1024) /* queued beyond a snapshot: drop the agent */
+#define AGENTLINK_SESSIONS_MAX 262144 /* live sessions one agent may report */
 
 /* Load <state_dir>/channel.key into key, creating it (32 random bytes, written beside, renamed,
  * the directory synced) when it does not exist. A file of another size is fatal. */

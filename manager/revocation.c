@@ -63,14 +63,20 @@ int
 revocation_list(
     struct db *db, const char *pssid, int64_t after, int limit, struct revocation *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE id > :after AND "
-	    "(:pssid IS NULL OR pssid = :pssid) ORDER BY id LIMIT :limit");
+	/* Two statements: "(:pssid IS NULL OR pssid = :pssid)" walks the whole id range. */
+	sqlite3_stmt *st = pssid == NULL
+	    ? db_stmt(db,
+		  "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE id > :after "
+		  "ORDER BY id LIMIT :limit")
+	    : db_stmt(db,
+		  "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE pssid = :pssid AND "
+		  "id > :after LIMIT :limit");
 	int rv;
 
 	*n = 0;
 	db_bind_int(st, ":after", after);
-	db_bind_text(st, ":pssid", pssid);
+	if (pssid != NULL)
+		db_bind_text(st, ":pssid", pssid);
 	db_bind_int(st, ":limit", limit);
 	while ((rv = db_row(st)) == 1)
 		from_row(&out[(*n)++], st);

@@ -198,6 +198,11 @@ want .connected true
 want .sessions 1
 want .listen_address "[::1]:4444"
 verdict "GET /v1/agents/2: connected, one session"
+peer "$E2E_TMP/hijack.out" --agent-id 4 --session "$S2:$P2:$G2:$A2" --until HEARTBEAT
+that "chanpeer exited $RC, expected 3 (closed)" test "$RC" = 3
+api GET "/v1/sessions/$S2"
+want .agent 2
+verdict "SESSION_UP of another agent's session id: that channel is closed, the session stays agent 2's"
 
 api POST /v1/join "{\"token\":\"$JT\"}"
 want_status 201
@@ -271,6 +276,32 @@ verdict "reconcile: the grant without a live session goes on hold, the listed on
 api GET "/v1/grants/$G3/history"
 that "the hold is not recorded as the agent's" grep -q '"actor":"agent:3"' <<<"$BODY"
 verdict "the hold is in the grant's history by agent:3"
+that "the reconcile ended a session whose grant is in order" test -z "$(grep '^SESSION_KILL' "$E2E_TMP/rec.out")"
+api DELETE "/v1/grants/$G4"
+want_status 204
+peer "$E2E_TMP/rec2.out" --agent-id 3 --session "$S4:$P4:$G4" --reconcile --until SESSION_KILL
+has "$E2E_TMP/rec2.out" "^SESSION_KILL session=$S4 reason=\"address released\"$"
+verdict "a grant released while its agent was away: the reconcile ends the session still using it"
+
+# ---- a client moving to another agent keeps its address; the old agent's session ends ----
+P5=11111111-1111-4111-8111-000000000005
+O7=$E2E_TMP/a7.out
+peer_bg "$O7" --agent-id 7 --alloc "$P5" --timeout 30
+A7=$BG_PID
+wait_line "$O7" '^ALLOC_RES .* error=0 ' || fail "agent 7 got no address: $(tr '\n' '|' <"$O7")"
+S7=$(sed -n "s/^sent ALLOC_REQ seq=[0-9]* pssid=$P5 session=\([0-9]*\)$/\1/p" "$O7")
+G7=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) .*/\1/p' "$O7")
+peer "$E2E_TMP/a8.out" --agent-id 8 --alloc "$P5" --until ALLOC_RES
+has "$E2E_TMP/a8.out" "^ALLOC_RES corr=[0-9]+ grant=$G7 .* error=0 "
+wait_line "$O7" "^SESSION_KILL session=$S7 reason=\"superseded\"$" 2 ||
+	fail "agent 7 was not told its session $S7 is superseded: $(tr '\n' '|' <"$O7")"
+that "agent 8 got a kill" test -z "$(grep '^SESSION_KILL' "$E2E_TMP/a8.out")"
+api GET "/v1/grants/$G7"
+want .agent_id 8
+want .state assigned
+verdict "the grant moves to agent 8's new session; agent 7 gets SESSION_KILL (superseded) for the old one"
+kill "$A7" 2>/dev/null
+wait "$A7" 2>/dev/null
 
 mgr_stop
 that "the manager exited with $MGR_RC" test "$MGR_RC" = 0
