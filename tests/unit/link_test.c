@@ -63,7 +63,8 @@ static void
 msend(enum chan_msg type, const ProtobufCMessage *m, uint64_t corr)
 {
 	unsigned char buf[4096];
-	ssize_t n = chan_frame_pack(key, type, CHAN_NODE_MANAGER, ++mseq, corr, m, buf, sizeof(buf));
+	ssize_t n =
+	    chan_frame_pack(key, type, CHAN_NODE_MANAGER, ++mseq, corr, m, buf, sizeof(buf));
 
 	if (n < 0 || write(mfd, buf, (size_t)n) != n)
 		abort();
@@ -229,8 +230,8 @@ main(void)
 	for (int i = 0; i < 12; i++) {
 		now = clock_mono_ns();
 		at = link_expiry(l);
-		CHECK(at >= now + LINK_BACKOFF_MIN_NS - 5000000ull &&
-			at <= now + LINK_BACKOFF_MAX_NS,
+		CHECK(
+		    at >= now + LINK_BACKOFF_MIN_NS - 5000000ull && at <= now + LINK_BACKOFF_MAX_NS,
 		    "attempt %d waits %.3f s: within 0.1 .. 10 s", i + 1, (double)(at - now) / 1e9);
 		link_expire(l, at);
 	}
