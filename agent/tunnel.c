@@ -1052,6 +1052,8 @@ tunnels_revoke(struct tunnels *ts, const char *pssid)
 void
 tunnels_kill(struct tunnels *ts, uint64_t session_id, const char *reason)
 {
+	if (session_id == 0)
+		return; /* the id of every connection still before its session */
 	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
 		if (t->session_id == session_id && t->phase != T_CLOSED) {
 			tunnel_close(t, CTRL_CLOSE_INTERNAL,
