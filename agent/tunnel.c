@@ -968,7 +968,10 @@ cb_deadline(void *arg, struct quic_conn *c)
 	if (handshaking(t) && clock_mono_ns() >= t->hs_deadline) {
 		log_warn("connection from %s: no session within the handshake limit", t->remote);
 		tunnel_close(t, CTRL_CLOSE_TIMEOUT, "timeout establishing snaptun");
-	} else if (t->pssid[0] != '\0' && clock_unix() > t->expires_at) {
+	} else if (t->pssid[0] != '\0' && (int64_t)(unix_ms() / 1000) > t->expires_at) {
+		/* the clock tunnel_arm() computed the deadline with: time() (clock_unix) lags it
+		 * by up to a tick at the second's turn, and re-arming then fired at once, in a
+		 * loop, until time() caught up */
 		tunnel_close(t, CTRL_CLOSE_SESSION_EXPIRED, "session expired");
 	} else {
 		tunnel_arm(t); /* early (the wall clock moved): wait again */
