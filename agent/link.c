@@ -24,12 +24,21 @@ enum link_st {
 	LINK_UP, /* welcomed */
 };
 
+/* An ALLOC_REQ in flight. The list is in sending order, so its deadlines never decrease (a
+ * teardown zeroes them all): the head is the first due. */
 struct pending {
 	int64_t id; /* the ALLOC_REQ frame's seq */
 	uint64_t deadline; /* 0: failed, deliver at the next link_expire() */
-	link_alloc_cb cb;
+	uint64_t session_id; /* of the request: a grant that comes back late goes on hold */
+	link_alloc_cb cb; /* NULL on the late list */
 	void *arg;
 	struct pending *next;
+};
+
+/* A FIFO of pending requests. */
+struct pendq {
+	struct pending *head, *tail;
+	size_t n;
 };
 
 struct link {
@@ -50,11 +59,68 @@ struct link {
 	uint64_t hb_period, stats_period, hb_next, stats_next, last_rx;
 	struct state *building; /* between SNAPSHOT_BEGIN and END */
 	uint64_t build_gen, build_items;
-	struct pending *pending;
+	/* requests waiting for their ALLOC_RES, and those whose callback already ran with a
+	 * timeout but whose ALLOC_RES may still come (on this connection only) */
+	struct pendq pending, late;
 	unsigned char rbuf[LINK_READ_CHUNK];
 };
 
 static void link_teardown(struct link *l);
+
+static void
+pendq_push(struct pendq *q, struct pending *p)
+{
+	p->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->n++;
+}
+
+static struct pending *
+pendq_pop(struct pendq *q)
+{
+	struct pending *p = q->head;
+
+	if (p != NULL) {
+		if ((q->head = p->next) == NULL)
+			q->tail = NULL;
+		q->n--;
+	}
+	return p;
+}
+
+/* Unlink the request id from q; NULL when it is not there. */
+static struct pending *
+pendq_take(struct pendq *q, int64_t id)
+{
+	struct pending *prev = NULL;
+
+	for (struct pending *p = q->head; p != NULL; prev = p, p = p->next) {
+		if (p->id != id)
+			continue;
+		if (prev != NULL)
+			prev->next = p->next;
+		else
+			q->head = p->next;
+		if (q->tail == p)
+			q->tail = prev;
+		q->n--;
+		return p;
+	}
+	return NULL;
+}
+
+static void
+pendq_clear(struct pendq *q)
+{
+	struct pending *p;
+
+	while ((p = pendq_pop(q)) != NULL)
+		free(p);
+}
 
 struct link *
 link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epfd)
@@ -77,7 +143,7 @@ link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epf
 	l->epfd = epfd;
 	l->fd = -1;
 	l->st = LINK_IDLE;
-	l->backoff = LINK_BACKOFF_MIN_NS;
+	l->backoff = 2 * LINK_BACKOFF_MIN_NS;
 	l->reconnect_at = 1; /* at once */
 	link_set_periods(l, 0, 0);
 	srandom((unsigned)(clock_mono_ns() ^ (uint64_t)getpid()));
@@ -95,13 +161,13 @@ link_free(struct link *l)
 		close(l->fd);
 	chan_dec_free(l->dec);
 	state_free(l->building);
-	while ((p = l->pending) != NULL) {
+	while ((p = pendq_pop(&l->pending)) != NULL) {
 		struct link_alloc_res res = {.error = ERR_BUSY, .reason = "shutting down"};
 
-		l->pending = p->next;
 		p->cb(p->arg, &res);
 		free(p);
 	}
+	pendq_clear(&l->late);
 	free(l->out);
 	free(l->socket_path);
 	free(l->key_file);
@@ -232,7 +298,8 @@ link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *a
 {
 	struct pending *p;
 
-	if (!link_up(l) || (p = calloc(1, sizeof(*p))) == NULL)
+	/* a manager this far behind is as good as unreachable: refuse rather than queue */
+	if (!link_up(l) || l->pending.n >= LINK_PENDING_MAX || (p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
 	if (send_frame(l, CHAN_ALLOC_REQ, &req->base, 0) < 0) {
 		free(p);
@@ -240,32 +307,17 @@ link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *a
 	}
 	p->id = (int64_t)l->seq;
 	p->deadline = clock_mono_ns() + LINK_ALLOC_TIMEOUT_NS;
+	p->session_id = req->session_id;
 	p->cb = cb;
 	p->arg = arg;
-	p->next = l->pending;
-	l->pending = p;
+	pendq_push(&l->pending, p);
 	return p->id;
-}
-
-/* Unlink the pending request id; NULL when there is none. */
-static struct pending *
-pending_take(struct link *l, int64_t id)
-{
-	for (struct pending **pp = &l->pending; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->id == id) {
-			struct pending *p = *pp;
-
-			*pp = p->next;
-			return p;
-		}
-	}
-	return NULL;
 }
 
 void
 link_alloc_cancel(struct link *l, int64_t id)
 {
-	free(pending_take(l, id));
+	free(pendq_take(&l->pending, id));
 }
 
 /* ---- connecting ---- */
@@ -294,6 +346,9 @@ read_key(struct link *l)
 	return 0;
 }
 
+/* The next attempt after a uniform delay in [backoff / 2, backoff]; backoff starts at twice the
+ * minimum and doubles up to the maximum, so every delay lies in LINK_BACKOFF_MIN_NS ..
+ * LINK_BACKOFF_MAX_NS, jittered (PROTOCOL.md §2.2: 0.1 s .. 10 s). */
 static void
 schedule_reconnect(struct link *l)
 {
@@ -374,8 +429,11 @@ link_teardown(struct link *l)
 	l->outlen = l->outoff = 0;
 	l->st = LINK_IDLE;
 	l->hb_next = l->stats_next = 0;
-	for (struct pending *p = l->pending; p != NULL; p = p->next)
+	for (struct pending *p = l->pending.head; p != NULL; p = p->next)
 		p->deadline = 0;
+	/* late answers can no longer come: the reconcile after the next WELCOME holds their
+	 * grants */
+	pendq_clear(&l->late);
 	schedule_reconnect(l);
 	if (was_up && l->cb.down != NULL)
 		l->cb.down(l->cb.arg);
@@ -389,9 +447,25 @@ on_alloc_res(struct link *l, uint64_t corr, const State__AllocRes *m)
 	struct link_alloc_res res;
 	struct pending *p;
 
-	if ((p = pending_take(l, (int64_t)corr)) == NULL) {
-		log_debug("state channel: ALLOC_RES for %llu: no such request (timed out?)",
-		    (unsigned long long)corr);
+	if ((p = pendq_take(&l->pending, (int64_t)corr)) == NULL) {
+		if ((p = pendq_take(&l->late, (int64_t)corr)) == NULL) {
+			log_debug("state channel: ALLOC_RES for %llu: no such request",
+			    (unsigned long long)corr);
+			return;
+		}
+		/* Answered after its 2 s: the client heard 503 and the session is gone, so a
+		 * grant made for it would stay assigned to nobody until the next reconcile. */
+		if (m->error_code == 0 && m->grant_id != 0) {
+			State__HoldReq h;
+
+			log_warn("state channel: ALLOC_RES %lld came late: grant %llu put on hold",
+			    (long long)p->id, (unsigned long long)m->grant_id);
+			state__hold_req__init(&h);
+			h.grant_id = m->grant_id;
+			h.session_id = p->session_id;
+			link_send(l, CHAN_HOLD_REQ, &h.base);
+		}
+		free(p);
 		return;
 	}
 	memset(&res, 0, sizeof(res));
@@ -435,7 +509,7 @@ on_frame(struct link *l, const struct chan_frame *f)
 			log_info("state channel: welcomed by %s (%s), channel version %u",
 			    l->socket_path, w->software_version, w->version);
 			l->st = LINK_UP;
-			l->backoff = LINK_BACKOFF_MIN_NS;
+			l->backoff = 2 * LINK_BACKOFF_MIN_NS;
 			l->hb_next = clock_mono_ns() + l->hb_period;
 			l->stats_next = clock_mono_ns() + l->stats_period;
 			if (l->cb.welcome != NULL)
@@ -595,8 +669,10 @@ link_expiry(const struct link *l)
 
 	if (l->broken != NULL)
 		return 0;
-	for (const struct pending *p = l->pending; p != NULL; p = p->next)
-		t = min64(t, p->deadline);
+	if (l->pending.head != NULL)
+		t = l->pending.head->deadline;
+	if (l->late.head != NULL)
+		t = min64(t, l->late.head->deadline);
 	if (l->st == LINK_IDLE)
 		return min64(t, l->reconnect_at ? l->reconnect_at : UINT64_MAX);
 	t = min64(t, l->last_rx + 3 * l->hb_period);
@@ -614,19 +690,30 @@ link_expire(struct link *l, uint64_t now)
 
 	if (l->broken != NULL)
 		link_teardown(l);
-	/* One at a time: a callback may add or cancel requests. */
-	for (;;) {
-		for (p = l->pending; p != NULL && p->deadline > now; p = p->next)
-			;
-		if (p == NULL)
-			break;
-		p = pending_take(l, p->id);
+	while (l->late.head != NULL && l->late.head->deadline <= now)
+		free(pendq_pop(&l->late));
+	/* One at a time from the head: a callback may add or cancel requests. */
+	while (l->pending.head != NULL && l->pending.head->deadline <= now) {
 		struct link_alloc_res res = {.error = ERR_BUSY, .reason = "manager unreachable"};
-		if (p->deadline != 0)
+		int timed_out;
+
+		p = pendq_pop(&l->pending);
+		timed_out = p->deadline != 0;
+		if (timed_out)
 			log_warn(
 			    "state channel: ALLOC_REQ %lld unanswered after 2 s", (long long)p->id);
 		p->cb(p->arg, &res);
-		free(p);
+		if (timed_out && l->fd >= 0) {
+			/* its answer may still come on this connection */
+			p->cb = NULL;
+			p->arg = NULL;
+			p->deadline = now + LINK_LATE_NS;
+			pendq_push(&l->late, p);
+			if (l->late.n > LINK_PENDING_MAX)
+				free(pendq_pop(&l->late));
+		} else {
+			free(p);
+		}
 	}
 	if (l->st == LINK_IDLE) {
 		if (l->reconnect_at != 0 && now >= l->reconnect_at)

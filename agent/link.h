@@ -25,6 +25,8 @@
 #define LINK_BACKOFF_MAX_NS (10ull * 1000000000u)
 #define LINK_PERIOD_DEFAULT 5 /* heartbeat and stats seconds when Limits says 0 */
 #define LINK_OUT_MAX (8u * 1024 * 1024) /* queued output beyond this: drop the channel */
+#define LINK_PENDING_MAX 4096 /* ALLOC_REQs in flight; more are refused (as unreachable) */
+#define LINK_LATE_NS (60ull * 1000000000u) /* how long a timed-out ALLOC_REQ's answer is awaited */
 
 struct link_config {
 	const char *socket_path; /* the manager's agent.sock */
@@ -89,8 +91,10 @@ int link_send(struct link *l, enum chan_msg type, const ProtobufCMessage *msg);
 
 /* Ask the manager for an address. cb runs exactly once (from a later loop turn, never from
  * within this call) unless the request is cancelled: with the ALLOC_RES, or with an error when
- * the link drops or 2 s pass. Returns the request id (> 0) for link_alloc_cancel(), or -1 when the
- * link is not up (cb will not run). */
+ * the link drops or 2 s pass. A grant that the manager answers after those 2 s (on the same
+ * connection, within LINK_LATE_NS) is put on hold with a HOLD_REQ for req->session_id. Returns
+ * the request id (> 0) for link_alloc_cancel(), or -1 when the link is not up or
+ * LINK_PENDING_MAX requests are in flight (cb will not run). */
 int64_t link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *arg);
 void link_alloc_cancel(struct link *l, int64_t id);
 

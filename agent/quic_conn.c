@@ -160,6 +160,42 @@ stream_vecs(const struct quic_stream *st, ngtcp2_vec *v, size_t n, uint64_t *tot
 
 /* ---- DATAGRAM queue ---- */
 
+/* Payload buffers are recycled rather than allocated and freed for every packet: a payload is
+ * never larger than a UDP payload (quic_conn_max_datagram()), so one size serves all. The
+ * owner's one thread is the only user. */
+#define DGBUF_SIZE QUIC_PKT_MAX
+#define DGBUF_KEEP 1024 /* free buffers kept at most (1.5 MiB) */
+
+static void *dgbuf_free; /* a list linked through each buffer's first bytes */
+static size_t dgbuf_nfree;
+
+static uint8_t *
+dgbuf_get(size_t len)
+{
+	void *p;
+
+	if (len > DGBUF_SIZE)
+		return malloc(len);
+	if ((p = dgbuf_free) != NULL) {
+		memcpy(&dgbuf_free, p, sizeof(void *));
+		dgbuf_nfree--;
+		return p;
+	}
+	return malloc(DGBUF_SIZE);
+}
+
+static void
+dgbuf_put(uint8_t *p, size_t len)
+{
+	if (len > DGBUF_SIZE || dgbuf_nfree >= DGBUF_KEEP) {
+		free(p);
+		return;
+	}
+	memcpy(p, &dgbuf_free, sizeof(void *));
+	dgbuf_free = p;
+	dgbuf_nfree++;
+}
+
 static void
 dq_pop(struct quic_conn *c, int sent)
 {
@@ -169,7 +205,7 @@ dq_pop(struct quic_conn *c, int sent)
 		c->stats.tx_datagrams++;
 		c->stats.tx_bytes += c->dq[i].len;
 	}
-	free(c->dq[i].data);
+	dgbuf_put(c->dq[i].data, c->dq[i].len);
 	c->dq[i].data = NULL;
 	c->dq_head = (i + 1) % QUIC_DGRAM_QUEUE;
 	c->dq_count--;
@@ -815,7 +851,7 @@ quic_datagram_send(struct quic_conn *c, const void *data, size_t len)
 		return QUIC_ERR_TOO_BIG;
 	if (c->dq_count == QUIC_DGRAM_QUEUE)
 		return QUIC_ERR_BLOCKED;
-	if ((copy = malloc(len ? len : 1)) == NULL)
+	if ((copy = dgbuf_get(len)) == NULL)
 		return QUIC_ERR_NOMEM;
 	memcpy(copy, data, len);
 	i = (c->dq_head + c->dq_count) % QUIC_DGRAM_QUEUE;

@@ -572,9 +572,15 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 		path.remote.addr = (struct sockaddr *)(uintptr_t)sa;
 		path.remote.addrlen = salen;
 		path.user_data = NULL;
-		if (quic_conn_read(c, &path, pkt, len, now) == 0 &&
-		    (salen != c->remotelen || memcmp(sa, &c->remote, salen) != 0))
-			quic_conn_set_remote(c, sa, salen); /* the client migrated */
+		/* The client migrated when ngtcp2 moved to the new path: not on any packet that
+		 * names the connection (a spoofed or undecryptable one is discarded). */
+		if (quic_conn_read(c, &path, pkt, len, now) == 0) {
+			const ngtcp2_path *cur = ngtcp2_conn_get_path(c->conn);
+
+			if (cur->remote.addrlen != c->remotelen ||
+			    memcmp(cur->remote.addr, &c->remote, c->remotelen) != 0)
+				quic_conn_set_remote(c, cur->remote.addr, cur->remote.addrlen);
+		}
 		return;
 	}
 	if (!(pkt[0] & 0x80)) {

@@ -16,6 +16,9 @@
 
 #define REMOTE_STRLEN (ADDR_STRLEN + 8)
 #define RESPONSE_MAX (CTRL_MSG_MAX + 1)
+/* Sessions per periodic STATS frame: a SessionStats packs to 82 bytes at most, so a frame stays
+ * far below the channel's 1 MiB payload limit whatever the number of sessions. */
+#define STATS_CHUNK 4096
 
 enum tunnel_phase {
 	T_AWAIT_SESSION, /* accepted: the first request must renew the session */
@@ -336,12 +339,39 @@ report_stats(struct tunnels *ts, int reconcile)
 	state__stats__init(&m);
 	m.uptime_ns = clock_mono_ns() - ts->started_ns;
 	m.active_sessions = (uint32_t)n;
-	m.n_sessions = n;
-	m.sessions = ssp;
 	counters_msg(&sum, &total);
 	m.total = &total;
-	m.reconcile = reconcile;
-	link_send(ts->link, CHAN_STATS, &m.base);
+	if (reconcile) {
+		/* One frame: the manager holds every grant of a session it does not list. Past
+		 * 1 MiB (some 12k sessions) the counters go (the next periodic STATS brings them);
+		 * past that (some 50k) the reconcile is skipped: grants that lost their session
+		 * while the channel was down then stay assigned, where a partial list would put
+		 * live sessions' grants on hold. */
+		m.n_sessions = n;
+		m.sessions = ssp;
+		m.reconcile = 1;
+		if (protobuf_c_message_get_packed_size(&m.base) > CHAN_PAYLOAD_MAX)
+			for (size_t i = 0; i < n; i++)
+				ss[i].counters = NULL;
+		if (protobuf_c_message_get_packed_size(&m.base) <= CHAN_PAYLOAD_MAX) {
+			link_send(ts->link, CHAN_STATS, &m.base);
+			goto out;
+		}
+		log_error("stats: %zu sessions are too many for one reconciling STATS: not "
+			  "reconciled",
+		    n);
+		for (size_t i = 0; i < n; i++)
+			ss[i].counters = &cs[i];
+		m.reconcile = 0;
+	}
+	/* Each frame has the totals and a slice of the sessions (the manager updates what a
+	 * frame lists). */
+	for (size_t off = 0; off == 0 || off < n; off += STATS_CHUNK) {
+		m.n_sessions = n - off < STATS_CHUNK ? n - off : STATS_CHUNK;
+		m.sessions = ssp != NULL ? ssp + off : NULL;
+		if (link_send(ts->link, CHAN_STATS, &m.base) < 0)
+			break;
+	}
 out:
 	free(ss);
 	free(ssp);
@@ -938,7 +968,10 @@ cb_deadline(void *arg, struct quic_conn *c)
 	if (handshaking(t) && clock_mono_ns() >= t->hs_deadline) {
 		log_warn("connection from %s: no session within the handshake limit", t->remote);
 		tunnel_close(t, CTRL_CLOSE_TIMEOUT, "timeout establishing snaptun");
-	} else if (t->pssid[0] != '\0' && clock_unix() > t->expires_at) {
+	} else if (t->pssid[0] != '\0' && (int64_t)(unix_ms() / 1000) > t->expires_at) {
+		/* the clock tunnel_arm() computed the deadline with: time() (clock_unix) lags it
+		 * by up to a tick at the second's turn, and re-arming then fired at once, in a
+		 * loop, until time() caught up */
 		tunnel_close(t, CTRL_CLOSE_SESSION_EXPIRED, "session expired");
 	} else {
 		tunnel_arm(t); /* early (the wall clock moved): wait again */
@@ -1022,6 +1055,8 @@ tunnels_revoke(struct tunnels *ts, const char *pssid)
 void
 tunnels_kill(struct tunnels *ts, uint64_t session_id, const char *reason)
 {
+	if (session_id == 0)
+		return; /* the id of every connection still before its session */
 	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
 		if (t->session_id == session_id && t->phase != T_CLOSED) {
 			tunnel_close(t, CTRL_CLOSE_INTERNAL,

@@ -1,0 +1,247 @@
+/* The agent's end of the state channel (agent/link.c) against a hand-made manager on a UNIX
+ * socket in a temporary directory, driven one call at a time with made-up clock values: an
+ * ALLOC_REQ unanswered for 2 s fails with ERR_BUSY, and a grant that the manager sends after
+ * that is put on hold (HOLD_REQ with the request's session id); reconnect delays stay within
+ * 0.1 s .. 10 s. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../agent/link.h"
+#include "../../lib/clock.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "check.h"
+
+#define AGENT 7
+
+static unsigned char key[CHAN_KEY_LEN];
+static uint64_t mseq; /* the manager's */
+static struct chan_dec *dec;
+static int mfd = -1; /* the manager's end */
+static int welcomed, allocs;
+static struct link_alloc_res last;
+
+static void
+cb_welcome(void *arg)
+{
+	(void)arg;
+	welcomed = 1;
+}
+
+static void
+cb_snapshot(void *arg, struct state *st)
+{
+	(void)arg;
+	state_free(st);
+}
+
+static void
+cb_delta(void *arg, enum chan_msg type, const ProtobufCMessage *msg)
+{
+	(void)arg;
+	(void)type;
+	(void)msg;
+}
+
+static void
+on_alloc(void *arg, const struct link_alloc_res *res)
+{
+	(void)arg;
+	allocs++;
+	last = *res;
+}
+
+static void
+msend(enum chan_msg type, const ProtobufCMessage *m, uint64_t corr)
+{
+	unsigned char buf[4096];
+	ssize_t n =
+	    chan_frame_pack(key, type, CHAN_NODE_MANAGER, ++mseq, corr, m, buf, sizeof(buf));
+
+	if (n < 0 || write(mfd, buf, (size_t)n) != n)
+		abort();
+}
+
+/* The next frame the agent sent (waiting 1 s at most): its type, *m unpacked, *seq; or -1. */
+static int
+mrecv(ProtobufCMessage **m, uint64_t *seq)
+{
+	static unsigned char buf[65536], *p;
+	static ssize_t have;
+	struct chan_frame f;
+	ssize_t k;
+	int rv;
+
+	for (int i = 0; i < 100; i++) {
+		while (have > 0) {
+			if ((k = chan_dec_feed(dec, p, (size_t)have)) < 0)
+				return -1;
+			p += k;
+			have -= k;
+			if ((rv = chan_dec_next(dec, &f)) < 0)
+				return -1;
+			if (rv == 1) {
+				*m = chan_frame_unpack(&f);
+				*seq = f.seq;
+				return (int)f.type;
+			}
+		}
+		struct pollfd pfd = {.fd = mfd, .events = POLLIN};
+		if (poll(&pfd, 1, 10) == 1) {
+			if ((have = read(mfd, buf, sizeof(buf))) <= 0)
+				return -1;
+			p = buf;
+		}
+	}
+	return -1;
+}
+
+/* Let the link read what the manager wrote. */
+static void
+pump(struct link *l)
+{
+	struct pollfd pfd = {.fd = link_fd(l), .events = POLLIN};
+
+	if (poll(&pfd, 1, 200) == 1)
+		link_handle(l, EPOLLIN);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/link_test.XXXXXX", sock[256], keyfile[256];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	unsigned char pin[32] = {0};
+	struct link_config cfg = {0};
+	struct link_callbacks cb = {0};
+	ProtobufCMessage *m;
+	State__AllocReq req;
+	struct link *l;
+	uint64_t seq, reqseq, now, at;
+	int lfd, kfd, ep, type;
+
+	log_set_level(LOG_ERROR);
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	snprintf(keyfile, sizeof(keyfile), "%s/channel.key", dir);
+	if ((kfd = open(keyfile, O_WRONLY | O_CREAT, 0600)) < 0 ||
+	    write(kfd, key, sizeof(key)) != (ssize_t)sizeof(key))
+		abort();
+	close(kfd);
+	strcpy(sun.sun_path, sock);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 4) < 0)
+		abort();
+	if ((ep = epoll_create1(0)) < 0)
+		abort();
+
+	cfg.socket_path = sock;
+	cfg.key_file = keyfile;
+	cfg.agent_id = AGENT;
+	cfg.software_version = "test";
+	cfg.listen_address = "127.0.0.1:1";
+	cfg.spki_pin = pin;
+	cb.welcome = cb_welcome;
+	cb.snapshot = cb_snapshot;
+	cb.delta = cb_delta;
+	l = link_new(&cfg, &cb, ep);
+	CHECK(l != NULL, "link_new");
+	CHECK(link_expiry(l) <= clock_mono_ns(), "the first connect is due at once");
+	link_expire(l, clock_mono_ns());
+	CHECK(link_fd(l) >= 0, "connected");
+	mfd = accept(lfd, NULL, NULL);
+	dec = chan_dec_new(key, CHAN_NODE_MANAGER, AGENT);
+	type = mrecv(&m, &seq);
+	CHECK_EQ_INT(type, CHAN_HELLO, "HELLO first");
+	protobuf_c_message_free_unpacked(m, NULL);
+	{
+		State__Welcome w;
+
+		state__welcome__init(&w);
+		w.version = 1;
+		w.software_version = "fake manager";
+		msend(CHAN_WELCOME, &w.base, 0);
+	}
+	pump(l);
+	CHECK(welcomed && link_up(l), "welcomed: the link is up");
+
+	/* an ALLOC_REQ that the manager leaves unanswered for 2 s */
+	state__alloc_req__init(&req);
+	req.pssid = "0d9c3b4e-4a8b-4c55-9b8e-9e3a0c1f2a11";
+	req.session_id = 4242;
+	req.family = 4;
+	CHECK(link_alloc(l, &req, on_alloc, NULL) > 0, "link_alloc");
+	type = mrecv(&m, &reqseq);
+	CHECK_EQ_INT(type, CHAN_ALLOC_REQ, "the ALLOC_REQ goes out");
+	protobuf_c_message_free_unpacked(m, NULL);
+	at = link_expiry(l);
+	now = clock_mono_ns();
+	CHECK(at > now + LINK_ALLOC_TIMEOUT_NS - 500000000ull && at <= now + LINK_ALLOC_TIMEOUT_NS,
+	    "the link's expiry is the request's 2 s deadline");
+	link_expire(l, at);
+	CHECK_EQ_INT(allocs, 1, "the callback ran once at the deadline");
+	CHECK_EQ_INT(last.error, ERR_BUSY, "with ERR_BUSY (manager unreachable)");
+	CHECK(link_up(l), "the link stays up");
+
+	/* the manager's late answer: a grant nobody will use */
+	{
+		State__AllocRes r;
+		uint8_t a4[4] = {10, 0, 0, 9};
+
+		state__alloc_res__init(&r);
+		r.grant_id = 99;
+		r.address.data = a4;
+		r.address.len = 4;
+		r.isd_as = 1;
+		msend(CHAN_ALLOC_RES, &r.base, reqseq);
+	}
+	pump(l);
+	CHECK_EQ_INT(allocs, 1, "the late answer runs no callback");
+	type = mrecv(&m, &seq);
+	CHECK_EQ_INT(type, CHAN_HOLD_REQ, "the late grant is put on hold");
+	if (type == CHAN_HOLD_REQ) {
+		const State__HoldReq *h = (const State__HoldReq *)m;
+
+		CHECK(h->grant_id == 99 && h->session_id == 4242,
+		    "HOLD_REQ names the grant (%llu) and the request's session (%llu)",
+		    (unsigned long long)h->grant_id, (unsigned long long)h->session_id);
+	}
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+
+	/* reconnect delays: the manager goes away, and stays away */
+	close(mfd);
+	mfd = -1;
+	close(lfd);
+	unlink(sock);
+	pump(l);
+	CHECK(link_fd(l) < 0 && !link_up(l), "the drop is noticed");
+	for (int i = 0; i < 12; i++) {
+		now = clock_mono_ns();
+		at = link_expiry(l);
+		CHECK(
+		    at >= now + LINK_BACKOFF_MIN_NS - 5000000ull && at <= now + LINK_BACKOFF_MAX_NS,
+		    "attempt %d waits %.3f s: within 0.1 .. 10 s", i + 1, (double)(at - now) / 1e9);
+		link_expire(l, at);
+	}
+	CHECK(link_expiry(l) - clock_mono_ns() >= LINK_BACKOFF_MAX_NS / 2,
+	    "the backoff reached its top (5 .. 10 s)");
+
+	link_free(l);
+	chan_dec_free(dec);
+	close(ep);
+	unlink(keyfile);
+	rmdir(dir);
+	return check_done();
+}
