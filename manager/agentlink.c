@@ -36,8 +36,13 @@
 #define REPORT_SAVE_NS (5 * NS) /* write an agent's row at most this often */
 #define READ_CHUNK 65536
 #define READ_BUDGET (4 * READ_CHUNK) /* per connection and turn: fairness */
+#define WRITE_BUDGET (1024 * 1024) /* per connection and write: fairness */
+#define SNAPSHOT_BATCH 256 /* revocations or grants read per query of a snapshot */
 
 enum conn_state { CONN_HELLO, CONN_READY };
+
+/* Where a connection's snapshot is: the phase it queues next, in order. */
+enum snap_phase { SNAP_NONE, SNAP_KEYS, SNAP_REVOKED, SNAP_GRANTS, SNAP_POOLS, SNAP_END };
 
 struct conn {
 	struct conn *next;
@@ -50,8 +55,12 @@ struct conn {
 	uint64_t seq; /* of the last frame we sent */
 	unsigned char *out;
 	size_t out_off, out_len, out_cap;
-	size_t out_allow; /* queued bytes beyond which the agent is dropped */
-	int in_snapshot; /* the high-water mark waits while a snapshot is queued */
+	size_t out_peak; /* the most ever queued */
+	enum snap_phase snap; /* SNAP_NONE: no snapshot under way */
+	uint64_t snap_gen, snap_items; /* its generation, the items queued so far */
+	int64_t snap_after; /* the last revocation or grant id queued */
+	size_t snap_peak; /* the most queued while it is */
+	uint64_t snap_started_ns;
 	int want_out; /* EPOLLOUT is asked for */
 	uint64_t opened_ns, heard_ns, next_heartbeat_ns, next_save_ns;
 	int64_t heard_at; /* Unix seconds of the last frame heard */
@@ -96,6 +105,7 @@ struct agentlink {
 };
 
 static void conn_drop(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void snapshot_pump(struct conn *c);
 
 /* ---- the key file and the socket ---- */
 
@@ -185,29 +195,44 @@ want_output(struct conn *c, int on)
 		fatal("epoll_ctl");
 }
 
-/* Write what is queued until the socket is full. */
+/* Write what is queued until the socket is full, topping the queue up from the snapshot under
+ * way as it drains below the low-water mark; at most WRITE_BUDGET bytes (the rest waits for
+ * EPOLLOUT, the next turn). */
 static void
 conn_write(struct conn *c)
 {
+	size_t budget = WRITE_BUDGET;
+	int full = 0;
 	ssize_t n;
 
-	while (!c->dead && c->out_len > 0) {
-		n = write(c->fd, c->out + c->out_off, c->out_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			conn_drop(c, "cannot write to it: %s", strerror(errno));
-			return;
+	while (!c->dead) {
+		while (c->out_len > 0 && budget > 0) {
+			n = write(
+			    c->fd, c->out + c->out_off, c->out_len < budget ? c->out_len : budget);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				full = 1;
+				break;
+			}
+			if (n <= 0) {
+				conn_drop(c, "cannot write to it: %s", strerror(errno));
+				return;
+			}
+			c->out_off += (size_t)n;
+			c->out_len -= (size_t)n;
+			budget -= (size_t)n;
 		}
-		c->out_off += (size_t)n;
-		c->out_len -= (size_t)n;
+		if (c->out_len == 0)
+			c->out_off = 0;
+		if (c->snap == SNAP_NONE || c->out_len >= AGENTLINK_SNAPSHOT_LOW)
+			break;
+		snapshot_pump(c);
+		if (full || budget == 0 || c->out_len == 0)
+			break;
 	}
 	if (c->dead)
 		return;
-	if (c->out_len == 0)
-		c->out_off = 0;
 	want_output(c, c->out_len > 0);
 }
 
@@ -247,7 +272,9 @@ conn_send(struct conn *c, enum chan_msg type, uint64_t corr, const ProtobufCMess
 	}
 	c->seq++;
 	c->out_len += (size_t)n;
-	if (!c->in_snapshot && c->out_len > c->out_allow) {
+	if (c->out_len > c->out_peak)
+		c->out_peak = c->out_len;
+	if (c->out_len > AGENTLINK_OUT_MAX) {
 		conn_drop(c, "it does not read its channel (%zu bytes queued)", c->out_len);
 		return -1;
 	}
@@ -374,7 +401,6 @@ accept_all(struct agentlink *l)
 		c->fd = fd;
 		c->state = CONN_HELLO;
 		c->opened_ns = c->heard_ns = now;
-		c->out_allow = AGENTLINK_OUT_MAX;
 		snprintf(c->name, sizeof(c->name), "agent connection %llu",
 		    (unsigned long long)++l->serial);
 		ev.data.ptr = c;
@@ -417,72 +443,126 @@ pool_msg(State__Pool *m, struct pool *p, char *name)
 	m->hold_seconds = (uint32_t)p->hold_seconds;
 }
 
-/* Stream the store's state into c's queue: SNAPSHOT_BEGIN, items, SNAPSHOT_END. */
+/* Begin a snapshot for c (a new generation; one under way is abandoned: the agent drops what it
+ * built at the new SNAPSHOT_BEGIN). snapshot_pump() queues the items. */
 static void
-send_snapshot(struct conn *c)
+snapshot_start(struct conn *c)
 {
-	struct agentlink *l = c->link;
-	struct db *db = l->app->db;
 	State__SnapshotBegin begin;
-	State__SnapshotEnd end;
-	State__Key key;
-	State__Revoked rev;
-	State__Grant grant;
-	State__Pool pool;
-	State__Limits limits;
-	struct addr a;
-	struct pool p;
-	sqlite3_stmt *st;
-	uint64_t items = 0, gen = ++l->generation;
-	char kid[128], alg[16], pssid[PSSID_MAX + 1], reason[256], *pem;
-	int rv;
 
-	c->in_snapshot = 1;
+	if (c->snap != SNAP_NONE)
+		log_info("%s: snapshot %llu restarted after %llu items", c->name,
+		    (unsigned long long)c->snap_gen, (unsigned long long)c->snap_items);
+	c->snap = SNAP_KEYS;
+	c->snap_gen = ++c->link->generation;
+	c->snap_items = 0;
+	c->snap_after = 0;
+	c->snap_peak = c->out_len;
+	c->snap_started_ns = clock_mono_ns();
 	state__snapshot_begin__init(&begin);
-	begin.generation = gen;
-	if (conn_send(c, CHAN_SNAPSHOT_BEGIN, 0, &begin.base) < 0)
-		return;
-	st = db_stmt(db,
+	begin.generation = c->snap_gen;
+	conn_send(c, CHAN_SNAPSHOT_BEGIN, 0, &begin.base);
+}
+
+/* Queue one item of c's snapshot. 0, or -1 when c was dropped. */
+static int
+snapshot_item(struct conn *c, enum chan_msg type, const ProtobufCMessage *msg)
+{
+	if (conn_send(c, type, 0, msg) < 0)
+		return -1;
+	c->snap_items++;
+	if (c->out_len > c->snap_peak)
+		c->snap_peak = c->out_len;
+	return 0;
+}
+
+/* The pieces of a snapshot. Each returns 1 when its phase is done, 0 when more of it remains
+ * (or c was dropped), or a negative err of the store. */
+
+/* Every key in one piece: there are a few. */
+static int
+snapshot_keys(struct conn *c)
+{
+	sqlite3_stmt *st = db_stmt(c->link->app->db,
 	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0) FROM signing_keys "
 	    "WHERE state != 'retired' ORDER BY kid");
+	State__Key key;
+	char kid[128], alg[16], *pem;
+	int rv;
+
 	while ((rv = db_row(st)) == 1) {
 		snprintf(kid, sizeof(kid), "%s", db_col_text(st, 0));
 		snprintf(alg, sizeof(alg), "%s", db_col_text(st, 1));
 		key_msg(&key, st, 0, kid, alg, &pem);
-		rv = conn_send(c, CHAN_KEY, 0, &key.base);
+		rv = snapshot_item(c, CHAN_KEY, &key.base);
 		free(pem);
-		items++;
 		if (rv < 0) {
 			db_reset(st);
-			return;
+			return 0;
 		}
 	}
-	if (rv < 0)
-		goto fail;
-	st = db_stmt(db, "SELECT pssid, reason, created_at FROM revocations ORDER BY id");
+	return rv < 0 ? rv : 1;
+}
+
+/* The revocations after the cursor, until the queue reaches the low-water mark. */
+static int
+snapshot_revoked(struct conn *c)
+{
+	sqlite3_stmt *st = db_stmt(c->link->app->db,
+	    "SELECT id, pssid, reason, created_at FROM revocations WHERE id > :after ORDER BY id "
+	    "LIMIT :n");
+	State__Revoked rev;
+	char pssid[PSSID_MAX + 1], reason[256];
+	int rv, n = 0;
+
+	db_bind_int(st, ":after", c->snap_after);
+	db_bind_int(st, ":n", SNAPSHOT_BATCH);
 	while ((rv = db_row(st)) == 1) {
+		n++;
+		c->snap_after = db_col_int(st, 0);
 		state__revoked__init(&rev);
-		snprintf(pssid, sizeof(pssid), "%s", db_col_text(st, 0));
-		snprintf(reason, sizeof(reason), "%s", db_col_text(st, 1));
+		snprintf(pssid, sizeof(pssid), "%s", db_col_text(st, 1));
+		snprintf(reason, sizeof(reason), "%s", db_col_text(st, 2));
 		rev.pssid = pssid;
 		rev.reason = reason;
-		rev.revoked_at = db_col_int(st, 2);
-		items++;
-		if (conn_send(c, CHAN_REVOKED, 0, &rev.base) < 0) {
+		rev.revoked_at = db_col_int(st, 3);
+		if (snapshot_item(c, CHAN_REVOKED, &rev.base) < 0 ||
+		    c->out_len >= AGENTLINK_SNAPSHOT_LOW) {
 			db_reset(st);
-			return;
+			return 0;
 		}
 	}
-	if (rv < 0)
-		goto fail;
-	st = db_stmt(db,
+	return rv < 0 ? rv : n < SNAPSHOT_BATCH;
+}
+
+/* The agent's grants after the cursor (assigned, or on hold and not lapsed), until the queue
+ * reaches the low-water mark. Each arm walks grants_agent (agent_id, state, id) from the
+ * cursor in id order and the two are merged: no sort of all the agent's grants per piece. */
+static int
+snapshot_grants(struct conn *c)
+{
+	sqlite3_stmt *st = db_stmt(c->link->app->db,
 	    "SELECT g.id, g.pssid, g.address, p.isd_as, g.session_id, g.state, "
 	    "coalesce(g.hold_until, 0), g.pool_id FROM grants g JOIN pools p ON p.id = g.pool_id "
-	    "WHERE g.agent_id = :agent AND (g.state = 'assigned' OR g.hold_until > :now) "
-	    "ORDER BY g.id");
+	    "WHERE g.agent_id = :agent AND g.state = 'assigned' AND g.id > :after "
+	    "UNION ALL "
+	    "SELECT g.id, g.pssid, g.address, p.isd_as, g.session_id, g.state, "
+	    "coalesce(g.hold_until, 0), g.pool_id FROM grants g JOIN pools p ON p.id = g.pool_id "
+	    "WHERE g.agent_id = :agent AND g.state = 'on_hold' AND g.hold_until > :now "
+	    "AND g.id > :after "
+	    "ORDER BY 1 LIMIT :n");
+	State__Grant grant;
+	struct addr a;
+	char pssid[PSSID_MAX + 1];
+	int rv, n = 0;
+
 	db_bind_int(st, ":agent", (int64_t)c->agent_id);
-	db_bind_int(st, ":now", l->app->now());
+	db_bind_int(st, ":now", c->link->app->now());
+	db_bind_int(st, ":after", c->snap_after);
+	db_bind_int(st, ":n", SNAPSHOT_BATCH);
 	while ((rv = db_row(st)) == 1) {
+		n++;
+		c->snap_after = db_col_int(st, 0);
 		state__grant__init(&grant);
 		grant.grant_id = (uint64_t)db_col_int(st, 0);
 		snprintf(pssid, sizeof(pssid), "%s", db_col_text(st, 1));
@@ -498,45 +578,89 @@ send_snapshot(struct conn *c)
 		    : STATE__GRANT_STATE__GRANT_STATE_ON_HOLD;
 		grant.hold_until = db_col_int(st, 6);
 		grant.pool_id = (uint64_t)db_col_int(st, 7);
-		items++;
-		if (conn_send(c, CHAN_GRANT, 0, &grant.base) < 0) {
+		if (snapshot_item(c, CHAN_GRANT, &grant.base) < 0 ||
+		    c->out_len >= AGENTLINK_SNAPSHOT_LOW) {
 			db_reset(st);
-			return;
+			return 0;
 		}
 	}
-	if (rv < 0)
-		goto fail;
-	st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools ORDER BY id");
+	return rv < 0 ? rv : n < SNAPSHOT_BATCH;
+}
+
+/* Every pool in one piece: there are a few. */
+static int
+snapshot_pools(struct conn *c)
+{
+	sqlite3_stmt *st =
+	    db_stmt(c->link->app->db, "SELECT " POOL_COLUMNS " FROM pools ORDER BY id");
+	State__Pool pool;
+	struct pool p;
+	int rv;
+
 	while ((rv = db_row(st)) == 1) {
 		pool_from_row(&p, st, 0);
 		pool_msg(&pool, &p, p.name);
-		items++;
-		if (conn_send(c, CHAN_POOL, 0, &pool.base) < 0) {
+		if (snapshot_item(c, CHAN_POOL, &pool.base) < 0) {
 			db_reset(st);
-			return;
+			return 0;
 		}
 	}
-	if (rv < 0)
-		goto fail;
+	return rv < 0 ? rv : 1;
+}
+
+/* LIMITS, then SNAPSHOT_END with the count of this generation's items. */
+static int
+snapshot_end(struct conn *c)
+{
+	State__Limits limits;
+	State__SnapshotEnd end;
+
 	state__limits__init(&limits);
 	limits.heartbeat_seconds = AGENTLINK_HEARTBEAT_SECONDS;
 	limits.stats_seconds = AGENTLINK_STATS_SECONDS;
-	items++;
-	if (conn_send(c, CHAN_LIMITS, 0, &limits.base) < 0)
-		return;
+	if (snapshot_item(c, CHAN_LIMITS, &limits.base) < 0)
+		return 0;
 	state__snapshot_end__init(&end);
-	end.generation = gen;
-	end.item_count = items;
+	end.generation = c->snap_gen;
+	end.item_count = c->snap_items;
 	if (conn_send(c, CHAN_SNAPSHOT_END, 0, &end.base) < 0)
+		return 0;
+	log_info("%s: snapshot %llu queued: %llu items in %llu ms, at most %zu bytes queued",
+	    c->name, (unsigned long long)c->snap_gen, (unsigned long long)c->snap_items,
+	    (unsigned long long)((clock_mono_ns() - c->snap_started_ns) / 1000000u),
+	    c->snap_peak > c->out_len ? c->snap_peak : c->out_len);
+	return 1;
+}
+
+/* Queue the next pieces of c's snapshot while its output is below the low-water mark, reading
+ * the store as it is now: whatever changes meanwhile reaches the agent as a delta too, which it
+ * applies to the snapshot it builds (an item sent twice, as item and delta, is harmless).
+ * Nothing is read inside a transaction: it could still roll back. */
+static void
+snapshot_pump(struct conn *c)
+{
+	int rv = 1;
+
+	if (c->snap == SNAP_NONE || db_in_tx(c->link->app->db))
 		return;
-	c->in_snapshot = 0;
-	/* The snapshot may be large; what comes after it is bounded again. */
-	c->out_allow = c->out_len + AGENTLINK_OUT_MAX;
-	log_debug("%s: snapshot %llu sent (%llu items)", c->name, (unsigned long long)gen,
-	    (unsigned long long)items);
-	return;
-fail:
-	conn_drop(c, "cannot read its snapshot from the store: %s", err_str(rv));
+	while (!c->dead && c->snap != SNAP_NONE && c->out_len < AGENTLINK_SNAPSHOT_LOW) {
+		switch (c->snap) {
+		case SNAP_KEYS: rv = snapshot_keys(c); break;
+		case SNAP_REVOKED: rv = snapshot_revoked(c); break;
+		case SNAP_GRANTS: rv = snapshot_grants(c); break;
+		case SNAP_POOLS: rv = snapshot_pools(c); break;
+		case SNAP_END: rv = snapshot_end(c); break;
+		case SNAP_NONE: break;
+		}
+		if (rv < 0) {
+			conn_drop(c, "cannot read its snapshot from the store: %s", err_str(rv));
+			return;
+		}
+		if (rv == 1 && !c->dead) {
+			c->snap = c->snap == SNAP_END ? SNAP_NONE : c->snap + 1;
+			c->snap_after = 0;
+		}
+	}
 }
 
 /* ---- frames from agents ---- */
@@ -623,7 +747,7 @@ hello(struct conn *c, const struct chan_frame *f, const State__Hello *h)
 	c->next_save_ns = clock_mono_ns() + REPORT_SAVE_NS;
 	log_info("agent %llu connected (%s, channel version %u, listening on %s)",
 	    (unsigned long long)h->agent_id, h->software_version, hi, h->listen_address);
-	send_snapshot(c);
+	snapshot_start(c);
 }
 
 static void
@@ -1151,6 +1275,10 @@ agentlink_timeout_ms(struct agentlink *l)
 			next = c->next_heartbeat_ns;
 		if (c->state == CONN_READY && c->report_dirty && c->next_save_ns < next)
 			next = c->next_save_ns;
+		/* A snapshot under way with nothing queued (the store was busy): no EPOLLOUT
+		 * will come to go on with it. */
+		if (c->snap != SNAP_NONE && c->out_len == 0)
+			next = now;
 	}
 	if (next == UINT64_MAX)
 		return -1;
@@ -1163,7 +1291,7 @@ static void
 write_all(struct agentlink *l)
 {
 	for (struct conn *c = l->conns; c != NULL; c = c->next)
-		if (!c->dead && c->out_len > 0)
+		if (!c->dead && (c->out_len > 0 || c->snap != SNAP_NONE))
 			conn_write(c);
 }
 
@@ -1308,7 +1436,7 @@ agentlink_flush(struct agentlink *l)
 	if (resnapshot)
 		for (struct conn *c = l->conns; c != NULL; c = c->next)
 			if (!c->dead && c->state == CONN_READY)
-				send_snapshot(c);
+				snapshot_start(c);
 out:
 	write_all(l);
 	reap(l);
@@ -1360,6 +1488,18 @@ agentlink_connected(struct agentlink *l, uint64_t id, int64_t *last_heard)
 	if (c != NULL && last_heard != NULL)
 		*last_heard = c->heard_at;
 	return c != NULL;
+}
+
+int
+agentlink_queued(struct agentlink *l, uint64_t id, size_t *now, size_t *peak)
+{
+	struct conn *c = find_agent(l, id);
+
+	if (c == NULL)
+		return 0;
+	*now = c->out_len;
+	*peak = c->out_peak;
+	return 1;
 }
 
 json_t *
@@ -1429,6 +1569,7 @@ agentlink_close(struct agentlink *l)
 		free(j);
 	}
 	for (struct conn *c = l->conns; c != NULL; c = c->next) {
+		c->snap = SNAP_NONE; /* what is queued goes; no more of it */
 		if (!c->dead)
 			conn_write(c);
 		conn_drop(c, "%s", "");

@@ -31,7 +31,12 @@ struct agentlink;
 #define AGENTLINK_VERSION_MAX 1
 #define AGENTLINK_HEARTBEAT_SECONDS 5
 #define AGENTLINK_STATS_SECONDS 5
-#define AGENTLINK_OUT_MAX (16u * 1024 * 1024) /* queued beyond a snapshot: drop the agent */
+/* An agent's output queue: a snapshot is queued a piece at a time while less than
+ * AGENTLINK_SNAPSHOT_LOW is queued (a piece adds at most one frame beyond it, or the keys or
+ * the pools, which are few); an agent with more than AGENTLINK_OUT_MAX queued (it does not
+ * read) is dropped. */
+#define AGENTLINK_SNAPSHOT_LOW (256u * 1024)
+#define AGENTLINK_OUT_MAX (16u * 1024 * 1024)
 #define AGENTLINK_SESSIONS_MAX 262144 /* live sessions one agent may report */
 
 /* Load <state_dir>/channel.key into key, creating it (32 random bytes, written beside, renamed,
@@ -64,6 +69,10 @@ struct sessions *agentlink_sessions(struct agentlink *l);
 /* 1 if agent id is connected (HELLO answered) now, with the time of the last frame heard from
  * it in *last_heard (Unix seconds; may be NULL); else 0. */
 int agentlink_connected(struct agentlink *l, uint64_t id, int64_t *last_heard);
+
+/* 1 if agent id is connected, with the bytes queued for it now in *now and the most ever queued
+ * on its channel in *peak; else 0. */
+int agentlink_queued(struct agentlink *l, uint64_t id, size_t *now, size_t *peak);
 
 /* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference).
  * l may be NULL (no channel): an empty array. */
