@@ -6,7 +6,10 @@
 # ALLOC_RES (and "revoked"); HOLD_REQ; a second connection of an agent id replacing the first;
 # /v1/agents and /v1/sessions from the agents' reports; DELETE /v1/sessions/{id} -> SESSION_KILL;
 # deltas after commits (GRANT_RELEASE, KEY_ADD on rotation, POOL_UPDATE); the reconcile putting a
-# grant whose session is gone on hold and keeping a live one; the join bundle's agents list.
+# grant whose session is gone on hold and keeping a live one; the join bundle's agents list;
+# a snapshot of 20000 revocations (put in the store with the sqlite3 CLI) taken by a slow reader:
+# the manager's queue stays bounded, a delta arrives among the items, lifting a revocation
+# mid-way restarts the snapshot with a new generation, END counts the items of its generation.
 #
 # Not covered: the peer uid check (SO_PEERCRED) needs a second uid; the tests run as one user.
 # Run from the repository root: BUILD=build bash tests/e2e/agent_channel_test.sh
@@ -314,6 +317,48 @@ that "channel.key changed" test "$(stat -c %s "$STATE/channel.key")" = 32
 peer "$E2E_TMP/restart.out" --agent-id 1 --until SNAPSHOT_END
 that "chanpeer exited $RC" test "$RC" = 0
 verdict "after a restart the same key is used (the peer is served)"
+
+# ---- a large snapshot, streamed to a slow agent ----
+mgr_stop
+if ! command -v sqlite3 >/dev/null; then
+	not_ok "sqlite3 CLI missing (make deps installs it): the large snapshot is not tested"
+else
+	sqlite3 "$STATE/snaptun.db" >"$E2E_TMP/bulk.out" 2>&1 <<-'EOF'
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+		INSERT INTO revocations (pssid, reason, created_at, created_by)
+		SELECT printf('bulk-%05d', i), 'revoked in bulk by the channel test', 1800000000,
+		    'test' FROM n;
+	EOF
+	check "20000 revocations are put in the store with sqlite3" \
+		test "$(sqlite3 "$STATE/snaptun.db" 'SELECT count(*) FROM revocations')" -gt 20000
+	mgr_start "$STATE" --log-level info || e2e_bail "the manager did not restart"
+	O=$E2E_TMP/bulk-peer.out
+	# 16 KiB every 10 ms: about 1.6 s for the 2.7 MB of this snapshot.
+	peer_bg "$O" --agent-id 5 --count-items --slow-read 16384 --until SNAPSHOT_END --timeout 20
+	BULK=$BG_PID
+	wait_line "$O" '^SNAPSHOT_BEGIN' || fail "no SNAPSHOT_BEGIN"
+	api POST /v1/revocations '{"pssid":"mid-snapshot","reason":"meanwhile"}'
+	want_status 201
+	api DELETE /v1/revocations/bulk-00007
+	want_status 204
+	wait "$BULK"
+	RC=$?
+	that "chanpeer exited $RC" test "$RC" = 0
+	has "$O" '^REVOKE pssid=mid-snapshot reason="meanwhile"$'
+	that "the REVOKE came after the END" test "$(grep -m1 -nE '^(REVOKE|SNAPSHOT_END) ' "$O" | cut -d' ' -f1)" = "$(grep -m1 -n '^REVOKE ' "$O" | cut -d' ' -f1)"
+	verdict "a revocation made while a snapshot streams arrives as REVOKE among its items"
+	that "not two BEGINs before the END" test "$(grep -c '^SNAPSHOT_BEGIN' "$O")" = 2
+	that "an END of the abandoned generation" test "$(grep -c '^SNAPSHOT_END' "$O")" = 1
+	G2=$(sed -n '2s/^SNAPSHOT_BEGIN generation=\([0-9]*\)$/\1/p' <(grep '^SNAPSHOT_BEGIN' "$O"))
+	REV=$(sqlite3 "$STATE/snaptun.db" 'SELECT count(*) FROM revocations')
+	has "$O" "^SNAPSHOT_END generation=$G2 items=([0-9]+) received=\\1 revoked=$REV$"
+	verdict "lifting a revocation mid-way restarts the snapshot (new generation); its END counts what arrived ($REV revocations)"
+	PEAK=$(sed -n 's/.*agent 5: snapshot [0-9]* queued: .* at most \([0-9]*\) bytes queued$/\1/p' "$STATE.err" | sort -n | tail -n 1)
+	that "no snapshot of agent 5 is logged" test -n "$PEAK"
+	that "the manager queued $PEAK bytes for the slow agent" test "${PEAK:-999999999}" -le $((256 * 1024 + 4096))
+	check "the restart is logged" grep -q "agent 5: snapshot [0-9]* restarted after [0-9]* items" "$STATE.err"
+	verdict "the manager's queue for a slow agent stays under 256 KiB and a frame (at most $PEAK bytes)"
+fi
 printf 'short' >"$E2E_TMP/badkey"
 mgr_stop
 cp "$E2E_TMP/badkey" "$STATE/channel.key"

@@ -8,6 +8,11 @@
  *   REVOKE pssid=… reason="revoked by administrator"
  *   CLOSED                      (the manager closed the channel)
  *
+ * With --count-items the snapshot items (KEY, REVOKED, GRANT, POOL, LIMITS) are not printed;
+ * SNAPSHOT_END then says how many arrived since the last SNAPSHOT_BEGIN:
+ *
+ *   SNAPSHOT_END generation=2 items=20003 received=20003 revoked=20001
+ *
  * Exit status: 0 when the --until frame(s) arrived (or, without --until, at --timeout), 3 when
  * the manager closed the channel first, 4 at --timeout while waiting for --until, 5 when a frame
  * from the manager does not verify, 2 for a usage error, 1 when the socket cannot be reached. */
@@ -41,7 +46,8 @@ static struct {
 	const char *socket, *key_file, *listen, *version, *until, *first;
 	uint64_t agent_id;
 	unsigned min, max;
-	int bad_mac, replay, reconcile, until_count;
+	int bad_mac, replay, reconcile, until_count, count_items;
+	size_t slow_read; /* bytes read per 10 ms; 0: as fast as they come */
 	double timeout;
 	struct sess sessions[MAX_ITEMS];
 	int nsessions;
@@ -73,6 +79,7 @@ usage(void)
 	    "                [--first TYPE] [--session ID:PSSID:GRANT[:ADDR]]... [--reconcile]\n"
 	    "                [--alloc PSSID[@ISD-AS][/ADDR]]... [--hold GRANT:SESSION]...\n"
 	    "                [--down SESSION]... [--until TYPE[:N]] [--timeout SECONDS]\n"
+	    "                [--count-items] [--slow-read BYTES]\n"
 	    "\n"
 	    "  --key FILE      the channel key (default: channel.key beside the socket)\n"
 	    "  --bad-mac       send HELLO with a corrupted MAC\n"
@@ -84,7 +91,9 @@ usage(void)
 	    "  --hold G:S      then HOLD_REQ for grant G, session S\n"
 	    "  --down S        then SESSION_DOWN for session S\n"
 	    "  --until TYPE:N  exit 0 once N (default 1) frames of TYPE arrived\n"
-	    "  --timeout S     give up after S seconds (default 10)\n");
+	    "  --timeout S     give up after S seconds (default 10)\n"
+	    "  --count-items   print no snapshot items; END says how many arrived\n"
+	    "  --slow-read B   read at most B bytes every 10 ms (a slow agent)\n");
 	exit(2);
 }
 
@@ -145,12 +154,28 @@ fmt_addr(const ProtobufCBinaryData *b, char *out)
 	addr_format(&a, out);
 }
 
-/* One line for a frame from the manager. */
+/* The snapshot items since the last SNAPSHOT_BEGIN, all and REVOKED. */
+static uint64_t received, revoked;
+
+/* One line for a frame from the manager (none for an item with --count-items). */
 static void
 print_frame(const struct chan_frame *f, const ProtobufCMessage *m)
 {
 	char a[ADDR_STRLEN], ia[ISDAS_STRLEN];
 
+	switch (f->type) {
+	case CHAN_SNAPSHOT_BEGIN: received = revoked = 0; break;
+	case CHAN_REVOKED: revoked++; /* fall through */
+	case CHAN_KEY:
+	case CHAN_GRANT:
+	case CHAN_POOL:
+	case CHAN_LIMITS:
+		received++;
+		if (o.count_items)
+			return;
+		break;
+	default: break;
+	}
 	printf("%s", chan_msg_name(f->type));
 	switch (f->type) {
 	case CHAN_WELCOME: {
@@ -167,6 +192,9 @@ print_frame(const struct chan_frame *f, const ProtobufCMessage *m)
 		const State__SnapshotEnd *e = (const State__SnapshotEnd *)m;
 		printf(" generation=%llu items=%llu", (unsigned long long)e->generation,
 		    (unsigned long long)e->item_count);
+		if (o.count_items)
+			printf(" received=%llu revoked=%llu", (unsigned long long)received,
+			    (unsigned long long)revoked);
 		break;
 	}
 	case CHAN_KEY: {
@@ -387,6 +415,8 @@ parse_options(int argc, char **argv)
 	    {"down", required_argument, NULL, 'D'},
 	    {"until", required_argument, NULL, 'u'},
 	    {"timeout", required_argument, NULL, 't'},
+	    {"count-items", no_argument, NULL, 'c'},
+	    {"slow-read", required_argument, NULL, 'w'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long long a, b;
@@ -442,6 +472,8 @@ parse_options(int argc, char **argv)
 			break;
 		case 'u': o.until = optarg; break;
 		case 't': o.timeout = strtod(optarg, NULL); break;
+		case 'c': o.count_items = 1; break;
+		case 'w': o.slow_read = strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
@@ -534,7 +566,11 @@ main(int argc, char **argv)
 		}
 		if (poll(&p, 1, 100) <= 0)
 			continue;
-		if ((n = read(fd, buf, sizeof(buf))) <= 0) {
+		if (o.slow_read > 0)
+			usleep(10000);
+		n = read(fd, buf,
+		    o.slow_read > 0 && o.slow_read < sizeof(buf) ? o.slow_read : sizeof(buf));
+		if (n <= 0) {
 			printf("CLOSED\n");
 			return 3;
 		}
