@@ -361,6 +361,7 @@ else
 fi
 printf 'short' >"$E2E_TMP/badkey"
 mgr_stop
+if r=$(sanitizer_report "$STATE.err"); then fail "sanitizer: $r"; fi
 cp "$E2E_TMP/badkey" "$STATE/channel.key"
 "$MANAGER" --state-dir "$STATE" --listen 127.0.0.1:0 >"$E2E_TMP/bad.out" 2>&1
 that "a 5-byte key file did not stop the manager" test $? -ne 0
