@@ -36,7 +36,7 @@ struct options {
 	const char *tls_cert, *tls_key;
 	uint64_t agent_id;
 	enum quic_retry retry;
-	unsigned max_conns;
+	unsigned max_conns, max_handshakes, retry_rate;
 	uint64_t handshake_timeout_ms, idle_timeout_s;
 };
 
@@ -54,7 +54,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: snaptun-agent [--listen ADDR:PORT] [--state-dir DIR] [--manager-socket PATH]\n"
 	    "                     [--channel-key FILE] [--agent-id N] [--tls-cert FILE --tls-key FILE]\n"
-	    "                     [--retry auto|always|never] [--max-conns N] [--log-level LEVEL]\n"
+	    "                     [--retry auto|always|never] [--retry-rate N] [--max-conns N]\n"
+	    "                     [--max-handshakes N] [--log-level LEVEL]\n"
 	    "                     [--handshake-timeout-ms MS] [--idle-timeout SECONDS]\n"
 	    "\n"
 	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
@@ -66,7 +67,10 @@ usage(FILE *f)
 	    "  --tls-cert FILE           PEM certificate (default DIR/cert.pem, generated)\n"
 	    "  --tls-key FILE            its PEM private key (default DIR/key.pem, generated)\n"
 	    "  --retry MODE              QUIC Retry: auto (under load, default), always, never\n"
+	    "  --retry-rate N            auto: new handshakes per second above which Retry\n"
+	    "                            validates client addresses first (default 1000)\n"
 	    "  --max-conns N             connections at once (default 10000)\n"
+	    "  --max-handshakes N        connections in their QUIC handshake at once (default 1000)\n"
 	    "  --log-level LEVEL         error, warn, info (default) or debug\n"
 	    "  --handshake-timeout-ms MS the tunnel handshake limit (default 3000)\n"
 	    "  --idle-timeout SECONDS    QUIC idle timeout (default 30)\n"
@@ -101,6 +105,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"retry", required_argument, NULL, 'r'},
 	    {"max-conns", required_argument, NULL, 'M'},
+	    {"max-handshakes", required_argument, NULL, 'S'},
+	    {"retry-rate", required_argument, NULL, 'R'},
 	    {"log-level", required_argument, NULL, 'v'},
 	    {"handshake-timeout-ms", required_argument, NULL, 'H'},
 	    {"idle-timeout", required_argument, NULL, 'I'},
@@ -137,6 +143,13 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'M':
 			o->max_conns = (unsigned)uint_arg("--max-conns", optarg, 1, 1000000);
+			break;
+		case 'S':
+			o->max_handshakes =
+			    (unsigned)uint_arg("--max-handshakes", optarg, 1, 1000000);
+			break;
+		case 'R':
+			o->retry_rate = (unsigned)uint_arg("--retry-rate", optarg, 1, 10000000);
 			break;
 		case 'H':
 			o->handshake_timeout_ms =
@@ -458,6 +471,8 @@ main(int argc, char **argv)
 	qc.static_secret = reset;
 	qc.retry = o.retry;
 	qc.max_conns = o.max_conns;
+	qc.max_handshakes = o.max_handshakes;
+	qc.retry_rate = o.retry_rate;
 	qc.idle_timeout_ns = o.idle_timeout_s * 1000000000u;
 	if ((ag.srv = quic_server_new(&qc, &qcb)) == NULL)
 		fatalx("cannot listen on %s", o.listen);
