@@ -314,12 +314,6 @@ link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *a
 	return p->id;
 }
 
-void
-link_alloc_cancel(struct link *l, int64_t id)
-{
-	free(pendq_take(&l->pending, id));
-}
-
 /* ---- connecting ---- */
 
 static int

@@ -90,13 +90,12 @@ void link_set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats
 int link_send(struct link *l, enum chan_msg type, const ProtobufCMessage *msg);
 
 /* Ask the manager for an address. cb runs exactly once (from a later loop turn, never from
- * within this call) unless the request is cancelled: with the ALLOC_RES, or with an error when
+ * within this call): with the ALLOC_RES, or with an error when
  * the link drops or 2 s pass. A grant that the manager answers after those 2 s (on the same
  * connection, within LINK_LATE_NS) is put on hold with a HOLD_REQ for req->session_id. Returns
- * the request id (> 0) for link_alloc_cancel(), or -1 when the link is not up or
- * LINK_PENDING_MAX requests are in flight (cb will not run). */
+ * the request id (> 0), or -1 when the link is not up or LINK_PENDING_MAX requests are in
+ * flight (cb will not run). */
 int64_t link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *arg);
-void link_alloc_cancel(struct link *l, int64_t id);
 
 /* Write what is queued, waiting at most timeout_ms (shutdown). */
 void link_flush(struct link *l, int timeout_ms);

@@ -673,17 +673,6 @@ quic_conn_write(struct quic_conn *c, uint64_t now)
 	}
 }
 
-void
-quic_conn_close_now(struct quic_conn *c, uint64_t now)
-{
-	if (!c->live)
-		return;
-	if (!c->close_pending)
-		quic_conn_close(c, 0, "");
-	c->close_by = 0;
-	quic_conn_write(c, now);
-}
-
 /* ---- timers ---- */
 
 uint64_t

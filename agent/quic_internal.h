@@ -120,8 +120,6 @@ void quic_conn_timer(struct quic_conn *c, uint64_t now);
 uint64_t quic_conn_expiry(const struct quic_conn *c);
 /* Enter the end state, run conn_closed once. */
 void quic_conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now);
-/* Close at once (server shutdown): stream data, then CONNECTION_CLOSE into c->tx. */
-void quic_conn_close_now(struct quic_conn *c, uint64_t now);
 void quic_conn_free(struct quic_conn *c);
 /* Mark c as having something to write (the server keeps a list). */
 void quic_conn_touch(struct quic_conn *c);

@@ -203,24 +203,6 @@ tunnels_set_link(struct tunnels *ts, struct link *link)
 	ts->link = link;
 }
 
-unsigned
-tunnels_count(const struct tunnels *ts)
-{
-	return ts->n;
-}
-
-unsigned
-tunnels_established(const struct tunnels *ts)
-{
-	return ts->nestablished;
-}
-
-const struct dataplane *
-tunnels_dataplane(const struct tunnels *ts)
-{
-	return ts->dp;
-}
-
 int
 tunnels_take_dirty(struct tunnels *ts)
 {

@@ -66,8 +66,4 @@ void tunnels_report_stats(struct tunnels *ts);
  * owner then calls quic_server_flush()); clears the flag. */
 int tunnels_take_dirty(struct tunnels *ts);
 
-unsigned tunnels_count(const struct tunnels *ts);
-unsigned tunnels_established(const struct tunnels *ts);
-const struct dataplane *tunnels_dataplane(const struct tunnels *ts);
-
 #endif
