@@ -8,28 +8,34 @@
 #   make fuzz             every libFuzzer harness for FUZZ_SECONDS (default 30) each
 #   make format-check     clang-format, no changes allowed
 #   V=1                   show full command lines
+#   WERROR=1              warnings are errors (CI); CFLAGS=... changes only optimisation/debug
 
 CC       ?= cc
 FUZZ_CC  ?= clang
 SANITIZE ?=
 FUZZ_SECONDS ?= 30
+WERROR   ?= 0
 
 BUILD := build$(if $(SANITIZE),-san)
 PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls \
          libsodium
 
+# What the tree needs to build at all lives in REQ_CFLAGS, so that `make CFLAGS=-O0` (or any
+# other CFLAGS) only changes optimisation and debugging. -Werror only where asked (CI: WERROR=1):
+# a newer compiler's new warning must not stop a user's build.
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
-           -Wcast-qual -Werror
+           -Wcast-qual $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+REQ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # protoc-c output lives under $(BUILD)/gen, never in the tree: #include "proto/state.pb-c.h"
 CPPFLAGS += -I$(BUILD)/gen
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+REQ_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+ALL_CFLAGS = $(REQ_CFLAGS) $(CFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -43,37 +49,54 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp
             libjwt-gnutls-dev libjansson-dev libsodium-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
             clang libclang-rt-14-dev clang-format wrk
 
-LIB_SRC     := $(wildcard lib/*.c)
-DB_SRC      := $(wildcard db/*.c)
-MANAGER_SRC := $(filter-out manager/main.c,$(wildcard manager/*.c))
-PROTO_SRC   := $(wildcard proto/*.c)
-CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC))
-# proto/*.proto -> $(BUILD)/gen/proto/*.pb-c.{c,h} (protoc-c), compiled into libcore.a
+# The layers, each its own archive, linked only into what may use it. A call across a layer
+# boundary the wrong way is a link error:
+#   liblib.a    lib/           helpers every program shares (calls nothing above it)
+#   libproto.a  proto/ + gen   wire formats: state channel, control requests, JWT (uses lib)
+#   libdb.a     db/            the store: every SQL statement (uses proto, lib)
+#   libquic.a   agent/quic/    the QUIC transport, server and client side (uses proto, lib)
+#   libagent.a  agent/         the gateway's tunnels, state cache, channel client, data plane
+#   libmanager.a manager/      the manager's API, enrollment, allocator, channel server
+# snaptun-manager = manager + db + proto + lib; snaptun-agent = agent + quic + proto + lib.
+srcs = $(wildcard $(1)/*.c $(1)/*/*.c)
+objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB_SRC     := $(call srcs,lib)
+PROTO_SRC   := $(call srcs,proto)
+DB_SRC      := $(call srcs,db)
+QUIC_SRC    := $(call srcs,agent/quic)
+AGENT_MAINS := agent/main.c
+AGENT_SRC   := $(filter-out $(AGENT_MAINS) $(QUIC_SRC),$(call srcs,agent))
+MANAGER_SRC := $(filter-out manager/main.c,$(call srcs,manager))
+# proto/*.proto -> $(BUILD)/gen/proto/*.pb-c.{c,h} (protoc-c), compiled into libproto.a
 PROTO_DEFS  := $(wildcard proto/*.proto)
 PROTO_GEN_C := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_DEFS))
 PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
-CORE_OBJ    += $(PROTO_GEN_C:.c=.o)
 
-# agent/: the QUIC transport, tunnel protocol and data plane, in libagent.a; each program's
-# main is its own file (agent/main.c is snaptun-agent). tests/tools/*.c are test programs (the
-# test client, a state-channel peer) linked with both libraries.
-AGENT_MAINS := agent/main.c
-AGENT_SRC   := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
-AGENT_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRC))
+A_LIB     := $(BUILD)/liblib.a
+A_PROTO   := $(BUILD)/libproto.a
+A_DB      := $(BUILD)/libdb.a
+A_QUIC    := $(BUILD)/libquic.a
+A_AGENT   := $(BUILD)/libagent.a
+A_MANAGER := $(BUILD)/libmanager.a
+# In link order: a layer before the layers it uses.
+MANAGER_LIBS := $(A_MANAGER) $(A_DB) $(A_PROTO) $(A_LIB)
+AGENT_LIBS   := $(A_AGENT) $(A_QUIC) $(A_PROTO) $(A_LIB)
+# Tests, tools and benchmarks may reach any layer (a unit test links the module it tests).
+ALL_LIBS     := $(A_MANAGER) $(A_AGENT) $(A_DB) $(A_QUIC) $(A_PROTO) $(A_LIB)
 TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter-out tests/unit/check.c,$(wildcard tests/unit/*_test.c)))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-PROGRAMS := $(BUILD)/snaptun-manager $(if $(wildcard agent/main.c),$(BUILD)/snaptun-agent)
+PROGRAMS := $(BUILD)/snaptun-manager $(BUILD)/snaptun-agent
 
 .SECONDARY:
 .PHONY: all deps test unit e2e run bench fuzz clean format format-check help
 all: $(PROGRAMS) $(TOOLS)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,13p' Makefile
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -92,7 +115,7 @@ deps:
 $(BUILD)/%.o: %.c | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # Generated code: one pattern rule with two targets makes both in one protoc-c run.
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
@@ -104,33 +127,37 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 # (our code uses the *__init() functions instead).
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-cast-qual -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-cast-qual -c -o $@ $<
 
-$(BUILD)/libcore.a: $(CORE_OBJ)
+$(A_LIB): $(call objs,$(LIB_SRC))
+$(A_PROTO): $(call objs,$(PROTO_SRC)) $(PROTO_GEN_C:.c=.o)
+$(A_DB): $(call objs,$(DB_SRC))
+$(A_QUIC): $(call objs,$(QUIC_SRC))
+$(A_AGENT): $(call objs,$(AGENT_SRC))
+$(A_MANAGER): $(call objs,$(MANAGER_SRC))
+$(BUILD)/lib%.a:
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/snaptun-manager: $(BUILD)/manager/main.o $(BUILD)/libcore.a
+$(BUILD)/snaptun-manager: $(BUILD)/manager/main.o $(MANAGER_LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/libagent.a: $(AGENT_OBJ)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(BUILD)/snaptun-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcore.a
+$(BUILD)/snaptun-agent: $(BUILD)/agent/main.o $(AGENT_LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libagent.a $(BUILD)/libcore.a
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libagent.a $(BUILD)/libcore.a
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-test: deps all $(UNIT_TESTS)
+# `make test` builds and tests; it installs nothing (`make deps`, `make run` and .ci/run do).
+test: all $(UNIT_TESTS)
 	$(Q)BUILD=$(BUILD) sh tests/run.sh $(UNIT_TESTS)
 
 # Fuzzers are built by clang with libFuzzer and ASan, from the same sources.
@@ -139,14 +166,14 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
 # The pure agent parsers the harnesses reach (not the QUIC code).
 FUZZ_AGENT_SRC := agent/ippkt.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) $(PROTO_GEN_C) \
-                 $(FUZZ_AGENT_SRC) $(wildcard lib/*.h db/*.h manager/*.h proto/*.h agent/*.h) \
+                 $(FUZZ_AGENT_SRC) $(wildcard */*.h */*/*.h) \
                  $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) \
 	  $(FUZZ_AGENT_SRC) $(PROTO_GEN_C) $(LDLIBS)
 
-fuzz: deps $(FUZZERS)
+fuzz: $(FUZZERS)
 	$(Q)for f in $(FUZZERS); do \
 	  name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
 	  mkdir -p $$corpus && cp -n tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null; \
@@ -157,7 +184,7 @@ fuzz: deps $(FUZZERS)
 	  grep -E 'stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz/$$name.log; \
 	done
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libagent.a $(BUILD)/libcore.a
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
