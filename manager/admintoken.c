@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../db/db.h"
+#include "../db/sqlite/stmt.h"
 #include "../lib/err.h"
 #include "../lib/text.h"
 #include "../lib/log.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../db/db.h"
+#include "../db/sqlite/stmt.h"
 #include "../lib/addr.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../db/db.h"
+#include "../db/sqlite/stmt.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "audit.h"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../db/db.h"
+#include "../db/sqlite/stmt.h"
 #include "../lib/err.h"
 #include "../lib/text.h"
 #include "audit.h"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../db/db.h"
+#include "../db/sqlite/stmt.h"
 #include "../lib/b64url.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"

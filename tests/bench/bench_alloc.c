@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
+#include "../../db/sqlite/stmt.h"
 #include "../../lib/addr.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"

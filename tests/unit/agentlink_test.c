@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
+#include "../../db/sqlite/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../manager/agentlink.h"

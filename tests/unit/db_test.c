@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "../../db/db.h"
-#include "../../db/schema.h"
+#include "../../db/sqlite/stmt.h"
+#include "../../db/sqlite/schema.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "check.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../db/db.h"
+#include "../../db/sqlite/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../manager/jointoken.h"

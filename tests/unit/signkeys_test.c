@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
+#include "../../db/sqlite/stmt.h"
 #include "../../lib/b64url.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"

@@ -5,9 +5,9 @@
  * token, an event) never names anything else, even after the row is deleted. */
 #include <stdio.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "db.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "stmt.h"
 #include "schema.h"
 
 /* clang-format off */

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "db.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "stmt.h"
 #include "schema.h"
 
 #define STMT_SLOTS 512 /* open addressing; there are far fewer distinct statements */
