@@ -1,14 +1,18 @@
 #!/bin/sh
 # Runs every unit test binary given as an argument, then every tests/e2e/*.sh, and counts
-# their TAP lines ("ok - …" / "not ok - …"). A program that exits non-zero without printing a
-# failure counts as one failure. Ends with the line "N passed, N failed".
+# their TAP lines ("ok - …" / "not ok - …"; an "ok" line with a "# SKIP reason" directive is
+# counted as skipped, not passed). A program that exits non-zero without printing a failure
+# counts as one failure, one that makes no check at all too. Lists the skipped checks, then
+# ends with the line "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 export BUILD
 passed=0
 failed=0
+skipped=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+skips=$(mktemp)
+trap 'rm -f "$log" "$skips"' EXIT
 
 run_one() {
 	name=$1
@@ -19,16 +23,20 @@ run_one() {
 	cat "$log"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
+	sk=$(grep -c '^ok .*# SKIP' "$log")
+	grep '^ok .*# SKIP' "$log" | sed "s|^ok - |  $name: |" >>"$skips"
+	p=$((p - sk))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
 		f=1
 	fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$sk" -eq 0 ]; then
 		echo "not ok - $name ran no checks"
 		f=1
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + sk))
 }
 
 for t in "$@"; do
@@ -38,5 +46,9 @@ for t in tests/e2e/*.sh; do
 	[ -e "$t" ] || continue
 	run_one "$(basename "$t")" bash "$t"
 done
+if [ "$skipped" -gt 0 ]; then
+	echo "$skipped skipped (not counted as passed):"
+	cat "$skips"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

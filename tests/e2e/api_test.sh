@@ -46,8 +46,7 @@ create_pool() {
 
 # ======================================================================= start and health
 
-mgr_start "$STATE" || e2e_bail "the manager starts and writes manager.url within 10 s"
-ok "the manager starts and writes its URL to manager.url ($URL)"
+require "the manager starts and writes its URL to manager.url within 10 s" mgr_start "$STATE"
 M1=$MGR_PID
 check "manager.url is a loopback http URL" \
     grep -Eq '^http://127\.0\.0\.1:[0-9]+$' "$STATE/manager.url"
@@ -1120,9 +1119,8 @@ mgr_stop KILL "$M2"
 that "exit status $MGR_RC" test "$MGR_RC" = 137
 verdict "kill -9 the manager"
 
-mgr_start "$STATE" || e2e_bail "the manager restarts after kill -9"
+require "the manager restarts on the same state dir after kill -9" mgr_start "$STATE"
 M3=$MGR_PID
-ok "the manager restarts on the same state dir after kill -9"
 
 check "no new bootstrap token after the restart (admin.token unchanged)" \
     cmp -s "$STATE/admin.token" "$E2E_TMP/admin.token.first"

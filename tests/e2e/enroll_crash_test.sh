@@ -101,7 +101,7 @@ client_loop() {
 # ======================================================================= set-up
 
 start_manager
-ok "the manager starts ($URL)"
+check "the manager runs ($URL)" kill -0 "$MGR_PID"
 TOKEN=$(cat "$STATE/admin.token" 2>/dev/null)
 
 api POST /v1/join-tokens "{\"count\":$N,\"labels\":{\"crash\":\"1\"}}"
@@ -155,7 +155,7 @@ verdict "the public endpoints answered only 201, 204 or 410 (or nothing while do
 
 mgr_stop KILL "$MGR_PID"
 start_manager
-ok "a last kill -9 and restart before the checks ($URL)"
+check "a last kill -9 and restart before the checks ($URL)" kill -0 "$MGR_PID"
 
 # ======================================================================= the proof
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# An enrollment that is never acknowledged is worthless: with --ack-ttl 1 the ack lapses, the
+# An enrollment that is never acknowledged is worthless: with --ack-ttl 3 the ack lapses, the
 # sweep (every 5 s) reverts the join token to issued with one more attempt, discards the client
 # and revokes its pssid; the late ack consumes nothing, and the token can be used again.
 . "$(dirname "$0")/lib.bash"
 
 STATE=$E2E_TMP/state
 mkdir -p "$STATE"
-mgr_start "$STATE" --ack-ttl 1 --enroll-rate 1000 --enroll-burst 1000 ||
+mgr_start "$STATE" --ack-ttl 3 --enroll-rate 1000 --enroll-burst 1000 ||
 	e2e_bail "the manager did not start"
 TOKEN=$(cat "$STATE/admin.token")
 
@@ -24,7 +24,7 @@ ACK=$(jget .ack_token)
 
 # The sweep runs every 5 s: wait for the revert, bounded.
 reverted=
-for ((i = 0; i < 80; i++)); do
+for ((i = 0; i < 150; i++)); do
 	api GET "/v1/join-tokens/$ID"
 	if [ "$(jget .state)" = issued ]; then
 		reverted=1

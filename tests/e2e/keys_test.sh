@@ -94,9 +94,8 @@ verdict "certtool makes Ed25519, P-256 (its default ecdsa curve), RSA 2048/1024,
 
 # ======================================================================= first start
 
-mgr_start "$STATE" || e2e_bail "the manager starts and writes manager.url within 10 s"
+require "the manager starts and writes manager.url within 10 s" mgr_start "$STATE"
 M1=$MGR_PID
-ok "the manager starts ($URL)"
 ADMIN=$(cat "$STATE/admin.token" 2>/dev/null)
 TOKEN=$ADMIN
 

@@ -15,6 +15,7 @@
 BUILD=${BUILD:-build}
 MANAGER=${MANAGER:-$BUILD/snaptun-manager}
 E2E_PASSED=0
+E2E_SKIPPED=0
 E2E_FAILED=0
 E2E_WHY=()		# reasons the check being built has failed so far
 E2E_PIDS=()		# managers started and not yet stopped
@@ -41,6 +42,24 @@ trap 'exit 130' INT TERM HUP
 ok() {
 	E2E_PASSED=$((E2E_PASSED + 1))
 	echo "ok - $*"
+}
+
+# skip DESC WHY: a check this run could not make, counted as skipped (tests/run.sh), never as
+# passed. Say why, so that a machine that always skips it is noticed.
+skip() {
+	E2E_SKIPPED=$((E2E_SKIPPED + 1))
+	echo "ok - $1 # SKIP $2"
+}
+
+# require DESC CMD...: a check the rest of the script depends on: ok, or not ok and stop.
+require() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ok "$desc"
+	else
+		e2e_bail "$desc"
+	fi
 }
 
 not_ok() {
@@ -97,7 +116,7 @@ e2e_bail() {
 }
 
 e2e_finish() {
-	echo "# $E2E_PASSED passed, $E2E_FAILED failed"
+	echo "# $E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped"
 	[ "$E2E_FAILED" -eq 0 ]
 	exit
 }

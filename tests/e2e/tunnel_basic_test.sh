@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.." || exit 1
 T_START=$(date +%s)
 
 tunnel_env
-ok "a manager and an agent run, the agent listens on $AGENT_ADDR"
+check "a manager and an agent run, the agent listens on $AGENT_ADDR" agent_connected
 
 # ======================================================================= the agent
 
