@@ -93,7 +93,7 @@ PROGRAMS := $(BUILD)/snaptun-manager $(BUILD)/snaptun-agent
 
 .SECONDARY:
 .PHONY: all deps test unit e2e run bench fuzz clean format format-check help
-all: $(PROGRAMS) $(TOOLS)
+all: $(PROGRAMS) $(TOOLS) $(ALL_LIBS)
 
 help:
 	@sed -n '1,13p' Makefile
@@ -135,8 +135,9 @@ $(A_DB): $(call objs,$(DB_SRC))
 $(A_QUIC): $(call objs,$(QUIC_SRC))
 $(A_AGENT): $(call objs,$(AGENT_SRC))
 $(A_MANAGER): $(call objs,$(MANAGER_SRC))
+# Thin archives: members keep their paths (db/pool.o and db/sqlite/pool.o are two members).
 $(BUILD)/lib%.a:
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcsT $@ $^
 
 $(BUILD)/snaptun-manager: $(BUILD)/manager/main.o $(MANAGER_LIBS)
 	@$(if $(Q),echo "  LD      $@")

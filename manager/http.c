@@ -35,6 +35,8 @@
 struct http {
 	struct MHD_Daemon *d;
 	struct app *app;
+	const struct route *routes; /* the route table (the caller's) */
+	size_t nroutes;
 	int listen_fd;
 	char *tls_key, *tls_cert;
 	int batch_open;
@@ -423,14 +425,14 @@ content_type_json(struct req *r)
 
 /* Everything that can be decided from the request head. */
 static void
-begin_request(struct req *r, const char *method, const char *url)
+begin_request(struct http *h, struct req *r, const char *method, const char *url)
 {
 	const char *cl;
 	char allow[64] = "";
 
 	r->method = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	r->path = url;
-	r->route = routes_match(r, r->method, url, allow, sizeof(allow));
+	r->route = router_match(h->routes, h->nroutes, r, r->method, url, allow, sizeof(allow));
 	if (r->route == NULL) {
 		if (allow[0] != '\0') {
 			snprintf(r->allow, sizeof(r->allow), "%s", allow);
@@ -570,7 +572,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		r->app = h->app;
 		r->conn = conn;
 		*con_cls = r;
-		begin_request(r, method, url);
+		begin_request(h, r, method, url);
 		/* A declared oversized body is refused before it is sent; everything else is
 		 * answered from a later call. */
 		if (r->status == 413) {
@@ -649,8 +651,8 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct http *
-http_open(struct app *app, const char *addr, const char *cert_file, const char *key_file, char *url,
-    size_t urllen)
+http_open(struct app *app, const char *addr, const char *cert_file, const char *key_file,
+    const struct route *table, size_t n, char *url, size_t urllen)
 {
 	struct http *h;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -659,6 +661,8 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->app = app;
+	h->routes = table;
+	h->nroutes = n;
 	if (tls &&
 	    ((h->tls_cert = read_file(cert_file)) == NULL ||
 		(h->tls_key = read_file(key_file)) == NULL))

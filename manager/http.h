@@ -71,15 +71,20 @@ struct route {
 	int own_tx; /* runs its own transactions: never joins a batch (group commit) */
 };
 
-/* Route lookup (routes.c): the route for method and path, with its parameters captured into r.
- * When the path matches but not the method, *allow lists the methods that do. */
-const struct route *routes_match(
-    struct req *r, const char *method, const char *path, char *allow, size_t allowlen);
+/* Route lookup (router.c): the entry of table[n] for method and path, with its parameters
+ * captured into r. When the path matches but not the method, *allow lists the methods that
+ * do. */
+const struct route *router_match(const struct route *table, size_t n, struct req *r,
+    const char *method, const char *path, char *allow, size_t allowlen);
 
-/* Listen on addr ("127.0.0.1:8080", "[::1]:8080"), with TLS when cert and key are given. The
- * URL it serves is written to url. NULL on failure (logged). */
+/* The admin API's route table (routes.c) and its length in *n. */
+const struct route *routes_table(size_t *n);
+
+/* Listen on addr ("127.0.0.1:8080", "[::1]:8080"), with TLS when cert and key are given, and
+ * serve the routes of table[n] (kept, not copied). The URL it serves is written to url. NULL on
+ * failure (logged). */
 struct http *http_open(struct app *app, const char *addr, const char *cert_file,
-    const char *key_file, char *url, size_t urllen);
+    const char *key_file, const struct route *table, size_t n, char *url, size_t urllen);
 void http_close(struct http *h);
 
 /* The fd to poll for input, running pending work, and the next deadline in ms (-1: none). */

@@ -244,6 +244,8 @@ main(int argc, char **argv)
 	struct options o = {0};
 	struct app app = {0};
 	struct http *http = NULL;
+	const struct route *routes;
+	size_t nroutes;
 	char path[4096], url[128];
 
 	parse_options(argc, argv, &o);
@@ -253,10 +255,12 @@ main(int argc, char **argv)
 	app.now = wall_clock;
 	app.ack_ttl = (int64_t)o.ack_ttl;
 	app.started_mono = clock_mono_ns();
+	routes = routes_table(&nroutes);
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */
 	if (!o.check &&
-	    (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, url, sizeof(url))) == NULL)
+	    (http = http_open(
+		 &app, o.listen, o.tls_cert, o.tls_key, routes, nroutes, url, sizeof(url))) == NULL)
 		fatalx("cannot serve the admin API");
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
@@ -266,8 +270,8 @@ main(int argc, char **argv)
 	if (o.check) {
 		if (db_check(app.db) < 0)
 			fatalx("database %s failed its integrity check", path);
-		if ((http = http_open(
-			 &app, "127.0.0.1:0", o.tls_cert, o.tls_key, url, sizeof(url))) == NULL)
+		if ((http = http_open(&app, "127.0.0.1:0", o.tls_cert, o.tls_key, routes, nroutes,
+			 url, sizeof(url))) == NULL)
 			fatalx("configuration check failed");
 		http_close(http);
 		printf("snaptun-manager: configuration ok (database %s)\n", path);

@@ -1,6 +1,6 @@
-/* The route table of the admin API: {method, pattern, handler, scopes, body, query}. */
-#include <stdlib.h>
-#include <string.h>
+/* The route table of the admin API: {method, pattern, handler, scopes, body, query}. The
+ * manager hands it to the HTTP frame at start (http_open), which knows no handler itself. */
+#include <stddef.h>
 
 #include "api.h"
 #include "http.h"
@@ -74,55 +74,9 @@ static const struct route routes[] = {
     {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object", 0, 0},
 };
 
-/* Match one path against a pattern, segment by segment; {} captures a segment. The captured
- * segments are copied into buf (the caller's, path-sized) and pointed at from params. */
-static int
-match(const char *pattern, const char *path, const char **params, char *buf)
-{
-	int np = 0;
-
-	while (*pattern != '\0' && *path != '\0') {
-		if (strncmp(pattern, "{}", 2) == 0) {
-			size_t n = strcspn(path, "/");
-			if (n == 0 || np == REQ_MAX_PARAMS)
-				return 0;
-			memcpy(buf, path, n);
-			buf[n] = '\0';
-			params[np++] = buf;
-			buf += n + 1;
-			path += n;
-			pattern += 2;
-		} else if (*pattern++ != *path++) {
-			return 0;
-		}
-	}
-	return *pattern == '\0' && *path == '\0';
-}
-
 const struct route *
-routes_match(struct req *r, const char *method, const char *path, char *allow, size_t allowlen)
+routes_table(size_t *n)
 {
-	const char *params[REQ_MAX_PARAMS];
-	char *buf;
-
-	allow[0] = '\0';
-	if ((buf = malloc(strlen(path) + REQ_MAX_PARAMS + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!match(routes[i].pattern, path, params, buf))
-			continue;
-		if (strcmp(routes[i].method, method) == 0) {
-			memcpy(r->params, params, sizeof(params));
-			free(r->param_buf);
-			r->param_buf = buf;
-			return &routes[i];
-		}
-		if (strlen(allow) + strlen(routes[i].method) + 3 < allowlen) {
-			if (allow[0] != '\0')
-				strcat(allow, ", ");
-			strcat(allow, routes[i].method);
-		}
-	}
-	free(buf);
-	return NULL;
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
 }

@@ -81,7 +81,7 @@ db_open(const char *path, struct db **out)
 	     * cost a third of the allocation rate. */
 		"PRAGMA wal_autocheckpoint=16384;") < 0)
 		goto out;
-	if (schema_migrate(db) < 0)
+	if (schema_migrate(db->h) < 0)
 		goto out;
 	*out = db;
 	db = NULL;

@@ -7,7 +7,6 @@
 
 #include "../../lib/err.h"
 #include "../../lib/log.h"
-#include "stmt.h"
 #include "schema.h"
 
 /* clang-format off */
@@ -284,24 +283,38 @@ schema_version(void)
 	return NMIGRATIONS;
 }
 
+/* Run sql (one or more statements); 0 or ERR_DB, logged. */
 static int
-user_version(struct db *db)
+exec_sql(sqlite3 *h, const char *sql)
 {
-	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
+	char *msg = NULL;
+
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	log_error("sqlite: %s", msg != NULL ? msg : sqlite3_errmsg(h));
+	sqlite3_free(msg);
+	return ERR_DB;
+}
+
+static int
+user_version(sqlite3 *h)
+{
+	sqlite3_stmt *st;
 	int v = -1;
 
-	if (db_row(st) == 1) {
-		v = (int)db_col_int(st, 0);
-		db_reset(st);
-	}
+	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
 	return v;
 }
 
 int
-schema_migrate(struct db *db)
+schema_migrate(sqlite3 *h)
 {
 	char sql[64];
-	int v = user_version(db);
+	int v = user_version(h);
 
 	if (v < 0)
 		return ERR_DB;
@@ -311,15 +324,15 @@ schema_migrate(struct db *db)
 		return ERR_DB;
 	}
 	for (; v < NMIGRATIONS; v++) {
-		if (db_begin(db) < 0)
+		if (exec_sql(h, "BEGIN IMMEDIATE") < 0)
 			return ERR_DB;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (db_exec(db, migrations[v]) < 0 || db_exec(db, sql) < 0) {
-			db_rollback(db);
+		if (exec_sql(h, migrations[v]) < 0 || exec_sql(h, sql) < 0) {
+			exec_sql(h, "ROLLBACK");
 			log_error("database migration to version %d failed", v + 1);
 			return ERR_DB;
 		}
-		if (db_commit(db) < 0)
+		if (exec_sql(h, "COMMIT") < 0)
 			return ERR_DB;
 		log_info("database schema migrated to version %d", v + 1);
 	}

@@ -2,11 +2,12 @@
 #ifndef DB_SCHEMA_H
 #define DB_SCHEMA_H
 
-struct db;
+#include <sqlite3.h>
 
-/* Apply every migration newer than the database's user_version, each in one transaction.
- * A database newer than this program is refused. 0 or ERR_DB. */
-int schema_migrate(struct db *db);
+/* Apply every migration newer than the database's user_version, each in one transaction, on
+ * the raw handle (before the statement cache is in use: the wrapper in db.c calls this, never
+ * the other way round). A database newer than this program is refused. 0 or ERR_DB. */
+int schema_migrate(sqlite3 *h);
 
 /* The version this program writes. */
 int schema_version(void);

@@ -1,0 +1,60 @@
+/* Route matching: which entry of a route table a method and path name, with the path's {}
+ * segments captured into the request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+/* Match one path against a pattern, segment by segment; {} captures a segment. The captured
+ * segments are copied into buf (the caller's, path-sized) and pointed at from params. */
+static int
+match(const char *pattern, const char *path, const char **params, char *buf)
+{
+	int np = 0;
+
+	while (*pattern != '\0' && *path != '\0') {
+		if (strncmp(pattern, "{}", 2) == 0) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || np == REQ_MAX_PARAMS)
+				return 0;
+			memcpy(buf, path, n);
+			buf[n] = '\0';
+			params[np++] = buf;
+			buf += n + 1;
+			path += n;
+			pattern += 2;
+		} else if (*pattern++ != *path++) {
+			return 0;
+		}
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+const struct route *
+router_match(const struct route *table, size_t n, struct req *r, const char *method,
+    const char *path, char *allow, size_t allowlen)
+{
+	const char *params[REQ_MAX_PARAMS];
+	char *buf;
+
+	allow[0] = '\0';
+	if ((buf = malloc(strlen(path) + REQ_MAX_PARAMS + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!match(table[i].pattern, path, params, buf))
+			continue;
+		if (strcmp(table[i].method, method) == 0) {
+			memcpy(r->params, params, sizeof(params));
+			free(r->param_buf);
+			r->param_buf = buf;
+			return &table[i];
+		}
+		if (strlen(allow) + strlen(table[i].method) + 3 < allowlen) {
+			if (allow[0] != '\0')
+				strcat(allow, ", ");
+			strcat(allow, table[i].method);
+		}
+	}
+	free(buf);
+	return NULL;
+}
