@@ -27,7 +27,7 @@
 #include "agents.h"
 #include "alloc.h"
 #include "app.h"
-#include "pool.h"
+#include "../db/sqlite/pool_row.h"
 #include "revocation.h"
 #include "sessions.h"
 

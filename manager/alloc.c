@@ -3,14 +3,16 @@
 #include <string.h>
 
 #include "../db/db.h"
-#include "../db/sqlite/stmt.h"
+#include "../db/freeaddr.h"
+#include "../db/grant.h"
+#include "../db/pool.h"
+#include "../db/reservation.h"
 #include "../lib/addr.h"
 #include "../lib/err.h"
 #include "../lib/isdas.h"
 #include "../lib/pssid.h"
 #include "../lib/secret.h"
 #include "alloc.h"
-#include "pool.h"
 
 /* Random probes before a random pool falls back to walking from a random start, and how far
  * that walk goes before it gives up on a pool that is all but full. */
@@ -23,58 +25,22 @@ pool_size(const struct pool *p)
 	return p->last - p->first + 1;
 }
 
-/* 1 if (pool, index) is reserved (its pssid copied to pssid if not NULL), 0 if not, or err. */
+/* The fencing rule (DESIGN.md "Address grant"): a request of a session older than the grant's
+ * is stale, as the grant went to a newer connection of its client meanwhile. A session id below
+ * 0 is an administrative request and is never stale. */
 static int
-reserved_at(struct db *db, int64_t pool_id, uint64_t idx, char *pssid)
+session_stale(const struct grant *g, int64_t session_id)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT pssid FROM reservations WHERE pool_id = :pool "
-	    "AND addr_index = :idx");
-	int rv;
-
-	db_bind_int(st, ":pool", pool_id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	if ((rv = db_row(st)) == 1) {
-		if (pssid != NULL)
-			snprintf(pssid, PSSID_MAX + 1, "%s", db_col_text(st, 0));
-		db_reset(st);
-	}
-	return rv;
-}
-
-/* 1 if the index has a grant row or a reservation, 0 if not, or err. */
-static int
-occupied(struct db *db, int64_t pool_id, uint64_t idx)
-{
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT EXISTS (SELECT 1 FROM grants WHERE pool_id = "
-	    ":pool AND addr_index = :idx) OR EXISTS (SELECT 1 FROM reservations WHERE pool_id = "
-	    ":pool AND addr_index = :idx)");
-	int rv;
-
-	db_bind_int(st, ":pool", pool_id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	if ((rv = db_row(st)) == 1) {
-		rv = db_col_int(st, 0) != 0;
-		db_reset(st);
-	}
-	return rv;
+	return session_id >= 0 && session_id < g->session_id;
 }
 
 /* Put an index that just became free on the sequential pool's reuse list. */
 static int
 give_back(struct db *db, const struct pool *p, uint64_t idx)
 {
-	sqlite3_stmt *st;
-
 	if (p->strategy != POOL_SEQUENTIAL || idx >= p->next_index)
 		return 0;
-	st = db_stmt(db,
-	    "INSERT OR IGNORE INTO free_addrs (pool_id, addr_index) "
-	    "VALUES (:pool, :idx)");
-	db_bind_int(st, ":pool", p->id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	return db_run(st);
+	return freeaddr_add(db, p->id, idx);
 }
 
 /* Delete a grant row, record why, and give its index back unless it is reused at once. */
@@ -82,13 +48,12 @@ static int
 row_delete(struct db *db, const struct pool *p, const struct grant *g, const char *action,
     const char *actor, int64_t now, int reuse)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM grants WHERE id = :id");
 	int rv, reserved;
 
-	db_bind_int(st, ":id", g->id);
-	if ((rv = db_run(st)) < 0 || (rv = grant_history_add(db, g, action, actor, now)) < 0)
+	if ((rv = grant_delete(db, g->id)) < 0 ||
+	    (rv = grant_history_add(db, g, action, actor, now)) < 0)
 		return rv;
-	if ((reserved = reserved_at(db, p->id, g->index, NULL)) < 0)
+	if ((reserved = reservation_at(db, p->id, g->index, NULL)) < 0)
 		return reserved;
 	if (!reserved && !reuse && (rv = give_back(db, p, g->index)) < 0)
 		return rv;
@@ -133,22 +98,14 @@ static int
 execute(
     struct db *db, const struct plan *pl, const struct alloc_req *r, int64_t now, struct grant *g)
 {
-	sqlite3_stmt *st;
 	struct addr a;
 	int rv;
 
 	if (pl->has_lapsed &&
 	    (rv = row_delete(db, &pl->pool, &pl->lapsed, "expire", r->actor, now, 1)) < 0)
 		return rv;
-	if (pl->may_be_listed) {
-		st = db_stmt(db,
-		    "DELETE FROM free_addrs WHERE pool_id = :pool AND "
-		    "addr_index = :idx");
-		db_bind_int(st, ":pool", pl->pool.id);
-		db_bind_int(st, ":idx", (int64_t)pl->idx);
-		if ((rv = db_run(st)) < 0)
-			return rv;
-	}
+	if (pl->may_be_listed && (rv = freeaddr_remove(db, pl->pool.id, pl->idx)) < 0)
+		return rv;
 	memset(g, 0, sizeof(*g));
 	g->pool_id = pl->pool.id;
 	g->index = pl->idx;
@@ -159,21 +116,8 @@ execute(
 	g->agent_id = r->agent_id;
 	g->session_id = r->session_id;
 	g->assigned_at = now;
-	st = db_stmt(db,
-	    "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
-	    "agent_id, session_id, assigned_at) VALUES (:pool, :idx, :address, :pssid, "
-	    "'assigned', :agent, :session, :now)");
-	db_bind_int(st, ":pool", pl->pool.id);
-	db_bind_int(st, ":idx", (int64_t)pl->idx);
-	db_bind_text(st, ":address", g->address);
-	db_bind_text(st, ":pssid", g->pssid);
-	db_bind_int(st, ":agent", g->agent_id);
-	db_bind_int(st, ":session", g->session_id);
-	db_bind_int(st, ":now", now);
-	if ((rv = db_run(st)) < 0)
-		return rv;
-	g->id = db_last_id(db);
-	if ((rv = grant_history_add(db, g, "assign", r->actor, now)) < 0)
+	if ((rv = grant_insert(db, g)) < 0 ||
+	    (rv = grant_history_add(db, g, "assign", r->actor, now)) < 0)
 		return rv;
 	return pool_adjust(db, pl->pool.id, 1, 0, 0, pl->reserved ? 0 : 1,
 	    pl->cursor != pl->pool.next_index ? &pl->cursor : NULL);
@@ -183,16 +127,9 @@ execute(
 static int
 reassign(struct db *db, struct grant *g, const struct alloc_req *r, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "UPDATE grants SET state = 'assigned', session_id = "
-	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
 	int was_held = g->state == GRANT_ON_HOLD, rv;
 
-	db_bind_int(st, ":session", r->session_id);
-	db_bind_int(st, ":agent", r->agent_id);
-	db_bind_int(st, ":now", now);
-	db_bind_int(st, ":id", g->id);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = grant_assign(db, g->id, r->agent_id, r->session_id, now)) < 0)
 		return rv;
 	g->state = GRANT_ASSIGNED;
 	g->session_id = r->session_id;
@@ -217,44 +154,48 @@ want_any_addr(const struct alloc_req *r)
 	return r->addr == NULL || addr_is_zero(r->addr);
 }
 
-/* Pools that match the request, IPv4 first, then by id. The caller frees *out. Each query
- * walks an index in that order (pools_isd_as, pools_family): no sort per allocation. */
+/* Pools that match the request, IPv4 first, then by id (the store's order). The caller frees
+ * *out. */
 static int
 matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int *n)
 {
-	sqlite3_stmt *st;
-	struct pool *v = NULL, *nv;
-	int rv, cap = 0;
+	struct pool *v;
+	int rv, all;
 
-	if (r->isd_as != 0) {
-		st = db_stmt(db,
-		    "SELECT " POOL_COLUMNS " FROM pools WHERE isd_as = :isd_as "
-		    "ORDER BY family, id");
-		db_bind_int(st, ":isd_as", (int64_t)r->isd_as);
-	} else {
-		st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools ORDER BY family, id");
-	}
-	*n = 0;
-	while ((rv = db_row(st)) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((nv = realloc(v, (size_t)cap * sizeof(*v))) == NULL) {
-				db_reset(st);
-				free(v);
-				return ERR_NOMEM;
-			}
-			v = nv;
-		}
-		pool_from_row(&v[*n], st, 0);
-		if (pool_matches(&v[*n], r))
-			(*n)++;
-	}
-	if (rv < 0) {
-		free(v);
+	if ((rv = pool_list_ordered(db, r->isd_as, &v, &all)) < 0)
 		return rv;
+	*n = 0;
+	for (int i = 0; i < all; i++) {
+		if (!pool_matches(&v[i], r))
+			continue;
+		if (*n != i)
+			v[*n] = v[i];
+		(*n)++;
 	}
 	*out = v;
 	return 0;
+}
+
+/* find_reservation's question (the request) and where its answer goes. */
+struct fit {
+	const struct alloc_req *r;
+	struct pool *p;
+	uint64_t *idx;
+};
+
+static int
+fits_request(void *arg, const struct pool *p, uint64_t idx)
+{
+	struct fit *f = arg;
+	uint64_t want;
+
+	if (!pool_matches(p, f->r) ||
+	    (!want_any_addr(f->r) &&
+		(prefix_index_of(&p->prefix, f->r->addr, &want) < 0 || want != idx)))
+		return 0;
+	*f->p = *p;
+	*f->idx = idx;
+	return 1;
 }
 
 /* The pssid's reservation that fits the request, if any: 1 with *p and *idx set, 0, or err.
@@ -262,42 +203,22 @@ matching_pools(struct db *db, const struct alloc_req *r, struct pool **out, int 
 static int
 find_reservation(struct db *db, const struct alloc_req *r, struct pool *p, uint64_t *idx)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT r.addr_index, " POOL_COLUMNS " FROM reservations r "
-	    "JOIN pools ON pools.id = r.pool_id WHERE r.pssid = :pssid ORDER BY family, pools.id");
-	uint64_t want;
-	int rv;
+	struct fit f = {r, p, idx};
 
-	db_bind_text(st, ":pssid", r->pssid);
-	while ((rv = db_row(st)) == 1) {
-		*idx = (uint64_t)db_col_int(st, 0);
-		pool_from_row(p, st, 1);
-		if (pool_matches(p, r) &&
-		    (want_any_addr(r) ||
-			(prefix_index_of(&p->prefix, r->addr, &want) == 0 && want == *idx))) {
-			db_reset(st);
-			return 1;
-		}
-	}
-	return rv;
+	return reservation_list_pssid(db, r->pssid, fits_request, &f);
 }
 
 /* The lowest released address below a sequential pool's cursor. 1, 0 or err. */
 static int
 pick_released(struct db *db, struct plan *pl)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT addr_index FROM free_addrs WHERE pool_id = :pool "
-	    "ORDER BY addr_index LIMIT 1");
-	int rv;
+	int rv = freeaddr_lowest(db, pl->pool.id, &pl->idx);
 
-	db_bind_int(st, ":pool", pl->pool.id);
-	if ((rv = db_row(st)) == 1) {
-		pl->idx = (uint64_t)db_col_int(st, 0);
+	if (rv == 0) {
 		pl->may_be_listed = 1;
-		db_reset(st);
+		return 1;
 	}
-	return rv;
+	return rv == ERR_NOT_FOUND ? 0 : rv;
 }
 
 /* The cursor's index, skipping those taken out of order (requested or reserved). 1, 0 or
@@ -310,7 +231,7 @@ pick_cursor(struct db *db, struct plan *pl)
 	while (pl->cursor <= pl->pool.last) {
 		uint64_t i = pl->cursor;
 
-		if ((rv = occupied(db, pl->pool.id, i)) < 0)
+		if ((rv = pool_index_occupied(db, pl->pool.id, i)) < 0)
 			return rv;
 		/* The top index of a /64 stays the cursor: 2^64 is not representable, and a
 		 * pool that far along is exhausted by any measure. */
@@ -343,12 +264,12 @@ pick_random(struct db *db, struct plan *pl)
 	int rv;
 
 	for (int k = 0; k < RANDOM_PROBES; k++, i = random_index(p))
-		if ((rv = occupied(db, p->id, i)) <= 0)
+		if ((rv = pool_index_occupied(db, p->id, i)) <= 0)
 			goto found;
 	/* Dense pool: walk on from the last probe; the counters said there is a hole. */
 	for (uint64_t n = 0; n < pool_size(p) && n < RANDOM_WALK_MAX; n++) {
 		i = i == p->last ? p->first : i + 1;
-		if ((rv = occupied(db, p->id, i)) <= 0)
+		if ((rv = pool_index_occupied(db, p->id, i)) <= 0)
 			goto found;
 	}
 	return 0;
@@ -361,22 +282,14 @@ found:
 static int
 pick_lapsed(struct db *db, struct plan *pl, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pool_id = "
-	    ":pool AND g.state = 'on_hold' AND g.hold_until <= :now AND NOT EXISTS (SELECT 1 "
-	    "FROM reservations r WHERE r.pool_id = g.pool_id AND r.addr_index = g.addr_index) "
-	    "ORDER BY g.hold_until LIMIT 1");
-	int rv;
+	int rv = grant_first_lapsed(db, pl->pool.id, now, &pl->lapsed);
 
-	db_bind_int(st, ":pool", pl->pool.id);
-	db_bind_int(st, ":now", now);
-	if ((rv = db_row(st)) == 1) {
-		grant_from_row(&pl->lapsed, st);
+	if (rv == 0) {
 		pl->idx = pl->lapsed.index;
 		pl->has_lapsed = 1;
-		db_reset(st);
+		return 1;
 	}
-	return rv;
+	return rv == ERR_NOT_FOUND ? 0 : rv;
 }
 
 /* A free index of the plan's pool: 1, 0 when the pool is exhausted, or err. */
@@ -474,7 +387,7 @@ plan_addr(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl
 			    v[i].name);
 			break;
 		}
-		if ((rv = reserved_at(db, v[i].id, pl->idx, owner)) < 0)
+		if ((rv = reservation_at(db, v[i].id, pl->idx, owner)) < 0)
 			break;
 		if (rv == 1 && strcmp(owner, r->pssid) != 0) {
 			snprintf(why, whylen, "address %s is reserved for another client", text);
@@ -490,22 +403,29 @@ plan_addr(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl
 	return rv;
 }
 
-static int
-request_valid(const struct alloc_req *r, char *why, size_t whylen)
+int
+alloc_req_check(const struct alloc_req *r, char *why, size_t whylen)
 {
 	if (r->pssid == NULL || !pssid_valid(r->pssid)) {
 		snprintf(why, whylen, "invalid pssid");
-		return 0;
+		return ERR_INVALID;
 	}
 	if (r->family != 0 && r->family != 4 && r->family != 6) {
-		snprintf(why, whylen, "family must be 4 or 6");
-		return 0;
+		snprintf(why, whylen, "family %d is not 4 or 6", r->family);
+		return ERR_INVALID;
 	}
 	if (!want_any_addr(r) && r->family != 0 && r->family != r->addr->family) {
 		snprintf(why, whylen, "address family does not match the request");
-		return 0;
+		return ERR_INVALID;
 	}
-	return 1;
+	/* The state channel carries unsigned ids: one past INT64_MAX arrives here negative,
+	 * and prints as it was sent. */
+	if (r->session_id <= 0) {
+		snprintf(why, whylen, "session id %llu is out of range",
+		    (unsigned long long)r->session_id);
+		return ERR_INVALID;
+	}
+	return 0;
 }
 
 static int
@@ -529,8 +449,8 @@ alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct gran
 	int rv, have_grant;
 
 	why[0] = '\0';
-	if (!request_valid(r, why, whylen))
-		return ERR_INVALID;
+	if ((rv = alloc_req_check(r, why, whylen)) < 0)
+		return rv;
 	/* A request for a specific address is a request in that address's family. */
 	if (!want_any_addr(r))
 		req.family = r->addr->family;
@@ -546,7 +466,7 @@ alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct gran
 	if (have_grant) {
 		if ((rv = pool_get(db, g.pool_id, &gp)) < 0)
 			goto fail;
-		if (g.state == GRANT_ASSIGNED && r->session_id < g.session_id) {
+		if (g.state == GRANT_ASSIGNED && session_stale(&g, r->session_id)) {
 			snprintf(why, whylen, "session %lld is older than the grant's session %lld",
 			    (long long)r->session_id, (long long)g.session_id);
 			rv = ERR_STALE_SESSION;
@@ -591,16 +511,28 @@ load_fenced(struct db *db, int64_t grant_id, int64_t session_id, struct grant *g
 
 	if ((rv = grant_get(db, grant_id, g)) < 0 || (rv = pool_get(db, g->pool_id, p)) < 0)
 		return rv;
-	if (session_id >= 0 && session_id < g->session_id)
-		return ERR_STALE_SESSION;
-	return 0;
+	return session_stale(g, session_id) ? ERR_STALE_SESSION : 0;
+}
+
+int
+alloc_session_owns(struct db *db, int64_t grant_id, int64_t agent_id, int64_t session_id)
+{
+	struct grant g;
+	int rv;
+
+	if ((rv = grant_get(db, grant_id, &g)) < 0)
+		return rv == ERR_NOT_FOUND ? ALLOC_GONE : rv;
+	/* Another session id on the grant: stale for this one (session_stale), or the grant
+	 * went to a session this one never was. Either way the session lost it to another. */
+	if (g.session_id != session_id)
+		return ALLOC_MOVED;
+	return g.agent_id == agent_id && g.state == GRANT_ASSIGNED ? ALLOC_OWNED : ALLOC_GONE;
 }
 
 int
 alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *actor, int64_t now,
     struct grant *out)
 {
-	sqlite3_stmt *st;
 	struct grant g;
 	struct pool p;
 	int rv;
@@ -620,12 +552,8 @@ alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *acto
 	}
 	g.state = GRANT_ON_HOLD;
 	g.hold_until = now + p.hold_seconds;
-	st = db_stmt(db,
-	    "UPDATE grants SET state = 'on_hold', hold_until = :until "
-	    "WHERE id = :id");
-	db_bind_int(st, ":until", g.hold_until);
-	db_bind_int(st, ":id", g.id);
-	if ((rv = db_run(st)) < 0 || (rv = grant_history_add(db, &g, "hold", actor, now)) < 0 ||
+	if ((rv = grant_hold(db, g.id, g.hold_until)) < 0 ||
+	    (rv = grant_history_add(db, &g, "hold", actor, now)) < 0 ||
 	    (rv = pool_adjust(db, p.id, -1, 1, 0, 0, NULL)) < 0)
 		goto fail;
 done:
@@ -657,7 +585,6 @@ alloc_release(struct db *db, int64_t grant_id, int64_t session_id, const char *a
 int
 alloc_sweep(struct db *db, int64_t now, int max)
 {
-	sqlite3_stmt *st;
 	struct grant *v;
 	struct pool p;
 	int n = 0, rv;
@@ -666,13 +593,7 @@ alloc_sweep(struct db *db, int64_t now, int max)
 		return ERR_NOMEM;
 	if ((rv = db_begin(db)) < 0)
 		goto out;
-	st = db_stmt(db,
-	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.state = 'on_hold' AND "
-	    "g.hold_until <= :now ORDER BY g.hold_until LIMIT :max");
-	db_bind_int(st, ":now", now);
-	db_bind_int(st, ":max", max);
-	while ((rv = db_row(st)) == 1)
-		grant_from_row(&v[n++], st);
+	rv = grant_list_lapsed(db, now, max, v, &n);
 	for (int i = 0; rv == 0 && i < n; i++)
 		if ((rv = pool_get(db, v[i].pool_id, &p)) == 0)
 			rv = row_delete(db, &p, &v[i], "expire", "sweeper", now, 0);
@@ -691,7 +612,6 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
     const char *actor, int64_t now, int64_t *id, const char **field, char *why, size_t whylen)
 {
 	char text[ADDR_STRLEN], owner[PSSID_MAX + 1];
-	sqlite3_stmt *st;
 	struct grant g;
 	struct pool p;
 	uint64_t idx;
@@ -709,19 +629,15 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 		rv = ERR_ADDR_NOT_IN_POOL;
 		goto fail;
 	}
-	if ((rv = reserved_at(db, pool_id, idx, owner)) != 0) {
+	if ((rv = reservation_at(db, pool_id, idx, owner)) != 0) {
 		if (rv == 1) {
 			snprintf(why, whylen, "address %s is already reserved for %s", text, owner);
 			rv = ERR_CONFLICT;
 		}
 		goto fail;
 	}
-	st = db_stmt(db, "SELECT 1 FROM reservations WHERE pool_id = :pool AND pssid = :pssid");
-	db_bind_int(st, ":pool", pool_id);
-	db_bind_text(st, ":pssid", pssid);
-	if ((rv = db_row(st)) != 0) {
+	if ((rv = reservation_has(db, pool_id, pssid)) != 0) {
 		if (rv == 1) {
-			db_reset(st);
 			snprintf(why, whylen, "%s already has a reservation in pool \"%s\"", pssid,
 			    p.name);
 			*field = "pssid";
@@ -742,21 +658,8 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 	} else if (rv != ERR_NOT_FOUND) {
 		goto fail;
 	}
-	st = db_stmt(db,
-	    "INSERT INTO reservations (pool_id, addr_index, address, pssid, "
-	    "created_at) VALUES (:pool, :idx, :address, :pssid, :now)");
-	db_bind_int(st, ":pool", pool_id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	db_bind_text(st, ":address", text);
-	db_bind_text(st, ":pssid", pssid);
-	db_bind_int(st, ":now", now);
-	if ((rv = db_run(st)) < 0)
-		goto fail;
-	*id = db_last_id(db);
-	st = db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND addr_index = :idx");
-	db_bind_int(st, ":pool", pool_id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	if ((rv = db_run(st)) < 0 ||
+	if ((rv = reservation_add(db, pool_id, idx, text, pssid, now, id)) < 0 ||
+	    (rv = freeaddr_remove(db, pool_id, idx)) < 0 ||
 	    (rv = pool_adjust(db, pool_id, 0, 0, 1, granted ? 0 : 1, NULL)) < 0)
 		goto fail;
 	return db_commit(db);
@@ -768,7 +671,6 @@ fail:
 int
 alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a)
 {
-	sqlite3_stmt *st;
 	struct grant g;
 	struct pool p;
 	uint64_t idx;
@@ -781,15 +683,8 @@ alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a)
 	rv = ERR_NOT_FOUND;
 	if (prefix_index_of(&p.prefix, a, &idx) < 0)
 		goto fail;
-	st = db_stmt(db, "DELETE FROM reservations WHERE pool_id = :pool AND addr_index = :idx");
-	db_bind_int(st, ":pool", pool_id);
-	db_bind_int(st, ":idx", (int64_t)idx);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = reservation_remove(db, pool_id, idx)) < 0)
 		goto fail;
-	if (db_changes(db) == 0) {
-		rv = ERR_NOT_FOUND;
-		goto fail;
-	}
 	if ((rv = grant_at(db, pool_id, idx, &g)) < 0 && rv != ERR_NOT_FOUND)
 		goto fail;
 	granted = rv == 0;

@@ -1,16 +1,17 @@
 /* The address allocator: acquire, hold and release address grants (PROTOCOL.md §1.3, DESIGN.md
  * "Address grant"). Each call is one transaction (nested in the caller's when one is open, so
  * the state channel can commit many allocations at once; see db.h). No call scans a pool: sequential
- * pools keep a cursor and a list of released addresses below it, random pools probe the
- * (pool, index) unique index, and lapsed holds are found through a partial index on
- * hold_until. A lapsed hold is free for everyone at once; the sweep only tidies up. */
+ * pools keep a cursor and a list of released addresses below it (db/freeaddr.h), random pools
+ * probe single indexes, and the store finds lapsed holds by their hold time. A lapsed hold is
+ * free for everyone at once; the sweep only tidies up. The decisions are made here; every read
+ * and write is a named store function (db/pool.h, db/grant.h, db/reservation.h). */
 #ifndef MANAGER_ALLOC_H
 #define MANAGER_ALLOC_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "grant.h"
+#include "../db/grant.h"
 
 struct db;
 struct addr;
@@ -24,6 +25,12 @@ struct alloc_req {
 	int64_t agent_id;
 	const char *actor; /* recorded in the history: "agent:3", a token name */
 };
+
+/* Check a request before it reaches the store: a valid pssid, family 0, 4 or 6, a requested
+ * address (if any) of the requested family, a session id above 0. The state channel calls it
+ * before anything else of the request; alloc_acquire calls it too. 0, or ERR_INVALID with the
+ * reason for the user in why. */
+int alloc_req_check(const struct alloc_req *r, char *why, size_t whylen);
 
 /* Grant an address to r->pssid. The same pssid gets its reserved, active or on-hold address
  * back (a reservation wins over a grant elsewhere); a requested address is granted when it is
@@ -43,6 +50,18 @@ int alloc_hold(struct db *db, int64_t grant_id, int64_t session_id, const char *
  * 0, ERR_NOT_FOUND, ERR_STALE_SESSION, err. */
 int alloc_release(
     struct db *db, int64_t grant_id, int64_t session_id, const char *actor, int64_t now);
+
+/* Whether a grant still belongs to one session of one agent (reconciling an agent's sessions
+ * with the store after its channel was down). */
+enum alloc_owner {
+	ALLOC_OWNED, /* assigned to this session of this agent */
+	ALLOC_GONE, /* released, lapsed, on hold, or not this agent's */
+	ALLOC_MOVED, /* handed to another session (the client reconnected) */
+};
+
+/* Which enum alloc_owner grant_id is to session_id of agent_id, or a negative err of the store.
+ * Session ids are in 1..INT64_MAX; any other session owns nothing. */
+int alloc_session_owns(struct db *db, int64_t grant_id, int64_t agent_id, int64_t session_id);
 
 /* Delete up to max holds that lapsed by now, oldest first. Returns how many, or an err. */
 int alloc_sweep(struct db *db, int64_t now, int max);

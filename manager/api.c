@@ -1,12 +1,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../db/audit.h"
 #include "../db/db.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "api.h"
 #include "app.h"
-#include "audit.h"
 
 int
 api_begin(struct req *r)

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../db/admintoken.h"
 #include "../db/db.h"
 #include "../lib/err.h"
-#include "admintoken.h"
 #include "api.h"
 #include "app.h"
 

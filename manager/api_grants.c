@@ -4,12 +4,12 @@
 #include <string.h>
 
 #include "../db/db.h"
+#include "../db/grant.h"
 #include "../lib/err.h"
 #include "../lib/pssid.h"
 #include "alloc.h"
 #include "api.h"
 #include "app.h"
-#include "grant.h"
 
 static json_t *
 grant_json(const struct grant *g)

@@ -9,7 +9,7 @@
 #include "api.h"
 #include "app.h"
 #include "jointoken.h"
-#include "pool.h"
+#include "../db/pool.h"
 
 const struct body_field api_join_token_body[5] = {
     {"ttl_seconds", BODY_INT, 0},

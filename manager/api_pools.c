@@ -4,14 +4,14 @@
 #include <string.h>
 
 #include "../db/db.h"
+#include "../db/pool.h"
+#include "../db/reservation.h"
 #include "../lib/err.h"
 #include "../lib/isdas.h"
 #include "../lib/pssid.h"
 #include "alloc.h"
 #include "api.h"
 #include "app.h"
-#include "pool.h"
-#include "reservation.h"
 
 const struct body_field api_pool_create_body[6] = {
     {"name", BODY_STRING, 1},

@@ -6,9 +6,9 @@
 #include "../lib/err.h"
 #include "../lib/text.h"
 #include "alloc.h"
-#include "audit.h"
+#include "../db/audit.h"
 #include "client.h"
-#include "grant.h"
+#include "../db/grant.h"
 #include "revocation.h"
 
 #define CLIENT_COLUMNS \

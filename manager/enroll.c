@@ -5,7 +5,7 @@
 #include "../db/sqlite/stmt.h"
 #include "../lib/b64url.h"
 #include "../lib/err.h"
-#include "audit.h"
+#include "../db/audit.h"
 #include "enroll.h"
 #include "jointoken.h"
 

@@ -7,17 +7,19 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "../db/admintoken.h"
 #include "body.h"
 
 struct app;
 struct http;
 struct MHD_Connection;
 
-/* Admin token scopes, as a bitmask of who may call a route (0: public). */
+/* Admin token scopes, as a bitmask of who may call a route (0: public): a token's scope is one
+ * of these bits. */
 enum scope {
-	SCOPE_ADMIN = 1,
-	SCOPE_READ = 2,
-	SCOPE_PROVISION = 4,
+	SCOPE_ADMIN = ADMINTOKEN_ADMIN,
+	SCOPE_READ = ADMINTOKEN_READ,
+	SCOPE_PROVISION = ADMINTOKEN_PROVISION,
 };
 
 #define SCOPE_READERS (SCOPE_ADMIN | SCOPE_READ)

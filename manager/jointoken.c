@@ -6,7 +6,7 @@
 #include "../db/sqlite/stmt.h"
 #include "../lib/err.h"
 #include "../lib/text.h"
-#include "audit.h"
+#include "../db/audit.h"
 #include "client.h"
 #include "jointoken.h"
 

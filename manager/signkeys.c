@@ -17,7 +17,7 @@
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/secret.h"
-#include "audit.h"
+#include "../db/audit.h"
 #include "signkeys.h"
 
 #define KEYS_DIR "keys"

@@ -32,8 +32,8 @@
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../manager/alloc.h"
-#include "../../manager/grant.h"
-#include "../../manager/pool.h"
+#include "../../db/grant.h"
+#include "../../db/pool.h"
 
 #define GROUP 64 /* allocations per outer transaction, as the state channel */
 #define MEASURE_MAX 20000 /* allocations per group-commit point (full run) */

@@ -22,7 +22,7 @@
 #include "../../lib/log.h"
 #include "../../manager/agentlink.h"
 #include "../../manager/app.h"
-#include "../../manager/pool.h"
+#include "../../db/pool.h"
 #include "../../manager/revocation.h"
 #include "../../manager/sessions.h"
 #include "../../proto/chan.h"

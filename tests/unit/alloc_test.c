@@ -9,7 +9,7 @@
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../manager/alloc.h"
-#include "../../manager/pool.h"
+#include "../../db/pool.h"
 #include "check.h"
 
 #define IA_110 0x0001ff0000000110ULL
@@ -431,6 +431,79 @@ test_group_commit(void)
 	CHECK(n.assigned == 2 && n.free == 0, "both grants of the batch are stored");
 }
 
+/* The one check of a request (the state channel calls it too), with reasons for the user. */
+static void
+test_request_check(void)
+{
+	struct alloc_req r = {"ok", 0, 0, NULL, 1, 1, "test"};
+	struct grant g;
+	struct addr a6;
+	char why[200];
+	int rv;
+
+	CHECK_EQ_INT(alloc_req_check(&r, why, sizeof(why)), 0, "a plain request passes");
+	r.pssid = NULL;
+	rv = alloc_req_check(&r, why, sizeof(why));
+	CHECK(rv == ERR_INVALID && strcmp(why, "invalid pssid") == 0, "no pssid: \"%s\"", why);
+	r.pssid = "ok";
+	r.family = 5;
+	rv = alloc_req_check(&r, why, sizeof(why));
+	CHECK(rv == ERR_INVALID && strcmp(why, "family 5 is not 4 or 6") == 0, "family 5: \"%s\"",
+	    why);
+	r.family = 4;
+	addr_parse("2001:db8::1", &a6);
+	r.addr = &a6;
+	rv = alloc_req_check(&r, why, sizeof(why));
+	CHECK(rv == ERR_INVALID && strstr(why, "family does not match") != NULL,
+	    "an IPv6 address asked as IPv4: \"%s\"", why);
+	r.family = 6;
+	CHECK_EQ_INT(alloc_req_check(&r, why, sizeof(why)), 0, "the same address asked as IPv6");
+	r.session_id = 0;
+	rv = alloc_req_check(&r, why, sizeof(why));
+	CHECK(rv == ERR_INVALID && strcmp(why, "session id 0 is out of range") == 0,
+	    "session id 0: \"%s\"", why);
+	r.session_id = (int64_t)(UINT64_C(1) << 63);
+	rv = alloc_req_check(&r, why, sizeof(why));
+	CHECK(
+	    rv == ERR_INVALID && strcmp(why, "session id 9223372036854775808 is out of range") == 0,
+	    "a session id past INT64_MAX reads as sent: \"%s\"", why);
+	fresh_db();
+	mkpool("p", IA_110, "10.11.0.0/24", 600, POOL_SEQUENTIAL);
+	CHECK_EQ_INT(acquire("zero", 0, NULL, 0, T0, &g, why), ERR_INVALID,
+	    "alloc_acquire refuses session id 0 itself");
+}
+
+/* Whether a grant still belongs to a session: the reconcile of an agent's sessions. */
+static void
+test_session_owns(void)
+{
+	struct alloc_req r = {"own", 0, 0, NULL, 5, 1, "test"};
+	struct grant g, g2;
+	char why[200];
+
+	fresh_db();
+	mkpool("p", IA_110, "10.12.0.0/24", 600, POOL_SEQUENTIAL);
+	alloc_acquire(db, &r, T0, &g, why, sizeof(why));
+	CHECK_EQ_INT(alloc_session_owns(db, g.id, 1, 5), ALLOC_OWNED,
+	    "the grant's own session of its agent owns it");
+	CHECK_EQ_INT(alloc_session_owns(db, g.id, 2, 5), ALLOC_GONE,
+	    "the same session id on another agent does not");
+	CHECK_EQ_INT(alloc_session_owns(db, g.id, 1, 4), ALLOC_MOVED,
+	    "an older session lost it to the grant's session");
+	CHECK_EQ_INT(
+	    alloc_session_owns(db, g.id, 1, -1), ALLOC_MOVED, "a negative id owns nothing");
+	r.session_id = 6;
+	r.agent_id = 2;
+	alloc_acquire(db, &r, T0 + 1, &g2, why, sizeof(why));
+	CHECK(g2.id == g.id && alloc_session_owns(db, g.id, 1, 5) == ALLOC_MOVED &&
+		alloc_session_owns(db, g.id, 2, 6) == ALLOC_OWNED,
+	    "a reconnect on another agent moves the grant to the new session");
+	alloc_hold(db, g.id, 6, "test", T0 + 2, NULL);
+	CHECK_EQ_INT(alloc_session_owns(db, g.id, 2, 6), ALLOC_GONE, "a held grant is gone");
+	alloc_release(db, g.id, -1, "test", T0 + 3);
+	CHECK_EQ_INT(alloc_session_owns(db, g.id, 2, 6), ALLOC_GONE, "a released grant is gone");
+}
+
 int
 main(void)
 {
@@ -447,6 +520,8 @@ main(void)
 	test_sweep_and_delete();
 	test_reopen_keeps_state();
 	test_group_commit();
+	test_request_check();
+	test_session_owns();
 	db_close(db);
 	return check_done();
 }

@@ -1,34 +1,19 @@
+/* The SQLite store of grants and their history (db/grant.h). */
 #include <stdio.h>
 #include <string.h>
 
-#include "../db/db.h"
-#include "../db/sqlite/stmt.h"
-#include "../lib/err.h"
-#include "grant.h"
+#include "../../lib/err.h"
+#include "../grant.h"
+#include "stmt.h"
 
-const char *
-grant_state_str(enum grant_state s)
+#define GRANT_COLUMNS \
+	"g.id, g.pool_id, g.addr_index, g.address, g.pssid, g.state, g.agent_id, g.session_id, " \
+	"g.assigned_at, g.hold_until"
+
+/* Read a grant from the current row of st, whose first columns are GRANT_COLUMNS. */
+static void
+grant_from_row(struct grant *g, sqlite3_stmt *st)
 {
-	return s == GRANT_ASSIGNED ? "assigned" : "on_hold";
-}
-
-int
-grant_state_parse(const char *s, enum grant_state *out)
-{
-	if (strcmp(s, "assigned") == 0)
-		*out = GRANT_ASSIGNED;
-	else if (strcmp(s, "on_hold") == 0)
-		*out = GRANT_ON_HOLD;
-	else
-		return -1;
-	return 0;
-}
-
-void
-grant_from_row(struct grant *g, void *stmt)
-{
-	sqlite3_stmt *st = stmt;
-
 	memset(g, 0, sizeof(*g));
 	g->id = db_col_int(st, 0);
 	g->pool_id = db_col_int(st, 1);
@@ -120,6 +105,147 @@ grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t aft
 	while ((rv = db_row(st)) == 1)
 		grant_from_row(&out[(*n)++], st);
 	return rv;
+}
+
+int
+grant_list_assigned(struct db *db, int64_t agent_id,
+    int (*fn)(void *arg, int64_t grant_id, int64_t session_id), void *arg)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT id, session_id FROM grants WHERE agent_id = :agent AND state = 'assigned' "
+	    "ORDER BY id");
+	int rv, n = 0;
+
+	db_bind_int(st, ":agent", agent_id);
+	while ((rv = db_row(st)) == 1) {
+		n++;
+		if (fn(arg, db_col_int(st, 0), db_col_int(st, 1)) != 0) {
+			db_reset(st);
+			break;
+		}
+	}
+	return rv < 0 ? rv : n;
+}
+
+int
+grant_list_agent(struct db *db, int64_t agent_id, int64_t now, int64_t after, int limit,
+    int (*fn)(void *arg, const struct grant *g, uint64_t isd_as), void *arg)
+{
+	/* Each arm walks grants_agent (agent_id, state, id) from the cursor in id order and the
+	 * two are merged: no sort of all the agent's grants per call. */
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " GRANT_COLUMNS ", p.isd_as FROM grants g JOIN pools p ON p.id = g.pool_id "
+	    "WHERE g.agent_id = :agent AND g.state = 'assigned' AND g.id > :after "
+	    "UNION ALL "
+	    "SELECT " GRANT_COLUMNS ", p.isd_as FROM grants g JOIN pools p ON p.id = g.pool_id "
+	    "WHERE g.agent_id = :agent AND g.state = 'on_hold' AND g.hold_until > :now "
+	    "AND g.id > :after "
+	    "ORDER BY 1 LIMIT :n");
+	struct grant g;
+	int rv, n = 0;
+
+	db_bind_int(st, ":agent", agent_id);
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":after", after);
+	db_bind_int(st, ":n", limit);
+	while ((rv = db_row(st)) == 1) {
+		n++;
+		grant_from_row(&g, st);
+		if (fn(arg, &g, (uint64_t)db_col_int(st, 10)) != 0) {
+			db_reset(st);
+			break;
+		}
+	}
+	return rv < 0 ? rv : n;
+}
+
+int
+grant_list_lapsed(struct db *db, int64_t now, int max, struct grant *out, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.state = 'on_hold' AND "
+	    "g.hold_until <= :now ORDER BY g.hold_until LIMIT :max");
+	int rv;
+
+	*n = 0;
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":max", max);
+	while ((rv = db_row(st)) == 1)
+		grant_from_row(&out[(*n)++], st);
+	return rv;
+}
+
+int
+grant_first_lapsed(struct db *db, int64_t pool_id, int64_t now, struct grant *g)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pool_id = "
+	    ":pool AND g.state = 'on_hold' AND g.hold_until <= :now AND NOT EXISTS (SELECT 1 "
+	    "FROM reservations r WHERE r.pool_id = g.pool_id AND r.addr_index = g.addr_index) "
+	    "ORDER BY g.hold_until LIMIT 1");
+
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":now", now);
+	return grant_one(st, g);
+}
+
+int
+grant_insert(struct db *db, struct grant *g)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
+	    "agent_id, session_id, assigned_at) VALUES (:pool, :idx, :address, :pssid, "
+	    "'assigned', :agent, :session, :now)");
+	int rv;
+
+	db_bind_int(st, ":pool", g->pool_id);
+	db_bind_int(st, ":idx", (int64_t)g->index);
+	db_bind_text(st, ":address", g->address);
+	db_bind_text(st, ":pssid", g->pssid);
+	db_bind_int(st, ":agent", g->agent_id);
+	db_bind_int(st, ":session", g->session_id);
+	db_bind_int(st, ":now", g->assigned_at);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	g->id = db_last_id(db);
+	g->state = GRANT_ASSIGNED;
+	g->hold_until = 0;
+	return 0;
+}
+
+int
+grant_assign(struct db *db, int64_t id, int64_t agent_id, int64_t session_id, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE grants SET state = 'assigned', session_id = "
+	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
+
+	db_bind_int(st, ":session", session_id);
+	db_bind_int(st, ":agent", agent_id);
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":id", id);
+	return db_run(st);
+}
+
+int
+grant_hold(struct db *db, int64_t id, int64_t until)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE grants SET state = 'on_hold', hold_until = :until "
+	    "WHERE id = :id");
+
+	db_bind_int(st, ":until", until);
+	db_bind_int(st, ":id", id);
+	return db_run(st);
+}
+
+int
+grant_delete(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM grants WHERE id = :id");
+
+	db_bind_int(st, ":id", id);
+	return db_run(st);
 }
 
 int

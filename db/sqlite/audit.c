@@ -1,11 +1,10 @@
+/* The SQLite store of the audit log (db/audit.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../db/db.h"
-#include "../db/sqlite/stmt.h"
-#include "../lib/clock.h"
-#include "../lib/err.h"
-#include "audit.h"
+#include "../../lib/err.h"
+#include "../audit.h"
+#include "stmt.h"
 
 int
 audit_append(struct db *db, int64_t now, const char *actor, const char *action, const char *object,
@@ -31,13 +30,12 @@ audit_append(struct db *db, int64_t now, const char *actor, const char *action, 
 }
 
 int
-audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit, json_t **items,
-    int64_t *last_id)
+audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit,
+    int (*fn)(void *arg, const struct audit_event *e), void *arg)
 {
+	struct audit_event e;
 	sqlite3_stmt *st;
-	char when[32];
-	json_t *a = json_array(), *d;
-	int rv;
+	int rv, n = 0;
 
 	/* One statement per driving index, so a filtered list never scans the whole log. */
 	if (f->action != NULL) {
@@ -59,20 +57,18 @@ audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit
 		db_bind_text(st, ":object", f->object);
 	db_bind_int(st, ":after", after);
 	db_bind_int(st, ":limit", limit);
-	*last_id = 0;
 	while ((rv = db_row(st)) == 1) {
-		*last_id = db_col_int(st, 0);
-		clock_rfc3339(db_col_int(st, 1), when, sizeof(when));
-		d = json_loads(db_col_text(st, 5), 0, NULL);
-		json_array_append_new(a,
-		    json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)*last_id, "at",
-			when, "actor", db_col_text(st, 2), "action", db_col_text(st, 3), "object",
-			db_col_text(st, 4), "details", d != NULL ? d : json_object()));
+		n++;
+		e.id = db_col_int(st, 0);
+		e.at = db_col_int(st, 1);
+		e.actor = db_col_text(st, 2);
+		e.action = db_col_text(st, 3);
+		e.object = db_col_text(st, 4);
+		e.details = db_col_text(st, 5);
+		if (fn(arg, &e) != 0) {
+			db_reset(st);
+			break;
+		}
 	}
-	if (rv < 0) {
-		json_decref(a);
-		return rv;
-	}
-	*items = a;
-	return 0;
+	return rv < 0 ? rv : n;
 }

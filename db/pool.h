@@ -1,6 +1,8 @@
-/* Address pools: the model, its store and its occupancy counts. */
-#ifndef MANAGER_POOL_H
-#define MANAGER_POOL_H
+/* Address pools: the model, its store and its occupancy counts. The counters in a pool's record
+ * are kept by the allocator (manager/alloc.c) in the same transaction as the grants they count,
+ * so reading a pool never scans its grants. */
+#ifndef DB_POOL_H
+#define DB_POOL_H
 
 #include <stdint.h>
 
@@ -60,6 +62,11 @@ int pool_get(struct db *db, int64_t id, struct pool *p);
 /* Up to limit pools with id > after, by id, into out; *n is set. 0 or ERR_DB. */
 int pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n);
 
+/* Every pool of isd_as (0: of any ISD-AS), IPv4 pools first, then by id: the allocator's
+ * order of preference. *out (NULL when *n is 0) is the caller's to free. 0, ERR_NOMEM,
+ * ERR_DB. */
+int pool_list_ordered(struct db *db, uint64_t isd_as, struct pool **out, int *n);
+
 /* Rename and/or change the hold time (name NULL / hold < 0: unchanged). 0, ERR_NOT_FOUND,
  * ERR_CONFLICT (name taken), ERR_DB. */
 int pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, int64_t now);
@@ -72,16 +79,17 @@ int pool_delete(
 /* Counts at time now. 0 or ERR_DB. */
 int pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c);
 
-/* Read a pool from a row whose columns first_col... are POOL_COLUMNS. */
-#define POOL_COLUMNS \
-	"pools.id, pools.name, pools.isd_as, pools.prefix, pools.first_index, " \
-	"pools.last_index, pools.hold_seconds, pools.strategy, pools.mode, pools.next_index, " \
-	"pools.n_assigned, pools.n_held, pools.n_reserved, pools.n_occupied, " \
-	"pools.created_at, pools.updated_at"
-void pool_from_row(struct pool *p, void *stmt, int first_col);
+/* The holds of pool_id that lapsed by now, and how many of those sit on reserved addresses
+ * (pool_counts' correction of the counters). 0 or ERR_DB. */
+int pool_count_lapsed(
+    struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed, int64_t *lapsed_reserved);
 
 /* Apply counter deltas and, if next_index is not NULL, the new cursor. 0 or err. */
 int pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64_t d_reserved,
     int64_t d_occupied, const uint64_t *next_index);
+
+/* Whether index idx of pool_id is taken: by a grant (live or lapsed) or a reservation.
+ * 1, 0 or err. */
+int pool_index_occupied(struct db *db, int64_t pool_id, uint64_t idx);
 
 #endif

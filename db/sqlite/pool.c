@@ -1,71 +1,15 @@
-/* Pool records and counts. The counters in the pools row are kept by the allocator in the same
- * transaction as the grant rows they count, so reading a pool never scans its grants. */
+/* The SQLite store of pools (db/pool.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "../db/db.h"
-#include "../db/sqlite/stmt.h"
-#include "../lib/err.h"
-#include "../lib/text.h"
-#include "../lib/isdas.h"
-#include "pool.h"
-
-static const char *const strategy_names[] = {"sequential", "random"};
-static const char *const mode_names[] = {"ip", "scion"};
-
-const char *
-pool_strategy_str(enum pool_strategy s)
-{
-	return strategy_names[s];
-}
-
-int
-pool_strategy_parse(const char *s, enum pool_strategy *out)
-{
-	int i = text_lookup(strategy_names, 2, s);
-
-	if (i < 0)
-		return -1;
-	*out = (enum pool_strategy)i;
-	return 0;
-}
-
-const char *
-pool_mode_str(enum pool_mode m)
-{
-	return mode_names[m];
-}
-
-int
-pool_mode_parse(const char *s, enum pool_mode *out)
-{
-	int i = text_lookup(mode_names, 2, s);
-
-	if (i < 0)
-		return -1;
-	*out = (enum pool_mode)i;
-	return 0;
-}
-
-int
-pool_name_valid(const char *s)
-{
-	return text_name_valid(s, POOL_NAME_MAX, 0);
-}
-
-const char *
-pool_prefix_check(const struct prefix *p)
-{
-	if (prefix_host_bits(p) > 64)
-		return "an IPv6 pool must be a /64 or longer";
-	return NULL;
-}
+#include "../../lib/err.h"
+#include "pool_row.h"
+#include "stmt.h"
 
 void
-pool_from_row(struct pool *p, void *stmt, int c)
+pool_from_row(struct pool *p, sqlite3_stmt *st, int c)
 {
-	sqlite3_stmt *st = stmt;
 	const char *why;
 	char whybuf[8];
 
@@ -116,6 +60,46 @@ pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 	while ((rv = db_row(st)) == 1)
 		pool_from_row(&out[(*n)++], st, 0);
 	return rv;
+}
+
+int
+pool_list_ordered(struct db *db, uint64_t isd_as, struct pool **out, int *n)
+{
+	sqlite3_stmt *st;
+	struct pool *v = NULL, *nv;
+	int rv, cap = 0;
+
+	/* Each statement walks an index in this order (pools_isd_as, pools_family): no sort per
+	 * allocation. */
+	if (isd_as != 0) {
+		st = db_stmt(db,
+		    "SELECT " POOL_COLUMNS " FROM pools WHERE isd_as = :isd_as "
+		    "ORDER BY family, id");
+		db_bind_int(st, ":isd_as", (int64_t)isd_as);
+	} else {
+		st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools ORDER BY family, id");
+	}
+	*out = NULL;
+	*n = 0;
+	while ((rv = db_row(st)) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nv = realloc(v, (size_t)cap * sizeof(*v))) == NULL) {
+				db_reset(st);
+				rv = ERR_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		pool_from_row(&v[(*n)++], st, 0);
+	}
+	if (rv < 0) {
+		free(v);
+		*n = 0;
+		return rv;
+	}
+	*out = v;
+	return 0;
 }
 
 static int
@@ -294,8 +278,9 @@ fail:
 	return rv;
 }
 
-static int
-count_lapsed(struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed, int64_t *lapsed_reserved)
+int
+pool_count_lapsed(
+    struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed, int64_t *lapsed_reserved)
 {
 	sqlite3_stmt *st = db_stmt(db,
 	    "SELECT count(*), count(r.id) FROM grants g LEFT JOIN reservations r ON "
@@ -310,23 +295,6 @@ count_lapsed(struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed, int64
 	*lapsed = db_col_int(st, 0);
 	*lapsed_reserved = db_col_int(st, 1);
 	db_reset(st);
-	return 0;
-}
-
-int
-pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c)
-{
-	int64_t lapsed = 0, lapsed_reserved = 0;
-	int rv;
-
-	/* Lapsed holds are few: the sweeper deletes them every few seconds. */
-	if ((rv = count_lapsed(db, p->id, now, &lapsed, &lapsed_reserved)) < 0)
-		return rv;
-	c->size = p->last - p->first + 1;
-	c->assigned = (uint64_t)p->n_assigned;
-	c->on_hold = (uint64_t)(p->n_held - lapsed);
-	c->reserved = (uint64_t)p->n_reserved;
-	c->free = c->size - (uint64_t)p->n_occupied + (uint64_t)(lapsed - lapsed_reserved);
 	return 0;
 }
 
@@ -347,4 +315,22 @@ pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64
 		db_bind_int(st, ":next", (int64_t)*next_index);
 	db_bind_int(st, ":id", id);
 	return db_run(st);
+}
+
+int
+pool_index_occupied(struct db *db, int64_t pool_id, uint64_t idx)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT EXISTS (SELECT 1 FROM grants WHERE pool_id = "
+	    ":pool AND addr_index = :idx) OR EXISTS (SELECT 1 FROM reservations WHERE pool_id = "
+	    ":pool AND addr_index = :idx)");
+	int rv;
+
+	db_bind_int(st, ":pool", pool_id);
+	db_bind_int(st, ":idx", (int64_t)idx);
+	if ((rv = db_row(st)) == 1) {
+		rv = db_col_int(st, 0) != 0;
+		db_reset(st);
+	}
+	return rv;
 }

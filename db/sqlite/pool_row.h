@@ -1,0 +1,19 @@
+/* The SQLite backend's reader of a pools row, shared by its files that select pools (alone or
+ * joined): the column list to select and the row-to-struct reader. Private to db/sqlite/. */
+#ifndef DB_SQLITE_POOL_ROW_H
+#define DB_SQLITE_POOL_ROW_H
+
+#include <sqlite3.h>
+
+#include "../pool.h"
+
+#define POOL_COLUMNS \
+	"pools.id, pools.name, pools.isd_as, pools.prefix, pools.first_index, " \
+	"pools.last_index, pools.hold_seconds, pools.strategy, pools.mode, pools.next_index, " \
+	"pools.n_assigned, pools.n_held, pools.n_reserved, pools.n_occupied, " \
+	"pools.created_at, pools.updated_at"
+
+/* Read a pool from the current row of st, whose columns first_col... are POOL_COLUMNS. */
+void pool_from_row(struct pool *p, sqlite3_stmt *st, int first_col);
+
+#endif
