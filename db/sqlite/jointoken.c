@@ -216,52 +216,51 @@ jointoken_set_in_flight(struct db *db, int64_t id, enum jointoken_state from, co
 	return moved(db, st);
 }
 
+/* The transition sql (bound to :id and :now) of token id. */
+static int
+transition(struct db *db, const char *sql, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":now", now);
+	return moved(db, st);
+}
+
 int
 jointoken_set_consumed(struct db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "UPDATE join_tokens SET state = 'consumed', consumed_address = "
-	    "in_flight_address, consumed_at = :now, ack_hash = NULL, ack_deadline = "
-	    "NULL, updated_at = :now WHERE id = :id AND state = 'in_flight'");
-
-	db_bind_int(st, ":now", now);
-	db_bind_int(st, ":id", id);
-	return moved(db, st);
+	return transition(db,
+	    "UPDATE join_tokens SET state = 'consumed', consumed_address = in_flight_address, "
+	    "consumed_at = :now, ack_hash = NULL, ack_deadline = NULL, updated_at = :now WHERE "
+	    "id = :id AND state = 'in_flight'",
+	    id, now);
 }
 
 int
 jointoken_set_issued(struct db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	return transition(db,
 	    "UPDATE join_tokens SET state = 'issued', attempts = attempts + 1, in_flight_address = "
 	    "NULL, ack_deadline = NULL, ack_hash = NULL, updated_at = :now WHERE id = :id AND "
-	    "state = 'in_flight'");
-
-	db_bind_int(st, ":id", id);
-	db_bind_int(st, ":now", now);
-	return moved(db, st);
+	    "state = 'in_flight'",
+	    id, now);
 }
 
 int
 jointoken_set_expired(struct db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "UPDATE join_tokens SET state = 'expired', updated_at = :now "
-	    "WHERE id = :id AND state = 'issued'");
-
-	db_bind_int(st, ":id", id);
-	db_bind_int(st, ":now", now);
-	return moved(db, st);
+	return transition(db,
+	    "UPDATE join_tokens SET state = 'expired', updated_at = :now WHERE id = :id AND "
+	    "state = 'issued'",
+	    id, now);
 }
 
 int
 jointoken_set_aborted(struct db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "UPDATE join_tokens SET state = 'aborted', updated_at = :now WHERE "
-	    "id = :id AND state IN ('issued', 'in_flight')");
-
-	db_bind_int(st, ":now", now);
-	db_bind_int(st, ":id", id);
-	return moved(db, st);
+	return transition(db,
+	    "UPDATE join_tokens SET state = 'aborted', updated_at = :now WHERE id = :id AND "
+	    "state IN ('issued', 'in_flight')",
+	    id, now);
 }
