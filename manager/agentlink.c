@@ -28,7 +28,7 @@
 #include "alloc.h"
 #include "app.h"
 #include "../db/sqlite/pool_row.h"
-#include "revocation.h"
+#include "../db/revocation.h"
 #include "sessions.h"
 
 #define NS 1000000000ull

@@ -6,6 +6,7 @@
 #include "../lib/err.h"
 #include "api.h"
 #include "app.h"
+#include "jwk.h"
 #include "signkeys.h"
 
 const struct body_field api_key_import_body[3] = {
@@ -18,7 +19,7 @@ const struct body_field api_key_import_body[3] = {
 static json_t *
 key_json(const struct signkeys *sk, const struct signkey *k)
 {
-	json_t *o = signkeys_jwk(sk, k->kid);
+	json_t *o = jwk_json(jwt_keyset_find(sk->keyset, k->kid));
 
 	if (o == NULL)
 		return NULL;
@@ -91,7 +92,7 @@ void
 api_keys_import(struct req *r)
 {
 	const char *kid, *alg, *pem;
-	struct signkeys_error e;
+	struct keyimport_error e;
 	struct signkey k;
 	size_t len;
 	int rv;

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../db/revocation.h"
 #include "../lib/err.h"
 #include "../lib/pssid.h"
 #include "../lib/text.h"
 #include "api.h"
 #include "app.h"
 #include "client.h"
-#include "revocation.h"
 
 #define REVOCATION_REASON_DEFAULT "revoked by administrator"
 

@@ -1,33 +1,19 @@
-/* Clients: enrolled identities (pssid = a random UUID) with a name, labels, the join token they
- * came from and a refresh secret ("snr_…", stored as SHA-256) that rotates on every use. A
- * superseded refresh secret presented again means it was copied: the client is revoked. */
+/* The clients' lifecycle: refresh secrets ("snr_…") minted here and rotated on every use (the
+ * store keeps only their SHA-256), the theft response to a superseded secret presented again,
+ * revocation, and discarding the client of an enrollment that was never acknowledged. Each
+ * combines the client's row (db/client.h) with the revocation list, its address grant and the
+ * audit log. */
 #ifndef MANAGER_CLIENT_H
 #define MANAGER_CLIENT_H
 
 #include <stdint.h>
 
-#include "../lib/pssid.h"
+#include "../db/client.h"
 #include "../lib/secret.h"
-#include "jointoken.h"
 
 struct db;
 
 #define CLIENT_REFRESH_PREFIX "snr_"
-#define CLIENT_NAME_MAX 64
-
-struct client {
-	int64_t id;
-	char pssid[PSSID_MAX + 1];
-	char name[CLIENT_NAME_MAX + 1];
-	char labels[JOINTOKEN_LABELS_STRLEN];
-	int64_t join_token_id; /* 0: none */
-	int enrolled; /* its join token is consumed (acknowledged) */
-	int64_t created_at, updated_at;
-	int64_t revoked_at; /* 0: not revoked */
-	char revoke_reason[128];
-};
-
-int client_name_valid(const char *s);
 
 /* A new random version-4 UUID (36 characters + NUL) into buf. 0 or -1. */
 int client_new_pssid(char *buf);
@@ -45,21 +31,6 @@ int client_reset_refresh(struct db *db, const char *pssid, int64_t now, char *re
  * superseded: the client is revoked for theft (in this transaction: the caller commits). */
 int client_refresh(
     struct db *db, const char *secret, int64_t now, struct client *c, char *new_secret);
-
-int client_get(struct db *db, const char *pssid, struct client *c);
-
-struct client_filter {
-	const char *label_key, *label_value; /* NULL: any */
-	int revoked; /* -1: any, 0 or 1 */
-};
-
-/* Clients with id > after, by id, at most limit. */
-int client_list(struct db *db, const struct client_filter *f, int64_t after, int limit,
-    struct client *out, int *n);
-
-/* Rename and/or relabel (NULL: unchanged). 0, ERR_NOT_FOUND, err. */
-int client_update(
-    struct db *db, const char *pssid, const char *name, const char *labels, int64_t now);
 
 /* Revoke: refresh secret dead, pssid on the revocation list, its grant released. Revoking a
  * revoked client changes nothing. 0, ERR_NOT_FOUND, err. */

@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "../db/db.h"
-#include "../db/sqlite/stmt.h"
 #include "../lib/b64url.h"
 #include "../lib/err.h"
 #include "../db/audit.h"
@@ -26,12 +25,12 @@ new_ack(char *ack, char *hash)
 	return 0;
 }
 
-/* Put the token in flight for caller with a fresh ack (retried on a hash collision). */
+/* Put the token in flight for caller with a fresh ack (drawn again while its hash collides with
+ * another pending ack). ERR_CONFLICT when the token left from meanwhile. */
 static int
 set_in_flight(struct db *db, struct enroll_bundle *b, const char *caller, int64_t now,
-    int64_t deadline, const char *from_state)
+    int64_t deadline, enum jointoken_state from)
 {
-	sqlite3_stmt *st;
 	char hash[SECRET_HASH_STRLEN];
 	int rv = ERR_CONFLICT;
 
@@ -39,37 +38,10 @@ set_in_flight(struct db *db, struct enroll_bundle *b, const char *caller, int64_
 	for (int i = 0; i < ACK_DRAWS && rv == ERR_CONFLICT; i++) {
 		if ((rv = new_ack(b->ack, hash)) < 0)
 			return rv;
-		st = db_stmt(db,
-		    "UPDATE join_tokens SET state = 'in_flight', in_flight_address = "
-		    ":caller, ack_deadline = :deadline, ack_hash = :hash, updated_at = "
-		    ":now WHERE id = :id AND state = :from");
-		db_bind_text(st, ":caller", caller);
-		db_bind_int(st, ":deadline", b->ack_deadline);
-		db_bind_text(st, ":hash", hash);
-		db_bind_int(st, ":now", now);
-		db_bind_int(st, ":id", b->join_token_id);
-		db_bind_text(st, ":from", from_state);
-		rv = db_run(st);
+		rv = jointoken_set_in_flight(
+		    db, b->join_token_id, from, caller, b->ack_deadline, hash, now);
 	}
-	if (rv == 0 && db_changes(db) != 1)
-		rv = ERR_CONFLICT;
-	return rv;
-}
-
-static int
-pending_acks(struct db *db, int64_t now, int64_t *n)
-{
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT count(*) FROM join_tokens WHERE state = "
-	    "'in_flight' AND ack_deadline > :now");
-	int rv;
-
-	db_bind_int(st, ":now", now);
-	if ((rv = db_row(st)) < 0)
-		return rv;
-	*n = db_col_int(st, 0);
-	db_reset(st);
-	return 0;
+	return rv == 0 ? ERR_CONFLICT : rv < 0 ? rv : 0;
 }
 
 int
@@ -79,7 +51,6 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 	char hash[SECRET_HASH_STRLEN], object[96];
 	struct join_token t;
 	struct client c;
-	sqlite3_stmt *st;
 	int64_t pending;
 	int rv, reverted = 0;
 
@@ -87,16 +58,11 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 	secret_hash(secret, strlen(secret), hash);
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	st = db_stmt(db, "SELECT id FROM join_tokens WHERE hash = :hash");
-	db_bind_text(st, ":hash", hash);
-	if ((rv = db_row(st)) <= 0) {
-		rv = rv == 0 ? ERR_DENIED : rv;
+	if ((rv = jointoken_get_by_hash(db, hash, now, &t)) < 0) {
+		rv = rv == ERR_NOT_FOUND ? ERR_DENIED : rv;
 		goto fail;
 	}
-	b->join_token_id = db_col_int(st, 0);
-	db_reset(st);
-	if ((rv = jointoken_get(db, b->join_token_id, now, &t)) < 0)
-		goto fail;
+	b->join_token_id = t.id;
 	*state = t.state;
 	b->pool_id = t.pool_id;
 	if (t.state == JT_IN_FLIGHT && t.ack_deadline <= now) {
@@ -116,22 +82,18 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		}
 		/* The same joiner again (a lost answer): same pssid, fresh secrets, and the same
 		 * deadline — re-presenting never keeps an unacknowledged enrollment alive. */
-		st = db_stmt(db, "SELECT pssid FROM clients WHERE join_token_id = :jt");
-		db_bind_int(st, ":jt", t.id);
-		if ((rv = db_row(st)) <= 0) {
-			rv = rv == 0 ? ERR_DB : rv;
+		if ((rv = client_get_by_join_token(db, t.id, &c)) < 0) {
+			rv = rv == ERR_NOT_FOUND ? ERR_DB : rv;
 			goto fail;
 		}
-		snprintf(b->pssid, sizeof(b->pssid), "%s", db_col_text(st, 0));
-		db_reset(st);
-		if ((rv = client_get(db, b->pssid, &c)) < 0 ||
-		    (rv = client_reset_refresh(db, b->pssid, now, b->refresh)) < 0 ||
-		    (rv = set_in_flight(db, b, caller, now, t.ack_deadline, "in_flight")) < 0)
+		snprintf(b->pssid, sizeof(b->pssid), "%s", c.pssid);
+		if ((rv = client_reset_refresh(db, b->pssid, now, b->refresh)) < 0 ||
+		    (rv = set_in_flight(db, b, caller, now, t.ack_deadline, JT_IN_FLIGHT)) < 0)
 			goto fail;
 		snprintf(b->name, sizeof(b->name), "%s", c.name);
 		break;
 	case JT_ISSUED:
-		if ((rv = pending_acks(db, now, &pending)) < 0)
+		if ((rv = jointoken_count_pending_acks(db, now, &pending)) < 0)
 			goto fail;
 		if (pending >= ENROLL_ACK_PENDING_MAX) {
 			rv = ERR_LIMIT;
@@ -147,7 +109,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		}
 		if ((rv = client_create(db, b->pssid, b->name, t.labels, t.id, now, b->refresh)) <
 			0 ||
-		    (rv = set_in_flight(db, b, caller, now, now + ack_ttl, "issued")) < 0)
+		    (rv = set_in_flight(db, b, caller, now, now + ack_ttl, JT_ISSUED)) < 0)
 			goto fail;
 		break;
 	default: rv = ERR_GONE; goto fail;
@@ -170,37 +132,19 @@ int
 enroll_ack(struct db *db, const char *ack, int64_t now, char *pssid)
 {
 	char hash[SECRET_HASH_STRLEN], object[48];
-	sqlite3_stmt *st;
 	int64_t id;
 	int rv;
 
 	secret_hash(ack, strlen(ack), hash);
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	st = db_stmt(db,
-	    "SELECT j.id, c.pssid FROM join_tokens j JOIN clients c ON "
-	    "c.join_token_id = j.id WHERE j.ack_hash = :hash AND j.state = "
-	    "'in_flight' AND j.ack_deadline > :now");
-	db_bind_text(st, ":hash", hash);
-	db_bind_int(st, ":now", now);
-	if ((rv = db_row(st)) <= 0) {
-		rv = rv == 0 ? ERR_GONE : rv;
+	if ((rv = jointoken_get_by_ack(db, hash, now, &id, pssid)) < 0) {
+		rv = rv == ERR_NOT_FOUND ? ERR_GONE : rv;
 		goto fail;
 	}
-	id = db_col_int(st, 0);
-	snprintf(pssid, PSSID_MAX + 1, "%s", db_col_text(st, 1));
-	db_reset(st);
-	/* The state in the WHERE clause: of two racing acks, one consumes. */
-	st = db_stmt(db,
-	    "UPDATE join_tokens SET state = 'consumed', consumed_address = "
-	    "in_flight_address, consumed_at = :now, ack_hash = NULL, ack_deadline = "
-	    "NULL, updated_at = :now WHERE id = :id AND state = 'in_flight'");
-	db_bind_int(st, ":now", now);
-	db_bind_int(st, ":id", id);
-	if ((rv = db_run(st)) < 0)
-		goto fail;
-	if (db_changes(db) != 1) {
-		rv = ERR_GONE;
+	/* The transition names its starting state: of two racing acks, one consumes. */
+	if ((rv = jointoken_set_consumed(db, id, now)) <= 0) {
+		rv = rv == 0 ? ERR_GONE : rv;
 		goto fail;
 	}
 	snprintf(object, sizeof(object), "join_token:%lld", (long long)id);

@@ -1,22 +1,23 @@
-/* The manager's token keys (table signing_keys): the Ed25519 key that signs the tunnel tokens we
- * issue (state active, its private half in <state_dir>/keys/<kid>.pem, mode 0600, dir 0700),
- * our earlier keys that still verify the tokens they signed (state verify, until verify_until),
- * and outside issuers' public keys imported by an operator (state verify, no private file, no
- * verify_until). Retired keys stay in the table (their kids are never reused) but are trusted
- * by nothing, and their private files are removed.
+/* The token keys' lifecycle and the in-memory key set: the Ed25519 key that signs the tunnel
+ * tokens we issue (state active, its private half in a key file: keyfile.h), our earlier keys
+ * that still verify the tokens they signed (state verify, until verify_until), and outside
+ * issuers' public keys imported by an operator (keyimport.h; state verify, no private file, no
+ * verify_until). Generate, rotate, import, delete, retire; retired keys stay in the store (their
+ * kids are never reused, db/signkey.h) but are trusted by nothing, and their files are removed.
  *
  * Every change is one transaction of its own with its audit event; the in-memory key set and
- * signer are rebuilt from the table beside the old ones and swapped in only once the commit has
+ * signer are rebuilt from the store beside the old ones and swapped in only once the commit has
  * succeeded, so they always match what the store says. Functions return 0 or a negative
  * enum err (lib/err.h). */
 #ifndef MANAGER_SIGNKEYS_H
 #define MANAGER_SIGNKEYS_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../db/signkey.h"
 #include "../proto/jwtkey.h"
+#include "keyimport.h"
 
 struct db;
 
@@ -28,19 +29,6 @@ struct db;
 /* Our kids: "k-" and 12 base64url characters (72 random bits). */
 #define SIGNKEYS_KID_PREFIX "k-"
 #define SIGNKEYS_KID_RANDOM 9
-
-enum signkey_state { SIGNKEY_ACTIVE, SIGNKEY_VERIFY, SIGNKEY_RETIRED };
-
-/* One key as the store has it. */
-struct signkey {
-	char kid[JWT_KID_MAX + 1];
-	enum jwt_alg alg;
-	enum signkey_state state;
-	int imported; /* an outside issuer's public key (no private half here) */
-	int64_t created_at;
-	int64_t verify_until; /* 0: none (the active key, imported keys) */
-	int64_t retired_at; /* 0: not retired */
-};
 
 /* The keys in use. Read the members; change them only through the functions below. The
  * pointers (keyset, keys, signer) stay valid until the next change. */
@@ -54,14 +42,6 @@ struct signkeys {
 	uint64_t generation; /* + 1 on every change: whoever copies the keys can tell */
 };
 
-/* Why an import was refused: the request member at fault and a sentence quoting it. */
-struct signkeys_error {
-	const char *field; /* "kid", "alg" or "public_key_pem"; NULL: not the input's fault */
-	char detail[256];
-};
-
-const char *signkey_state_str(enum signkey_state s);
-
 /* Load the keys of the store: every non-retired key into the key set, the active key's private
  * file into the signer. On the very first start (no active key) generate one: its private PEM
  * file is written and synced before its row is committed with the audit event key.create (by
@@ -74,25 +54,18 @@ void signkeys_close(struct signkeys *sk);
 /* The non-retired key with this kid, or NULL. */
 const struct signkey *signkeys_get(const struct signkeys *sk, const char *kid);
 
-/* The public JWK (RFC 7517) of a non-retired key as a new object: kty OKP (crv Ed25519, x),
- * EC (crv P-256, x, y) or RSA (n, e), base64url without padding, with kid, alg and use "sig".
- * Never private material. NULL when kid is not in the set or out of memory. */
-json_t *signkeys_jwk(const struct signkeys *sk, const char *kid);
-
 /* Replace the active key with a new Ed25519 key; the previous active key goes to verify with
  * verify_until = now + SIGNKEYS_TOKEN_TTL_MAX. Audit key.rotate by actor. The new key goes to
  * *out. Runs its own transaction (call it outside one). 0, ERR_BUSY, ERR_DB, ERR_NOMEM. */
 int signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct signkey *out);
 
-/* Trust an outside issuer's public key: pem is a "PUBLIC KEY" PEM (len bytes) of the type alg
- * names: "EdDSA" (Ed25519), "ES256" (EC P-256) or "RS256" (RSA of at least 2048 bits); kid is
- * 1 to JWT_KID_MAX printable ASCII characters without space or "/" (it is a path segment of
- * the API), unused by any key, retired ones included. The key is stored in canonical PEM form,
+/* Trust an outside issuer's public key: kid, alg and pem (len bytes) as keyimport_check() wants
+ * them, kid unused by any key, retired ones included. The key is stored in canonical PEM form,
  * state verify, and audited as key.import by actor; it goes to *out. Own transaction.
  * 0, ERR_INVALID (e says which input and why), ERR_CONFLICT (kid in use; e->field "kid"),
  * ERR_BUSY, ERR_DB, ERR_NOMEM. */
 int signkeys_import(struct signkeys *sk, const char *kid, const char *alg, const char *pem,
-    size_t len, const char *actor, int64_t now, struct signkey *out, struct signkeys_error *e);
+    size_t len, const char *actor, int64_t now, struct signkey *out, struct keyimport_error *e);
 
 /* Stop trusting a key: an imported key is deleted from the table; one of ours in verify state
  * is retired now (and its private file removed). Audit key.delete by actor. *out (may be NULL)

@@ -23,7 +23,7 @@
 #include "../../manager/agentlink.h"
 #include "../../manager/app.h"
 #include "../../db/pool.h"
-#include "../../manager/revocation.h"
+#include "../../db/revocation.h"
 #include "../../manager/sessions.h"
 #include "../../proto/chan.h"
 #include "check.h"

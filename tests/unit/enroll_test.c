@@ -12,7 +12,7 @@
 #include "../../manager/client.h"
 #include "../../manager/enroll.h"
 #include "../../manager/jointoken.h"
-#include "../../manager/revocation.h"
+#include "../../db/revocation.h"
 #include "check.h"
 
 #define T0 1700000000

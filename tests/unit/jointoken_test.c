@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "../../db/db.h"
-#include "../../db/sqlite/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../manager/jointoken.h"
@@ -95,10 +94,9 @@ main(void)
 
 	/* An in-flight token whose ack deadline passed goes back to issued, one attempt more. */
 	c = mk(1000, "{}", secret);
-	db_exec(db,
-	    "UPDATE join_tokens SET state = 'in_flight', in_flight_address = '192.0.2.7', "
-	    "ack_deadline = 1700000030 WHERE id = 3");
-	CHECK(c == 3 && state_at(c, T0 + 29) == JT_IN_FLIGHT, "in flight before the deadline");
+	CHECK(jointoken_set_in_flight(db, c, JT_ISSUED, "192.0.2.7", T0 + 30, "ackhash", T0) == 1 &&
+		state_at(c, T0 + 29) == JT_IN_FLIGHT,
+	    "in flight before the deadline");
 	CHECK_EQ_INT(jointoken_sweep(db, T0 + 29, 100), 1, "the sweep writes down the expiry only");
 	CHECK_EQ_INT(jointoken_sweep(db, T0 + 30, 100), 1, "then reverts the lapsed ack");
 	CHECK(jointoken_get(db, c, T0 + 30, &t) == 0 && t.state == JT_ISSUED && t.attempts == 1 &&

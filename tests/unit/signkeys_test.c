@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
-#include "../../db/sqlite/stmt.h"
+#include "../../db/signkey.h"
 #include "../../lib/b64url.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../../db/audit.h"
+#include "../../manager/jwk.h"
 #include "../../manager/signkeys.h"
 #include "../../proto/jwt.h"
 #include "check.h"
@@ -27,47 +29,49 @@
 static struct db *db;
 static char state_dir[512];
 
+static int
+count_event(void *arg, const struct audit_event *e)
+{
+	(void)arg;
+	(void)e;
+	return 0;
+}
+
+/* How many events of action there are (at most 1000), or a negative err. */
 static int64_t
 count_events(const char *action)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM events WHERE action = :a");
-	int64_t n = -1;
+	struct audit_filter f = {action, NULL};
 
-	db_bind_text(st, ":a", action);
-	if (db_row(st) == 1) {
-		n = db_col_int(st, 0);
-		db_reset(st);
-	}
-	return n;
+	return audit_list(db, &f, 0, 1000, count_event, NULL);
 }
 
-static int64_t
-count_rows(void)
+static int
+count_one(const struct signkey *k, const char *pem, const char *file, void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM signing_keys");
-	int64_t n = -1;
-
-	if (db_row(st) == 1) {
-		n = db_col_int(st, 0);
-		db_reset(st);
-	}
-	return n;
+	(void)k;
+	(void)pem;
+	(void)file;
+	++*(int64_t *)arg;
+	return 0;
 }
 
-/* The state column of kid ("" when there is no row). */
+/* How many keys the store trusts (every state but retired). */
+static int64_t
+count_keys(void)
+{
+	int64_t n = 0;
+
+	return signkey_each(db, count_one, &n) == 0 ? n : -1;
+}
+
+/* The state of kid in the store ("" when there is no row). */
 static const char *
 row_state(const char *kid)
 {
-	static char buf[16];
-	sqlite3_stmt *st = db_stmt(db, "SELECT state FROM signing_keys WHERE kid = :kid");
+	struct signkey k;
 
-	buf[0] = '\0';
-	db_bind_text(st, ":kid", kid);
-	if (db_row(st) == 1) {
-		snprintf(buf, sizeof(buf), "%s", db_col_text(st, 0));
-		db_reset(st);
-	}
-	return buf;
+	return signkey_get(db, kid, &k, NULL, 0) == 0 ? signkey_state_str(k.state) : "";
 }
 
 static int
@@ -214,13 +218,13 @@ open_keys(struct signkeys **sk, int64_t now)
 static void
 test_import_refusals(struct signkeys *sk, const char *ed_pem, const char *rsa_pem, const char *ours)
 {
-	struct signkeys_error e;
+	struct keyimport_error e;
 	struct signkey k;
 	char *small = gen_key(GNUTLS_PK_RSA, 1024, NULL);
 	char *p384 =
 	    gen_key(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1), NULL);
 	uint64_t gen = sk->generation;
-	int64_t rows = count_rows(), events = count_events("key.import");
+	int64_t rows = count_keys(), events = count_events("key.import");
 	int rv;
 	static const struct {
 		const char *kid, *alg, *why, *field;
@@ -264,7 +268,7 @@ test_import_refusals(struct signkeys *sk, const char *ed_pem, const char *rsa_pe
 	rv = signkeys_import(sk, ours, "EdDSA", ed_pem, strlen(ed_pem), "test", T0, &k, &e);
 	CHECK(rv == ERR_CONFLICT && strcmp(e.field, "kid") == 0,
 	    "the kid of one of our keys is in use (%s)", e.detail);
-	CHECK(count_rows() == rows && count_events("key.import") == events && sk->generation == gen,
+	CHECK(count_keys() == rows && count_events("key.import") == events && sk->generation == gen,
 	    "refused imports change neither the store nor the set");
 	free(small);
 	free(p384);
@@ -274,7 +278,7 @@ int
 main(void)
 {
 	struct signkeys *sk = NULL;
-	struct signkeys_error e;
+	struct keyimport_error e;
 	struct signkey k;
 	gnutls_privkey_t ed_priv = NULL, ec_priv = NULL, rsa_priv = NULL;
 	char path[1024], kid1[JWT_KID_MAX + 1], kid2[JWT_KID_MAX + 1], kid3[JWT_KID_MAX + 1];
@@ -316,7 +320,7 @@ main(void)
 	CHECK_EQ_INT(file_mode(path), 0600, "the private key file is 0600");
 	CHECK(strcmp(row_state(kid1), "active") == 0 && count_events("key.create") == 1,
 	    "its row is active and audited as key.create");
-	jwk = signkeys_jwk(sk, kid1);
+	jwk = jwk_json(jwt_keyset_find(sk->keyset, kid1));
 	CHECK(jwk != NULL && strcmp(jwk_str(jwk, "kty"), "OKP") == 0 &&
 		strcmp(jwk_str(jwk, "crv"), "Ed25519") == 0 && strlen(jwk_str(jwk, "x")) == 43 &&
 		strcmp(jwk_str(jwk, "kid"), kid1) == 0 &&
@@ -412,14 +416,14 @@ main(void)
 	CHECK(
 	    rv == ERR_CONFLICT && strcmp(e.field, "kid") == 0, "a duplicate kid is refused (409)");
 
-	jwk = signkeys_jwk(sk, "snap-ec");
+	jwk = jwk_json(jwt_keyset_find(sk->keyset, "snap-ec"));
 	CHECK(jwk != NULL && strcmp(jwk_str(jwk, "kty"), "EC") == 0 &&
 		strcmp(jwk_str(jwk, "crv"), "P-256") == 0 && strlen(jwk_str(jwk, "x")) == 43 &&
 		strlen(jwk_str(jwk, "y")) == 43 && strcmp(jwk_str(jwk, "alg"), "ES256") == 0 &&
 		json_object_get(jwk, "d") == NULL,
 	    "the ES256 JWK is EC P-256 with 32-byte x and y, no d");
 	json_decref(jwk);
-	jwk = signkeys_jwk(sk, "snap-rsa");
+	jwk = jwk_json(jwt_keyset_find(sk->keyset, "snap-rsa"));
 	CHECK(jwk != NULL && strcmp(jwk_str(jwk, "kty"), "RSA") == 0 &&
 		strcmp(jwk_str(jwk, "e"), "AQAB") == 0 && strlen(jwk_str(jwk, "n")) == 342 &&
 		strcmp(jwk_str(jwk, "alg"), "RS256") == 0 && json_object_get(jwk, "d") == NULL &&

@@ -1,9 +1,9 @@
-/* Revoked pssids, enrolled or not: the list the agent enforces (a revoked pssid's tunnels are
- * closed and its tokens refused). Adding a row tells the agents (REVOKE) and removing one sends
- * them a fresh snapshot: the store's triggers queue both in the change's transaction
- * (db/schema.c, agent_deltas). */
-#ifndef MANAGER_REVOCATION_H
-#define MANAGER_REVOCATION_H
+/* The store's revoked pssids, enrolled or not: the list the agent enforces (a revoked pssid's
+ * tunnels are closed and its tokens refused). Adding a row tells the agents (REVOKE) and removing
+ * one sends them a fresh snapshot: the store queues both in the change's transaction
+ * (agent_deltas, db/sqlite/schema.c). */
+#ifndef DB_REVOCATION_H
+#define DB_REVOCATION_H
 
 #include <stdint.h>
 

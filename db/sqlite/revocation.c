@@ -1,10 +1,10 @@
+/* The revocations (db/revocation.h) in SQLite. */
 #include <stdio.h>
 #include <string.h>
 
-#include "../db/db.h"
-#include "../db/sqlite/stmt.h"
-#include "../lib/err.h"
-#include "revocation.h"
+#include "../../lib/err.h"
+#include "../revocation.h"
+#include "stmt.h"
 
 #define REVOCATION_COLUMNS "id, pssid, reason, created_at, created_by"
 
@@ -12,8 +12,8 @@ int
 revocation_add(struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "INSERT OR IGNORE INTO revocations (pssid, reason, "
-	    "created_at, created_by) VALUES (:pssid, :reason, :now, :by)");
+	    "INSERT INTO revocations (pssid, reason, created_at, created_by) VALUES "
+	    "(:pssid, :reason, :now, :by) ON CONFLICT (pssid) DO NOTHING");
 
 	db_bind_text(st, ":pssid", pssid);
 	db_bind_text(st, ":reason", reason);

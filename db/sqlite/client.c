@@ -1,0 +1,211 @@
+/* The clients and their superseded refresh secrets (db/client.h) in SQLite. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../lib/err.h"
+#include "../client.h"
+#include "stmt.h"
+
+/* enrolled: the join token is consumed; a client without one was never on probation. */
+#define CLIENT_SELECT \
+	"SELECT c.id, c.pssid, c.name, c.labels, c.join_token_id, c.created_at, c.updated_at, " \
+	"c.revoked_at, c.revoke_reason, coalesce((SELECT state = 'consumed' FROM join_tokens " \
+	"WHERE id = c.join_token_id), 1) FROM clients c"
+
+static void
+row_read(struct client *c, sqlite3_stmt *st)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = db_col_int(st, 0);
+	snprintf(c->pssid, sizeof(c->pssid), "%s", db_col_text(st, 1));
+	snprintf(c->name, sizeof(c->name), "%s", db_col_text(st, 2));
+	snprintf(c->labels, sizeof(c->labels), "%s", db_col_text(st, 3));
+	c->join_token_id = db_col_int(st, 4);
+	c->created_at = db_col_int(st, 5);
+	c->updated_at = db_col_int(st, 6);
+	c->revoked_at = db_col_int(st, 7);
+	snprintf(c->revoke_reason, sizeof(c->revoke_reason), "%s", db_col_text(st, 8));
+	c->enrolled = (int)db_col_int(st, 9);
+}
+
+/* The one row st finds into c. 0, ERR_NOT_FOUND, err. */
+static int
+row_one(sqlite3_stmt *st, struct client *c)
+{
+	int rv = db_row(st);
+
+	if (rv <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	row_read(c, st);
+	db_reset(st);
+	return 0;
+}
+
+/* Run a write that must change one row. 0, ERR_NOT_FOUND, err. */
+static int
+run_one(struct db *db, sqlite3_stmt *st)
+{
+	int rv = db_run(st);
+
+	if (rv < 0)
+		return rv;
+	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int
+client_insert(struct db *db, const char *pssid, const char *name, const char *labels,
+    int64_t join_token_id, const char *refresh_hash, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO clients (pssid, name, labels, join_token_id, refresh_hash, "
+	    "created_at, updated_at) VALUES (:pssid, :name, :labels, :jt, :hash, "
+	    ":now, :now)");
+
+	db_bind_text(st, ":pssid", pssid);
+	db_bind_text(st, ":name", name);
+	db_bind_text(st, ":labels", labels);
+	if (join_token_id > 0)
+		db_bind_int(st, ":jt", join_token_id);
+	db_bind_text(st, ":hash", refresh_hash);
+	db_bind_int(st, ":now", now);
+	return db_run(st);
+}
+
+int
+client_get(struct db *db, const char *pssid, struct client *c)
+{
+	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.pssid = :pssid");
+
+	db_bind_text(st, ":pssid", pssid);
+	return row_one(st, c);
+}
+
+int
+client_get_by_join_token(struct db *db, int64_t join_token_id, struct client *c)
+{
+	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.join_token_id = :jt");
+
+	db_bind_int(st, ":jt", join_token_id);
+	return row_one(st, c);
+}
+
+int
+client_get_by_refresh(struct db *db, const char *refresh_hash, struct client *c)
+{
+	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.refresh_hash = :hash");
+
+	db_bind_text(st, ":hash", refresh_hash);
+	return row_one(st, c);
+}
+
+int
+client_list(struct db *db, const struct client_filter *f, int64_t after, int limit,
+    struct client *out, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    CLIENT_SELECT " WHERE c.id > :after AND "
+			  "(:revoked IS NULL OR (c.revoked_at IS NOT NULL) = :revoked) AND "
+			  "(:key IS NULL OR EXISTS (SELECT 1 FROM json_each(c.labels) WHERE "
+			  "json_each.key = :key AND (:value IS NULL OR json_each.value = :value))) "
+			  "ORDER BY c.id LIMIT :limit");
+	int rv;
+
+	*n = 0;
+	db_bind_int(st, ":after", after);
+	if (f->revoked >= 0)
+		db_bind_int(st, ":revoked", f->revoked);
+	db_bind_text(st, ":key", f->label_key);
+	db_bind_text(st, ":value", f->label_value);
+	db_bind_int(st, ":limit", limit);
+	while ((rv = db_row(st)) == 1)
+		row_read(&out[(*n)++], st);
+	return rv;
+}
+
+int
+client_update(struct db *db, const char *pssid, const char *name, const char *labels, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE clients SET name = coalesce(:name, name), labels = "
+	    "coalesce(:labels, labels), updated_at = :now WHERE pssid = "
+	    ":pssid");
+
+	db_bind_text(st, ":name", name);
+	db_bind_text(st, ":labels", labels);
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":pssid", pssid);
+	return run_one(db, st);
+}
+
+int
+client_set_refresh(struct db *db, const char *pssid, const char *refresh_hash, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE clients SET refresh_hash = :hash, updated_at = :now WHERE "
+	    "pssid = :pssid AND revoked_at IS NULL");
+
+	db_bind_text(st, ":hash", refresh_hash);
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":pssid", pssid);
+	return run_one(db, st);
+}
+
+int
+client_rotate_refresh(
+    struct db *db, const char *pssid, const char *old_hash, const char *new_hash, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE clients SET refresh_hash = :fresh, updated_at = :now WHERE "
+	    "pssid = :pssid AND refresh_hash = :hash");
+	int rv;
+
+	db_bind_text(st, ":fresh", new_hash);
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":pssid", pssid);
+	db_bind_text(st, ":hash", old_hash);
+	if ((rv = run_one(db, st)) < 0)
+		return rv;
+	st = db_stmt(db,
+	    "INSERT INTO superseded_refresh (hash, pssid, superseded_at) VALUES "
+	    "(:hash, :pssid, :now)");
+	db_bind_text(st, ":hash", old_hash);
+	db_bind_text(st, ":pssid", pssid);
+	db_bind_int(st, ":now", now);
+	return db_run(st);
+}
+
+int
+client_get_superseded(struct db *db, const char *refresh_hash, char *pssid)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT pssid FROM superseded_refresh WHERE hash = :hash");
+	int rv;
+
+	db_bind_text(st, ":hash", refresh_hash);
+	if ((rv = db_row(st)) <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	snprintf(pssid, PSSID_MAX + 1, "%s", db_col_text(st, 0));
+	db_reset(st);
+	return 0;
+}
+
+int
+client_set_revoked(struct db *db, const char *pssid, const char *reason, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE clients SET revoked_at = :now, revoke_reason = :reason, "
+	    "refresh_hash = NULL, updated_at = :now WHERE pssid = :pssid");
+
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":reason", reason);
+	db_bind_text(st, ":pssid", pssid);
+	return run_one(db, st);
+}
+
+int
+client_delete(struct db *db, const char *pssid)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM clients WHERE pssid = :pssid");
+
+	db_bind_text(st, ":pssid", pssid);
+	return run_one(db, st);
+}

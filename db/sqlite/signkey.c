@@ -1,0 +1,151 @@
+/* The token keys (db/signkey.h) in SQLite. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../lib/err.h"
+#include "../signkey.h"
+#include "stmt.h"
+
+#define KEY_SELECT \
+	"SELECT kid, alg, public_key_pem, private_key_file, state, created_at, verify_until, " \
+	"retired_at FROM signing_keys"
+
+static void
+row_read(struct signkey *k, sqlite3_stmt *st)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->kid, sizeof(k->kid), "%s", db_col_text(st, 0));
+	k->alg = jwt_alg_parse(db_col_text(st, 1));
+	k->imported = db_col_is_null(st, 3);
+	signkey_state_parse(db_col_text(st, 4), &k->state);
+	k->created_at = db_col_int(st, 5);
+	k->verify_until = db_col_int(st, 6);
+	k->retired_at = db_col_int(st, 7);
+}
+
+/* Hand each row of st to fn. */
+static int
+walk(sqlite3_stmt *st, signkey_fn fn, void *arg)
+{
+	struct signkey k;
+	int rv, stop = 0;
+
+	while (stop == 0 && (rv = db_row(st)) == 1) {
+		row_read(&k, st);
+		stop = fn(&k, db_col_text(st, 2), db_col_text(st, 3), arg);
+	}
+	if (stop == 0)
+		return rv;
+	db_reset(st);
+	return stop < 0 ? stop : 0;
+}
+
+int
+signkey_each(struct db *db, signkey_fn fn, void *arg)
+{
+	return walk(db_stmt(db,
+			KEY_SELECT " WHERE state != 'retired' ORDER BY state = 'active' DESC, "
+				   "created_at DESC, kid"),
+	    fn, arg);
+}
+
+int
+signkey_each_due(struct db *db, int64_t now, signkey_fn fn, void *arg)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    KEY_SELECT " WHERE state = 'verify' AND verify_until IS NOT NULL AND "
+		       "verify_until < :now ORDER BY verify_until, kid");
+
+	db_bind_int(st, ":now", now);
+	return walk(st, fn, arg);
+}
+
+int
+signkey_get(struct db *db, const char *kid, struct signkey *k, char *file, size_t filelen)
+{
+	sqlite3_stmt *st = db_stmt(db, KEY_SELECT " WHERE kid = :kid");
+	int rv;
+
+	db_bind_text(st, ":kid", kid);
+	if ((rv = db_row(st)) <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	row_read(k, st);
+	if (file != NULL)
+		snprintf(file, filelen, "%s", db_col_text(st, 3));
+	db_reset(st);
+	return 0;
+}
+
+int
+signkey_active(struct db *db, struct signkey *k, char *file, size_t filelen)
+{
+	sqlite3_stmt *st = db_stmt(db, KEY_SELECT " WHERE state = 'active'");
+	int rv, n = 0;
+
+	while ((rv = db_row(st)) == 1)
+		if (n++ == 0) {
+			row_read(k, st);
+			if (file != NULL)
+				snprintf(file, filelen, "%s", db_col_text(st, 3));
+		}
+	return rv < 0 ? rv : n;
+}
+
+int
+signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, const char *file)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO signing_keys (kid, alg, public_key_pem, private_key_file, state, "
+	    "created_at, verify_until) VALUES (:kid, :alg, :pem, :file, :state, :now, :until)");
+
+	db_bind_text(st, ":kid", k->kid);
+	db_bind_text(st, ":alg", jwt_alg_name(k->alg));
+	db_bind_text(st, ":pem", public_pem);
+	db_bind_text(st, ":file", file);
+	db_bind_text(st, ":state", signkey_state_str(k->state));
+	db_bind_int(st, ":now", k->created_at);
+	if (k->verify_until != 0)
+		db_bind_int(st, ":until", k->verify_until);
+	return db_run(st);
+}
+
+int
+signkey_set_verify(struct db *db, const char *kid, int64_t until)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "UPDATE signing_keys SET state = 'verify', verify_until = :until "
+	    "WHERE kid = :kid AND state = 'active'");
+	int rv;
+
+	db_bind_int(st, ":until", until);
+	db_bind_text(st, ":kid", kid);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	return db_changes(db) > 0;
+}
+
+int
+signkey_set_retired(struct db *db, const char *kid, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(
+	    db, "UPDATE signing_keys SET state = 'retired', retired_at = :now WHERE kid = :kid");
+	int rv;
+
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":kid", kid);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int
+signkey_delete(struct db *db, const char *kid)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM signing_keys WHERE kid = :kid");
+	int rv;
+
+	db_bind_text(st, ":kid", kid);
+	if ((rv = db_run(st)) < 0)
+		return rv;
+	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+}

@@ -1,0 +1,176 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "keyfile.h"
+
+#define KEYS_DIR "keys"
+#define PEM_MAX (64 * 1024) /* larger is not a key file of ours */
+
+static int
+path_of(const char *state_dir, const char *rel, char *buf, size_t len)
+{
+	int n = rel[0] == '/' ? snprintf(buf, len, "%s", rel)
+			      : snprintf(buf, len, "%s/%s", state_dir, rel);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rv;
+
+	if (fd < 0)
+		return -1;
+	rv = fsync(fd);
+	close(fd);
+	return rv;
+}
+
+/* <state_dir>/keys into dir, a directory of mode 0700; when it is created here, the state
+ * dir's entry for it is synced too. 0 or -1 with errno. */
+static int
+keys_dir(const char *state_dir, char *dir, size_t len)
+{
+	struct stat st;
+
+	if (path_of(state_dir, KEYS_DIR, dir, len) < 0)
+		return -1;
+	if (mkdir(dir, 0700) == 0)
+		return fsync_dir(state_dir);
+	if (errno != EEXIST || lstat(dir, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return (st.st_mode & 07777) != 0700 ? chmod(dir, 0700) : 0;
+}
+
+int
+keyfile_write(
+    const char *state_dir, const char *kid, const char *pem, size_t len, char *rel, size_t rellen)
+{
+	char dir[KEYFILE_PATH_MAX], tmp[KEYFILE_PATH_MAX + 160], path[KEYFILE_PATH_MAX + 160];
+	size_t off = 0;
+	ssize_t n;
+	int fd = -1, created = 0, saved, rv = ERR_DB;
+
+	snprintf(path, sizeof(path), "%s/" KEYS_DIR, state_dir);
+	if (keys_dir(state_dir, dir, sizeof(dir)) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s.pem", dir, kid);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.pem.tmp", dir, kid);
+	/* A temporary file left by a crash is stale: start afresh, never through a link. */
+	if ((unlink(tmp) < 0 && errno != ENOENT) ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		goto out;
+	created = 1;
+	while (off < len) {
+		if ((n = write(fd, pem + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto out;
+	n = close(fd);
+	fd = -1;
+	if (n < 0 || rename(tmp, path) < 0)
+		goto out;
+	created = 0;
+	if (fsync_dir(dir) < 0)
+		goto out;
+	snprintf(rel, rellen, KEYS_DIR "/%s.pem", kid);
+	rv = 0;
+out:
+	if (rv < 0) {
+		saved = errno;
+		log_error("cannot write the signing key file %s: %s", path, strerror(saved));
+		if (created)
+			unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rv;
+}
+
+int
+keyfile_read(const char *state_dir, const char *rel, const char *kid, struct jwt_signer **out)
+{
+	char path[KEYFILE_PATH_MAX], *buf = NULL;
+	struct stat st;
+	size_t off = 0, size = 0;
+	ssize_t n;
+	int fd = -1, rv = ERR_DB;
+
+	*out = NULL;
+	if (path_of(state_dir, rel, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &st) < 0) {
+		log_error(
+		    "cannot read the signing key file %s/%s: %s", state_dir, rel, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX) {
+		log_error("%s is not a signing key file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0)
+		log_warn("the signing key file %s has mode %03o; it should be 0600", path,
+		    (unsigned)(st.st_mode & 0777));
+	size = (size_t)st.st_size;
+	rv = ERR_NOMEM;
+	if ((buf = malloc(size)) == NULL)
+		goto out;
+	rv = ERR_DB;
+	while (off < size) {
+		if ((n = read(fd, buf + off, size - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("cannot read the signing key file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	if (jwt_signer_from_pem(kid, buf, off, out) < 0) {
+		log_error("%s does not hold an Ed25519 private key", path);
+		goto out;
+	}
+	rv = 0;
+out:
+	if (buf != NULL) {
+		gnutls_memset(buf, 0, size);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rv;
+}
+
+void
+keyfile_remove(const char *state_dir, const char *rel)
+{
+	char path[KEYFILE_PATH_MAX];
+
+	if (rel[0] == '\0' || path_of(state_dir, rel, path, sizeof(path)) < 0)
+		return;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn(
+		    "cannot remove the retired signing key file %s: %s", path, strerror(errno));
+}
