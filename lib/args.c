@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -29,4 +30,30 @@ args_tls(const char *cert, const char *key)
 {
 	if ((cert == NULL) != (key == NULL))
 		fatalx("--tls-cert and --tls-key go together");
+}
+
+double
+args_number(const char *flag, const char *s, double min, double max)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*s == '\0' || *end != '\0' || !(v >= min && v <= max))
+		fatalx("%s \"%s\": expected a number from %g to %g", flag, s, min, max);
+	return v;
+}
+
+uint64_t
+args_uint(const char *flag, const char *s, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	/* strtoull would take a sign or leading spaces ("-1" is 2^64 - 1): a digit first */
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min || v > max)
+		fatalx("%s \"%s\": expected a whole number from %llu to %llu", flag, s,
+		    (unsigned long long)min, (unsigned long long)max);
+	return v;
 }

@@ -1,5 +1,5 @@
-/* snaptun-manager: flags, start-up, and the one event loop (epoll) that drives HTTP and the
- * periodic sweep of lapsed holds. */
+/* snaptun-manager: flags, start-up, and the one event loop (lib/loop) that drives HTTP, the
+ * state channel and the periodic sweep of lapsed holds. */
 #include <assert.h>
 #include <errno.h>
 #include <getopt.h>
@@ -7,15 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "../db/db.h"
 #include "../lib/args.h"
+#include "../lib/atomicfile.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "../lib/loop.h"
 #include "admintoken.h"
 #include "agentlink.h"
 #include "alloc.h"
@@ -28,7 +27,7 @@
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
-#define RATELIMIT_SOURCES 65536 /* about 2 MiB of buckets */
+#define RATELIMIT_SOURCES 65536 /* about 3.5 MiB of buckets */
 #define SWEEP_BATCH 1000
 
 struct options {
@@ -62,17 +61,6 @@ usage(FILE *f)
 	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
 }
 
-static double
-number_arg(const char *flag, const char *s, double min, double max)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*s == '\0' || *end != '\0' || !(v >= min && v <= max))
-		fatalx("%s \"%s\": expected a number from %g to %g", flag, s, min, max);
-	return v;
-}
-
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -104,14 +92,14 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'k': o->tls_key = optarg; break;
 		case 'C': o->check = 1; break;
 		case 'r':
-			o->enroll_rate = number_arg(
+			o->enroll_rate = args_number(
 			    "--enroll-rate", optarg, RATELIMIT_RATE_MIN, RATELIMIT_RATE_MAX);
 			break;
 		case 'a':
-			o->ack_ttl = number_arg("--ack-ttl", optarg, 1, ENROLL_ACK_TTL_MAX);
+			o->ack_ttl = args_number("--ack-ttl", optarg, 1, ENROLL_ACK_TTL_MAX);
 			break;
 		case 'b':
-			o->enroll_burst = number_arg(
+			o->enroll_burst = args_number(
 			    "--enroll-burst", optarg, RATELIMIT_BURST_MIN, RATELIMIT_BURST_MAX);
 			break;
 		case 'v': args_log_level(optarg); break;
@@ -132,23 +120,27 @@ wall_clock(void)
 static void
 write_url(const char *state_dir, const char *url)
 {
-	char path[4096], tmp[4100];
-	FILE *f;
+	char path[4096], line[160];
+	int n;
 
-	/* Written beside and renamed, so a reader never sees half a URL. */
+	/* Written beside and renamed, so a reader never sees half a URL. Not a secret: 0644, less
+	 * the umask (077), as for every file in the state dir. */
 	snprintf(path, sizeof(path), "%s/manager.url", state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%s\n", url) < 0 || fclose(f) != 0 ||
-	    rename(tmp, path) < 0)
+	n = snprintf(line, sizeof(line), "%s\n", url);
+	if (n < 0 || (size_t)n >= sizeof(line) || atomicfile_write(path, line, (size_t)n, 0644) < 0)
 		fatal("cannot write %s", path);
 }
 
 /* Write down what time decided. Correctness never waits for this: lapsed holds are free and
  * expired tokens are refused whether or not they were swept. */
 static void
-sweep(struct app *app)
+sweep(struct loop *l, uint64_t id, void *arg)
 {
-	/* The loop flushes every batch before it gets here (http_flush). */
+	struct app *app = arg;
+
+	(void)l;
+	(void)id;
+	/* Every turn flushes its batch before the loop's timers run (serve_turn). */
 	assert(!db_in_tx(app->db));
 	int n = alloc_sweep(app->db, app->now(), SWEEP_BATCH);
 
@@ -167,75 +159,80 @@ sweep(struct app *app)
 	agentlink_sweep(app->link);
 }
 
-static int
-loop_run(struct app *app, struct http *http)
+static void
+checkpoint(struct loop *l, uint64_t id, void *arg)
 {
-	struct epoll_event ev = {.events = EPOLLIN}, events[16];
-	uint64_t next_sweep = clock_mono_ns(), next_checkpoint = next_sweep, now;
+	struct app *app = arg;
+
+	(void)l;
+	(void)id;
+	db_checkpoint(app->db);
+}
+
+struct serve {
+	struct app *app;
+	struct http *http;
+};
+
+/* The work of a loop turn; returns how many replies its flush released. */
+static int
+serve_work(struct serve *s)
+{
+	int released;
+
+	/* The agents' requests of this turn share one transaction of their own (no batch is open
+	 * here: the last turn flushed it). */
+	agentlink_run(s->app->link);
+	/* MHD also has time-driven work (timeouts), so run it on every turn; then commit what the
+	 * requests of this turn changed, once for all of them. */
+	http_run(s->http);
+	released = http_flush(s->http);
+	/* Deltas of what just committed (revocations, kills, …) go out in this turn. */
+	agentlink_flush(s->app->link);
+	return released;
+}
+
+/* Before each wait: the turn's work, then how long the wait may last. HTTP and the state
+ * channel are polled through their own epoll fds, which only wake the loop. */
+static void
+serve_turn(struct loop *l, void *arg)
+{
+	struct serve *s = arg;
+
+	if (serve_work(s) > 0)
+		loop_wait_max(l, 0); /* replies released by the flush go out now */
+	loop_wait_max(l, http_timeout_ms(s->http));
+	loop_wait_max(l, agentlink_timeout_ms(s->app->link));
+}
+
+static void
+serve(struct app *app, struct http *http)
+{
+	struct serve s = {app, http};
+	struct loop *l;
 	sigset_t mask;
-	int ep, sfd, n, timeout, stop = 0, released = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((l = loop_new()) == NULL || loop_signals(l, &mask, NULL, NULL) < 0 ||
+	    loop_fd_add(l, http_fd(http), LOOP_READ, NULL, NULL) < 0 ||
+	    /* the state channel's own epoll fd: its listener and every agent connection */
+	    loop_fd_add(l, agentlink_fd(app->link), LOOP_READ, NULL, NULL) < 0)
 		fatal("event loop");
-	ev.data.fd = sfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
-		fatal("epoll_ctl");
-	ev.data.fd = http_fd(http);
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
-		fatal("epoll_ctl");
-	/* The state channel's own epoll fd: its listener and every agent connection. */
-	ev.data.fd = agentlink_fd(app->link);
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
-		fatal("epoll_ctl");
-	while (!stop) {
-		now = clock_mono_ns();
-		if (now >= next_sweep) {
-			sweep(app);
-			next_sweep = now + SWEEP_INTERVAL_NS;
-		}
-		if (now >= next_checkpoint) {
-			db_checkpoint(app->db);
-			next_checkpoint = now + CHECKPOINT_INTERVAL_NS;
-		}
-		timeout =
-		    (int)(((next_sweep < next_checkpoint ? next_sweep : next_checkpoint) - now) /
-			1000000u) +
-		    1;
-		n = http_timeout_ms(http);
-		if (n >= 0 && n < timeout)
-			timeout = n;
-		n = agentlink_timeout_ms(app->link);
-		if (n >= 0 && n < timeout)
-			timeout = n;
-		if (released)
-			timeout = 0; /* replies released by the last flush go out now */
-		n = epoll_wait(ep, events, 16, timeout);
-		if (n < 0 && errno != EINTR)
-			fatal("epoll_wait");
-		for (int i = 0; i < n; i++)
-			if (events[i].data.fd == sfd)
-				stop = 1;
-		/* The agents' requests of this turn share one transaction of their own (no batch
-		 * is open here: the last turn flushed it). */
-		agentlink_run(app->link);
-		/* MHD also has time-driven work (timeouts), so run it on every turn; then commit
-		 * what the requests of this turn changed, once for all of them. */
-		http_run(http);
-		released = http_flush(http);
-		/* Deltas of what just committed (revocations, kills, …) go out in this turn. */
-		agentlink_flush(app->link);
-	}
+	/* Both are due at once: a start sweeps what lapsed while the manager was down. */
+	if (loop_timer_add(l, 0, SWEEP_INTERVAL_NS, sweep, app) == 0 ||
+	    loop_timer_add(l, 0, CHECKPOINT_INTERVAL_NS, checkpoint, app) == 0)
+		fatalx("event loop: out of memory");
+	loop_before_sleep(l, serve_turn, &s);
+	if (loop_run(l) < 0)
+		fatal("event loop");
+	/* A signal stops the loop: what the turn that saw it read is still handled. */
+	serve_work(&s);
 	/* Committed changes get their answers before the connections close. */
 	http_shutdown(http);
 	log_info("shutting down");
-	close(ep);
-	close(sfd);
-	return 0;
+	loop_free(l);
 }
 
 int
@@ -287,7 +284,7 @@ main(int argc, char **argv)
 	app.link = agentlink_open(&app, o.state_dir);
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
-	loop_run(&app, http);
+	serve(&app, http);
 	http_close(http);
 	agentlink_close(app.link);
 	signkeys_close(app.keys);

@@ -9,11 +9,11 @@
  * subscriber line, one VM) is routinely given a whole /64 and can use any address in it.
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, from a dual-stack socket) are IPv4.
  *
- * Buckets live in one array allocated up front, found through a chained hash table with at
- * least as many heads as buckets, and threaded on a list from most to least recently seen.
- * The hash is SipHash-2-4 under a key drawn per instance from gnutls_rnd, so a client cannot
- * choose addresses that pile into one chain. Every call is O(1): a lookup, a move to the front
- * of the list and, for a new source in a full table, one eviction.
+ * Buckets live in one array allocated up front, found through the shared hash table
+ * (lib/hashtab: SipHash-2-4 under a key drawn per instance, so a client cannot choose
+ * addresses that pile into one chain), sized for max_entries so it never grows, and threaded on
+ * a list from most to least recently seen. Every call is O(1): a lookup, a move to the front of
+ * the list and, for a new source in a full table, one eviction.
  *
  * Eviction looks at the EVICT_SCAN least recently seen buckets and forgets the first one that
  * has refilled; when none has, it forgets the least recently seen, resetting a bucket that was
@@ -22,88 +22,71 @@
  * max_entries other sources have been seen since its last attempt. Resetting it that way
  * needs that many distinct sources, each of which already has a burst of its own, so it adds at
  * most one burst per max_entries fresh ones: an accepted trade-off with max_entries in the tens
- * of thousands (65536 cost 2.3 MB). The alternative, refusing new sources while the table is
+ * of thousands (65536 cost 3.5 MB). The alternative, refusing new sources while the table is
  * full of short buckets, would let a flood lock out everyone else.
  */
 #include <assert.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/siphash.h"
+#include "../lib/hashtab.h"
 #include "ratelimit.h"
 
 #define NIL UINT32_MAX
 #define EVICT_SCAN 8
 #define NS_PER_S 1000000000ULL
 
-/* family: 0 (one shared source), 4 or 6; key: the address or the /64, host order. */
+/* A source: the family (0: the one shared source, 4 or 6), then the IPv4 address or the
+ * IPv6 /64, zero-filled. */
+#define SOURCE_LEN 9
+
 struct bucket {
-	uint64_t key;
+	struct hnode node; /* in ratelimit.index, keyed by src */
 	uint64_t tat; /* monotonic ns when the bucket is full again */
-	uint32_t hnext; /* next in the hash chain */
 	uint32_t prev, next; /* towards the most and the least recently seen */
-	uint8_t family;
+	uint8_t src[SOURCE_LEN];
 };
 
 struct ratelimit {
 	uint64_t interval; /* T: ns per token */
 	uint64_t tolerance; /* tau: (burst - 1) * T */
 	uint64_t now; /* the latest now_ns seen, for ratelimit_config */
-	unsigned char sipkey[SIPHASH_KEY_LEN];
+	struct hashtab index;
 	struct bucket *b;
-	uint32_t *heads;
-	uint32_t mask; /* heads has mask + 1 entries */
 	uint32_t n, max;
 	uint32_t mru, lru; /* list ends */
 };
 
-static uint64_t
-be_load(const unsigned char *p, int len)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < len; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void
-source_key(const struct sockaddr *sa, uint8_t *family, uint64_t *key)
+source_of(const struct sockaddr *sa, uint8_t src[SOURCE_LEN])
 {
 	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const unsigned char *a;
 
-	*family = 0;
-	*key = 0;
+	memset(src, 0, SOURCE_LEN);
 	if (sa == NULL)
 		return;
 	if (sa->sa_family == AF_INET) {
-		a = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-		*family = 4;
-		*key = be_load(a, 4);
+		src[0] = 4;
+		memcpy(src + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	} else if (sa->sa_family == AF_INET6) {
 		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
-			*family = 4;
-			*key = be_load(a + 12, 4);
+			src[0] = 4;
+			memcpy(src + 1, a + 12, 4);
 		} else {
-			*family = 6;
-			*key = be_load(a, 8);
+			src[0] = 6;
+			memcpy(src + 1, a, 8);
 		}
 	}
 }
 
-static uint32_t
-slot(const struct ratelimit *rl, uint8_t family, uint64_t key)
+static const void *
+bucket_key(const struct hnode *n, size_t *len)
 {
-	unsigned char m[9];
-
-	memcpy(m, &key, 8);
-	m[8] = family;
-	return (uint32_t)siphash24(rl->sipkey, m, sizeof(m)) & rl->mask;
+	*len = SOURCE_LEN;
+	return hashtab_centry(n, struct bucket, node)->src;
 }
 
 static int
@@ -149,18 +132,6 @@ list_push_front(struct ratelimit *rl, uint32_t i)
 	rl->mru = i;
 }
 
-static void
-hash_unlink(struct ratelimit *rl, uint32_t i)
-{
-	uint32_t *p = &rl->heads[slot(rl, rl->b[i].family, rl->b[i].key)];
-
-	while (*p != i) {
-		assert(*p != NIL);
-		p = &rl->b[*p].hnext;
-	}
-	*p = rl->b[i].hnext;
-}
-
 /* A bucket for a source not in the table: a fresh one while there is room, else a forgotten
  * one (see the top of the file for which). It is unlinked from both structures. */
 static uint32_t
@@ -177,7 +148,7 @@ bucket_take_free(struct ratelimit *rl, uint64_t now)
 			victim = i;
 			break;
 		}
-	hash_unlink(rl, victim);
+	hashtab_remove(&rl->index, &rl->b[victim].node);
 	list_unlink(rl, victim);
 	return victim;
 }
@@ -186,23 +157,16 @@ struct ratelimit *
 ratelimit_new(double rate_per_sec, double burst, size_t max_entries)
 {
 	struct ratelimit *rl = NULL, *ret = NULL;
-	size_t nheads;
 
 	if (!limits_ok(rate_per_sec, burst) || max_entries == 0 ||
 	    max_entries > RATELIMIT_ENTRIES_MAX)
 		goto out;
 	if ((rl = calloc(1, sizeof(*rl))) == NULL)
 		goto out;
-	for (nheads = 1; nheads < max_entries; nheads <<= 1)
-		;
-	rl->b = calloc(max_entries, sizeof(*rl->b));
-	rl->heads = malloc(nheads * sizeof(*rl->heads));
-	if (rl->b == NULL || rl->heads == NULL)
+	/* as many hash buckets as sources: the table never grows */
+	if ((rl->b = calloc(max_entries, sizeof(*rl->b))) == NULL ||
+	    hashtab_init(&rl->index, bucket_key, max_entries) < 0)
 		goto out;
-	if (gnutls_rnd(GNUTLS_RND_RANDOM, rl->sipkey, sizeof(rl->sipkey)) != 0)
-		goto out;
-	memset(rl->heads, 0xff, nheads * sizeof(*rl->heads));
-	rl->mask = (uint32_t)(nheads - 1);
 	rl->max = (uint32_t)max_entries;
 	rl->mru = rl->lru = NIL;
 	set_limits(rl, rate_per_sec, burst);
@@ -219,7 +183,7 @@ ratelimit_free(struct ratelimit *rl)
 	if (rl == NULL)
 		return;
 	free(rl->b);
-	free(rl->heads);
+	hashtab_free(&rl->index);
 	free(rl);
 }
 
@@ -249,28 +213,24 @@ int
 ratelimit_take(
     struct ratelimit *rl, const struct sockaddr *sa, uint64_t now_ns, unsigned *retry_after_s)
 {
+	uint8_t src[SOURCE_LEN];
 	struct bucket *e;
-	uint64_t key, tat, wait;
-	uint32_t i, h;
-	uint8_t family;
+	struct hnode *n;
+	uint64_t tat, wait;
+	uint32_t i;
 
 	if (now_ns > rl->now)
 		rl->now = now_ns;
-	source_key(sa, &family, &key);
-	h = slot(rl, family, key);
-	for (i = rl->heads[h]; i != NIL; i = rl->b[i].hnext)
-		if (rl->b[i].key == key && rl->b[i].family == family)
-			break;
-	if (i != NIL) {
+	source_of(sa, src);
+	if ((n = hashtab_find(&rl->index, src, sizeof(src))) != NULL) {
+		i = (uint32_t)(hashtab_entry(n, struct bucket, node) - rl->b);
 		list_unlink(rl, i);
 	} else {
 		i = bucket_take_free(rl, now_ns);
 		e = &rl->b[i];
-		e->key = key;
-		e->family = family;
+		memcpy(e->src, src, sizeof(src));
 		e->tat = 0;
-		e->hnext = rl->heads[h];
-		rl->heads[h] = i;
+		hashtab_insert(&rl->index, &e->node);
 	}
 	/* Seen now, refused or not: a source that keeps trying is the last to be forgotten. */
 	list_push_front(rl, i);

@@ -19,8 +19,8 @@
 struct ratelimit;
 
 /* A limiter of rate_per_sec tokens a second per source, at most burst of them saved up, for at
- * most max_entries sources at once (all allocated here: about 32 bytes each plus the hash
- * heads). Returns NULL when an argument is outside the limits above, when max_entries is 0, or
+ * most max_entries sources at once (all allocated here: about 48 bytes each plus 8 per hash
+ * bucket, as many buckets as sources). Returns NULL when an argument is outside the limits above, when max_entries is 0, or
  * when memory or randomness for the hash key is short. The caller frees it with
  * ratelimit_free. */
 struct ratelimit *ratelimit_new(double rate_per_sec, double burst, size_t max_entries);
