@@ -22,7 +22,7 @@
 #include "../lib/log.h"
 #include "../lib/secret.h"
 #include "link.h"
-#include "quic.h"
+#include "quic/quic.h"
 #include "state.h"
 #include "tunnel.h"
 

@@ -21,7 +21,7 @@
 
 #include "dataplane.h"
 #include "link.h"
-#include "quic.h"
+#include "quic/quic.h"
 #include "state.h"
 
 #define TUNNEL_HANDSHAKE_NS (3ull * 1000000000u)

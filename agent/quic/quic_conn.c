@@ -8,8 +8,8 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
+#include "../../lib/log.h"
+#include "quic_conn.h"
 
 struct quic_chunk {
 	struct quic_chunk *next;
@@ -48,8 +48,19 @@ quic_rand(void *dst, size_t len)
 void
 quic_conn_touch(struct quic_conn *c)
 {
-	if (c->srv != NULL)
-		quic_server_conn_touch(c->srv, c);
+	/* once per owner's write pass: this runs for every packet in and out */
+	if (c->dirty || c->ops->touch == NULL)
+		return;
+	c->dirty = 1;
+	c->ops->touch(c->owner, c);
+}
+
+/* c's expiry or handshake state changed: the owner may keep them in order. */
+static void
+conn_changed(struct quic_conn *c)
+{
+	if (c->ops->changed != NULL && c->live)
+		c->ops->changed(c->owner, c);
 }
 
 void
@@ -227,13 +238,8 @@ cb_get_new_connection_id(
 	struct quic_conn *c = user_data;
 
 	(void)conn;
-	if (c->srv != NULL)
-		return quic_server_new_cid(c->srv, c, cid, token, cidlen) == 0
-		    ? 0
-		    : NGTCP2_ERR_CALLBACK_FAILURE;
-	quic_rand(cid->data, cidlen);
-	cid->datalen = cidlen;
-	quic_rand(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+	if (c->ops->cid_new(c->owner, c, cid, token, cidlen) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
 
@@ -243,8 +249,8 @@ cb_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user_dat
 	struct quic_conn *c = user_data;
 
 	(void)conn;
-	if (c->srv != NULL)
-		quic_server_remove_cid(c->srv, c, cid);
+	if (c->ops->cid_retire != NULL)
+		c->ops->cid_retire(c->owner, c, cid);
 	return 0;
 }
 
@@ -261,8 +267,7 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	c->handshake_done = 1;
 	c->state = QS_READY;
-	if (c->srv != NULL)
-		quic_server_conn_changed(c->srv, c);
+	conn_changed(c);
 	if (c->cb.conn_ready != NULL && c->live)
 		c->cb.conn_ready(c->cb.arg, c);
 	return 0;
@@ -424,8 +429,9 @@ quic_conn_callbacks(ngtcp2_callbacks *cbs, int server)
 
 /* ---- the end of a connection ---- */
 
-void
-quic_conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
+/* Enter the end state st, run conn_closed once, tell the owner. */
+static void
+conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
 {
 	if (!c->live)
 		return;
@@ -436,8 +442,8 @@ quic_conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
 		c->drain_end = now + 3 * ngtcp2_conn_get_pto(c->conn);
 	if (c->cb.conn_closed != NULL)
 		c->cb.conn_closed(c->cb.arg, c, &c->how);
-	if (c->srv != NULL)
-		quic_server_conn_ended(c->srv, c);
+	if (c->ops->ended != NULL)
+		c->ops->ended(c->owner, c);
 }
 
 /* Write a CONNECTION_CLOSE carrying ccerr, keep it for resending, and end c. */
@@ -454,14 +460,14 @@ conn_send_close(struct quic_conn *c, const ngtcp2_connection_close_error *ccerr,
 	n = ngtcp2_conn_write_connection_close(
 	    c->conn, &ps.path, &pi, buf, QUIC_PKT_MAX, ccerr, now);
 	if (n > 0) {
-		if (c->srv != NULL && (c->close_pkt = malloc((size_t)n)) != NULL) {
+		if (c->ops->keep_close && (c->close_pkt = malloc((size_t)n)) != NULL) {
 			memcpy(c->close_pkt, buf, (size_t)n);
 			c->close_pktlen = (size_t)n;
 		}
 		quic_tx_commit(c->tx, (size_t)n, ps.path.remote.addr, ps.path.remote.addrlen,
 		    ps.path.local.addr);
 	}
-	quic_conn_finish(c, QS_CLOSING, now);
+	conn_finish(c, QS_CLOSING, now);
 }
 
 /* A transport-level failure of ours (ngtcp2 error rv): close with it. */
@@ -486,7 +492,7 @@ conn_fail(struct quic_conn *c, int rv, uint64_t now)
 	log_debug("quic: closing a connection: %s", ngtcp2_strerror(rv));
 	if (rv == NGTCP2_ERR_DROP_CONN || rv == NGTCP2_ERR_RETRY) {
 		c->drain_end = now;
-		quic_conn_finish(c, QS_DRAINING, now);
+		conn_finish(c, QS_DRAINING, now);
 		return;
 	}
 	conn_send_close(c, &ccerr, now);
@@ -507,7 +513,7 @@ conn_peer_closed(struct quic_conn *c, uint64_t now)
 		memcpy(c->how.reason, ccerr.reason, n);
 	c->how.reason[n] = '\0';
 	c->how.handshake_failed = !c->handshake_done;
-	quic_conn_finish(c, QS_DRAINING, now);
+	conn_finish(c, QS_DRAINING, now);
 }
 
 int
@@ -718,7 +724,7 @@ quic_conn_timer(struct quic_conn *c, uint64_t now)
 			    c->how.idle ? "idle timeout" : "handshake timeout");
 			c->how.handshake_failed = !c->handshake_done;
 			c->drain_end = now;
-			quic_conn_finish(c, QS_DRAINING, now);
+			conn_finish(c, QS_DRAINING, now);
 			return;
 		}
 		if (rv != 0) {
@@ -884,8 +890,7 @@ void
 quic_conn_set_deadline(struct quic_conn *c, uint64_t at_ns)
 {
 	c->deadline = at_ns;
-	if (c->srv != NULL && c->live)
-		quic_server_conn_changed(c->srv, c);
+	conn_changed(c);
 }
 
 void
@@ -898,8 +903,7 @@ quic_conn_close(struct quic_conn *c, uint64_t code, const char *reason)
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason != NULL ? reason : "");
 	quic_conn_touch(c);
-	if (c->srv != NULL)
-		quic_server_conn_changed(c->srv, c);
+	conn_changed(c);
 }
 
 void

@@ -7,10 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
-#include "../lib/siphash.h"
+#include "../../lib/log.h"
+#include "../../lib/siphash.h"
+#include "quic_conn.h"
+#include "quic_tls.h"
+#include "quic_udp.h"
 
+#define QUIC_SCID_LEN 16 /* every connection ID the server issues has this length */
+#define QUIC_STATIC_SECRET_LEN 32
 #define QUIC_RX_MAX 4096 /* largest UDP datagram we take (bigger ones are dropped) */
 #define QUIC_READ_ROUNDS 16 /* recvmmsg batches per quic_server_read */
 #define QUIC_RESETS_PER_SEC 200
@@ -148,10 +152,11 @@ cid_del(struct quic_server *s, struct quic_cid_entry *e)
 	free(e);
 }
 
-int
-quic_server_new_cid(
-    struct quic_server *s, struct quic_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t cidlen)
+/* ops->cid_new: a random CID not in the table, its reset token derived from the secret. */
+static int
+server_cid_new(void *owner, struct quic_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t cidlen)
 {
+	struct quic_server *s = owner;
 	int tries;
 
 	for (tries = 0; tries < 8; tries++) {
@@ -166,9 +171,10 @@ quic_server_new_cid(
 	    token, s->secret, sizeof(s->secret), cid);
 }
 
-void
-quic_server_remove_cid(struct quic_server *s, struct quic_conn *c, const ngtcp2_cid *cid)
+static void
+server_cid_retire(void *owner, struct quic_conn *c, const ngtcp2_cid *cid)
 {
+	struct quic_server *s = owner;
 	struct quic_cid_entry *e = *cid_slot(s, cid->data, cid->datalen);
 
 	if (e != NULL && e->c == c)
@@ -248,12 +254,12 @@ heap_remove(struct quic_server *s, struct quic_conn *c)
 
 /* ---- connection bookkeeping ---- */
 
-void
-quic_server_conn_touch(struct quic_server *s, struct quic_conn *c)
+/* ops->touch: c joins the list server_flush() writes (the core set c->dirty). */
+static void
+server_conn_touch(void *owner, struct quic_conn *c)
 {
-	if (c->dirty)
-		return;
-	c->dirty = 1;
+	struct quic_server *s = owner;
+
 	c->dirty_next = s->dirty;
 	s->dirty = c;
 }
@@ -267,17 +273,23 @@ hs_uncount(struct quic_server *s, struct quic_conn *c)
 	}
 }
 
-void
-quic_server_conn_changed(struct quic_server *s, struct quic_conn *c)
+/* ops->changed: the handshake count and c's place in the heap. */
+static void
+server_conn_changed(void *owner, struct quic_conn *c)
 {
+	struct quic_server *s = owner;
+
 	if (c->handshake_done)
 		hs_uncount(s, c);
 	heap_update(s, c);
 }
 
-void
-quic_server_conn_ended(struct quic_server *s, struct quic_conn *c)
+/* ops->ended: no longer counted; freed when its drain ends (heap key drain_end). */
+static void
+server_conn_ended(void *owner, struct quic_conn *c)
 {
+	struct quic_server *s = owner;
+
 	hs_uncount(s, c);
 	s->live--;
 	heap_update(s, c);
@@ -311,6 +323,16 @@ server_conn_free(struct quic_server *s, struct quic_conn *c)
 	}
 	quic_conn_free(c);
 }
+
+/* What the server's connections ask of it. */
+static const struct quic_owner_ops server_ops = {
+    .touch = server_conn_touch,
+    .changed = server_conn_changed,
+    .cid_new = server_cid_new,
+    .cid_retire = server_cid_retire,
+    .ended = server_conn_ended,
+    .keep_close = 1,
+};
 
 static ngtcp2_conn *
 conn_ref_get(ngtcp2_crypto_conn_ref *ref)
@@ -460,7 +482,8 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	c->srv = s;
+	c->ops = &server_ops;
+	c->owner = s;
 	c->fd = s->fd;
 	c->tx = s->tx;
 	c->cb = s->cb;
