@@ -54,12 +54,6 @@ addr_len(const struct addr *a)
 	return a->family == 4 ? 4 : 16;
 }
 
-static int
-addr_eq(const struct addr *a, const struct addr *b)
-{
-	return a->family == b->family && memcmp(a->b, b->b, addr_len(a)) == 0;
-}
-
 static size_t
 bucket_of(const struct dataplane *dp, const struct addr *a)
 {
@@ -73,15 +67,9 @@ dataplane_route_find(const struct dataplane *dp, const struct addr *a)
 	struct dp_port *p;
 
 	for (p = dp->buckets[bucket_of(dp, a)]; p != NULL; p = p->next)
-		if (addr_eq(&p->addr, a))
+		if (dataplane_addr_eq(&p->addr, a))
 			return p;
 	return NULL;
-}
-
-int
-dataplane_port_owns(const struct dp_port *p, const struct addr *a)
-{
-	return p->routed && addr_eq(&p->addr, a);
 }
 
 void

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../lib/addr.h"
 
@@ -84,8 +85,20 @@ void dataplane_route_del(struct dataplane *dp, struct dp_port *p);
 /* The port owning address a, or NULL. */
 struct dp_port *dataplane_route_find(const struct dataplane *dp, const struct addr *a);
 
+/* Whether a and b are the same address (family and bytes). Inline: the modes' source check runs
+ * for every packet. */
+static inline int
+dataplane_addr_eq(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->b, b->b, a->family == 4 ? 4 : 16) == 0;
+}
+
 /* Whether a is p's assigned address (p routed): the source check of the modes. 1 or 0. */
-int dataplane_port_owns(const struct dp_port *p, const struct addr *a);
+static inline int
+dataplane_port_owns(const struct dp_port *p, const struct addr *a)
+{
+	return p->routed && dataplane_addr_eq(&p->addr, a);
+}
 
 /* One datagram from the client of port from: counted, checked, handed on or dropped. */
 void dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len);
