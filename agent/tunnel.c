@@ -32,11 +32,9 @@ struct tunnel;
 struct alloc_ctx {
 	struct tunnels *ts;
 	struct tunnel *t; /* NULL once the tunnel is gone */
-	uint64_t session_id;
-	int64_t link_id;
 	int64_t stream_id; /* the request to answer */
 	int retry_v6; /* "any address": IPv6 next if IPv4 has none */
-	struct report_alloc req;
+	struct report_alloc req; /* req.pssid is the tunnel's: used while t lives */
 	struct addr want; /* req.want points here */
 };
 
@@ -385,8 +383,7 @@ static void on_alloc(void *arg, const struct link_alloc_res *res);
 static int
 alloc_send(struct alloc_ctx *ctx)
 {
-	ctx->link_id = report_alloc(ctx->ts->link, &ctx->req, on_alloc, ctx);
-	return ctx->link_id < 0 ? -1 : 0;
+	return report_alloc(ctx->ts->link, &ctx->req, on_alloc, ctx) < 0 ? -1 : 0;
 }
 
 /* assign_addresses. Returns the status answered, or 0 when the answer waits for the manager. */
@@ -411,7 +408,6 @@ do_assign(struct tunnel *t, int64_t id, const struct ctrl_req *req)
 	}
 	ctx->ts = t->ts;
 	ctx->t = t;
-	ctx->session_id = t->session_id;
 	ctx->stream_id = id;
 	ctx->req.pssid = t->pssid;
 	ctx->req.session_id = t->session_id;
@@ -450,7 +446,7 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 	if (t == NULL) {
 		/* The tunnel is gone: a grant made for it goes on hold now. */
 		if (res->error == 0)
-			report_hold(ctx->ts->link, res->grant_id, ctx->session_id);
+			report_hold(ctx->ts->link, res->grant_id, ctx->req.session_id);
 		free(ctx);
 		return;
 	}
