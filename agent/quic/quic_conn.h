@@ -6,7 +6,8 @@
  * things only the owner can do through struct quic_owner_ops: the core calls no function of
  * quic_server.c or quic_client.c, so the layers go one way:
  *
- *   quic_udp.c  <-  quic_conn.c  <-  quic_tls.c  <-  quic_server.c, quic_client.c, quic_cert.c */
+ *   quic_udp.c, quic_sendbuf.c  <-  quic_conn.c  <-  quic_tls.c, quic_cid.c  <-  quic_server.c,
+ *                                                                 quic_client.c, quic_cert.c */
 #ifndef AGENT_QUIC_CONN_H
 #define AGENT_QUIC_CONN_H
 
@@ -18,9 +19,9 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include "quic.h"
+#include "quic_sendbuf.h"
 #include "quic_udp.h"
 
-#define QUIC_STREAM_PENDING_MAX (64 * 1024) /* unacknowledged stream bytes per connection */
 #define QUIC_CLOSE_WAIT_NS (500ull * 1000000u) /* a close waits this long for paced stream data */
 #define QUIC_DGRAM_QUEUE 128 /* DATAGRAM payloads waiting for a packet, per connection */
 #define QUIC_HANDSHAKE_TIMEOUT_NS (10ull * 1000000000u)
@@ -57,9 +58,7 @@ struct quic_owner_ops {
 	int keep_close;
 };
 
-struct quic_chunk; /* stream bytes kept until acknowledged */
-struct quic_stream;
-struct quic_cid_entry; /* the server's */
+struct quic_cid_entry; /* the server's (quic_cid.c) */
 
 struct quic_conn {
 	const struct quic_owner_ops *ops;
@@ -87,9 +86,7 @@ struct quic_conn {
 	struct sockaddr_storage local, remote, remote_shown;
 	socklen_t locallen, remotelen, remote_shownlen;
 
-	/* streams, in opening order; stream bytes not yet acknowledged, connection-wide */
-	struct quic_stream *streams;
-	size_t pending_bytes;
+	struct quic_sendbuf sb; /* the streams' send sides */
 
 	/* DATAGRAM payloads waiting for the next write (a ring) */
 	struct {
