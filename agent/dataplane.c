@@ -1,3 +1,5 @@
+/* The data plane's core: the route table (host address -> port), the uplink and downlink paths
+ * through the mode and the sink, the counters; and the hub sink. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -5,9 +7,12 @@
 #include "../lib/secret.h"
 #include "../lib/siphash.h"
 #include "dataplane.h"
-#include "ippkt.h"
+#include "dpmode.h"
+#include "dpsink.h"
 
 struct dataplane {
+	struct dp_mode mode; /* copies: one pointer less to follow per packet */
+	struct dp_sink sink;
 	dp_send_fn send;
 	struct dp_port **buckets; /* chained by dp_port.next; nbuckets a power of two */
 	size_t nbuckets, nroutes;
@@ -16,12 +21,14 @@ struct dataplane {
 };
 
 struct dataplane *
-dataplane_new(dp_send_fn send)
+dataplane_new(const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send)
 {
 	struct dataplane *dp;
 
 	if ((dp = calloc(1, sizeof(*dp))) == NULL)
 		return NULL;
+	dp->mode = *mode;
+	dp->sink = *sink;
 	dp->send = send;
 	dp->nbuckets = 256;
 	if (secret_random(dp->hkey, sizeof(dp->hkey)) < 0 ||
@@ -47,12 +54,6 @@ addr_len(const struct addr *a)
 	return a->family == 4 ? 4 : 16;
 }
 
-static int
-addr_eq(const struct addr *a, const struct addr *b)
-{
-	return a->family == b->family && memcmp(a->b, b->b, addr_len(a)) == 0;
-}
-
 static size_t
 bucket_of(const struct dataplane *dp, const struct addr *a)
 {
@@ -66,7 +67,7 @@ dataplane_route_find(const struct dataplane *dp, const struct addr *a)
 	struct dp_port *p;
 
 	for (p = dp->buckets[bucket_of(dp, a)]; p != NULL; p = p->next)
-		if (addr_eq(&p->addr, a))
+		if (dataplane_addr_eq(&p->addr, a))
 			return p;
 	return NULL;
 }
@@ -142,45 +143,66 @@ dataplane_routes(const struct dataplane *dp)
 	return dp->nroutes;
 }
 
-void
-dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len)
+/* Count a drop of reason why (enum dp_drop), at the sending port too when there is one. */
+static void
+drop(struct dataplane *dp, struct dp_port *from, int why)
+{
+	switch (why) {
+	case DP_DROP_MALFORMED: dp->stats.malformed++; break;
+	case DP_DROP_SPOOFED: dp->stats.spoofed++; break;
+	case DP_DROP_NO_ROUTE: dp->stats.no_route++; break;
+	case DP_DROP_TOO_BIG: dp->stats.too_big++; break;
+	case DP_DROP_BLOCKED: dp->stats.blocked++; break;
+	case DP_DROP_UNASSIGNED: dp->stats.unassigned++; break;
+	}
+	if (from != NULL)
+		from->c.dropped_packets++;
+}
+
+int
+dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *pkt, size_t len)
 {
 	struct dp_port *to;
-	struct ippkt ip;
-	uint64_t *why;
 	int rv;
 
-	from->c.rx_packets++;
-	from->c.rx_bytes += len;
-	if (!from->routed) {
-		why = &dp->stats.unassigned;
-		goto drop;
-	}
-	if (ippkt_parse(pkt, len, &ip) < 0) {
-		why = &dp->stats.malformed;
-		goto drop;
-	}
-	if (!addr_eq(&ip.src, &from->addr)) {
-		why = &dp->stats.spoofed;
-		goto drop;
-	}
-	if ((to = dataplane_route_find(dp, &ip.dst)) == NULL) {
-		/* no TUN device until issue 5: nothing beyond the tunnels is reachable */
-		why = &dp->stats.no_route;
-		goto drop;
-	}
-	if ((rv = dp->send(to->conn, pkt, len)) == DP_SENT) {
-		to->c.tx_packets++;
-		to->c.tx_bytes += len;
-		return;
-	}
+	if ((to = dataplane_route_find(dp, dst)) == NULL)
+		return DP_DROP_NO_ROUTE;
 	/* Over-size: the sender should hear ICMP "packet too big" / "fragmentation needed"
 	 * (STACK.md, datagram size trap); generating it belongs to the TUN work of issue 5, here
 	 * the packet is only dropped and counted. */
-	why = rv == DP_TOO_BIG ? &dp->stats.too_big : &dp->stats.blocked;
-drop:
-	(*why)++;
-	from->c.dropped_packets++;
+	if ((rv = dp->send(to->conn, pkt, len)) != 0)
+		return rv;
+	to->c.tx_packets++;
+	to->c.tx_bytes += len;
+	return 0;
+}
+
+void
+dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len)
+{
+	struct addr dst;
+	int why;
+
+	from->c.rx_packets++;
+	from->c.rx_bytes += len;
+	if (!from->routed)
+		why = DP_DROP_UNASSIGNED;
+	else if ((why = dp->mode.uplink_check(dp, from, pkt, len, &dst)) == 0)
+		why = dp->sink.output(dp->sink.arg, dp, from, pkt, len, &dst);
+	if (why != 0)
+		drop(dp, from, why);
+}
+
+void
+dataplane_downlink(struct dataplane *dp, const uint8_t *pkt, size_t len)
+{
+	struct addr dst;
+	int why;
+
+	if ((why = dp->mode.downlink_dest(pkt, len, &dst)) == 0)
+		why = dataplane_deliver(dp, &dst, pkt, len);
+	if (why != 0)
+		drop(dp, NULL, why);
 }
 
 void
@@ -188,3 +210,19 @@ dataplane_stats(const struct dataplane *dp, struct dp_stats *out)
 {
 	*out = dp->stats;
 }
+
+/* ---- the hub sink ---- */
+
+static int
+hub_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
+    const struct addr *dst)
+{
+	(void)arg;
+	(void)from;
+	return dataplane_deliver(dp, dst, pkt, len);
+}
+
+const struct dp_sink dataplane_hub = {
+    .name = "hub",
+    .output = hub_output,
+};

@@ -1,24 +1,36 @@
-/* The agent's data plane in ip mode (PROTOCOL.md §1.6): every datagram a client sends is one
- * IPv4/IPv6 packet. Uplink: the source address must be the tunnel's assigned address (else
- * dropped, `spoofed`); the packet goes to the tunnel that owns the destination address (hub
- * routing), else — there is no TUN device yet (issue 5) — it is dropped (`no_route`).
+/* The agent's data plane (PROTOCOL.md §1.6): what happens to a packet between the tunnels and
+ * the network, the same whatever the mode.
+ *
+ *   uplink    a datagram from a tunnel's client: counted at its port; dropped when the port has
+ *             no address (`unassigned`); checked by the mode (struct dp_mode, dpmode.h: ip
+ *             mode's source check, scion mode's header checks); then handed to the sink (struct
+ *             dp_sink, dpsink.h: the hub, which forwards to the tunnel owning the destination
+ *             address; a TUN device; the SCION underlay).
+ *   downlink  a packet from the sink side (TUN device, underlay) for a tunnel: the mode names its
+ *             destination host address, the route table finds the port, the packet is sent.
  *
  * A tunnel's end is a struct dp_port the tunnel layer embeds; the data plane keeps a hash table
- * from assigned address to port and never owns the ports. It knows nothing of QUIC: packets go
- * out through the send function the owner gives, so the routing logic is testable alone. */
+ * from assigned host address to port and never owns the ports. It knows nothing of QUIC: packets
+ * go into a tunnel through the send function the owner gives, so it is testable alone. Per
+ * packet it calls the mode's check and the sink (and the send function): no allocation. */
 #ifndef AGENT_DATAPLANE_H
 #define AGENT_DATAPLANE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../lib/addr.h"
 
-/* What dp_send_fn returns. */
-enum dp_send {
-	DP_SENT = 0,
-	DP_TOO_BIG = -1, /* over what the destination tunnel carries now */
-	DP_BLOCKED = -2, /* congestion / flow control, or the tunnel is closing */
+/* Why a packet was dropped: each counts in its struct dp_stats field. Mode checks, sinks and
+ * the send function return 0 or one of these. */
+enum dp_drop {
+	DP_DROP_MALFORMED = 1,
+	DP_DROP_SPOOFED,
+	DP_DROP_NO_ROUTE,
+	DP_DROP_TOO_BIG,
+	DP_DROP_BLOCKED,
+	DP_DROP_UNASSIGNED,
 };
 
 struct dp_counters {
@@ -29,12 +41,12 @@ struct dp_counters {
 
 /* Drops of the whole data plane, by cause. */
 struct dp_stats {
-	uint64_t malformed; /* not an IPv4/IPv6 packet with consistent lengths */
+	uint64_t malformed; /* not a packet of the mode with consistent lengths */
 	uint64_t spoofed; /* source address not the tunnel's assigned address */
-	uint64_t no_route; /* no tunnel owns the destination (and no TUN device yet) */
+	uint64_t no_route; /* the sink has nowhere to send it (the hub: no tunnel owns it) */
 	uint64_t too_big; /* over the destination tunnel's datagram size */
 	uint64_t blocked; /* the destination tunnel could not take it now */
-	uint64_t unassigned; /* from a tunnel without an address (or not in ip mode) */
+	uint64_t unassigned; /* from a tunnel without an address */
 };
 
 /* One tunnel's end, embedded in the tunnel; zero it, then set conn. */
@@ -46,13 +58,19 @@ struct dp_port {
 	struct dp_port *next; /* hash chain */
 };
 
+/* Send len bytes into the tunnel conn: 0, DP_DROP_TOO_BIG (over what it carries now) or
+ * DP_DROP_BLOCKED (congestion, flow control, closing). */
 typedef int (*dp_send_fn)(void *conn, const void *pkt, size_t len);
 
+struct dp_mode;
+struct dp_sink;
 struct dataplane;
 
-/* A data plane sending with send, or NULL when out of memory (or of randomness for its hash
- * key). Free with dataplane_free() (NULL is fine); the ports are the caller's. */
-struct dataplane *dataplane_new(dp_send_fn send);
+/* A data plane of mode (dpmode.h) handing uplink packets to sink (dpsink.h; copied, its arg
+ * stays the caller's), sending into tunnels with send. NULL when out of memory (or of randomness
+ * for its hash key). Free with dataplane_free() (NULL is fine); the ports are the caller's. */
+struct dataplane *dataplane_new(
+    const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send);
 void dataplane_free(struct dataplane *dp);
 
 /* Route a to port p (a host route). A port has at most one address: a previous one is removed.
@@ -67,8 +85,30 @@ void dataplane_route_del(struct dataplane *dp, struct dp_port *p);
 /* The port owning address a, or NULL. */
 struct dp_port *dataplane_route_find(const struct dataplane *dp, const struct addr *a);
 
-/* One datagram from the client of port from: counted, checked, routed, sent or dropped. */
+/* Whether a and b are the same address (family and bytes). Inline: the modes' source check runs
+ * for every packet. */
+static inline int
+dataplane_addr_eq(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->b, b->b, a->family == 4 ? 4 : 16) == 0;
+}
+
+/* Whether a is p's assigned address (p routed): the source check of the modes. 1 or 0. */
+static inline int
+dataplane_port_owns(const struct dp_port *p, const struct addr *a)
+{
+	return p->routed && dataplane_addr_eq(&p->addr, a);
+}
+
+/* One datagram from the client of port from: counted, checked, handed on or dropped. */
 void dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len);
+
+/* One packet from the sink side for whichever tunnel owns its destination: sent or dropped. */
+void dataplane_downlink(struct dataplane *dp, const uint8_t *pkt, size_t len);
+
+/* Send pkt into the tunnel owning dst, counted there: 0, DP_DROP_NO_ROUTE (no tunnel owns it),
+ * or the send function's drop. Nothing is counted as dropped here: the caller counts. */
+int dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *pkt, size_t len);
 
 void dataplane_stats(const struct dataplane *dp, struct dp_stats *out);
 size_t dataplane_routes(const struct dataplane *dp);

@@ -1,6 +1,5 @@
 /* snaptun-agent: flags, start-up, and the one event loop (epoll) that drives the QUIC server,
  * the state channel to the manager, the timers and the signals. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,8 +20,12 @@
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/secret.h"
+#include "dataplane.h"
+#include "dpmode.h"
+#include "dpsink.h"
 #include "link.h"
-#include "quic.h"
+#include "quic/quic.h"
+#include "sockaddr.h"
 #include "state.h"
 #include "tunnel.h"
 
@@ -44,6 +47,7 @@ struct options {
 struct agent {
 	struct state *st; /* the live state (swapped at each snapshot) */
 	struct link *link;
+	struct dataplane *dp;
 	struct tunnels *ts;
 	struct quic_server *srv;
 };
@@ -222,24 +226,6 @@ load_reset_secret(const char *state_dir, unsigned char secret[RESET_SECRET_LEN])
 	write_file(path, secret, RESET_SECRET_LEN, 0600);
 }
 
-static void
-format_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char host[ADDR_STRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
-	}
-}
-
 /* ---- the link's callbacks ---- */
 
 static void
@@ -392,7 +378,7 @@ int
 main(int argc, char **argv)
 {
 	char cert[PATH_MAX_LEN], key[PATH_MAX_LEN], keyfile[PATH_MAX_LEN], path[PATH_MAX_LEN];
-	char addrtext[ADDR_STRLEN + 16], pin64[64];
+	char addrtext[SOCKADDR_STRLEN], pin64[64];
 	unsigned char pin[QUIC_SPKI_PIN_LEN], reset[RESET_SECRET_LEN];
 	struct quic_server_config qc = {0};
 	struct tunnel_config tc = {0};
@@ -462,7 +448,9 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	tc.agent_id = o.agent_id;
 	tc.handshake_timeout_ns = o.handshake_timeout_ms * 1000000u;
-	if ((ag.ts = tunnels_new(&tc, &ag.st, NULL)) == NULL)
+	/* ip mode; the hub until the gateway has a TUN device */
+	if ((ag.dp = dataplane_new(&dp_ip_mode, &dataplane_hub, tunnels_port_send)) == NULL ||
+	    (ag.ts = tunnels_new(&tc, &ag.st, NULL, ag.dp)) == NULL)
 		fatalx("out of memory");
 	tunnels_callbacks(ag.ts, &qcb);
 	qc.listen = o.listen;
@@ -483,7 +471,7 @@ main(int argc, char **argv)
 			epoll_add(ep, fds[i]);
 	}
 	sa = quic_server_addr(ag.srv, &salen);
-	format_sockaddr(sa, addrtext, sizeof(addrtext));
+	sockaddr_format(sa, addrtext, sizeof(addrtext));
 	snprintf(path, sizeof(path), "%s/agent.addr", o.state_dir);
 
 	lc.socket_path = o.manager_socket;
@@ -519,6 +507,7 @@ main(int argc, char **argv)
 	link_flush(ag.link, 1000);
 	link_free(ag.link);
 	tunnels_free(ag.ts);
+	dataplane_free(ag.dp);
 	state_free(ag.st);
 	explicit_bzero(reset, sizeof(reset));
 	close(tfd);

@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,17 +7,15 @@
 #include "../lib/err.h"
 #include "../lib/isdas.h"
 #include "../lib/log.h"
-#include "../lib/secret.h"
-#include "../lib/siphash.h"
 #include "../proto/ctrl.h"
+#include "ctrl_streams.h"
+#include "pssid_index.h"
+#include "report.h"
 #include "session.h"
+#include "sockaddr.h"
 #include "tunnel.h"
 
-#define REMOTE_STRLEN (ADDR_STRLEN + 8)
 #define RESPONSE_MAX (CTRL_MSG_MAX + 1)
-/* Sessions per periodic STATS frame: a SessionStats packs to 82 bytes at most, so a frame stays
- * far below the channel's 1 MiB payload limit whatever the number of sessions. */
-#define STATS_CHUNK 4096
 
 enum tunnel_phase {
 	T_AWAIT_SESSION, /* accepted: the first request must renew the session */
@@ -28,14 +25,6 @@ enum tunnel_phase {
 	T_CLOSED, /* closing or closed: nothing more is done */
 };
 
-/* One control request: the stream's bytes so far (the parser judges only CTRL_MSG_MAX + 1). */
-struct ctrl_stream {
-	int64_t id;
-	size_t len;
-	int fin, answered;
-	uint8_t buf[CTRL_MSG_MAX + 1];
-};
-
 struct tunnel;
 
 /* An ALLOC_REQ in flight: outlives its tunnel, so that a grant that comes back for a tunnel that
@@ -43,12 +32,10 @@ struct tunnel;
 struct alloc_ctx {
 	struct tunnels *ts;
 	struct tunnel *t; /* NULL once the tunnel is gone */
-	uint64_t session_id;
-	int64_t link_id;
 	int64_t stream_id; /* the request to answer */
 	int retry_v6; /* "any address": IPv6 next if IPv4 has none */
-	State__AllocReq req;
-	uint8_t reqaddr[16];
+	struct report_alloc req; /* req.pssid is the tunnel's: used while t lives */
+	struct addr want; /* req.want points here */
 };
 
 struct tunnel {
@@ -61,15 +48,15 @@ struct tunnel {
 	uint64_t hs_deadline; /* the handshake limit, until established */
 	uint64_t started_ns;
 	int64_t started_at;
-	char remote[REMOTE_STRLEN];
+	char remote[SOCKADDR_STRLEN];
 	int has_grant, revoked, released, up_sent, ended;
 	uint64_t grant_id, isd_as;
 	struct addr addr;
 	struct alloc_ctx *alloc;
-	struct ctrl_stream *streams[TUNNEL_STREAMS];
+	struct ctrl_streams streams;
 	struct dp_port port;
 	struct tunnel *prev, *next; /* every tunnel */
-	struct tunnel *pnext; /* pssid index chain */
+	struct pssid_entry pent; /* in the pssid index (pent.pssid is pssid) */
 };
 
 struct tunnels {
@@ -79,9 +66,7 @@ struct tunnels {
 	struct dataplane *dp;
 	struct tunnel *all;
 	unsigned n, nestablished;
-	struct tunnel **pidx; /* pssid -> the live tunnel of that pssid */
-	size_t npidx, cappidx;
-	unsigned char hkey[SIPHASH_KEY_LEN]; /* of pidx: pssids are the token issuer's choice */
+	struct pssid_index *pidx; /* pssid -> the live tunnel of that pssid */
 	uint64_t last_ms; /* session ids */
 	uint64_t started_ns;
 	struct dp_counters total; /* of ended sessions */
@@ -90,82 +75,21 @@ struct tunnels {
 
 static void tunnel_close(struct tunnel *t, uint64_t code, const char *reason);
 
-/* ---- the pssid index ---- */
-
-static size_t
-pidx_bucket(const struct tunnels *ts, const char *pssid)
-{
-	return (size_t)siphash24(ts->hkey, pssid, strlen(pssid)) & (ts->cappidx - 1);
-}
-
-static struct tunnel *
-pidx_find(const struct tunnels *ts, const char *pssid)
-{
-	for (struct tunnel *t = ts->pidx[pidx_bucket(ts, pssid)]; t != NULL; t = t->pnext)
-		if (strcmp(t->pssid, pssid) == 0)
-			return t;
-	return NULL;
-}
-
-static void
-pidx_del(struct tunnels *ts, struct tunnel *t)
-{
-	for (struct tunnel **pp = &ts->pidx[pidx_bucket(ts, t->pssid)]; *pp; pp = &(*pp)->pnext) {
-		if (*pp == t) {
-			*pp = t->pnext;
-			t->pnext = NULL;
-			ts->npidx--;
-			return;
-		}
-	}
-}
-
-/* Index t under its pssid (no other tunnel is there). 0 or ERR_NOMEM. */
-static int
-pidx_add(struct tunnels *ts, struct tunnel *t)
-{
-	size_t b;
-
-	if (ts->npidx >= ts->cappidx) {
-		struct tunnel **old = ts->pidx, *u, *next;
-		size_t oldcap = ts->cappidx;
-
-		if ((ts->pidx = calloc(oldcap * 2, sizeof(*ts->pidx))) == NULL) {
-			ts->pidx = old;
-			return ERR_NOMEM;
-		}
-		ts->cappidx = oldcap * 2;
-		for (size_t i = 0; i < oldcap; i++) {
-			for (u = old[i]; u != NULL; u = next) {
-				next = u->pnext;
-				b = pidx_bucket(ts, u->pssid);
-				u->pnext = ts->pidx[b];
-				ts->pidx[b] = u;
-			}
-		}
-		free(old);
-	}
-	b = pidx_bucket(ts, t->pssid);
-	t->pnext = ts->pidx[b];
-	ts->pidx[b] = t;
-	ts->npidx++;
-	return 0;
-}
-
 /* ---- the tunnels ---- */
 
-static int
-dp_send(void *conn, const void *pkt, size_t len)
+int
+tunnels_port_send(void *conn, const void *pkt, size_t len)
 {
 	switch (quic_datagram_send(conn, pkt, len)) {
-	case QUIC_OK: return DP_SENT;
-	case QUIC_ERR_TOO_BIG: return DP_TOO_BIG;
-	default: return DP_BLOCKED;
+	case QUIC_OK: return 0;
+	case QUIC_ERR_TOO_BIG: return DP_DROP_TOO_BIG;
+	default: return DP_DROP_BLOCKED;
 	}
 }
 
 struct tunnels *
-tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct link *link)
+tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct link *link,
+    struct dataplane *dp)
 {
 	struct tunnels *ts;
 
@@ -176,11 +100,9 @@ tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct l
 		ts->cfg.handshake_timeout_ns = TUNNEL_HANDSHAKE_NS;
 	ts->live = live;
 	ts->link = link;
-	ts->cappidx = 256;
+	ts->dp = dp;
 	ts->started_ns = clock_mono_ns();
-	if (secret_random(ts->hkey, sizeof(ts->hkey)) < 0 ||
-	    (ts->pidx = calloc(ts->cappidx, sizeof(*ts->pidx))) == NULL ||
-	    (ts->dp = dataplane_new(dp_send)) == NULL) {
+	if ((ts->pidx = pssid_index_new()) == NULL) {
 		tunnels_free(ts);
 		return NULL;
 	}
@@ -192,8 +114,7 @@ tunnels_free(struct tunnels *ts)
 {
 	if (ts == NULL)
 		return;
-	dataplane_free(ts->dp);
-	free(ts->pidx);
+	pssid_index_free(ts->pidx);
 	free(ts);
 }
 
@@ -212,152 +133,62 @@ tunnels_take_dirty(struct tunnels *ts)
 	return d;
 }
 
-static void
-format_remote(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char host[ADDR_STRLEN];
-
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
-static void
-bytes_of(const struct addr *a, ProtobufCBinaryData *b)
-{
-	b->data = (uint8_t *)(uintptr_t)a->b;
-	b->len = a->family == 4 ? 4 : 16;
-}
-
 /* ---- reports to the manager ---- */
 
 static void
-counters_msg(const struct dp_counters *c, State__Counters *m)
+counters_add(struct dp_counters *sum, const struct dp_counters *c)
 {
-	state__counters__init(m);
-	m->rx_packets = c->rx_packets;
-	m->rx_bytes = c->rx_bytes;
-	m->tx_packets = c->tx_packets;
-	m->tx_bytes = c->tx_bytes;
-	m->dropped_packets = c->dropped_packets;
+	sum->rx_packets += c->rx_packets;
+	sum->rx_bytes += c->rx_bytes;
+	sum->tx_packets += c->tx_packets;
+	sum->tx_bytes += c->tx_bytes;
+	sum->dropped_packets += c->dropped_packets;
 }
 
 static void
 report_up(struct tunnel *t)
 {
-	State__SessionUp m;
+	struct report_session r = {
+	    .session_id = t->session_id,
+	    .pssid = t->pssid,
+	    .has_grant = t->has_grant,
+	    .grant_id = t->grant_id,
+	    .isd_as = t->isd_as,
+	    .addr = t->addr,
+	    .remote = t->remote,
+	    .started_at = t->started_at,
+	    .expires_at = t->expires_at,
+	};
 
-	state__session_up__init(&m);
-	m.session_id = t->session_id;
-	m.pssid = t->pssid;
-	if (t->has_grant) {
-		m.grant_id = t->grant_id;
-		bytes_of(&t->addr, &m.address);
-		m.isd_as = t->isd_as;
-	}
-	m.remote = t->remote;
-	m.started_at = t->started_at;
-	m.expires_at = t->expires_at;
-	if (link_send(t->ts->link, CHAN_SESSION_UP, &m.base) == 0)
+	if (report_session_up(t->ts->link, &r) == 0)
 		t->up_sent = 1;
 }
 
+/* STATS: every established session's counters, the totals with those of ended sessions. */
 static void
-send_hold(struct tunnels *ts, uint64_t grant_id, uint64_t session_id)
+stats_send(struct tunnels *ts, int reconcile)
 {
-	State__HoldReq m;
-
-	state__hold_req__init(&m);
-	m.grant_id = grant_id;
-	m.session_id = session_id;
-	/* With the link down the manager learns it at the reconcile after WELCOME. */
-	link_send(ts->link, CHAN_HOLD_REQ, &m.base);
-}
-
-static void
-report_stats(struct tunnels *ts, int reconcile)
-{
-	State__SessionStats *ss = NULL, **ssp = NULL;
-	State__Counters *cs = NULL, total;
+	struct report_stats_entry *e = NULL;
 	struct dp_counters sum = ts->total;
-	State__Stats m;
 	size_t n = 0;
 
 	if (!link_up(ts->link))
 		return;
-	if (ts->nestablished > 0 &&
-	    ((ss = calloc(ts->nestablished, sizeof(*ss))) == NULL ||
-		(ssp = calloc(ts->nestablished, sizeof(*ssp))) == NULL ||
-		(cs = calloc(ts->nestablished, sizeof(*cs))) == NULL)) {
+	if (ts->nestablished > 0 && (e = calloc(ts->nestablished, sizeof(*e))) == NULL) {
 		log_error("stats: out of memory");
-		goto out;
+		return;
 	}
 	for (struct tunnel *t = ts->all; t != NULL; t = t->next) {
 		if (t->phase != T_ESTABLISHED || n == ts->nestablished)
 			continue;
-		state__session_stats__init(&ss[n]);
-		ss[n].session_id = t->session_id;
-		counters_msg(&t->port.c, &cs[n]);
-		ss[n].counters = &cs[n];
-		ss[n].expires_at = t->expires_at;
-		ssp[n] = &ss[n];
+		e[n].session_id = t->session_id;
+		e[n].c = t->port.c;
+		e[n].expires_at = t->expires_at;
 		n++;
-		sum.rx_packets += t->port.c.rx_packets;
-		sum.rx_bytes += t->port.c.rx_bytes;
-		sum.tx_packets += t->port.c.tx_packets;
-		sum.tx_bytes += t->port.c.tx_bytes;
-		sum.dropped_packets += t->port.c.dropped_packets;
+		counters_add(&sum, &t->port.c);
 	}
-	state__stats__init(&m);
-	m.uptime_ns = clock_mono_ns() - ts->started_ns;
-	m.active_sessions = (uint32_t)n;
-	counters_msg(&sum, &total);
-	m.total = &total;
-	if (reconcile) {
-		/* One frame: the manager holds every grant of a session it does not list. Past
-		 * 1 MiB (some 12k sessions) the counters go (the next periodic STATS brings them);
-		 * past that (some 50k) the reconcile is skipped: grants that lost their session
-		 * while the channel was down then stay assigned, where a partial list would put
-		 * live sessions' grants on hold. */
-		m.n_sessions = n;
-		m.sessions = ssp;
-		m.reconcile = 1;
-		if (protobuf_c_message_get_packed_size(&m.base) > CHAN_PAYLOAD_MAX)
-			for (size_t i = 0; i < n; i++)
-				ss[i].counters = NULL;
-		if (protobuf_c_message_get_packed_size(&m.base) <= CHAN_PAYLOAD_MAX) {
-			link_send(ts->link, CHAN_STATS, &m.base);
-			goto out;
-		}
-		log_error("stats: %zu sessions are too many for one reconciling STATS: not "
-			  "reconciled",
-		    n);
-		for (size_t i = 0; i < n; i++)
-			ss[i].counters = &cs[i];
-		m.reconcile = 0;
-	}
-	/* Each frame has the totals and a slice of the sessions (the manager updates what a
-	 * frame lists). */
-	for (size_t off = 0; off == 0 || off < n; off += STATS_CHUNK) {
-		m.n_sessions = n - off < STATS_CHUNK ? n - off : STATS_CHUNK;
-		m.sessions = ssp != NULL ? ssp + off : NULL;
-		if (link_send(ts->link, CHAN_STATS, &m.base) < 0)
-			break;
-	}
-out:
-	free(ss);
-	free(ssp);
-	free(cs);
+	report_stats(ts->link, clock_mono_ns() - ts->started_ns, e, n, &sum, reconcile);
+	free(e);
 }
 
 void
@@ -366,13 +197,13 @@ tunnels_report_all(struct tunnels *ts)
 	for (struct tunnel *t = ts->all; t != NULL; t = t->next)
 		if (t->phase == T_ESTABLISHED)
 			report_up(t);
-	report_stats(ts, 1);
+	stats_send(ts, 1);
 }
 
 void
 tunnels_report_stats(struct tunnels *ts)
 {
-	report_stats(ts, 0);
+	stats_send(ts, 0);
 }
 
 /* ---- session end ---- */
@@ -392,28 +223,15 @@ tunnel_end(struct tunnel *t, const char *reason)
 		t->alloc->t = NULL; /* its answer will find no tunnel */
 		t->alloc = NULL;
 	}
+	/* with the link down the manager learns it at the reconcile after WELCOME */
 	if (t->has_grant && !t->revoked && !t->released)
-		send_hold(ts, t->grant_id, t->session_id);
-	if (t->up_sent) {
-		State__SessionDown m;
-		State__Counters c;
-
-		state__session_down__init(&m);
-		m.session_id = t->session_id;
-		m.grant_id = t->has_grant ? t->grant_id : 0;
-		m.reason = (char *)(uintptr_t)reason;
-		counters_msg(&t->port.c, &c);
-		m.counters = &c;
-		m.duration_ns = clock_mono_ns() - t->started_ns;
-		link_send(ts->link, CHAN_SESSION_DOWN, &m.base);
-	}
-	ts->total.rx_packets += t->port.c.rx_packets;
-	ts->total.rx_bytes += t->port.c.rx_bytes;
-	ts->total.tx_packets += t->port.c.tx_packets;
-	ts->total.tx_bytes += t->port.c.tx_bytes;
-	ts->total.dropped_packets += t->port.c.dropped_packets;
-	if (t->pssid[0] != '\0' && pidx_find(ts, t->pssid) == t)
-		pidx_del(ts, t);
+		report_hold(ts->link, t->grant_id, t->session_id);
+	if (t->up_sent)
+		report_session_down(ts->link, t->session_id, t->has_grant ? t->grant_id : 0, reason,
+		    &t->port.c, clock_mono_ns() - t->started_ns);
+	counters_add(&ts->total, &t->port.c);
+	if (t->pssid[0] != '\0')
+		pssid_index_del(ts->pidx, &t->pent);
 	if (t->has_grant)
 		addr_format(&t->addr, a);
 	if (t->pssid[0] != '\0')
@@ -468,36 +286,11 @@ tunnel_arm(struct tunnel *t)
 
 /* ---- control requests ---- */
 
-static struct ctrl_stream *
-stream_find(struct tunnel *t, int64_t id, int *slot)
-{
-	for (int i = 0; i < TUNNEL_STREAMS; i++) {
-		if (t->streams[i] != NULL && t->streams[i]->id == id) {
-			if (slot)
-				*slot = i;
-			return t->streams[i];
-		}
-	}
-	return NULL;
-}
-
-static void
-stream_drop(struct tunnel *t, int64_t id)
-{
-	int i;
-
-	if (stream_find(t, id, &i) != NULL) {
-		free(t->streams[i]);
-		t->streams[i] = NULL;
-	}
-}
-
 /* Write the answer on stream id and FIN it; a stream whose request has ended is forgotten. */
 static void
 answer(struct tunnel *t, int64_t id, int status, const void *body, size_t len)
 {
 	uint8_t out[RESPONSE_MAX];
-	struct ctrl_stream *s;
 	ssize_t n;
 
 	t->ts->dirty = 1;
@@ -507,11 +300,7 @@ answer(struct tunnel *t, int64_t id, int status, const void *body, size_t len)
 	}
 	if (n > 0)
 		quic_stream_send(t->conn, id, out, (size_t)n, 1);
-	if ((s = stream_find(t, id, NULL)) != NULL) {
-		s->answered = 1;
-		if (s->fin)
-			stream_drop(t, id);
-	}
+	ctrl_streams_answered(&t->streams, id);
 }
 
 static void
@@ -566,14 +355,13 @@ do_renew(struct tunnel *t, int64_t id, const struct ctrl_req *req)
 		strcpy(t->pssid, cl.pssid);
 		t->session_id = session_id_next(&ts->last_ms, unix_ms(), ts->cfg.agent_id);
 		t->started_at = clock_unix();
-		if ((old = pidx_find(ts, cl.pssid)) != NULL) {
+		if ((old = pssid_index_find(ts->pidx, cl.pssid)) != NULL) {
 			log_info("session of pssid %s from %s supersedes the one from %s", cl.pssid,
 			    t->remote, old->remote);
 			tunnel_close(old, CTRL_CLOSE_INTERNAL, "superseded");
-			if (pidx_find(ts, cl.pssid) == old)
-				pidx_del(ts, old);
+			pssid_index_del(ts->pidx, &old->pent);
 		}
-		if (pidx_add(ts, t) < 0) {
+		if (pssid_index_add(ts->pidx, &t->pent) < 0) {
 			answer_text(t, id, 500, "internal error");
 			return 500;
 		}
@@ -595,8 +383,7 @@ static void on_alloc(void *arg, const struct link_alloc_res *res);
 static int
 alloc_send(struct alloc_ctx *ctx)
 {
-	ctx->link_id = link_alloc(ctx->ts->link, &ctx->req, on_alloc, ctx);
-	return ctx->link_id < 0 ? -1 : 0;
+	return report_alloc(ctx->ts->link, &ctx->req, on_alloc, ctx) < 0 ? -1 : 0;
 }
 
 /* assign_addresses. Returns the status answered, or 0 when the answer waits for the manager. */
@@ -621,18 +408,15 @@ do_assign(struct tunnel *t, int64_t id, const struct ctrl_req *req)
 	}
 	ctx->ts = t->ts;
 	ctx->t = t;
-	ctx->session_id = t->session_id;
 	ctx->stream_id = id;
-	state__alloc_req__init(&ctx->req);
 	ctx->req.pssid = t->pssid;
 	ctx->req.session_id = t->session_id;
 	if (want.has_request) {
 		ctx->req.isd_as = want.isd_as;
-		ctx->req.family = (uint32_t)want.addr.family;
+		ctx->req.family = want.addr.family;
 		if (!want.any) {
-			memcpy(ctx->reqaddr, want.addr.b, sizeof(ctx->reqaddr));
-			ctx->req.requested_address.data = ctx->reqaddr;
-			ctx->req.requested_address.len = want.addr.family == 4 ? 4 : 16;
+			ctx->want = want.addr;
+			ctx->req.want = &ctx->want;
 		}
 	} else {
 		ctx->req.family = 4;
@@ -662,7 +446,7 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 	if (t == NULL) {
 		/* The tunnel is gone: a grant made for it goes on hold now. */
 		if (res->error == 0)
-			send_hold(ctx->ts, res->grant_id, ctx->session_id);
+			report_hold(ctx->ts->link, res->grant_id, ctx->req.session_id);
 		free(ctx);
 		return;
 	}
@@ -692,7 +476,7 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 	sid = ctx->stream_id;
 	free(ctx);
 	if (t->has_grant && t->grant_id != res->grant_id)
-		send_hold(t->ts, t->grant_id, t->session_id);
+		report_hold(t->ts->link, t->grant_id, t->session_id);
 	t->has_grant = 1;
 	t->grant_id = res->grant_id;
 	t->isd_as = res->isd_as;
@@ -722,37 +506,13 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 static int
 do_sockaddr(struct tunnel *t, int64_t id)
 {
-	const struct sockaddr *sa;
 	struct addr a;
 	uint16_t port;
 	uint8_t body[64];
-	socklen_t len;
 	ssize_t n;
 
-	memset(&a, 0, sizeof(a));
-	sa = quic_conn_remote(t->conn, &len);
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		a.family = 4;
-		memcpy(a.b, &in->sin_addr, 4);
-		port = ntohs(in->sin_port);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			a.family = 4;
-			memcpy(a.b, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			a.family = 6;
-			memcpy(a.b, &in6->sin6_addr, 16);
-		}
-		port = ntohs(in6->sin6_port);
-	} else {
-		answer_text(t, id, 500, "internal error");
-		return 500;
-	}
-	if ((n = ctrl_sockaddr_response_encode(&a, port, body, sizeof(body))) < 0) {
+	if (sockaddr_host(quic_conn_remote(t->conn, NULL), &a, &port) < 0 ||
+	    (n = ctrl_sockaddr_response_encode(&a, port, body, sizeof(body))) < 0) {
 		answer_text(t, id, 500, "internal error");
 		return 500;
 	}
@@ -767,11 +527,10 @@ do_sockaddr(struct tunnel *t, int64_t id)
 	return 200;
 }
 
-/* A complete request (rv CTRL_OK, the stream ended) or a parse error on stream s. */
+/* A complete request (rv CTRL_OK, the stream ended) or a parse error on stream id. */
 static void
-on_request(struct tunnel *t, struct ctrl_stream *s, int rv, const struct ctrl_req *req)
+on_request(struct tunnel *t, int64_t id, int rv, const struct ctrl_req *req)
 {
-	int64_t id = s->id;
 	int status;
 
 	if (rv < 0) {
@@ -850,10 +609,13 @@ cb_conn_new(void *arg, struct quic_conn *c)
 	t->ts = ts;
 	t->conn = c;
 	t->phase = T_AWAIT_SESSION;
+	ctrl_streams_init(&t->streams);
 	t->started_ns = clock_mono_ns();
 	t->hs_deadline = t->started_ns + ts->cfg.handshake_timeout_ns;
 	t->port.conn = c;
-	format_remote(quic_conn_remote(c, &len), t->remote, sizeof(t->remote));
+	t->pent.pssid = t->pssid;
+	t->pent.owner = t;
+	sockaddr_format(quic_conn_remote(c, &len), t->remote, sizeof(t->remote));
 	t->next = ts->all;
 	if (ts->all != NULL)
 		ts->all->prev = t;
@@ -868,64 +630,38 @@ static void
 cb_stream_data(void *arg, struct quic_conn *c, int64_t id, const uint8_t *data, size_t len, int fin)
 {
 	struct tunnel *t = quic_conn_data(c);
-	struct ctrl_stream *s;
 	struct ctrl_req req;
-	size_t room;
 	int rv;
 
 	(void)arg;
 	if (t == NULL || t->phase == T_CLOSED)
 		return;
-	if ((s = stream_find(t, id, NULL)) == NULL) {
-		int i;
-
-		for (i = 0; i < TUNNEL_STREAMS && t->streams[i] != NULL; i++)
-			;
-		if (i == TUNNEL_STREAMS) {
-			log_warn(
-			    "connection from %s: too many control requests at once", t->remote);
-			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST, "too many control requests");
-			return;
-		}
-		if ((s = t->streams[i] = malloc(sizeof(*s))) == NULL) {
-			tunnel_close(t, CTRL_CLOSE_INTERNAL, "internal error");
-			return;
-		}
-		s->id = id;
-		s->len = 0;
-		s->fin = s->answered = 0;
-	}
-	room = sizeof(s->buf) - s->len;
-	memcpy(s->buf + s->len, data, len < room ? len : room);
-	s->len += len < room ? len : room;
-	s->fin |= fin;
-	if (s->answered) {
-		if (s->fin)
-			stream_drop(t, id);
+	switch (ctrl_streams_feed(&t->streams, id, data, len, fin, &rv, &req)) {
+	case CTRL_STREAMS_WAIT: return;
+	case CTRL_STREAMS_READY: on_request(t, id, rv, &req); return;
+	case CTRL_STREAMS_FULL:
+		log_warn("connection from %s: too many control requests at once", t->remote);
+		tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST, "too many control requests");
 		return;
+	default: tunnel_close(t, CTRL_CLOSE_INTERNAL, "internal error"); return;
 	}
-	rv = ctrl_parse(s->buf, s->len, s->fin, &req);
-	if (rv == CTRL_NEED_MORE || (rv == CTRL_OK && !s->fin))
-		return;
-	on_request(t, s, rv, &req);
 }
 
 static void
 cb_stream_reset(void *arg, struct quic_conn *c, int64_t id, uint64_t code)
 {
 	struct tunnel *t = quic_conn_data(c);
-	struct ctrl_stream *s;
 
 	(void)arg;
-	if (t == NULL || t->phase == T_CLOSED || (s = stream_find(t, id, NULL)) == NULL)
+	if (t == NULL || t->phase == T_CLOSED)
 		return;
-	if (handshaking(t) && !s->answered) {
+	if (handshaking(t) && ctrl_streams_waiting(&t->streams, id) == 1) {
 		log_warn("connection from %s: control stream reset (code %llu) in the handshake",
 		    t->remote, (unsigned long long)code);
 		tunnel_close(t, CTRL_CLOSE_INTERNAL, "control stream closed early");
 		return;
 	}
-	stream_drop(t, id);
+	ctrl_streams_drop(&t->streams, id);
 }
 
 static void
@@ -984,8 +720,7 @@ cb_conn_closed(void *arg, struct quic_conn *c, const struct quic_close *how)
 	if (t->phase != T_CLOSED)
 		set_phase(t, T_CLOSED);
 	tunnel_end(t, why);
-	for (int i = 0; i < TUNNEL_STREAMS; i++)
-		free(t->streams[i]);
+	ctrl_streams_free(&t->streams);
 	if (t->prev != NULL)
 		t->prev->next = t->next;
 	else
@@ -1028,7 +763,7 @@ tunnels_revoke(struct tunnels *ts, const char *pssid)
 {
 	struct tunnel *t;
 
-	if ((t = pidx_find(ts, pssid)) == NULL || t->phase == T_CLOSED)
+	if ((t = pssid_index_find(ts->pidx, pssid)) == NULL || t->phase == T_CLOSED)
 		return;
 	t->revoked = 1;
 	tunnel_close(t, CTRL_CLOSE_UNAUTHENTICATED, "revoked");

@@ -11,9 +11,10 @@
  * the first instant the Unix time is past the token's exp.
  *
  * struct tunnels is every tunnel of one server: the pssid index (one live tunnel per pssid: a
- * newer session supersedes the older, code 5 "superseded"), the data plane's routes, and what
- * the manager asks for (revoke, kill, release) and is told (SESSION_UP/DOWN, HOLD_REQ, STATS)
- * over the link. Everything runs on the agent's one thread. */
+ * newer session supersedes the older, code 5 "superseded"), each tunnel's port in the data
+ * plane it is given (routed at its assigned address; its datagrams go in there), and what the
+ * manager asks for (revoke, kill, release) and is told (SESSION_UP/DOWN, HOLD_REQ, STATS:
+ * report.h) over the link. Everything runs on the agent's one thread. */
 #ifndef AGENT_TUNNEL_H
 #define AGENT_TUNNEL_H
 
@@ -21,11 +22,10 @@
 
 #include "dataplane.h"
 #include "link.h"
-#include "quic.h"
+#include "quic/quic.h"
 #include "state.h"
 
 #define TUNNEL_HANDSHAKE_NS (3ull * 1000000000u)
-#define TUNNEL_STREAMS 4 /* control requests in progress at once per connection */
 
 struct tunnel_config {
 	uint64_t agent_id;
@@ -35,11 +35,17 @@ struct tunnel_config {
 struct tunnels;
 
 /* The tunnels of one server. *live is the agent's live state (the owner swaps it; tunnels read
- * it at each use); link carries requests and reports. NULL when out of memory (or of
- * randomness). Free with tunnels_free() after the server (every connection gone). */
-struct tunnels *tunnels_new(
-    const struct tunnel_config *cfg, struct state *const *live, struct link *link);
+ * it at each use); link carries requests and reports; dp is the data plane the tunnels' ports
+ * join (made with tunnels_port_send; the caller's, freed after tunnels_free()). NULL when out
+ * of memory (or of randomness). Free with tunnels_free() after the server (every connection
+ * gone). */
+struct tunnels *tunnels_new(const struct tunnel_config *cfg, struct state *const *live,
+    struct link *link, struct dataplane *dp);
 void tunnels_free(struct tunnels *ts);
+
+/* The data plane's dp_send_fn for these tunnels' ports (conn is the QUIC connection): one
+ * DATAGRAM frame. 0, DP_DROP_TOO_BIG or DP_DROP_BLOCKED. */
+int tunnels_port_send(void *conn, const void *pkt, size_t len);
 
 /* Set the link (created after the server, which it names in HELLO). */
 void tunnels_set_link(struct tunnels *ts, struct link *link);

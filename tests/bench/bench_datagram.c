@@ -1,4 +1,4 @@
-/* DATAGRAM round trips through agent/quic.h on loopback: a client sends datagrams of
+/* DATAGRAM round trips through agent/quic/quic.h on loopback: a client sends datagrams of
  * min(1100, quic_conn_max_datagram) bytes, an echo server (a forked process, its own core)
  * sends each back; W datagrams are kept in flight. This is the reference the agent's data
  * plane is compared with. Usage: bench_datagram [seconds per window] (default 3). */
@@ -16,7 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "../../agent/quic.h"
+#include "../../agent/quic/quic.h"
 
 static uint64_t
 now_ns(void)
@@ -184,7 +184,7 @@ measure(struct bench *b, unsigned window, double seconds)
 	if (b->c == NULL)
 		return -1;
 	rate = (double)b->received / ((double)(now_ns() - start) / 1e9);
-	printf("datagram echo via agent/quic.h: %.0f round trips/s (window %u, %zu-byte "
+	printf("datagram echo via agent/quic/quic.h: %.0f round trips/s (window %u, %zu-byte "
 	       "datagrams)\n",
 	    rate, window, b->size);
 	fflush(stdout);

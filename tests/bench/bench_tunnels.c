@@ -1,6 +1,6 @@
 /* Tunnel benchmarks against a running snaptun-agent (tests/bench/bench_agent.sh sets up the
  * manager and the agent), each beside a reference measured in the same run against a bare
- * agent/quic.h server that this program forks (no tokens, no grants, no manager):
+ * agent/quic/quic.h server that this program forks (no tokens, no grants, no manager):
  *
  *   rate    new tunnels per second: CONC connections in flight, TOTAL in all, each a QUIC
  *           handshake + renew_session (token check) + assign_addresses (grant via the manager),
@@ -50,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../agent/quic.h"
+#include "../../agent/quic/quic.h"
 #include "../../lib/addr.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
@@ -961,7 +961,7 @@ main(int argc, char **argv)
 		if (g.failed > total / 100)
 			die("%ld of %d tunnels failed", g.failed, total);
 		printf("%-58s %8.0f /s  (setup p50 %.1f ms, p99 %.1f ms)\n",
-		    "reference: QUIC handshakes against a bare agent/quic.h server", ref, rp50,
+		    "reference: QUIC handshakes against a bare agent/quic/quic.h server", ref, rp50,
 		    rp99);
 		printf("%-58s %8.0f /s  (setup p50 %.1f ms, p99 %.1f ms; %ld failed)\n",
 		    "agent: handshake + renew_session + assign_addresses", agent, p50, p99,

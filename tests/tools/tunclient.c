@@ -1,5 +1,5 @@
 /* tunclient: a scriptable client of the tunnel protocol (PROTOCOL.md §1) for the end-to-end
- * tests, built on agent/quic.h (client side) and proto/ctrl.h. It reads commands on stdin, one a
+ * tests, built on agent/quic/quic.h (client side) and proto/ctrl.h. It reads commands on stdin, one a
  * line, and writes events on stdout, one a line (flushed each), so that a bash test drives it
  * through a coprocess or fifos (tests/e2e/lib.bash: client_start, client_cmd, client_expect).
  *
@@ -75,7 +75,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/quic.h"
+#include "../../agent/quic/quic.h"
 #include "../../lib/addr.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"

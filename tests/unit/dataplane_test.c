@@ -1,11 +1,15 @@
-/* The ip-mode data plane (agent/dataplane.h, agent/ippkt.h): header parsing with every bound,
- * the route table (add, find, take-over, delete, growth), and the uplink verdicts with their
- * counters: forwarded, spoofed, no route, malformed, too big, blocked, unassigned. */
+/* The data plane (agent/dataplane.h) in ip mode (agent/dpmode.h, agent/ippkt.h): header parsing
+ * with every bound, the route table (add, find, take-over, delete, growth), the uplink verdicts
+ * through the hub sink with their counters (forwarded, spoofed, no route, malformed, too big,
+ * blocked, unassigned), the downlink, and a sink of another kind (agent/dpsink.h) taking what
+ * the mode passed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../agent/dataplane.h"
+#include "../../agent/dpmode.h"
+#include "../../agent/dpsink.h"
 #include "../../agent/ippkt.h"
 #include "check.h"
 
@@ -23,12 +27,12 @@ fake_send(void *conn, const void *pkt, size_t len)
 
 	(void)pkt;
 	if (len > f->max)
-		return DP_TOO_BIG;
+		return DP_DROP_TOO_BIG;
 	if (f->blocked)
-		return DP_BLOCKED;
+		return DP_DROP_BLOCKED;
 	f->sent++;
 	f->last_len = len;
-	return DP_SENT;
+	return 0;
 }
 
 static size_t
@@ -105,7 +109,7 @@ test_parse(void)
 static void
 test_routes(void)
 {
-	struct dataplane *dp = dataplane_new(fake_send);
+	struct dataplane *dp = dataplane_new(&dp_ip_mode, &dataplane_hub, fake_send);
 	struct dp_port *ports = calloc(1000, sizeof(*ports));
 	struct addr a, b;
 	char text[64];
@@ -146,7 +150,7 @@ test_routes(void)
 static void
 test_uplink(void)
 {
-	struct dataplane *dp = dataplane_new(fake_send);
+	struct dataplane *dp = dataplane_new(&dp_ip_mode, &dataplane_hub, fake_send);
 	struct fake fa = {.max = 1200}, fb = {.max = 1200};
 	struct dp_port pa = {.conn = &fa}, pb = {.conn = &fb}, pc = {.conn = &fa};
 	struct dp_stats s;
@@ -189,11 +193,98 @@ test_uplink(void)
 	dataplane_free(dp);
 }
 
+static void
+test_downlink(void)
+{
+	struct dataplane *dp = dataplane_new(&dp_ip_mode, &dataplane_hub, fake_send);
+	struct fake fa = {.max = 1200};
+	struct dp_port pa = {.conn = &fa};
+	struct dp_stats s;
+	struct addr a;
+	uint8_t p[1500];
+	size_t n;
+
+	addr_parse("2001:db8::1", &a);
+	dataplane_route_add(dp, &pa, &a);
+	n = v6(p, "2001:db8:ffff::9", "2001:db8::1", 60);
+	dataplane_downlink(dp, p, n);
+	CHECK(fa.sent == 1 && fa.last_len == n && pa.c.tx_packets == 1 && pa.c.tx_bytes == n,
+	    "a packet from outside reaches the tunnel owning its destination, counted");
+	n = v6(p, "2001:db8:ffff::9", "2001:db8::2", 60);
+	dataplane_downlink(dp, p, n);
+	dataplane_downlink(dp, p, n - 1);
+	n = v6(p, "2001:db8:ffff::9", "2001:db8::1", 1300);
+	dataplane_downlink(dp, p, n);
+	dataplane_stats(dp, &s);
+	CHECK(s.no_route == 1 && s.malformed == 1 && s.too_big == 1 && fa.sent == 1,
+	    "downlink drops: no route, malformed, too big");
+	CHECK_EQ_INT(pa.c.dropped_packets, 0, "downlink drops are not the tunnel's");
+	dataplane_free(dp);
+}
+
+/* A sink of another kind (what a TUN device is): it takes what the mode passed. */
+struct seen {
+	int n;
+	struct addr dst;
+	int verdict;
+};
+
+static int
+record_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
+    const struct addr *dst)
+{
+	struct seen *sn = arg;
+
+	(void)dp;
+	(void)from;
+	(void)pkt;
+	(void)len;
+	sn->n++;
+	sn->dst = *dst;
+	return sn->verdict;
+}
+
+static void
+test_sink(void)
+{
+	struct seen sn = {0};
+	struct dp_sink sink = {.name = "record", .output = record_output, .arg = &sn};
+	struct dataplane *dp = dataplane_new(&dp_ip_mode, &sink, fake_send);
+	struct fake fa = {.max = 1200}, fb = {.max = 1200};
+	struct dp_port pa = {.conn = &fa}, pb = {.conn = &fb};
+	struct dp_stats s;
+	struct addr a, want;
+	uint8_t p[1500];
+	size_t n;
+
+	addr_parse("10.0.0.1", &a);
+	dataplane_route_add(dp, &pa, &a);
+	addr_parse("10.0.0.2", &a);
+	dataplane_route_add(dp, &pb, &a);
+	n = v4(p, "10.0.0.1", "10.0.0.2", 100);
+	dataplane_uplink(dp, &pa, p, n);
+	addr_parse("10.0.0.2", &want);
+	CHECK(sn.n == 1 && sn.dst.family == 4 && memcmp(sn.dst.b, want.b, 4) == 0 && fb.sent == 0,
+	    "the sink gets the checked packet with its destination (no hub in between)");
+	n = v4(p, "10.0.0.7", "10.0.0.2", 100);
+	dataplane_uplink(dp, &pa, p, n);
+	CHECK_EQ_INT(sn.n, 1, "a spoofed packet never reaches the sink");
+	sn.verdict = DP_DROP_NO_ROUTE;
+	n = v4(p, "10.0.0.1", "192.0.2.1", 100);
+	dataplane_uplink(dp, &pa, p, n);
+	dataplane_stats(dp, &s);
+	CHECK(sn.n == 2 && s.no_route == 1 && s.spoofed == 1 && pa.c.dropped_packets == 2,
+	    "the sink's drop is counted by the data plane");
+	dataplane_free(dp);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_routes();
 	test_uplink();
+	test_downlink();
+	test_sink();
 	return check_done();
 }

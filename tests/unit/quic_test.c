@@ -1,4 +1,4 @@
-/* agent/quic*.c: a server and clients in one process over real UDP sockets on 127.0.0.1 and
+/* agent/quic/: a server and clients in one process over real UDP sockets on 127.0.0.1 and
  * ::1, driven by a small ppoll loop; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,8 +13,9 @@
 
 #include <ngtcp2/ngtcp2_crypto.h>
 
-#include "../../agent/quic.h"
-#include "../../agent/quic_internal.h"
+#include "../../agent/quic/quic.h"
+#include "../../agent/quic/quic_conn.h"
+#include "../../agent/quic/quic_tls.h"
 #include "check.h"
 
 #define MS 1000000ull

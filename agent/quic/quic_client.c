@@ -5,12 +5,32 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
+#include "../../lib/log.h"
+#include "quic_conn.h"
+#include "quic_tls.h"
+#include "quic_udp.h"
 
 #define QUIC_CLIENT_RX 4096
 #define QUIC_CLIENT_DCID_LEN 18
 #define QUIC_CLIENT_SCID_LEN 16
+
+/* ops->cid_new: random; nobody demultiplexes by the client's CIDs but its own socket. */
+static int
+client_cid_new(void *owner, struct quic_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t cidlen)
+{
+	(void)owner;
+	(void)c;
+	quic_rand(cid->data, cidlen);
+	cid->datalen = cidlen;
+	quic_rand(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+	return 0;
+}
+
+/* The client owns its connection alone: it writes after every read and timer, and frees the
+ * connection once it has ended (client_done), so it needs no other hook. */
+static const struct quic_owner_ops client_ops = {
+    .cid_new = client_cid_new,
+};
 
 static ngtcp2_conn *
 client_conn_ref_get(ngtcp2_crypto_conn_ref *ref)
@@ -56,6 +76,7 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->ops = &client_ops;
 	c->fd = -1;
 	c->cb = *cb;
 	c->state = QS_HANDSHAKE;

@@ -1,5 +1,5 @@
-/* The QUIC server: the UDP socket, connection-ID demultiplexing (a table of every CID issued),
- * version negotiation, Retry, stateless resets, the caps, the expiry heap, and the public
+/* The QUIC server: the UDP socket, connection-ID demultiplexing (quic_cid.c), version
+ * negotiation, Retry, stateless resets, the caps, the expiry heap, and the public
  * quic_server_* calls. */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,24 +7,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
-#include "../lib/siphash.h"
+#include "../../lib/log.h"
+#include "quic_cid.h"
+#include "quic_conn.h"
+#include "quic_tls.h"
+#include "quic_udp.h"
 
+#define QUIC_SCID_LEN 16 /* every connection ID the server issues has this length */
+#define QUIC_STATIC_SECRET_LEN 32
 #define QUIC_RX_MAX 4096 /* largest UDP datagram we take (bigger ones are dropped) */
 #define QUIC_READ_ROUNDS 16 /* recvmmsg batches per quic_server_read */
 #define QUIC_RESETS_PER_SEC 200
 #define QUIC_RETRY_TOKEN_TTL_NS (10ull * 1000000000u)
 #define QUIC_DEFAULT_RETRY_RATE 1000
 #define QUIC_MIN_RESET_TRIGGER 41 /* RFC 9000 §10.3: the reset must be smaller, >= 21 bytes */
-
-struct quic_cid_entry {
-	struct quic_cid_entry *hnext; /* the bucket chain */
-	struct quic_cid_entry *cnext; /* the connection's entries */
-	struct quic_conn *c;
-	size_t len;
-	uint8_t data[NGTCP2_MAX_CIDLEN];
-};
 
 struct quic_server {
 	struct quic_callbacks cb;
@@ -38,9 +34,7 @@ struct quic_server {
 	socklen_t addrlen;
 	struct quic_txbatch *tx;
 
-	struct quic_cid_entry **buckets;
-	size_t nbuckets, ncids;
-	unsigned char hkey[SIPHASH_KEY_LEN];
+	struct quic_cid_table cids; /* every CID issued -> its connection */
 
 	struct quic_conn **heap;
 	size_t heap_n, heap_cap;
@@ -57,107 +51,17 @@ struct quic_server {
 	socklen_t cur_locallen;
 };
 
-/* ---- the CID table (SipHash with a random key: initial DCIDs are the client's) ---- */
-
-static uint64_t
-cid_hash(const struct quic_server *s, const uint8_t *p, size_t len)
-{
-	return siphash24(s->hkey, p, len);
-}
-
-static struct quic_cid_entry **
-cid_slot(const struct quic_server *s, const uint8_t *p, size_t len)
-{
-	struct quic_cid_entry **pp = &s->buckets[cid_hash(s, p, len) & (s->nbuckets - 1)];
-
-	for (; *pp != NULL; pp = &(*pp)->hnext)
-		if ((*pp)->len == len && memcmp((*pp)->data, p, len) == 0)
-			break;
-	return pp;
-}
-
-static struct quic_conn *
-cid_lookup(const struct quic_server *s, const uint8_t *p, size_t len)
-{
-	struct quic_cid_entry *e = *cid_slot(s, p, len);
-
-	return e != NULL ? e->c : NULL;
-}
-
-static void
-cid_grow(struct quic_server *s)
-{
-	struct quic_cid_entry **old = s->buckets, *e, *next;
-	size_t i, n = s->nbuckets, nn = n * 2;
-	struct quic_cid_entry **nb = calloc(nn, sizeof(*nb));
-
-	if (nb == NULL)
-		return; /* longer chains, still correct */
-	s->buckets = nb;
-	s->nbuckets = nn;
-	for (i = 0; i < n; i++) {
-		for (e = old[i]; e != NULL; e = next) {
-			size_t h = cid_hash(s, e->data, e->len) & (nn - 1);
-
-			next = e->hnext;
-			e->hnext = nb[h];
-			nb[h] = e;
-		}
-	}
-	free(old);
-}
-
-/* Map cid to c; 0, or -1 when it is taken or memory is short. */
+/* ops->cid_new: a random CID not in the table, its reset token derived from the secret. */
 static int
-cid_add(struct quic_server *s, struct quic_conn *c, const uint8_t *p, size_t len)
+server_cid_new(void *owner, struct quic_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t cidlen)
 {
-	struct quic_cid_entry **pp, *e;
-
-	if (len > NGTCP2_MAX_CIDLEN)
-		return -1;
-	pp = cid_slot(s, p, len);
-	if (*pp != NULL)
-		return (*pp)->c == c ? 0 : -1;
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return -1;
-	e->c = c;
-	e->len = len;
-	memcpy(e->data, p, len);
-	*pp = e;
-	e->cnext = c->cids;
-	c->cids = e;
-	if (++s->ncids > s->nbuckets)
-		cid_grow(s);
-	return 0;
-}
-
-static void
-cid_del(struct quic_server *s, struct quic_cid_entry *e)
-{
-	struct quic_cid_entry **pp = cid_slot(s, e->data, e->len), **cp;
-
-	if (*pp == e)
-		*pp = e->hnext;
-	for (cp = &e->c->cids; *cp != NULL; cp = &(*cp)->cnext) {
-		if (*cp == e) {
-			*cp = e->cnext;
-			break;
-		}
-	}
-	s->ncids--;
-	free(e);
-}
-
-int
-quic_server_new_cid(
-    struct quic_server *s, struct quic_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t cidlen)
-{
+	struct quic_server *s = owner;
 	int tries;
 
 	for (tries = 0; tries < 8; tries++) {
 		quic_rand(cid->data, cidlen);
 		cid->datalen = cidlen;
-		if (cid_add(s, c, cid->data, cidlen) == 0)
+		if (quic_cid_add(&s->cids, c, cid->data, cidlen) == 0)
 			break;
 	}
 	if (tries == 8)
@@ -166,13 +70,12 @@ quic_server_new_cid(
 	    token, s->secret, sizeof(s->secret), cid);
 }
 
-void
-quic_server_remove_cid(struct quic_server *s, struct quic_conn *c, const ngtcp2_cid *cid)
+static void
+server_cid_retire(void *owner, struct quic_conn *c, const ngtcp2_cid *cid)
 {
-	struct quic_cid_entry *e = *cid_slot(s, cid->data, cid->datalen);
+	struct quic_server *s = owner;
 
-	if (e != NULL && e->c == c)
-		cid_del(s, e);
+	quic_cid_retire(&s->cids, c, cid->data, cid->datalen);
 }
 
 /* ---- the expiry heap ---- */
@@ -248,12 +151,12 @@ heap_remove(struct quic_server *s, struct quic_conn *c)
 
 /* ---- connection bookkeeping ---- */
 
-void
-quic_server_conn_touch(struct quic_server *s, struct quic_conn *c)
+/* ops->touch: c joins the list server_flush() writes (the core set c->dirty). */
+static void
+server_conn_touch(void *owner, struct quic_conn *c)
 {
-	if (c->dirty)
-		return;
-	c->dirty = 1;
+	struct quic_server *s = owner;
+
 	c->dirty_next = s->dirty;
 	s->dirty = c;
 }
@@ -267,17 +170,23 @@ hs_uncount(struct quic_server *s, struct quic_conn *c)
 	}
 }
 
-void
-quic_server_conn_changed(struct quic_server *s, struct quic_conn *c)
+/* ops->changed: the handshake count and c's place in the heap. */
+static void
+server_conn_changed(void *owner, struct quic_conn *c)
 {
+	struct quic_server *s = owner;
+
 	if (c->handshake_done)
 		hs_uncount(s, c);
 	heap_update(s, c);
 }
 
-void
-quic_server_conn_ended(struct quic_server *s, struct quic_conn *c)
+/* ops->ended: no longer counted; freed when its drain ends (heap key drain_end). */
+static void
+server_conn_ended(void *owner, struct quic_conn *c)
 {
+	struct quic_server *s = owner;
+
 	hs_uncount(s, c);
 	s->live--;
 	heap_update(s, c);
@@ -288,8 +197,7 @@ server_conn_free(struct quic_server *s, struct quic_conn *c)
 {
 	struct quic_conn **pp;
 
-	while (c->cids != NULL)
-		cid_del(s, c->cids);
+	quic_cid_forget(&s->cids, c);
 	heap_remove(s, c);
 	if (c->dirty) {
 		for (pp = &s->dirty; *pp != NULL; pp = &(*pp)->dirty_next) {
@@ -311,6 +219,16 @@ server_conn_free(struct quic_server *s, struct quic_conn *c)
 	}
 	quic_conn_free(c);
 }
+
+/* What the server's connections ask of it. */
+static const struct quic_owner_ops server_ops = {
+    .touch = server_conn_touch,
+    .changed = server_conn_changed,
+    .cid_new = server_cid_new,
+    .cid_retire = server_cid_retire,
+    .ended = server_conn_ended,
+    .keep_close = 1,
+};
 
 static ngtcp2_conn *
 conn_ref_get(ngtcp2_crypto_conn_ref *ref)
@@ -460,7 +378,8 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	c->srv = s;
+	c->ops = &server_ops;
+	c->owner = s;
 	c->fd = s->fd;
 	c->tx = s->tx;
 	c->cb = s->cb;
@@ -483,10 +402,10 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	for (tries = 0; tries < 8; tries++) {
 		scid.datalen = QUIC_SCID_LEN;
 		quic_rand(scid.data, scid.datalen);
-		if (cid_add(s, c, scid.data, scid.datalen) == 0)
+		if (quic_cid_add(&s->cids, c, scid.data, scid.datalen) == 0)
 			break;
 	}
-	if (tries == 8 || cid_add(s, c, hd->dcid.data, hd->dcid.datalen) != 0)
+	if (tries == 8 || quic_cid_add(&s->cids, c, hd->dcid.data, hd->dcid.datalen) != 0)
 		goto fail;
 
 	quic_conn_callbacks(&cbs, 1);
@@ -555,7 +474,7 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 	}
 	if (rv != 0)
 		return;
-	c = cid_lookup(s, vc.dcid, vc.dcidlen);
+	c = quic_cid_lookup(&s->cids, vc.dcid, vc.dcidlen);
 	if (c != NULL) {
 		if (c->state == QS_CLOSING && c->close_pkt != NULL) {
 			/* answer with the close again, less often as packets keep coming */
@@ -661,13 +580,10 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	s->handshake_timeout =
 	    cfg->handshake_timeout_ns ? cfg->handshake_timeout_ns : QUIC_HANDSHAKE_TIMEOUT_NS;
 	memcpy(s->secret, cfg->static_secret, sizeof(s->secret));
-	quic_rand(s->hkey, sizeof(s->hkey));
-	s->nbuckets = 256;
-	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	s->tx = calloc(1, sizeof(*s->tx));
 	s->rx = malloc(QUIC_BATCH * sizeof(*s->rx));
 	s->rxctl = malloc(QUIC_BATCH * sizeof(*s->rxctl));
-	if (s->buckets == NULL || s->tx == NULL || s->rx == NULL || s->rxctl == NULL)
+	if (quic_cid_init(&s->cids) != 0 || s->tx == NULL || s->rx == NULL || s->rxctl == NULL)
 		goto fail;
 	if ((s->tls = quic_tls_server_new(cfg->cert_file, cfg->key_file)) == NULL)
 		goto fail;
@@ -707,7 +623,7 @@ quic_server_free(struct quic_server *s, uint64_t code, const char *reason)
 	quic_tls_server_free(s->tls);
 	if (s->fd != -1)
 		close(s->fd);
-	free(s->buckets);
+	quic_cid_free(&s->cids);
 	free(s->heap);
 	free(s->tx);
 	free(s->rx);

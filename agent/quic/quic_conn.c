@@ -1,5 +1,5 @@
-/* The QUIC connection core shared by server and client: ngtcp2 callbacks, stream send buffers
- * kept until acknowledged, the DATAGRAM queue, the write loop, timers and the close states. */
+/* The QUIC connection core shared by server and client: ngtcp2 callbacks, the streams (their
+ * send buffers: quic_sendbuf.c), the DATAGRAM queue, the write loop, timers and the close states. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,26 +8,8 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
-
-struct quic_chunk {
-	struct quic_chunk *next;
-	size_t len;
-	uint8_t data[];
-};
-
-/* One stream's send side: chunks hold the bytes from the first unacknowledged one on. */
-struct quic_stream {
-	struct quic_stream *next;
-	int64_t id;
-	struct quic_chunk *head, *tail;
-	size_t head_acked; /* bytes of head already acknowledged */
-	uint64_t queued, sent, acked; /* stream offsets: given to us, given to ngtcp2, acked */
-	int fin, fin_sent;
-	int shut; /* the send side is gone (peer STOP_SENDING, reset): nothing more goes out */
-	int blocked; /* flow control stopped it in this write pass */
-};
+#include "../../lib/log.h"
+#include "quic_conn.h"
 
 uint64_t
 quic_now(void)
@@ -48,8 +30,19 @@ quic_rand(void *dst, size_t len)
 void
 quic_conn_touch(struct quic_conn *c)
 {
-	if (c->srv != NULL)
-		quic_server_conn_touch(c->srv, c);
+	/* once per owner's write pass: this runs for every packet in and out */
+	if (c->dirty || c->ops->touch == NULL)
+		return;
+	c->dirty = 1;
+	c->ops->touch(c->owner, c);
+}
+
+/* c's expiry or handshake state changed: the owner may keep them in order. */
+static void
+conn_changed(struct quic_conn *c)
+{
+	if (c->ops->changed != NULL && c->live)
+		c->ops->changed(c->owner, c);
 }
 
 void
@@ -62,100 +55,15 @@ quic_conn_set_remote(struct quic_conn *c, const struct sockaddr *sa, socklen_t l
 
 /* ---- streams ---- */
 
-static struct quic_stream *
-stream_find(struct quic_conn *c, int64_t id)
-{
-	struct quic_stream *st;
-
-	for (st = c->streams; st != NULL; st = st->next)
-		if (st->id == id)
-			return st;
-	return NULL;
-}
-
+/* A stream's send side, known to ngtcp2 as its user data. */
 static struct quic_stream *
 stream_new(struct quic_conn *c, int64_t id)
 {
-	struct quic_stream *st, **pp;
+	struct quic_stream *st = quic_sendbuf_open(&c->sb, id);
 
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return NULL;
-	st->id = id;
-	for (pp = &c->streams; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = st;
-	if (c->conn != NULL)
+	if (st != NULL && c->conn != NULL)
 		ngtcp2_conn_set_stream_user_data(c->conn, id, st);
 	return st;
-}
-
-static void
-stream_drop_data(struct quic_conn *c, struct quic_stream *st)
-{
-	struct quic_chunk *ch;
-
-	while ((ch = st->head) != NULL) {
-		st->head = ch->next;
-		c->pending_bytes -= ch->len;
-		free(ch);
-	}
-	st->tail = NULL;
-	st->head_acked = 0;
-}
-
-static void
-stream_free(struct quic_conn *c, struct quic_stream *st)
-{
-	struct quic_stream **pp;
-
-	for (pp = &c->streams; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == st) {
-			*pp = st->next;
-			break;
-		}
-	}
-	stream_drop_data(c, st);
-	free(st);
-}
-
-static int
-stream_has_output(const struct quic_stream *st)
-{
-	return !st->shut && !st->blocked && (st->sent < st->queued || (st->fin && !st->fin_sent));
-}
-
-static int
-conn_has_output(const struct quic_conn *c)
-{
-	const struct quic_stream *st;
-
-	for (st = c->streams; st != NULL; st = st->next)
-		if (stream_has_output(st))
-			return 1;
-	return 0;
-}
-
-/* The unsent bytes of st as vectors (at most n). */
-static size_t
-stream_vecs(const struct quic_stream *st, ngtcp2_vec *v, size_t n, uint64_t *total)
-{
-	const struct quic_chunk *ch;
-	uint64_t skip = st->sent - (st->acked - st->head_acked);
-	size_t k = 0;
-
-	*total = 0;
-	for (ch = st->head; ch != NULL && k < n; ch = ch->next) {
-		if (skip >= ch->len) {
-			skip -= ch->len;
-			continue;
-		}
-		v[k].base = (uint8_t *)(uintptr_t)(ch->data + skip);
-		v[k].len = ch->len - (size_t)skip;
-		*total += v[k].len;
-		skip = 0;
-		k++;
-	}
-	return k;
 }
 
 /* ---- DATAGRAM queue ---- */
@@ -227,13 +135,8 @@ cb_get_new_connection_id(
 	struct quic_conn *c = user_data;
 
 	(void)conn;
-	if (c->srv != NULL)
-		return quic_server_new_cid(c->srv, c, cid, token, cidlen) == 0
-		    ? 0
-		    : NGTCP2_ERR_CALLBACK_FAILURE;
-	quic_rand(cid->data, cidlen);
-	cid->datalen = cidlen;
-	quic_rand(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+	if (c->ops->cid_new(c->owner, c, cid, token, cidlen) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
 
@@ -243,8 +146,8 @@ cb_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user_dat
 	struct quic_conn *c = user_data;
 
 	(void)conn;
-	if (c->srv != NULL)
-		quic_server_remove_cid(c->srv, c, cid);
+	if (c->ops->cid_retire != NULL)
+		c->ops->cid_retire(c->owner, c, cid);
 	return 0;
 }
 
@@ -261,8 +164,7 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	c->handshake_done = 1;
 	c->state = QS_READY;
-	if (c->srv != NULL)
-		quic_server_conn_changed(c->srv, c);
+	conn_changed(c);
 	if (c->cb.conn_ready != NULL && c->live)
 		c->cb.conn_ready(c->cb.arg, c);
 	return 0;
@@ -302,22 +204,12 @@ cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uint64_t offse
 {
 	struct quic_conn *c = user_data;
 	struct quic_stream *st = stream_user_data;
-	struct quic_chunk *ch;
 
 	(void)conn;
 	(void)offset;
-	if (st == NULL && (st = stream_find(c, stream_id)) == NULL)
+	if (st == NULL && (st = quic_sendbuf_find(&c->sb, stream_id)) == NULL)
 		return 0;
-	st->acked += datalen;
-	st->head_acked += datalen;
-	while ((ch = st->head) != NULL && st->head_acked >= ch->len) {
-		st->head_acked -= ch->len;
-		st->head = ch->next;
-		c->pending_bytes -= ch->len;
-		free(ch);
-	}
-	if (st->head == NULL)
-		st->tail = NULL;
+	quic_sendbuf_acked(&c->sb, st, datalen);
 	return 0;
 }
 
@@ -331,9 +223,9 @@ cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t a
 	(void)flags;
 	(void)app_error_code;
 	if (st == NULL)
-		st = stream_find(c, stream_id);
+		st = quic_sendbuf_find(&c->sb, stream_id);
 	if (st != NULL)
-		stream_free(c, st);
+		quic_sendbuf_close(&c->sb, st);
 	/* the peer may open another one: a long-lived tunnel makes requests forever */
 	if (!ngtcp2_conn_is_local_stream(conn, stream_id) && ngtcp2_is_bidi_stream(stream_id))
 		ngtcp2_conn_extend_max_streams_bidi(conn, 1);
@@ -346,7 +238,7 @@ stream_aborted(struct quic_conn *c, int64_t stream_id, void *stream_user_data, u
 	struct quic_stream *st = stream_user_data;
 
 	if (st == NULL)
-		st = stream_find(c, stream_id);
+		st = quic_sendbuf_find(&c->sb, stream_id);
 	if (st != NULL) {
 		if (st->shut)
 			return; /* told once */
@@ -424,8 +316,9 @@ quic_conn_callbacks(ngtcp2_callbacks *cbs, int server)
 
 /* ---- the end of a connection ---- */
 
-void
-quic_conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
+/* Enter the end state st, run conn_closed once, tell the owner. */
+static void
+conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
 {
 	if (!c->live)
 		return;
@@ -436,8 +329,8 @@ quic_conn_finish(struct quic_conn *c, enum quic_state st, uint64_t now)
 		c->drain_end = now + 3 * ngtcp2_conn_get_pto(c->conn);
 	if (c->cb.conn_closed != NULL)
 		c->cb.conn_closed(c->cb.arg, c, &c->how);
-	if (c->srv != NULL)
-		quic_server_conn_ended(c->srv, c);
+	if (c->ops->ended != NULL)
+		c->ops->ended(c->owner, c);
 }
 
 /* Write a CONNECTION_CLOSE carrying ccerr, keep it for resending, and end c. */
@@ -454,14 +347,14 @@ conn_send_close(struct quic_conn *c, const ngtcp2_connection_close_error *ccerr,
 	n = ngtcp2_conn_write_connection_close(
 	    c->conn, &ps.path, &pi, buf, QUIC_PKT_MAX, ccerr, now);
 	if (n > 0) {
-		if (c->srv != NULL && (c->close_pkt = malloc((size_t)n)) != NULL) {
+		if (c->ops->keep_close && (c->close_pkt = malloc((size_t)n)) != NULL) {
 			memcpy(c->close_pkt, buf, (size_t)n);
 			c->close_pktlen = (size_t)n;
 		}
 		quic_tx_commit(c->tx, (size_t)n, ps.path.remote.addr, ps.path.remote.addrlen,
 		    ps.path.local.addr);
 	}
-	quic_conn_finish(c, QS_CLOSING, now);
+	conn_finish(c, QS_CLOSING, now);
 }
 
 /* A transport-level failure of ours (ngtcp2 error rv): close with it. */
@@ -486,7 +379,7 @@ conn_fail(struct quic_conn *c, int rv, uint64_t now)
 	log_debug("quic: closing a connection: %s", ngtcp2_strerror(rv));
 	if (rv == NGTCP2_ERR_DROP_CONN || rv == NGTCP2_ERR_RETRY) {
 		c->drain_end = now;
-		quic_conn_finish(c, QS_DRAINING, now);
+		conn_finish(c, QS_DRAINING, now);
 		return;
 	}
 	conn_send_close(c, &ccerr, now);
@@ -507,7 +400,7 @@ conn_peer_closed(struct quic_conn *c, uint64_t now)
 		memcpy(c->how.reason, ccerr.reason, n);
 	c->how.reason[n] = '\0';
 	c->how.handshake_failed = !c->handshake_done;
-	quic_conn_finish(c, QS_DRAINING, now);
+	conn_finish(c, QS_DRAINING, now);
 }
 
 int
@@ -554,7 +447,7 @@ conn_write_pkts(struct quic_conn *c, uint64_t now, size_t maxpkts)
 
 	if (maxudp > QUIC_PKT_MAX)
 		maxudp = QUIC_PKT_MAX;
-	for (st = c->streams; st != NULL; st = st->next)
+	for (st = c->sb.streams; st != NULL; st = st->next)
 		st->blocked = 0;
 	ngtcp2_path_storage_zero(&ps);
 	for (;;) {
@@ -595,8 +488,8 @@ conn_write_pkts(struct quic_conn *c, uint64_t now, size_t maxpkts)
 				fresh_miss = 0;
 			}
 		} else {
-			st = c->streams;
-			while (st != NULL && !stream_has_output(st))
+			st = c->sb.streams;
+			while (st != NULL && !quic_sendbuf_has_output(st))
 				st = st->next;
 			flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
 			sid = -1;
@@ -604,7 +497,7 @@ conn_write_pkts(struct quic_conn *c, uint64_t now, size_t maxpkts)
 			total = 0;
 			if (st != NULL) {
 				sid = st->id;
-				vcnt = stream_vecs(st, v, sizeof(v) / sizeof(v[0]), &total);
+				vcnt = quic_sendbuf_vecs(st, v, sizeof(v) / sizeof(v[0]), &total);
 				if (st->fin && st->sent + total == st->queued)
 					flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
 			}
@@ -658,7 +551,7 @@ quic_conn_write(struct quic_conn *c, uint64_t now)
 	}
 	/* The pacer may hold back the answer written just before the close (a refused handshake
 	 * request): the close waits for it, briefly, or it would overtake the answer. */
-	if (c->close_pending && conn_has_output(c) && now < c->close_by)
+	if (c->close_pending && quic_sendbuf_any_output(&c->sb) && now < c->close_by)
 		return;
 	if (c->close_pending) {
 		c->close_pending = 0;
@@ -682,7 +575,7 @@ quic_conn_expiry(const struct quic_conn *c)
 
 	if (!c->live)
 		return c->drain_end;
-	if (c->close_pending && !conn_has_output(c))
+	if (c->close_pending && !quic_sendbuf_any_output(&c->sb))
 		return 0;
 	e = ngtcp2_conn_get_expiry(c->conn);
 	if (c->close_pending && c->close_by < e)
@@ -718,7 +611,7 @@ quic_conn_timer(struct quic_conn *c, uint64_t now)
 			    c->how.idle ? "idle timeout" : "handshake timeout");
 			c->how.handshake_failed = !c->handshake_done;
 			c->drain_end = now;
-			quic_conn_finish(c, QS_DRAINING, now);
+			conn_finish(c, QS_DRAINING, now);
 			return;
 		}
 		if (rv != 0) {
@@ -732,12 +625,9 @@ quic_conn_timer(struct quic_conn *c, uint64_t now)
 void
 quic_conn_free(struct quic_conn *c)
 {
-	struct quic_stream *st;
-
 	if (c == NULL)
 		return;
-	while ((st = c->streams) != NULL)
-		stream_free(c, st);
+	quic_sendbuf_clear(&c->sb);
 	while (c->dq_count > 0)
 		dq_pop(c, 0);
 	if (c->conn != NULL)
@@ -777,30 +667,14 @@ int
 quic_stream_send(struct quic_conn *c, int64_t stream_id, const void *data, size_t len, int fin)
 {
 	struct quic_stream *st;
-	struct quic_chunk *ch;
+	int rv;
 
 	if (!c->live || c->close_pending)
 		return QUIC_ERR_CLOSED;
-	if ((st = stream_find(c, stream_id)) == NULL || st->fin || st->shut)
+	if ((st = quic_sendbuf_find(&c->sb, stream_id)) == NULL)
 		return QUIC_ERR_STREAM;
-	if (len > 0) {
-		if (c->pending_bytes + len > QUIC_STREAM_PENDING_MAX)
-			return QUIC_ERR_NOMEM;
-		if ((ch = malloc(sizeof(*ch) + len)) == NULL)
-			return QUIC_ERR_NOMEM;
-		ch->next = NULL;
-		ch->len = len;
-		memcpy(ch->data, data, len);
-		if (st->tail != NULL)
-			st->tail->next = ch;
-		else
-			st->head = ch;
-		st->tail = ch;
-		st->queued += len;
-		c->pending_bytes += len;
-	}
-	if (fin)
-		st->fin = 1;
+	if ((rv = quic_sendbuf_queue(&c->sb, st, data, len, fin)) != QUIC_OK)
+		return rv;
 	quic_conn_touch(c);
 	return QUIC_OK;
 }
@@ -884,8 +758,7 @@ void
 quic_conn_set_deadline(struct quic_conn *c, uint64_t at_ns)
 {
 	c->deadline = at_ns;
-	if (c->srv != NULL && c->live)
-		quic_server_conn_changed(c->srv, c);
+	conn_changed(c);
 }
 
 void
@@ -898,8 +771,7 @@ quic_conn_close(struct quic_conn *c, uint64_t code, const char *reason)
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason != NULL ? reason : "");
 	quic_conn_touch(c);
-	if (c->srv != NULL)
-		quic_server_conn_changed(c->srv, c);
+	conn_changed(c);
 }
 
 void

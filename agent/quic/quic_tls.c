@@ -8,8 +8,8 @@
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
+#include "../../lib/log.h"
+#include "quic_tls.h"
 
 const char *quic_test_client_alpn;
 

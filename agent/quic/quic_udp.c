@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
+#include "../../lib/log.h"
+#include "quic_udp.h"
 
 #define QUIC_SOCKBUF (4 * 1024 * 1024)
 

@@ -12,8 +12,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
-#include "quic_internal.h"
-#include "../lib/log.h"
+#include "../../lib/log.h"
+#include "quic_tls.h"
 
 #define CERT_CN "snaptun-agent"
 #define CERT_YEARS 10

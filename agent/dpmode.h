@@ -1,0 +1,35 @@
+/* A data-plane mode (PROTOCOL.md §1.6): what a datagram of a tunnel is and how it is checked.
+ * The data plane (dataplane.h) calls its mode once per packet each way; the route table, the
+ * counters and the sink are the data plane's, the same in every mode.
+ *
+ *   ip     each datagram is one IPv4/IPv6 packet whose source must be the tunnel's assigned
+ *          address (dp_ip.c).
+ *   scion  (a later issue) each datagram is one SCION packet whose source host address must be
+ *          the assigned address; its check also answers a violation with an SCMP Parameter
+ *          Problem through the same tunnel (dataplane_deliver() to the sender's address), which
+ *          is why the check is given the data plane. */
+#ifndef AGENT_DPMODE_H
+#define AGENT_DPMODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/addr.h"
+#include "dataplane.h"
+
+struct dp_mode {
+	const char *name; /* "ip", "scion" */
+	/* Check one datagram (len bytes) from the client of port from, which has an address
+	 * (from->addr): 0 with *dst the destination host address the sink goes by, or the drop
+	 * reason (enum dp_drop: DP_DROP_MALFORMED, DP_DROP_SPOOFED, ...). */
+	int (*uplink_check)(struct dataplane *dp, const struct dp_port *from, const uint8_t *pkt,
+	    size_t len, struct addr *dst);
+	/* The destination host address of a packet the sink side hands in (TUN device, underlay):
+	 * 0 with *dst, or the drop reason. */
+	int (*downlink_dest)(const uint8_t *pkt, size_t len, struct addr *dst);
+};
+
+/* ip mode (dp_ip.c). */
+extern const struct dp_mode dp_ip_mode;
+
+#endif
