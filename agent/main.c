@@ -25,7 +25,7 @@
 #include "dpsink.h"
 #include "link.h"
 #include "quic/quic.h"
-#include "sockaddr.h"
+#include "../lib/sockaddr.h"
 #include "state.h"
 #include "tunnel.h"
 

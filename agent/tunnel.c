@@ -12,7 +12,7 @@
 #include "pssid_index.h"
 #include "report.h"
 #include "session.h"
-#include "sockaddr.h"
+#include "../lib/sockaddr.h"
 #include "tunnel.h"
 
 #define RESPONSE_MAX (CTRL_MSG_MAX + 1)

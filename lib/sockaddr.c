@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "sockaddr.h"
 
 /* The host of sa into host (INET6_ADDRSTRLEN); unmap: an IPv4-mapped address as IPv4. 4 or 6
@@ -124,4 +125,32 @@ sockaddr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 		*len = sizeof(*in6);
 	}
 	return 0;
+}
+
+int
+sockaddr_host(const struct sockaddr *sa, struct addr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		a->family = 4;
+		memcpy(a->b, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			a->family = 4;
+			memcpy(a->b, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			a->family = 6;
+			memcpy(a->b, &in6->sin6_addr, 16);
+		}
+		*port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	return -1;
 }

@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+struct addr;
+
 /* "[" host "]:" port and the NUL. */
 #define SOCKADDR_STRLEN (INET6_ADDRSTRLEN + 8)
 /* The longest host part sockaddr_split takes (a DNS name: 253). */
@@ -33,5 +35,9 @@ int sockaddr_split(const char *text, char *host, size_t hostlen, uint16_t *port,
  * (IPv6 only within them) into *ss, its length in *len. No name is resolved. Returns 0 or
  * -1. */
 int sockaddr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
+
+/* The host address (an IPv4-mapped IPv6 address as IPv4) and port of sa. 0, or -1 for NULL or
+ * another family. */
+int sockaddr_host(const struct sockaddr *sa, struct addr *a, uint16_t *port);
 
 #endif

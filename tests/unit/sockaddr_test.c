@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "../../lib/addr.h"
 #include "../../lib/sockaddr.h"
 #include "check.h"
 
@@ -138,9 +139,36 @@ test_parse(void)
 	CHECK(sockaddr_parse("1.2.3.4:65536", &ss, &len) < 0, "the port range holds here too");
 }
 
+static void
+test_host(void)
+{
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(4433)};
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(53)};
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct addr a;
+	uint16_t port = 0;
+
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &in6.sin6_addr);
+	CHECK(sockaddr_host((struct sockaddr *)&in6, &a, &port) == 0 && a.family == 4 &&
+		a.b[0] == 10 && a.b[3] == 3 && port == 4433,
+	    "sockaddr_host: a v4-mapped address is its IPv4 address, with the port");
+	inet_pton(AF_INET6, "2001:db8::7", &in6.sin6_addr);
+	CHECK(
+	    sockaddr_host((struct sockaddr *)&in6, &a, &port) == 0 && a.family == 6 && a.b[15] == 7,
+	    "sockaddr_host: an IPv6 address");
+	inet_pton(AF_INET, "192.0.2.9", &in.sin_addr);
+	CHECK(sockaddr_host((struct sockaddr *)&in, &a, &port) == 0 && a.family == 4 &&
+		a.b[3] == 9 && port == 53,
+	    "sockaddr_host: an IPv4 address");
+	CHECK(sockaddr_host((struct sockaddr *)&un, &a, &port) == -1 &&
+		sockaddr_host(NULL, &a, &port) == -1,
+	    "sockaddr_host: another family or NULL is -1");
+}
+
 int
 main(void)
 {
+	test_host();
 	test_format();
 	test_split();
 	test_parse();
