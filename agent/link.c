@@ -12,10 +12,10 @@
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
+#include "../proto/chanbuf.h"
 #include "link.h"
 
 #define LINK_CHAN_VERSION 1 /* the channel versions spoken: 1 .. 1 */
-#define LINK_READ_CHUNK 65536
 #define NS 1000000000ull
 
 enum link_st {
@@ -50,11 +50,7 @@ struct link {
 	enum link_st st;
 	const char *broken; /* why the channel must be dropped at the next safe point */
 	unsigned char key[CHAN_KEY_LEN];
-	struct chan_dec *dec;
-	uint64_t seq; /* of the last frame sent on this connection */
-	unsigned char *out;
-	size_t outlen, outoff, outcap;
-	int want_out;
+	struct chanbuf *buf; /* the connection's output queue and decoder (NULL: disconnected) */
 	uint64_t backoff, reconnect_at;
 	uint64_t hb_period, stats_period, hb_next, stats_next, last_rx;
 	struct state *building; /* between SNAPSHOT_BEGIN and END */
@@ -62,10 +58,10 @@ struct link {
 	/* requests waiting for their ALLOC_RES, and those whose callback already ran with a
 	 * timeout but whose ALLOC_RES may still come (on this connection only) */
 	struct pendq pending, late;
-	unsigned char rbuf[LINK_READ_CHUNK];
 };
 
 static void link_teardown(struct link *l);
+static void set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds);
 
 static void
 pendq_push(struct pendq *q, struct pending *p)
@@ -145,7 +141,7 @@ link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epf
 	l->st = LINK_IDLE;
 	l->backoff = 2 * LINK_BACKOFF_MIN_NS;
 	l->reconnect_at = 1; /* at once */
-	link_set_periods(l, 0, 0);
+	set_periods(l, 0, 0);
 	srandom((unsigned)(clock_mono_ns() ^ (uint64_t)getpid()));
 	return l;
 }
@@ -159,7 +155,7 @@ link_free(struct link *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
-	chan_dec_free(l->dec);
+	chanbuf_free(l->buf);
 	state_free(l->building);
 	while ((p = pendq_pop(&l->pending)) != NULL) {
 		struct link_alloc_res res = {.error = ERR_BUSY, .reason = "shutting down"};
@@ -168,7 +164,6 @@ link_free(struct link *l)
 		free(p);
 	}
 	pendq_clear(&l->late);
-	free(l->out);
 	free(l->socket_path);
 	free(l->key_file);
 	free(l->version);
@@ -189,8 +184,9 @@ link_up(const struct link *l)
 	return l != NULL && l->st == LINK_UP && l->broken == NULL;
 }
 
-void
-link_set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds)
+/* Heartbeat and stats periods in seconds (0: LINK_PERIOD_DEFAULT), from the manager's Limits. */
+static void
+set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds)
 {
 	uint64_t hb = (heartbeat_seconds ? heartbeat_seconds : LINK_PERIOD_DEFAULT) * NS;
 	uint64_t stats = (stats_seconds ? stats_seconds : LINK_PERIOD_DEFAULT) * NS;
@@ -212,75 +208,42 @@ link_fail(struct link *l, const char *why)
 		l->broken = why;
 }
 
+/* The queue's want_write: EPOLLOUT while something waits for the socket. */
 static void
-watch(struct link *l, int out)
+want_output(void *arg, int on)
 {
-	struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.fd = l->fd};
+	struct link *l = arg;
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.fd = l->fd};
 
-	if (l->want_out == out)
-		return;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0)
 		fatal("epoll_ctl (state channel)");
-	l->want_out = out;
 }
 
 static void
 write_out(struct link *l)
 {
-	while (l->outoff < l->outlen) {
-		ssize_t n = send(l->fd, l->out + l->outoff, l->outlen - l->outoff, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			link_fail(l, strerror(errno));
-			return;
-		}
-		l->outoff += (size_t)n;
-	}
-	if (l->outoff == l->outlen)
-		l->outoff = l->outlen = 0;
-	watch(l, l->outlen > 0);
+	if (chanbuf_write(l->buf, l->fd, SIZE_MAX) < 0)
+		link_fail(l, strerror(errno));
 }
 
-/* Queue a frame whatever the state (HELLO goes out before WELCOME). */
+/* Queue a frame whatever the state (HELLO goes out before WELCOME) and write it. */
 static int
 send_frame(struct link *l, enum chan_msg type, const ProtobufCMessage *msg, uint64_t corr)
 {
-	size_t need = CHAN_FRAME_LEN(protobuf_c_message_get_packed_size(msg));
-	ssize_t n;
+	int rv;
 
 	if (l->fd < 0 || l->broken != NULL)
 		return -1;
-	if (l->outlen + need > LINK_OUT_MAX) {
-		link_fail(l, "output queue full");
-		return -1;
-	}
-	if (l->outlen + need > l->outcap) {
-		size_t ncap = l->outcap ? l->outcap : 65536;
-		unsigned char *p;
-
-		while (ncap < l->outlen + need)
-			ncap *= 2;
-		if ((p = realloc(l->out, ncap)) == NULL) {
-			link_fail(l, "out of memory");
-			return -1;
-		}
-		l->out = p;
-		l->outcap = ncap;
-	}
-	n = chan_frame_pack(l->key, type, l->agent_id, l->seq + 1, corr, msg, l->out + l->outlen,
-	    l->outcap - l->outlen);
-	if (n < 0) {
+	switch ((rv = chanbuf_put(l->buf, type, corr, msg))) {
+	case 0: break;
+	case CHANBUF_FULL: link_fail(l, "output queue full"); return -1;
+	case CHANBUF_NOMEM: link_fail(l, "out of memory"); return -1;
+	default:
 		log_error(
-		    "state channel: packing %s: %s", chan_msg_name(type), chan_err_str((int)n));
+		    "state channel: packing %s: %s", chan_msg_name(type), chanbuf_err_str(rv));
 		link_fail(l, "packing failed");
 		return -1;
 	}
-	l->seq++;
-	l->outlen += (size_t)n;
 	write_out(l);
 	return l->broken == NULL ? 0 : -1;
 }
@@ -305,7 +268,7 @@ link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *a
 		free(p);
 		return -1;
 	}
-	p->id = (int64_t)l->seq;
+	p->id = (int64_t)chanbuf_seq(l->buf);
 	p->deadline = clock_mono_ns() + LINK_ALLOC_TIMEOUT_NS;
 	p->session_id = req->session_id;
 	p->cb = cb;
@@ -357,6 +320,14 @@ link_connect(struct link *l)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct epoll_event ev = {.events = EPOLLIN};
+	struct chanbuf_config bc = {
+	    .key = l->key,
+	    .self = l->agent_id,
+	    .peer = CHAN_NODE_MANAGER,
+	    .max = LINK_OUT_MAX,
+	    .want_write = want_output,
+	    .arg = l,
+	};
 	State__Hello hello;
 	int fd;
 
@@ -376,14 +347,12 @@ link_connect(struct link *l)
 		schedule_reconnect(l);
 		return;
 	}
-	if ((l->dec = chan_dec_new(l->key, l->agent_id, CHAN_NODE_MANAGER)) == NULL)
+	if ((l->buf = chanbuf_new(&bc)) == NULL)
 		fatalx("out of memory");
 	ev.data.fd = fd;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		fatal("epoll_ctl (state channel)");
 	l->fd = fd;
-	l->want_out = 0;
-	l->seq = 0;
 	l->st = LINK_HELLO;
 	l->broken = NULL;
 	l->last_rx = clock_mono_ns();
@@ -416,11 +385,10 @@ link_teardown(struct link *l)
 	if (l->broken != NULL)
 		log_warn("state channel to %s dropped: %s", l->socket_path, l->broken);
 	l->broken = NULL;
-	chan_dec_free(l->dec);
-	l->dec = NULL;
+	chanbuf_free(l->buf);
+	l->buf = NULL;
 	state_free(l->building);
 	l->building = NULL;
-	l->outlen = l->outoff = 0;
 	l->st = LINK_IDLE;
 	l->hb_next = l->stats_next = 0;
 	for (struct pending *p = l->pending.head; p != NULL; p = p->next)
@@ -483,8 +451,103 @@ on_alloc_res(struct link *l, uint64_t corr, const State__AllocRes *m)
 	free(p);
 }
 
+/* Tell the owner: the callback name of l->cb, if set, with the arguments after arg. */
+#define LINK_TELL(l, name, ...) \
+	do { \
+		if ((l)->cb.name != NULL) \
+			(l)->cb.name((l)->cb.arg, __VA_ARGS__); \
+	} while (0)
+
 static void
-on_frame(struct link *l, const struct chan_frame *f)
+on_welcome(struct link *l, const State__Welcome *w)
+{
+	if (w->version != LINK_CHAN_VERSION) {
+		link_fail(l, "WELCOME with a version we do not speak");
+		return;
+	}
+	log_info("state channel: welcomed by %s (%s), channel version %u", l->socket_path,
+	    w->software_version, w->version);
+	l->st = LINK_UP;
+	l->backoff = 2 * LINK_BACKOFF_MIN_NS;
+	l->hb_next = clock_mono_ns() + l->hb_period;
+	l->stats_next = clock_mono_ns() + l->stats_period;
+	if (l->cb.welcome != NULL)
+		l->cb.welcome(l->cb.arg);
+}
+
+static void
+on_reject(struct link *l, const State__Reject *r)
+{
+	log_error("state channel: rejected by the manager: %s", r->reason);
+	link_fail(l, "rejected");
+}
+
+/* A message the manager does not send, or not now. */
+static void
+unexpected(struct link *l, enum chan_msg type)
+{
+	log_warn("state channel: unexpected %s from the manager", chan_msg_name(type));
+	link_fail(l, "protocol error");
+}
+
+/* A snapshot item of type arrives: 1 when a snapshot is being built (the item counts), else 0
+ * and the channel fails. */
+static int
+item_begin(struct link *l, enum chan_msg type)
+{
+	if (l->building == NULL) {
+		log_warn("state channel: %s outside a snapshot", chan_msg_name(type));
+		link_fail(l, "protocol error");
+		return 0;
+	}
+	l->build_items++;
+	return 1;
+}
+
+/* The outcome rv of applying a snapshot item of type: one the state refuses is skipped. */
+static void
+item_end(enum chan_msg type, int rv)
+{
+	if (rv < 0)
+		log_warn("state channel: snapshot item %s skipped: %s", chan_msg_name(type),
+		    err_str(rv));
+}
+
+/* SNAPSHOT_END: the snapshot built goes to the owner if it is whole, with the link's periods
+ * set from its limits first. */
+static void
+snapshot_end(struct link *l, const State__SnapshotEnd *e)
+{
+	struct state *st = l->building;
+
+	l->building = NULL;
+	if (st == NULL || e->generation != l->build_gen || e->item_count != l->build_items) {
+		log_warn("state channel: snapshot %llu discarded (END generation %llu, %llu items "
+			 "announced, %llu received)",
+		    (unsigned long long)l->build_gen, (unsigned long long)e->generation,
+		    (unsigned long long)e->item_count, (unsigned long long)l->build_items);
+		state_free(st);
+		return;
+	}
+	st->generation = l->build_gen;
+	log_info("state channel: snapshot %llu: %zu keys, %zu revoked, %zu grants, %zu pools",
+	    (unsigned long long)l->build_gen, st->nkeys, st->nrevoked, st->ngrants, st->npools);
+	set_periods(l, st->limits.heartbeat_seconds, st->limits.stats_seconds);
+	l->cb.snapshot(l->cb.arg, st);
+}
+
+/* A delta that lacks the record it is about: nothing to apply. */
+static void
+delta_empty(enum chan_msg type)
+{
+	log_warn("state channel: %s not applied: %s", chan_msg_name(type), err_str(ERR_INVALID));
+}
+
+/* One verified frame from the manager: the one switch over its message types. Deltas are
+ * applied to the snapshot being built as well (it must not lose what changed meanwhile), then
+ * handed to the owner. */
+static void
+link_frame(struct link *l, const struct chan_frame *f)
 {
 	ProtobufCMessage *m;
 
@@ -492,33 +555,21 @@ on_frame(struct link *l, const struct chan_frame *f)
 		link_fail(l, "undecodable payload");
 		return;
 	}
-	if (l->st == LINK_HELLO) {
-		if (f->type == CHAN_WELCOME) {
-			const State__Welcome *w = (const State__Welcome *)m;
-
-			if (w->version != LINK_CHAN_VERSION) {
-				link_fail(l, "WELCOME with a version we do not speak");
-				goto out;
-			}
-			log_info("state channel: welcomed by %s (%s), channel version %u",
-			    l->socket_path, w->software_version, w->version);
-			l->st = LINK_UP;
-			l->backoff = 2 * LINK_BACKOFF_MIN_NS;
-			l->hb_next = clock_mono_ns() + l->hb_period;
-			l->stats_next = clock_mono_ns() + l->stats_period;
-			if (l->cb.welcome != NULL)
-				l->cb.welcome(l->cb.arg);
-		} else if (f->type == CHAN_REJECT) {
-			log_error("state channel: rejected by the manager: %s",
-			    ((const State__Reject *)m)->reason);
-			link_fail(l, "rejected");
-		} else {
-			log_warn("state channel: %s before WELCOME", chan_msg_name(f->type));
-			link_fail(l, "protocol error");
-		}
+	if (l->st == LINK_HELLO && f->type != CHAN_WELCOME && f->type != CHAN_REJECT) {
+		log_warn("state channel: %s before WELCOME", chan_msg_name(f->type));
+		link_fail(l, "protocol error");
 		goto out;
 	}
 	switch (f->type) {
+	case CHAN_WELCOME:
+	case CHAN_REJECT:
+		if (l->st != LINK_HELLO)
+			unexpected(l, f->type);
+		else if (f->type == CHAN_WELCOME)
+			on_welcome(l, (const State__Welcome *)m);
+		else
+			on_reject(l, (const State__Reject *)m);
+		break;
 	case CHAN_SNAPSHOT_BEGIN:
 		state_free(l->building);
 		if ((l->building = state_new()) == NULL) {
@@ -529,109 +580,120 @@ on_frame(struct link *l, const struct chan_frame *f)
 		l->build_items = 0;
 		break;
 	case CHAN_KEY:
+		if (item_begin(l, f->type))
+			item_end(f->type, state_key_put(l->building, (const State__Key *)m));
+		break;
 	case CHAN_REVOKED:
+		if (item_begin(l, f->type))
+			item_end(
+			    f->type, state_revoke(l->building, ((const State__Revoked *)m)->pssid));
+		break;
 	case CHAN_GRANT:
+		if (item_begin(l, f->type))
+			item_end(f->type, state_grant_put(l->building, (const State__Grant *)m));
+		break;
 	case CHAN_POOL:
-	case CHAN_LIMITS: {
-		int rv;
+		if (item_begin(l, f->type))
+			item_end(f->type, state_pool_put(l->building, (const State__Pool *)m));
+		break;
+	case CHAN_LIMITS:
+		if (item_begin(l, f->type))
+			state_limits_set(l->building, (const State__Limits *)m);
+		break;
+	case CHAN_SNAPSHOT_END: snapshot_end(l, (const State__SnapshotEnd *)m); break;
+	case CHAN_KEY_ADD: {
+		const State__Key *k = ((const State__KeyAdd *)m)->key;
 
-		if (l->building == NULL) {
-			log_warn("state channel: %s outside a snapshot", chan_msg_name(f->type));
-			link_fail(l, "protocol error");
+		if (k == NULL) {
+			delta_empty(f->type);
 			break;
 		}
-		l->build_items++;
-		if ((rv = state_apply(l->building, f->type, m)) < 0)
-			log_warn("state channel: snapshot item %s skipped: %s",
-			    chan_msg_name(f->type), err_str(rv));
+		if (l->building != NULL)
+			state_key_put(l->building, k);
+		LINK_TELL(l, key_add, k);
 		break;
 	}
-	case CHAN_SNAPSHOT_END: {
-		const State__SnapshotEnd *e = (const State__SnapshotEnd *)m;
+	case CHAN_KEY_RETIRE: {
+		const char *kid = ((const State__KeyRetire *)m)->kid;
 
-		if (l->building == NULL || e->generation != l->build_gen ||
-		    e->item_count != l->build_items) {
-			log_warn(
-			    "state channel: snapshot %llu discarded (END generation %llu, %llu "
-			    "items announced, %llu received)",
-			    (unsigned long long)l->build_gen, (unsigned long long)e->generation,
-			    (unsigned long long)e->item_count, (unsigned long long)l->build_items);
-			state_free(l->building);
-			l->building = NULL;
-			break;
-		}
-		l->building->generation = l->build_gen;
-		log_info("state channel: snapshot %llu: %zu keys, %zu revoked, %zu grants, %zu "
-			 "pools",
-		    (unsigned long long)l->build_gen, l->building->nkeys, l->building->nrevoked,
-		    l->building->ngrants, l->building->npools);
-		l->cb.snapshot(l->cb.arg, l->building);
-		l->building = NULL;
+		if (l->building != NULL)
+			state_key_retire(l->building, kid);
+		LINK_TELL(l, key_retire, kid);
 		break;
 	}
-	case CHAN_KEY_ADD:
-	case CHAN_KEY_RETIRE:
-	case CHAN_REVOKE:
-	case CHAN_GRANT_RELEASE:
-	case CHAN_SESSION_KILL:
-	case CHAN_POOL_UPDATE:
-		/* a snapshot being built must not lose what changed meanwhile */
-		if (l->building != NULL && f->type != CHAN_SESSION_KILL)
-			state_apply(l->building, f->type, m);
-		l->cb.delta(l->cb.arg, f->type, m);
+	case CHAN_REVOKE: {
+		const State__Revoke *r = (const State__Revoke *)m;
+
+		if (l->building != NULL)
+			state_revoke(l->building, r->pssid);
+		LINK_TELL(l, revoke, r->pssid, r->reason);
 		break;
+	}
+	case CHAN_GRANT_RELEASE: {
+		const State__GrantRelease *r = (const State__GrantRelease *)m;
+
+		if (l->building != NULL)
+			state_grant_release(l->building, r->grant_id);
+		LINK_TELL(l, grant_release, r->grant_id, r->reason);
+		break;
+	}
+	case CHAN_SESSION_KILL: {
+		const State__SessionKill *k = (const State__SessionKill *)m;
+
+		/* Not state: nothing for the snapshot being built. */
+		LINK_TELL(l, session_kill, k->session_id, k->reason);
+		break;
+	}
+	case CHAN_POOL_UPDATE: {
+		const State__PoolUpdate *u = (const State__PoolUpdate *)m;
+
+		if (u->pool == NULL) {
+			delta_empty(f->type);
+		} else if (u->removed) {
+			if (l->building != NULL)
+				state_pool_remove(l->building, u->pool->id);
+			LINK_TELL(l, pool_remove, u->pool->id);
+		} else {
+			if (l->building != NULL)
+				state_pool_put(l->building, u->pool);
+			LINK_TELL(l, pool_update, u->pool);
+		}
+		break;
+	}
 	case CHAN_ALLOC_RES: on_alloc_res(l, f->corr, (const State__AllocRes *)m); break;
 	case CHAN_HEARTBEAT: break;
-	default:
-		log_warn("state channel: unexpected %s from the manager", chan_msg_name(f->type));
-		link_fail(l, "protocol error");
-		break;
+	default: unexpected(l, f->type); break;
 	}
 out:
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* chanbuf_read()'s handler: stop once the channel is to be dropped. */
+static int
+on_frame(void *arg, const struct chan_frame *f)
+{
+	struct link *l = arg;
+
+	link_frame(l, f);
+	return l->broken != NULL;
+}
+
 static void
 read_in(struct link *l)
 {
-	for (int rounds = 0; rounds < 16 && l->broken == NULL; rounds++) {
-		ssize_t n = recv(l->fd, l->rbuf, sizeof(l->rbuf), 0);
-		const unsigned char *p = l->rbuf;
-		size_t len;
+	ssize_t n = chanbuf_read(l->buf, l->fd, LINK_READ_BUDGET, on_frame, l);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				link_fail(l, strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			link_fail(l, "closed by the manager");
-			return;
-		}
+	if (n > 0)
 		l->last_rx = clock_mono_ns();
-		len = (size_t)n;
-		while (len > 0 && l->broken == NULL) {
-			struct chan_frame f;
-			ssize_t k;
-			int rv;
-
-			if ((k = chan_dec_feed(l->dec, p, len)) < 0) {
-				log_warn("state channel: %s", chan_err_str((int)k));
-				link_fail(l, "protocol error");
-				return;
-			}
-			p += k;
-			len -= (size_t)k;
-			if ((rv = chan_dec_next(l->dec, &f)) < 0) {
-				log_warn("state channel: %s", chan_err_str(rv));
-				link_fail(l, "protocol error");
-				return;
-			}
-			if (rv == 1)
-				on_frame(l, &f);
-		}
+	if (n >= 0 || l->broken != NULL)
+		return;
+	if (n == CHANBUF_CLOSED) {
+		link_fail(l, "closed by the manager");
+	} else if (n == CHANBUF_IO) {
+		link_fail(l, strerror(errno));
+	} else {
+		log_warn("state channel: %s", chanbuf_err_str((int)n));
+		link_fail(l, "protocol error");
 	}
 }
 
@@ -738,7 +800,8 @@ link_flush(struct link *l, int timeout_ms)
 {
 	uint64_t end = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
-	while (l->fd >= 0 && l->broken == NULL && l->outlen > 0 && clock_mono_ns() < end) {
+	while (l->fd >= 0 && l->broken == NULL && chanbuf_queued(l->buf) > 0 &&
+	    clock_mono_ns() < end) {
 		int flags = fcntl(l->fd, F_GETFL);
 
 		/* blocking, with a send timeout, for this last write */

@@ -25,6 +25,7 @@
 #define LINK_BACKOFF_MAX_NS (10ull * 1000000000u)
 #define LINK_PERIOD_DEFAULT 5 /* heartbeat and stats seconds when Limits says 0 */
 #define LINK_OUT_MAX (8u * 1024 * 1024) /* queued output beyond this: drop the channel */
+#define LINK_READ_BUDGET (16u * 65536) /* bytes read per link_handle(): fairness */
 #define LINK_PENDING_MAX 4096 /* ALLOC_REQs in flight; more are refused (as unreachable) */
 #define LINK_LATE_NS (60ull * 1000000000u) /* how long a timed-out ALLOC_REQ's answer is awaited */
 
@@ -48,16 +49,27 @@ struct link_alloc_res {
 };
 typedef void (*link_alloc_cb)(void *arg, const struct link_alloc_res *res);
 
+/* What the link tells its owner. The link keeps the one switch over the manager's messages: it
+ * builds each snapshot itself (applying the deltas that arrive meanwhile to it too) and hands
+ * every delta to the callback of its kind, to apply to the live state and enforce. The delta
+ * callbacks may be NULL (nothing to do); their arguments are valid during the call only. */
 struct link_callbacks {
 	void *arg;
 	/* WELCOME arrived: report every live session now (SESSION_UP each, then STATS with
 	 * reconcile), before anything else is sent. */
 	void (*welcome)(void *arg);
-	/* A complete snapshot: the owner takes st (frees the state it replaces). */
+	/* A complete snapshot: the owner takes st (frees the state it replaces). The link has set
+	 * its heartbeat and stats periods from its limits already. */
 	void (*snapshot)(void *arg, struct state *st);
-	/* A delta (KEY_ADD .. POOL_UPDATE) to apply to the live state and enforce; msg is freed
-	 * after the call. */
-	void (*delta)(void *arg, enum chan_msg type, const ProtobufCMessage *msg);
+	/* The deltas (PROTOCOL.md §2.2 step 4). */
+	void (*key_add)(void *arg, const State__Key *key); /* KEY_ADD */
+	void (*key_retire)(void *arg, const char *kid); /* KEY_RETIRE */
+	void (*revoke)(void *arg, const char *pssid, const char *reason); /* REVOKE */
+	void (*grant_release)(void *arg, uint64_t grant_id, const char *reason); /* GRANT_RELEASE */
+	/* SESSION_KILL: not state, only enforcement (no snapshot holds sessions). */
+	void (*session_kill)(void *arg, uint64_t session_id, const char *reason);
+	void (*pool_update)(void *arg, const State__Pool *pool); /* POOL_UPDATE */
+	void (*pool_remove)(void *arg, uint64_t pool_id); /* POOL_UPDATE with removed */
 	/* The STATS period passed while the link is up: send one (reconcile 0). */
 	void (*stats)(void *arg);
 	/* The channel dropped (after being welcomed). */
@@ -81,9 +93,6 @@ void link_expire(struct link *l, uint64_t now_ns);
 
 /* Welcomed by the manager: requests and reports go out. */
 int link_up(const struct link *l);
-
-/* Heartbeat and stats periods in seconds (0: LINK_PERIOD_DEFAULT), from the manager's Limits. */
-void link_set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds);
 
 /* Queue one message (type and its protobuf) for the manager. 0, or -1 when the link is not up
  * (nothing queued) or the message could not be packed (the channel is dropped). */

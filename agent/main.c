@@ -244,37 +244,75 @@ on_snapshot(void *arg, struct state *st)
 
 	ag->st = st;
 	state_free(old);
-	link_set_periods(ag->link, st->limits.heartbeat_seconds, st->limits.stats_seconds);
 	tunnels_enforce(ag->ts);
 }
 
+/* The outcome rv of applying the delta what to the live state: one it refuses is skipped. */
 static void
-on_delta(void *arg, enum chan_msg type, const ProtobufCMessage *msg)
+applied(const char *what, int rv)
+{
+	if (rv < 0)
+		log_warn("state channel: %s not applied: %s", what, err_str(rv));
+}
+
+static void
+on_key_add(void *arg, const State__Key *key)
 {
 	struct agent *ag = arg;
-	int rv;
 
-	if (type != CHAN_SESSION_KILL && (rv = state_apply(ag->st, type, msg)) < 0)
-		log_warn("state channel: %s not applied: %s", chan_msg_name(type), err_str(rv));
-	switch (type) {
-	case CHAN_REVOKE: {
-		const State__Revoke *m = (const State__Revoke *)msg;
+	applied("KEY_ADD", state_key_put(ag->st, key));
+}
 
-		log_info("pssid %s revoked%s%s", m->pssid, m->reason[0] ? ": " : "", m->reason);
-		tunnels_revoke(ag->ts, m->pssid);
-		break;
-	}
-	case CHAN_GRANT_RELEASE:
-		tunnels_release_grant(ag->ts, ((const State__GrantRelease *)msg)->grant_id);
-		break;
-	case CHAN_SESSION_KILL: {
-		const State__SessionKill *m = (const State__SessionKill *)msg;
+static void
+on_key_retire(void *arg, const char *kid)
+{
+	struct agent *ag = arg;
 
-		tunnels_kill(ag->ts, m->session_id, m->reason);
-		break;
-	}
-	default: break;
-	}
+	applied("KEY_RETIRE", state_key_retire(ag->st, kid));
+}
+
+static void
+on_revoke(void *arg, const char *pssid, const char *reason)
+{
+	struct agent *ag = arg;
+
+	applied("REVOKE", state_revoke(ag->st, pssid));
+	log_info("pssid %s revoked%s%s", pssid, reason[0] ? ": " : "", reason);
+	tunnels_revoke(ag->ts, pssid);
+}
+
+static void
+on_grant_release(void *arg, uint64_t grant_id, const char *reason)
+{
+	struct agent *ag = arg;
+
+	(void)reason;
+	state_grant_release(ag->st, grant_id);
+	tunnels_release_grant(ag->ts, grant_id);
+}
+
+static void
+on_session_kill(void *arg, uint64_t session_id, const char *reason)
+{
+	struct agent *ag = arg;
+
+	tunnels_kill(ag->ts, session_id, reason);
+}
+
+static void
+on_pool_update(void *arg, const State__Pool *pool)
+{
+	struct agent *ag = arg;
+
+	applied("POOL_UPDATE", state_pool_put(ag->st, pool));
+}
+
+static void
+on_pool_remove(void *arg, uint64_t pool_id)
+{
+	struct agent *ag = arg;
+
+	state_pool_remove(ag->st, pool_id);
 }
 
 static void
@@ -483,7 +521,13 @@ main(int argc, char **argv)
 	lcb.arg = &ag;
 	lcb.welcome = on_welcome;
 	lcb.snapshot = on_snapshot;
-	lcb.delta = on_delta;
+	lcb.key_add = on_key_add;
+	lcb.key_retire = on_key_retire;
+	lcb.revoke = on_revoke;
+	lcb.grant_release = on_grant_release;
+	lcb.session_kill = on_session_kill;
+	lcb.pool_update = on_pool_update;
+	lcb.pool_remove = on_pool_remove;
 	lcb.stats = on_stats;
 	lcb.down = on_down;
 	if ((ag.link = link_new(&lc, &lcb, ep)) == NULL)

@@ -68,8 +68,8 @@ revoked_slot(const struct state *st, const char *pssid)
 	return i;
 }
 
-static int
-revoked_add(struct state *st, const char *pssid)
+int
+state_revoke(struct state *st, const char *pssid)
 {
 	size_t i;
 
@@ -140,8 +140,8 @@ key_index(const struct state *st, const char *kid)
 	return -1;
 }
 
-static int
-key_add(struct state *st, const State__Key *k)
+int
+state_key_put(struct state *st, const State__Key *k)
 {
 	struct jwt_keyset *probe;
 	ssize_t i;
@@ -176,8 +176,8 @@ key_add(struct state *st, const State__Key *k)
 	return keyset_rebuild(st);
 }
 
-static int
-key_retire(struct state *st, const char *kid)
+int
+state_key_retire(struct state *st, const char *kid)
 {
 	ssize_t i;
 
@@ -238,8 +238,8 @@ state_grant_find(const struct state *st, uint64_t grant_id)
 	return i < 0 ? NULL : &st->grants[i];
 }
 
-static int
-grant_put(struct state *st, const State__Grant *g)
+int
+state_grant_put(struct state *st, const State__Grant *g)
 {
 	struct state_grant sg;
 	ssize_t i;
@@ -263,8 +263,8 @@ grant_put(struct state *st, const State__Grant *g)
 	return 0;
 }
 
-static void
-grant_drop(struct state *st, uint64_t id)
+void
+state_grant_release(struct state *st, uint64_t id)
 {
 	ssize_t i = grant_index(st, id);
 
@@ -281,8 +281,8 @@ pool_index(const struct state *st, uint64_t id)
 	return -1;
 }
 
-static int
-pool_put(struct state *st, const State__Pool *p)
+int
+state_pool_put(struct state *st, const State__Pool *p)
 {
 	struct state_pool sp;
 	ssize_t i;
@@ -326,43 +326,22 @@ state_pool_of(const struct state *st, const struct addr *a)
 	return NULL;
 }
 
-int
-state_apply(struct state *st, enum chan_msg type, const ProtobufCMessage *msg)
+void
+state_pool_remove(struct state *st, uint64_t id)
 {
-	switch (type) {
-	case CHAN_KEY: return key_add(st, (const State__Key *)msg);
-	case CHAN_KEY_ADD: return key_add(st, ((const State__KeyAdd *)msg)->key);
-	case CHAN_KEY_RETIRE: return key_retire(st, ((const State__KeyRetire *)msg)->kid);
-	case CHAN_REVOKED: return revoked_add(st, ((const State__Revoked *)msg)->pssid);
-	case CHAN_REVOKE: return revoked_add(st, ((const State__Revoke *)msg)->pssid);
-	case CHAN_GRANT: return grant_put(st, (const State__Grant *)msg);
-	case CHAN_GRANT_RELEASE:
-		grant_drop(st, ((const State__GrantRelease *)msg)->grant_id);
-		return 0;
-	case CHAN_POOL: return pool_put(st, (const State__Pool *)msg);
-	case CHAN_POOL_UPDATE: {
-		const State__PoolUpdate *u = (const State__PoolUpdate *)msg;
-		ssize_t i;
+	ssize_t i = pool_index(st, id);
 
-		if (u->pool == NULL)
-			return ERR_INVALID;
-		if (!u->removed)
-			return pool_put(st, u->pool);
-		if ((i = pool_index(st, u->pool->id)) >= 0)
-			st->pools[i] = st->pools[--st->npools];
-		return 0;
-	}
-	case CHAN_LIMITS: {
-		const State__Limits *l = (const State__Limits *)msg;
+	if (i >= 0)
+		st->pools[i] = st->pools[--st->npools];
+}
 
-		st->limits.max_sessions = l->max_sessions;
-		st->limits.max_sessions_per_pssid = l->max_sessions_per_pssid;
-		st->limits.session_rate_bps = l->session_rate_bps;
-		st->limits.idle_timeout_seconds = l->idle_timeout_seconds;
-		st->limits.heartbeat_seconds = l->heartbeat_seconds;
-		st->limits.stats_seconds = l->stats_seconds;
-		return 0;
-	}
-	default: return ERR_INVALID;
-	}
+void
+state_limits_set(struct state *st, const State__Limits *l)
+{
+	st->limits.max_sessions = l->max_sessions;
+	st->limits.max_sessions_per_pssid = l->max_sessions_per_pssid;
+	st->limits.session_rate_bps = l->session_rate_bps;
+	st->limits.idle_timeout_seconds = l->idle_timeout_seconds;
+	st->limits.heartbeat_seconds = l->heartbeat_seconds;
+	st->limits.stats_seconds = l->stats_seconds;
 }

@@ -73,11 +73,29 @@ struct state {
 struct state *state_new(void);
 void state_free(struct state *st);
 
-/* Apply one snapshot item or delta (type and its unpacked payload, as chan_frame_unpack() gives
- * it). Other message types are ERR_INVALID. A KEY whose PEM jwtkey refuses is ERR_INVALID and
- * leaves st unchanged; a KEY or KEY_ADD of a kid already present replaces it; retiring or
- * releasing something unknown is fine (0). ERR_NOMEM. */
-int state_apply(struct state *st, enum chan_msg type, const ProtobufCMessage *msg);
+/* Changes, one per kind of snapshot item and delta (the link calls them on the snapshot it
+ * builds, the agent on its live state). Each returns 0 or a negative enum err; retiring,
+ * releasing or removing something unknown is fine.
+ *
+ * state_key_put: trust key k (KEY, KEY_ADD), replacing a key of its kid; ERR_INVALID (st
+ * unchanged) when jwtkey refuses its PEM or its type is not its alg; ERR_NOMEM. */
+int state_key_put(struct state *st, const State__Key *k);
+int state_key_retire(struct state *st, const char *kid); /* KEY_RETIRE */
+
+/* pssid is revoked (REVOKED, REVOKE): ERR_INVALID for an invalid pssid, ERR_NOMEM. */
+int state_revoke(struct state *st, const char *pssid);
+
+/* A grant this agent owns (GRANT), replacing one of its id: ERR_INVALID without an id, a valid
+ * pssid or a 4- or 16-byte address; ERR_NOMEM. */
+int state_grant_put(struct state *st, const State__Grant *g);
+void state_grant_release(struct state *st, uint64_t grant_id); /* GRANT_RELEASE */
+
+/* A pool as it is now (POOL, POOL_UPDATE), replacing one of its id: ERR_INVALID without an id or
+ * with a bad prefix; ERR_NOMEM. */
+int state_pool_put(struct state *st, const State__Pool *p);
+void state_pool_remove(struct state *st, uint64_t pool_id); /* POOL_UPDATE removed */
+
+void state_limits_set(struct state *st, const State__Limits *l); /* LIMITS */
 
 /* Whether pssid is revoked: 1 or 0. */
 int state_revoked(const struct state *st, const char *pssid);

@@ -1,6 +1,8 @@
 /* The manager's side of the state channel (PROTOCOL.md §2): a UNIX socket in the state dir that
  * agents connect to, the channel key file, and for each connection the framing, HELLO/WELCOME
- * (or REJECT), the snapshot, the deltas, the agents' requests and their reports.
+ * (or REJECT), the snapshot, the deltas, the agents' requests and their reports. Its parts:
+ * agentlink.c (socket, handshake, dispatch, loop), agentconn.c (a connection), statepush.c
+ * (snapshot and deltas), agentjobs.c (requests, in the turn's transaction).
  *
  * Files: <state_dir>/channel.key (32 random bytes, 0600, created on first start) and
  * <state_dir>/agent.sock (0600; the peer's uid must be ours or 0).
@@ -13,11 +15,11 @@
  *
  * Deltas: what agents must learn is queued in the store itself, in the transaction of the change
  * (table agent_deltas, filled by triggers, db/schema.c), so a delta exists only if its change
- * committed; agentlink_flush() sends the rows it has not sent yet. */
+ * committed (db/agentdelta.h); agentlink_flush() sends the rows it has not sent yet. */
 #ifndef MANAGER_AGENTLINK_H
 #define MANAGER_AGENTLINK_H
 
-#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct app;
@@ -74,12 +76,21 @@ int agentlink_connected(struct agentlink *l, uint64_t id, int64_t *last_heard);
  * on its channel in *peak; else 0. */
 int agentlink_queued(struct agentlink *l, uint64_t id, size_t *now, size_t *peak);
 
-/* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference).
- * l may be NULL (no channel): an empty array. */
-json_t *agentlink_bundle_agents(struct agentlink *l);
+/* A connected agent as clients see it: its id, the address of its QUIC listener and the SPKI
+ * pin of its certificate (base64), from its HELLO. */
+struct agentlink_peer {
+	uint64_t id;
+	const char *address;
+	const char *spki_pin;
+};
 
-/* Queue SESSION_KILL for agent_id's session in the caller's open transaction: it goes out once
- * that commits. 0 or err. */
+/* Call fn for every connected agent (HELLO answered); *p is valid during the call only. l may be
+ * NULL (no channel): none. */
+void agentlink_peers(
+    struct agentlink *l, void (*fn)(void *arg, const struct agentlink_peer *p), void *arg);
+
+/* Queue SESSION_KILL for agent_id's session in the caller's open transaction (the outbox,
+ * db/agentdelta.h): it goes out once that commits. 0 or err. */
 int agentlink_queue_kill(struct db *db, uint64_t session_id, uint64_t agent_id, const char *reason);
 
 #endif

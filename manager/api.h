@@ -8,6 +8,8 @@
 #include "body.h"
 #include "http.h"
 
+struct agentlink;
+
 extern const struct body_field api_pool_create_body[6];
 extern const struct body_field api_pool_update_body[2];
 extern const struct body_field api_reservation_body[2];
@@ -67,6 +69,10 @@ extern const struct body_field api_revocation_body[2];
 
 void api_agents_list(struct req *r);
 void api_agents_get(struct req *r);
+
+/* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference).
+ * l may be NULL (no channel): an empty array. */
+json_t *api_agents_bundle(struct agentlink *l);
 
 void api_sessions_list(struct req *r);
 void api_sessions_get(struct req *r);

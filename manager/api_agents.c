@@ -1,9 +1,10 @@
-/* /v1/agents: the data-plane agents that ever attached, and whether they are attached now. */
+/* /v1/agents: the data-plane agents that ever attached, and whether they are attached now; and
+ * the connected agents as a join bundle lists them. */
 #include <stdlib.h>
 
+#include "../db/agents.h"
 #include "../lib/err.h"
 #include "agentlink.h"
-#include "agents.h"
 #include "api.h"
 #include "app.h"
 #include "sessions.h"
@@ -69,4 +70,21 @@ api_agents_get(struct req *r)
 	}
 	reply_json(r, 200, agent_json(r->app, &a));
 	agents_row_clear(&a);
+}
+
+static void
+bundle_add(void *arg, const struct agentlink_peer *p)
+{
+	json_array_append_new(arg,
+	    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)p->id, "address", p->address, "spki_pin",
+		p->spki_pin));
+}
+
+json_t *
+api_agents_bundle(struct agentlink *l)
+{
+	json_t *a = json_array();
+
+	agentlink_peers(l, bundle_add, a);
+	return a;
 }

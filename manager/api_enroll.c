@@ -7,7 +7,6 @@
 #include "../db/db.h"
 #include "../lib/err.h"
 #include "access.h"
-#include "agentlink.h"
 #include "api.h"
 #include "app.h"
 #include "client.h"
@@ -81,7 +80,7 @@ api_join(struct req *r)
 	reply_json(r, 201,
 	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:o}", "pssid", b.pssid, "name", b.name,
 		"access_token", access, "access_token_expires_at", api_time(exp), "refresh_token",
-		b.refresh, "agents", agentlink_bundle_agents(r->app->link), "ack_token", b.ack,
+		b.refresh, "agents", api_agents_bundle(r->app->link), "ack_token", b.ack,
 		"ack_deadline", api_time(b.ack_deadline)));
 }
 

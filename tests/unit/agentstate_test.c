@@ -56,7 +56,7 @@ apply_key(struct state *st, const char *kid, const char *alg, const char *p, int
 	k.alg = (char *)(uintptr_t)alg;
 	k.public_key_pem = (char *)(uintptr_t)p;
 	k.verify_until = until;
-	return state_apply(st, CHAN_KEY, &k.base);
+	return state_key_put(st, &k);
 }
 
 static void
@@ -64,7 +64,6 @@ test_keys(void)
 {
 	struct state *st = state_new();
 	struct jwt_claims cl;
-	State__KeyRetire kr;
 	char tok[JWT_TOKEN_MAX + 1];
 	size_t n = token("client-1", NOW + 60, tok, sizeof(tok));
 
@@ -87,13 +86,10 @@ test_keys(void)
 	    "past its verify_until the key verifies nothing");
 	CHECK_EQ_INT(state_verify_token(st, tok, n, NOW - 1, &cl), 0, "up to verify_until it does");
 
-	state__key_retire__init(&kr);
-	kr.kid = (char *)"k1";
-	CHECK_EQ_INT(state_apply(st, CHAN_KEY_RETIRE, &kr.base), 0, "KEY_RETIRE k1");
+	CHECK_EQ_INT(state_key_retire(st, "k1"), 0, "KEY_RETIRE k1");
 	CHECK_EQ_INT(st->nkeys, 0, "gone");
 	CHECK(state_verify_token(st, tok, n, NOW - 1, &cl) < 0, "token refused after retirement");
-	kr.kid = (char *)"nope";
-	CHECK_EQ_INT(state_apply(st, CHAN_KEY_RETIRE, &kr.base), 0, "retiring an unknown kid: 0");
+	CHECK_EQ_INT(state_key_retire(st, "nope"), 0, "retiring an unknown kid: 0");
 	state_free(st);
 }
 
@@ -101,22 +97,17 @@ static void
 test_revoked(void)
 {
 	struct state *st = state_new();
-	State__Revoked r;
-	State__Revoke d;
 	char name[32];
 	int all = 1, none = 1;
 
 	CHECK(!state_revoked(st, "a"), "empty set");
-	state__revoked__init(&r);
 	for (int i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "pssid-%d", i);
-		r.pssid = name;
-		if (state_apply(st, CHAN_REVOKED, &r.base) != 0)
+		if (state_revoke(st, name) != 0)
 			all = 0;
 	}
 	CHECK(all, "300 REVOKED applied");
-	r.pssid = (char *)"pssid-7";
-	state_apply(st, CHAN_REVOKED, &r.base);
+	state_revoke(st, "pssid-7");
 	CHECK_EQ_INT(st->nrevoked, 300, "a duplicate counts once");
 	for (int i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "pssid-%d", i);
@@ -125,12 +116,9 @@ test_revoked(void)
 		none &= !state_revoked(st, name);
 	}
 	CHECK(all && none, "every revoked pssid found, no other");
-	state__revoke__init(&d);
-	d.pssid = (char *)"late";
-	CHECK_EQ_INT(state_apply(st, CHAN_REVOKE, &d.base), 0, "REVOKE delta");
+	CHECK_EQ_INT(state_revoke(st, "late"), 0, "REVOKE delta");
 	CHECK(state_revoked(st, "late"), "late revoked");
-	d.pssid = (char *)"bad pssid!";
-	CHECK_EQ_INT(state_apply(st, CHAN_REVOKE, &d.base), ERR_INVALID, "invalid pssid refused");
+	CHECK_EQ_INT(state_revoke(st, "bad pssid!"), ERR_INVALID, "invalid pssid refused");
 	state_free(st);
 }
 
@@ -140,8 +128,6 @@ test_grants_pools(void)
 	struct state *st = state_new();
 	uint8_t a4[4] = {10, 9, 0, 5}, net[4] = {10, 9, 0, 0};
 	const struct state_pool *p;
-	State__GrantRelease rel;
-	State__PoolUpdate pu;
 	State__Limits lim;
 	State__Grant g;
 	State__Pool pool;
@@ -154,17 +140,17 @@ test_grants_pools(void)
 	g.address.len = 4;
 	g.session_id = 77;
 	g.state = STATE__GRANT_STATE__GRANT_STATE_ON_HOLD;
-	CHECK_EQ_INT(state_apply(st, CHAN_GRANT, &g.base), 0, "GRANT");
+	CHECK_EQ_INT(state_grant_put(st, &g), 0, "GRANT");
 	CHECK(state_grant_find(st, 5) != NULL && state_grant_find(st, 5)->on_hold &&
 		state_grant_find(st, 5)->addr.b[3] == 5,
 	    "grant 5 kept, on hold");
 	g.address.len = 3;
 	g.grant_id = 6;
-	CHECK_EQ_INT(state_apply(st, CHAN_GRANT, &g.base), ERR_INVALID, "3-byte address refused");
-	state__grant_release__init(&rel);
-	rel.grant_id = 5;
-	CHECK_EQ_INT(state_apply(st, CHAN_GRANT_RELEASE, &rel.base), 0, "GRANT_RELEASE");
-	CHECK(state_grant_find(st, 5) == NULL, "grant 5 gone");
+	CHECK_EQ_INT(state_grant_put(st, &g), ERR_INVALID, "3-byte address refused");
+	state_grant_release(st, 5);
+	CHECK(state_grant_find(st, 5) == NULL && st->ngrants == 0, "GRANT_RELEASE: grant 5 gone");
+	state_grant_release(st, 5);
+	CHECK_EQ_INT(st->ngrants, 0, "releasing an unknown grant changes nothing");
 
 	state__pool__init(&pool);
 	pool.id = 3;
@@ -173,24 +159,22 @@ test_grants_pools(void)
 	pool.prefix.len = 4;
 	pool.prefix_length = 22;
 	pool.mode = STATE__POOL_MODE__POOL_MODE_SCION;
-	CHECK_EQ_INT(state_apply(st, CHAN_POOL, &pool.base), 0, "POOL");
+	CHECK_EQ_INT(state_pool_put(st, &pool), 0, "POOL");
 	addr_parse("10.9.3.255", &in);
 	addr_parse("10.9.4.0", &out);
 	p = state_pool_of(st, &in);
 	CHECK(p != NULL && p->id == 3 && p->mode == STATE_POOL_SCION, "10.9.3.255 in 10.9.0.0/22");
 	CHECK(state_pool_of(st, &out) == NULL, "10.9.4.0 outside");
-	state__pool_update__init(&pu);
-	pu.pool = &pool;
-	pu.removed = 1;
-	CHECK_EQ_INT(state_apply(st, CHAN_POOL_UPDATE, &pu.base), 0, "POOL_UPDATE removed");
-	CHECK(state_pool_of(st, &in) == NULL, "pool gone");
+	state_pool_remove(st, 4);
+	CHECK_EQ_INT(st->npools, 1, "removing an unknown pool changes nothing");
+	state_pool_remove(st, 3);
+	CHECK(state_pool_of(st, &in) == NULL && st->npools == 0, "POOL_UPDATE removed: pool gone");
 
 	state__limits__init(&lim);
 	lim.max_sessions = 9;
 	lim.heartbeat_seconds = 2;
-	CHECK_EQ_INT(state_apply(st, CHAN_LIMITS, &lim.base), 0, "LIMITS");
-	CHECK(st->limits.max_sessions == 9 && st->limits.heartbeat_seconds == 2, "limits kept");
-	CHECK_EQ_INT(state_apply(st, CHAN_HELLO, &lim.base), ERR_INVALID, "not a state message");
+	state_limits_set(st, &lim);
+	CHECK(st->limits.max_sessions == 9 && st->limits.heartbeat_seconds == 2, "LIMITS kept");
 	state_free(st);
 }
 

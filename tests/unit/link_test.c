@@ -1,8 +1,9 @@
 /* The agent's end of the state channel (agent/link.c) against a hand-made manager on a UNIX
  * socket in a temporary directory, driven one call at a time with made-up clock values: an
  * ALLOC_REQ unanswered for 2 s fails with ERR_BUSY, and a grant that the manager sends after
- * that is put on hold (HOLD_REQ with the request's session id); reconnect delays stay within
- * 0.1 s .. 10 s. */
+ * that is put on hold (HOLD_REQ with the request's session id); each delta reaches its own
+ * callback and the snapshot being built as well (SESSION_KILL only the callback); reconnect
+ * delays stay within 0.1 s .. 10 s. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +29,9 @@ static struct chan_dec *dec;
 static int mfd = -1; /* the manager's end */
 static int welcomed, allocs;
 static struct link_alloc_res last;
+static struct state *snapped; /* the last snapshot handed over */
+static char revoked[64], killed_reason[64];
+static uint64_t killed, released, removed_pool;
 
 static void
 cb_welcome(void *arg)
@@ -40,15 +44,39 @@ static void
 cb_snapshot(void *arg, struct state *st)
 {
 	(void)arg;
-	state_free(st);
+	state_free(snapped);
+	snapped = st;
 }
 
 static void
-cb_delta(void *arg, enum chan_msg type, const ProtobufCMessage *msg)
+cb_revoke(void *arg, const char *pssid, const char *reason)
 {
 	(void)arg;
-	(void)type;
-	(void)msg;
+	(void)reason;
+	snprintf(revoked, sizeof(revoked), "%s", pssid);
+}
+
+static void
+cb_grant_release(void *arg, uint64_t grant_id, const char *reason)
+{
+	(void)arg;
+	(void)reason;
+	released = grant_id;
+}
+
+static void
+cb_session_kill(void *arg, uint64_t session_id, const char *reason)
+{
+	(void)arg;
+	killed = session_id;
+	snprintf(killed_reason, sizeof(killed_reason), "%s", reason);
+}
+
+static void
+cb_pool_remove(void *arg, uint64_t pool_id)
+{
+	(void)arg;
+	removed_pool = pool_id;
 }
 
 static void
@@ -114,6 +142,67 @@ pump(struct link *l)
 		link_handle(l, EPOLLIN);
 }
 
+/* A snapshot with deltas in the middle of it, then deltas on their own. */
+static void
+test_deltas(struct link *l)
+{
+	State__SnapshotBegin b;
+	State__SnapshotEnd e;
+	State__Revoked item;
+	State__Revoke rv;
+	State__SessionKill sk;
+	State__GrantRelease gr;
+	State__PoolUpdate pu;
+	State__Pool pool;
+	State__Limits lim;
+
+	state__snapshot_begin__init(&b);
+	b.generation = 4;
+	msend(CHAN_SNAPSHOT_BEGIN, &b.base, 0);
+	state__revoked__init(&item);
+	item.pssid = "item-1";
+	msend(CHAN_REVOKED, &item.base, 0);
+	state__revoke__init(&rv);
+	rv.pssid = "delta-1";
+	rv.reason = "test";
+	msend(CHAN_REVOKE, &rv.base, 0);
+	state__session_kill__init(&sk);
+	sk.session_id = 31;
+	sk.reason = "superseded";
+	msend(CHAN_SESSION_KILL, &sk.base, 0);
+	state__limits__init(&lim);
+	lim.heartbeat_seconds = 7;
+	msend(CHAN_LIMITS, &lim.base, 0);
+	state__snapshot_end__init(&e);
+	e.generation = 4;
+	e.item_count = 2;
+	msend(CHAN_SNAPSHOT_END, &e.base, 0);
+	pump(l);
+	CHECK(snapped != NULL && snapped->generation == 4, "the snapshot is handed over whole");
+	CHECK(snapped != NULL && state_revoked(snapped, "item-1") &&
+		state_revoked(snapped, "delta-1") && snapped->nrevoked == 2,
+	    "the REVOKE that came mid-snapshot is in it, beside its item");
+	CHECK(strcmp(revoked, "delta-1") == 0, "and went to the revoke callback");
+	CHECK(killed == 31 && strcmp(killed_reason, "superseded") == 0,
+	    "SESSION_KILL went to its callback (and counts as no item)");
+
+	state__grant_release__init(&gr);
+	gr.grant_id = 12;
+	msend(CHAN_GRANT_RELEASE, &gr.base, 0);
+	state__pool__init(&pool);
+	pool.id = 3;
+	state__pool_update__init(&pu);
+	pu.pool = &pool;
+	pu.removed = 1;
+	msend(CHAN_POOL_UPDATE, &pu.base, 0);
+	pump(l);
+	CHECK(released == 12, "GRANT_RELEASE went to its callback");
+	CHECK(removed_pool == 3, "POOL_UPDATE removed went to pool_remove");
+	CHECK(link_up(l), "the link is still up");
+	state_free(snapped);
+	snapped = NULL;
+}
+
 int
 main(void)
 {
@@ -154,7 +243,10 @@ main(void)
 	cfg.spki_pin = pin;
 	cb.welcome = cb_welcome;
 	cb.snapshot = cb_snapshot;
-	cb.delta = cb_delta;
+	cb.revoke = cb_revoke;
+	cb.grant_release = cb_grant_release;
+	cb.session_kill = cb_session_kill;
+	cb.pool_remove = cb_pool_remove;
 	l = link_new(&cfg, &cb, ep);
 	CHECK(l != NULL, "link_new");
 	CHECK(link_expiry(l) <= clock_mono_ns(), "the first connect is due at once");
@@ -175,6 +267,7 @@ main(void)
 	}
 	pump(l);
 	CHECK(welcomed && link_up(l), "welcomed: the link is up");
+	test_deltas(l);
 
 	/* an ALLOC_REQ that the manager leaves unanswered for 2 s */
 	state__alloc_req__init(&req);

@@ -684,14 +684,6 @@ snapshot(void *arg, struct state *s)
 	state_free(s);
 }
 
-static void
-delta(void *arg, enum chan_msg type, const ProtobufCMessage *msg)
-{
-	(void)arg;
-	(void)type;
-	(void)msg;
-}
-
 int
 main(void)
 {
@@ -752,7 +744,6 @@ main(void)
 	lc.spki_pin = pin;
 	lcb.welcome = noop;
 	lcb.snapshot = snapshot;
-	lcb.delta = delta;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || (lnk = link_new(&lc, &lcb, ep)) == NULL)
 		abort();
 	tunnels_set_link(ts, lnk);

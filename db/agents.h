@@ -1,9 +1,11 @@
 /* The agents table: every agent that ever said HELLO, as it last described itself, and its
  * last heartbeat and statistics. Whether it is connected now is the channel server's to say
- * (agentlink.h); this is what outlives a connection. */
-#ifndef MANAGER_AGENTS_H
-#define MANAGER_AGENTS_H
+ * (manager/agentlink.h); this is what outlives a connection. Also the grants an agent holds, as
+ * the channel's reconcile needs them. Functions return 0 or a negative enum err (lib/err.h). */
+#ifndef DB_AGENTS_H
+#define DB_AGENTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
@@ -40,5 +42,14 @@ int agents_get(struct db *db, int64_t id, struct agent_row *out);
 int agents_list(struct db *db, int64_t after, int limit, struct agent_row *out, int *n);
 
 void agents_row_clear(struct agent_row *a);
+
+/* An assigned grant of an agent: the grant and the session it is assigned to. */
+struct agents_grant {
+	int64_t grant_id, session_id;
+};
+
+/* Every grant assigned to agent_id (not those on hold), in no particular order, into *out (an
+ * array of *n, the caller frees it; NULL when *n is 0). 0, ERR_NOMEM or err (*out NULL then). */
+int agents_grants_assigned(struct db *db, int64_t agent_id, struct agents_grant **out, size_t *n);
 
 #endif

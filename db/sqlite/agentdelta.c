@@ -1,0 +1,87 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../agentdelta.h"
+#include "stmt.h"
+
+/* The object column holds a kid or a pssid, or an id written as text. */
+static int
+object_is_id(enum agentdelta_kind k)
+{
+	switch (k) {
+	case AGENTDELTA_GRANT_RELEASE:
+	case AGENTDELTA_SESSION_KILL:
+	case AGENTDELTA_POOL:
+	case AGENTDELTA_POOL_REMOVED: return 1;
+	default: return 0;
+	}
+}
+
+int
+agentdelta_next(struct db *db, int64_t after, struct agentdelta *out)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT id, kind, object, coalesce(agent_id, 0), reason FROM agent_deltas "
+	    "WHERE id > :last ORDER BY id LIMIT 1");
+	int rv;
+
+	db_bind_int(st, ":last", after);
+	if ((rv = db_row(st)) != 1)
+		return rv;
+	out->id = db_col_int(st, 0);
+	out->kind = agentdelta_kind_parse(db_col_text(st, 1));
+	out->name[0] = '\0';
+	out->object_id = 0;
+	if (object_is_id(out->kind))
+		out->object_id = strtoull(db_col_text(st, 2), NULL, 10);
+	else
+		snprintf(out->name, sizeof(out->name), "%s", db_col_text(st, 2));
+	out->agent_id = (uint64_t)db_col_int(st, 3);
+	snprintf(out->reason, sizeof(out->reason), "%s", db_col_text(st, 4));
+	db_reset(st);
+	return 1;
+}
+
+int
+agentdelta_last(struct db *db, int64_t *id)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM agent_deltas");
+	int rv;
+
+	*id = 0;
+	if ((rv = db_row(st)) != 1)
+		return rv;
+	*id = db_col_int(st, 0);
+	db_reset(st);
+	return 0;
+}
+
+int
+agentdelta_purge(struct db *db, int64_t upto)
+{
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM agent_deltas WHERE id <= :last");
+
+	db_bind_int(st, ":last", upto);
+	return db_run(st);
+}
+
+int
+agentdelta_kill(struct db *db, uint64_t session_id, uint64_t agent_id, const char *reason)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "INSERT INTO agent_deltas (kind, object, agent_id, reason) VALUES ('session_kill', "
+	    ":object, :agent, :reason)");
+	char object[24];
+
+	snprintf(object, sizeof(object), "%llu", (unsigned long long)session_id);
+	db_bind_text(st, ":object", object);
+	db_bind_int(st, ":agent", (int64_t)agent_id);
+	db_bind_text(st, ":reason", reason);
+	return db_run(st);
+}
+
+int64_t
+agentdelta_stamp(struct db *db)
+{
+	return sqlite3_total_changes64(db_handle(db));
+}

@@ -1,0 +1,169 @@
+/* One agent's connection to the state channel: its buffers (proto/chanbuf.h), its EPOLLOUT
+ * interest, dropping it and freeing it. See agentconn.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "../db/db.h"
+#include "../lib/clock.h"
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../proto/chanbuf.h"
+#include "agentconn.h"
+#include "agentlink.h"
+#include "app.h"
+#include "sessions.h"
+
+/* The queue's want_write: EPOLLOUT while something waits for the socket. */
+static void
+want_output(void *arg, int on)
+{
+	struct agentconn *c = arg;
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+
+	if (epoll_ctl(c->link->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		fatal("epoll_ctl");
+}
+
+struct agentconn *
+agentconn_new(struct agentlink *l, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct chanbuf_config cfg = {
+	    .key = l->key,
+	    .self = CHAN_NODE_MANAGER,
+	    .peer = CHAN_PEER_ANY,
+	    .max = AGENTLINK_OUT_MAX,
+	    .want_write = want_output,
+	};
+	struct agentconn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	cfg.arg = c;
+	if ((c->buf = chanbuf_new(&cfg)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->link = l;
+	c->fd = fd;
+	c->state = AGENTCONN_HELLO;
+	c->opened_ns = c->heard_ns = clock_mono_ns();
+	snprintf(
+	    c->name, sizeof(c->name), "agent connection %llu", (unsigned long long)++l->serial);
+	ev.data.ptr = c;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl");
+	c->next = l->conns;
+	l->conns = c;
+	return c;
+}
+
+int
+agentconn_send(struct agentconn *c, enum chan_msg type, uint64_t corr, const ProtobufCMessage *msg)
+{
+	int rv;
+
+	if (c->dead)
+		return -1;
+	if ((rv = chanbuf_put(c->buf, type, corr, msg)) == 0)
+		return 0;
+	if (rv == CHANBUF_FULL)
+		agentconn_drop(
+		    c, "it does not read its channel (%zu bytes queued)", chanbuf_queued(c->buf));
+	else if (rv == CHANBUF_NOMEM)
+		agentconn_drop(c, "out of memory for its output");
+	else /* only a message over the payload cap: ours are far smaller */
+		agentconn_drop(c, "cannot frame %s: %s", chan_msg_name(type), chanbuf_err_str(rv));
+	return -1;
+}
+
+ssize_t
+agentconn_write(struct agentconn *c, size_t max)
+{
+	ssize_t n;
+
+	if (c->dead)
+		return -1;
+	if ((n = chanbuf_write(c->buf, c->fd, max)) < 0) {
+		agentconn_drop(c, "cannot write to it: %s", strerror(errno));
+		return -1;
+	}
+	return n;
+}
+
+void
+agentconn_report_save(struct agentconn *c)
+{
+	struct db *db = c->link->app->db;
+	int rv;
+
+	if (!c->report_dirty || c->state != AGENTCONN_READY)
+		return;
+	rv = agents_report(db, (int64_t)c->agent_id, c->heard_at,
+	    (int64_t)sessions_count(c->link->sessions, c->agent_id), c->last_stats);
+	if (rv < 0)
+		log_warn("%s: cannot record its report: %s", c->name, err_str(rv));
+	c->report_dirty = 0;
+	free(c->last_stats);
+	c->last_stats = NULL;
+}
+
+void
+agentconn_drop(struct agentconn *c, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	size_t n;
+
+	if (c->dead)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (why[0] != '\0')
+		log_warn("%s: %s; closing its channel", c->name, why);
+	if (c->state == AGENTCONN_READY) {
+		/* Its sessions come back with its next HELLO; its grants stay as they are until
+		 * then (the reconcile settles them). */
+		n = sessions_remove_agent(c->link->sessions, c->agent_id);
+		if (!db_in_tx(c->link->app->db))
+			agentconn_report_save(c);
+		log_info("agent %llu disconnected (%zu sessions forgotten until it is back)",
+		    (unsigned long long)c->agent_id, n);
+	}
+	epoll_ctl(c->link->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->dead = 1;
+}
+
+struct agentconn *
+agentconn_find(struct agentlink *l, uint64_t id)
+{
+	for (struct agentconn *c = l->conns; c != NULL; c = c->next)
+		if (!c->dead && c->state == AGENTCONN_READY && c->agent_id == id)
+			return c;
+	return NULL;
+}
+
+void
+agentconn_reap(struct agentlink *l)
+{
+	for (struct agentconn **p = &l->conns; *p != NULL;) {
+		struct agentconn *c = *p;
+
+		if (c->dead) {
+			*p = c->next;
+			chanbuf_free(c->buf);
+			free(c->last_stats);
+			free(c);
+		} else {
+			p = &c->next;
+		}
+	}
+}

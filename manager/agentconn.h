@@ -1,0 +1,96 @@
+/* The state-channel server's insides, shared by its parts and by nothing else: agentlink.c (the
+ * socket, the handshake, the one dispatch of agents' frames, the loop's entry points),
+ * agentconn.c (one agent's connection: its buffers, dropping it), statepush.c (the snapshot and
+ * the deltas: the state messages built from records) and agentjobs.c (the requests of a loop
+ * turn, in its transaction). */
+#ifndef MANAGER_AGENTCONN_H
+#define MANAGER_AGENTCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "../db/agents.h"
+#include "../proto/chan.h"
+
+struct app;
+struct chanbuf;
+struct agentjob;
+struct sessions;
+
+enum agentconn_state { AGENTCONN_HELLO, AGENTCONN_READY };
+
+/* Where a connection's snapshot is: the phase it queues next, in order (statepush.c). */
+enum snap_phase { SNAP_NONE, SNAP_KEYS, SNAP_REVOKED, SNAP_GRANTS, SNAP_POOLS, SNAP_END };
+
+/* One agent's connection. A dropped one (dead) stays in the list, its socket closed, until
+ * agentconn_reap() at the end of the turn: the turn's jobs may still point at it. */
+struct agentconn {
+	struct agentconn *next;
+	struct agentlink *link;
+	int fd;
+	int dead;
+	enum agentconn_state state;
+	struct chanbuf *buf; /* its output queue and its decoder */
+	uint64_t agent_id; /* once HELLO is accepted */
+	enum snap_phase snap; /* SNAP_NONE: no snapshot under way */
+	uint64_t snap_gen, snap_items; /* its generation, the items queued so far */
+	int64_t snap_after; /* the last revocation, grant or pool id queued */
+	size_t snap_peak; /* the most queued while it is */
+	uint64_t snap_started_ns;
+	uint64_t opened_ns, heard_ns, next_heartbeat_ns, next_save_ns;
+	int64_t heard_at; /* Unix seconds of the last frame heard */
+	size_t nsessions; /* in the registry */
+	int report_dirty; /* heartbeat/stats not written to the agents row yet */
+	char *last_stats; /* JSON text of the last STATS, not written yet */
+	char listen_address[AGENTS_ADDRESS_MAX + 1];
+	char spki_pin[AGENTS_PIN_MAX + 1];
+	char name[32]; /* "agent 3" / "agent connection 7" for logs */
+};
+
+/* The channel server. */
+struct agentlink {
+	struct app *app;
+	unsigned char key[CHAN_KEY_LEN];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd, ep;
+	struct agentconn *conns;
+	struct agentjob *jobs, **jobs_tail; /* the requests of this turn (agentjobs.c) */
+	struct sessions *sessions;
+	uint64_t generation; /* of the last snapshot begun */
+	uint64_t serial; /* connections accepted */
+	int64_t delta_last, delta_purged; /* outbox ids sent and purged */
+	int64_t delta_stamp; /* agentdelta_stamp() at the last look at the outbox */
+};
+
+/* A connection on fd (accepted, its peer's uid checked): registered with l->ep for input, first
+ * in l->conns, waiting for HELLO. NULL when out of memory (fd is still the caller's). */
+struct agentconn *agentconn_new(struct agentlink *l, int fd);
+
+/* Queue one frame of msg (the payload of type; the caller keeps it). 0, or -1 when c is dropped
+ * (before, or now: its queue is over AGENTLINK_OUT_MAX, memory ran out, msg does not frame). */
+int agentconn_send(
+    struct agentconn *c, enum chan_msg type, uint64_t corr, const ProtobufCMessage *msg);
+
+/* Write c's queue until the socket is full, the queue empty or max bytes went; EPOLLOUT is
+ * asked for while something remains. The bytes written, or -1 when c is dropped (before, or now:
+ * the write failed). */
+ssize_t agentconn_write(struct agentconn *c, size_t max);
+
+/* Drop c: log why (fmt; an empty text logs nothing), forget its sessions until it is back, save
+ * its report (unless a transaction is open), close its socket. Idempotent. */
+void agentconn_drop(struct agentconn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Write what c reported since the last save (heartbeat, session count, STATS) to its agents row,
+ * if anything. A failure is logged. */
+void agentconn_report_save(struct agentconn *c);
+
+/* The live (welcomed, not dropped) connection of agent id, or NULL. */
+struct agentconn *agentconn_find(struct agentlink *l, uint64_t id);
+
+/* Free the connections dropped since the last call (no job may point at them any more). */
+void agentconn_reap(struct agentlink *l);
+
+#endif
