@@ -43,13 +43,4 @@ int agents_list(struct db *db, int64_t after, int limit, struct agent_row *out, 
 
 void agents_row_clear(struct agent_row *a);
 
-/* An assigned grant of an agent: the grant and the session it is assigned to. */
-struct agents_grant {
-	int64_t grant_id, session_id;
-};
-
-/* Every grant assigned to agent_id (not those on hold), in no particular order, into *out (an
- * array of *n, the caller frees it; NULL when *n is 0). 0, ERR_NOMEM or err (*out NULL then). */
-int agents_grants_assigned(struct db *db, int64_t agent_id, struct agents_grant **out, size_t *n);
-
 #endif

@@ -56,19 +56,12 @@ pool_prefix_check(const struct prefix *p)
 	return NULL;
 }
 
-int
-pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c)
+void
+pool_counts_of(const struct pool *p, int64_t lapsed, int64_t lapsed_reserved, struct pool_counts *c)
 {
-	int64_t lapsed = 0, lapsed_reserved = 0;
-	int rv;
-
-	/* Lapsed holds are few: the sweeper deletes them every few seconds. */
-	if ((rv = pool_count_lapsed(db, p->id, now, &lapsed, &lapsed_reserved)) < 0)
-		return rv;
 	c->size = p->last - p->first + 1;
 	c->assigned = (uint64_t)p->n_assigned;
 	c->on_hold = (uint64_t)(p->n_held - lapsed);
 	c->reserved = (uint64_t)p->n_reserved;
 	c->free = c->size - (uint64_t)p->n_occupied + (uint64_t)(lapsed - lapsed_reserved);
-	return 0;
 }

@@ -79,6 +79,11 @@ int pool_delete(
 /* Counts at time now. 0 or ERR_DB. */
 int pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c);
 
+/* The counts of p from its counters, given how many of its holds lapsed and how many of those
+ * sit on reserved addresses (every backend's pool_counts ends here). */
+void pool_counts_of(
+    const struct pool *p, int64_t lapsed, int64_t lapsed_reserved, struct pool_counts *c);
+
 /* The holds of pool_id that lapsed by now, and how many of those sit on reserved addresses
  * (pool_counts' correction of the counters). 0 or ERR_DB. */
 int pool_count_lapsed(

@@ -70,29 +70,16 @@ alloc_one(struct agentjob *j, struct db *db, int64_t now)
 	char actor[40];
 	int rv;
 
+	/* What only the wire can get wrong is checked here; the request itself by the allocator. */
 	j->err = ERR_INVALID;
-	if (!pssid_valid(m->pssid)) {
-		snprintf(j->why, sizeof(j->why), "invalid pssid");
-		return;
-	}
-	if (m->family != 0 && m->family != 4 && m->family != 6) {
-		snprintf(j->why, sizeof(j->why), "family %u is not 4 or 6", m->family);
-		return;
-	}
 	if (m->requested_address.len != 0 && m->requested_address.len != 4 &&
 	    m->requested_address.len != 16) {
 		snprintf(j->why, sizeof(j->why), "requested address of %zu bytes",
 		    m->requested_address.len);
 		return;
 	}
-	if (m->session_id == 0 || m->session_id > INT64_MAX) {
-		snprintf(j->why, sizeof(j->why), "session id %llu is out of range",
-		    (unsigned long long)m->session_id);
-		return;
-	}
-	if ((rv = revocation_has(db, m->pssid)) != 0) {
-		j->err = rv == 1 ? ERR_DENIED : rv;
-		snprintf(j->why, sizeof(j->why), "%s", rv == 1 ? "revoked" : err_str(rv));
+	if (m->family > 6) {
+		snprintf(j->why, sizeof(j->why), "family %u is not 4 or 6", m->family);
 		return;
 	}
 	if (m->requested_address.len > 0) {
@@ -107,6 +94,13 @@ alloc_one(struct agentjob *j, struct db *db, int64_t now)
 	r.session_id = (int64_t)m->session_id;
 	r.agent_id = (int64_t)j->c->agent_id;
 	r.actor = actor;
+	if (alloc_req_check(&r, j->why, sizeof(j->why)) < 0)
+		return;
+	if ((rv = revocation_has(db, m->pssid)) != 0) {
+		j->err = rv == 1 ? ERR_DENIED : rv;
+		snprintf(j->why, sizeof(j->why), "%s", rv == 1 ? "revoked" : err_str(rv));
+		return;
+	}
 	j->why[0] = '\0';
 	if ((j->err = alloc_acquire(db, &r, now, &j->g, j->why, sizeof(j->why))) < 0)
 		return;
@@ -147,7 +141,6 @@ reconcile_grants(struct agentjob *j, struct db *db, const uint64_t *ids, size_t 
 {
 	struct sessions *reg = j->c->link->sessions;
 	struct session *s;
-	struct grant g;
 	int rv;
 
 	if ((j->kills = calloc(n + 1, sizeof(*j->kills))) == NULL) {
@@ -158,16 +151,40 @@ reconcile_grants(struct agentjob *j, struct db *db, const uint64_t *ids, size_t 
 		if ((s = sessions_get(reg, ids[i])) == NULL || s->agent_id != j->c->agent_id ||
 		    s->grant_id == 0 || s->grant_id > INT64_MAX)
 			continue;
-		if ((rv = grant_get(db, (int64_t)s->grant_id, &g)) < 0 && rv != ERR_NOT_FOUND) {
+		rv = alloc_session_owns(
+		    db, (int64_t)s->grant_id, (int64_t)j->c->agent_id, (int64_t)s->id);
+		if (rv < 0) {
 			log_warn("%s: reconcile: %s", j->c->name, err_str(rv));
 			return;
 		}
-		if (rv == 0 && (uint64_t)g.agent_id == j->c->agent_id &&
-		    (uint64_t)g.session_id == s->id && g.state == GRANT_ASSIGNED)
+		if (rv == ALLOC_OWNED)
 			continue;
 		j->kills[j->nkills][0] = s->id;
-		j->kills[j->nkills++][1] = rv == 0 && (uint64_t)g.session_id != s->id;
+		j->kills[j->nkills++][1] = rv == ALLOC_MOVED; /* superseded */
 	}
+}
+
+/* The assigned grants of an agent, collected (the store's walk may not call the store). */
+struct assigned {
+	int64_t (*v)[2]; /* grant id, session id */
+	size_t n, cap;
+};
+
+static int
+collect_assigned(void *arg, int64_t grant_id, int64_t session_id)
+{
+	struct assigned *a = arg;
+	int64_t(*p)[2];
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		if ((p = realloc(a->v, a->cap * sizeof(*a->v))) == NULL)
+			return ERR_NOMEM;
+		a->v = p;
+	}
+	a->v[a->n][0] = grant_id;
+	a->v[a->n++][1] = session_id;
+	return 0;
 }
 
 /* The first STATS after WELCOME lists every live session: whatever grant of this agent has no
@@ -177,9 +194,9 @@ reconcile_one(struct agentjob *j, struct db *db, int64_t now)
 {
 	const State__Stats *m = (const State__Stats *)j->msg;
 	struct agentlink *l = j->c->link;
-	struct agents_grant *assigned = NULL;
+	struct assigned assigned = {0};
 	uint64_t *keep, sid;
-	size_t n = 0, nheld = 0;
+	size_t nheld = 0;
 	char actor[40];
 	int rv;
 
@@ -193,25 +210,26 @@ reconcile_one(struct agentjob *j, struct db *db, int64_t now)
 	sessions_reconcile(l->sessions, j->c->agent_id, keep, m->n_sessions);
 	j->c->nsessions = sessions_count(l->sessions, j->c->agent_id);
 	reconcile_grants(j, db, keep, m->n_sessions);
-	if ((rv = agents_grants_assigned(db, (int64_t)j->c->agent_id, &assigned, &n)) < 0)
+	if ((rv = grant_list_assigned(db, (int64_t)j->c->agent_id, collect_assigned, &assigned)) <
+	    0)
 		log_warn("%s: reconcile: %s", j->c->name, err_str(rv));
 	actor_name(j, actor, sizeof(actor));
-	for (size_t i = 0; i < n; i++) {
-		sid = (uint64_t)assigned[i].session_id;
+	for (size_t i = 0; i < assigned.n; i++) {
+		sid = (uint64_t)assigned.v[i][1];
 		if (bsearch(&sid, keep, m->n_sessions, sizeof(*keep), cmp_u64) != NULL)
 			continue;
-		if ((rv = alloc_hold(
-			 db, assigned[i].grant_id, assigned[i].session_id, actor, now, NULL)) == 0)
+		if ((rv = alloc_hold(db, assigned.v[i][0], assigned.v[i][1], actor, now, NULL)) ==
+		    0)
 			nheld++;
 		else
 			log_warn("%s: reconcile: holding grant %lld: %s", j->c->name,
-			    (long long)assigned[i].grant_id, err_str(rv));
+			    (long long)assigned.v[i][0], err_str(rv));
 	}
 	log_info("agent %llu reported %zu live sessions; %zu grants without a session put on hold, "
 		 "%zu sessions without their grant to end",
 	    (unsigned long long)j->c->agent_id, m->n_sessions, nheld, j->nkills);
 	free(keep);
-	free(assigned);
+	free(assigned.v);
 }
 
 static void

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every unit test binary given as an argument, then every tests/e2e/*.sh, and counts
+# Runs every unit test binary given as an argument, then every tests/static/*.sh (checks of the
+# built tree) and tests/e2e/*.sh, and counts
 # their TAP lines ("ok - …" / "not ok - …"; an "ok" line with a "# SKIP reason" directive is
 # counted as skipped, not passed). A program that exits non-zero without printing a failure
 # counts as one failure, one that makes no check at all too. Lists the skipped checks, then
@@ -42,7 +43,7 @@ run_one() {
 for t in "$@"; do
 	run_one "$(basename "$t")" "$t"
 done
-for t in tests/e2e/*.sh; do
+for t in tests/static/*.sh tests/e2e/*.sh; do
 	[ -e "$t" ] || continue
 	run_one "$(basename "$t")" bash "$t"
 done

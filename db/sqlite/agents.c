@@ -101,37 +101,3 @@ agents_row_clear(struct agent_row *a)
 	free(a->last_stats);
 	a->last_stats = NULL;
 }
-
-int
-agents_grants_assigned(struct db *db, int64_t agent_id, struct agents_grant **out, size_t *n)
-{
-	sqlite3_stmt *st = db_stmt(
-	    db, "SELECT id, session_id FROM grants WHERE agent_id = :agent AND state = 'assigned'");
-	struct agents_grant *v = NULL, *p;
-	size_t cap = 0;
-	int rv;
-
-	*out = NULL;
-	*n = 0;
-	db_bind_int(st, ":agent", agent_id);
-	while ((rv = db_row(st)) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = realloc(v, cap * sizeof(*v))) == NULL) {
-				db_reset(st);
-				rv = ERR_NOMEM;
-				break;
-			}
-			v = p;
-		}
-		v[*n].grant_id = db_col_int(st, 0);
-		v[(*n)++].session_id = db_col_int(st, 1);
-	}
-	if (rv < 0) {
-		free(v);
-		*n = 0;
-		return rv;
-	}
-	*out = v;
-	return 0;
-}

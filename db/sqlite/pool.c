@@ -334,3 +334,16 @@ pool_index_occupied(struct db *db, int64_t pool_id, uint64_t idx)
 	}
 	return rv;
 }
+
+int
+pool_counts(struct db *db, const struct pool *p, int64_t now, struct pool_counts *c)
+{
+	int64_t lapsed = 0, lapsed_reserved = 0;
+	int rv;
+
+	/* Lapsed holds are few: the sweeper deletes them every few seconds. */
+	if ((rv = pool_count_lapsed(db, p->id, now, &lapsed, &lapsed_reserved)) < 0)
+		return rv;
+	pool_counts_of(p, lapsed, lapsed_reserved, c);
+	return 0;
+}

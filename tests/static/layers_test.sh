@@ -37,7 +37,7 @@ done
 grep -nE '#include <sqlite3\.h>|db/sqlite/|sqlite3_' manager/*.[ch] manager/*/*.[ch] \
     agent/*.[ch] agent/*/*.[ch] 2>/dev/null >"$tmp/sqlite"
 check "no manager/ or agent/ file includes SQLite or the SQLite backend" none_found "$tmp/sqlite"
-grep -nE '"[[:space:]]*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|BEGIN|COMMIT|PRAGMA|WITH)[[:space:]]' \
+grep -nE '"[[:space:]]*(SELECT .*FROM|SELECT [a-z_(*]+|INSERT INTO|UPDATE [a-z_]+ SET|DELETE FROM|(CREATE|DROP) (TABLE|INDEX|UNIQUE|TRIGGER)|ALTER TABLE|BEGIN IMMEDIATE|PRAGMA )' \
     manager/*.[ch] manager/*/*.[ch] agent/*.[ch] agent/*/*.[ch] 2>/dev/null >"$tmp/sql"
 check "no manager/ or agent/ file holds SQL text" none_found "$tmp/sql"
 
