@@ -433,6 +433,15 @@ do_assign(struct tunnel *t, int64_t id, const struct ctrl_req *req)
 	return 0;
 }
 
+/* The handshake's assignment failed: the one close (code 1) for every way it can, the reason
+ * saying whether the manager could not be reached or gave no address. */
+static void
+close_unassigned(struct tunnel *t, int unreachable)
+{
+	tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
+	    unreachable ? "manager unreachable" : "no address available");
+}
+
 static void
 on_alloc(void *arg, const struct link_alloc_res *res)
 {
@@ -468,8 +477,7 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 		answer_text(t, ctx->stream_id, unreachable ? 503 : 400,
 		    unreachable ? "manager unreachable" : why);
 		if (handshaking(t))
-			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
-			    unreachable ? "manager unreachable" : "no address available");
+			close_unassigned(t, unreachable);
 		free(ctx);
 		return;
 	}
@@ -568,8 +576,7 @@ on_request(struct tunnel *t, int64_t id, int rv, const struct ctrl_req *req)
 			return;
 		}
 		if (status != 0 && status != 200)
-			tunnel_close(t, CTRL_CLOSE_INVALID_REQUEST,
-			    status == 503 ? "manager unreachable" : "address assignment refused");
+			close_unassigned(t, status == 503);
 		return;
 	case T_ASSIGNING:
 	case T_ESTABLISHED:
