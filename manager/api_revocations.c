@@ -10,6 +10,7 @@
 #include "../lib/pssid.h"
 #include "../lib/text.h"
 #include "api.h"
+#include "revoke.h"
 #include "app.h"
 #include "client.h"
 
@@ -75,11 +76,11 @@ api_revocations_create(struct req *r)
 		return;
 	}
 	is_client = rv == 0;
-	/* An enrolled client loses its refresh secret and its grant too, exactly as with
-	 * DELETE /v1/clients/{pssid}. */
+	/* An enrolled client loses its refresh secret too, exactly as with DELETE
+	 * /v1/clients/{pssid}; any pssid loses its address. */
 	rv = is_client && c.revoked_at == 0
 	    ? client_revoke(r->app->db, pssid, reason, r->actor, r->app->now())
-	    : revocation_add(r->app->db, pssid, reason, r->actor, r->app->now());
+	    : revoke_pssid(r->app->db, pssid, reason, r->actor, r->app->now());
 	if (rv == 0)
 		rv = revocation_get(r->app->db, pssid, &v);
 	if (rv < 0) {

@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "../db/audit.h"
 #include "client.h"
+#include "revoke.h"
 #include "../db/grant.h"
 
 int
@@ -91,18 +92,6 @@ fail:
 	return rv;
 }
 
-/* The pssid's address grant, if it has one, released (the client may not use it any more). */
-static int
-release_grant(struct db *db, const char *pssid, const char *actor, int64_t now)
-{
-	struct grant g;
-	int rv;
-
-	if ((rv = grant_by_pssid(db, pssid, &g)) == 0)
-		rv = alloc_release(db, g.id, -1, actor, now);
-	return rv == ERR_NOT_FOUND ? 0 : rv;
-}
-
 /* The audit event of a change to the client pssid. */
 static int
 audit_client(struct db *db, int64_t now, const char *actor, const char *action, const char *pssid)
@@ -126,8 +115,7 @@ client_revoke(struct db *db, const char *pssid, const char *reason, const char *
 	if (c.revoked_at != 0)
 		return db_commit(db);
 	if ((rv = client_set_revoked(db, pssid, reason, now)) < 0 ||
-	    (rv = revocation_add(db, pssid, reason, actor, now)) < 0 ||
-	    (rv = release_grant(db, pssid, actor, now)) < 0 ||
+	    (rv = revoke_pssid(db, pssid, reason, actor, now)) < 0 ||
 	    (rv = audit_client(db, now, actor, "client.revoke", pssid)) < 0)
 		goto fail;
 	return db_commit(db);
@@ -144,11 +132,10 @@ client_discard_unacknowledged(struct db *db, int64_t join_token_id, const char *
 
 	if ((rv = client_get_by_join_token(db, join_token_id, &c)) < 0)
 		return rv == ERR_NOT_FOUND ? 0 : rv;
+	/* Its access token was valid until now: a tunnel may have taken an address, which the
+	 * revocation releases. */
 	if ((rv = client_delete(db, c.pssid)) < 0 ||
-	    (rv = revocation_add(db, c.pssid, "enrollment not acknowledged", actor, now)) < 0)
-		return rv;
-	/* Its access token was valid until now: a tunnel may have taken an address. */
-	if ((rv = release_grant(db, c.pssid, actor, now)) < 0)
+	    (rv = revoke_pssid(db, c.pssid, "enrollment not acknowledged", actor, now)) < 0)
 		return rv;
 	return audit_client(db, now, actor, "client.discard", c.pssid);
 }

@@ -162,6 +162,11 @@ want_status 200
 that "GET /v1/revocations does not list $PX" grep -qF "$PX" <<<"$BODY"
 that "GET /v1/revocations does not list the revoked client $PR" grep -qF "$PR" <<<"$BODY"
 verdict "GET /v1/revocations lists both pssids"
+# The agent ends a revoked tunnel without a HOLD_REQ: the revocation itself frees the address.
+api GET "/v1/grants?pssid=$PX"
+want_status 200
+want_len .items 0
+verdict "the revoked outside pssid's address is released, not left assigned"
 client_start e4 --token "$TR" --handshake
 want_event e4 '^response renew 401 '
 verdict "a revoked outside pssid is refused"
