@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
+#include "../lib/loop.h"
 #include "../proto/chanbuf.h"
 #include "link.h"
 
@@ -46,7 +46,8 @@ struct link {
 	unsigned char pin[32];
 	uint64_t agent_id;
 	struct link_callbacks cb;
-	int epfd, fd;
+	struct loop *loop; /* the owner's: the socket is watched there */
+	int fd;
 	enum link_st st;
 	const char *broken; /* why the channel must be dropped at the next safe point */
 	unsigned char key[CHAN_KEY_LEN];
@@ -119,7 +120,7 @@ pendq_clear(struct pendq *q)
 }
 
 struct link *
-link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epfd)
+link_new(const struct link_config *cfg, const struct link_callbacks *cb, struct loop *loop)
 {
 	struct link *l;
 
@@ -136,7 +137,7 @@ link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epf
 	memcpy(l->pin, cfg->spki_pin, sizeof(l->pin));
 	l->agent_id = cfg->agent_id;
 	l->cb = *cb;
-	l->epfd = epfd;
+	l->loop = loop;
 	l->fd = -1;
 	l->st = LINK_IDLE;
 	l->backoff = 2 * LINK_BACKOFF_MIN_NS;
@@ -208,15 +209,22 @@ link_fail(struct link *l, const char *why)
 		l->broken = why;
 }
 
-/* The queue's want_write: EPOLLOUT while something waits for the socket. */
+/* The queue's want_write: writability is watched only while something waits for the socket. */
 static void
 want_output(void *arg, int on)
 {
 	struct link *l = arg;
-	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.fd = l->fd};
 
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0)
-		fatal("epoll_ctl (state channel)");
+	if (loop_fd_mask(l->loop, l->fd, LOOP_READ | (on ? LOOP_WRITE : 0)) < 0)
+		fatal("state channel: watching the socket");
+}
+
+static void
+on_ready(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	link_handle(arg, events);
 }
 
 static void
@@ -319,7 +327,6 @@ static void
 link_connect(struct link *l)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct epoll_event ev = {.events = EPOLLIN};
 	struct chanbuf_config bc = {
 	    .key = l->key,
 	    .self = l->agent_id,
@@ -349,9 +356,8 @@ link_connect(struct link *l)
 	}
 	if ((l->buf = chanbuf_new(&bc)) == NULL)
 		fatalx("out of memory");
-	ev.data.fd = fd;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		fatal("epoll_ctl (state channel)");
+	if (loop_fd_add(l->loop, fd, LOOP_READ, on_ready, l) < 0)
+		fatal("state channel: watching the socket");
 	l->fd = fd;
 	l->st = LINK_HELLO;
 	l->broken = NULL;
@@ -378,7 +384,7 @@ link_teardown(struct link *l)
 	int was_up = l->st == LINK_UP;
 
 	if (l->fd >= 0) {
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		loop_fd_del(l->loop, l->fd);
 		close(l->fd);
 		l->fd = -1;
 	}
@@ -698,13 +704,13 @@ read_in(struct link *l)
 }
 
 void
-link_handle(struct link *l, uint32_t events)
+link_handle(struct link *l, unsigned events)
 {
 	if (l->fd < 0)
 		return;
-	if (events & EPOLLOUT)
+	if (events & LOOP_WRITE)
 		write_out(l);
-	if (l->broken == NULL && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (l->broken == NULL && (events & LOOP_READ))
 		read_in(l);
 	if (l->broken != NULL)
 		link_teardown(l);

@@ -6,10 +6,9 @@
  * HEARTBEAT). When the channel drops it reconnects with exponential backoff (0.1 s .. 10 s, with
  * jitter) and says HELLO again.
  *
- * It runs on the owner's epoll loop: it registers its socket with the epoll fd it is given
- * (epoll data.fd = the socket) and asks for EPOLLOUT only while its output queue is non-empty;
- * the owner calls link_handle() for events on link_fd(), and link_expire() when link_expiry()
- * has passed. */
+ * It runs on the owner's event loop (lib/loop.h): it watches its socket there itself, for
+ * writability only while its output queue is non-empty; the owner calls link_expire() when
+ * link_expiry() has passed. */
 #ifndef AGENT_LINK_H
 #define AGENT_LINK_H
 
@@ -19,6 +18,8 @@
 #include "../lib/addr.h"
 #include "../proto/chan.h"
 #include "state.h"
+
+struct loop;
 
 #define LINK_ALLOC_TIMEOUT_NS (2ull * 1000000000u)
 #define LINK_BACKOFF_MIN_NS (100ull * 1000000u)
@@ -81,13 +82,15 @@ struct link;
 /* A link that starts connecting at its first link_expire() (link_expiry() is due at once). The
  * strings are copied. NULL when out of memory. Free with link_free() (NULL is fine): pending
  * ALLOC_REQ callbacks run then with ERR_BUSY, "shutting down". */
-struct link *link_new(const struct link_config *cfg, const struct link_callbacks *cb, int epfd);
+struct link *link_new(
+    const struct link_config *cfg, const struct link_callbacks *cb, struct loop *loop);
 void link_free(struct link *l);
 
 /* The socket now (-1 while disconnected). */
 int link_fd(const struct link *l);
-/* Handle epoll events on link_fd(). */
-void link_handle(struct link *l, uint32_t events);
+/* Handle readiness of link_fd() (LOOP_READ and/or LOOP_WRITE); the link's own callback on the
+ * loop calls it, and tests that drive the socket by hand. */
+void link_handle(struct link *l, unsigned events);
 uint64_t link_expiry(const struct link *l);
 void link_expire(struct link *l, uint64_t now_ns);
 

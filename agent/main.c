@@ -1,4 +1,4 @@
-/* snaptun-agent: flags, start-up, and the one event loop (epoll) that drives the QUIC server,
+/* snaptun-agent: flags, start-up, and the one event loop (lib/loop.h) that drives the QUIC server,
  * the state channel to the manager, the timers and the signals. */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,16 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "../lib/args.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
+#include "../lib/loop.h"
 #include "../lib/secret.h"
 #include "dataplane.h"
 #include "dpmode.h"
@@ -32,7 +30,6 @@
 #define AGENT_VERSION "snaptun 0.1.0"
 #define RESET_SECRET_LEN 32
 #define PATH_MAX_LEN 4096
-#define MAX_EVENTS 64
 
 struct options {
 	const char *listen, *state_dir, *manager_socket, *channel_key;
@@ -333,83 +330,42 @@ on_down(void *arg)
 /* ---- the loop ---- */
 
 static void
-epoll_add(int ep, int fd)
+on_signal(struct loop *loop, int signo, void *arg)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		fatal("epoll_ctl");
+	(void)arg;
+	log_info("signal %d: shutting down", signo);
+	loop_stop(loop);
 }
 
 static void
-timer_arm(int tfd, uint64_t at, uint64_t *armed)
+on_udp(struct loop *loop, int fd, unsigned events, void *arg)
 {
-	struct itimerspec its = {0};
+	struct agent *ag = arg;
 
-	if (at == *armed)
-		return;
-	if (at != UINT64_MAX) {
-		its.it_value.tv_sec = (time_t)(at / 1000000000u);
-		its.it_value.tv_nsec = (long)(at % 1000000000u);
-	}
-	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-		fatal("timerfd_settime");
-	*armed = at;
+	(void)loop;
+	(void)events;
+	quic_server_read(ag->srv, fd);
 }
 
+/* Before each wait: the transport's and the link's deadlines that passed, the connections acted
+ * on outside the transport's callbacks, and the wait bounded by the next deadline (exact to the
+ * nanosecond: QUIC pacing deadlines are often less than a millisecond apart). */
 static void
-loop_run(struct agent *ag, int ep, int sfd, int tfd)
+before_sleep(struct loop *loop, void *arg)
 {
-	struct epoll_event evs[MAX_EVENTS];
-	uint64_t armed = UINT64_MAX, now, at, lat;
-	int srv_fds[2], nsrv, n;
+	struct agent *ag = arg;
+	uint64_t now = clock_mono_ns(), at;
 
-	nsrv = quic_server_fds(ag->srv, srv_fds);
-	for (;;) {
-		now = clock_mono_ns();
-		at = quic_server_expiry(ag->srv);
-		lat = link_expiry(ag->link);
-		if (at <= now)
-			quic_server_expire(ag->srv, now);
-		if (lat <= now)
-			link_expire(ag->link, now);
-		if (tunnels_take_dirty(ag->ts))
-			quic_server_flush(ag->srv);
-		if (at <= now || lat <= now)
-			continue;
-		timer_arm(tfd, at < lat ? at : lat, &armed);
-		if ((n = epoll_wait(ep, evs, MAX_EVENTS, -1)) < 0) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_info("signal %u: shutting down", si.ssi_signo);
-					return;
-				}
-			} else if (fd == tfd) {
-				uint64_t ticks;
-
-				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-					fatal("timerfd");
-				armed = UINT64_MAX; /* fired: arm again */
-			} else if (fd == link_fd(ag->link)) {
-				link_handle(ag->link, evs[i].events);
-			} else {
-				for (int k = 0; k < nsrv; k++)
-					if (fd == srv_fds[k])
-						quic_server_read(ag->srv, fd);
-			}
-		}
-		if (tunnels_take_dirty(ag->ts))
-			quic_server_flush(ag->srv);
-	}
+	if (quic_server_expiry(ag->srv) <= now)
+		quic_server_expire(ag->srv, now);
+	if (link_expiry(ag->link) <= now)
+		link_expire(ag->link, now);
+	if (tunnels_take_dirty(ag->ts))
+		quic_server_flush(ag->srv);
+	at = quic_server_expiry(ag->srv);
+	if (link_expiry(ag->link) < at)
+		at = link_expiry(ag->link);
+	loop_wait_until(loop, at);
 }
 
 int
@@ -429,7 +385,7 @@ main(int argc, char **argv)
 	struct options o = {0};
 	socklen_t salen;
 	sigset_t mask;
-	int ep, sfd, tfd;
+	struct loop *loop;
 
 	parse_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
@@ -474,13 +430,8 @@ main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+	if ((loop = loop_new()) == NULL || loop_signals(loop, &mask, on_signal, NULL) < 0)
 		fatal("event loop");
-	epoll_add(ep, sfd);
-	epoll_add(ep, tfd);
 
 	if ((ag.st = state_new()) == NULL)
 		fatalx("out of memory");
@@ -506,7 +457,8 @@ main(int argc, char **argv)
 		int fds[2], nfds = quic_server_fds(ag.srv, fds);
 
 		for (int i = 0; i < nfds; i++)
-			epoll_add(ep, fds[i]);
+			if (loop_fd_add(loop, fds[i], LOOP_READ, on_udp, &ag) < 0)
+				fatal("event loop");
 	}
 	sa = quic_server_addr(ag.srv, &salen);
 	sockaddr_format(sa, addrtext, sizeof(addrtext));
@@ -530,7 +482,7 @@ main(int argc, char **argv)
 	lcb.pool_remove = on_pool_remove;
 	lcb.stats = on_stats;
 	lcb.down = on_down;
-	if ((ag.link = link_new(&lc, &lcb, ep)) == NULL)
+	if ((ag.link = link_new(&lc, &lcb, loop)) == NULL)
 		fatalx("out of memory");
 	tunnels_set_link(ag.ts, ag.link);
 
@@ -543,7 +495,9 @@ main(int argc, char **argv)
 	log_info("snaptun-agent %s (agent id %llu) listening on %s, SPKI pin %s, manager %s",
 	    AGENT_VERSION, (unsigned long long)o.agent_id, addrtext, pin64, o.manager_socket);
 
-	loop_run(&ag, ep, sfd, tfd);
+	loop_before_sleep(loop, before_sleep, &ag);
+	if (loop_run(loop) < 0)
+		fatal("event loop");
 
 	/* Every connection closes with code 0; each session's end sends its HOLD_REQ. */
 	quic_server_free(ag.srv, 0, "shutting down");
@@ -554,8 +508,6 @@ main(int argc, char **argv)
 	dataplane_free(ag.dp);
 	state_free(ag.st);
 	explicit_bzero(reset, sizeof(reset));
-	close(tfd);
-	close(sfd);
-	close(ep);
+	loop_free(loop);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -51,6 +52,7 @@ struct loop {
 	loop_hook_fn *hook;
 	void *hook_arg;
 	int wait_max; /* ms, < 0: none */
+	uint64_t wait_until; /* monotonic ns the next wait ends by; UINT64_MAX: none */
 	int sigfd;
 	loop_signal_fn *sigfn;
 	void *sigarg;
@@ -74,6 +76,7 @@ loop_new(void)
 		goto out;
 	l->ep = l->sigfd = -1;
 	l->wait_max = -1;
+	l->wait_until = UINT64_MAX;
 	if (hashtab_init(&l->timers, timer_key, 0) < 0) {
 		errno = ENOMEM;
 		goto out;
@@ -389,28 +392,48 @@ timer_run(struct loop *l)
 	return count;
 }
 
-/* How long the next wait may last, in ms (-1: no limit). */
-static int
-wait_ms(const struct loop *l, int timeout_ms)
+/* How long the next wait may last, in ns (-1: no limit): until the nearest timer, the caller's
+ * timeout, loop_wait_max and loop_wait_until, whichever is first. */
+static int64_t
+wait_ns(const struct loop *l, int timeout_ms)
 {
-	uint64_t now, at, d;
-	int ms = timeout_ms < 0 ? -1 : timeout_ms;
+	uint64_t now = clock_mono_ns(), at = l->wait_until, d;
 
 	if (l->stop)
 		return 0;
-	if (l->nheap > 0) {
-		now = clock_mono_ns();
+	if (l->nheap > 0 && l->heap[0]->at < at)
 		at = l->heap[0]->at;
-		/* rounded up: waking before the deadline would only mean another wait */
-		d = at <= now ? 0 : (at - now + NS_PER_MS - 1) / NS_PER_MS;
-		if (d > INT_MAX)
-			d = INT_MAX;
-		if (ms < 0 || (int)d < ms)
-			ms = (int)d;
+	if (timeout_ms >= 0 && now + (uint64_t)timeout_ms * NS_PER_MS < at)
+		at = now + (uint64_t)timeout_ms * NS_PER_MS;
+	if (l->wait_max >= 0 && now + (uint64_t)l->wait_max * NS_PER_MS < at)
+		at = now + (uint64_t)l->wait_max * NS_PER_MS;
+	if (at == UINT64_MAX)
+		return -1;
+	d = at <= now ? 0 : at - now;
+	return d > INT64_MAX ? INT64_MAX : (int64_t)d;
+}
+
+/* epoll_wait with a timeout in ns (< 0: none). The QUIC transport's deadlines (pacing, loss
+ * timers) are often under a millisecond apart, so the wait is exact where the kernel offers
+ * epoll_pwait2 (Linux 5.11); elsewhere it is rounded up to the millisecond, since waking
+ * before a deadline would only mean another wait. */
+static int
+wait_events(int ep, struct epoll_event *ev, int max, int64_t ns)
+{
+	static int no_pwait2;
+	struct timespec ts;
+	int64_t ms;
+
+	if (!no_pwait2) {
+		ts.tv_sec = (time_t)(ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
+		int n = epoll_pwait2(ep, ev, max, ns < 0 ? NULL : &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		no_pwait2 = 1;
 	}
-	if (l->wait_max >= 0 && (ms < 0 || l->wait_max < ms))
-		ms = l->wait_max;
-	return ms;
+	ms = ns < 0 ? -1 : (ns + NS_PER_MS - 1) / NS_PER_MS;
+	return epoll_wait(ep, ev, max, ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
 /* ---- the loop ---- */
@@ -427,6 +450,13 @@ loop_wait_max(struct loop *l, int ms)
 {
 	if (ms >= 0 && (l->wait_max < 0 || ms < l->wait_max))
 		l->wait_max = ms;
+}
+
+void
+loop_wait_until(struct loop *l, uint64_t at_ns)
+{
+	if (at_ns < l->wait_until)
+		l->wait_until = at_ns;
 }
 
 static void
@@ -469,6 +499,12 @@ out:
 	return rv;
 }
 
+int
+loop_fd(const struct loop *l)
+{
+	return l->ep;
+}
+
 void
 loop_stop(struct loop *l)
 {
@@ -479,13 +515,15 @@ int
 loop_once(struct loop *l, int timeout_ms)
 {
 	struct epoll_event ev[LOOP_EVENTS];
-	int n, ms;
+	int64_t ns;
+	int n;
 
 	if (l->hook != NULL)
 		l->hook(l, l->hook_arg);
-	ms = wait_ms(l, timeout_ms);
+	ns = wait_ns(l, timeout_ms);
 	l->wait_max = -1;
-	if ((n = epoll_wait(l->ep, ev, LOOP_EVENTS, ms)) < 0) {
+	l->wait_until = UINT64_MAX;
+	if ((n = wait_events(l->ep, ev, LOOP_EVENTS, ns)) < 0) {
 		if (errno != EINTR)
 			return -1;
 		n = 0;

@@ -2,10 +2,9 @@
  * watched with epoll, each with a callback; timers on CLOCK_MONOTONIC deadlines; a hook before
  * each wait; signals through a signalfd; a stop flag.
  *
- * A turn (loop_once): the before-sleep hook; one epoll_wait, no longer than the nearest timer
- * (rounded up to the millisecond, so a timer never wakes the loop early for nothing), the
- * caller's timeout or what the hook asked for (loop_wait_max); the callbacks of the ready fds;
- * then the callbacks of the timers due.
+ * A turn (loop_once): the before-sleep hook; one wait for events, no longer than the nearest
+ * timer, the caller's timeout or what the hook asked for (loop_wait_max, loop_wait_until); the
+ * callbacks of the ready fds; then the callbacks of the timers due.
  *
  * Owners that have an epoll fd of their own (libmicrohttpd's, the state channel's) register it
  * as an ordinary fd: it is readable when one of theirs is ready. Ask for LOOP_WRITE only while
@@ -70,6 +69,12 @@ void loop_before_sleep(struct loop *l, loop_hook_fn *fn, void *arg);
  * next timeout anew each turn (MHD_get_timeout): call it from the before-sleep hook. */
 void loop_wait_max(struct loop *l, int ms);
 
+/* The next wait ends by the monotonic deadline at_ns (clock_mono_ns) at the latest; the
+ * earliest of several calls counts, and only for that wait. For owners that compute their next
+ * deadline anew each turn (the QUIC transport): call it from the before-sleep hook. Waits are
+ * exact to the nanosecond where the kernel has epoll_pwait2. */
+void loop_wait_until(struct loop *l, uint64_t at_ns);
+
 /* Block the signals in set and deliver them as fn(l, signo, arg) from the loop, through a
  * signalfd (fn NULL: each stops the loop). Once per loop. 0, or -1 with errno. The signals
  * stay blocked after loop_free. */
@@ -78,6 +83,10 @@ int loop_signals(struct loop *l, const sigset_t *set, loop_signal_fn *fn, void *
 /* Ask loop_run to return after the current turn (the turn is not cut short). It only sets a
  * flag: a signal handler may call it (the wait then ends with EINTR). */
 void loop_stop(struct loop *l);
+
+/* The loop's own epoll fd: readable while a watched fd is ready, so that a test can nest the
+ * loop in its own poll and then run loop_once(l, 0). */
+int loop_fd(const struct loop *l);
 
 /* One turn (above), waiting at most timeout_ms (< 0: until an fd or a timer is due). Returns
  * how many callbacks ran (fds and timers), or -1 when epoll_wait failed (errno). A signal

@@ -13,6 +13,7 @@ struct db;
 /* Revoke pssid (reason, by actor, at now) and release its grant if it has one, in the caller's
  * transaction or one of its own. A pssid revoked already keeps its first reason; its grant is
  * released all the same. 0 or err. */
-int revoke_pssid(struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now);
+int revoke_pssid(
+    struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now);
 
 #endif

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../../lib/loop.h"
 #include "check.h"
 
 #define AGENT 7
@@ -139,7 +139,7 @@ pump(struct link *l)
 	struct pollfd pfd = {.fd = link_fd(l), .events = POLLIN};
 
 	if (poll(&pfd, 1, 200) == 1)
-		link_handle(l, EPOLLIN);
+		link_handle(l, LOOP_READ);
 }
 
 /* A snapshot with deltas in the middle of it, then deltas on their own. */
@@ -215,7 +215,8 @@ main(void)
 	State__AllocReq req;
 	struct link *l;
 	uint64_t seq, reqseq, now, at;
-	int lfd, kfd, ep, type;
+	struct loop *lp;
+	int lfd, kfd, type;
 
 	log_set_level(LOG_ERROR);
 	for (size_t i = 0; i < sizeof(key); i++)
@@ -232,7 +233,7 @@ main(void)
 	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 4) < 0)
 		abort();
-	if ((ep = epoll_create1(0)) < 0)
+	if ((lp = loop_new()) == NULL)
 		abort();
 
 	cfg.socket_path = sock;
@@ -247,7 +248,7 @@ main(void)
 	cb.grant_release = cb_grant_release;
 	cb.session_kill = cb_session_kill;
 	cb.pool_remove = cb_pool_remove;
-	l = link_new(&cfg, &cb, ep);
+	l = link_new(&cfg, &cb, lp);
 	CHECK(l != NULL, "link_new");
 	CHECK(link_expiry(l) <= clock_mono_ns(), "the first connect is due at once");
 	link_expire(l, clock_mono_ns());
@@ -333,7 +334,7 @@ main(void)
 
 	link_free(l);
 	chan_dec_free(dec);
-	close(ep);
+	loop_free(lp);
 	unlink(keyfile);
 	rmdir(dir);
 	return check_done();

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,6 +31,7 @@
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../../lib/loop.h"
 #include "../../proto/ctrl.h"
 #include "../../proto/jwt.h"
 #include "check.h"
@@ -171,7 +171,7 @@ static struct dataplane *dp;
 static struct tunnels *ts;
 static struct quic_server *srv;
 static struct link *lnk;
-static int ep; /* the link's epoll set */
+static struct loop *lp; /* the link watches its socket there */
 static struct jwt_signer *signer, *stranger;
 
 /* ---- test clients ---- */
@@ -263,15 +263,14 @@ turn(uint64_t end)
 {
 	struct pollfd pfd[4 + MAX_CLIENTS];
 	struct cli *who[4 + MAX_CLIENTS];
-	struct epoll_event evs[4];
 	uint64_t now = clock_mono_ns(), at = end;
-	int n = 0, sfd[2], k;
+	int n = 0, sfd[2];
 
 	quic_server_fds(srv, sfd);
 	at = earliest(at, quic_server_expiry(srv));
 	at = earliest(at, link_expiry(lnk));
 	pfd[n++] = (struct pollfd){.fd = sfd[0], .events = POLLIN};
-	pfd[n++] = (struct pollfd){.fd = ep, .events = POLLIN};
+	pfd[n++] = (struct pollfd){.fd = loop_fd(lp), .events = POLLIN};
 	pfd[n++] = (struct pollfd){
 	    .fd = mgr.fd >= 0 ? mgr.fd : mgr.lfd, .events = mgr.fd < 0 && mgr.away ? 0 : POLLIN};
 	for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -284,9 +283,8 @@ turn(uint64_t end)
 	if (poll(pfd, (nfds_t)n, at > now ? (int)((at - now) / MS) + 1 : 0) > 0) {
 		if (pfd[0].revents)
 			quic_server_read(srv, sfd[0]);
-		if (pfd[1].revents && (k = epoll_wait(ep, evs, 4, 0)) > 0)
-			for (int i = 0; i < k; i++)
-				link_handle(lnk, evs[i].events);
+		if (pfd[1].revents)
+			loop_once(lp, 0);
 		if (pfd[2].revents && mgr.fd < 0) {
 			mgr.fd = accept(mgr.lfd, NULL, NULL);
 			mgr.dec = chan_dec_new(mgr.key, CHAN_NODE_MANAGER, AGENT_ID);
@@ -744,7 +742,7 @@ main(void)
 	lc.spki_pin = pin;
 	lcb.welcome = noop;
 	lcb.snapshot = snapshot;
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || (lnk = link_new(&lc, &lcb, ep)) == NULL)
+	if ((lp = loop_new()) == NULL || (lnk = link_new(&lc, &lcb, lp)) == NULL)
 		abort();
 	tunnels_set_link(ts, lnk);
 	CHECK(RUN_UNTIL(link_up(lnk), 3000), "the link is welcomed by the fake manager");
@@ -767,7 +765,7 @@ main(void)
 	jwt_signer_free(stranger);
 	mgr_hangup();
 	close(mgr.lfd);
-	close(ep);
+	loop_free(lp);
 	unlink(sock);
 	unlink(keyfile);
 	unlink(cert);
