@@ -43,7 +43,7 @@ else
 Q := @
 endif
 
-# Debian packages: what builds, tests, benchmarks and fuzzes this tree (STACK.md).
+# Debian packages: what builds, tests, benchmarks and fuzzes this tree, all from Debian 12.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
             libjwt-gnutls-dev libjansson-dev libsodium-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \

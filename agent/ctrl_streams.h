@@ -1,4 +1,4 @@
-/* The control requests in progress on one tunnel connection (PROTOCOL.md §1.2): each on its own
+/* The control requests in progress on one tunnel connection (proto/README.md §1.2): each on its own
  * stream, its bytes kept until the stream ends and the request parses (proto/ctrl.h), then until
  * it is answered and the peer's side has ended. At most CTRL_STREAMS_MAX at once: a client that
  * opens more is misbehaving. */

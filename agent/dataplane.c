@@ -168,8 +168,9 @@ dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *p
 	if ((to = dataplane_route_find(dp, dst)) == NULL)
 		return DP_DROP_NO_ROUTE;
 	/* Over-size: the sender should hear ICMP "packet too big" / "fragmentation needed"
-	 * (STACK.md, datagram size trap); generating it belongs to the TUN work of issue 5, here
-	 * the packet is only dropped and counted. */
+	 * (QUIC keeps packets at 1200 bytes until path-MTU discovery proves more, so this is no
+	 * rare case); generating it belongs to the TUN work of issue 5, here the packet is only
+	 * dropped and counted. */
 	if ((rv = dp->send(to->conn, pkt, len)) != 0)
 		return rv;
 	to->c.tx_packets++;

@@ -1,4 +1,4 @@
-/* The agent's data plane (PROTOCOL.md §1.6): what happens to a packet between the tunnels and
+/* The agent's data plane (proto/README.md §1.6): what happens to a packet between the tunnels and
  * the network, the same whatever the mode.
  *
  *   uplink    a datagram from a tunnel's client: counted at its port; dropped when the port has

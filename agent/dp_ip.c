@@ -1,4 +1,4 @@
-/* ip mode (PROTOCOL.md §1.6): each datagram is one IPv4/IPv6 packet (ippkt.h); uplink, its
+/* ip mode (proto/README.md §1.6): each datagram is one IPv4/IPv6 packet (ippkt.h); uplink, its
  * source must be the tunnel's assigned address. */
 #include "dpmode.h"
 #include "ippkt.h"

@@ -1,4 +1,4 @@
-/* A data-plane mode (PROTOCOL.md §1.6): what a datagram of a tunnel is and how it is checked.
+/* A data-plane mode (proto/README.md §1.6): what a datagram of a tunnel is and how it is checked.
  * The data plane (dataplane.h) calls its mode once per packet each way; the route table, the
  * counters and the sink are the data plane's, the same in every mode.
  *

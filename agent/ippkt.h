@@ -1,4 +1,4 @@
-/* The IPv4/IPv6 header fields the ip-mode data plane routes by (PROTOCOL.md §1.6): one datagram
+/* The IPv4/IPv6 header fields the ip-mode data plane routes by (proto/README.md §1.6): one datagram
  * is one packet. Pure and bounded: reads nothing outside the bytes given (fuzzed by
  * tests/fuzz/fuzz_dataplane.c). */
 #ifndef AGENT_IPPKT_H

@@ -313,7 +313,7 @@ read_key(struct link *l)
 
 /* The next attempt after a uniform delay in [backoff / 2, backoff]; backoff starts at twice the
  * minimum and doubles up to the maximum, so every delay lies in LINK_BACKOFF_MIN_NS ..
- * LINK_BACKOFF_MAX_NS, jittered (PROTOCOL.md §2.2: 0.1 s .. 10 s). */
+ * LINK_BACKOFF_MAX_NS, jittered (proto/README.md §2.7: 0.1 s .. 10 s). */
 static void
 schedule_reconnect(struct link *l)
 {

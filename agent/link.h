@@ -1,4 +1,4 @@
-/* The agent's end of the state channel (PROTOCOL.md §2): a non-blocking client of the manager's
+/* The agent's end of the state channel (proto/README.md §2): a non-blocking client of the manager's
  * UNIX socket. It connects, says HELLO, waits for WELCOME (or REJECT), takes the snapshot (built
  * in a fresh struct state, handed over at SNAPSHOT_END when its generation and item count agree)
  * and the deltas, answers nothing itself but carries the agent's requests (ALLOC_REQ with a
@@ -62,7 +62,7 @@ struct link_callbacks {
 	/* A complete snapshot: the owner takes st (frees the state it replaces). The link has set
 	 * its heartbeat and stats periods from its limits already. */
 	void (*snapshot)(void *arg, struct state *st);
-	/* The deltas (PROTOCOL.md §2.2 step 4). */
+	/* The deltas (proto/README.md §2.4). */
 	void (*key_add)(void *arg, const State__Key *key); /* KEY_ADD */
 	void (*key_retire)(void *arg, const char *kid); /* KEY_RETIRE */
 	void (*revoke)(void *arg, const char *pssid, const char *reason); /* REVOKE */

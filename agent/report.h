@@ -1,7 +1,7 @@
-/* What the tunnel layer tells and asks the manager over the state channel (PROTOCOL.md §2.2),
- * as typed calls: each builds its State__* message and hands it to the link (link.h), so the
- * tunnel layer never sees protobuf. Like link_send(), nothing is queued while the link is down:
- * the manager learns the state at the reconcile after the next WELCOME. */
+/* What the tunnel layer tells and asks the manager over the state channel (proto/README.md §2.5,
+ * §2.6), as typed calls: each builds its State__* message and hands it to the link (link.h), so the
+ * tunnel layer never sees protobuf. Like link_send(), nothing is queued while the link is down: the
+ * manager learns the state at the reconcile after the next WELCOME. */
 #ifndef AGENT_REPORT_H
 #define AGENT_REPORT_H
 

@@ -1,8 +1,8 @@
-/* What the manager pushed to this agent over the state channel (PROTOCOL.md §2.2): the trusted
- * token keys, the revoked pssids, the grants this agent owns, the pools and the limits. One
- * in-memory model fed by both the snapshot items (KEY, REVOKED, GRANT, POOL, LIMITS) and the
- * deltas (KEY_ADD, KEY_RETIRE, REVOKE, GRANT_RELEASE, POOL_UPDATE): the link builds a snapshot
- * in a fresh struct state beside the live one and the agent swaps them at SNAPSHOT_END.
+/* What the manager pushed to this agent over the state channel (proto/README.md §2.3, §2.4): the
+ * trusted token keys, the revoked pssids, the grants this agent owns, the pools and the limits. One
+ * in-memory model fed by both the snapshot items (KEY, REVOKED, GRANT, POOL, LIMITS) and the deltas
+ * (KEY_ADD, KEY_RETIRE, REVOKE, GRANT_RELEASE, POOL_UPDATE): the link builds a snapshot in a fresh
+ * struct state beside the live one and the agent swaps them at SNAPSHOT_END.
  *
  * The agent enforces from the live state alone, so it keeps working from its cache while the
  * manager is unreachable. Functions return 0 or a negative enum err (lib/err.h). */

@@ -1,4 +1,4 @@
-/* The tunnel protocol on the gateway (PROTOCOL.md §1.2-1.4): one tunnel session per QUIC
+/* The tunnel protocol on the gateway (proto/README.md §1.2-§1.4): one tunnel session per QUIC
  * connection, driven by the transport's callbacks (agent/quic.h). A tunnel goes
  *
  *   AWAIT_SESSION --renew/update_token 200--> AWAIT_ASSIGN --assign_addresses--> ASSIGNING

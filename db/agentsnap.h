@@ -1,5 +1,5 @@
-/* The records an agent's state is built from, read as the state channel sends them (PROTOCOL.md
- * §2.2): the trusted token keys with their public PEM, and the grants one agent owns with their
+/* The records an agent's state is built from, read as the state channel sends them (proto/README.md
+ * §2.3): the trusted token keys with their public PEM, and the grants one agent owns with their
  * pool's ISD-AS. (Revocations and pools are read with revocation_list() and pool_list().)
  * Functions return 0 or a negative enum err (lib/err.h). */
 #ifndef DB_AGENTSNAP_H

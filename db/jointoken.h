@@ -1,4 +1,4 @@
-/* The store's join tokens (DESIGN.md "Join token"): the rows, their states and the single
+/* The store's join tokens (api.md "Join tokens"): the rows, their states and the single
  * transitions between them: issued → in_flight(address, ack) → consumed(address, time);
  * issued → expired past expires_at; issued | in_flight → aborted; in_flight → issued (one
  * attempt more). A transition names the state it starts from, so of two racing ones exactly one

@@ -1,4 +1,4 @@
-/* SCION ISD-AS identifiers: ISD in the top 16 bits, AS in the low 48 (PROTOCOL.md §1.3). */
+/* SCION ISD-AS identifiers: ISD in the top 16 bits, AS in the low 48 (proto/README.md §1.3). */
 #ifndef LIB_ISDAS_H
 #define LIB_ISDAS_H
 

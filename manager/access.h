@@ -1,4 +1,4 @@
-/* Access tokens: the tunnel JWTs clients present to the agent (PROTOCOL.md §1.5), signed with
+/* Access tokens: the tunnel JWTs clients present to the agent (proto/README.md §1.5), signed with
  * the manager's active Ed25519 key. */
 #ifndef MANAGER_ACCESS_H
 #define MANAGER_ACCESS_H

@@ -1,4 +1,4 @@
-/* The manager's side of the state channel (PROTOCOL.md §2): a UNIX socket in the state dir that
+/* The manager's side of the state channel (proto/README.md §2): a UNIX socket in the state dir that
  * agents connect to, the channel key file, and for each connection the framing, HELLO/WELCOME
  * (or REJECT), the snapshot, the deltas, the agents' requests and their reports. Its parts:
  * agentlink.c (socket, handshake, dispatch, loop), agentconn.c (a connection), statepush.c

@@ -25,7 +25,7 @@ pool_size(const struct pool *p)
 	return p->last - p->first + 1;
 }
 
-/* The fencing rule (DESIGN.md "Address grant"): a request of a session older than the grant's
+/* The fencing rule (api.md "Grants"): a request of a session older than the grant's
  * is stale, as the grant went to a newer connection of its client meanwhile. A session id below
  * 0 is an administrative request and is never stale. */
 static int

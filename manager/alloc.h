@@ -1,5 +1,5 @@
-/* The address allocator: acquire, hold and release address grants (PROTOCOL.md §1.3, DESIGN.md
- * "Address grant"). Each call is one transaction (nested in the caller's when one is open, so
+/* The address allocator: acquire, hold and release address grants (proto/README.md §1.3, api.md
+ * "Grants"). Each call is one transaction (nested in the caller's when one is open, so
  * the state channel can commit many allocations at once; see db.h). No call scans a pool: sequential
  * pools keep a cursor and a list of released addresses below it (db/freeaddr.h), random pools
  * probe single indexes, and the store finds lapsed holds by their hold time. A lapsed hold is

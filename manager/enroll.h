@@ -1,4 +1,4 @@
-/* Two-phase enrollment (DESIGN.md "Enrollment"): POST /v1/join presents a join token and gets a
+/* Two-phase enrollment (api.md "Enrollment"): POST /v1/join presents a join token and gets a
  * bundle — pssid, refresh secret, one-time ack token — with the token in flight for the
  * caller's address; POST /v1/join/ack consumes the token. Until then the bundle is worthless:
  * when the ack deadline passes the token reverts and the client is discarded (jointoken.c).

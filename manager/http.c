@@ -1,6 +1,7 @@
 /* libmicrohttpd in external-epoll mode: the manager's loop polls MHD's epoll fd and calls
  * MHD_run. Each request is answered from a later call of the access handler than its first:
- * answering on the first call makes MHD close the connection (STACK.md, keep-alive trap). */
+ * answering on the first call makes MHD close the connection (libmicrohttpd 0.9.75: every
+ * reply then says Connection: close). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* The join tokens' lifecycle (DESIGN.md "Join token"): issuing a token (its secret, "snj_" + 43
+/* The join tokens' lifecycle (api.md "Join tokens"): issuing a token (its secret, "snj_" + 43
  * base64url characters, is shown once; the store keeps its SHA-256), aborting it, reverting an
  * unacknowledged enrollment and the sweep that writes down what time decided. Each is one
  * transaction with its audit event (the caller's, or the sweep's here) over the store's rows

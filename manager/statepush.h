@@ -1,6 +1,6 @@
-/* What the agents are told of the store's state (PROTOCOL.md §2.2): each connection's snapshot
- * (SNAPSHOT_BEGIN, KEY, REVOKED, GRANT, POOL, LIMITS, SNAPSHOT_END), queued a piece at a time
- * as its output drains, and the deltas of committed changes read from the outbox
+/* What the agents are told of the store's state (proto/README.md §2.3, §2.4): each connection's
+ * snapshot (SNAPSHOT_BEGIN, KEY, REVOKED, GRANT, POOL, LIMITS, SNAPSHOT_END), queued a piece at a
+ * time as its output drains, and the deltas of committed changes read from the outbox
  * (db/agentdelta.h). The one place state messages are built from records. */
 #ifndef MANAGER_STATEPUSH_H
 #define MANAGER_STATEPUSH_H

@@ -7,7 +7,7 @@
 
 #define BUF_MIN 4096 /* first allocation of a decoder's buffer; it doubles up to CHAN_FRAME_MAX */
 
-/* Header field offsets (PROTOCOL.md §2.1). */
+/* Header field offsets (proto/README.md §2.1). */
 #define OFF_VERSION 0
 #define OFF_TYPE 1
 #define OFF_FROM 3

@@ -1,4 +1,4 @@
-/* State-channel framing (PROTOCOL.md §2.1): the authenticated envelope every manager <-> agent
+/* State-channel framing (proto/README.md §2.1): the authenticated envelope every manager <-> agent
  * message crosses, both ways. A frame is
  *
  *   version (1) | type (2 LE) | from_node_id (8 LE) | seq (8 LE) | correlation id (8 LE) |

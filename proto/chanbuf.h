@@ -1,4 +1,4 @@
-/* One state-channel connection's buffers (PROTOCOL.md §2.1), the same on both ends (the
+/* One state-channel connection's buffers (proto/README.md §2.1), the same on both ends (the
  * manager's agentlink, the agent's link): the bounded queue of sealed frames waiting for the
  * socket, and the decoder of what comes in.
  *

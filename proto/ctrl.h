@@ -1,4 +1,4 @@
-/* Tunnel control requests (PROTOCOL.md §1.2, §1.3): the HTTP/1.1 request a client writes on one
+/* Tunnel control requests (proto/README.md §1.2, §1.3): the HTTP/1.1 request a client writes on one
  * bidirectional QUIC stream, the response the gateway writes back, and the protobuf bodies of
  * both. Both sides live here: the agent parses requests and writes responses, snaptun-client and
  * the test client write requests and parse responses. Nothing here knows of QUIC: every parser

@@ -1,5 +1,5 @@
 /* JWT (compact JWS) verification and issuing, shared by the manager (issuer) and the agent
- * (verifier); PROTOCOL.md §1.5. The trusted keys and the issuer key are in jwtkey.h.
+ * (verifier); proto/README.md §1.5. The trusted keys and the issuer key are in jwtkey.h.
  *
  * All signatures are checked and made by GnuTLS directly (EdDSA/Ed25519, ES256 with the JWS r||s
  * signature converted to DER, RS256), with keys imported once: libjwt is not linked. The key

@@ -6,7 +6,7 @@
  * owner polls the descriptors quic_*_fds() gives, calls quic_*_read() when one is readable and
  * quic_*_expire() when quic_*_expiry() has passed.
  *
- * Transport settings both sides use (PROTOCOL.md §1.1): QUIC v1, TLS 1.3 only, ALPN "snaptun"
+ * Transport settings both sides use (proto/README.md §1.1): QUIC v1, TLS 1.3 only, ALPN "snaptun"
  * (a peer offering anything else fails the handshake), DATAGRAM with max_datagram_frame_size
  * 65535 advertised, idle timeout QUIC_IDLE_TIMEOUT_NS unless configured, clients PING after 5 s
  * idle.
@@ -43,7 +43,7 @@ enum quic_err {
 /* How a connection ended, given to conn_closed. */
 struct quic_close {
 	int by_peer; /* 1: the peer sent CONNECTION_CLOSE; 0: we closed, or it timed out */
-	int app; /* 1: an application close (code is ours: PROTOCOL.md §1.4); 0: transport */
+	int app; /* 1: an application close (code is ours: proto/README.md §1.4); 0: transport */
 	uint64_t code;
 	char reason[QUIC_REASON_MAX + 1];
 	int idle; /* 1: idle timeout (no CONNECTION_CLOSE either way) */
@@ -97,7 +97,8 @@ int quic_datagram_send(struct quic_conn *c, const void *data, size_t len);
 
 /* The largest datagram payload quic_datagram_send() takes on c now: bounded by the peer's
  * max_datagram_frame_size and by the UDP payload size the path allows (1200 bytes until path
- * MTU discovery raises it; STACK.md "datagram size trap"). 0 before the handshake. */
+ * MTU discovery raises it: a larger datagram is refused, it does not stall). 0 before the
+ * handshake. */
 size_t quic_conn_max_datagram(const struct quic_conn *c);
 
 /* One application deadline per connection (CLOCK_MONOTONIC ns; 0 clears it): when it passes,
@@ -105,7 +106,7 @@ size_t quic_conn_max_datagram(const struct quic_conn *c);
  * here. */
 void quic_conn_set_deadline(struct quic_conn *c, uint64_t at_ns);
 
-/* Close with an application error code and reason (PROTOCOL.md §1.4 close codes). Stream data
+/* Close with an application error code and reason (proto/README.md §1.4 close codes). Stream data
  * already given to quic_stream_send() goes out first (what flow control allows), then the
  * CONNECTION_CLOSE; the connection then drains and conn_closed follows (perhaps from a later
  * loop turn). Calling it again on a closing connection does nothing. */
@@ -190,7 +191,7 @@ unsigned quic_server_handshakes(const struct quic_server *s);
 
 struct quic_client_config {
 	const char *server; /* "127.0.0.1:4433", "[::1]:4433" */
-	/* Trust: the server's SPKI pin (PROTOCOL.md §1.1); NULL accepts any certificate (tests
+	/* Trust: the server's SPKI pin (proto/README.md §1.1); NULL accepts any certificate (tests
 	 * of other layers only). */
 	const unsigned char *spki_pin;
 	uint64_t idle_timeout_ns; /* 0: QUIC_IDLE_TIMEOUT_NS */

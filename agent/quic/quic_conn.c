@@ -742,7 +742,8 @@ quic_conn_max_datagram(const struct quic_conn *c)
 	rp = ngtcp2_conn_get_remote_transport_params(c->conn);
 	if (rp == NULL || rp->max_datagram_frame_size == 0)
 		return 0;
-	/* packets stay at 1200 bytes until PMTUD proves more (STACK.md "datagram size trap") */
+	/* packets stay at 1200 bytes until PMTUD proves more; ngtcp2 would silently not send a
+	 * datagram over that (accepted 0, no error), so the bound is ours to enforce */
 	udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
 	/* short header: flags, DCID, packet number (<= 4); the AEAD tag; the frame's type and
 	 * length */

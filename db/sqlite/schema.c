@@ -112,7 +112,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_action ON events (action, id);"
 	"CREATE INDEX events_object ON events (object, id);",
 
-	/* 2: single-use join tokens (DESIGN.md "Join token"). A token past expires_at is expired
+	/* 2: single-use join tokens (api.md "Join tokens"). A token past expires_at is expired
 	 * whatever state says; the sweep writes it down. */
 	"CREATE TABLE join_tokens ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"

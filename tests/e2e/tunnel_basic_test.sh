@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test of tunnels (PROTOCOL.md §1, issue 4): a real snaptun-manager and snaptun-agent on
-# temporary state dirs and loopback, driven by tests/tools/tunclient. GET /v1/agents shows the
+# End-to-end test of tunnels (proto/README.md §1, issue 4): a real snaptun-manager and snaptun-agent
+# on temporary state dirs and loopback, driven by tests/tools/tunclient. GET /v1/agents shows the
 # agent connected with its pin (and the join bundle lists it); enrolled clients handshake
-# (renew_session, assign_addresses) and get addresses of the pool; datagrams flow both ways
-# between two clients through the agent (hub), a spoofed source is dropped; assign_socketaddr
-# and update_token; GET /v1/sessions lists the tunnels; renewal with a fresh token extends the
-# session past the first token's exp; an outside issuer's token (only pssid and exp, no kid)
-# gets a grant like an enrolled client's and keeps its address across connections.
+# (renew_session, assign_addresses) and get addresses of the pool; datagrams flow both ways between
+# two clients through the agent (hub), a spoofed source is dropped; assign_socketaddr and
+# update_token; GET /v1/sessions lists the tunnels; renewal with a fresh token extends the session
+# past the first token's exp; an outside issuer's token (only pssid and exp, no kid) gets a grant
+# like an enrolled client's and keeps its address across connections.
 # Run from the repository root: BUILD=build bash tests/e2e/tunnel_basic_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test of every way the agent closes a tunnel (PROTOCOL.md §1.4 close codes, issue 4):
-# code 1 for a wrong first or second request, a bad method or path, a request of 4096 bytes, a
-# refused token; 3 for a request without "Authorization: Bearer" and for revocation (DELETE
-# /v1/clients/{pssid} of an enrolled client, POST /v1/revocations of an outside issuer's pssid);
-# 5 for a stream that ends inside the header block; 2 when the handshake does not come within
-# 3 s; 4 at the session's expiry (a 3 s token); 5 for DELETE /v1/sessions/{id} and for a second
-# connection with the same pssid (superseded); 0 when the agent shuts down. The close reasons
-# are the ones common.md fixes. Every client is a tests/tools/tunclient.
+# End-to-end test of every way the agent closes a tunnel (issue 4; the close codes and reasons
+# of proto/README.md §1.4): code 1 for a wrong first or second request, a bad method or path, a
+# request of 4096 bytes, a refused token; 3 for a request without "Authorization: Bearer" and for
+# revocation (DELETE /v1/clients/{pssid} of an enrolled client, POST /v1/revocations of an outside
+# issuer's pssid); 5 for a stream that ends inside the header block; 2 when the handshake does not
+# come within 3 s; 4 at the session's expiry (a 3 s token); 5 for DELETE /v1/sessions/{id} and for
+# a second connection with the same pssid (superseded); 0 when the agent shuts down. Every client
+# is a tests/tools/tunclient.
 # Run from the repository root: BUILD=build bash tests/e2e/tunnel_close_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1

@@ -1,4 +1,4 @@
-/* mktoken: sign tunnel tokens (PROTOCOL.md §1.5) the way an outside SNAP issuer does, for the
+/* mktoken: sign tunnel tokens (proto/README.md §1.5) the way an outside SNAP issuer does, for the
  * end-to-end tests and benchmarks.
  *
  *   mktoken --new-key FILE.pem

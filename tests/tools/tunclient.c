@@ -1,4 +1,4 @@
-/* tunclient: a scriptable client of the tunnel protocol (PROTOCOL.md §1) for the end-to-end
+/* tunclient: a scriptable client of the tunnel protocol (proto/README.md §1) for the end-to-end
  * tests, built on agent/quic/quic.h (client side) and proto/ctrl.h. It reads commands on stdin, one a
  * line, and writes events on stdout, one a line (flushed each), so that a bash test drives it
  * through a coprocess or fifos (tests/e2e/lib.bash: client_start, client_cmd, client_expect).

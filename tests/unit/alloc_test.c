@@ -1,5 +1,5 @@
-/* The allocator against a real SQLite file: the rules of PROTOCOL.md §1.3 and DESIGN.md
- * "Address grant" — sticky addresses, holds, lapse without a sweep, fencing, reservations,
+/* The allocator against a real SQLite file: the rules of proto/README.md §1.3 and api.md
+ * "Grants" — sticky addresses, holds, lapse without a sweep, fencing, reservations,
  * requested addresses, family order, exhaustion, IPv6 /64 pools. Time is passed in, so holds
  * are tested without sleeping. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* ISD-AS text form (PROTOCOL.md §1.3): parse, canonical format, rejections. */
+/* ISD-AS text form (proto/README.md §1.3): parse, canonical format, rejections. */
 #include <string.h>
 
 #include "../../lib/isdas.h"
