@@ -1,5 +1,5 @@
 /* The tunnel protocol on the gateway (proto/README.md §1.2-§1.4): one tunnel session per QUIC
- * connection, driven by the transport's callbacks (agent/quic.h). A tunnel goes
+ * connection, driven by the transport's callbacks (quic/quic.h). A tunnel goes
  *
  *   AWAIT_SESSION --renew/update_token 200--> AWAIT_ASSIGN --assign_addresses--> ASSIGNING
  *     --ALLOC_RES ok--> ESTABLISHED;  AWAIT_ASSIGN --assign_socketaddr--> ESTABLISHED
