@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/err.h"
-#include "../lib/secret.h"
-#include "../lib/siphash.h"
+#include "../lib/hashtab.h"
 #include "dataplane.h"
 #include "dpmode.h"
 #include "dpsink.h"
@@ -14,11 +12,25 @@ struct dataplane {
 	struct dp_mode mode; /* copies: one pointer less to follow per packet */
 	struct dp_sink sink;
 	dp_send_fn send;
-	struct dp_port **buckets; /* chained by dp_port.next; nbuckets a power of two */
-	size_t nbuckets, nroutes;
-	unsigned char hkey[SIPHASH_KEY_LEN]; /* a client may ask for its address */
+	struct hashtab routes; /* of the routed ports by address (a client may ask for its own) */
 	struct dp_stats stats;
 };
+
+static size_t
+addr_len(const struct addr *a)
+{
+	return a->family == 4 ? 4 : 16;
+}
+
+/* The key of a routed port: its address's bytes (the length tells the families apart). */
+static const void *
+port_key(const struct hnode *n, size_t *len)
+{
+	const struct dp_port *p = hashtab_centry(n, struct dp_port, node);
+
+	*len = addr_len(&p->addr);
+	return p->addr.b;
+}
 
 struct dataplane *
 dataplane_new(const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send)
@@ -30,9 +42,7 @@ dataplane_new(const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn
 	dp->mode = *mode;
 	dp->sink = *sink;
 	dp->send = send;
-	dp->nbuckets = 256;
-	if (secret_random(dp->hkey, sizeof(dp->hkey)) < 0 ||
-	    (dp->buckets = calloc(dp->nbuckets, sizeof(*dp->buckets))) == NULL) {
+	if (hashtab_init(&dp->routes, port_key, 256) < 0) {
 		free(dp);
 		return NULL;
 	}
@@ -44,103 +54,45 @@ dataplane_free(struct dataplane *dp)
 {
 	if (dp == NULL)
 		return;
-	free(dp->buckets);
+	hashtab_free(&dp->routes);
 	free(dp);
-}
-
-static size_t
-addr_len(const struct addr *a)
-{
-	return a->family == 4 ? 4 : 16;
-}
-
-static size_t
-bucket_of(const struct dataplane *dp, const struct addr *a)
-{
-	/* the length tells the families apart */
-	return (size_t)siphash24(dp->hkey, a->b, addr_len(a)) & (dp->nbuckets - 1);
 }
 
 struct dp_port *
 dataplane_route_find(const struct dataplane *dp, const struct addr *a)
 {
-	struct dp_port *p;
+	struct hnode *n = hashtab_find(&dp->routes, a->b, addr_len(a));
 
-	for (p = dp->buckets[bucket_of(dp, a)]; p != NULL; p = p->next)
-		if (dataplane_addr_eq(&p->addr, a))
-			return p;
-	return NULL;
+	return n != NULL ? hashtab_entry(n, struct dp_port, node) : NULL;
 }
 
 void
 dataplane_route_del(struct dataplane *dp, struct dp_port *p)
 {
-	struct dp_port **pp;
-
 	if (!p->routed)
 		return;
-	for (pp = &dp->buckets[bucket_of(dp, &p->addr)]; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-	p->next = NULL;
+	hashtab_remove(&dp->routes, &p->node);
 	p->routed = 0;
-	dp->nroutes--;
-}
-
-/* Double the table when it holds more routes than buckets. 0 or ERR_NOMEM. */
-static int
-rehash(struct dataplane *dp)
-{
-	struct dp_port **old = dp->buckets, *p, *next;
-	size_t oldn = dp->nbuckets;
-
-	if (dp->nroutes < dp->nbuckets)
-		return 0;
-	if ((dp->buckets = calloc(oldn * 2, sizeof(*dp->buckets))) == NULL) {
-		dp->buckets = old;
-		return ERR_NOMEM;
-	}
-	dp->nbuckets = oldn * 2;
-	for (size_t i = 0; i < oldn; i++) {
-		for (p = old[i]; p != NULL; p = next) {
-			size_t b = bucket_of(dp, &p->addr);
-
-			next = p->next;
-			p->next = dp->buckets[b];
-			dp->buckets[b] = p;
-		}
-	}
-	free(old);
-	return 0;
 }
 
 int
 dataplane_route_add(struct dataplane *dp, struct dp_port *p, const struct addr *a)
 {
 	struct dp_port *other;
-	size_t b;
 
 	dataplane_route_del(dp, p);
 	if ((other = dataplane_route_find(dp, a)) != NULL)
 		dataplane_route_del(dp, other);
-	if (rehash(dp) < 0)
-		return ERR_NOMEM;
 	p->addr = *a;
-	b = bucket_of(dp, a);
-	p->next = dp->buckets[b];
-	dp->buckets[b] = p;
+	hashtab_insert(&dp->routes, &p->node);
 	p->routed = 1;
-	dp->nroutes++;
 	return 0;
 }
 
 size_t
 dataplane_routes(const struct dataplane *dp)
 {
-	return dp->nroutes;
+	return hashtab_count(&dp->routes);
 }
 
 /* Count a drop of reason why (enum dp_drop), at the sending port too when there is one. */

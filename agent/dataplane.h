@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../lib/addr.h"
+#include "../lib/hashtab.h"
 
 /* Why a packet was dropped: each counts in its struct dp_stats field. Mode checks, sinks and
  * the send function return 0 or one of these. */
@@ -55,7 +56,7 @@ struct dp_port {
 	struct addr addr; /* the assigned address, when routed */
 	int routed; /* in the route table under addr */
 	struct dp_counters c;
-	struct dp_port *next; /* hash chain */
+	struct hnode node; /* the route table's */
 };
 
 /* Send len bytes into the tunnel conn: 0, DP_DROP_TOO_BIG (over what it carries now) or
@@ -76,7 +77,8 @@ void dataplane_free(struct dataplane *dp);
 /* Route a to port p (a host route). A port has at most one address: a previous one is removed.
  * An address another port owns is taken over by p (the other port is no longer routed: the
  * manager granted the address to p's session, and a superseded or stale tunnel must not keep
- * receiving its packets). 0 or ERR_NOMEM. */
+ * receiving its packets). 0: the table grows as needed, or lengthens its chains when memory is
+ * short, so a route is never refused. */
 int dataplane_route_add(struct dataplane *dp, struct dp_port *p, const struct addr *a);
 
 /* Remove p's route, if it has one. */

@@ -537,7 +537,8 @@ snapshot_end(struct link *l, const State__SnapshotEnd *e)
 	}
 	st->generation = l->build_gen;
 	log_info("state channel: snapshot %llu: %zu keys, %zu revoked, %zu grants, %zu pools",
-	    (unsigned long long)l->build_gen, st->nkeys, st->nrevoked, st->ngrants, st->npools);
+	    (unsigned long long)l->build_gen, st->nkeys, hashtab_count(&st->revoked), st->ngrants,
+	    st->npools);
 	set_periods(l, st->limits.heartbeat_seconds, st->limits.stats_seconds);
 	l->cb.snapshot(l->cb.arg, st);
 }

@@ -4,9 +4,22 @@
 
 #include "../lib/err.h"
 #include "../lib/log.h"
-#include "../lib/secret.h"
-#include "../lib/siphash.h"
 #include "state.h"
+
+/* A revoked pssid, in state.revoked. */
+struct state_revoked {
+	struct hnode node;
+	char pssid[PSSID_MAX + 1];
+};
+
+static const void *
+revoked_key(const struct hnode *n, size_t *len)
+{
+	const struct state_revoked *r = hashtab_centry(n, struct state_revoked, node);
+
+	*len = strlen(r->pssid);
+	return r->pssid;
+}
 
 struct state *
 state_new(void)
@@ -15,9 +28,9 @@ state_new(void)
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if (secret_random(st->hkey, sizeof(st->hkey)) < 0 ||
+	if (hashtab_init(&st->revoked, revoked_key, 0) < 0 ||
 	    (st->keyset = jwt_keyset_new()) == NULL) {
-		free(st);
+		state_free(st);
 		return NULL;
 	}
 	return st;
@@ -26,6 +39,9 @@ state_new(void)
 void
 state_free(struct state *st)
 {
+	struct hashtab_iter it;
+	struct hnode *n;
+
 	if (st == NULL)
 		return;
 	jwt_keyset_free(st->keyset);
@@ -34,7 +50,9 @@ state_free(struct state *st)
 	free(st->keys);
 	free(st->grants);
 	free(st->pools);
-	free(st->revoked);
+	for (n = hashtab_first(&st->revoked, &it); n != NULL; n = hashtab_next(&it))
+		free(hashtab_entry(n, struct state_revoked, node));
+	hashtab_free(&st->revoked);
 	free(st);
 }
 
@@ -57,55 +75,26 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 
 /* ---- revoked pssids ---- */
 
-/* The slot of pssid, or the empty slot where it would go. */
-static size_t
-revoked_slot(const struct state *st, const char *pssid)
-{
-	size_t mask = st->caprevoked - 1, i = siphash24(st->hkey, pssid, strlen(pssid)) & mask;
-
-	while (st->revoked[i][0] != '\0' && strcmp(st->revoked[i], pssid) != 0)
-		i = (i + 1) & mask;
-	return i;
-}
-
 int
 state_revoke(struct state *st, const char *pssid)
 {
-	size_t i;
+	struct state_revoked *r;
 
 	if (!pssid_valid(pssid))
 		return ERR_INVALID;
-	/* keep the load at most 1/2 */
-	if ((st->nrevoked + 1) * 2 > st->caprevoked) {
-		size_t ncap = st->caprevoked ? st->caprevoked * 2 : 64;
-		char(*old)[PSSID_MAX + 1] = st->revoked;
-		size_t oldcap = st->caprevoked;
-
-		if ((st->revoked = calloc(ncap, sizeof(*st->revoked))) == NULL) {
-			st->revoked = old;
-			return ERR_NOMEM;
-		}
-		st->caprevoked = ncap;
-		for (size_t j = 0; j < oldcap; j++)
-			if (old[j][0] != '\0')
-				memcpy(
-				    st->revoked[revoked_slot(st, old[j])], old[j], sizeof(old[j]));
-		free(old);
-	}
-	i = revoked_slot(st, pssid);
-	if (st->revoked[i][0] == '\0') {
-		strcpy(st->revoked[i], pssid);
-		st->nrevoked++;
-	}
+	if (state_revoked(st, pssid))
+		return 0;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return ERR_NOMEM;
+	strcpy(r->pssid, pssid);
+	hashtab_insert(&st->revoked, &r->node);
 	return 0;
 }
 
 int
 state_revoked(const struct state *st, const char *pssid)
 {
-	if (st->caprevoked == 0)
-		return 0;
-	return st->revoked[revoked_slot(st, pssid)][0] != '\0';
+	return hashtab_find(&st->revoked, pssid, strlen(pssid)) != NULL;
 }
 
 /* ---- keys ---- */

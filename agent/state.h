@@ -14,8 +14,8 @@
 #include <sys/types.h>
 
 #include "../lib/addr.h"
+#include "../lib/hashtab.h"
 #include "../lib/pssid.h"
-#include "../lib/siphash.h"
 #include "../proto/chan.h"
 #include "../proto/jwt.h"
 
@@ -61,10 +61,7 @@ struct state {
 	struct state_pool *pools;
 	size_t npools, cappools;
 	struct state_limits limits;
-	/* revoked pssids: open addressing, linear probing, power-of-two size, no deletions */
-	char (*revoked)[PSSID_MAX + 1];
-	size_t nrevoked, caprevoked;
-	unsigned char hkey[SIPHASH_KEY_LEN]; /* of the revoked table, random */
+	struct hashtab revoked; /* of struct state_revoked (state.c), never removed */
 };
 
 /* An empty state (no keys: every token is refused), or NULL when out of memory (or of

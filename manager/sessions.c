@@ -2,31 +2,33 @@
 #include <string.h>
 
 #include "../lib/err.h"
+#include "../lib/hashtab.h"
 #include "sessions.h"
 
-/* Chained hash table, doubled when it holds as many sessions as buckets. */
 struct entry {
-	struct entry *next;
+	struct hnode node;
 	struct session s;
 };
 
 struct sessions {
-	struct entry **buckets;
-	size_t nbuckets, n;
+	struct hashtab t; /* of struct entry, keyed by s.id */
 };
 
 #define BUCKETS_MIN 64
 
-static size_t
-slot(const struct sessions *r, uint64_t id)
+static const void *
+entry_key(const struct hnode *n, size_t *len)
 {
-	/* Ids are (ms << 10 | agent): mix the bits (splitmix64's finaliser). */
-	id ^= id >> 30;
-	id *= 0xbf58476d1ce4e5b9ULL;
-	id ^= id >> 27;
-	id *= 0x94d049bb133111ebULL;
-	id ^= id >> 31;
-	return (size_t)(id & (r->nbuckets - 1));
+	*len = sizeof(uint64_t);
+	return &hashtab_centry(n, struct entry, node)->s.id;
+}
+
+static struct entry *
+find(const struct sessions *r, uint64_t id)
+{
+	struct hnode *n = hashtab_find(&r->t, &id, sizeof(id));
+
+	return n != NULL ? hashtab_entry(n, struct entry, node) : NULL;
 }
 
 struct sessions *
@@ -34,118 +36,83 @@ sessions_new(void)
 {
 	struct sessions *r = calloc(1, sizeof(*r));
 
-	if (r == NULL || (r->buckets = calloc(BUCKETS_MIN, sizeof(*r->buckets))) == NULL) {
+	if (r == NULL || hashtab_init(&r->t, entry_key, BUCKETS_MIN) < 0) {
 		free(r);
 		return NULL;
 	}
-	r->nbuckets = BUCKETS_MIN;
 	return r;
 }
 
 void
 sessions_free(struct sessions *r)
 {
-	struct entry *e, *next;
+	struct hashtab_iter it;
+	struct hnode *n;
 
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->nbuckets; i++)
-		for (e = r->buckets[i]; e != NULL; e = next) {
-			next = e->next;
-			free(e);
-		}
-	free(r->buckets);
+	for (n = hashtab_first(&r->t, &it); n != NULL; n = hashtab_next(&it))
+		free(hashtab_entry(n, struct entry, node));
+	hashtab_free(&r->t);
 	free(r);
-}
-
-static void
-grow(struct sessions *r)
-{
-	size_t old = r->nbuckets;
-	struct entry **b = calloc(old * 2, sizeof(*b)), **ob = r->buckets, *e, *next;
-
-	if (b == NULL)
-		return; /* longer chains, still correct */
-	r->buckets = b;
-	r->nbuckets = old * 2;
-	for (size_t i = 0; i < old; i++)
-		for (e = ob[i]; e != NULL; e = next) {
-			size_t k = slot(r, e->s.id);
-			next = e->next;
-			e->next = b[k];
-			b[k] = e;
-		}
-	free(ob);
 }
 
 struct session *
 sessions_get(struct sessions *r, uint64_t id)
 {
-	for (struct entry *e = r->buckets[slot(r, id)]; e != NULL; e = e->next)
-		if (e->s.id == id)
-			return &e->s;
-	return NULL;
+	struct entry *e = find(r, id);
+
+	return e != NULL ? &e->s : NULL;
 }
 
 int
 sessions_put(struct sessions *r, const struct session *s)
 {
-	struct session *have = sessions_get(r, s->id);
-	struct entry *e;
-	size_t k;
+	struct entry *e = find(r, s->id);
 
-	if (have != NULL) {
-		*have = *s;
+	if (e != NULL) {
+		e->s = *s;
 		return 0;
 	}
 	if ((e = malloc(sizeof(*e))) == NULL)
 		return ERR_NOMEM;
 	e->s = *s;
-	k = slot(r, s->id);
-	e->next = r->buckets[k];
-	r->buckets[k] = e;
-	if (++r->n > r->nbuckets)
-		grow(r);
+	hashtab_insert(&r->t, &e->node);
 	return 0;
 }
 
 int
 sessions_remove(struct sessions *r, uint64_t id, uint64_t agent_id)
 {
-	for (struct entry **p = &r->buckets[slot(r, id)]; *p != NULL; p = &(*p)->next) {
-		struct entry *e = *p;
-		if (e->s.id != id)
-			continue;
-		if (e->s.agent_id != agent_id)
-			return 0;
-		*p = e->next;
-		free(e);
-		r->n--;
-		return 1;
-	}
-	return 0;
+	struct entry *e = find(r, id);
+
+	if (e == NULL || e->s.agent_id != agent_id)
+		return 0;
+	hashtab_remove(&r->t, &e->node);
+	free(e);
+	return 1;
 }
 
 /* Forget agent_id's sessions that are not marked seen (and clear the marks). */
 static size_t
 sweep_agent(struct sessions *r, uint64_t agent_id)
 {
-	size_t n = 0;
+	struct hashtab_iter it;
+	struct hnode *n;
+	size_t gone = 0;
 
-	for (size_t i = 0; i < r->nbuckets; i++)
-		for (struct entry **p = &r->buckets[i]; *p != NULL;) {
-			struct entry *e = *p;
-			if (e->s.agent_id == agent_id && !e->s.seen) {
-				*p = e->next;
-				free(e);
-				r->n--;
-				n++;
-				continue;
-			}
-			e->s.seen = 0;
-			p = &e->next;
+	for (n = hashtab_first(&r->t, &it); n != NULL; n = hashtab_next(&it)) {
+		struct entry *e = hashtab_entry(n, struct entry, node);
+
+		if (e->s.agent_id == agent_id && !e->s.seen) {
+			hashtab_remove(&r->t, n);
+			free(e);
+			gone++;
+			continue;
 		}
-	return n;
+		e->s.seen = 0;
+	}
+	return gone;
 }
 
 size_t
@@ -168,14 +135,15 @@ sessions_reconcile(struct sessions *r, uint64_t agent_id, const uint64_t *keep, 
 size_t
 sessions_count(const struct sessions *r, uint64_t agent_id)
 {
-	size_t n = 0;
+	struct hashtab_iter it;
+	struct hnode *n;
+	size_t count = 0;
 
 	if (agent_id == 0)
-		return r->n;
-	for (size_t i = 0; i < r->nbuckets; i++)
-		for (const struct entry *e = r->buckets[i]; e != NULL; e = e->next)
-			n += e->s.agent_id == agent_id;
-	return n;
+		return hashtab_count(&r->t);
+	for (n = hashtab_first(&r->t, &it); n != NULL; n = hashtab_next(&it))
+		count += hashtab_entry(n, struct entry, node)->s.agent_id == agent_id;
+	return count;
 }
 
 static int
@@ -192,16 +160,20 @@ sessions_list(const struct sessions *r, const struct sessions_filter *f, uint64_
     struct session *out, int *n)
 {
 	const struct session **v = NULL;
-	size_t m = 0;
+	struct hashtab_iter it;
+	struct hnode *node;
+	size_t m = 0, total = hashtab_count(&r->t);
 
 	*n = 0;
-	if (r->n > 0 && (v = malloc(r->n * sizeof(*v))) == NULL)
+	if (total > 0 && (v = malloc(total * sizeof(*v))) == NULL)
 		return ERR_NOMEM;
-	for (size_t i = 0; i < r->nbuckets; i++)
-		for (const struct entry *e = r->buckets[i]; e != NULL; e = e->next)
-			if (e->s.id > after && (f->agent_id == 0 || e->s.agent_id == f->agent_id) &&
-			    (f->pssid == NULL || strcmp(e->s.pssid, f->pssid) == 0))
-				v[m++] = &e->s;
+	for (node = hashtab_first(&r->t, &it); node != NULL; node = hashtab_next(&it)) {
+		const struct entry *e = hashtab_entry(node, struct entry, node);
+
+		if (e->s.id > after && (f->agent_id == 0 || e->s.agent_id == f->agent_id) &&
+		    (f->pssid == NULL || strcmp(e->s.pssid, f->pssid) == 0))
+			v[m++] = &e->s;
+	}
 	if (m > 0)
 		qsort(v, m, sizeof(*v), by_id);
 	for (size_t i = 0; i < m && *n < limit; i++)

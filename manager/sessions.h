@@ -32,6 +32,8 @@ struct session {
 
 struct sessions;
 
+/* An empty set of sessions (a lib/hashtab table by id), or NULL when out of memory (or of
+ * randomness for its hash key). Free with sessions_free() (NULL is fine). */
 struct sessions *sessions_new(void);
 void sessions_free(struct sessions *s);
 

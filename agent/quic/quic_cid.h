@@ -1,24 +1,23 @@
 /* The server's connection-ID table (quic_cid.c): every CID it issued (and each client's initial
- * DCID) to its connection, for demultiplexing packets. SipHash with a random key, since initial
- * DCIDs are the client's choice; each connection lists its own entries (quic_conn.cids) so they
- * all go when it does. */
+ * DCID) to its connection, for demultiplexing packets. A lib/hashtab table (SipHash with a
+ * random key, since initial DCIDs are the client's choice); each connection lists its own
+ * entries (quic_conn.cids) so they all go when it does. */
 #ifndef AGENT_QUIC_CID_H
 #define AGENT_QUIC_CID_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../lib/siphash.h"
+#include "../../lib/hashtab.h"
 #include "quic_conn.h"
 
 struct quic_cid_table {
-	struct quic_cid_entry **buckets; /* a power of two of them */
-	size_t nbuckets, n;
-	unsigned char hkey[SIPHASH_KEY_LEN];
+	struct hashtab t; /* of struct quic_cid_entry (quic_cid.c) by CID bytes */
 };
 
-/* An empty table in the caller's storage: 0, or -1 when out of memory. quic_cid_free() frees
- * it (after every connection's entries are gone); it accepts a zeroed table. */
+/* An empty table in the caller's storage: 0, or -1 when out of memory (or of randomness for its
+ * hash key). quic_cid_free() frees it (after every connection's entries are gone); it accepts a
+ * zeroed table. */
 int quic_cid_init(struct quic_cid_table *t);
 void quic_cid_free(struct quic_cid_table *t);
 

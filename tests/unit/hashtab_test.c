@@ -1,6 +1,6 @@
 /* The shared hash table: many keys through several doublings, keys of different lengths,
  * removal in any order, removal of the current entry while iterating, a pre-sized table that
- * never grows, duplicates, and a key of its own per table. */
+ * never grows, duplicates, a key of its own per table, and keys of every length up to 23. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,11 +176,42 @@ test_sized_dup_keys(void)
 	hashtab_free(NULL);
 }
 
+/* Keys of every length up to 23 bytes, each a prefix of the next: whole words, a tail of 1 to 7
+ * bytes, or both are compared. */
+static void
+test_key_lengths(void)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvw";
+	struct hashtab t;
+	struct item items[sizeof(abc) - 1];
+	char key[24];
+	unsigned wrong = 0;
+
+	hashtab_init(&t, item_key, 0);
+	for (size_t i = 0; i < sizeof(abc) - 1; i++) {
+		memset(&items[i], 0, sizeof(items[i]));
+		memcpy(items[i].key, abc, i + 1);
+		items[i].len = i + 1;
+		hashtab_insert(&t, &items[i].node);
+	}
+	for (size_t i = 0; i < sizeof(abc) - 1; i++) {
+		memcpy(key, abc, i + 1);
+		if (find(&t, key, i + 1) != &items[i])
+			wrong++;
+		key[i] = 'X';
+		if (find(&t, key, i + 1) != NULL)
+			wrong++;
+	}
+	CHECK_EQ_INT(wrong, 0, "keys of 1 to 23 bytes are found by their bytes and length");
+	hashtab_free(&t);
+}
+
 int
 main(void)
 {
 	test_many();
 	test_remove_any_order();
 	test_sized_dup_keys();
+	test_key_lengths();
 	return check_done();
 }
