@@ -1,7 +1,7 @@
-/* The agents' outbox (table agent_deltas): what the connected agents must learn, one row per
- * change, appended in the transaction of the change itself (triggers for revocations, grants,
- * pools and keys; agentdelta_kill() for a session the API ends), so a row exists only once its
- * change committed. The state channel reads the rows after the last one it sent, sends them and
+/* The agents' outbox (table agent_outbox): what the connected agents must learn, one row per
+ * change, appended with agentdelta_add() by the store function that makes the change, in its
+ * transaction (revocations, grants, pools and signing keys in db/sqlite/; agentdelta_kill() for
+ * a session the API ends), so a row exists only once its change committed. The state channel reads the rows after the last one it sent, sends them and
  * later purges them. Functions return 0 or a negative enum err (lib/err.h). */
 #ifndef DB_AGENTDELTA_H
 #define DB_AGENTDELTA_H
@@ -10,18 +10,20 @@
 
 struct db;
 
-/* What a row says changed. The row's text kind is mapped here, once. */
+/* What a row says changed. The values are stored in the table's kind column: never renumber
+ * one, only add. */
 enum agentdelta_kind {
-	AGENTDELTA_UNKNOWN, /* a kind this build does not know (the schema admits none): skip it */
-	AGENTDELTA_KEY, /* key name was added or changed: send it as it is now */
-	AGENTDELTA_KEY_RETIRE, /* key name is retired or gone */
-	AGENTDELTA_REVOKE, /* pssid name was revoked (reason) */
-	AGENTDELTA_UNREVOKE, /* the revocation of pssid name was lifted */
-	AGENTDELTA_GRANT_RELEASE, /* grant object_id of agent agent_id was released (reason) */
-	AGENTDELTA_SESSION_KILL, /* session object_id on agent agent_id must end (reason) */
-	AGENTDELTA_POOL, /* pool object_id was created or changed: send it as it is now */
-	AGENTDELTA_POOL_REMOVED, /* pool object_id was deleted */
+	AGENTDELTA_UNKNOWN = 0, /* no kind (the table admits none): the reader skips it */
+	AGENTDELTA_KEY = 1, /* key name was added or changed: send it as it is now */
+	AGENTDELTA_KEY_RETIRE = 2, /* key name is retired or gone */
+	AGENTDELTA_REVOKE = 3, /* pssid name was revoked (reason) */
+	AGENTDELTA_UNREVOKE = 4, /* the revocation of pssid name was lifted */
+	AGENTDELTA_GRANT_RELEASE = 5, /* grant object_id of agent agent_id was released (reason) */
+	AGENTDELTA_SESSION_KILL = 6, /* session object_id on agent agent_id must end (reason) */
+	AGENTDELTA_POOL = 7, /* pool object_id was created or changed: send it as it is now */
+	AGENTDELTA_POOL_REMOVED = 8, /* pool object_id was deleted */
 };
+#define AGENTDELTA_KIND_MAX AGENTDELTA_POOL_REMOVED
 
 #define AGENTDELTA_NAME_MAX 127
 #define AGENTDELTA_REASON_MAX 255
@@ -36,11 +38,11 @@ struct agentdelta {
 	char reason[AGENTDELTA_REASON_MAX + 1];
 };
 
-/* "revoke", "pool_removed", … for a kind (the row's text); NULL for AGENTDELTA_UNKNOWN. */
-const char *agentdelta_kind_str(enum agentdelta_kind k);
-
-/* The kind whose text is s; AGENTDELTA_UNKNOWN when none is. */
-enum agentdelta_kind agentdelta_kind_parse(const char *s);
+/* Append a row in the caller's open transaction: name for the kinds that name a key or a
+ * pssid (NULL for the others), object_id for those that name a grant, session or pool;
+ * agent_id 0 for every agent; reason NULL for none. 0 or err. */
+int agentdelta_add(struct db *db, enum agentdelta_kind kind, const char *name, uint64_t object_id,
+    uint64_t agent_id, const char *reason);
 
 /* The first row with id > after into *out: 1, 0 when there is none, or err. */
 int agentdelta_next(struct db *db, int64_t after, struct agentdelta *out);

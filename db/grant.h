@@ -85,13 +85,16 @@ int grant_first_lapsed(struct db *db, int64_t pool_id, int64_t now, struct grant
  * a grant), err. */
 int grant_insert(struct db *db, struct grant *g);
 
-/* Assign the grant to (agent_id, session_id) from now, ending a hold. 0 or err. */
+/* Assign the grant to (agent_id, session_id) from now, ending a hold. A grant assigned to a
+ * session on another agent queues a SESSION_KILL "superseded" of that session for that agent
+ * in the outbox (db/agentdelta.h). 0 or err. */
 int grant_assign(struct db *db, int64_t id, int64_t agent_id, int64_t session_id, int64_t now);
 
 /* Put the grant on hold until the given time. 0 or err. */
 int grant_hold(struct db *db, int64_t id, int64_t until);
 
-/* Delete the grant row. 0 or err. */
+/* Delete the grant row; if it was assigned, a GRANT_RELEASE for its agent is queued in the
+ * outbox (a held grant has no session to end). 0 or err. */
 int grant_delete(struct db *db, int64_t id);
 
 /* The history of one grant, oldest first, events with id > after. */

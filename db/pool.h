@@ -72,7 +72,9 @@ int pool_list_ordered(struct db *db, uint64_t isd_as, struct pool **out, int *n)
 int pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, int64_t now);
 
 /* Delete a pool and its reservations. Unless force, ERR_CONFLICT while it has live grants;
- * with force, grants are released first (history actor = actor). *released is set. */
+ * with force, grants are released first (history actor = actor; GRANT_RELEASE of each assigned
+ * one in the agents' outbox). POOL_REMOVED is queued, as POOL is by pool_create and
+ * pool_update (db/agentdelta.h). *released is set. */
 int pool_delete(
     struct db *db, int64_t id, int force, const char *actor, int64_t now, int64_t *released);
 

@@ -1,7 +1,7 @@
 /* The store's revoked pssids, enrolled or not: the list the agent enforces (a revoked pssid's
  * tunnels are closed and its tokens refused). Adding a row tells the agents (REVOKE) and removing
- * one sends them a fresh snapshot: the store queues both in the change's transaction
- * (agent_deltas, db/sqlite/schema.c). */
+ * one sends them a fresh snapshot: the store functions below queue REVOKE and UNREVOKE in the
+ * agents' outbox in the change's transaction (db/agentdelta.h). */
 #ifndef DB_REVOCATION_H
 #define DB_REVOCATION_H
 

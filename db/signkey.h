@@ -50,6 +50,9 @@ int signkey_get(struct db *db, const char *kid, struct signkey *k, char *file, s
  * into *k and its private key file into file (filelen bytes; file may be NULL). */
 int signkey_active(struct db *db, struct signkey *k, char *file, size_t filelen);
 
+/* Each change below that leaves a key trusted queues KEY for it in the agents' outbox, each
+ * that ends its trust KEY_RETIRE (db/agentdelta.h), in the caller's transaction. */
+
 /* Store a new key: kid, alg, state, created_at and verify_until of k; public_pem; file names its
  * private half (NULL: an imported key). 0, ERR_CONFLICT (kid in use, or a second active key),
  * err. */

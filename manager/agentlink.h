@@ -14,8 +14,8 @@
  * share one transaction of their own, answered only after its commit (group commit).
  *
  * Deltas: what agents must learn is queued in the store itself, in the transaction of the change
- * (table agent_deltas, filled by triggers, db/schema.c), so a delta exists only if its change
- * committed (db/agentdelta.h); agentlink_flush() sends the rows it has not sent yet. */
+ * (the outbox, written by the store function that makes the change: db/agentdelta.h), so a
+ * delta exists only if its change committed; agentlink_flush() sends the rows it has not sent yet. */
 #ifndef MANAGER_AGENTLINK_H
 #define MANAGER_AGENTLINK_H
 

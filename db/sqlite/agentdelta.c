@@ -21,7 +21,7 @@ int
 agentdelta_next(struct db *db, int64_t after, struct agentdelta *out)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT id, kind, object, coalesce(agent_id, 0), reason FROM agent_deltas "
+	    "SELECT id, kind, object, coalesce(agent_id, 0), reason FROM agent_outbox "
 	    "WHERE id > :last ORDER BY id LIMIT 1");
 	int rv;
 
@@ -29,7 +29,9 @@ agentdelta_next(struct db *db, int64_t after, struct agentdelta *out)
 	if ((rv = db_row(st)) != 1)
 		return rv;
 	out->id = db_col_int(st, 0);
-	out->kind = agentdelta_kind_parse(db_col_text(st, 1));
+	out->kind = AGENTDELTA_UNKNOWN;
+	if (db_col_int(st, 1) >= AGENTDELTA_KEY && db_col_int(st, 1) <= AGENTDELTA_KIND_MAX)
+		out->kind = (enum agentdelta_kind)db_col_int(st, 1);
 	out->name[0] = '\0';
 	out->object_id = 0;
 	if (object_is_id(out->kind))
@@ -45,7 +47,7 @@ agentdelta_next(struct db *db, int64_t after, struct agentdelta *out)
 int
 agentdelta_last(struct db *db, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM agent_deltas");
+	sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM agent_outbox");
 	int rv;
 
 	*id = 0;
@@ -59,24 +61,32 @@ agentdelta_last(struct db *db, int64_t *id)
 int
 agentdelta_purge(struct db *db, int64_t upto)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM agent_deltas WHERE id <= :last");
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM agent_outbox WHERE id <= :last");
 
 	db_bind_int(st, ":last", upto);
 	return db_run(st);
 }
 
 int
-agentdelta_kill(struct db *db, uint64_t session_id, uint64_t agent_id, const char *reason)
+agentdelta_add(struct db *db, enum agentdelta_kind kind, const char *name, uint64_t object_id,
+    uint64_t agent_id, const char *reason)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "INSERT INTO agent_deltas (kind, object, agent_id, reason) VALUES ('session_kill', "
-	    ":object, :agent, :reason)");
-	char object[24];
+	    "INSERT INTO agent_outbox (kind, object, agent_id, reason) VALUES (:kind, :object, "
+	    ":agent, :reason)");
+	char id[24];
 
-	snprintf(object, sizeof(object), "%llu", (unsigned long long)session_id);
-	db_bind_text(st, ":object", object);
-	db_bind_int(st, ":agent", (int64_t)agent_id);
-	db_bind_text(st, ":reason", reason);
+	db_bind_int(st, ":kind", kind);
+	if (object_is_id(kind)) {
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)object_id);
+		db_bind_text(st, ":object", id);
+	} else
+		db_bind_text(st, ":object", name != NULL ? name : "");
+	if (agent_id != 0)
+		db_bind_int(st, ":agent", (int64_t)agent_id);
+	else
+		db_bind_null(st, ":agent");
+	db_bind_text(st, ":reason", reason != NULL ? reason : "");
 	return db_run(st);
 }
 

@@ -4,6 +4,7 @@
 
 #include "../../lib/err.h"
 #include "../grant.h"
+#include "../agentdelta.h"
 #include "stmt.h"
 
 #define GRANT_COLUMNS \
@@ -216,15 +217,35 @@ grant_insert(struct db *db, struct grant *g)
 int
 grant_assign(struct db *db, int64_t id, int64_t agent_id, int64_t session_id, int64_t now)
 {
+	/* A grant handed to a new session on another agent (the client moved, same address) ends
+	 * the old session there: that agent would not learn it otherwise and both would route the
+	 * address. On the same agent the agent supersedes the old session itself. */
 	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT session_id, agent_id FROM grants WHERE id = :id AND state = 'assigned' AND "
+	    "agent_id != :agent");
+	int64_t old_session = 0, old_agent = 0;
+	int rv;
+
+	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":agent", agent_id);
+	if ((rv = db_row(st)) < 0)
+		return rv;
+	if (rv == 1) {
+		old_session = db_col_int(st, 0);
+		old_agent = db_col_int(st, 1);
+		db_reset(st);
+	}
+	st = db_stmt(db,
 	    "UPDATE grants SET state = 'assigned', session_id = "
 	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
-
 	db_bind_int(st, ":session", session_id);
 	db_bind_int(st, ":agent", agent_id);
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":id", id);
-	return db_run(st);
+	if ((rv = db_run(st)) < 0 || old_agent == 0)
+		return rv;
+	return agentdelta_add(db, AGENTDELTA_SESSION_KILL, NULL, (uint64_t)old_session,
+	    (uint64_t)old_agent, "superseded");
 }
 
 int
@@ -242,10 +263,23 @@ grant_hold(struct db *db, int64_t id, int64_t until)
 int
 grant_delete(struct db *db, int64_t id)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM grants WHERE id = :id");
+	/* Only an assigned grant can have a session to close; lapsed holds go silently. */
+	sqlite3_stmt *st = db_stmt(db,
+	    "DELETE FROM grants WHERE id = :id RETURNING state = 'assigned', coalesce(agent_id, 0)");
+	int64_t assigned, agent;
+	int rv;
 
 	db_bind_int(st, ":id", id);
-	return db_run(st);
+	if ((rv = db_row(st)) <= 0)
+		return rv;
+	assigned = db_col_int(st, 0);
+	agent = db_col_int(st, 1);
+	while ((rv = db_row(st)) == 1)
+		;
+	if (rv < 0 || !assigned)
+		return rv;
+	return agentdelta_add(
+	    db, AGENTDELTA_GRANT_RELEASE, NULL, (uint64_t)id, (uint64_t)agent, "address released");
 }
 
 int

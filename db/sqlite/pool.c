@@ -5,6 +5,7 @@
 
 #include "../../lib/err.h"
 #include "pool_row.h"
+#include "../agentdelta.h"
 #include "stmt.h"
 
 void
@@ -186,6 +187,8 @@ pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 	if ((rv = db_run(st)) < 0)
 		goto fail;
 	p->id = db_last_id(db);
+	if ((rv = agentdelta_add(db, AGENTDELTA_POOL, NULL, (uint64_t)p->id, 0, NULL)) < 0)
+		goto fail;
 	return db_commit(db);
 fail:
 	db_rollback(db);
@@ -219,9 +222,32 @@ pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, i
 		rv = ERR_NOT_FOUND;
 		goto fail;
 	}
+	if ((rv = agentdelta_add(db, AGENTDELTA_POOL, NULL, (uint64_t)id, 0, NULL)) < 0)
+		goto fail;
 	return db_commit(db);
 fail:
 	db_rollback(db);
+	return rv;
+}
+
+/* The agents serving the assigned grants of pool id learn that they are released (the grants
+ * are deleted next): each such session must end. Held grants have no session. */
+static int
+release_assigned(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT id, coalesce(agent_id, 0) FROM grants WHERE pool_id = :id AND "
+	    "state = 'assigned' ORDER BY id");
+	int rv;
+
+	db_bind_int(st, ":id", id);
+	while ((rv = db_row(st)) == 1)
+		if ((rv = agentdelta_add(db, AGENTDELTA_GRANT_RELEASE, NULL,
+			 (uint64_t)db_col_int(st, 0), (uint64_t)db_col_int(st, 1),
+			 "address released")) < 0) {
+			db_reset(st);
+			return rv;
+		}
 	return rv;
 }
 
@@ -266,12 +292,16 @@ pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now
 	db_bind_text(st, ":actor", actor);
 	if ((rv = db_run(st)) < 0)
 		goto fail;
+	if ((rv = release_assigned(db, id)) < 0)
+		goto fail;
 	for (size_t i = 0; i < sizeof(cleanup) / sizeof(cleanup[0]); i++) {
 		st = db_stmt(db, cleanup[i]);
 		db_bind_int(st, ":id", id);
 		if ((rv = db_run(st)) < 0)
 			goto fail;
 	}
+	if ((rv = agentdelta_add(db, AGENTDELTA_POOL_REMOVED, NULL, (uint64_t)id, 0, NULL)) < 0)
+		goto fail;
 	return db_commit(db);
 fail:
 	db_rollback(db);

@@ -4,6 +4,7 @@
 
 #include "../../lib/err.h"
 #include "../revocation.h"
+#include "../agentdelta.h"
 #include "stmt.h"
 
 #define REVOCATION_COLUMNS "id, pssid, reason, created_at, created_by"
@@ -14,12 +15,15 @@ revocation_add(struct db *db, const char *pssid, const char *reason, const char 
 	sqlite3_stmt *st = db_stmt(db,
 	    "INSERT INTO revocations (pssid, reason, created_at, created_by) VALUES "
 	    "(:pssid, :reason, :now, :by) ON CONFLICT (pssid) DO NOTHING");
+	int rv;
 
 	db_bind_text(st, ":pssid", pssid);
 	db_bind_text(st, ":reason", reason);
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":by", actor);
-	return db_run(st);
+	if ((rv = db_run(st)) < 0 || db_changes(db) == 0)
+		return rv;
+	return agentdelta_add(db, AGENTDELTA_REVOKE, pssid, 0, 0, reason);
 }
 
 int
@@ -93,5 +97,7 @@ revocation_remove(struct db *db, const char *pssid)
 	db_bind_text(st, ":pssid", pssid);
 	if ((rv = db_run(st)) < 0)
 		return rv;
-	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+	if (db_changes(db) != 1)
+		return ERR_NOT_FOUND;
+	return agentdelta_add(db, AGENTDELTA_UNREVOKE, pssid, 0, 0, NULL);
 }

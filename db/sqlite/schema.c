@@ -272,6 +272,33 @@ static const char *const migrations[] = {
 	"  INSERT INTO agent_deltas (kind, object, agent_id, reason) "
 	"  VALUES ('session_kill', old.session_id, old.agent_id, 'superseded');"
 	"END;",
+
+	/* 5: the outbox is written by the store functions that make each change (agentdelta_add,
+	 * in the change's transaction), with the kind as the integer of enum agentdelta_kind: no
+	 * triggers, no kind text to map back. Rows not yet sent are carried over. */
+	"CREATE TABLE agent_outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 8),"	/* enum agentdelta_kind */
+	"  object TEXT NOT NULL,"		/* kid, pssid, grant id, session id or pool id */
+	"  agent_id INTEGER,"			/* NULL: every agent */
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"INSERT INTO agent_outbox (id, kind, object, agent_id, reason) "
+	"SELECT id, CASE kind WHEN 'key' THEN 1 WHEN 'key_retire' THEN 2 WHEN 'revoke' THEN 3 "
+	"WHEN 'unrevoke' THEN 4 WHEN 'grant_release' THEN 5 WHEN 'session_kill' THEN 6 "
+	"WHEN 'pool' THEN 7 WHEN 'pool_removed' THEN 8 END, object, agent_id, reason "
+	"FROM agent_deltas ORDER BY id;"
+	"DROP TRIGGER agent_deltas_revoke;"
+	"DROP TRIGGER agent_deltas_unrevoke;"
+	"DROP TRIGGER agent_deltas_grant_release;"
+	"DROP TRIGGER agent_deltas_grant_moved;"
+	"DROP TRIGGER agent_deltas_pool_insert;"
+	"DROP TRIGGER agent_deltas_pool_update;"
+	"DROP TRIGGER agent_deltas_pool_delete;"
+	"DROP TRIGGER agent_deltas_key_insert;"
+	"DROP TRIGGER agent_deltas_key_update;"
+	"DROP TRIGGER agent_deltas_key_delete;"
+	"DROP TABLE agent_deltas;",
 };
 /* clang-format on */
 
@@ -313,17 +340,23 @@ user_version(sqlite3 *h)
 int
 schema_migrate(sqlite3 *h)
 {
+	return schema_migrate_to(h, NMIGRATIONS);
+}
+
+int
+schema_migrate_to(sqlite3 *h, int version)
+{
 	char sql[64];
 	int v = user_version(h);
 
-	if (v < 0)
+	if (v < 0 || version < 0 || version > NMIGRATIONS)
 		return ERR_DB;
 	if (v > NMIGRATIONS) {
 		log_error(
 		    "database schema version %d is newer than this program's (%d)", v, NMIGRATIONS);
 		return ERR_DB;
 	}
-	for (; v < NMIGRATIONS; v++) {
+	for (; v < version; v++) {
 		if (exec_sql(h, "BEGIN IMMEDIATE") < 0)
 			return ERR_DB;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);

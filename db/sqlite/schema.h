@@ -9,6 +9,9 @@
  * the other way round). A database newer than this program is refused. 0 or ERR_DB. */
 int schema_migrate(sqlite3 *h);
 
+/* The same, up to version only (tests of a migration start from the version before it). */
+int schema_migrate_to(sqlite3 *h, int version);
+
 /* The version this program writes. */
 int schema_version(void);
 

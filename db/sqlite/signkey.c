@@ -4,6 +4,7 @@
 
 #include "../../lib/err.h"
 #include "../signkey.h"
+#include "../agentdelta.h"
 #include "stmt.h"
 
 #define KEY_SELECT \
@@ -97,6 +98,7 @@ signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, c
 	sqlite3_stmt *st = db_stmt(db,
 	    "INSERT INTO signing_keys (kid, alg, public_key_pem, private_key_file, state, "
 	    "created_at, verify_until) VALUES (:kid, :alg, :pem, :file, :state, :now, :until)");
+	int rv;
 
 	db_bind_text(st, ":kid", k->kid);
 	db_bind_text(st, ":alg", jwt_alg_name(k->alg));
@@ -106,7 +108,9 @@ signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, c
 	db_bind_int(st, ":now", k->created_at);
 	if (k->verify_until != 0)
 		db_bind_int(st, ":until", k->verify_until);
-	return db_run(st);
+	if ((rv = db_run(st)) < 0 || k->state == SIGNKEY_RETIRED)
+		return rv;
+	return agentdelta_add(db, AGENTDELTA_KEY, k->kid, 0, 0, NULL);
 }
 
 int
@@ -121,7 +125,11 @@ signkey_set_verify(struct db *db, const char *kid, int64_t until)
 	db_bind_text(st, ":kid", kid);
 	if ((rv = db_run(st)) < 0)
 		return rv;
-	return db_changes(db) > 0;
+	if (db_changes(db) == 0)
+		return 0;
+	if ((rv = agentdelta_add(db, AGENTDELTA_KEY, kid, 0, 0, NULL)) < 0)
+		return rv;
+	return 1;
 }
 
 int
@@ -135,7 +143,9 @@ signkey_set_retired(struct db *db, const char *kid, int64_t now)
 	db_bind_text(st, ":kid", kid);
 	if ((rv = db_run(st)) < 0)
 		return rv;
-	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+	if (db_changes(db) != 1)
+		return ERR_NOT_FOUND;
+	return agentdelta_add(db, AGENTDELTA_KEY_RETIRE, kid, 0, 0, NULL);
 }
 
 int
@@ -147,5 +157,7 @@ signkey_delete(struct db *db, const char *kid)
 	db_bind_text(st, ":kid", kid);
 	if ((rv = db_run(st)) < 0)
 		return rv;
-	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+	if (db_changes(db) != 1)
+		return ERR_NOT_FOUND;
+	return agentdelta_add(db, AGENTDELTA_KEY_RETIRE, kid, 0, 0, NULL);
 }

@@ -1,13 +1,11 @@
 /* The state channel's store functions on a real SQLite file: the agents record (HELLO inserts
  * then updates, reports, not-found, paging) and an agent's assigned grants (db/agents.h); the
  * snapshot's reads: the trusted keys with their PEM and an agent's live grants by id keyset
- * (db/agentsnap.h); the outbox: each trigger's row read back as its typed kind, a kill queued by
- * hand, purging, and the write stamp (db/agentdelta.h). */
+ * (db/agentsnap.h). The outbox is store_agentdelta_test's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../db/agentdelta.h"
 #include "../../db/agents.h"
 #include "../../db/grant.h"
 #include "../../db/agentsnap.h"
@@ -188,88 +186,6 @@ test_snapshot_reads(void)
 	CHECK_EQ_INT(agentsnap_key(db, "k-x", key_seen, &s), ERR_NOT_FOUND, "an unknown one: none");
 }
 
-/* The next outbox row after *after (advanced), or a row of kind AGENTDELTA_UNKNOWN and id 0. */
-static struct agentdelta
-next_row(int64_t *after)
-{
-	struct agentdelta d;
-
-	memset(&d, 0, sizeof(d));
-	if (agentdelta_next(db, *after, &d) == 1)
-		*after = d.id;
-	else
-		memset(&d, 0, sizeof(d));
-	return d;
-}
-
-static void
-test_outbox(void)
-{
-	struct agentdelta d;
-	int64_t last = -1, after, stamp;
-	enum agentdelta_kind k;
-	int all = 1;
-
-	for (k = AGENTDELTA_KEY; k <= AGENTDELTA_POOL_REMOVED; k++)
-		all &= agentdelta_kind_parse(agentdelta_kind_str(k)) == k;
-	CHECK(all, "every kind's text parses back to it");
-	CHECK(agentdelta_kind_parse("nonsense") == AGENTDELTA_UNKNOWN &&
-		agentdelta_kind_str(AGENTDELTA_UNKNOWN) == NULL,
-	    "an unknown text is AGENTDELTA_UNKNOWN");
-
-	CHECK(agentdelta_last(db, &last) == 0 && last > 0, "the triggers wrote rows (last %lld)",
-	    (long long)last);
-	after = 0;
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_POOL && d.object_id == (uint64_t)pool_id && d.name[0] == '\0',
-	    "the first row: the pool created, by id");
-	CHECK_EQ_INT(agentdelta_purge(db, last), 0, "purged up to the last");
-	CHECK_EQ_INT(agentdelta_next(db, 0, &d), 0, "the outbox is empty");
-
-	after = last;
-	stamp = agentdelta_stamp(db);
-	revocation_add(db, "px-1", "lost laptop", "test", T0);
-	CHECK(agentdelta_stamp(db) != stamp, "a write moves the stamp");
-	stamp = agentdelta_stamp(db);
-	agentdelta_next(db, after, &d);
-	CHECK(agentdelta_stamp(db) == stamp, "a read does not");
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_REVOKE && strcmp(d.name, "px-1") == 0 &&
-		strcmp(d.reason, "lost laptop") == 0 && d.agent_id == 0,
-	    "REVOKE: the pssid and reason, for every agent");
-	revocation_remove(db, "px-1");
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_UNREVOKE && strcmp(d.name, "px-1") == 0, "UNREVOKE: the pssid");
-	CHECK_EQ_INT(agentdelta_kill(db, 77, 5, "ended by the API"), 0, "a kill queued");
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_SESSION_KILL && d.object_id == 77 && d.agent_id == 5 &&
-		strcmp(d.reason, "ended by the API") == 0,
-	    "SESSION_KILL: the session, for its agent, with the reason");
-	db_exec(db, "DELETE FROM grants WHERE pssid = 'p-3'");
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_GRANT_RELEASE && d.object_id > 0 && d.agent_id == 5 &&
-		strcmp(d.reason, "address released") == 0,
-	    "GRANT_RELEASE: the grant id, for its agent");
-	pool_update(db, pool_id, "b", -1, T0);
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_POOL && d.object_id == (uint64_t)pool_id, "POOL: a change");
-	db_exec(db, "UPDATE signing_keys SET state = 'retired' WHERE kid = 'k-b'");
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_KEY_RETIRE && strcmp(d.name, "k-b") == 0, "KEY_RETIRE: the kid");
-	db_exec(db, "UPDATE signing_keys SET verify_until = 5 WHERE kid = 'k-a'");
-	d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_KEY && strcmp(d.name, "k-a") == 0, "KEY: the kid");
-	db_exec(db, "DELETE FROM grants");
-	db_exec(db, "DELETE FROM pools");
-	d = next_row(&after);
-	while (d.kind == AGENTDELTA_GRANT_RELEASE)
-		d = next_row(&after);
-	CHECK(d.kind == AGENTDELTA_POOL_REMOVED && d.object_id == (uint64_t)pool_id,
-	    "POOL_REMOVED: the pool id");
-	CHECK_EQ_INT(agentdelta_next(db, after, &d), 0, "nothing after it");
-	CHECK(agentdelta_last(db, &last) == 0 && last == after, "the last id is the one read");
-}
-
 int
 main(void)
 {
@@ -277,7 +193,6 @@ main(void)
 	setup(check_tmpdir());
 	test_agents();
 	test_snapshot_reads();
-	test_outbox();
 	db_close(db);
 	return check_done();
 }
