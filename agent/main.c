@@ -1,7 +1,6 @@
 /* snaptun-agent: flags, start-up, and the one event loop (lib/loop.h) that drives the QUIC server,
  * the state channel to the manager, the timers and the signals. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <gnutls/gnutls.h>
 #include <malloc.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/args.h"
+#include "../lib/atomicfile.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -186,17 +186,11 @@ make_dirs(const char *dir)
 		fatal("mkdir %s", p);
 }
 
-/* Write len bytes to path (mode) through path.tmp and a rename. */
+/* Write len bytes to path (mode) whole or not at all, or fatal. */
 static void
 write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX_LEN + 8];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0 ||
-	    write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
+	if (atomicfile_write(path, data, len, mode) < 0)
 		fatal("cannot write %s", path);
 }
 
@@ -205,17 +199,13 @@ static void
 load_reset_secret(const char *state_dir, unsigned char secret[RESET_SECRET_LEN])
 {
 	char path[PATH_MAX_LEN];
-	ssize_t n;
-	int fd;
+	off_t size;
 
 	snprintf(path, sizeof(path), "%s/reset.secret", state_dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, secret, RESET_SECRET_LEN);
-		close(fd);
-		if (n != RESET_SECRET_LEN)
-			fatalx("%s: not %d bytes", path, RESET_SECRET_LEN);
+	if (atomicfile_read(path, secret, RESET_SECRET_LEN, &size) == 0)
 		return;
-	}
+	if (errno == EINVAL && size >= 0)
+		fatalx("%s: not %d bytes", path, RESET_SECRET_LEN);
 	if (errno != ENOENT)
 		fatal("cannot read %s", path);
 	if (secret_random(secret, RESET_SECRET_LEN) < 0)

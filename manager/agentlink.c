@@ -2,7 +2,6 @@
  * (HELLO/WELCOME or REJECT), the one dispatch of the frames agents send and their reports, the
  * timers, and the loop's entry points. See agentlink.h; its parts share agentconn.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "../db/agents.h"
 #include "../db/db.h"
 #include "../lib/addr.h"
+#include "../lib/atomicfile.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -42,49 +42,26 @@ static void conn_write(struct agentconn *c);
 
 /* ---- the key file and the socket ---- */
 
-static void
-sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		fatal("cannot sync %s", dir);
-	close(fd);
-}
-
 void
 agentlink_key_load(const char *state_dir, unsigned char key[CHAN_KEY_LEN])
 {
-	char path[4096], tmp[4200];
-	struct stat st;
-	ssize_t n;
-	int fd;
+	char path[4096];
+	off_t size;
 
 	snprintf(path, sizeof(path), "%s/%s", state_dir, AGENTLINK_KEY_FILE);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &st) < 0)
-			fatal("%s", path);
-		if (st.st_size != CHAN_KEY_LEN)
-			fatalx("%s has %lld bytes, expected %d: a channel key is %d random bytes "
-			       "(remove the file to have a new one made, then restart the agents)",
-			    path, (long long)st.st_size, CHAN_KEY_LEN, CHAN_KEY_LEN);
-		if ((n = read(fd, key, CHAN_KEY_LEN)) != CHAN_KEY_LEN)
-			fatal("cannot read %s", path);
-		close(fd);
+	if (atomicfile_read(path, key, CHAN_KEY_LEN, &size) == 0)
 		return;
-	}
+	if (errno == EINVAL && size >= 0)
+		fatalx("%s has %lld bytes, expected %d: a channel key is %d random bytes "
+		       "(remove the file to have a new one made, then restart the agents)",
+		    path, (long long)size, CHAN_KEY_LEN, CHAN_KEY_LEN);
 	if (errno != ENOENT)
 		fatal("cannot open %s", path);
-	/* Written beside and renamed: an agent never reads half a key. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	unlink(tmp);
 	if (secret_random(key, CHAN_KEY_LEN) < 0)
 		fatalx("no randomness for the channel key");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-	    write(fd, key, CHAN_KEY_LEN) != CHAN_KEY_LEN || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
+	/* Whole or absent: an agent never reads half a key. */
+	if (atomicfile_write(path, key, CHAN_KEY_LEN, 0600) < 0)
 		fatal("cannot write %s", path);
-	sync_dir(state_dir);
 	log_info("created the channel key %s", path);
 }
 

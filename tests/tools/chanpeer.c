@@ -17,7 +17,6 @@
  * the manager closed the channel first, 4 at --timeout while waiting for --until, 5 when a frame
  * from the manager does not verify, 2 for a usage error, 1 when the socket cannot be reached. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "../../lib/addr.h"
+#include "../../lib/atomicfile.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
 #include "../../proto/chan.h"
@@ -486,7 +486,6 @@ load_key(void)
 {
 	char path[4096];
 	const char *slash;
-	int kfd;
 
 	if (o.key_file == NULL) {
 		slash = strrchr(o.socket, '/');
@@ -495,11 +494,10 @@ load_key(void)
 	} else {
 		snprintf(path, sizeof(path), "%s", o.key_file);
 	}
-	if ((kfd = open(path, O_RDONLY)) < 0 || read(kfd, key, sizeof(key)) != sizeof(key)) {
+	if (atomicfile_read(path, key, sizeof(key), NULL) < 0) {
 		fprintf(stderr, "chanpeer: cannot read the key %s\n", path);
 		exit(1);
 	}
-	close(kfd);
 }
 
 int
