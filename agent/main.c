@@ -79,20 +79,6 @@ usage(FILE *f)
 	    "The bound address is written to DIR/agent.addr once listening.\n");
 }
 
-static uint64_t
-uint_arg(const char *flag, const char *s, uint64_t min, uint64_t max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min || v > max)
-		fatalx("%s \"%s\": expected a whole number from %llu to %llu", flag, s,
-		    (unsigned long long)min, (unsigned long long)max);
-	return v;
-}
-
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -129,7 +115,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->state_dir = optarg; break;
 		case 'm': o->manager_socket = optarg; break;
 		case 'K': o->channel_key = optarg; break;
-		case 'i': o->agent_id = uint_arg("--agent-id", optarg, 1, 1ull << 63); break;
+		case 'i': o->agent_id = args_uint("--agent-id", optarg, 1, 1ull << 63); break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'r':
@@ -143,20 +129,20 @@ parse_options(int argc, char **argv, struct options *o)
 				fatalx("--retry \"%s\": expected auto, always or never", optarg);
 			break;
 		case 'M':
-			o->max_conns = (unsigned)uint_arg("--max-conns", optarg, 1, 1000000);
+			o->max_conns = (unsigned)args_uint("--max-conns", optarg, 1, 1000000);
 			break;
 		case 'S':
 			o->max_handshakes =
-			    (unsigned)uint_arg("--max-handshakes", optarg, 1, 1000000);
+			    (unsigned)args_uint("--max-handshakes", optarg, 1, 1000000);
 			break;
 		case 'R':
-			o->retry_rate = (unsigned)uint_arg("--retry-rate", optarg, 1, 10000000);
+			o->retry_rate = (unsigned)args_uint("--retry-rate", optarg, 1, 10000000);
 			break;
 		case 'H':
 			o->handshake_timeout_ms =
-			    uint_arg("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
+			    args_uint("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
 			break;
-		case 'I': o->idle_timeout_s = uint_arg("--idle-timeout", optarg, 1, 86400); break;
+		case 'I': o->idle_timeout_s = args_uint("--idle-timeout", optarg, 1, 86400); break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
