@@ -24,6 +24,7 @@
 #include "../lib/pssid.h"
 #include "../lib/secret.h"
 #include "../proto/chanbuf.h"
+#include "../proto/counters_pb.h"
 #include "agentconn.h"
 #include "agentjobs.h"
 #include "agentlink.h"
@@ -214,18 +215,6 @@ hello(struct agentconn *c, const struct chan_frame *f, const State__Hello *h)
 }
 
 static void
-copy_counters(struct session_counters *d, const State__Counters *s)
-{
-	if (s == NULL)
-		return;
-	d->rx_packets = s->rx_packets;
-	d->rx_bytes = s->rx_bytes;
-	d->tx_packets = s->tx_packets;
-	d->tx_bytes = s->tx_bytes;
-	d->dropped_packets = s->dropped_packets;
-}
-
-static void
 session_up(struct agentconn *c, const State__SessionUp *m)
 {
 	struct session s = {0}, *have;
@@ -278,7 +267,7 @@ stats(struct agentconn *c, const State__Stats *m)
 		if ((s = sessions_get(c->link->sessions, ss->session_id)) == NULL ||
 		    s->agent_id != c->agent_id)
 			continue;
-		copy_counters(&s->counters, ss->counters);
+		counters_pb_to(&s->counters, ss->counters);
 		if (ss->expires_at != 0)
 			s->expires_at = ss->expires_at;
 	}
