@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../lib/addr.h"
+#include "../lib/counters.h"
 #include "../lib/hashtab.h"
 
 /* Why a packet was dropped: each counts in its struct dp_stats field. Mode checks, sinks and
@@ -32,12 +33,6 @@ enum dp_drop {
 	DP_DROP_TOO_BIG,
 	DP_DROP_BLOCKED,
 	DP_DROP_UNASSIGNED,
-};
-
-struct dp_counters {
-	uint64_t rx_packets, rx_bytes; /* from the client into the network */
-	uint64_t tx_packets, tx_bytes; /* from the network to the client */
-	uint64_t dropped_packets; /* packets of this client dropped (spoofed, no route, ...) */
 };
 
 /* Drops of the whole data plane, by cause. */
@@ -55,7 +50,7 @@ struct dp_port {
 	void *conn; /* handed to dp_send_fn */
 	struct addr addr; /* the assigned address, when routed */
 	int routed; /* in the route table under addr */
-	struct dp_counters c;
+	struct counters c;
 	struct hnode node; /* the route table's */
 };
 

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../lib/atomicfile.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -290,25 +291,20 @@ link_alloc(struct link *l, const State__AllocReq *req, link_alloc_cb cb, void *a
 static int
 read_key(struct link *l)
 {
-	unsigned char buf[CHAN_KEY_LEN + 1];
-	ssize_t n;
-	int fd;
+	unsigned char buf[CHAN_KEY_LEN];
+	off_t size;
 
-	if ((fd = open(l->key_file, O_RDONLY | O_CLOEXEC)) < 0) {
-		log_warn("state channel: channel key \"%s\": %s", l->key_file, strerror(errno));
-		return -1;
+	if (atomicfile_read(l->key_file, buf, sizeof(buf), &size) == 0) {
+		memcpy(l->key, buf, sizeof(buf));
+		explicit_bzero(buf, sizeof(buf));
+		return 0;
 	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n != CHAN_KEY_LEN) {
+	if (errno == EINVAL && size >= 0)
 		log_warn(
 		    "state channel: channel key \"%s\": not %d bytes", l->key_file, CHAN_KEY_LEN);
-		explicit_bzero(buf, sizeof(buf));
-		return -1;
-	}
-	memcpy(l->key, buf, CHAN_KEY_LEN);
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	else
+		log_warn("state channel: channel key \"%s\": %s", l->key_file, strerror(errno));
+	return -1;
 }
 
 /* The next attempt after a uniform delay in [backoff / 2, backoff]; backoff starts at twice the

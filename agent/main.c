@@ -1,7 +1,6 @@
 /* snaptun-agent: flags, start-up, and the one event loop (lib/loop.h) that drives the QUIC server,
  * the state channel to the manager, the timers and the signals. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <gnutls/gnutls.h>
 #include <malloc.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/args.h"
+#include "../lib/atomicfile.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -79,20 +79,6 @@ usage(FILE *f)
 	    "The bound address is written to DIR/agent.addr once listening.\n");
 }
 
-static uint64_t
-uint_arg(const char *flag, const char *s, uint64_t min, uint64_t max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min || v > max)
-		fatalx("%s \"%s\": expected a whole number from %llu to %llu", flag, s,
-		    (unsigned long long)min, (unsigned long long)max);
-	return v;
-}
-
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -129,7 +115,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->state_dir = optarg; break;
 		case 'm': o->manager_socket = optarg; break;
 		case 'K': o->channel_key = optarg; break;
-		case 'i': o->agent_id = uint_arg("--agent-id", optarg, 1, 1ull << 63); break;
+		case 'i': o->agent_id = args_uint("--agent-id", optarg, 1, 1ull << 63); break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'r':
@@ -143,20 +129,20 @@ parse_options(int argc, char **argv, struct options *o)
 				fatalx("--retry \"%s\": expected auto, always or never", optarg);
 			break;
 		case 'M':
-			o->max_conns = (unsigned)uint_arg("--max-conns", optarg, 1, 1000000);
+			o->max_conns = (unsigned)args_uint("--max-conns", optarg, 1, 1000000);
 			break;
 		case 'S':
 			o->max_handshakes =
-			    (unsigned)uint_arg("--max-handshakes", optarg, 1, 1000000);
+			    (unsigned)args_uint("--max-handshakes", optarg, 1, 1000000);
 			break;
 		case 'R':
-			o->retry_rate = (unsigned)uint_arg("--retry-rate", optarg, 1, 10000000);
+			o->retry_rate = (unsigned)args_uint("--retry-rate", optarg, 1, 10000000);
 			break;
 		case 'H':
 			o->handshake_timeout_ms =
-			    uint_arg("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
+			    args_uint("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
 			break;
-		case 'I': o->idle_timeout_s = uint_arg("--idle-timeout", optarg, 1, 86400); break;
+		case 'I': o->idle_timeout_s = args_uint("--idle-timeout", optarg, 1, 86400); break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -186,17 +172,11 @@ make_dirs(const char *dir)
 		fatal("mkdir %s", p);
 }
 
-/* Write len bytes to path (mode) through path.tmp and a rename. */
+/* Write len bytes to path (mode) whole or not at all, or fatal. */
 static void
 write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX_LEN + 8];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0 ||
-	    write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
+	if (atomicfile_write(path, data, len, mode) < 0)
 		fatal("cannot write %s", path);
 }
 
@@ -205,17 +185,13 @@ static void
 load_reset_secret(const char *state_dir, unsigned char secret[RESET_SECRET_LEN])
 {
 	char path[PATH_MAX_LEN];
-	ssize_t n;
-	int fd;
+	off_t size;
 
 	snprintf(path, sizeof(path), "%s/reset.secret", state_dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, secret, RESET_SECRET_LEN);
-		close(fd);
-		if (n != RESET_SECRET_LEN)
-			fatalx("%s: not %d bytes", path, RESET_SECRET_LEN);
+	if (atomicfile_read(path, secret, RESET_SECRET_LEN, &size) == 0)
 		return;
-	}
+	if (errno == EINVAL && size >= 0)
+		fatalx("%s: not %d bytes", path, RESET_SECRET_LEN);
 	if (errno != ENOENT)
 		fatal("cannot read %s", path);
 	if (secret_random(secret, RESET_SECRET_LEN) < 0)

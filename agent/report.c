@@ -2,18 +2,8 @@
 #include <string.h>
 
 #include "../lib/log.h"
+#include "../proto/counters_pb.h"
 #include "report.h"
-
-static void
-counters_msg(const struct dp_counters *c, State__Counters *m)
-{
-	state__counters__init(m);
-	m->rx_packets = c->rx_packets;
-	m->rx_bytes = c->rx_bytes;
-	m->tx_packets = c->tx_packets;
-	m->tx_bytes = c->tx_bytes;
-	m->dropped_packets = c->dropped_packets;
-}
 
 /* The bytes of a (the message only points at them). */
 static void
@@ -44,7 +34,7 @@ report_session_up(struct link *l, const struct report_session *s)
 
 void
 report_session_down(struct link *l, uint64_t session_id, uint64_t grant_id, const char *reason,
-    const struct dp_counters *c, uint64_t duration_ns)
+    const struct counters *c, uint64_t duration_ns)
 {
 	State__SessionDown m;
 	State__Counters cm;
@@ -53,7 +43,7 @@ report_session_down(struct link *l, uint64_t session_id, uint64_t grant_id, cons
 	m.session_id = session_id;
 	m.grant_id = grant_id;
 	m.reason = (char *)(uintptr_t)reason;
-	counters_msg(c, &cm);
+	counters_pb_from(&cm, c);
 	m.counters = &cm;
 	m.duration_ns = duration_ns;
 	link_send(l, CHAN_SESSION_DOWN, &m.base);
@@ -72,7 +62,7 @@ report_hold(struct link *l, uint64_t grant_id, uint64_t session_id)
 
 void
 report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry *s, size_t n,
-    const struct dp_counters *total, int reconcile)
+    const struct counters *total, int reconcile)
 {
 	State__SessionStats *ss = NULL, **ssp = NULL;
 	State__Counters *cs = NULL, tm;
@@ -89,7 +79,7 @@ report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry
 	for (size_t i = 0; i < n; i++) {
 		state__session_stats__init(&ss[i]);
 		ss[i].session_id = s[i].session_id;
-		counters_msg(&s[i].c, &cs[i]);
+		counters_pb_from(&cs[i], &s[i].c);
 		ss[i].counters = &cs[i];
 		ss[i].expires_at = s[i].expires_at;
 		ssp[i] = &ss[i];
@@ -97,7 +87,7 @@ report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry
 	state__stats__init(&m);
 	m.uptime_ns = uptime_ns;
 	m.active_sessions = (uint32_t)n;
-	counters_msg(total, &tm);
+	counters_pb_from(&tm, total);
 	m.total = &tm;
 	if (reconcile) {
 		/* One frame: the manager holds every grant of a session it does not list. Past

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../lib/addr.h"
+#include "../lib/counters.h"
 #include "dataplane.h"
 #include "link.h"
 
@@ -26,7 +27,7 @@ struct report_session {
 /* One established session in a STATS report. */
 struct report_stats_entry {
 	uint64_t session_id;
-	struct dp_counters c;
+	struct counters c;
 	int64_t expires_at;
 };
 
@@ -44,7 +45,7 @@ int report_session_up(struct link *l, const struct report_session *s);
 
 /* SESSION_DOWN of session_id (grant_id 0: none) with its reason, final counters and duration. */
 void report_session_down(struct link *l, uint64_t session_id, uint64_t grant_id, const char *reason,
-    const struct dp_counters *c, uint64_t duration_ns);
+    const struct counters *c, uint64_t duration_ns);
 
 /* HOLD_REQ: put grant_id, of session_id, on hold. */
 void report_hold(struct link *l, uint64_t grant_id, uint64_t session_id);
@@ -54,7 +55,7 @@ void report_hold(struct link *l, uint64_t grant_id, uint64_t session_id);
  * the channel's frame limit the counters go, and past that the report is sent unreconciled.
  * reconcile 0: frames of at most REPORT_STATS_CHUNK sessions, each with the totals. */
 void report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry *s, size_t n,
-    const struct dp_counters *total, int reconcile);
+    const struct counters *total, int reconcile);
 
 /* Sessions per periodic STATS frame: a SessionStats packs to 82 bytes at most, so a frame stays
  * far below the channel's 1 MiB payload limit whatever the number of sessions. */

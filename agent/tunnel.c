@@ -69,7 +69,7 @@ struct tunnels {
 	struct pssid_index *pidx; /* pssid -> the live tunnel of that pssid */
 	uint64_t last_ms; /* session ids */
 	uint64_t started_ns;
-	struct dp_counters total; /* of ended sessions */
+	struct counters total; /* of ended sessions */
 	int dirty;
 };
 
@@ -136,16 +136,6 @@ tunnels_take_dirty(struct tunnels *ts)
 /* ---- reports to the manager ---- */
 
 static void
-counters_add(struct dp_counters *sum, const struct dp_counters *c)
-{
-	sum->rx_packets += c->rx_packets;
-	sum->rx_bytes += c->rx_bytes;
-	sum->tx_packets += c->tx_packets;
-	sum->tx_bytes += c->tx_bytes;
-	sum->dropped_packets += c->dropped_packets;
-}
-
-static void
 report_up(struct tunnel *t)
 {
 	struct report_session r = {
@@ -169,7 +159,7 @@ static void
 stats_send(struct tunnels *ts, int reconcile)
 {
 	struct report_stats_entry *e = NULL;
-	struct dp_counters sum = ts->total;
+	struct counters sum = ts->total;
 	size_t n = 0;
 
 	if (!link_up(ts->link))

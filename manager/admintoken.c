@@ -1,45 +1,39 @@
 /* The first start's admin token: made once, written to the state dir, printed once. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../db/admintoken.h"
 #include "../db/audit.h"
 #include "../db/db.h"
+#include "../lib/atomicfile.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "admintoken.h"
 
-/* Write the token file beside and rename it into place, syncing file and directory: after a
- * crash the file is either absent or whole. */
+/* Write the token file (0600) whole or not at all: after a crash it is either absent or whole.
+ * The temporary file is created O_EXCL | O_NOFOLLOW, so a symlink planted in the state dir
+ * cannot redirect the token elsewhere. */
 static int
 write_token_file(const char *state_dir, const char *secret)
 {
-	char path[4096], tmp[4100];
-	int fd, dfd, ok;
+	char path[4096], line[SECRET_STRLEN + 1];
+	int n, saved;
 
 	snprintf(path, sizeof(path), "%s/admin.token", state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_error("cannot write %s: %s", tmp, strerror(errno));
+	n = snprintf(line, sizeof(line), "%s\n", secret);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		log_error("cannot write %s: the token is too long", path);
 		return -1;
 	}
-	ok = write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) &&
-	    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-	close(fd);
-	if (ok && rename(tmp, path) == 0 &&
-	    (dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		ok = fsync(dfd) == 0;
-		close(dfd);
-	} else {
-		ok = 0;
+	n = atomicfile_write(path, line, (size_t)n, 0600);
+	saved = errno;
+	explicit_bzero(line, sizeof(line));
+	if (n < 0) {
+		log_error("cannot write %s: %s", path, strerror(saved));
+		return -1;
 	}
-	if (!ok)
-		log_error("cannot write %s: %s", path, strerror(errno));
-	return ok ? 0 : -1;
+	return 0;
 }
 
 int

@@ -2,7 +2,6 @@
  * (HELLO/WELCOME or REJECT), the one dispatch of the frames agents send and their reports, the
  * timers, and the loop's entry points. See agentlink.h; its parts share agentconn.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -18,12 +17,14 @@
 #include "../db/agents.h"
 #include "../db/db.h"
 #include "../lib/addr.h"
+#include "../lib/atomicfile.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/pssid.h"
 #include "../lib/secret.h"
 #include "../proto/chanbuf.h"
+#include "../proto/counters_pb.h"
 #include "agentconn.h"
 #include "agentjobs.h"
 #include "agentlink.h"
@@ -42,49 +43,26 @@ static void conn_write(struct agentconn *c);
 
 /* ---- the key file and the socket ---- */
 
-static void
-sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		fatal("cannot sync %s", dir);
-	close(fd);
-}
-
 void
 agentlink_key_load(const char *state_dir, unsigned char key[CHAN_KEY_LEN])
 {
-	char path[4096], tmp[4200];
-	struct stat st;
-	ssize_t n;
-	int fd;
+	char path[4096];
+	off_t size;
 
 	snprintf(path, sizeof(path), "%s/%s", state_dir, AGENTLINK_KEY_FILE);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &st) < 0)
-			fatal("%s", path);
-		if (st.st_size != CHAN_KEY_LEN)
-			fatalx("%s has %lld bytes, expected %d: a channel key is %d random bytes "
-			       "(remove the file to have a new one made, then restart the agents)",
-			    path, (long long)st.st_size, CHAN_KEY_LEN, CHAN_KEY_LEN);
-		if ((n = read(fd, key, CHAN_KEY_LEN)) != CHAN_KEY_LEN)
-			fatal("cannot read %s", path);
-		close(fd);
+	if (atomicfile_read(path, key, CHAN_KEY_LEN, &size) == 0)
 		return;
-	}
+	if (errno == EINVAL && size >= 0)
+		fatalx("%s has %lld bytes, expected %d: a channel key is %d random bytes "
+		       "(remove the file to have a new one made, then restart the agents)",
+		    path, (long long)size, CHAN_KEY_LEN, CHAN_KEY_LEN);
 	if (errno != ENOENT)
 		fatal("cannot open %s", path);
-	/* Written beside and renamed: an agent never reads half a key. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	unlink(tmp);
 	if (secret_random(key, CHAN_KEY_LEN) < 0)
 		fatalx("no randomness for the channel key");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-	    write(fd, key, CHAN_KEY_LEN) != CHAN_KEY_LEN || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
+	/* Whole or absent: an agent never reads half a key. */
+	if (atomicfile_write(path, key, CHAN_KEY_LEN, 0600) < 0)
 		fatal("cannot write %s", path);
-	sync_dir(state_dir);
 	log_info("created the channel key %s", path);
 }
 
@@ -237,18 +215,6 @@ hello(struct agentconn *c, const struct chan_frame *f, const State__Hello *h)
 }
 
 static void
-copy_counters(struct session_counters *d, const State__Counters *s)
-{
-	if (s == NULL)
-		return;
-	d->rx_packets = s->rx_packets;
-	d->rx_bytes = s->rx_bytes;
-	d->tx_packets = s->tx_packets;
-	d->tx_bytes = s->tx_bytes;
-	d->dropped_packets = s->dropped_packets;
-}
-
-static void
 session_up(struct agentconn *c, const State__SessionUp *m)
 {
 	struct session s = {0}, *have;
@@ -301,7 +267,7 @@ stats(struct agentconn *c, const State__Stats *m)
 		if ((s = sessions_get(c->link->sessions, ss->session_id)) == NULL ||
 		    s->agent_id != c->agent_id)
 			continue;
-		copy_counters(&s->counters, ss->counters);
+		counters_pb_to(&s->counters, ss->counters);
 		if (ss->expires_at != 0)
 			s->expires_at = ss->expires_at;
 	}

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/atomicfile.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "keyfile.h"
@@ -27,18 +28,6 @@ path_of(const char *state_dir, const char *rel, char *buf, size_t len)
 	return 0;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rv;
-
-	if (fd < 0)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
 /* <state_dir>/keys into dir, a directory of mode 0700; when it is created here, the state
  * dir's entry for it is synced too. 0 or -1 with errno. */
 static int
@@ -49,7 +38,7 @@ keys_dir(const char *state_dir, char *dir, size_t len)
 	if (path_of(state_dir, KEYS_DIR, dir, len) < 0)
 		return -1;
 	if (mkdir(dir, 0700) == 0)
-		return fsync_dir(state_dir);
+		return atomicfile_sync_dir(state_dir);
 	if (errno != EEXIST || lstat(dir, &st) < 0)
 		return -1;
 	if (!S_ISDIR(st.st_mode)) {
@@ -63,50 +52,19 @@ int
 keyfile_write(
     const char *state_dir, const char *kid, const char *pem, size_t len, char *rel, size_t rellen)
 {
-	char dir[KEYFILE_PATH_MAX], tmp[KEYFILE_PATH_MAX + 160], path[KEYFILE_PATH_MAX + 160];
-	size_t off = 0;
-	ssize_t n;
-	int fd = -1, created = 0, saved, rv = ERR_DB;
+	char dir[KEYFILE_PATH_MAX], path[KEYFILE_PATH_MAX + 160];
 
 	snprintf(path, sizeof(path), "%s/" KEYS_DIR, state_dir);
 	if (keys_dir(state_dir, dir, sizeof(dir)) < 0)
-		goto out;
+		goto fail;
 	snprintf(path, sizeof(path), "%s/%s.pem", dir, kid);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.pem.tmp", dir, kid);
-	/* A temporary file left by a crash is stale: start afresh, never through a link. */
-	if ((unlink(tmp) < 0 && errno != ENOENT) ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		goto out;
-	created = 1;
-	while (off < len) {
-		if ((n = write(fd, pem + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto out;
-	n = close(fd);
-	fd = -1;
-	if (n < 0 || rename(tmp, path) < 0)
-		goto out;
-	created = 0;
-	if (fsync_dir(dir) < 0)
-		goto out;
+	if (atomicfile_write(path, pem, len, 0600) < 0)
+		goto fail;
 	snprintf(rel, rellen, KEYS_DIR "/%s.pem", kid);
-	rv = 0;
-out:
-	if (rv < 0) {
-		saved = errno;
-		log_error("cannot write the signing key file %s: %s", path, strerror(saved));
-		if (created)
-			unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-	return rv;
+	return 0;
+fail:
+	log_error("cannot write the signing key file %s: %s", path, strerror(errno));
+	return ERR_DB;
 }
 
 int

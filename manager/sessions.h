@@ -9,13 +9,10 @@
 #include <stdint.h>
 
 #include "../lib/addr.h"
+#include "../lib/counters.h"
 #include "../lib/pssid.h"
 
 #define SESSIONS_REMOTE_MAX 64
-
-struct session_counters {
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, dropped_packets;
-};
 
 struct session {
 	uint64_t id;
@@ -26,7 +23,7 @@ struct session {
 	uint64_t isd_as;
 	char remote[SESSIONS_REMOTE_MAX + 1];
 	int64_t started_at, expires_at;
-	struct session_counters counters;
+	struct counters counters;
 	int seen; /* scratch mark for sessions_reconcile */
 };
 

@@ -1,10 +1,8 @@
 /* The gateway's TLS identity: an Ed25519 key and a self-signed certificate, and its SPKI pin. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,51 +10,22 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "../../lib/atomicfile.h"
 #include "../../lib/log.h"
 #include "quic_tls.h"
 
 #define CERT_CN "snaptun-agent"
 #define CERT_YEARS 10
 
-/* Write data to path through "path.tmp" (0600), synced, then renamed over path. */
+/* Write data to path (0600) whole or not at all; a failure is logged. 0 or -1. */
 static int
 cert_write_file(const char *path, const gnutls_datum_t *data)
 {
-	char tmp[4096];
-	size_t off = 0;
-	ssize_t n;
-	int fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -1;
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		log_error("quic: cannot create \"%s\": %s", tmp, strerror(errno));
-		return -1;
-	}
-	while (off < data->size) {
-		n = write(fd, data->data + off, data->size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_error("quic: cannot rename \"%s\": %s", tmp, strerror(errno));
-		(void)unlink(tmp);
+	if (atomicfile_write(path, data->data, data->size, 0600) < 0) {
+		log_error("quic: cannot write \"%s\": %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
-fail:
-	log_error("quic: cannot write \"%s\": %s", tmp, strerror(errno));
-	close(fd);
-	(void)unlink(tmp);
-	return -1;
 }
 
 int

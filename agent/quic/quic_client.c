@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/log.h"
 #include "quic_conn.h"
 #include "quic_tls.h"
@@ -66,7 +67,7 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct quic_conn *c;
-	uint64_t now = quic_now();
+	uint64_t now = clock_mono_ns();
 
 	if (quic_udp_parse(cfg->server, &ss, &sl) != 0) {
 		log_error("quic: invalid server address \"%s\": want ADDRESS:PORT or "
@@ -151,7 +152,7 @@ quic_client_free(struct quic_conn *c)
 		if (!c->close_pending)
 			quic_conn_close(c, 0, "");
 		c->close_by = 0; /* going away now: no waiting for the pacer */
-		quic_conn_write(c, quic_now());
+		quic_conn_write(c, clock_mono_ns());
 	}
 	client_release(c);
 }
@@ -180,7 +181,7 @@ quic_client_read(struct quic_conn *c)
 	struct mmsghdr msgs[QUIC_BATCH];
 	struct iovec iov[QUIC_BATCH];
 	ngtcp2_path path;
-	uint64_t now = quic_now();
+	uint64_t now = clock_mono_ns();
 	int n, i, round;
 
 	path.local.addr = (struct sockaddr *)&c->local;
@@ -202,7 +203,7 @@ quic_client_read(struct quic_conn *c)
 				log_debug("quic: recvmmsg: %s", strerror(errno));
 			break;
 		}
-		now = quic_now();
+		now = clock_mono_ns();
 		for (i = 0; i < n && c->live; i++) {
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
@@ -232,5 +233,5 @@ quic_client_expire(struct quic_conn *c, uint64_t now_ns)
 void
 quic_client_flush(struct quic_conn *c)
 {
-	client_done(c, quic_now());
+	client_done(c, clock_mono_ns());
 }

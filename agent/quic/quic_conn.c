@@ -8,17 +8,9 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/log.h"
 #include "quic_conn.h"
-
-uint64_t
-quic_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void
 quic_rand(void *dst, size_t len)
@@ -768,7 +760,7 @@ quic_conn_close(struct quic_conn *c, uint64_t code, const char *reason)
 	if (!c->live || c->close_pending)
 		return;
 	c->close_pending = 1;
-	c->close_by = quic_now() + QUIC_CLOSE_WAIT_NS;
+	c->close_by = clock_mono_ns() + QUIC_CLOSE_WAIT_NS;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason != NULL ? reason : "");
 	quic_conn_touch(c);

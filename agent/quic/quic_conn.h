@@ -116,9 +116,6 @@ struct quic_conn {
 	void *rxbuf; /* client only: receive buffers */
 };
 
-/* CLOCK_MONOTONIC nanoseconds. */
-uint64_t quic_now(void);
-
 /* len random bytes (GnuTLS); fatal when it fails. */
 void quic_rand(void *dst, size_t len);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/log.h"
 #include "quic_cid.h"
 #include "quic_conn.h"
@@ -604,7 +605,7 @@ void
 quic_server_free(struct quic_server *s, uint64_t code, const char *reason)
 {
 	struct quic_conn *c;
-	uint64_t now = quic_now();
+	uint64_t now = clock_mono_ns();
 
 	if (s == NULL)
 		return;
@@ -674,7 +675,7 @@ quic_server_read(struct quic_server *s, int fd)
 				log_debug("quic: recvmmsg: %s", strerror(errno));
 			break;
 		}
-		now = quic_now();
+		now = clock_mono_ns();
 		for (i = 0; i < n; i++) {
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
@@ -718,7 +719,7 @@ quic_server_expire(struct quic_server *s, uint64_t now_ns)
 void
 quic_server_flush(struct quic_server *s)
 {
-	server_flush(s, quic_now());
+	server_flush(s, clock_mono_ns());
 }
 
 unsigned

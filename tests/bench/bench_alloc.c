@@ -29,6 +29,7 @@
 #include "../../db/db.h"
 #include "../../db/sqlite/stmt.h"
 #include "../../lib/addr.h"
+#include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../manager/alloc.h"
@@ -96,13 +97,11 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
+/* Monotonic seconds, for rates. */
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_ns() / 1e9;
 }
 
 static uint64_t

@@ -17,15 +17,7 @@
 #include <netinet/in.h>
 
 #include "../../agent/quic/quic.h"
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "../../lib/clock.h"
 
 /* ---- the echo server (child process) ---- */
 
@@ -51,7 +43,7 @@ run_server(struct quic_server *s, int ctl)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		e = quic_server_expiry(s);
-		n = now_ns();
+		n = clock_mono_ns();
 		e = e == UINT64_MAX ? 1000000000u : e > n ? e - n : 0;
 		ts.tv_sec = (time_t)(e / 1000000000u);
 		ts.tv_nsec = (long)(e % 1000000000u);
@@ -61,8 +53,8 @@ run_server(struct quic_server *s, int ctl)
 			break;
 		if (pfd[0].revents & POLLIN)
 			quic_server_read(s, fds[0]);
-		if (quic_server_expiry(s) <= now_ns())
-			quic_server_expire(s, now_ns());
+		if (quic_server_expiry(s) <= clock_mono_ns())
+			quic_server_expire(s, clock_mono_ns());
 	}
 	quic_server_free(s, 0, "shutting down");
 }
@@ -132,7 +124,7 @@ client_turn(struct bench *b, uint64_t timeout)
 {
 	struct pollfd pfd;
 	struct timespec ts;
-	uint64_t e, n = now_ns();
+	uint64_t e, n = clock_mono_ns();
 
 	e = quic_client_expiry(b->c);
 	e = e > n ? e - n : 0;
@@ -146,8 +138,8 @@ client_turn(struct bench *b, uint64_t timeout)
 		return;
 	if (pfd.revents & POLLIN)
 		quic_client_read(b->c);
-	if (b->c != NULL && quic_client_expiry(b->c) <= now_ns())
-		quic_client_expire(b->c, now_ns());
+	if (b->c != NULL && quic_client_expiry(b->c) <= clock_mono_ns())
+		quic_client_expire(b->c, clock_mono_ns());
 	if (b->c != NULL) {
 		fill(b);
 		quic_client_flush(b->c);
@@ -163,27 +155,27 @@ measure(struct bench *b, unsigned window, double seconds)
 	b->window = window;
 	b->inflight = 0;
 	/* warm-up: 0.3 s */
-	end = now_ns() + 300000000u;
-	while (b->c != NULL && now_ns() < end)
+	end = clock_mono_ns() + 300000000u;
+	while (b->c != NULL && clock_mono_ns() < end)
 		client_turn(b, 10000000u);
-	start = now_ns();
+	start = clock_mono_ns();
 	end = start + (uint64_t)(seconds * 1e9);
 	b->received = 0;
 	last_received = 0;
 	last_progress = start;
-	while (b->c != NULL && now_ns() < end) {
+	while (b->c != NULL && clock_mono_ns() < end) {
 		client_turn(b, 10000000u);
 		if (b->received != last_received) {
 			last_received = b->received;
-			last_progress = now_ns();
-		} else if (now_ns() - last_progress > 200000000u) {
+			last_progress = clock_mono_ns();
+		} else if (clock_mono_ns() - last_progress > 200000000u) {
 			b->inflight = 0; /* lost ones: refill the window */
-			last_progress = now_ns();
+			last_progress = clock_mono_ns();
 		}
 	}
 	if (b->c == NULL)
 		return -1;
-	rate = (double)b->received / ((double)(now_ns() - start) / 1e9);
+	rate = (double)b->received / ((double)(clock_mono_ns() - start) / 1e9);
 	printf("datagram echo via agent/quic/quic.h: %.0f round trips/s (window %u, %zu-byte "
 	       "datagrams)\n",
 	    rate, window, b->size);
@@ -250,8 +242,8 @@ main(int argc, char **argv)
 	ccb.conn_closed = cl_closed;
 	if ((b.c = quic_client_open(&ccfg, &ccb)) == NULL)
 		goto out;
-	end = now_ns() + 3000000000u;
-	while (b.c != NULL && !b.ready && now_ns() < end)
+	end = clock_mono_ns() + 3000000000u;
+	while (b.c != NULL && !b.ready && clock_mono_ns() < end)
 		client_turn(&b, 10000000u);
 	if (!b.ready) {
 		fprintf(stderr, "bench_datagram: no handshake\n");

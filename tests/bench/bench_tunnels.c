@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -52,6 +53,7 @@
 
 #include "../../agent/quic/quic.h"
 #include "../../lib/addr.h"
+#include "../../lib/args.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
 #include "../../lib/log.h"
@@ -897,12 +899,12 @@ main(int argc, char **argv)
 		case 'K': kid = optarg; break;
 		case 'u': url = optarg; break;
 		case 'a': admin = optarg; break;
-		case 't': total = atoi(optarg); break;
-		case 'c': conc = atoi(optarg); break;
-		case 'S': secs = atof(optarg); break;
-		case 'w': window = atoi(optarg); break;
-		case 'n': count = atoi(optarg); break;
-		case 'P': agentpid = (pid_t)atoi(optarg); break;
+		case 't': total = (int)args_uint("--total", optarg, 1, INT_MAX / 2); break;
+		case 'c': conc = (int)args_uint("--conc", optarg, 1, INT_MAX); break;
+		case 'S': secs = args_number("--seconds", optarg, 0.001, 86400); break;
+		case 'w': window = (int)args_uint("--window", optarg, 1, INT_MAX); break;
+		case 'n': count = (int)args_uint("--count", optarg, 1, INT_MAX / 2); break;
+		case 'P': agentpid = (pid_t)args_uint("--agent-pid", optarg, 0, INT_MAX); break;
 		default: die("bad arguments");
 		}
 	}

@@ -17,8 +17,8 @@
  * the manager closed the channel first, 4 at --timeout while waiting for --until, 5 when a frame
  * from the manager does not verify, 2 for a usage error, 1 when the socket cannot be reached. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "../../lib/addr.h"
+#include "../../lib/args.h"
+#include "../../lib/atomicfile.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
 #include "../../proto/chan.h"
@@ -431,9 +433,9 @@ parse_options(int argc, char **argv)
 		switch (ch) {
 		case 's': o.socket = optarg; break;
 		case 'k': o.key_file = optarg; break;
-		case 'a': o.agent_id = strtoull(optarg, NULL, 10); break;
-		case 'm': o.min = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'M': o.max = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'a': o.agent_id = args_uint("--agent-id", optarg, 0, UINT64_MAX); break;
+		case 'm': o.min = (unsigned)args_uint("--min", optarg, 0, UINT_MAX); break;
+		case 'M': o.max = (unsigned)args_uint("--max", optarg, 0, UINT_MAX); break;
 		case 'l': o.listen = optarg; break;
 		case 'v': o.version = optarg; break;
 		case 'b': o.bad_mac = 1; break;
@@ -468,12 +470,14 @@ parse_options(int argc, char **argv)
 		case 'D':
 			if (o.ndowns == MAX_ITEMS)
 				usage();
-			o.downs[o.ndowns++] = strtoull(optarg, NULL, 10);
+			o.downs[o.ndowns++] = args_uint("--down", optarg, 0, UINT64_MAX);
 			break;
 		case 'u': o.until = optarg; break;
-		case 't': o.timeout = strtod(optarg, NULL); break;
+		case 't': o.timeout = args_number("--timeout", optarg, 0, 86400); break;
 		case 'c': o.count_items = 1; break;
-		case 'w': o.slow_read = strtoul(optarg, NULL, 10); break;
+		case 'w':
+			o.slow_read = (size_t)args_uint("--slow-read", optarg, 0, SIZE_MAX);
+			break;
 		default: usage();
 		}
 	}
@@ -486,7 +490,6 @@ load_key(void)
 {
 	char path[4096];
 	const char *slash;
-	int kfd;
 
 	if (o.key_file == NULL) {
 		slash = strrchr(o.socket, '/');
@@ -495,11 +498,10 @@ load_key(void)
 	} else {
 		snprintf(path, sizeof(path), "%s", o.key_file);
 	}
-	if ((kfd = open(path, O_RDONLY)) < 0 || read(kfd, key, sizeof(key)) != sizeof(key)) {
+	if (atomicfile_read(path, key, sizeof(key), NULL) < 0) {
 		fprintf(stderr, "chanpeer: cannot read the key %s\n", path);
 		exit(1);
 	}
-	close(kfd);
 }
 
 int

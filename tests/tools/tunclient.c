@@ -77,6 +77,7 @@
 
 #include "../../agent/quic/quic.h"
 #include "../../lib/addr.h"
+#include "../../lib/args.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
@@ -1028,7 +1029,11 @@ main(int argc, char **argv)
 		case 'q': g.quiet = 1; break;
 		case 'x': g.exit_on_close = 1; break;
 		case 'n': g.no_stdin = 1; break;
-		case 'I': g.cfg.idle_timeout_ns = (uint64_t)atol(optarg) * 1000000u; break;
+		case 'I':
+			g.cfg.idle_timeout_ns =
+			    args_uint("--idle-timeout-ms", optarg, 0, UINT64_MAX / 1000000u) *
+			    1000000u;
+			break;
 		case 'L':
 			if ((lvl = log_level_parse(optarg)) < 0)
 				usage();

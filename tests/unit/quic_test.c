@@ -16,6 +16,7 @@
 #include "../../agent/quic/quic.h"
 #include "../../agent/quic/quic_conn.h"
 #include "../../agent/quic/quic_tls.h"
+#include "../../lib/clock.h"
 #include "check.h"
 
 #define MS 1000000ull
@@ -122,7 +123,7 @@ cb_deadline(void *arg, struct quic_conn *c)
 
 	(void)c;
 	sd->deadlines++;
-	sd->deadline_at = quic_now();
+	sd->deadline_at = clock_mono_ns();
 }
 
 static void
@@ -171,7 +172,7 @@ step(uint64_t end_ns)
 	struct side *cls[2] = {&cli, &cli2};
 	struct pollfd pfd[3];
 	struct quic_conn *who[3];
-	uint64_t now = quic_now(), exp = end_ns, e;
+	uint64_t now = clock_mono_ns(), exp = end_ns, e;
 	struct timespec ts;
 	int n = 0, fds[2], i;
 
@@ -207,7 +208,7 @@ step(uint64_t end_ns)
 		else if (who[i] == cli.c || who[i] == cli2.c)
 			quic_client_read(who[i]);
 	}
-	now = quic_now();
+	now = clock_mono_ns();
 	if (loop_srv != NULL && quic_server_expiry(loop_srv) <= now)
 		quic_server_expire(loop_srv, now);
 	for (i = 0; i < 2; i++)
@@ -218,7 +219,7 @@ step(uint64_t end_ns)
 
 #define RUN(cond, ms) \
 	do { \
-		uint64_t end_ = quic_now() + (uint64_t)(ms)*MS; \
+		uint64_t end_ = clock_mono_ns() + (uint64_t)(ms)*MS; \
 		while (!(cond) && step(end_)) \
 			; \
 	} while (0)
@@ -504,7 +505,7 @@ test_close_codes(void)
 	client_start(&cli, 0, pin, 0);
 	RUN(cli.readys && srv.readys == 3, 3000);
 	{
-		uint64_t at = quic_now() + 50 * MS;
+		uint64_t at = clock_mono_ns() + 50 * MS;
 
 		quic_conn_set_deadline(srv.c, at);
 		RUN(srv.deadlines, 2000);
@@ -512,7 +513,7 @@ test_close_codes(void)
 		    srv.deadlines == 1 && srv.deadline_at >= at && srv.deadline_at < at + 200 * MS,
 		    "the deadline callback runs on time (%+lld ms)",
 		    (long long)(srv.deadline_at - at) / (long long)MS);
-		quic_conn_set_deadline(srv.c, quic_now() + 30 * MS);
+		quic_conn_set_deadline(srv.c, clock_mono_ns() + 30 * MS);
 		quic_conn_set_deadline(srv.c, 0);
 		RUN(0, 100);
 		CHECK(srv.deadlines == 1, "a cleared deadline does not fire");
@@ -536,12 +537,12 @@ test_idle(void)
 	server_start("127.0.0.1:0", QUIC_RETRY_NEVER, 0, 300 * MS);
 	client_start(&cli, 0, pin, 300 * MS);
 	RUN(cli.readys && srv.readys, 3000);
-	t0 = quic_now();
+	t0 = clock_mono_ns();
 	RUN(cli.closeds && srv.closeds, 3000);
 	CHECK(cli.closeds == 1 && cli.how.idle && !cli.how.by_peer && srv.closeds == 1 &&
 		srv.how.idle,
 	    "idle timeout on both sides after %llu ms",
-	    (unsigned long long)((quic_now() - t0) / MS));
+	    (unsigned long long)((clock_mono_ns() - t0) / MS));
 	server_stop(0, "shutting down");
 }
 
@@ -674,12 +675,12 @@ static ssize_t
 raw_exchange(int fd, const uint8_t *pkt, size_t len, uint8_t *resp, size_t resplen)
 {
 	struct pollfd pfd = {fd, POLLIN, 0};
-	uint64_t end = quic_now() + 2000 * MS;
+	uint64_t end = clock_mono_ns() + 2000 * MS;
 
 	if (send(fd, pkt, len, 0) != (ssize_t)len)
 		return -1;
-	while (quic_now() < end) {
-		step(quic_now() + 20 * MS);
+	while (clock_mono_ns() < end) {
+		step(clock_mono_ns() + 20 * MS);
 		if (poll(&pfd, 1, 0) == 1)
 			return recv(fd, resp, resplen, 0);
 	}
