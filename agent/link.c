@@ -15,6 +15,7 @@
 #include "../lib/loop.h"
 #include "../proto/chanbuf.h"
 #include "link.h"
+#include "link_pending.h"
 
 #define LINK_CHAN_VERSION 1 /* the channel versions spoken: 1 .. 1 */
 #define NS 1000000000ull
@@ -23,23 +24,6 @@ enum link_st {
 	LINK_IDLE, /* disconnected, reconnecting at reconnect_at */
 	LINK_HELLO, /* HELLO sent, waiting for WELCOME */
 	LINK_UP, /* welcomed */
-};
-
-/* An ALLOC_REQ in flight. The list is in sending order, so its deadlines never decrease (a
- * teardown zeroes them all): the head is the first due. */
-struct pending {
-	int64_t id; /* the ALLOC_REQ frame's seq */
-	uint64_t deadline; /* 0: failed, deliver at the next link_expire() */
-	uint64_t session_id; /* of the request: a grant that comes back late goes on hold */
-	link_alloc_cb cb; /* NULL on the late list */
-	void *arg;
-	struct pending *next;
-};
-
-/* A FIFO of pending requests. */
-struct pendq {
-	struct pending *head, *tail;
-	size_t n;
 };
 
 struct link {
@@ -64,61 +48,6 @@ struct link {
 
 static void link_teardown(struct link *l);
 static void set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds);
-
-static void
-pendq_push(struct pendq *q, struct pending *p)
-{
-	p->next = NULL;
-	if (q->tail != NULL)
-		q->tail->next = p;
-	else
-		q->head = p;
-	q->tail = p;
-	q->n++;
-}
-
-static struct pending *
-pendq_pop(struct pendq *q)
-{
-	struct pending *p = q->head;
-
-	if (p != NULL) {
-		if ((q->head = p->next) == NULL)
-			q->tail = NULL;
-		q->n--;
-	}
-	return p;
-}
-
-/* Unlink the request id from q; NULL when it is not there. */
-static struct pending *
-pendq_take(struct pendq *q, int64_t id)
-{
-	struct pending *prev = NULL;
-
-	for (struct pending *p = q->head; p != NULL; prev = p, p = p->next) {
-		if (p->id != id)
-			continue;
-		if (prev != NULL)
-			prev->next = p->next;
-		else
-			q->head = p->next;
-		if (q->tail == p)
-			q->tail = prev;
-		q->n--;
-		return p;
-	}
-	return NULL;
-}
-
-static void
-pendq_clear(struct pendq *q)
-{
-	struct pending *p;
-
-	while ((p = pendq_pop(q)) != NULL)
-		free(p);
-}
 
 struct link *
 link_new(const struct link_config *cfg, const struct link_callbacks *cb, struct loop *loop)
