@@ -38,15 +38,12 @@ agents_report(
 	sqlite3_stmt *st = db_stmt(db,
 	    "UPDATE agents SET last_heartbeat = :hb, sessions = :sessions, last_stats = "
 	    "coalesce(:stats, last_stats) WHERE id = :id");
-	int rv;
 
 	db_bind_int(st, ":hb", last_heartbeat);
 	db_bind_int(st, ":sessions", sessions);
 	db_bind_text(st, ":stats", last_stats);
 	db_bind_int(st, ":id", id);
-	if ((rv = db_run(st)) < 0)
-		return rv;
-	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
+	return db_run_one(db, st);
 }
 
 static void

@@ -13,8 +13,10 @@
 	"WHERE id = c.join_token_id), 1) FROM clients c"
 
 static void
-row_read(struct client *c, sqlite3_stmt *st)
+row_read(void *out, sqlite3_stmt *st)
 {
+	struct client *c = out;
+
 	memset(c, 0, sizeof(*c));
 	c->id = db_col_int(st, 0);
 	snprintf(c->pssid, sizeof(c->pssid), "%s", db_col_text(st, 1));
@@ -26,30 +28,6 @@ row_read(struct client *c, sqlite3_stmt *st)
 	c->revoked_at = db_col_int(st, 7);
 	snprintf(c->revoke_reason, sizeof(c->revoke_reason), "%s", db_col_text(st, 8));
 	c->enrolled = (int)db_col_int(st, 9);
-}
-
-/* The one row st finds into c. 0, ERR_NOT_FOUND, err. */
-static int
-row_one(sqlite3_stmt *st, struct client *c)
-{
-	int rv = db_row(st);
-
-	if (rv <= 0)
-		return rv == 0 ? ERR_NOT_FOUND : rv;
-	row_read(c, st);
-	db_reset(st);
-	return 0;
-}
-
-/* Run a write that must change one row. 0, ERR_NOT_FOUND, err. */
-static int
-run_one(struct db *db, sqlite3_stmt *st)
-{
-	int rv = db_run(st);
-
-	if (rv < 0)
-		return rv;
-	return db_changes(db) == 1 ? 0 : ERR_NOT_FOUND;
 }
 
 int
@@ -77,7 +55,7 @@ client_get(struct db *db, const char *pssid, struct client *c)
 	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.pssid = :pssid");
 
 	db_bind_text(st, ":pssid", pssid);
-	return row_one(st, c);
+	return db_row_one(st, row_read, c);
 }
 
 int
@@ -86,7 +64,7 @@ client_get_by_join_token(struct db *db, int64_t join_token_id, struct client *c)
 	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.join_token_id = :jt");
 
 	db_bind_int(st, ":jt", join_token_id);
-	return row_one(st, c);
+	return db_row_one(st, row_read, c);
 }
 
 int
@@ -95,7 +73,7 @@ client_get_by_refresh(struct db *db, const char *refresh_hash, struct client *c)
 	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.refresh_hash = :hash");
 
 	db_bind_text(st, ":hash", refresh_hash);
-	return row_one(st, c);
+	return db_row_one(st, row_read, c);
 }
 
 int
@@ -134,7 +112,7 @@ client_update(struct db *db, const char *pssid, const char *name, const char *la
 	db_bind_text(st, ":labels", labels);
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":pssid", pssid);
-	return run_one(db, st);
+	return db_run_one(db, st);
 }
 
 int
@@ -147,7 +125,7 @@ client_set_refresh(struct db *db, const char *pssid, const char *refresh_hash, i
 	db_bind_text(st, ":hash", refresh_hash);
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":pssid", pssid);
-	return run_one(db, st);
+	return db_run_one(db, st);
 }
 
 int
@@ -163,7 +141,7 @@ client_rotate_refresh(
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":pssid", pssid);
 	db_bind_text(st, ":hash", old_hash);
-	if ((rv = run_one(db, st)) < 0)
+	if ((rv = db_run_one(db, st)) < 0)
 		return rv;
 	st = db_stmt(db,
 	    "INSERT INTO superseded_refresh (hash, pssid, superseded_at) VALUES "
@@ -198,7 +176,7 @@ client_set_revoked(struct db *db, const char *pssid, const char *reason, int64_t
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":reason", reason);
 	db_bind_text(st, ":pssid", pssid);
-	return run_one(db, st);
+	return db_run_one(db, st);
 }
 
 int
@@ -207,5 +185,5 @@ client_delete(struct db *db, const char *pssid)
 	sqlite3_stmt *st = db_stmt(db, "DELETE FROM clients WHERE pssid = :pssid");
 
 	db_bind_text(st, ":pssid", pssid);
-	return run_one(db, st);
+	return db_run_one(db, st);
 }

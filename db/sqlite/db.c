@@ -169,6 +169,28 @@ db_run(sqlite3_stmt *st)
 }
 
 int
+db_run_one(struct db *db, sqlite3_stmt *st)
+{
+	int rv = db_run(st);
+
+	if (rv < 0)
+		return rv;
+	return sqlite3_changes(db->h) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int
+db_row_one(sqlite3_stmt *st, void (*read)(void *out, sqlite3_stmt *st), void *out)
+{
+	int rv = db_row(st);
+
+	if (rv <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	read(out, st);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
 db_row(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);

@@ -14,8 +14,10 @@
 	"FROM join_tokens"
 
 static void
-row_read(struct join_token *t, sqlite3_stmt *st)
+row_read(void *out, sqlite3_stmt *st)
 {
+	struct join_token *t = out;
+
 	memset(t, 0, sizeof(*t));
 	t->id = db_col_int(st, 0);
 	snprintf(t->name, sizeof(t->name), "%s", db_col_text(st, 1));
@@ -31,19 +33,6 @@ row_read(struct join_token *t, sqlite3_stmt *st)
 	t->created_at = db_col_int(st, 11);
 	t->updated_at = db_col_int(st, 12);
 	snprintf(t->created_by, sizeof(t->created_by), "%s", db_col_text(st, 13));
-}
-
-/* The one row st finds into t. 0, ERR_NOT_FOUND, err. */
-static int
-row_one(sqlite3_stmt *st, struct join_token *t)
-{
-	int rv = db_row(st);
-
-	if (rv <= 0)
-		return rv == 0 ? ERR_NOT_FOUND : rv;
-	row_read(t, st);
-	db_reset(st);
-	return 0;
 }
 
 /* A transition's outcome: 1 when its row moved, 0 when it was not in the state it starts from. */
@@ -94,7 +83,7 @@ jointoken_get(struct db *db, int64_t id, int64_t now, struct join_token *t)
 
 	db_bind_int(st, ":id", id);
 	db_bind_int(st, ":now", now);
-	return row_one(st, t);
+	return db_row_one(st, row_read, t);
 }
 
 int
@@ -104,7 +93,7 @@ jointoken_get_by_hash(struct db *db, const char *hash, int64_t now, struct join_
 
 	db_bind_text(st, ":hash", hash);
 	db_bind_int(st, ":now", now);
-	return row_one(st, t);
+	return db_row_one(st, row_read, t);
 }
 
 int

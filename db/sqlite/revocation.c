@@ -95,9 +95,7 @@ revocation_remove(struct db *db, const char *pssid)
 	int rv;
 
 	db_bind_text(st, ":pssid", pssid);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = db_run_one(db, st)) < 0)
 		return rv;
-	if (db_changes(db) != 1)
-		return ERR_NOT_FOUND;
 	return agentdelta_add(db, AGENTDELTA_UNREVOKE, pssid, 0, 0, NULL);
 }

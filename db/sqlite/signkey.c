@@ -141,10 +141,8 @@ signkey_set_retired(struct db *db, const char *kid, int64_t now)
 
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":kid", kid);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = db_run_one(db, st)) < 0)
 		return rv;
-	if (db_changes(db) != 1)
-		return ERR_NOT_FOUND;
 	return agentdelta_add(db, AGENTDELTA_KEY_RETIRE, kid, 0, 0, NULL);
 }
 
@@ -155,9 +153,7 @@ signkey_delete(struct db *db, const char *kid)
 	int rv;
 
 	db_bind_text(st, ":kid", kid);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = db_run_one(db, st)) < 0)
 		return rv;
-	if (db_changes(db) != 1)
-		return ERR_NOT_FOUND;
 	return agentdelta_add(db, AGENTDELTA_KEY_RETIRE, kid, 0, 0, NULL);
 }

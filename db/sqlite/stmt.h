@@ -21,10 +21,18 @@ void db_bind_null(sqlite3_stmt *st, const char *name);
  * ERR_BUSY, ERR_DB. */
 int db_run(sqlite3_stmt *st);
 
+/* Run a write that must change exactly one row: 0, ERR_NOT_FOUND when it changed none, or
+ * db_run's err. */
+int db_run_one(struct db *db, sqlite3_stmt *st);
+
 /* Step once: 1 with a row (call db_reset when done with it), 0 at the end (already reset), or a
  * negative enum err (already reset). */
 int db_row(sqlite3_stmt *st);
 void db_reset(sqlite3_stmt *st);
+
+/* The one row a query finds, handed to read (with out) and the statement reset: 0,
+ * ERR_NOT_FOUND when there is none, or err. */
+int db_row_one(sqlite3_stmt *st, void (*read)(void *out, sqlite3_stmt *st), void *out);
 
 int64_t db_col_int(sqlite3_stmt *st, int col);
 const char *db_col_text(sqlite3_stmt *st, int col); /* "" for NULL */
