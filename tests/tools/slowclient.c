@@ -1,9 +1,10 @@
 /* slowclient: slow HTTP clients for the end-to-end tests of the manager's connection limits.
  *
- *   slowclient [--from ADDR] [--conns N] [--interval MS] [--seconds S] [--head TEXT]
- *              HOST PORT
+ *   slowclient [--from ADDR] [--conns N] [--interval MS] [--seconds S] [--first TEXT]
+ *              [--head TEXT] HOST PORT
  *       Open N connections to HOST:PORT (loopback only; from the local address ADDR when
- *       given), then send TEXT one byte per connection every MS milliseconds (default 500),
+ *       given), send the --first TEXT on each at once (none by default), then the --head TEXT
+ *       one byte per connection every MS milliseconds (default 500),
  *       and after TEXT a header line "X-Trickle: 1\r\n" byte by byte, without end, so that a
  *       head is never complete. Prints "ready N" once connected, then, after S seconds
  *       (default 10) or when the server has closed them all, one line per connection: the
@@ -42,7 +43,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: slowclient [--from ADDR] [--conns N] [--interval MS] "
-	    "[--seconds S] [--head TEXT] HOST PORT\n");
+	    "[--seconds S] [--first TEXT] [--head TEXT] HOST PORT\n");
 	exit(1);
 }
 
@@ -55,12 +56,13 @@ main(int argc, char **argv)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"head", required_argument, NULL, 'h'},
+	    {"first", required_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct sockaddr_in to = {0}, from = {0};
 	struct pollfd pfd[CONNS_MAX];
 	double closed[CONNS_MAX], start, end, next;
-	const char *src = NULL, *head = "GET /v1/health HTTP/1.1\r\nHost: x\r\n";
+	const char *src = NULL, *first = "", *head = "GET /v1/health HTTP/1.1\r\nHost: x\r\n";
 	int n = 1, interval = 500, seconds = 10, ch, open;
 	size_t sent = 0, hlen;
 
@@ -71,6 +73,7 @@ main(int argc, char **argv)
 		case 'i': interval = atoi(optarg); break;
 		case 's': seconds = atoi(optarg); break;
 		case 'h': head = optarg; break;
+		case 'F': first = optarg; break;
 		default: usage();
 		}
 	}
@@ -97,6 +100,10 @@ main(int argc, char **argv)
 		    (src != NULL && bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0) ||
 		    connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
 			fprintf(stderr, "slowclient: connection %d: %s\n", i, strerror(errno));
+			return 1;
+		}
+		if (write(fd, first, strlen(first)) != (ssize_t)strlen(first)) {
+			fprintf(stderr, "slowclient: connection %d: short write\n", i);
 			return 1;
 		}
 		pfd[i].fd = fd;
