@@ -549,6 +549,43 @@ req_query_id(struct req *r, const char *key, int64_t *id)
 
 /* ---- authentication ---- */
 
+struct line_end {
+	const char *next; /* where the line after the value would start */
+	int found;
+};
+
+static enum MHD_Result
+find_line(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen, const char *value,
+    size_t vlen)
+{
+	struct line_end *le = cls;
+
+	(void)kind;
+	(void)klen;
+	(void)value;
+	(void)vlen;
+	if (key == le->next)
+		le->found = 1;
+	return MHD_YES;
+}
+
+/* libmicrohttpd 0.9 ends a header value at a NUL byte, and hides the rest of its line: "Bearer
+ * <token>\0junk" reads as "Bearer <token>". It parses the head in place, ending each line with
+ * NULs where its CR and LF were, so the value of a whole line is followed by a second NUL
+ * (CRLF, or LF then the empty line) or by the next header line; anything else is the hidden
+ * rest of a line that held a NUL. The byte read is inside MHD's buffer: at least the end of
+ * the head follows any header value. */
+static int
+value_whole(struct req *r, const char *value, size_t vlen)
+{
+	struct line_end le = {value + vlen + 1, 0};
+
+	if (value[vlen + 1] == '\0')
+		return 1;
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, find_line, &le);
+	return le.found;
+}
+
 static int
 authenticate(struct req *r)
 {
@@ -566,7 +603,7 @@ authenticate(struct req *r)
 		    "Authorization: Bearer <token>");
 		return -1;
 	}
-	if (reqparse_bearer(h, hlen, &tok, &toklen) < 0) {
+	if (reqparse_bearer(h, hlen, &tok, &toklen) < 0 || !value_whole(r, h, hlen)) {
 		reply_problem(r, 401, NULL,
 		    "the Authorization header must be \"Bearer \" and a token of visible ASCII "
 		    "characters");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the edges of the manager's HTTP: what libmicrohttpd would answer in HTML
 # (414, 431) comes back as problem+json, a chunked body over the limit is answered 413, two
-# Content-Length headers and an encoded NUL in the target are refused, query ids and limits
-# take digits only, and a duplicate JSON member is named in field.
+# Content-Length headers, an encoded NUL in the target and a NUL in a bearer value are
+# refused, query ids and limits take digits only, and a duplicate JSON member is named in
+# field.
 # Run from the repository root: BUILD=build bash tests/e2e/http_edges_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -60,6 +61,16 @@ verdict "GET /v1/pools/1%00x -> 400, not pool 1"
 api GET "/v1/grants?pool=1%00"
 want_problem 400 -
 verdict "an encoded NUL in a query value -> 400"
+
+raw "GET /v1/pools HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $TOKEN\0junk\r\nConnection: close\r\n\r\n"
+want_problem 401 -
+verdict "a bearer value with a NUL in it -> 401, not the token before the NUL"
+raw "GET /v1/pools HTTP/1.1\nHost: x\nAuthorization: Bearer $TOKEN\0j\nConnection: close\n\n"
+want_problem 401 -
+verdict "the same with bare LF line ends -> 401"
+raw "GET /v1/pools HTTP/1.1\nHost: x\nAuthorization: Bearer $TOKEN\nConnection: close\n\n"
+want_status 200
+verdict "the token alone with bare LF line ends -> 200"
 
 api GET "/v1/grants?pool=99999999999999999999"
 want_problem 400 pool
