@@ -47,20 +47,17 @@ void
 api_grants_list(struct req *r)
 {
 	struct grant_filter f = {0, NULL, -1};
-	const char *pool = req_query(r, "pool"), *state = req_query(r, "state");
+	const char *state = req_query(r, "state");
 	struct grant *v;
 	enum grant_state s;
 	json_t *items;
 	int64_t after;
-	char *end;
 	int limit, n, rv;
 
 	if (req_page(r, &limit, &after) < 0)
 		return;
-	if (pool != NULL && ((f.pool_id = strtoll(pool, &end, 10)) <= 0 || *end != '\0')) {
-		reply_problem(r, 400, "pool", "pool must be a pool id");
+	if (req_query_id(r, "pool", &f.pool_id) < 0)
 		return;
-	}
 	f.pssid = req_query(r, "pssid");
 	if (f.pssid != NULL && !pssid_valid(f.pssid)) {
 		reply_problem(r, 400, "pssid", "invalid pssid");

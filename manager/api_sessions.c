@@ -58,11 +58,10 @@ void
 api_sessions_list(struct req *r)
 {
 	struct sessions_filter f = {NULL, 0};
-	const char *agent = req_query(r, "agent");
+	int64_t agent_id;
 	struct session *v;
 	json_t *items;
 	int64_t after;
-	char *end;
 	int limit, n = 0;
 
 	if (req_page(r, &limit, &after) < 0)
@@ -72,11 +71,9 @@ api_sessions_list(struct req *r)
 		reply_problem(r, 400, "pssid", "invalid pssid \"%.64s\"", f.pssid);
 		return;
 	}
-	if (agent != NULL &&
-	    ((f.agent_id = strtoull(agent, &end, 10)) == 0 || *end != '\0' || agent[0] == '-')) {
-		reply_problem(r, 400, "agent", "agent must be an agent id, not \"%.64s\"", agent);
+	if (req_query_id(r, "agent", &agent_id) < 0)
 		return;
-	}
+	f.agent_id = (uint64_t)agent_id;
 	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
 		api_fail(r, ERR_NOMEM, NULL, NULL);
 		return;

@@ -19,6 +19,27 @@ type_ok(json_t *v, enum body_type t)
 	return 0;
 }
 
+/* jansson names a duplicate key only in its message, as the JSON token it stopped at
+ * ("duplicate object key near '\"name\"'"): decode that token to the member's name, cut to 64
+ * bytes. 0, or -1 when the message holds no whole token (a long key is cut short in it). */
+static int
+duplicate_member(const json_error_t *jerr, char *field, size_t len)
+{
+	const char *open = strstr(jerr->text, "near '"), *close;
+	json_t *key;
+	int rv = -1;
+
+	if (open == NULL || (close = strrchr(open += 6, '\'')) == NULL || close <= open)
+		return -1;
+	key = json_loadb(open, (size_t)(close - open), JSON_DECODE_ANY, NULL);
+	if (json_is_string(key) && strlen(json_string_value(key)) == json_string_length(key)) {
+		snprintf(field, len, "%.64s", json_string_value(key));
+		rv = 0;
+	}
+	json_decref(key);
+	return rv;
+}
+
 json_t *
 body_parse(
     const char *buf, size_t len, const struct body_field *spec, size_t nspec, struct body_error *e)
@@ -31,6 +52,27 @@ body_parse(
 	memset(e, 0, sizeof(*e));
 	obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL) {
+		/* A duplicate is named only in a body that is a JSON object otherwise. */
+		if (json_error_code(&jerr) == json_error_duplicate_key &&
+		    duplicate_member(&jerr, e->field, sizeof(e->field)) == 0) {
+			json_t *dup = json_loadb(buf, len, 0, &jerr);
+			int object = json_is_object(dup), parsed = dup != NULL;
+
+			json_decref(dup);
+			if (parsed && !object) {
+				e->field[0] = '\0';
+				snprintf(
+				    e->detail, sizeof(e->detail), "the body must be a JSON object");
+				return NULL;
+			}
+			if (object) {
+				e->has_field = 1;
+				snprintf(e->detail, sizeof(e->detail), "duplicate member \"%s\"",
+				    e->field);
+				return NULL;
+			}
+			e->field[0] = '\0';
+		}
 		snprintf(e->detail, sizeof(e->detail), "malformed JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);
 		return NULL;

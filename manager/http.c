@@ -24,10 +24,34 @@
 #include "http.h"
 #include "problem.h"
 #include "ratelimit.h"
+#include "reqparse.h"
 
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
-#define DRAIN_MAX (1024 * 1024)
+/* libmicrohttpd answers a head that does not fit its per-connection memory with an HTML page
+ * of its own: the pool is sized so that the limits of this file (HTTP_URL_MAX, HTTP_HEAD_MAX)
+ * are met first, and answered as problem+json. */
+#define CONN_MEMORY (64 * 1024)
+
+/* One TCP connection (MHD's socket context): where its current request stands, and by when it
+ * must have got further. Connections waiting for a head or a body are in the queue of that
+ * phase; every deadline of a phase is as long as the others, so appending keeps a queue in
+ * deadline order and the sweep only looks at its front. */
+enum conn_phase { CONN_REPLY, CONN_HEAD, CONN_BODY };
+
+struct http_conn {
+	struct MHD_Connection *mc;
+	struct http_conn *prev, *next;
+	enum conn_phase phase;
+	uint64_t deadline_ns;
+	int reserve; /* accepted beyond max_conns: no public enrollment on it */
+	int bad_escape; /* the request target decoded to a NUL byte */
+	int cut; /* closed at a deadline */
+};
+
+struct conn_queue {
+	struct http_conn *first, *last;
+};
 
 /* Group commit: the first request that may write opens a transaction (the batch); every request
  * handled while it is open joins it, and its connection is suspended with the reply ready.
@@ -44,7 +68,149 @@ struct http {
 	struct req *waiting; /* suspended until the batch commits, linked by next_waiting */
 	int released_early; /* replies released by a flush inside a run (own_tx routes) */
 	int closing; /* shutting down: no new batch, no new suspension */
+	struct http_limits lim;
+	unsigned nconns;
+	struct conn_queue heads, bodies; /* connections by the deadline of their phase */
 };
+
+/* ---- connections and their deadlines ---- */
+
+static struct conn_queue *
+conn_queue(struct http *h, enum conn_phase phase)
+{
+	switch (phase) {
+	case CONN_HEAD: return &h->heads;
+	case CONN_BODY: return &h->bodies;
+	case CONN_REPLY: break;
+	}
+	return NULL;
+}
+
+/* Move c to phase: out of its queue, and at the back of the new phase's with a fresh
+ * deadline. CONN_REPLY has none: a reply is bounded by MHD's idle timeout. */
+static void
+conn_phase(struct http *h, struct http_conn *c, enum conn_phase phase)
+{
+	struct conn_queue *q = conn_queue(h, c->phase);
+	unsigned seconds;
+
+	if (q != NULL) {
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			q->first = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		else
+			q->last = c->prev;
+		c->prev = c->next = NULL;
+	}
+	c->phase = phase;
+	if ((q = conn_queue(h, phase)) == NULL)
+		return;
+	seconds = phase == CONN_HEAD ? h->lim.head_timeout : h->lim.body_timeout;
+	c->deadline_ns = clock_mono_ns() + (uint64_t)seconds * 1000000000u;
+	c->prev = q->last;
+	if (q->last != NULL)
+		q->last->next = c;
+	else
+		q->first = c;
+	q->last = c;
+}
+
+static struct http_conn *
+conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A connection past its deadline is shut down under MHD, which sees the end of the stream at
+ * its next read and closes it: a trickle resets MHD's idle timeout, never this deadline. */
+static void
+conn_cut(struct http *h, struct http_conn *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	log_debug("httpd: closing a connection that sent no complete request %s in time",
+	    c->phase == CONN_HEAD ? "head" : "body");
+	conn_phase(h, c, CONN_REPLY);
+	c->cut = 1;
+	if (ci != NULL)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
+static void
+conn_sweep(struct http *h)
+{
+	uint64_t now = clock_mono_ns();
+
+	while (h->heads.first != NULL && h->heads.first->deadline_ns <= now)
+		conn_cut(h, h->heads.first);
+	while (h->bodies.first != NULL && h->bodies.first->deadline_ns <= now)
+		conn_cut(h, h->bodies.first);
+}
+
+/* Milliseconds to the first deadline, rounded up; -1: none. */
+static int
+conn_timeout_ms(struct http *h)
+{
+	uint64_t now = clock_mono_ns(), first = UINT64_MAX;
+
+	if (h->heads.first != NULL)
+		first = h->heads.first->deadline_ns;
+	if (h->bodies.first != NULL && h->bodies.first->deadline_ns < first)
+		first = h->bodies.first->deadline_ns;
+	if (first == UINT64_MAX)
+		return -1;
+	if (first <= now)
+		return 0;
+	return (int)((first - now + 999999) / 1000000);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+	struct http_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->mc = mc;
+		c->reserve = h->nconns >= h->lim.max_conns;
+		h->nconns++;
+		conn_phase(h, c, CONN_HEAD);
+		*socket_context = c;
+	} else if (c != NULL) {
+		conn_phase(h, c, CONN_REPLY);
+		h->nconns--;
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+/* The request target and its query arguments are decoded here rather than by MHD, which leaves
+ * a decoded NUL in place: every C string function after it would see the text cut short
+ * ("/v1/pools/1%00x" as "/v1/pools/1"). */
+static size_t
+on_unescape(void *cls, struct MHD_Connection *mc, char *s)
+{
+	struct http_conn *c;
+
+	(void)cls;
+	if (reqparse_unescape(s) >= 0)
+		return strlen(s);
+	if ((c = conn_of(mc)) != NULL)
+		c->bad_escape = 1;
+	else
+		s[0] = '\0'; /* nothing can flag the request: leave nothing to match */
+	return strlen(s);
+}
 
 static int
 listen_socket(const char *spec, char *url, size_t urllen, int tls)
@@ -316,37 +482,24 @@ int
 req_page(struct req *r, int *limit, int64_t *after)
 {
 	const char *l = req_query(r, "limit"), *a = req_query(r, "after");
-	unsigned char raw[16];
-	char *end;
-	long v;
-	ssize_t n;
+	int64_t v;
 
 	*limit = LIST_LIMIT_DEFAULT;
 	*after = 0;
 	if (l != NULL) {
-		errno = 0;
-		v = strtol(l, &end, 10);
-		if (*l == '\0' || *end != '\0' || errno != 0 || v < 1 || v > LIST_LIMIT_MAX) {
-			reply_problem(r, 400, "limit", "limit must be an integer from 1 to %d",
-			    LIST_LIMIT_MAX);
+		/* Digits only: " 5" and "5 " alike are refused. */
+		if (reqparse_int(l, 1, LIST_LIMIT_MAX, &v) < 0) {
+			reply_problem(r, 400, "limit",
+			    "limit must be an integer from 1 to %d (digits only)", LIST_LIMIT_MAX);
 			return -1;
 		}
 		*limit = (int)v;
 	}
-	if (a != NULL) {
-		/* The cursor is the last id of the previous page, 8 bytes big-endian, base64url:
-		 * opaque to clients, cheap to check. */
-		n = b64url_decode(a, strlen(a), raw, sizeof(raw));
-		if (n != 8) {
-			reply_problem(r, 400, "after", "after is not a cursor this server issued");
-			return -1;
-		}
-		for (int i = 0; i < 8; i++)
-			*after = (int64_t)((uint64_t)*after << 8 | raw[i]);
-		if (*after < 0) {
-			reply_problem(r, 400, "after", "after is not a cursor this server issued");
-			return -1;
-		}
+	/* The cursor is the last id of the previous page, 8 bytes big-endian, base64url: opaque
+	 * to clients, cheap to check. */
+	if (a != NULL && reqparse_cursor(a, after) < 0) {
+		reply_problem(r, 400, "after", "after is not a cursor this server issued");
+		return -1;
 	}
 	return 0;
 }
@@ -369,35 +522,95 @@ int64_t
 req_param_id(struct req *r, int i, const char *what)
 {
 	const char *s = r->params[i];
-	char *end;
-	long long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*s < '1' || *s > '9' || *end != '\0' || errno != 0 || v <= 0) {
+	if (*s == '0' || reqparse_int(s, 1, INT64_MAX, &v) < 0) {
 		reply_problem(r, 404, NULL, "no %s with id \"%.64s\"", what, s);
 		return -1;
 	}
 	return v;
 }
 
+int
+req_query_id(struct req *r, const char *key, int64_t *id)
+{
+	const char *s = req_query(r, key);
+
+	*id = 0;
+	if (s == NULL)
+		return 0;
+	if (*s == '0' || reqparse_int(s, 1, INT64_MAX, id) < 0) {
+		reply_problem(r, 400, key,
+		    "%s must be an id: digits, from 1 to %lld, not \"%.64s\"", key,
+		    (long long)INT64_MAX, s);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- authentication ---- */
+
+struct line_end {
+	const char *next; /* where the line after the value would start */
+	int found;
+};
+
+static enum MHD_Result
+find_line(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen, const char *value,
+    size_t vlen)
+{
+	struct line_end *le = cls;
+
+	(void)kind;
+	(void)klen;
+	(void)value;
+	(void)vlen;
+	if (key == le->next)
+		le->found = 1;
+	return MHD_YES;
+}
+
+/* libmicrohttpd 0.9 ends a header value at a NUL byte, and hides the rest of its line: "Bearer
+ * <token>\0junk" reads as "Bearer <token>". It parses the head in place, ending each line with
+ * NULs where its CR and LF were, so the value of a whole line is followed by a second NUL
+ * (CRLF, or LF then the empty line) or by the next header line; anything else is the hidden
+ * rest of a line that held a NUL. The byte read is inside MHD's buffer: at least the end of
+ * the head follows any header value. */
+static int
+value_whole(struct req *r, const char *value, size_t vlen)
+{
+	struct line_end le = {value + vlen + 1, 0};
+
+	if (value[vlen + 1] == '\0')
+		return 1;
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, find_line, &le);
+	return le.found;
+}
 
 static int
 authenticate(struct req *r)
 {
-	const char *h =
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = NULL, *tok;
+	size_t hlen = 0, toklen;
 	struct admin_token t;
 	int rv;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+	/* With its length: a value with a NUL in it must not pass for the part before it. */
+	if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+		strlen(MHD_HTTP_HEADER_AUTHORIZATION), &h, &hlen) != MHD_YES ||
+	    h == NULL) {
 		reply_problem(r, 401, NULL,
 		    "an admin token is required: "
 		    "Authorization: Bearer <token>");
 		return -1;
 	}
-	rv = admintoken_authenticate(r->app->db, h + 7, r->app->now(), &t);
+	if (reqparse_bearer(h, hlen, &tok, &toklen) < 0 || !value_whole(r, h, hlen)) {
+		reply_problem(r, 401, NULL,
+		    "the Authorization header must be \"Bearer \" and a token of visible ASCII "
+		    "characters");
+		return -1;
+	}
+	rv = admintoken_authenticate(r->app->db, tok, r->app->now(), &t);
 	if (rv < 0) {
 		reply_problem(r, 401, NULL, "the admin token is unknown, revoked or expired");
 		return -1;
@@ -424,6 +637,65 @@ content_type_json(struct req *r)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+struct head_scan {
+	size_t bytes;
+	int content_lengths;
+	int nul;
+};
+
+static enum MHD_Result
+scan_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen, const char *value,
+    size_t vlen)
+{
+	struct head_scan *hs = cls;
+
+	(void)kind;
+	hs->bytes += klen + vlen + 4; /* "key: value\r\n" */
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hs->content_lengths++;
+	if (memchr(key, '\0', klen) != NULL || memchr(value, '\0', vlen) != NULL)
+		hs->nul = 1;
+	return MHD_YES;
+}
+
+/* The head as a whole, before its route is looked at. 0, or -1 with the problem in the
+ * reply. */
+static int
+check_head(struct req *r, const char *url)
+{
+	struct head_scan hs = {0};
+
+	if (r->hc != NULL && r->hc->bad_escape) {
+		reply_problem(r, 400, NULL, "the request target holds an encoded NUL byte (%%00)");
+		return -1;
+	}
+	if (strlen(url) > HTTP_URL_MAX) {
+		r->close = 1;
+		reply_problem(r, 414, NULL, "the request target is over %d bytes", HTTP_URL_MAX);
+		return -1;
+	}
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, scan_header, &hs);
+	if (hs.bytes > HTTP_HEAD_MAX) {
+		r->close = 1;
+		reply_problem(r, 431, NULL, "the request header fields are over %d bytes in all",
+		    HTTP_HEAD_MAX);
+		return -1;
+	}
+	/* Two lengths for one body: whichever a proxy in front believed, the other is a
+	 * smuggled request. */
+	if (hs.content_lengths > 1) {
+		r->close = 1;
+		reply_problem(r, 400, NULL, "more than one Content-Length header");
+		return -1;
+	}
+	if (hs.nul) {
+		r->close = 1;
+		reply_problem(r, 400, NULL, "a header field holds a NUL byte");
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything that can be decided from the request head. */
 static void
 begin_request(struct http *h, struct req *r, const char *method, const char *url)
@@ -433,6 +705,10 @@ begin_request(struct http *h, struct req *r, const char *method, const char *url
 
 	r->method = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	r->path = url;
+	if (check_head(r, url) < 0) {
+		r->pending = 1;
+		return;
+	}
 	r->route = router_match(h->routes, h->nroutes, r, r->method, url, allow, sizeof(allow));
 	if (r->route == NULL) {
 		if (allow[0] != '\0') {
@@ -442,6 +718,15 @@ begin_request(struct http *h, struct req *r, const char *method, const char *url
 		} else {
 			reply_problem(r, 404, NULL, "no such resource");
 		}
+		r->pending = 1;
+		return;
+	}
+	if (r->route->limited && r->hc != NULL && r->hc->reserve) {
+		r->close = 1;
+		r->retry_after = 1;
+		reply_problem(r, 503, NULL,
+		    "the manager is at its connection limit; only the admin API and /v1/health are "
+		    "served now, try again");
 		r->pending = 1;
 		return;
 	}
@@ -572,12 +857,17 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 			return MHD_NO;
 		r->app = h->app;
 		r->conn = conn;
+		r->hc = conn_of(conn);
 		*con_cls = r;
+		if (r->hc != NULL)
+			conn_phase(h, r->hc, CONN_BODY);
 		begin_request(h, r, method, url);
 		/* A declared oversized body is refused before it is sent; everything else is
 		 * answered from a later call. */
 		if (r->status == 413) {
 			r->answered = 1;
+			if (r->hc != NULL)
+				conn_phase(h, r->hc, CONN_REPLY);
 			return send_reply(r);
 		}
 		return MHD_YES;
@@ -586,10 +876,11 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
 		if (r->pending) {
-			/* MHD cannot answer in the middle of an upload: drain what is left of a
-			 * refused body, up to a bound, then drop a client that keeps sending. */
+			/* MHD cannot answer in the middle of an upload (a chunked body has no
+			 * length to refuse up front): read and drop what is left of a refused
+			 * body, then answer. The body deadline bounds how long that may take. */
 			r->drained += n;
-			return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+			return MHD_YES;
 		}
 		if (r->body_len + n > BODY_MAX) {
 			reply_problem(r, 413, NULL, "the request body is over %d bytes", BODY_MAX);
@@ -605,6 +896,9 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		r->body_len += n;
 		return MHD_YES;
 	}
+	/* The request is complete: its reply is bounded by MHD's idle timeout, not a deadline. */
+	if (r->hc != NULL)
+		conn_phase(h, r->hc, CONN_REPLY);
 	if (r->answered)
 		return MHD_YES;
 	if (r->committed || r->pending)
@@ -624,11 +918,16 @@ static void
 on_completed(
     void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct http *h = cls;
 	struct req *r = *con_cls;
+	struct http_conn *c = conn_of(conn);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* The next request's head is due from now on (the connection may close instead). */
+	if (c != NULL && !c->cut) {
+		c->bad_escape = 0;
+		conn_phase(h, c, CONN_HEAD);
+	}
 	if (r == NULL)
 		return;
 	json_decref(r->reply);
@@ -653,8 +952,10 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 struct http *
 http_open(struct app *app, const char *addr, const char *cert_file, const char *key_file,
-    const struct route *table, size_t n, char *url, size_t urllen)
+    const struct route *table, size_t n, const struct http_limits *lim, char *url, size_t urllen)
 {
+	static const struct http_limits defaults = {
+	    HTTP_MAX_CONNS, HTTP_RESERVE, HTTP_PER_SOURCE, HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT};
 	struct http *h;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	int tls = cert_file != NULL && key_file != NULL;
@@ -664,6 +965,7 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
 	h->app = app;
 	h->routes = table;
 	h->nroutes = n;
+	h->lim = lim != NULL ? *lim : defaults;
 	if (tls &&
 	    ((h->tls_cert = read_file(cert_file)) == NULL ||
 		(h->tls_key = read_file(key_file)) == NULL))
@@ -673,9 +975,13 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
 	if (tls)
 		flags |= MHD_USE_TLS;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET,
-	    h->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)4096, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    h->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_UNESCAPE_CALLBACK,
+	    on_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_CONNECTION_LIMIT, h->lim.max_conns + h->lim.reserve,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->lim.per_source,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, NULL,
 	    /* Without TLS the list ends here and the TLS options are never read. */
 	    tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
 	    h->tls_key, MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
@@ -724,6 +1030,7 @@ http_fd(struct http *h)
 void
 http_run(struct http *h)
 {
+	conn_sweep(h);
 	MHD_run(h->d);
 }
 
@@ -731,8 +1038,10 @@ int
 http_timeout_ms(struct http *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	int deadline = conn_timeout_ms(h), t;
 
 	if (MHD_get_timeout(h->d, &ms) != MHD_YES)
-		return -1;
-	return ms > 60000 ? 60000 : (int)ms;
+		return deadline;
+	t = ms > 60000 ? 60000 : (int)ms;
+	return deadline >= 0 && deadline < t ? deadline : t;
 }

@@ -12,6 +12,7 @@
 
 struct app;
 struct http;
+struct http_conn;
 struct MHD_Connection;
 
 /* Admin token scopes, as a bitmask of who may call a route (0: public): a token's scope is one
@@ -30,6 +31,7 @@ enum scope {
 struct req {
 	struct app *app;
 	struct MHD_Connection *conn;
+	struct http_conn *hc; /* its connection's state; NULL if it could not be kept */
 	const char *method; /* GET for HEAD */
 	const char *path;
 	const struct route *route;
@@ -82,11 +84,36 @@ const struct route *router_match(const struct route *table, size_t n, struct req
 /* The admin API's route table (routes.c) and its length in *n. */
 const struct route *routes_table(size_t *n);
 
+/* What one client may hold of the HTTP server. A connection must deliver each request head
+ * within head_timeout seconds of connecting or of its previous reply, and a request's body
+ * within body_timeout seconds of its head; past that it is closed, however slowly it is still
+ * sending. max_conns connections are served at once, per_source of them from one address;
+ * reserve more are kept for everything but the public enrollment endpoints (the admin API
+ * and /v1/health), which a flood of connections from many addresses then cannot lock out. */
+struct http_limits {
+	unsigned max_conns;
+	unsigned reserve;
+	unsigned per_source;
+	unsigned head_timeout;
+	unsigned body_timeout;
+};
+
+#define HTTP_MAX_CONNS 4096
+#define HTTP_RESERVE 64
+#define HTTP_PER_SOURCE 64
+#define HTTP_HEAD_TIMEOUT 10
+#define HTTP_BODY_TIMEOUT 30
+/* A request target longer than this is refused (414); a head, all header lines together,
+ * longer than HTTP_HEAD_MAX too (431). */
+#define HTTP_URL_MAX 8192
+#define HTTP_HEAD_MAX 16384
+
 /* Listen on addr ("127.0.0.1:8080", "[::1]:8080"), with TLS when cert and key are given, and
- * serve the routes of table[n] (kept, not copied). The URL it serves is written to url. NULL on
- * failure (logged). */
+ * serve the routes of table[n] (kept, not copied) within lim (NULL: the defaults above). The
+ * URL it serves is written to url. NULL on failure (logged). */
 struct http *http_open(struct app *app, const char *addr, const char *cert_file,
-    const char *key_file, const struct route *table, size_t n, char *url, size_t urllen);
+    const char *key_file, const struct route *table, size_t n, const struct http_limits *lim,
+    char *url, size_t urllen);
 void http_close(struct http *h);
 
 /* The fd to poll for input, running pending work, and the next deadline in ms (-1: none). */
@@ -128,5 +155,9 @@ json_t *page_next(int n, int limit, int64_t last_id);
 
 /* A path parameter as a positive id; -1 with a 404 in the reply if it is not one. */
 int64_t req_param_id(struct req *r, int i, const char *what);
+
+/* The query parameter key as a positive id in *id (0 when absent): 0, or -1 with a 400 naming
+ * key in the reply (not digits, a leading zero, or over INT64_MAX). */
+int req_query_id(struct req *r, const char *key, int64_t *id);
 
 #endif

@@ -36,6 +36,7 @@ struct options {
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
 	int check;
+	struct http_limits http;
 };
 
 static void
@@ -55,6 +56,12 @@ usage(FILE *f)
 	    "                       /v1/join/ack and /v1/token (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
+	    "  --http-max-conns N   HTTP connections served at once (default 4096)\n"
+	    "  --http-reserve N     more connections kept for the admin API and /v1/health\n"
+	    "                       (default 64)\n"
+	    "  --http-max-per-source N  connections from one address (default 64)\n"
+	    "  --http-head-timeout SECONDS  to send a request head (default 10)\n"
+	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
@@ -74,6 +81,11 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
 	    {"ack-ttl", required_argument, NULL, 'a'},
+	    {"http-max-conns", required_argument, NULL, 'M'},
+	    {"http-reserve", required_argument, NULL, 'R'},
+	    {"http-max-per-source", required_argument, NULL, 'P'},
+	    {"http-head-timeout", required_argument, NULL, 'H'},
+	    {"http-body-timeout", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -84,6 +96,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->enroll_burst = 10;
 	o->ack_ttl = ENROLL_ACK_TTL;
 	o->state_dir = "./var";
+	o->http = (struct http_limits){
+	    HTTP_MAX_CONNS, HTTP_RESERVE, HTTP_PER_SOURCE, HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT};
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o->listen = optarg; break;
@@ -101,6 +115,25 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'b':
 			o->enroll_burst = args_number(
 			    "--enroll-burst", optarg, RATELIMIT_BURST_MIN, RATELIMIT_BURST_MAX);
+			break;
+		case 'M':
+			o->http.max_conns =
+			    (unsigned)args_number("--http-max-conns", optarg, 1, 65536);
+			break;
+		case 'R':
+			o->http.reserve = (unsigned)args_number("--http-reserve", optarg, 0, 4096);
+			break;
+		case 'P':
+			o->http.per_source =
+			    (unsigned)args_number("--http-max-per-source", optarg, 1, 65536);
+			break;
+		case 'H':
+			o->http.head_timeout =
+			    (unsigned)args_number("--http-head-timeout", optarg, 1, 3600);
+			break;
+		case 'B':
+			o->http.body_timeout =
+			    (unsigned)args_number("--http-body-timeout", optarg, 1, 3600);
 			break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
@@ -256,8 +289,8 @@ main(int argc, char **argv)
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */
 	if (!o.check &&
-	    (http = http_open(
-		 &app, o.listen, o.tls_cert, o.tls_key, routes, nroutes, url, sizeof(url))) == NULL)
+	    (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, routes, nroutes, &o.http, url,
+		 sizeof(url))) == NULL)
 		fatalx("cannot serve the admin API");
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
@@ -268,7 +301,7 @@ main(int argc, char **argv)
 		if (db_check(app.db) < 0)
 			fatalx("database %s failed its integrity check", path);
 		if ((http = http_open(&app, "127.0.0.1:0", o.tls_cert, o.tls_key, routes, nroutes,
-			 url, sizeof(url))) == NULL)
+			 &o.http, url, sizeof(url))) == NULL)
 			fatalx("configuration check failed");
 		http_close(http);
 		printf("snaptun-manager: configuration ok (database %s)\n", path);

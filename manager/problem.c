@@ -17,8 +17,10 @@ static const struct kind kinds[] = {
     {409, "conflict", "Conflict"},
     {410, "gone", "Gone"},
     {413, "payload-too-large", "Payload too large"},
+    {414, "uri-too-long", "URI too long"},
     {415, "unsupported-media-type", "Unsupported media type"},
     {429, "rate-limited", "Too many requests"},
+    {431, "header-fields-too-large", "Request header fields too large"},
     {503, "unavailable", "Service unavailable"},
 };
 

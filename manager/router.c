@@ -6,12 +6,15 @@
 #include "http.h"
 
 /* Match one path against a pattern, segment by segment; {} captures a segment. The captured
- * segments are copied into buf (the caller's, path-sized) and pointed at from params. */
+ * segments are copied into buf (the caller's, path-sized) and pointed at from params; the
+ * entries past the pattern's last {} are NULL, whatever an earlier pattern left there. */
 static int
 match(const char *pattern, const char *path, const char **params, char *buf)
 {
 	int np = 0;
 
+	for (int i = 0; i < REQ_MAX_PARAMS; i++)
+		params[i] = NULL;
 	while (*pattern != '\0' && *path != '\0') {
 		if (strncmp(pattern, "{}", 2) == 0) {
 			size_t n = strcspn(path, "/");
@@ -34,7 +37,7 @@ const struct route *
 router_match(const struct route *table, size_t n, struct req *r, const char *method,
     const char *path, char *allow, size_t allowlen)
 {
-	const char *params[REQ_MAX_PARAMS];
+	const char *params[REQ_MAX_PARAMS] = {0};
 	char *buf;
 
 	allow[0] = '\0';

@@ -32,8 +32,9 @@ main(void)
 	json_decref(o);
 	reject("{", "", "malformed JSON");
 	reject("[]", "", "must be a JSON object");
-	reject(
-	    "{\"name\":\"a\",\"name\":\"b\",\"isd_as\":\"1-1\",\"prefix\":\"x\"}", "", "duplicate");
+	reject("{\"name\":\"a\",\"name\":\"b\",\"isd_as\":\"1-1\",\"prefix\":\"x\"}", "name",
+	    "duplicate member \"name\"");
+	reject("{\"isd_as\":\"1-1\",\"n\\u0061me\":\"a\",\"name\":\"b\"}", "name", "duplicate");
 	reject("{\"name\":\"a\",\"isd_as\":\"1-1\",\"prefix\":\"p\",\"extra\":1}", "extra",
 	    "unknown field \"extra\"");
 	reject("{\"name\":\"a\",\"isd_as\":\"1-1\",\"prefix\":\"p\",\"hold_seconds\":\"1\"}",
