@@ -1,38 +1,36 @@
-/* One agent's connection to the state channel: its buffers (proto/chanbuf.h), its EPOLLOUT
- * interest, dropping it and freeing it. See agentconn.h. */
+/* One agent's connection to the state channel: its buffers (proto/chanbuf.h), what the loop
+ * watches it for, dropping it and freeing it. See agentconn.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "../db/db.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
+#include "../lib/loop.h"
 #include "../proto/chanbuf.h"
 #include "agentconn.h"
 #include "agentlink.h"
 #include "app.h"
 #include "sessions.h"
 
-/* The queue's want_write: EPOLLOUT while something waits for the socket. */
+/* The queue's want_write: writability is watched only while something waits for the socket. */
 static void
 want_output(void *arg, int on)
 {
 	struct agentconn *c = arg;
-	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
 
-	if (epoll_ctl(c->link->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-		fatal("epoll_ctl");
+	if (loop_fd_mask(c->link->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0)) < 0)
+		fatal("agent socket: watching a connection");
 }
 
 struct agentconn *
-agentconn_new(struct agentlink *l, int fd)
+agentconn_new(struct agentlink *l, int fd, loop_fd_fn *on_ready)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
 	struct chanbuf_config cfg = {
 	    .key = l->key,
 	    .self = CHAN_NODE_MANAGER,
@@ -41,12 +39,21 @@ agentconn_new(struct agentlink *l, int fd)
 	    .want_write = want_output,
 	};
 	struct agentconn *c;
+	int saved;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	cfg.arg = c;
 	if ((c->buf = chanbuf_new(&cfg)) == NULL) {
 		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (loop_fd_add(l->loop, fd, LOOP_READ, on_ready, c) < 0) {
+		saved = errno;
+		chanbuf_free(c->buf);
+		free(c);
+		errno = saved;
 		return NULL;
 	}
 	c->link = l;
@@ -55,9 +62,6 @@ agentconn_new(struct agentlink *l, int fd)
 	c->opened_ns = c->heard_ns = clock_mono_ns();
 	snprintf(
 	    c->name, sizeof(c->name), "agent connection %llu", (unsigned long long)++l->serial);
-	ev.data.ptr = c;
-	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		fatal("epoll_ctl");
 	c->next = l->conns;
 	l->conns = c;
 	return c;
@@ -136,7 +140,7 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 		log_info("agent %llu disconnected (%zu sessions forgotten until it is back)",
 		    (unsigned long long)c->agent_id, n);
 	}
-	epoll_ctl(c->link->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	loop_fd_del(c->link->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->dead = 1;
@@ -154,6 +158,10 @@ agentconn_find(struct agentlink *l, uint64_t id)
 void
 agentconn_reap(struct agentlink *l)
 {
+	/* Requests read in the loop's fd phase are run from its before-sleep hook; a timer
+	 * between the two (the sweep's agentlink_flush) must leave their connections be. */
+	if (l->jobs != NULL)
+		return;
 	for (struct agentconn **p = &l->conns; *p != NULL;) {
 		struct agentconn *c = *p;
 

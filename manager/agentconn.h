@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include "../db/agents.h"
+#include "../lib/loop.h"
 #include "../proto/chan.h"
 
 struct app;
@@ -54,7 +55,8 @@ struct agentlink {
 	struct app *app;
 	unsigned char key[CHAN_KEY_LEN];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int listen_fd, ep;
+	struct loop *loop; /* the owner's: the listener and every connection are watched there */
+	int listen_fd;
 	struct agentconn *conns;
 	struct agentjob *jobs, **jobs_tail; /* the requests of this turn (agentjobs.c) */
 	struct sessions *sessions;
@@ -64,17 +66,18 @@ struct agentlink {
 	int64_t delta_stamp; /* agentdelta_stamp() at the last look at the outbox */
 };
 
-/* A connection on fd (accepted, its peer's uid checked): registered with l->ep for input, first
- * in l->conns, waiting for HELLO. NULL when out of memory (fd is still the caller's). */
-struct agentconn *agentconn_new(struct agentlink *l, int fd);
+/* A connection on fd (accepted, its peer's uid checked): watched on l->loop for input with
+ * on_ready(loop, fd, events, the connection), first in l->conns, waiting for HELLO. NULL with
+ * errno when out of memory or the loop cannot watch fd (fd is still the caller's). */
+struct agentconn *agentconn_new(struct agentlink *l, int fd, loop_fd_fn *on_ready);
 
 /* Queue one frame of msg (the payload of type; the caller keeps it). 0, or -1 when c is dropped
  * (before, or now: its queue is over AGENTLINK_OUT_MAX, memory ran out, msg does not frame). */
 int agentconn_send(
     struct agentconn *c, enum chan_msg type, uint64_t corr, const ProtobufCMessage *msg);
 
-/* Write c's queue until the socket is full, the queue empty or max bytes went; EPOLLOUT is
- * asked for while something remains. The bytes written, or -1 when c is dropped (before, or now:
+/* Write c's queue until the socket is full, the queue empty or max bytes went; writability is
+ * watched while something remains. The bytes written, or -1 when c is dropped (before, or now:
  * the write failed). */
 ssize_t agentconn_write(struct agentconn *c, size_t max);
 
@@ -90,7 +93,8 @@ void agentconn_report_save(struct agentconn *c);
 /* The live (welcomed, not dropped) connection of agent id, or NULL. */
 struct agentconn *agentconn_find(struct agentlink *l, uint64_t id);
 
-/* Free the connections dropped since the last call (no job may point at them any more). */
+/* Free the connections dropped since the last call; none while requests read this turn wait
+ * for agentjobs_run(), since they point at their connections. */
 void agentconn_reap(struct agentlink *l);
 
 #endif

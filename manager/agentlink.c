@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +20,7 @@
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
+#include "../lib/loop.h"
 #include "../lib/pssid.h"
 #include "../lib/secret.h"
 #include "../proto/chanbuf.h"
@@ -40,6 +40,7 @@
 #define WRITE_BUDGET (1024 * 1024) /* per connection and write: fairness */
 
 static void conn_write(struct agentconn *c);
+static loop_fd_fn conn_ready;
 
 /* ---- the key file and the socket ---- */
 
@@ -92,16 +93,20 @@ listen_unix(const char *path)
 	return fd;
 }
 
+/* The listener is readable: take every connection waiting. */
 static void
-accept_all(struct agentlink *l)
+accept_all(struct loop *loop, int lfd, unsigned events, void *arg)
 {
+	struct agentlink *l = arg;
 	struct ucred cred;
 	socklen_t len;
 	struct agentconn *c;
 	int fd;
 
+	(void)loop;
+	(void)events;
 	for (;;) {
-		if ((fd = accept4(l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -117,8 +122,8 @@ accept_all(struct agentlink *l)
 			close(fd);
 			continue;
 		}
-		if ((c = agentconn_new(l, fd)) == NULL) {
-			log_warn("agent socket: out of memory; refusing a connection");
+		if ((c = agentconn_new(l, fd, conn_ready)) == NULL) {
+			log_warn("agent socket: refusing a connection: %s", strerror(errno));
 			close(fd);
 			continue;
 		}
@@ -376,7 +381,7 @@ conn_read(struct agentconn *c)
 
 /* Write what is queued until the socket is full, topping the queue up from the snapshot under
  * way as it drains below the low-water mark; at most WRITE_BUDGET bytes (the rest waits for
- * EPOLLOUT, the next turn). */
+ * writability, a later turn). */
 static void
 conn_write(struct agentconn *c)
 {
@@ -395,7 +400,7 @@ conn_write(struct agentconn *c)
 		if (c->dead)
 			return;
 		if (full || budget == 0 || chanbuf_queued(c->buf) == 0) {
-			/* Not written now: EPOLLOUT for what the top-up queued. */
+			/* Not written now: writability is watched for what the top-up queued. */
 			agentconn_write(c, 0);
 			return;
 		}
@@ -446,8 +451,9 @@ timers(struct agentlink *l)
 		log_warn("cannot record the agents' reports; trying again later");
 }
 
-int
-agentlink_timeout_ms(struct agentlink *l)
+/* End the loop's next wait by the earliest deadline of a connection. */
+static void
+wake_by_deadline(struct agentlink *l)
 {
 	uint64_t now = clock_mono_ns(), next = UINT64_MAX, t;
 
@@ -462,14 +468,13 @@ agentlink_timeout_ms(struct agentlink *l)
 			next = c->next_heartbeat_ns;
 		if (c->state == AGENTCONN_READY && c->report_dirty && c->next_save_ns < next)
 			next = c->next_save_ns;
-		/* A snapshot under way with nothing queued (the store was busy): no EPOLLOUT
-		 * will come to go on with it. */
+		/* A snapshot under way with nothing queued (the store was busy): no writability
+		 * will be watched to go on with it. */
 		if (c->snap != SNAP_NONE && chanbuf_queued(c->buf) == 0)
 			next = now;
 	}
-	if (next == UINT64_MAX)
-		return -1;
-	return next <= now ? 0 : (int)((next - now) / 1000000u) + 1;
+	if (next != UINT64_MAX)
+		loop_wait_until(l->loop, next);
 }
 
 /* ---- the loop's entry points ---- */
@@ -482,30 +487,29 @@ write_all(struct agentlink *l)
 			conn_write(c);
 }
 
+/* A connection is ready: the rest of its queue first, then what it sent (a hang-up or an error
+ * is both, and the read tells it). */
+static void
+conn_ready(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct agentconn *c = arg;
+
+	(void)loop;
+	(void)fd;
+	if (events & LOOP_WRITE)
+		conn_write(c);
+	if ((events & LOOP_READ) && !c->dead)
+		conn_read(c);
+}
+
 void
 agentlink_run(struct agentlink *l)
 {
-	struct epoll_event ev[64];
-	struct agentconn *c;
-	int n;
-
-	n = epoll_wait(l->ep, ev, 64, 0);
-	for (int i = 0; i < n; i++) {
-		if ((c = ev[i].data.ptr) == NULL) {
-			accept_all(l);
-			continue;
-		}
-		if (c->dead)
-			continue;
-		if (ev[i].events & EPOLLOUT)
-			conn_write(c);
-		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-			conn_read(c);
-	}
 	agentjobs_run(l);
 	timers(l);
 	write_all(l);
 	agentconn_reap(l);
+	wake_by_deadline(l);
 }
 
 void
@@ -514,6 +518,7 @@ agentlink_flush(struct agentlink *l)
 	statepush_deltas(l);
 	write_all(l);
 	agentconn_reap(l);
+	wake_by_deadline(l);
 }
 
 void
@@ -574,23 +579,17 @@ agentlink_peers(
 	}
 }
 
-int
-agentlink_fd(struct agentlink *l)
-{
-	return l->ep;
-}
-
 /* ---- open and close ---- */
 
 struct agentlink *
-agentlink_open(struct app *app, const char *state_dir)
+agentlink_open(struct app *app, const char *state_dir, struct loop *loop)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	struct agentlink *l;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL || (l->sessions = sessions_new()) == NULL)
 		fatalx("out of memory");
 	l->app = app;
+	l->loop = loop;
 	l->jobs_tail = &l->jobs;
 	agentlink_key_load(state_dir, l->key);
 	if ((size_t)snprintf(l->path, sizeof(l->path), "%s/%s", state_dir, AGENTLINK_SOCKET) >=
@@ -598,9 +597,8 @@ agentlink_open(struct app *app, const char *state_dir)
 		fatalx("the agent socket path %s/%s is too long: use a shorter --state-dir",
 		    state_dir, AGENTLINK_SOCKET);
 	l->listen_fd = listen_unix(l->path);
-	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    epoll_ctl(l->ep, EPOLL_CTL_ADD, l->listen_fd, &ev) < 0)
-		fatal("epoll");
+	if (loop_fd_add(loop, l->listen_fd, LOOP_READ, accept_all, l) < 0)
+		fatal("agent socket: watching %s", l->path);
 	statepush_init(l);
 	log_info("agents attach on %s", l->path);
 	return l;
@@ -619,9 +617,9 @@ agentlink_close(struct agentlink *l)
 		agentconn_drop(c, "%s", "");
 	}
 	agentconn_reap(l);
+	loop_fd_del(l->loop, l->listen_fd);
 	close(l->listen_fd);
 	unlink(l->path);
-	close(l->ep);
 	sessions_free(l->sessions);
 	explicit_bzero(l->key, sizeof(l->key));
 	free(l);

@@ -7,11 +7,14 @@
  * Files: <state_dir>/channel.key (32 random bytes, 0600, created on first start) and
  * <state_dir>/agent.sock (0600; the peer's uid must be ours or 0).
  *
- * It runs in the manager's loop, on the loop's thread: agentlink_fd() is an epoll fd to poll
- * beside HTTP's; agentlink_run() does the channel's work of a loop turn (accept, read, answer,
- * timers) and agentlink_flush() sends what the turn committed. Both must be called with no
- * transaction open: the requests of one turn (ALLOC_REQ, HOLD_REQ, the reconcile of a STATS)
- * share one transaction of their own, answered only after its commit (group commit).
+ * It runs on the manager's loop (lib/loop.h), on the loop's thread. It watches its listener
+ * and every agent connection there itself (for writability only while a connection's queue is
+ * not empty): the loop's fd phase accepts, reads and writes. From the before-sleep hook,
+ * agentlink_run() does the rest of the turn's channel work (answer the requests read, the
+ * timers) and agentlink_flush() sends what the turn committed; each ends the loop's next wait
+ * by the channel's next deadline (loop_wait_until). Both must be called with no transaction
+ * open: the requests of one turn (ALLOC_REQ, HOLD_REQ, the reconcile of a STATS) share one
+ * transaction of their own, answered only after its commit (group commit).
  *
  * Deltas: what agents must learn is queued in the store itself, in the transaction of the change
  * (the outbox, written by the store function that makes the change: db/agentdelta.h), so a
@@ -24,6 +27,7 @@
 
 struct app;
 struct db;
+struct loop;
 struct sessions;
 struct agentlink;
 
@@ -46,16 +50,14 @@ struct agentlink;
 void agentlink_key_load(const char *state_dir, unsigned char key[32]);
 
 /* Load or create the key and listen on <state_dir>/agent.sock (a stale socket file is
- * replaced; one a live manager answers on is fatal). Setup errors are fatal. Free with
- * agentlink_close(), which drops every agent. */
-struct agentlink *agentlink_open(struct app *app, const char *state_dir);
+ * replaced; one a live manager answers on is fatal), watched on loop (kept: it must outlive
+ * the channel). Setup errors are fatal. Free with agentlink_close(), before loop_free(): it
+ * drops every agent and stops watching their sockets. */
+struct agentlink *agentlink_open(struct app *app, const char *state_dir, struct loop *loop);
 void agentlink_close(struct agentlink *l);
 
-/* The epoll fd to poll for input; the next deadline in ms (-1: none). */
-int agentlink_fd(struct agentlink *l);
-int agentlink_timeout_ms(struct agentlink *l);
-
-/* One loop turn of channel work (see above). No transaction may be open. */
+/* The channel work of a loop turn that its fd phase leaves (see above). No transaction may be
+ * open. */
 void agentlink_run(struct agentlink *l);
 
 /* Send every committed delta not sent yet, then write what is queued. No transaction may be

@@ -225,8 +225,9 @@ serve_work(struct serve *s)
 	return released;
 }
 
-/* Before each wait: the turn's work, then how long the wait may last. HTTP and the state
- * channel are polled through their own epoll fds, which only wake the loop. */
+/* Before each wait: the turn's work, then how long the wait may last (the state channel gives
+ * its deadlines itself). HTTP is polled through libmicrohttpd's own epoll fd, which only
+ * wakes the loop. */
 static void
 serve_turn(struct loop *l, void *arg)
 {
@@ -235,23 +236,20 @@ serve_turn(struct loop *l, void *arg)
 	if (serve_work(s) > 0)
 		loop_wait_max(l, 0); /* replies released by the flush go out now */
 	loop_wait_max(l, http_timeout_ms(s->http));
-	loop_wait_max(l, agentlink_timeout_ms(s->app->link));
 }
 
+/* Run the loop l (the state channel's sockets are on it already) until SIGINT or SIGTERM. */
 static void
-serve(struct app *app, struct http *http)
+serve(struct app *app, struct http *http, struct loop *l)
 {
 	struct serve s = {app, http};
-	struct loop *l;
 	sigset_t mask;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	if ((l = loop_new()) == NULL || loop_signals(l, &mask, NULL, NULL) < 0 ||
-	    loop_fd_add(l, http_fd(http), LOOP_READ, NULL, NULL) < 0 ||
-	    /* the state channel's own epoll fd: its listener and every agent connection */
-	    loop_fd_add(l, agentlink_fd(app->link), LOOP_READ, NULL, NULL) < 0)
+	if (loop_signals(l, &mask, NULL, NULL) < 0 ||
+	    loop_fd_add(l, http_fd(http), LOOP_READ, NULL, NULL) < 0)
 		fatal("event loop");
 	/* Both are due at once: a start sweeps what lapsed while the manager was down. */
 	if (loop_timer_add(l, 0, SWEEP_INTERVAL_NS, sweep, app) == 0 ||
@@ -265,7 +263,6 @@ serve(struct app *app, struct http *http)
 	/* Committed changes get their answers before the connections close. */
 	http_shutdown(http);
 	log_info("shutting down");
-	loop_free(l);
 }
 
 int
@@ -274,6 +271,7 @@ main(int argc, char **argv)
 	struct options o = {0};
 	struct app app = {0};
 	struct http *http = NULL;
+	struct loop *loop;
 	const struct route *routes;
 	size_t nroutes;
 	char path[4096], url[128];
@@ -314,12 +312,15 @@ main(int argc, char **argv)
 		fatalx("cannot load or create the token signing keys in %s", o.state_dir);
 	if ((app.limiter = ratelimit_new(o.enroll_rate, o.enroll_burst, RATELIMIT_SOURCES)) == NULL)
 		fatalx("cannot set up the enrollment rate limit");
-	app.link = agentlink_open(&app, o.state_dir);
+	if ((loop = loop_new()) == NULL)
+		fatal("event loop");
+	app.link = agentlink_open(&app, o.state_dir, loop);
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
-	serve(&app, http);
+	serve(&app, http, loop);
 	http_close(http);
 	agentlink_close(app.link);
+	loop_free(loop);
 	signkeys_close(app.keys);
 	ratelimit_free(app.limiter);
 	db_close(app.db);

@@ -1,7 +1,8 @@
-/* The state-channel server in one process: a real agentlink on a temporary state dir, driven
- * through its socket by a hand-made agent, one loop turn (agentlink_run/agentlink_flush) at a
- * time. Deltas leave only after their transaction commits and never after a rollback; the
- * requests of a turn are answered by correlation id; the sessions registry. A snapshot of 20000
+/* The state-channel server in one process: a real agentlink on a temporary state dir and a real
+ * loop, driven through its socket by a hand-made agent, one loop turn (loop_once, then
+ * agentlink_run/agentlink_flush as the manager's before-sleep hook does) at a time. Deltas
+ * leave only after their transaction commits and never after a rollback; the requests of a
+ * turn are answered by correlation id; the sessions registry. A snapshot of 20000
  * revocations taken by a slow reader: the manager's queue stays under its bound, the deltas of
  * changes made meanwhile arrive among the items, a resnapshot restarts it with a new generation,
  * and each END counts the items of its generation. */
@@ -20,6 +21,7 @@
 #include "../../db/sqlite/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../../lib/loop.h"
 #include "../../manager/agentlink.h"
 #include "../../manager/app.h"
 #include "../../db/pool.h"
@@ -36,6 +38,7 @@ fixed_now(void)
 	return T0;
 }
 
+static struct loop *loop;
 static unsigned char key[CHAN_KEY_LEN];
 static uint64_t seq, node = 9; /* the agent's */
 static int fd;
@@ -52,6 +55,16 @@ send_msg(enum chan_msg type, const ProtobufCMessage *m)
 
 	if (n < 0 || write(fd, buf, (size_t)n) != n)
 		abort();
+}
+
+/* One loop turn without waiting: the fd phase (accept, read, write), then the channel's work
+ * as the manager's before-sleep hook does it. */
+static void
+step(struct agentlink *l)
+{
+	loop_once(loop, 0);
+	agentlink_run(l);
+	agentlink_flush(l);
 }
 
 /* Run loop turns until a frame arrives (at most 50): its type, *m unpacked (or -1). */
@@ -77,8 +90,7 @@ next_frame(struct agentlink *l, ProtobufCMessage **m, uint64_t *corr)
 				return (int)f.type;
 			}
 		}
-		agentlink_run(l);
-		agentlink_flush(l);
+		step(l);
 		if ((rhave = read(fd, rbuf, read_max)) < 0) {
 			rhave = 0;
 			usleep(2000);
@@ -228,7 +240,7 @@ test_big_snapshot(struct app *app, const char *dir)
 		  "SELECT printf('bulk-%05d', i), 'revoked in bulk by the agentlink test, "
 		  "with a reason long enough to fill a frame', 1800000000, 'test' FROM n") == 0,
 	    "%d revocations in the store", BULK);
-	l = agentlink_open(app, dir);
+	l = agentlink_open(app, dir, loop);
 	agent_connect(dir, 10);
 	read_max = 4096;
 	got = wait_for(l, CHAN_WELCOME, &m, NULL);
@@ -348,6 +360,8 @@ main(void)
 
 	log_set_level(LOG_ERROR);
 	test_registry();
+	if ((loop = loop_new()) == NULL)
+		return 1;
 
 	snprintf(path, sizeof(path), "%s/snaptun.db", dir);
 	if (db_open(path, &app.db) < 0)
@@ -359,7 +373,7 @@ main(void)
 	p.hold_seconds = 600;
 	prefix_parse("10.1.0.0/24", &p.prefix, path, sizeof(path), &why);
 	CHECK(pool_create(app.db, &p, T0, &pc) == 0, "a pool");
-	l = agentlink_open(&app, dir);
+	l = agentlink_open(&app, dir, loop);
 	snprintf(kp, sizeof(kp), "%s/channel.key", dir);
 	CHECK(stat(kp, &st) == 0 && st.st_size == 32 && (st.st_mode & 0777) == 0600,
 	    "the channel key is made: 32 bytes, 0600");
@@ -434,7 +448,7 @@ main(void)
 
 	close(fd);
 	for (int i = 0; i < 5 && agentlink_connected(l, 9, NULL); i++) {
-		agentlink_run(l);
+		step(l);
 		usleep(1000);
 	}
 	CHECK(!agentlink_connected(l, 9, NULL), "a closed channel disconnects the agent");
@@ -442,6 +456,7 @@ main(void)
 	CHECK(access(sa.sun_path, F_OK) < 0, "closing removes the socket file");
 	test_big_snapshot(&app, dir);
 	chan_dec_free(dec);
+	loop_free(loop);
 	db_close(app.db);
 	return check_done();
 }
