@@ -86,7 +86,8 @@ usage(void)
 	    "  --replay        after the snapshot, send a frame again with an old seq\n"
 	    "  --first TYPE    send a TYPE frame (HEARTBEAT, STATS) before HELLO\n"
 	    "  --session …     report a live session (SESSION_UP) after the snapshot\n"
-	    "  --reconcile     then send STATS reconcile=true listing those sessions\n"
+	    "  --reconcile     then send STATS reconcile=true listing those sessions (totals\n"
+	    "                  rx 7/700, tx 5/500, dropped 2)\n"
 	    "  --alloc …       then ALLOC_REQ for PSSID (session ids are made up, increasing)\n"
 	    "  --hold G:S      then HOLD_REQ for grant G, session S\n"
 	    "  --down S        then SESSION_DOWN for session S\n"
@@ -332,8 +333,17 @@ after_snapshot(void)
 		send_msg(CHAN_SESSION_UP, &up.base, 0, 0);
 	}
 	if (o.reconcile) {
+		State__Counters total;
 		State__Stats st;
 		state__stats__init(&st);
+		/* Totals an e2e test can recognise in GET /v1/agents. */
+		state__counters__init(&total);
+		total.rx_packets = 7;
+		total.rx_bytes = 700;
+		total.tx_packets = 5;
+		total.tx_bytes = 500;
+		total.dropped_packets = 2;
+		st.total = &total;
 		for (int i = 0; i < o.nsessions; i++) {
 			state__session_stats__init(&ss[i]);
 			ss[i].session_id = o.sessions[i].id;
