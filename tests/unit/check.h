@@ -9,7 +9,7 @@ void check_report(int ok, const char *file, int line, const char *expr, const ch
     __attribute__((format(printf, 5, 6)));
 int check_done(void);
 
-/* A state dir under $TMPDIR for tests that need files; removed by the test runner's trap. */
+/* A state dir under $TMPDIR for tests that need files; removed at exit unless a check failed. */
 const char *check_tmpdir(void);
 
 #define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
