@@ -10,6 +10,8 @@
 static int failures;
 static char tmpdir[256];
 static pid_t tmpdir_owner;
+static FILE *expect_file;
+static int expect_saved = -1;
 
 void
 check_report(int ok, const char *file, int line, const char *expr, const char *fmt, ...)
@@ -78,4 +80,35 @@ check_tmpdir(void)
 	tmpdir_owner = getpid();
 	atexit(tmpdir_cleanup);
 	return tmpdir;
+}
+
+void
+check_expect_begin(void)
+{
+	fflush(stderr);
+	if (expect_file != NULL || (expect_file = tmpfile()) == NULL)
+		return;
+	if ((expect_saved = dup(STDERR_FILENO)) < 0 ||
+	    dup2(fileno(expect_file), STDERR_FILENO) < 0) {
+		fclose(expect_file);
+		expect_file = NULL;
+	}
+}
+
+void
+check_expect_end(void)
+{
+	char line[1024];
+
+	if (expect_file == NULL)
+		return;
+	fflush(stderr);
+	dup2(expect_saved, STDERR_FILENO);
+	close(expect_saved);
+	expect_saved = -1;
+	rewind(expect_file);
+	while (fgets(line, sizeof(line), expect_file) != NULL)
+		printf("# expected: %s%s", line, strchr(line, '\n') != NULL ? "" : "\n");
+	fclose(expect_file);
+	expect_file = NULL;
 }
