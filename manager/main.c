@@ -43,7 +43,10 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--state-dir DIR]\n"
-	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL] [--check]\n"
+	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
+	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
+	    "                       [--check]\n"
+	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
 	    "                       port 0 picks a free port)\n"
@@ -56,6 +59,8 @@ usage(FILE *f)
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
 	    "  --check              check the configuration and the database, then exit\n"
+	    "  --help               print this and exit\n"
+	    "  --version            print the version and exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
 	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
@@ -75,6 +80,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"enroll-burst", required_argument, NULL, 'b'},
 	    {"ack-ttl", required_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -104,6 +110,7 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': args_version("snaptun-manager");
 		default: usage(stderr); exit(2);
 		}
 	}

@@ -30,8 +30,10 @@
 #include <unistd.h>
 
 #include "../../lib/addr.h"
+#include "../../lib/args.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
+#include "../../lib/version.h"
 #include "../../proto/chan.h"
 
 #define MAX_ITEMS 64
@@ -71,15 +73,16 @@ free_dec(void)
 }
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: chanpeer --socket PATH --agent-id N [--key FILE] [--min V] [--max V]\n"
 	    "                [--listen HOST:PORT] [--software TEXT] [--bad-mac] [--replay]\n"
 	    "                [--first TYPE] [--session ID:PSSID:GRANT[:ADDR]]... [--reconcile]\n"
 	    "                [--alloc PSSID[@ISD-AS][/ADDR]]... [--hold GRANT:SESSION]...\n"
 	    "                [--down SESSION]... [--until TYPE[:N]] [--timeout SECONDS]\n"
 	    "                [--count-items] [--slow-read BYTES]\n"
+	    "       chanpeer --help | --version\n"
 	    "\n"
 	    "  --key FILE      the channel key (default: channel.key beside the socket)\n"
 	    "  --bad-mac       send HELLO with a corrupted MAC\n"
@@ -95,6 +98,12 @@ usage(void)
 	    "  --timeout S     give up after S seconds (default 10)\n"
 	    "  --count-items   print no snapshot items; END says how many arrived\n"
 	    "  --slow-read B   read at most B bytes every 10 ms (a slow agent)\n");
+}
+
+static void
+usage(void)
+{
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -427,6 +436,8 @@ parse_options(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"count-items", no_argument, NULL, 'c'},
 	    {"slow-read", required_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long long a, b;
@@ -435,10 +446,12 @@ parse_options(int argc, char **argv)
 
 	o.min = o.max = 1;
 	o.listen = "127.0.0.1:4433";
-	o.version = "chanpeer 0.1.0";
+	o.version = "chanpeer " SNAPTUN_VERSION;
 	o.timeout = 10;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h': usage_print(stdout); exit(0);
+		case 'V': args_version("chanpeer");
 		case 's': o.socket = optarg; break;
 		case 'k': o.key_file = optarg; break;
 		case 'a': o.agent_id = strtoull(optarg, NULL, 10); break;
