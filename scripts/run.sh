@@ -23,7 +23,7 @@ if ! flock -n 9; then
 fi
 rm -f "$VAR/manager.url" "$VAR/agent/agent.addr"
 
-mgr= agent=
+mgr='' agent=''
 stop() {
 	kill $agent $mgr 2>/dev/null
 	wait
@@ -32,7 +32,7 @@ trap 'stop; exit 0' INT TERM
 
 "$BUILD/snaptun-manager" --state-dir "$VAR" --listen "$LISTEN" &
 mgr=$!
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	[ -s "$VAR/manager.url" ] && break
 	kill -0 $mgr 2>/dev/null || { say "the manager did not start"; exit 1; }
 	sleep 0.1
@@ -41,7 +41,7 @@ done
 "$BUILD/snaptun-agent" --state-dir "$VAR/agent" --manager-socket "$VAR/agent.sock" \
     --listen "$AGENT_LISTEN" &
 agent=$!
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	[ -s "$VAR/agent/agent.addr" ] && break
 	kill -0 $agent 2>/dev/null || { say "the agent did not start"; stop; exit 1; }
 	sleep 0.1

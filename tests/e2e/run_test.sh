@@ -35,9 +35,18 @@ run_children() {
 	done
 }
 
+# gone PID...: none of the processes lives.
+gone() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
+}
+
 # run_wait SECONDS: wait until $RUN_PID ends; sets RUN_RC (124 when it does not end in time).
 run_wait() {
-	if wait_for "$1" eval '! kill -0 "$RUN_PID" 2>/dev/null'; then
+	if wait_for "$1" gone "$RUN_PID"; then
 		wait "$RUN_PID"
 		RUN_RC=$?
 	else
@@ -96,7 +105,7 @@ run_wait 10
 that "make run exited $RUN_RC after its agent died, expected 1" test "$RUN_RC" = 1
 that "make run did not say the agent exited: $(cat "$E2E_TMP/first.err")" \
     grep -q 'the agent exited' "$E2E_TMP/first.err"
-that "the manager $MGR still runs" wait_for 5 eval '! kill -0 "$MGR" 2>/dev/null'
+that "the manager $MGR still runs" wait_for 5 gone "$MGR"
 verdict "the agent dying ends make run: says so, stops the manager, status 1"
 
 # ======================================================================= a stale admin token
@@ -121,7 +130,7 @@ kill -TERM "$RUN_PID"
 run_wait 10
 that "make run exited $RUN_RC on SIGTERM, expected 0" test "$RUN_RC" = 0
 that "the manager $MGR or the agent $AGENT survived make run" \
-    wait_for 5 eval '! kill -0 "$MGR" 2>/dev/null && ! kill -0 "$AGENT" 2>/dev/null'
+    wait_for 5 gone "$MGR" "$AGENT"
 verdict "SIGTERM stops make run cleanly (status 0), the manager and the agent with it"
 echo "# runtime $(($(date +%s) - T_START)) s"
 e2e_finish
