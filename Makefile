@@ -47,7 +47,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
             libjwt-gnutls-dev libjansson-dev libsodium-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
-            clang libclang-rt-14-dev clang-format wrk
+            procps clang libclang-rt-14-dev clang-format wrk
 
 # The layers, each its own archive, linked only into what may use it. A call across a layer
 # boundary the wrong way is a link error:
