@@ -47,7 +47,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
             libjwt-gnutls-dev libjansson-dev libsodium-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
-            clang libclang-rt-14-dev clang-format wrk
+            procps clang libclang-rt-14-dev clang-format wrk
 
 # The layers, each its own archive, linked only into what may use it. A call across a layer
 # boundary the wrong way is a link error:
@@ -192,31 +192,13 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
 bench: deps all $(BENCHES)
 	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
 
-# The embedded set-up: everything under ./var, in the foreground until Ctrl-C: the manager, then
-# the agent on the manager's state channel (var/agent.sock).
+# The embedded set-up (scripts/run.sh): everything under ./var, in the foreground until Ctrl-C
+# or until the manager or the agent dies: the manager, then the agent on its state channel
+# (var/agent.sock). One instance per ./var.
 LISTEN ?= 127.0.0.1:8080
 AGENT_LISTEN ?= 127.0.0.1:4433
 run: deps all
-	@mkdir -p -m 700 var && rm -f var/manager.url var/agent/agent.addr
-	@$(BUILD)/snaptun-manager --state-dir var --listen $(LISTEN) & mgr=$$!; agent=; \
-	trap 'kill $$agent $$mgr 2>/dev/null; wait; exit 0' INT TERM; \
-	for i in $$(seq 100); do [ -s var/manager.url ] && break; \
-	  kill -0 $$mgr 2>/dev/null || exit 1; sleep 0.1; done; \
-	$(BUILD)/snaptun-agent --state-dir var/agent --manager-socket var/agent.sock \
-	  --listen $(AGENT_LISTEN) & agent=$$!; \
-	for i in $$(seq 100); do [ -s var/agent/agent.addr ] && break; \
-	  kill -0 $$agent 2>/dev/null || { kill $$mgr; exit 1; }; sleep 0.1; done; \
-	url=$$(cat var/manager.url); \
-	pin=$$(certtool -i --infile var/agent/cert.pem | \
-	  sed -n 's/^[[:space:]]*pin-sha256:\(.*\)$$/\1/p' | head -n 1); \
-	echo; echo "snaptun is running (Ctrl-C stops it)"; \
-	echo "  admin API:    $$url/v1/   (reference: api.md)"; \
-	echo "  health:       $$url/v1/health"; \
-	echo "  admin token:  $$(cat var/admin.token)   (in var/admin.token)"; \
-	echo "  tunnels:      quic://$$(cat var/agent/agent.addr)  (ALPN snaptun, SPKI pin $$pin)"; \
-	echo "  state:        ./var (SQLite: var/snaptun.db; the agent's identity: var/agent)"; \
-	echo "  try:          curl -H \"Authorization: Bearer \$$(cat var/admin.token)\" $$url/v1/agents"; \
-	echo; wait $$mgr
+	@BUILD=$(BUILD) VAR=var LISTEN=$(LISTEN) AGENT_LISTEN=$(AGENT_LISTEN) bash scripts/run.sh
 
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 format:

@@ -18,6 +18,7 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../lib/secret.h"
+#include "../lib/version.h"
 #include "dataplane.h"
 #include "dpmode.h"
 #include "dpsink.h"
@@ -27,7 +28,7 @@
 #include "state.h"
 #include "tunnel.h"
 
-#define AGENT_VERSION "snaptun 0.1.0"
+#define AGENT_VERSION "snaptun " SNAPTUN_VERSION
 #define RESET_SECRET_LEN 32
 #define PATH_MAX_LEN 4096
 
@@ -58,6 +59,7 @@ usage(FILE *f)
 	    "                     [--retry auto|always|never] [--retry-rate N] [--max-conns N]\n"
 	    "                     [--max-handshakes N] [--log-level LEVEL]\n"
 	    "                     [--handshake-timeout-ms MS] [--idle-timeout SECONDS]\n"
+	    "       snaptun-agent --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
 	    "                            port 0 picks a free port)\n"
@@ -75,6 +77,8 @@ usage(FILE *f)
 	    "  --log-level LEVEL         error, warn, info (default) or debug\n"
 	    "  --handshake-timeout-ms MS the tunnel handshake limit (default 3000)\n"
 	    "  --idle-timeout SECONDS    QUIC idle timeout (default 30)\n"
+	    "  --help                    print this and exit\n"
+	    "  --version                 print the version and exit\n"
 	    "\n"
 	    "The bound address is written to DIR/agent.addr once listening.\n");
 }
@@ -98,6 +102,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"handshake-timeout-ms", required_argument, NULL, 'H'},
 	    {"idle-timeout", required_argument, NULL, 'I'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -145,6 +150,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'I': o->idle_timeout_s = args_uint("--idle-timeout", optarg, 1, 86400); break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': args_version("snaptun-agent");
 		default: usage(stderr); exit(2);
 		}
 	}

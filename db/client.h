@@ -21,6 +21,7 @@ struct client {
 	char name[CLIENT_NAME_MAX + 1];
 	char labels[JOINTOKEN_LABELS_STRLEN];
 	int64_t join_token_id; /* 0: none */
+	int64_t pool_id; /* its join token's pool, which binds its grants; 0: any */
 	int enrolled; /* its join token is consumed (acknowledged) */
 	int64_t created_at, updated_at;
 	int64_t revoked_at; /* 0: not revoked */

@@ -4,6 +4,14 @@
 
 #include "args.h"
 #include "log.h"
+#include "version.h"
+
+void
+args_version(const char *prog)
+{
+	printf("%s %s\n", prog, SNAPTUN_VERSION);
+	exit(0);
+}
 
 void
 args_log_level(const char *s)

@@ -18,6 +18,9 @@ double args_number(const char *flag, const char *s, double min, double max);
  * a double is not. */
 uint64_t args_uint(const char *flag, const char *s, uint64_t min, uint64_t max);
 
+/* --version: print "prog SNAPTUN_VERSION" on stdout and exit 0. */
+void args_version(const char *prog) __attribute__((noreturn));
+
 /* After getopt_long: exit 2 with prog's complaint and usage(stderr) if an operand is left. */
 void args_end(const char *prog, int argc, char **argv, void (*usage)(FILE *));
 

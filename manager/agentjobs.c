@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../db/agents.h"
+#include "../db/client.h"
 #include "../db/db.h"
 #include "../lib/addr.h"
 #include "../lib/err.h"
@@ -66,6 +67,7 @@ alloc_one(struct agentjob *j, struct db *db, int64_t now)
 {
 	const State__AllocReq *m = (const State__AllocReq *)j->msg;
 	struct alloc_req r = {0};
+	struct client cl;
 	struct addr a = {0};
 	char actor[40];
 	int rv;
@@ -99,6 +101,15 @@ alloc_one(struct agentjob *j, struct db *db, int64_t now)
 	if ((rv = revocation_has(db, m->pssid)) != 0) {
 		j->err = rv == 1 ? ERR_DENIED : rv;
 		snprintf(j->why, sizeof(j->why), "%s", rv == 1 ? "revoked" : err_str(rv));
+		return;
+	}
+	/* A client enrolled with a join token for a pool gets its addresses from that pool
+	 * alone; a pssid of an outside issuer has no client row and may use any pool. */
+	if ((rv = client_get(db, m->pssid, &cl)) == 0) {
+		r.pool_id = cl.pool_id;
+	} else if (rv != ERR_NOT_FOUND) {
+		j->err = rv;
+		snprintf(j->why, sizeof(j->why), "%s", err_str(rv));
 		return;
 	}
 	j->why[0] = '\0';

@@ -281,11 +281,11 @@ stats(struct agentconn *c, const State__Stats *m)
 	    (json_int_t)m->active_sessions);
 	if (o != NULL && m->total != NULL)
 		json_object_set_new(o, "total",
-		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "rx_packets",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "rx_datagrams",
 			(json_int_t)m->total->rx_packets, "rx_bytes",
-			(json_int_t)m->total->rx_bytes, "tx_packets",
+			(json_int_t)m->total->rx_bytes, "tx_datagrams",
 			(json_int_t)m->total->tx_packets, "tx_bytes",
-			(json_int_t)m->total->tx_bytes, "dropped_packets",
+			(json_int_t)m->total->tx_bytes, "dropped_datagrams",
 			(json_int_t)m->total->dropped_packets));
 	free(c->last_stats);
 	c->last_stats = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;

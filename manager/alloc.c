@@ -145,6 +145,7 @@ static int
 pool_matches(const struct pool *p, const struct alloc_req *r)
 {
 	return (r->isd_as == 0 || p->isd_as == r->isd_as) &&
+	    (r->pool_id == 0 || p->id == r->pool_id) &&
 	    (r->family == 0 || p->prefix.net.family == r->family);
 }
 
@@ -332,7 +333,12 @@ describe_no_pool(const struct alloc_req *r, char *why, size_t whylen)
 
 	if (r->isd_as != 0)
 		isdas_format(r->isd_as, ia);
-	snprintf(why, whylen, "no address available: no %s pool for %s", family, ia);
+	if (r->pool_id != 0)
+		snprintf(why, whylen,
+		    "no address available: the client's pool %lld is no %s pool for %s",
+		    (long long)r->pool_id, family, ia);
+	else
+		snprintf(why, whylen, "no address available: no %s pool for %s", family, ia);
 }
 
 /* Plan any free address of the first matching pool that has one. */

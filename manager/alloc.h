@@ -24,6 +24,7 @@ struct alloc_req {
 	int64_t session_id; /* fencing: a newer session has a larger id */
 	int64_t agent_id;
 	const char *actor; /* recorded in the history: "agent:3", a token name */
+	int64_t pool_id; /* the client's join token binds it to this pool; 0: any pool */
 };
 
 /* Check a request before it reaches the store: a valid pssid, family 0, 4 or 6, a requested

@@ -9,12 +9,26 @@
 #include "app.h"
 #include "sessions.h"
 
+/* The agent's last STATS as the store keeps it (agentlink.c: the time in Unix seconds, the
+ * counters named as a session's), with the time in RFC 3339 like every time of the API. NULL
+ * when there is none. */
+static json_t *
+stats_json(const char *text)
+{
+	json_t *o = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	json_t *at = o != NULL ? json_object_get(o, "at") : NULL;
+
+	if (json_is_integer(at))
+		json_object_set_new(o, "at", api_time((int64_t)json_integer_value(at)));
+	return o;
+}
+
 static json_t *
 agent_json(struct app *app, const struct agent_row *a)
 {
 	int64_t heard = a->last_heartbeat;
 	int connected = agentlink_connected(app->link, (uint64_t)a->id, &heard);
-	json_t *stats = a->last_stats != NULL ? json_loads(a->last_stats, 0, NULL) : NULL;
+	json_t *stats = stats_json(a->last_stats);
 	size_t sessions =
 	    connected ? sessions_count(agentlink_sessions(app->link), (uint64_t)a->id) : 0;
 

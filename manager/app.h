@@ -4,12 +4,12 @@
 
 #include <stdint.h>
 
+#include "../lib/version.h"
+
 struct db;
 struct signkeys;
 struct ratelimit;
 struct agentlink;
-
-#define SNAPTUN_VERSION "0.1.0"
 
 struct app {
 	struct db *db;

@@ -44,7 +44,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--state-dir DIR]\n"
-	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL] [--check]\n"
+	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
+	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
+	    "                       [--http-max-conns N] [--http-reserve N]\n"
+	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
+	    "                       [--http-body-timeout SECONDS] [--check]\n"
+	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
 	    "                       port 0 picks a free port)\n"
@@ -63,6 +68,8 @@ usage(FILE *f)
 	    "  --http-head-timeout SECONDS  to send a request head (default 10)\n"
 	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
 	    "  --check              check the configuration and the database, then exit\n"
+	    "  --help               print this and exit\n"
+	    "  --version            print the version and exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
 	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
@@ -87,6 +94,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"http-head-timeout", required_argument, NULL, 'H'},
 	    {"http-body-timeout", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -137,6 +145,7 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': args_version("snaptun-manager");
 		default: usage(stderr); exit(2);
 		}
 	}

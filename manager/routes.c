@@ -12,9 +12,9 @@
 static const struct route routes[] = {
     {"GET", "/v1/health", api_health_get, 0, NOBODY, "", 0, 0},
 
-    {"GET", "/v1/pools", api_pools_list, SCOPE_READERS, NOBODY, PAGE, 0, 0},
+    {"GET", "/v1/pools", api_pools_list, SCOPE_ALL, NOBODY, PAGE, 0, 0},
     {"POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), "", 0, 0},
-    {"GET", "/v1/pools/{}", api_pools_get, SCOPE_READERS, NOBODY, "", 0, 0},
+    {"GET", "/v1/pools/{}", api_pools_get, SCOPE_ALL, NOBODY, "", 0, 0},
     {"PATCH", "/v1/pools/{}", api_pools_update, SCOPE_ADMIN, BODY(api_pool_update_body), "", 0, 0},
     {"DELETE", "/v1/pools/{}", api_pools_delete, SCOPE_ADMIN, NOBODY, "force", 0, 0},
 

@@ -3,17 +3,21 @@
 # built tree) and tests/e2e/*.sh, and counts
 # their TAP lines ("ok - …" / "not ok - …"; an "ok" line with a "# SKIP reason" directive is
 # counted as skipped, not passed). A program that exits non-zero without printing a failure
-# counts as one failure, one that makes no check at all too. Lists the skipped checks, then
+# counts as one failure, one that makes no check at all too; a unit test that passes but leaves
+# files in its temp dir ($TMPDIR) counts as one more. Lists the skipped checks, then
 # ends with the line "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 export BUILD
 passed=0
 failed=0
+kept=
 skipped=0
 log=$(mktemp)
 skips=$(mktemp)
-trap 'rm -f "$log" "$skips"' EXIT
+# The unit tests' temp dir: a test that passes must leave nothing in it.
+utmp=$(mktemp -d)
+trap 'rm -f "$log" "$skips"; rmdir "$utmp" 2>/dev/null' EXIT
 
 run_one() {
 	name=$1
@@ -41,8 +45,19 @@ run_one() {
 }
 
 for t in "$@"; do
-	run_one "$(basename "$t")" "$t"
+	run_one "$(basename "$t")" env TMPDIR="$utmp" "$t"
+	left=$(ls -A "$utmp")
+	[ -n "$left" ] || continue
+	if [ "$rc" -eq 0 ]; then
+		echo "not ok - $(basename "$t") left $(echo $left) in its temp dir"
+		failed=$((failed + 1))
+		rm -rf "${utmp:?}"/*
+	else
+		kept="$kept $left"
+		mkdir -p "$utmp.kept" && mv "$utmp"/* "$utmp.kept/"
+	fi
 done
+[ -z "$kept" ] || echo "# the files of failed unit tests are kept in $utmp.kept"
 for t in tests/static/*.sh tests/e2e/*.sh; do
 	[ -e "$t" ] || continue
 	run_one "$(basename "$t")" bash "$t"

@@ -10,7 +10,8 @@
 #define CLIENT_SELECT \
 	"SELECT c.id, c.pssid, c.name, c.labels, c.join_token_id, c.created_at, c.updated_at, " \
 	"c.revoked_at, c.revoke_reason, coalesce((SELECT state = 'consumed' FROM join_tokens " \
-	"WHERE id = c.join_token_id), 1) FROM clients c"
+	"WHERE id = c.join_token_id), 1), (SELECT pool_id FROM join_tokens " \
+	"WHERE id = c.join_token_id) FROM clients c"
 
 static void
 row_read(void *out, sqlite3_stmt *st)
@@ -28,6 +29,7 @@ row_read(void *out, sqlite3_stmt *st)
 	c->revoked_at = db_col_int(st, 7);
 	snprintf(c->revoke_reason, sizeof(c->revoke_reason), "%s", db_col_text(st, 8));
 	c->enrolled = (int)db_col_int(st, 9);
+	c->pool_id = db_col_int(st, 10);
 }
 
 int

@@ -276,6 +276,13 @@ want .state on_hold
 api GET "/v1/grants/$G4"
 want .state assigned
 verdict "reconcile: the grant without a live session goes on hold, the listed one stays assigned"
+api GET /v1/agents/3
+want_match .last_stats.at '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
+want .last_stats.total.rx_datagrams 7
+want .last_stats.total.tx_datagrams 5
+want .last_stats.total.dropped_datagrams 2
+want .last_stats.total.rx_bytes 700
+verdict "GET /v1/agents/3: last_stats.at in RFC 3339, its totals named as a session's counters"
 api GET "/v1/grants/$G3/history"
 that "the hold is not recorded as the agent's" grep -q '"actor":"agent:3"' <<<"$BODY"
 verdict "the hold is in the grant's history by agent:3"

@@ -181,8 +181,16 @@ want_problem 403 -
 verdict "a read token may not create admin tokens -> 403"
 
 api -t "$PROV" GET /v1/pools
+want_status 200
+verdict "a provision token may list pools (GET /v1/pools -> 200): it must find the pool id of its join tokens"
+
+api -t "$PROV" POST /v1/pools '{"name":"by-provisioner","isd_as":"1-ff00:0:110","prefix":"10.251.0.0/24"}'
 want_problem 403 -
-verdict "a provision token may not GET /v1/pools -> 403"
+verdict "a provision token may not POST /v1/pools -> 403"
+
+api -t "$PROV" GET /v1/grants
+want_problem 403 -
+verdict "a provision token may not GET /v1/grants -> 403"
 
 api -t "$PROV" GET /v1/events
 want_problem 403 -
@@ -278,6 +286,17 @@ want_raw .free 254
 want_match .created_at '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
 want_match .updated_at 'Z$'
 verdict "POST /v1/pools 10.0.0.0/24 -> 201, Location, defaults (600 s, sequential, ip), size 254"
+
+api -t "$PROV" GET "/v1/pools/$P_V4"
+want_status 200
+want .name edge-v4
+api -t "$PROV" GET /v1/pools
+want .items[0].id "$P_V4"
+verdict "a provision token reads a pool (GET /v1/pools/$P_V4 -> 200) and finds it in the list"
+
+api -t "$PROV" DELETE "/v1/pools/$P_V4"
+want_problem 403 -
+verdict "a provision token may not DELETE a pool -> 403"
 
 create_pool '{"name":"edge-v6","isd_as":"1-ff00:0:110","prefix":"2001:db8:1::/64","strategy":"random","mode":"scion","hold_seconds":0}'
 P_V6=$(jget .id)

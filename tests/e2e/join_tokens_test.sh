@@ -447,8 +447,16 @@ want .items[0].actor prov
 verdict "the abort is audited as join_token.abort by prov"
 
 api -t "$PROV" GET /v1/pools
+want_status 200
+want .items[0].name jt-pool
+api -t "$PROV" GET "/v1/pools/$POOL"
+want_status 200
+want_raw .id "$POOL"
+verdict "a provision token may read pools (GET /v1/pools, /v1/pools/$POOL): the pool id for its tokens"
+
+api -t "$PROV" GET /v1/grants
 want_problem 403 -
-verdict "a provision token may not GET /v1/pools -> 403"
+verdict "a provision token may not GET /v1/grants -> 403"
 
 api -t "$PROV" POST /v1/pools '{"name":"by-prov","isd_as":"1-ff00:0:110","prefix":"10.1.0.0/24"}'
 want_problem 403 -

@@ -159,6 +159,29 @@ want_event Y '^response renew 401 '
 want_event Y '^closed peer=1 app=1 code=1 '
 verdict "an expired token is refused (401) in the handshake and the connection closed (code 1)"
 
+# ======================================================================= a token's pool
+
+api POST /v1/pools '{"name":"t2","isd_as":"1-ff00:0:110","prefix":"10.78.0.0/24","mode":"ip"}'
+want_status 201
+P2=$(jget .id)
+verdict "a second pool (id $P2) of the same ISD-AS and family, after the first one"
+api POST /v1/join-tokens "{\"name\":\"p2\",\"pool\":$P2}"
+want_status 201
+JT2=$(jget .token)
+api -t "" POST /v1/join "{\"token\":\"$JT2\",\"name\":\"p2\"}"
+want_status 201
+TP2=$(jget .access_token)
+api -t "" POST /v1/join/ack "{\"ack_token\":\"$(jget .ack_token)\"}"
+want_status 204
+verdict "a client enrolls with a join token for pool $P2"
+client_start P2 --token "$TP2" --handshake
+want_event P2 '^assigned 10\.78\.0\.[0-9]+ 1-ff00:0:110$'
+verdict "the client of a token for pool $P2 gets an address of that pool, though pool 1 matches too"
+client_cmd P2 "assign 1-ff00:0:110,10.77.0.200"
+want_event P2 '^response assign 400 '
+verdict "the client of a token for pool $P2 cannot ask for an address of another pool"
+client_stop P2
+
 # ======================================================================= end
 
 for c in A B C X2; do

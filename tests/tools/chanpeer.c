@@ -34,6 +34,7 @@
 #include "../../lib/atomicfile.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
+#include "../../lib/version.h"
 #include "../../proto/chan.h"
 
 #define MAX_ITEMS 64
@@ -73,22 +74,24 @@ free_dec(void)
 }
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: chanpeer --socket PATH --agent-id N [--key FILE] [--min V] [--max V]\n"
 	    "                [--listen HOST:PORT] [--software TEXT] [--bad-mac] [--replay]\n"
 	    "                [--first TYPE] [--session ID:PSSID:GRANT[:ADDR]]... [--reconcile]\n"
 	    "                [--alloc PSSID[@ISD-AS][/ADDR]]... [--hold GRANT:SESSION]...\n"
 	    "                [--down SESSION]... [--until TYPE[:N]] [--timeout SECONDS]\n"
 	    "                [--count-items] [--slow-read BYTES]\n"
+	    "       chanpeer --help | --version\n"
 	    "\n"
 	    "  --key FILE      the channel key (default: channel.key beside the socket)\n"
 	    "  --bad-mac       send HELLO with a corrupted MAC\n"
 	    "  --replay        after the snapshot, send a frame again with an old seq\n"
 	    "  --first TYPE    send a TYPE frame (HEARTBEAT, STATS) before HELLO\n"
 	    "  --session …     report a live session (SESSION_UP) after the snapshot\n"
-	    "  --reconcile     then send STATS reconcile=true listing those sessions\n"
+	    "  --reconcile     then send STATS reconcile=true listing those sessions (totals\n"
+	    "                  rx 7/700, tx 5/500, dropped 2)\n"
 	    "  --alloc …       then ALLOC_REQ for PSSID (session ids are made up, increasing)\n"
 	    "  --hold G:S      then HOLD_REQ for grant G, session S\n"
 	    "  --down S        then SESSION_DOWN for session S\n"
@@ -96,6 +99,12 @@ usage(void)
 	    "  --timeout S     give up after S seconds (default 10)\n"
 	    "  --count-items   print no snapshot items; END says how many arrived\n"
 	    "  --slow-read B   read at most B bytes every 10 ms (a slow agent)\n");
+}
+
+static void
+usage(void)
+{
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -334,8 +343,17 @@ after_snapshot(void)
 		send_msg(CHAN_SESSION_UP, &up.base, 0, 0);
 	}
 	if (o.reconcile) {
+		State__Counters total;
 		State__Stats st;
 		state__stats__init(&st);
+		/* Totals an e2e test can recognise in GET /v1/agents. */
+		state__counters__init(&total);
+		total.rx_packets = 7;
+		total.rx_bytes = 700;
+		total.tx_packets = 5;
+		total.tx_bytes = 500;
+		total.dropped_packets = 2;
+		st.total = &total;
 		for (int i = 0; i < o.nsessions; i++) {
 			state__session_stats__init(&ss[i]);
 			ss[i].session_id = o.sessions[i].id;
@@ -419,6 +437,8 @@ parse_options(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"count-items", no_argument, NULL, 'c'},
 	    {"slow-read", required_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long long a, b;
@@ -427,10 +447,12 @@ parse_options(int argc, char **argv)
 
 	o.min = o.max = 1;
 	o.listen = "127.0.0.1:4433";
-	o.version = "chanpeer 0.1.0";
+	o.version = "chanpeer " SNAPTUN_VERSION;
 	o.timeout = 10;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h': usage_print(stdout); exit(0);
+		case 'V': args_version("chanpeer");
 		case 's': o.socket = optarg; break;
 		case 'k': o.key_file = optarg; break;
 		case 'a': o.agent_id = args_uint("--agent-id", optarg, 0, UINT64_MAX); break;

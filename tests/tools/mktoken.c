@@ -23,18 +23,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/args.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
 #include "../../lib/secret.h"
 #include "../../proto/jwt.h"
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: mktoken --new-key FILE.pem\n"
 	    "       mktoken --key FILE.pem [--kid K] --pssid UUID|random --exp UNIX|+SECONDS\n"
-	    "               [--nbf UNIX|+SECONDS] [--only-pssid-exp] [--show-pssid]\n");
+	    "               [--nbf UNIX|+SECONDS] [--only-pssid-exp] [--show-pssid]\n"
+	    "       mktoken --help | --version\n");
+}
+
+static void
+usage(void)
+{
+	usage_print(stderr);
 	exit(1);
 }
 
@@ -163,6 +171,8 @@ main(int argc, char **argv)
 	    {"nbf", required_argument, NULL, 'b'},
 	    {"only-pssid-exp", no_argument, NULL, 'o'},
 	    {"show-pssid", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *newkey = NULL, *keyfile = NULL, *kid = NULL, *pssid = NULL, *exp = NULL;
@@ -185,6 +195,8 @@ main(int argc, char **argv)
 		case 'b': nbf = optarg; break;
 		case 'o': only = 1; break;
 		case 's': show = 1; break;
+		case 'h': usage_print(stdout); exit(0);
+		case 'V': args_version("mktoken");
 		default: usage();
 		}
 	}

@@ -956,13 +956,21 @@ parse_pin(const char *s)
 }
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: tunclient --server HOST:PORT (--pin BASE64 | --pin-cert FILE | --insecure)\n"
 	    "                 [--token T | --token-file F] [--isd-as IA] [--handshake] [--echo]\n"
 	    "                 [--quiet] [--exit-on-close] [--no-stdin] [--idle-timeout-ms N]\n"
+	    "                 [--log-level LEVEL]\n"
+	    "       tunclient --help | --version\n"
 	    "commands on stdin: see the top of tests/tools/tunclient.c\n");
+}
+
+static void
+usage(void)
+{
+	usage_print(stderr);
 	exit(1);
 }
 
@@ -984,6 +992,8 @@ main(int argc, char **argv)
 	    {"no-stdin", no_argument, NULL, 'n'},
 	    {"idle-timeout-ms", required_argument, NULL, 'I'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'H'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, pinned = 0, insecure = 0, handshake = 0, lvl;
@@ -1025,6 +1035,8 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'h': handshake = 1; break;
+		case 'H': usage_print(stdout); exit(0);
+		case 'V': args_version("tunclient");
 		case 'e': g.echo = 1; break;
 		case 'q': g.quiet = 1; break;
 		case 'x': g.exit_on_close = 1; break;

@@ -53,7 +53,7 @@ static int
 acquire(const char *pssid, int family, const char *addr, int64_t session, int64_t now,
     struct grant *g, char *why)
 {
-	struct alloc_req r = {pssid, 0, family, NULL, session, 1, "test"};
+	struct alloc_req r = {pssid, 0, family, NULL, session, 1, "test", 0};
 	struct addr a;
 
 	if (addr != NULL) {
@@ -289,7 +289,7 @@ test_reservation_wins_over_grant(void)
 static void
 test_families_and_isd_as(void)
 {
-	struct alloc_req r = {"x", IA_111, 0, NULL, 1, 1, "test"};
+	struct alloc_req r = {"x", IA_111, 0, NULL, 1, 1, "test", 0};
 	struct grant g;
 	char why[200];
 	int64_t v4, v6;
@@ -323,6 +323,44 @@ test_families_and_isd_as(void)
 	    "an invalid pssid is refused");
 }
 
+/* A client's join token names a pool: its grants come from that pool alone. */
+static void
+test_pool_binding(void)
+{
+	struct alloc_req r = {"p", 0, 4, NULL, 1, 1, "test", 0};
+	struct grant g;
+	struct addr a;
+	char why[200];
+	int64_t p1, p2;
+
+	fresh_db();
+	p1 = mkpool("one", IA_110, "192.0.2.0/30", 600, POOL_SEQUENTIAL);
+	p2 = mkpool("two", IA_110, "198.51.100.0/31", 600, POOL_SEQUENTIAL);
+	CHECK(p1 > 0 && p2 > 0, "two IPv4 pools of one ISD-AS");
+	r.pool_id = p2;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == p2,
+	    "a request bound to pool %lld gets its address there though pool %lld matches first "
+	    "(%s)",
+	    (long long)p2, (long long)p1, g.address);
+	r.pssid = "q";
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == p2,
+	    "a second one too (%s)", g.address);
+	r.pssid = "r";
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_POOL_EXHAUSTED,
+	    "the bound pool exhausted: refused, the other pool is not used");
+	CHECK(strstr(why, "\"two\"") != NULL && strstr(why, "\"one\"") == NULL,
+	    "the reason names the bound pool only (%s)", why);
+	addr_parse("192.0.2.1", &a);
+	r.addr = &a;
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_ADDR_NOT_IN_POOL,
+	    "an address of another pool is not granted to a bound request (%s)", why);
+	r.addr = NULL;
+	r.pool_id = 999;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == ERR_NO_POOL &&
+		strstr(why, "pool 999") != NULL,
+	    "a bound pool that is gone: no pool, naming it (%s)", why);
+}
+
 static void
 test_random_v6(void)
 {
@@ -351,7 +389,7 @@ test_random_v6(void)
 	CHECK(unique, "random grants are distinct");
 	/* a small random pool fills up completely through probes and the walk */
 	pool = mkpool("tiny", IA_111, "10.7.0.0/29", 600, POOL_RANDOM);
-	struct alloc_req r = {NULL, IA_111, 4, NULL, 1, 1, "test"};
+	struct alloc_req r = {NULL, IA_111, 4, NULL, 1, 1, "test", 0};
 	int got = 0;
 	for (int i = 0; i < 7; i++) {
 		snprintf(pssid, sizeof(pssid), "t%d", i);
@@ -435,7 +473,7 @@ test_group_commit(void)
 static void
 test_request_check(void)
 {
-	struct alloc_req r = {"ok", 0, 0, NULL, 1, 1, "test"};
+	struct alloc_req r = {"ok", 0, 0, NULL, 1, 1, "test", 0};
 	struct grant g;
 	struct addr a6;
 	char why[200];
@@ -477,7 +515,7 @@ test_request_check(void)
 static void
 test_session_owns(void)
 {
-	struct alloc_req r = {"own", 0, 0, NULL, 5, 1, "test"};
+	struct alloc_req r = {"own", 0, 0, NULL, 5, 1, "test", 0};
 	struct grant g, g2;
 	char why[200];
 
@@ -516,6 +554,7 @@ main(void)
 	test_requested_and_reserved();
 	test_reservation_wins_over_grant();
 	test_families_and_isd_as();
+	test_pool_binding();
 	test_random_v6();
 	test_sweep_and_delete();
 	test_reopen_keeps_state();

@@ -9,8 +9,14 @@ void check_report(int ok, const char *file, int line, const char *expr, const ch
     __attribute__((format(printf, 5, 6)));
 int check_done(void);
 
-/* A state dir under $TMPDIR for tests that need files; removed by the test runner's trap. */
+/* A state dir under $TMPDIR for tests that need files; removed at exit unless a check failed. */
 const char *check_tmpdir(void);
+
+/* Between check_expect_begin() and check_expect_end(), what the code under test writes to
+ * stderr (the log lines of a failure the test provokes on purpose) is shown on stdout as
+ * "# expected: ..." comments, so that a reader of the output is not alarmed by it. */
+void check_expect_begin(void);
+void check_expect_end(void);
 
 #define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
 #define CHECK_EQ_INT(a, b, ...) \

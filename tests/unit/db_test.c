@@ -47,8 +47,10 @@ main(void)
 	db_meta_set(db, "c", "3");
 	db_begin(db);
 	db_meta_set(db, "d", "4");
+	check_expect_begin();
 	db_rollback(db); /* failed after writing */
 	CHECK_EQ_INT(db_commit(db), ERR_DB, "a nested failure after writes dooms the batch");
+	check_expect_end();
 	CHECK(meta_is(db, "c", NULL) && meta_is(db, "d", NULL), "and nothing of it is kept");
 	CHECK(!db_in_tx(db), "the transaction is over");
 
@@ -69,6 +71,8 @@ main(void)
 	db_reset(st);
 	db_exec(db, "PRAGMA user_version = 999");
 	db_close(db);
+	check_expect_begin();
 	CHECK(db_open(path, &db) == ERR_DB, "a database newer than the program is refused");
+	check_expect_end();
 	return check_done();
 }

@@ -318,7 +318,9 @@ test_cert(void)
 	CHECK(quic_cert_ensure(cert_file, key_file) == 0 &&
 		quic_cert_spki_pin(cert_file, pin2) == 0 && memcmp(pin, pin2, sizeof(pin)) == 0,
 	    "a second quic_cert_ensure keeps the existing identity");
+	check_expect_begin();
 	CHECK(quic_cert_spki_pin("/nonexistent/x.crt", pin2) == -1, "a missing cert file fails");
+	check_expect_end();
 }
 
 static void
@@ -554,8 +556,10 @@ test_bad_pin_alpn(void)
 	server_start("127.0.0.1:0", QUIC_RETRY_NEVER, 0, 0);
 	memcpy(bad, pin, sizeof(bad));
 	bad[7] ^= 1;
+	check_expect_begin();
 	client_start(&cli, 0, bad, 0);
 	RUN(cli.closeds && srv.closeds, 3000);
+	check_expect_end();
 	CHECK(cli.closeds == 1 && cli.readys == 0 && cli.how.handshake_failed,
 	    "a wrong SPKI pin fails the handshake on the client (code 0x%llx)",
 	    (unsigned long long)cli.how.code);

@@ -498,11 +498,13 @@ main(void)
 		}
 		free(pem);
 		jwt_signer_free(other);
+		check_expect_begin();
 		CHECK_EQ_INT(open_keys(&sk, T0 + 1100), ERR_DB,
 		    "a private key file that is not the active key's refuses to start");
 		unlink(path);
 		CHECK_EQ_INT(open_keys(&sk, T0 + 1100), ERR_DB,
 		    "a missing private key file refuses to start (no silent new key)");
+		check_expect_end();
 		CHECK(sk == NULL && strcmp(row_state(kid3), "active") == 0,
 		    "and nothing was changed");
 	}
