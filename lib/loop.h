@@ -6,8 +6,8 @@
  * timer, the caller's timeout or what the hook asked for (loop_wait_max, loop_wait_until); the
  * callbacks of the ready fds; then the callbacks of the timers due.
  *
- * Owners that have an epoll fd of their own (libmicrohttpd's, the state channel's) register it
- * as an ordinary fd: it is readable when one of theirs is ready. Ask for LOOP_WRITE only while
+ * An owner whose library keeps an epoll fd of its own (libmicrohttpd's) registers it as an
+ * ordinary fd: it is readable when one of the library's is ready. Ask for LOOP_WRITE only while
  * something is queued (loop_fd_mask), or the loop spins. */
 #ifndef LIB_LOOP_H
 #define LIB_LOOP_H
