@@ -2,7 +2,8 @@
  * (RFC 8037 A.2), ES256 "es1"; the clock is pinned at NOW.
  * Invariants:
  * - the input as a token: jwt_verify() never crashes and returns 0 with a valid pssid,
- *   now <= exp, nbf <= now (when present) and NUL-terminated strings, or one of the enum jwt_err
+ *   now <= exp <= now + JWT_LIFETIME_MAX, nbf <= now and iat <= now + JWT_IAT_SKEW (when
+ *   present), times in 0..JWT_TIME_MAX and NUL-terminated strings, or one of the enum jwt_err
  *   codes other than JWT_ERR_INTERNAL with *out zeroed; the signature layer alone agrees;
  * - the input as a claims set, signed by a trusted key: the token verifies or fails only on its
  *   claims (never on signature, algorithm or key), exactly as jwt_claims_parse() judges them;
@@ -62,7 +63,9 @@ check_result(int rv, const struct jwt_claims *c)
 	if (rv == 0) {
 		if (!terminated(c->pssid, sizeof(c->pssid)) || !pssid_valid(c->pssid))
 			__builtin_trap();
-		if (NOW > c->exp || ((c->has & JWT_HAS_NBF) && NOW < c->nbf))
+		if (NOW > c->exp || c->exp - NOW > JWT_LIFETIME_MAX ||
+		    ((c->has & JWT_HAS_NBF) && (NOW < c->nbf || c->nbf < 0)) ||
+		    ((c->has & JWT_HAS_IAT) && (c->iat - NOW > JWT_IAT_SKEW || c->iat < 0)))
 			__builtin_trap();
 		if (!terminated(c->kid, sizeof(c->kid)) || !terminated(c->jti, sizeof(c->jti)) ||
 		    !terminated(c->iss, sizeof(c->iss)) || !terminated(c->aud, sizeof(c->aud)) ||
@@ -72,7 +75,8 @@ check_result(int rv, const struct jwt_claims *c)
 			__builtin_trap();
 		return;
 	}
-	if (rv >= 0 || rv <= JWT_ERR_INTERNAL || memcmp(c, &zero, sizeof(zero)) != 0)
+	if (rv >= 0 || rv == JWT_ERR_INTERNAL || rv < JWT_ERR_LIFETIME ||
+	    memcmp(c, &zero, sizeof(zero)) != 0)
 		__builtin_trap();
 }
 
@@ -99,6 +103,7 @@ check_token(const uint8_t *data, size_t size)
 	switch (rv) {
 	case 0:
 	case JWT_ERR_EXPIRED:
+	case JWT_ERR_LIFETIME:
 	case JWT_ERR_NOT_YET_VALID: break;
 	case JWT_ERR_MALFORMED:
 	case JWT_ERR_CLAIMS:
@@ -128,7 +133,7 @@ check_payload(const uint8_t *data, size_t size)
 	check_result(rv, &c);
 	prv = jwt_claims_parse(data, size, &p);
 	if (rv != 0 && rv != JWT_ERR_MALFORMED && rv != JWT_ERR_CLAIMS && rv != JWT_ERR_EXPIRED &&
-	    rv != JWT_ERR_NOT_YET_VALID)
+	    rv != JWT_ERR_LIFETIME && rv != JWT_ERR_NOT_YET_VALID)
 		__builtin_trap();
 	if ((rv == JWT_ERR_MALFORMED || rv == JWT_ERR_CLAIMS) != (prv < 0) ||
 	    (prv < 0 && prv != rv))
@@ -194,7 +199,7 @@ check_roundtrip(const uint8_t *data, size_t size)
 		in.has |= JWT_HAS_NBF;
 	}
 	if (flags & 4) {
-		in.iat = (int64_t)next(&data, &size) << 24;
+		in.iat = NOW + JWT_IAT_SKEW - ((int64_t)next(&data, &size) << 16);
 		in.iat -= (int64_t)next(&data, &size);
 		in.has |= JWT_HAS_IAT;
 	}

@@ -276,6 +276,15 @@ test_roundtrip(void)
 	strcpy(in.pssid, "not a pssid");
 	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: invalid pssid");
 	strcpy(in.pssid, "p");
+	in.exp = INT64_MAX;
+	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: exp 2^63-1");
+	in.exp = 0;
+	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: exp 0");
+	in.exp = NOW;
+	in.iat = -1;
+	in.has = JWT_HAS_IAT;
+	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: iat -1");
+	in.has = 0;
 	strcpy(in.sub, "\xff");
 	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: sub not UTF-8");
 }
@@ -521,7 +530,29 @@ test_claims(void)
 	} v[] = {
 	    {"{\"pssid\":\"p\",\"exp\":1790000000}", 0, "now = exp"},
 	    {"{\"pssid\":\"p\",\"exp\":1789999999}", JWT_ERR_EXPIRED, "now = exp + 1"},
-	    {"{\"pssid\":\"p\",\"exp\":-1}", JWT_ERR_EXPIRED, "exp -1"},
+	    {"{\"pssid\":\"p\",\"exp\":-1}", JWT_ERR_CLAIMS, "exp -1: not a positive integer"},
+	    {"{\"pssid\":\"p\",\"exp\":0}", JWT_ERR_CLAIMS, "exp 0: not a positive integer"},
+	    {"{\"pssid\":\"p\",\"exp\":9223372036854775807}", JWT_ERR_CLAIMS,
+		"exp 2^63-1: after year 9999"},
+	    {"{\"pssid\":\"p\",\"exp\":253402300800}", JWT_ERR_CLAIMS, "exp in year 10000"},
+	    {"{\"pssid\":\"p\",\"exp\":1792592000}", 0, "exp = now + JWT_LIFETIME_MAX (30 days)"},
+	    {"{\"pssid\":\"p\",\"exp\":1792592001}", JWT_ERR_LIFETIME,
+		"exp = now + JWT_LIFETIME_MAX + 1"},
+	    {"{\"pssid\":\"p\",\"exp\":253402300799}", JWT_ERR_LIFETIME,
+		"exp at the end of 9999: in range, over the lifetime"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"nbf\":-1}", JWT_ERR_CLAIMS, "nbf -1"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"nbf\":9223372036854775807}", JWT_ERR_CLAIMS,
+		"nbf 2^63-1"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"nbf\":0}", 0, "nbf 0"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"iat\":-1}", JWT_ERR_CLAIMS, "iat -1"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"iat\":-9223372036854775807}", JWT_ERR_CLAIMS,
+		"iat -2^63+1"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"iat\":253402300800}", JWT_ERR_CLAIMS,
+		"iat in year 10000"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"iat\":1790000060}", 0,
+		"iat = now + JWT_IAT_SKEW"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"iat\":1790000061}", JWT_ERR_NOT_YET_VALID,
+		"iat = now + JWT_IAT_SKEW + 1: issued in the future"},
 	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"nbf\":1790000000}", 0, "nbf = now"},
 	    {"{\"pssid\":\"p\",\"exp\":1790000100,\"nbf\":1790000001}", JWT_ERR_NOT_YET_VALID,
 		"nbf = now + 1"},
