@@ -275,7 +275,7 @@ jwt_claims_parse(const unsigned char *payload, size_t len, struct jwt_claims *ou
 	v = json_object_get(o, "pssid");
 	/* jansson refuses \u0000 (no JSON_ALLOW_NUL): the C string is the whole value. */
 	if (!json_is_string(v) || json_string_length(v) > PSSID_MAX ||
-	    !pssid_valid(json_string_value(v)))
+	    !pssid_uuid(json_string_value(v)))
 		goto out;
 	strcpy(out->pssid, json_string_value(v));
 	if ((v = json_object_get(o, "exp")) == NULL ||
@@ -394,7 +394,7 @@ jwt_sign(const struct jwt_signer *s, const struct jwt_claims *c, char *out, size
 	size_t n;
 	ssize_t rv = JWT_ERR_CLAIMS;
 
-	if (memchr(c->pssid, '\0', sizeof(c->pssid)) == NULL || !pssid_valid(c->pssid) ||
+	if (memchr(c->pssid, '\0', sizeof(c->pssid)) == NULL || !pssid_uuid(c->pssid) ||
 	    c->exp < 1 || c->exp > JWT_TIME_MAX ||
 	    ((c->has & JWT_HAS_NBF) && (c->nbf < 0 || c->nbf > JWT_TIME_MAX)) ||
 	    ((c->has & JWT_HAS_IAT) && (c->iat < 0 || c->iat > JWT_TIME_MAX)))
