@@ -199,6 +199,12 @@ jwt_verify_signature(const struct jwt_keyset *ks, const char *token, size_t len,
 		rv = JWT_ERR_ALG;
 		if (!any)
 			goto out;
+		any = 0;
+		for (size_t i = 0; i < ks->n && !any; i++)
+			any = ks->keys[i].alg == alg && ks->keys[i].kidless;
+		rv = JWT_ERR_UNKNOWN_KEY;
+		if (!any)
+			goto out;
 	}
 	if ((rv = sig_prepare(alg, sigbuf, (size_t)slen, &sig, &owned)) < 0)
 		goto out;
@@ -208,9 +214,16 @@ jwt_verify_signature(const struct jwt_keyset *ks, const char *token, size_t len,
 		if (!key_verify(k, &input, &sig))
 			k = NULL;
 	} else {
-		/* Outside issuers name no key: every key pinned to this algorithm may have signed. */
-		for (size_t i = 0; i < ks->n; i++) {
-			if (ks->keys[i].alg == alg && key_verify(&ks->keys[i], &input, &sig)) {
+		/* Outside issuers name no key: any of theirs pinned to this algorithm may have
+		 * signed. The newest few only, or every key added would cost each such token one
+		 * more signature check. */
+		int tries = 0;
+
+		for (size_t i = ks->n; i-- > 0 && tries < JWT_KIDLESS_TRIES;) {
+			if (ks->keys[i].alg != alg || !ks->keys[i].kidless)
+				continue;
+			tries++;
+			if (key_verify(&ks->keys[i], &input, &sig)) {
 				k = &ks->keys[i];
 				break;
 			}

@@ -27,13 +27,19 @@
 #define JWT_LIFETIME_MAX (30 * 24 * 3600) /* 30 days */
 #define JWT_IAT_SKEW 60
 
+/* A token without kid is tried against at most this many keys of its alg that may verify such
+ * tokens (jwt_keyset_kidless()), the last added first: the work per token stays bounded however
+ * many keys the set holds. */
+#define JWT_KIDLESS_TRIES 4
+
 /* 0 or one of these; jwt_err_str() gives the text. */
 enum jwt_err {
 	JWT_OK = 0,
 	JWT_ERR_MALFORMED = -1, /* not three base64url parts, bad JSON, duplicate keys, "crit" */
 	JWT_ERR_TOO_LONG = -2, /* over JWT_TOKEN_MAX (or, signing, over the caller's buffer) */
 	JWT_ERR_ALG = -3, /* none, HS*, unsupported, not the key's algorithm, no key of the alg */
-	JWT_ERR_UNKNOWN_KEY = -4, /* no key with the token's kid */
+	JWT_ERR_UNKNOWN_KEY = -4, /* no key with the token's kid; no kid and no key of its alg
+				   * may verify tokens without one */
 	JWT_ERR_SIGNATURE = -5,
 	JWT_ERR_EXPIRED = -6, /* now > exp */
 	JWT_ERR_NOT_YET_VALID = -7, /* now < nbf, or now + JWT_IAT_SKEW < iat */
@@ -65,7 +71,7 @@ const char *jwt_err_str(int err);
 
 /* Verify token (len bytes, need not be NUL-terminated) against ks at Unix time now and fill
  * *out. A token with a kid is verified with that key only; a token without one (or with "") is
- * tried against every key of its alg. Then the claims: pssid a UUID (pssid_uuid(), lib/pssid.h),
+ * tried against the last JWT_KIDLESS_TRIES keys of its alg that may verify such tokens. Then the claims: pssid a UUID (pssid_uuid(), lib/pssid.h),
  * exp an integer in range (JWT_TIME_MAX) with now <= exp <= now + JWT_LIFETIME_MAX, nbf (when
  * present) an integer in range with nbf <= now, iat an integer in range with iat <= now +
  * JWT_IAT_SKEW, jti/iss/sub strings, aud a string or an array of strings; others ignored. Returns 0 or a negative enum

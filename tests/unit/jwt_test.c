@@ -642,6 +642,52 @@ test_claims(void)
 	CHECK_EQ_INT(verify_claims(claims, &c), JWT_ERR_CLAIMS, "iss of %d bytes", JWT_STR_MAX + 1);
 }
 
+/* A token without kid is tried against JWT_KIDLESS_TRIES keys at most: the newest that may
+ * verify such tokens. */
+static void
+test_kidless(void)
+{
+	struct jwt_keyset *eks = jwt_keyset_new();
+	struct jwt_signer *s[6];
+	struct jwt_claims c;
+	char kid[8], claims[128], tok[BUF];
+
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d}", NOW);
+	for (int i = 0; i < 6; i++) {
+		snprintf(kid, sizeof(kid), "k%d", i);
+		if (jwt_signer_new(kid, &s[i]) < 0 ||
+		    jwt_keyset_add_ed25519(eks, kid, s[i]->pub) < 0)
+			fatal("jwt_signer_new");
+	}
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[2]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0,
+	    "6 EdDSA keys: a kid-less token of k2, the %dth newest, verifies", JWT_KIDLESS_TRIES);
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[1]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_SIGNATURE,
+	    "one of k1, the 5th newest, is not tried: at most %d keys per token",
+	    JWT_KIDLESS_TRIES);
+	CHECK_EQ_INT(jwt_keyset_kidless(eks, "k5", 0), 0, "k5 may not verify tokens without kid");
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0,
+	    "  then k1 is among the %d tried, and verifies", JWT_KIDLESS_TRIES);
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[5]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_SIGNATURE,
+	    "  and a kid-less token of k5 is refused");
+	token_make(tok, "{\"alg\":\"EdDSA\",\"kid\":\"k5\"}", claims, s[5]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0, "  one that names k5 is not");
+	for (int i = 0; i < 6; i++) {
+		snprintf(kid, sizeof(kid), "k%d", i);
+		jwt_keyset_kidless(eks, kid, 0);
+	}
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[1]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_UNKNOWN_KEY,
+	    "no key may verify tokens without kid: unknown key");
+	CHECK_EQ_INT(jwt_keyset_kidless(eks, "k9", 0), ERR_NOT_FOUND, "kidless: unknown kid");
+	CHECK_EQ_INT(jwt_keyset_kidless(eks, "", 0), ERR_NOT_FOUND, "kidless: empty kid");
+	for (int i = 0; i < 6; i++)
+		jwt_signer_free(s[i]);
+	jwt_keyset_free(eks);
+}
+
 static void
 test_keyfiles(void)
 {
@@ -775,6 +821,7 @@ main(void)
 	test_keys();
 	test_signature();
 	test_claims();
+	test_kidless();
 	test_keyfiles();
 	jwt_signer_free(ed1);
 	jwt_signer_free(ed2);
