@@ -99,7 +99,8 @@ state_revoked(const struct state *st, const char *pssid)
 
 /* ---- keys ---- */
 
-/* Rebuild the keyset from keys[]: a key jwtkey refuses was refused when it came in. */
+/* Rebuild the keyset from keys[] in their order (the last pushed is tried first for a token
+ * without kid): a key jwtkey refuses was refused when it came in. */
 static int
 keyset_rebuild(struct state *st)
 {
@@ -114,6 +115,11 @@ keyset_rebuild(struct state *st)
 			jwt_keyset_free(ks);
 			return rv;
 		}
+		/* A key with an end is one of the manager's earlier keys, whose tokens always
+		 * name it: a token without kid is no business of its, however many rotations
+		 * there were. */
+		if (rv == 0 && st->keys[i].verify_until != 0)
+			jwt_keyset_kidless(ks, st->keys[i].kid, 0);
 	}
 	jwt_keyset_free(st->keyset);
 	st->keyset = ks;

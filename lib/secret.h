@@ -12,7 +12,8 @@
 /* A new secret "<prefix><base64url(32 random bytes)>" into buf (SECRET_STRLEN). 0 or -1. */
 int secret_new(const char *prefix, char *buf);
 
-/* Lower-case hex SHA-256 of the len bytes of s into hex (SECRET_HASH_STRLEN). */
+/* Lower-case hex SHA-256 of the len bytes of s into hex (SECRET_HASH_STRLEN). A failure of
+ * SHA-256 (GnuTLS unusable) is fatal: no secret could be checked. */
 void secret_hash(const char *s, size_t len, char *hex);
 
 /* Fill buf with len random bytes from the system's CSPRNG; 0 or -1. */

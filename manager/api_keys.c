@@ -64,9 +64,19 @@ void
 api_keys_rotate(struct req *r)
 {
 	struct signkey k;
+	int64_t wait;
 	int rv;
 
-	if ((rv = signkeys_rotate(r->app->keys, r->actor, r->app->now(), &k)) < 0) {
+	if ((rv = signkeys_rotate(r->app->keys, r->actor, r->app->now(), &k)) == ERR_LIMIT) {
+		wait = signkeys_rotate_wait(r->app->keys, r->app->now());
+		r->retry_after = wait > 0 && wait < 86400 * 2 ? (unsigned)wait : 1;
+		reply_problem(r, 429, NULL,
+		    "%d earlier signing keys still verify tokens, the most there may be: the next "
+		    "rotation is possible in %lld s, or after DELETE /v1/keys/{kid} of one of them",
+		    SIGNKEYS_VERIFY_MAX, (long long)(wait > 0 ? wait : 1));
+		return;
+	}
+	if (rv < 0) {
 		api_fail(r, rv, NULL, NULL);
 		return;
 	}

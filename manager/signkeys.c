@@ -58,6 +58,10 @@ view_add(const struct signkey *k, const char *pem, const char *file, void *arg)
 		    k->kid, jwt_alg_name(k->alg));
 		return ERR_DB;
 	}
+	/* Our tokens always name their key: only outside issuers' keys are tried for a token
+	 * without kid. */
+	if (!k->imported)
+		jwt_keyset_kidless(v->keyset, k->kid, 0);
 	v->keys[v->n++] = *k;
 	return 0;
 }
@@ -321,6 +325,24 @@ signkeys_get(const struct signkeys *sk, const char *kid)
 	return NULL;
 }
 
+int64_t
+signkeys_rotate_wait(const struct signkeys *sk, int64_t now)
+{
+	int64_t first = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sk->n; i++) {
+		const struct signkey *k = &sk->keys[i];
+
+		if (k->imported || k->state != SIGNKEY_VERIFY || now > k->verify_until)
+			continue;
+		n++;
+		if (first == 0 || k->verify_until < first)
+			first = k->verify_until;
+	}
+	return n < SIGNKEYS_VERIFY_MAX ? 0 : first - now + 1;
+}
+
 int
 signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct signkey *out)
 {
@@ -334,6 +356,8 @@ signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct sign
 	int rv;
 
 	assert(!db_in_tx(sk->db));
+	if (signkeys_rotate_wait(sk, now) > 0)
+		return ERR_LIMIT;
 	if ((rv = db_begin(sk->db)) < 0)
 		return rv;
 	if ((rv = signkey_active(sk->db, &cur, NULL, 0)) < 0)

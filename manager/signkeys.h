@@ -54,9 +54,20 @@ void signkeys_close(struct signkeys *sk);
 /* The non-retired key with this kid, or NULL. */
 const struct signkey *signkeys_get(const struct signkeys *sk, const char *kid);
 
+/* At most this many of our earlier keys verify at once (each for SIGNKEYS_TOKEN_TTL_MAX after
+ * the rotation that ended it): a rotation beyond is refused until the oldest has run out, or
+ * is deleted. Agents keep every key that verifies; this bounds them however often an
+ * administrator rotates. */
+#define SIGNKEYS_VERIFY_MAX 16
+
+/* Seconds until a rotation may go: 0 now, or when SIGNKEYS_VERIFY_MAX of our keys in verify
+ * state are still valid at now, until the first of them ends. */
+int64_t signkeys_rotate_wait(const struct signkeys *sk, int64_t now);
+
 /* Replace the active key with a new Ed25519 key; the previous active key goes to verify with
  * verify_until = now + SIGNKEYS_TOKEN_TTL_MAX. Audit key.rotate by actor. The new key goes to
- * *out. Runs its own transaction (call it outside one). 0, ERR_BUSY, ERR_DB, ERR_NOMEM. */
+ * *out. Runs its own transaction (call it outside one). 0, ERR_LIMIT (signkeys_rotate_wait()
+ * is not 0: nothing changed), ERR_BUSY, ERR_DB, ERR_NOMEM. */
 int signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct signkey *out);
 
 /* Trust an outside issuer's public key: kid, alg and pem (len bytes) as keyimport_check() wants

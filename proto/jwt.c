@@ -29,6 +29,7 @@ jwt_err_str(int err)
 	case JWT_ERR_NOT_YET_VALID: return "token not yet valid";
 	case JWT_ERR_CLAIMS: return "missing or invalid claims";
 	case JWT_ERR_INTERNAL: return "internal error";
+	case JWT_ERR_LIFETIME: return "token lifetime over the maximum";
 	}
 	return "unknown error";
 }
@@ -198,6 +199,12 @@ jwt_verify_signature(const struct jwt_keyset *ks, const char *token, size_t len,
 		rv = JWT_ERR_ALG;
 		if (!any)
 			goto out;
+		any = 0;
+		for (size_t i = 0; i < ks->n && !any; i++)
+			any = ks->keys[i].alg == alg && ks->keys[i].kidless;
+		rv = JWT_ERR_UNKNOWN_KEY;
+		if (!any)
+			goto out;
 	}
 	if ((rv = sig_prepare(alg, sigbuf, (size_t)slen, &sig, &owned)) < 0)
 		goto out;
@@ -207,9 +214,16 @@ jwt_verify_signature(const struct jwt_keyset *ks, const char *token, size_t len,
 		if (!key_verify(k, &input, &sig))
 			k = NULL;
 	} else {
-		/* Outside issuers name no key: every key pinned to this algorithm may have signed. */
-		for (size_t i = 0; i < ks->n; i++) {
-			if (ks->keys[i].alg == alg && key_verify(&ks->keys[i], &input, &sig)) {
+		/* Outside issuers name no key: any of theirs pinned to this algorithm may have
+		 * signed. The newest few only, or every key added would cost each such token one
+		 * more signature check. */
+		int tries = 0;
+
+		for (size_t i = ks->n; i-- > 0 && tries < JWT_KIDLESS_TRIES;) {
+			if (ks->keys[i].alg != alg || !ks->keys[i].kidless)
+				continue;
+			tries++;
+			if (key_verify(&ks->keys[i], &input, &sig)) {
 				k = &ks->keys[i];
 				break;
 			}
@@ -241,15 +255,17 @@ claim_string(json_t *o, const char *name, char *buf)
 	return 0;
 }
 
-/* The integer claim name of o into *val, setting flag in *has when present. */
+/* The integer claim name of o into *val, setting flag in *has when present: a time from min to
+ * JWT_TIME_MAX (later ones are absurd, and no clock can print them). */
 static int
-claim_int(json_t *o, const char *name, int64_t *val, unsigned *has, unsigned flag)
+claim_int(json_t *o, const char *name, int64_t min, int64_t *val, unsigned *has, unsigned flag)
 {
 	json_t *v = json_object_get(o, name);
 
 	if (v == NULL)
 		return 0;
-	if (!json_is_integer(v))
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > JWT_TIME_MAX)
 		return -1;
 	*val = json_integer_value(v);
 	*has |= flag;
@@ -272,15 +288,13 @@ jwt_claims_parse(const unsigned char *payload, size_t len, struct jwt_claims *ou
 	v = json_object_get(o, "pssid");
 	/* jansson refuses \u0000 (no JSON_ALLOW_NUL): the C string is the whole value. */
 	if (!json_is_string(v) || json_string_length(v) > PSSID_MAX ||
-	    !pssid_valid(json_string_value(v)))
+	    !pssid_uuid(json_string_value(v)))
 		goto out;
 	strcpy(out->pssid, json_string_value(v));
-	v = json_object_get(o, "exp");
-	if (!json_is_integer(v))
-		goto out;
-	out->exp = json_integer_value(v);
-	if (claim_int(o, "nbf", &out->nbf, &has, JWT_HAS_NBF) < 0 ||
-	    claim_int(o, "iat", &out->iat, &has, JWT_HAS_IAT) < 0 ||
+	if ((v = json_object_get(o, "exp")) == NULL ||
+	    claim_int(o, "exp", 1, &out->exp, &has, 0) < 0 ||
+	    claim_int(o, "nbf", 0, &out->nbf, &has, JWT_HAS_NBF) < 0 ||
+	    claim_int(o, "iat", 0, &out->iat, &has, JWT_HAS_IAT) < 0 ||
 	    claim_string(o, "jti", out->jti) < 0 || claim_string(o, "iss", out->iss) < 0 ||
 	    claim_string(o, "sub", out->sub) < 0)
 		goto out;
@@ -317,9 +331,15 @@ jwt_verify(
 	if ((rv = jwt_claims_parse(payload, (size_t)n, out)) < 0)
 		return rv;
 	strcpy(out->kid, key->kid);
+	/* exp, nbf and iat are in 0..JWT_TIME_MAX: these differences cannot overflow, whatever
+	 * now is. */
 	if (now > out->exp)
 		rv = JWT_ERR_EXPIRED;
+	else if (out->exp - JWT_LIFETIME_MAX > now)
+		rv = JWT_ERR_LIFETIME;
 	else if ((out->has & JWT_HAS_NBF) && now < out->nbf)
+		rv = JWT_ERR_NOT_YET_VALID;
+	else if ((out->has & JWT_HAS_IAT) && out->iat - JWT_IAT_SKEW > now)
 		rv = JWT_ERR_NOT_YET_VALID;
 	if (rv < 0)
 		memset(out, 0, sizeof(*out));
@@ -387,7 +407,10 @@ jwt_sign(const struct jwt_signer *s, const struct jwt_claims *c, char *out, size
 	size_t n;
 	ssize_t rv = JWT_ERR_CLAIMS;
 
-	if (memchr(c->pssid, '\0', sizeof(c->pssid)) == NULL || !pssid_valid(c->pssid))
+	if (memchr(c->pssid, '\0', sizeof(c->pssid)) == NULL || !pssid_uuid(c->pssid) ||
+	    c->exp < 1 || c->exp > JWT_TIME_MAX ||
+	    ((c->has & JWT_HAS_NBF) && (c->nbf < 0 || c->nbf > JWT_TIME_MAX)) ||
+	    ((c->has & JWT_HAS_IAT) && (c->iat < 0 || c->iat > JWT_TIME_MAX)))
 		goto out;
 	rv = JWT_ERR_INTERNAL;
 	if ((o = json_object()) == NULL ||

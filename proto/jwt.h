@@ -20,19 +20,33 @@
 #define JWT_TOKEN_MAX 2048
 #define JWT_STR_MAX 255 /* jti, iss, sub, aud: longer values are JWT_ERR_CLAIMS */
 
+/* Time claims (proto/README.md §1.5). exp is 1..JWT_TIME_MAX, nbf and iat 0..JWT_TIME_MAX, or
+ * the claims are invalid; a token whose exp is more than JWT_LIFETIME_MAX after now is refused
+ * (JWT_ERR_LIFETIME), one whose iat is more than JWT_IAT_SKEW after now is not yet valid. */
+#define JWT_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+#define JWT_LIFETIME_MAX (30 * 24 * 3600) /* 30 days */
+#define JWT_IAT_SKEW 60
+
+/* A token without kid is tried against at most this many keys of its alg that may verify such
+ * tokens (jwt_keyset_kidless()), the last added first: the work per token stays bounded however
+ * many keys the set holds. */
+#define JWT_KIDLESS_TRIES 4
+
 /* 0 or one of these; jwt_err_str() gives the text. */
 enum jwt_err {
 	JWT_OK = 0,
 	JWT_ERR_MALFORMED = -1, /* not three base64url parts, bad JSON, duplicate keys, "crit" */
 	JWT_ERR_TOO_LONG = -2, /* over JWT_TOKEN_MAX (or, signing, over the caller's buffer) */
 	JWT_ERR_ALG = -3, /* none, HS*, unsupported, not the key's algorithm, no key of the alg */
-	JWT_ERR_UNKNOWN_KEY = -4, /* no key with the token's kid */
+	JWT_ERR_UNKNOWN_KEY = -4, /* no key with the token's kid; no kid and no key of its alg
+				   * may verify tokens without one */
 	JWT_ERR_SIGNATURE = -5,
 	JWT_ERR_EXPIRED = -6, /* now > exp */
-	JWT_ERR_NOT_YET_VALID = -7, /* now < nbf */
-	JWT_ERR_CLAIMS =
-	    -8, /* pssid or exp missing or invalid, a claim of the wrong type or size */
+	JWT_ERR_NOT_YET_VALID = -7, /* now < nbf, or now + JWT_IAT_SKEW < iat */
+	JWT_ERR_CLAIMS = -8, /* pssid or exp missing or invalid, a claim of the wrong type, size
+			      * or range */
 	JWT_ERR_INTERNAL = -9, /* out of memory, GnuTLS failed: not the token's fault */
+	JWT_ERR_LIFETIME = -10, /* exp more than JWT_LIFETIME_MAX after now */
 };
 
 /* JWT_HAS_* bits of jwt_claims.has */
@@ -57,9 +71,10 @@ const char *jwt_err_str(int err);
 
 /* Verify token (len bytes, need not be NUL-terminated) against ks at Unix time now and fill
  * *out. A token with a kid is verified with that key only; a token without one (or with "") is
- * tried against every key of its alg. Then the claims: pssid valid (lib/pssid.h), exp an integer
- * with now <= exp, nbf (when present) an integer with nbf <= now, iat an integer, jti/iss/sub
- * strings, aud a string or an array of strings; others ignored. Returns 0 or a negative enum
+ * tried against the last JWT_KIDLESS_TRIES keys of its alg that may verify such tokens. Then the claims: pssid a UUID (pssid_uuid(), lib/pssid.h),
+ * exp an integer in range (JWT_TIME_MAX) with now <= exp <= now + JWT_LIFETIME_MAX, nbf (when
+ * present) an integer in range with nbf <= now, iat an integer in range with iat <= now +
+ * JWT_IAT_SKEW, jti/iss/sub strings, aud a string or an array of strings; others ignored. Returns 0 or a negative enum
  * jwt_err; *out is zeroed on failure. */
 int jwt_verify(const struct jwt_keyset *ks, const char *token, size_t len, int64_t now,
     struct jwt_claims *out);
@@ -72,14 +87,14 @@ ssize_t jwt_verify_signature(const struct jwt_keyset *ks, const char *token, siz
     unsigned char *payload, size_t cap, const struct jwt_key **key);
 
 /* The claims layer of jwt_verify(): decode the JSON claims set payload (len bytes) into *out (kid
- * left empty) without looking at the time. 0, JWT_ERR_MALFORMED (not a JSON object, duplicate
+ * left empty) without looking at the time (the ranges of exp, nbf and iat are checked). 0, JWT_ERR_MALFORMED (not a JSON object, duplicate
  * keys) or JWT_ERR_CLAIMS. */
 int jwt_claims_parse(const unsigned char *payload, size_t len, struct jwt_claims *out);
 
 /* Issue a token: header {"alg":"EdDSA","typ":"JWT","kid":…} ("kid" when the signer has one),
  * claims pssid and exp, nbf and iat when flagged in c->has, jti, iss, aud and sub when non-empty
  * (c->kid is ignored). The token goes NUL-terminated into out (cap bytes). Returns its length,
- * JWT_ERR_CLAIMS (invalid pssid, a string not NUL-terminated within its buffer or not UTF-8),
+ * JWT_ERR_CLAIMS (pssid not a UUID, exp, nbf or iat out of range, a string not NUL-terminated within its buffer or not UTF-8),
  * JWT_ERR_TOO_LONG (over JWT_TOKEN_MAX or cap) or JWT_ERR_INTERNAL. */
 ssize_t jwt_sign(const struct jwt_signer *s, const struct jwt_claims *c, char *out, size_t cap);
 

@@ -89,6 +89,17 @@ jwt_keyset_find(const struct jwt_keyset *ks, const char *kid)
 	return NULL;
 }
 
+int
+jwt_keyset_kidless(struct jwt_keyset *ks, const char *kid, int on)
+{
+	const struct jwt_key *k = jwt_keyset_find(ks, kid);
+
+	if (k == NULL)
+		return ERR_NOT_FOUND;
+	ks->keys[k - ks->keys].kidless = on;
+	return 0;
+}
+
 /* Append (kid, alg, pub) to ks; ks owns pub from here on, also on failure. */
 static int
 keyset_add(struct jwt_keyset *ks, const char *kid, enum jwt_alg alg, gnutls_pubkey_t pub)
@@ -130,6 +141,7 @@ keyset_add(struct jwt_keyset *ks, const char *kid, enum jwt_alg alg, gnutls_pubk
 	ks->n++;
 	strcpy(k->kid, kid);
 	k->alg = alg;
+	k->kidless = 1;
 	k->pub = pub;
 	pub = NULL;
 	rv = 0;

@@ -23,6 +23,7 @@ enum jwt_alg {
 struct jwt_key {
 	char kid[JWT_KID_MAX + 1]; /* "" for a key without one */
 	enum jwt_alg alg;
+	int kidless; /* may verify a token without kid (jwt_keyset_kidless()); 1 when added */
 	gnutls_pubkey_t pub;
 	/* EdDSA: the raw RFC 8032 public key. Ed25519 signatures are checked with libsodium,
 	 * 2.2x faster here than GnuTLS/nettle, and one check per tunnel is the gateway's largest
@@ -72,6 +73,12 @@ int jwt_keyset_add_ed25519(
  * taken when present; "alg", when present, must be "EdDSA" and "use" "sig". Other key types are
  * ERR_INVALID; other errors as jwt_keyset_add_pem(). */
 int jwt_keyset_add_jwk(struct jwt_keyset *ks, const char *json, size_t len);
+
+/* Whether the key kid may verify tokens without a kid (on: 1, off: 0). Every key may when it
+ * is added; a holder turns it off for keys whose tokens always name them (our own earlier
+ * keys), so that a kid-less token is tried only against keys that may have signed it.
+ * 0, or ERR_NOT_FOUND (no key with this non-empty kid). */
+int jwt_keyset_kidless(struct jwt_keyset *ks, const char *kid, int on);
 
 /* The key with exactly this non-empty kid, or NULL. */
 const struct jwt_key *jwt_keyset_find(const struct jwt_keyset *ks, const char *kid);

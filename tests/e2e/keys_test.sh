@@ -404,6 +404,24 @@ that "events of key:$K1: $(jeach .items action | tr '\n' ' ')" \
     test "$(jeach .items action | tr '\n' ' ')" = "key.create key.delete "
 verdict "GET /v1/events?object=key:<kid> gives a key's history"
 
+# ======================================================================= the rotation rate
+
+# At most 16 of our earlier keys verify at once: a rotation beyond is 429 until the oldest ends.
+N=0
+for _ in $(seq 1 20); do
+	api POST /v1/keys/rotate
+	[ "$STATUS" = 201 ] || break
+	N=$((N + 1))
+done
+want_problem 429
+RA=$(hdr Retry-After || echo 0)
+that "Retry-After \"$RA\", expected the seconds until the oldest verify key ends" \
+    test "$RA" -gt 80000 -a "$RA" -le 86401
+api GET /v1/keys
+NV=$(jq '[.keys[] | select(.origin == "snaptun" and .state == "verify")] | length' <<<"$BODY")
+that "$NV of our keys in verify after $N rotations, expected 16" test "$NV" = 16
+verdict "rotations stop at 16 earlier keys verifying: 429 problem+json with Retry-After"
+
 mgr_stop TERM "$M2"
 that "exit status $MGR_RC" test "$MGR_RC" = 0
 verdict "the manager exits 0 on SIGTERM"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of every way the agent closes a tunnel (issue 4; the close codes and reasons
 # of proto/README.md §1.4): code 1 for a wrong first or second request, a bad method or path, a
-# request of 4096 bytes, a refused token; 3 for a request without "Authorization: Bearer" and for
+# request of 4096 bytes, a refused token (expired, malformed, exp = 2^63-1, a lifetime over 30
+# days, a pssid that is not a UUID); 3 for a request without "Authorization: Bearer" and for
 # revocation (DELETE /v1/clients/{pssid} of an enrolled client, POST /v1/revocations of an outside
 # issuer's pssid); 5 for a stream that ends inside the header block; 2 when the handshake does not
 # come within 3 s; 4 at the session's expiry (a 3 s token); 5 for DELETE /v1/sessions/{id} and for
@@ -85,6 +86,36 @@ client_cmd a10 "renew $(tok | cut -c1-60)x.y.z"
 want_event a10 '^response renew 401 '
 closes a10 1 '.*'
 verdict "code 1: a malformed token is answered 401 in the handshake, then closed"
+
+# Time claims out of bounds (proto/README.md §1.5): the imported issuer's signature is good.
+client_start a12 --token "$(tok)"
+client_cmd a12 "renew $(tok 9223372036854775807)"
+want_event a12 '^response renew 401 '
+closes a12 1 '.*'
+verdict "code 1: a token with exp = 2^63-1 is answered 401 in the handshake, then closed"
+
+client_start a13 --token "$(tok +2592060)"
+client_cmd a13 renew
+want_event a13 '^response renew 401 '
+closes a13 1 '.*'
+verdict "code 1: a token valid for 30 days and a minute (over the lifetime maximum) is answered 401"
+
+client_start a14 --token "$(tok +2591940)"
+client_cmd a14 renew
+want_event a14 '^response renew 200 '
+verdict "a token valid for 30 days less a minute is accepted"
+
+client_start a15 --token "$(tok)"
+client_cmd a15 "renew $(tok +600 outside-issuer:client-9)"
+want_event a15 '^response renew 401 '
+closes a15 1 '.*'
+verdict "code 1: a token whose pssid is not a UUID (outside-issuer:client-9) is answered 401"
+
+client_start a16 --token "$(tok)"
+client_cmd a16 "renew $(tok +600 "$(uuid | tr a-f A-F)")"
+want_event a16 '^response renew 401 '
+closes a16 1 '.*'
+verdict "code 1: a token whose pssid is an upper-case UUID is answered 401"
 
 client_start a11 --token "$(tok)"
 client_cmd a11 renew "assign 2-99,10.77.0.9"

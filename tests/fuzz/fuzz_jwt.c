@@ -1,8 +1,9 @@
 /* Fuzzes JWT verification (proto/jwt.h) with a fixed key set: Ed25519 "fz1", Ed25519 without kid
  * (RFC 8037 A.2), ES256 "es1"; the clock is pinned at NOW.
  * Invariants:
- * - the input as a token: jwt_verify() never crashes and returns 0 with a valid pssid,
- *   now <= exp, nbf <= now (when present) and NUL-terminated strings, or one of the enum jwt_err
+ * - the input as a token: jwt_verify() never crashes and returns 0 with a UUID pssid,
+ *   now <= exp <= now + JWT_LIFETIME_MAX, nbf <= now and iat <= now + JWT_IAT_SKEW (when
+ *   present), times in 0..JWT_TIME_MAX and NUL-terminated strings, or one of the enum jwt_err
  *   codes other than JWT_ERR_INTERNAL with *out zeroed; the signature layer alone agrees;
  * - the input as a claims set, signed by a trusted key: the token verifies or fails only on its
  *   claims (never on signature, algorithm or key), exactly as jwt_claims_parse() judges them;
@@ -60,9 +61,11 @@ check_result(int rv, const struct jwt_claims *c)
 	static const struct jwt_claims zero;
 
 	if (rv == 0) {
-		if (!terminated(c->pssid, sizeof(c->pssid)) || !pssid_valid(c->pssid))
+		if (!terminated(c->pssid, sizeof(c->pssid)) || !pssid_uuid(c->pssid))
 			__builtin_trap();
-		if (NOW > c->exp || ((c->has & JWT_HAS_NBF) && NOW < c->nbf))
+		if (NOW > c->exp || c->exp - NOW > JWT_LIFETIME_MAX ||
+		    ((c->has & JWT_HAS_NBF) && (NOW < c->nbf || c->nbf < 0)) ||
+		    ((c->has & JWT_HAS_IAT) && (c->iat - NOW > JWT_IAT_SKEW || c->iat < 0)))
 			__builtin_trap();
 		if (!terminated(c->kid, sizeof(c->kid)) || !terminated(c->jti, sizeof(c->jti)) ||
 		    !terminated(c->iss, sizeof(c->iss)) || !terminated(c->aud, sizeof(c->aud)) ||
@@ -72,7 +75,8 @@ check_result(int rv, const struct jwt_claims *c)
 			__builtin_trap();
 		return;
 	}
-	if (rv >= 0 || rv <= JWT_ERR_INTERNAL || memcmp(c, &zero, sizeof(zero)) != 0)
+	if (rv >= 0 || rv == JWT_ERR_INTERNAL || rv < JWT_ERR_LIFETIME ||
+	    memcmp(c, &zero, sizeof(zero)) != 0)
 		__builtin_trap();
 }
 
@@ -99,6 +103,7 @@ check_token(const uint8_t *data, size_t size)
 	switch (rv) {
 	case 0:
 	case JWT_ERR_EXPIRED:
+	case JWT_ERR_LIFETIME:
 	case JWT_ERR_NOT_YET_VALID: break;
 	case JWT_ERR_MALFORMED:
 	case JWT_ERR_CLAIMS:
@@ -128,7 +133,7 @@ check_payload(const uint8_t *data, size_t size)
 	check_result(rv, &c);
 	prv = jwt_claims_parse(data, size, &p);
 	if (rv != 0 && rv != JWT_ERR_MALFORMED && rv != JWT_ERR_CLAIMS && rv != JWT_ERR_EXPIRED &&
-	    rv != JWT_ERR_NOT_YET_VALID)
+	    rv != JWT_ERR_LIFETIME && rv != JWT_ERR_NOT_YET_VALID)
 		__builtin_trap();
 	if ((rv == JWT_ERR_MALFORMED || rv == JWT_ERR_CLAIMS) != (prv < 0) ||
 	    (prv < 0 && prv != rv))
@@ -172,6 +177,7 @@ check_roundtrip(const uint8_t *data, size_t size)
 {
 	static const char pssid_chars[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
+	static const char hex[] = "0123456789abcdef";
 	struct jwt_signer *s;
 	struct jwt_claims in, out;
 	char tok[JWT_TOKEN_MAX + 1];
@@ -182,11 +188,16 @@ check_roundtrip(const uint8_t *data, size_t size)
 	memset(&in, 0, sizeof(in));
 	flags = next(&data, &size);
 	s = flags & 1 ? anon : fz1;
-	do
-		take_string(&data, &size, in.pssid, PSSID_MAX, pssid_chars);
-	while (in.pssid[0] == '\0' && size > 0);
-	if (in.pssid[0] == '\0')
-		strcpy(in.pssid, "p");
+	/* A UUID from the input (tokens carry nothing else): mostly hex digits and hyphens
+	 * where they belong, sometimes (bit 3) anything of the alphabet, which must fail. */
+	for (int i = 0; i < PSSID_UUID_LEN; i++) {
+		unsigned b = next(&data, &size);
+		if (flags & 8)
+			in.pssid[i] = pssid_chars[b % (sizeof(pssid_chars) - 1)];
+		else
+			in.pssid[i] = (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : hex[b % 16];
+	}
+	in.pssid[PSSID_UUID_LEN] = '\0';
 	in.exp = NOW + (int64_t)next(&data, &size);
 	in.exp += (int64_t)next(&data, &size) << 8;
 	if (flags & 2) {
@@ -194,7 +205,7 @@ check_roundtrip(const uint8_t *data, size_t size)
 		in.has |= JWT_HAS_NBF;
 	}
 	if (flags & 4) {
-		in.iat = (int64_t)next(&data, &size) << 24;
+		in.iat = NOW + JWT_IAT_SKEW - ((int64_t)next(&data, &size) << 16);
 		in.iat -= (int64_t)next(&data, &size);
 		in.has |= JWT_HAS_IAT;
 	}
@@ -205,6 +216,11 @@ check_roundtrip(const uint8_t *data, size_t size)
 	n = jwt_sign(s, &in, tok, sizeof(tok));
 	if (n == JWT_ERR_TOO_LONG)
 		return;
+	if (!pssid_uuid(in.pssid)) {
+		if (n != JWT_ERR_CLAIMS)
+			__builtin_trap();
+		return;
+	}
 	if (n < 0 || (size_t)n != strlen(tok))
 		__builtin_trap();
 	rv = jwt_verify(ks, tok, (size_t)n, NOW, &out);

@@ -9,6 +9,8 @@
  *   mktoken --key FILE.pem [--kid K] --pssid UUID|random --exp UNIX|+SECONDS|-SECONDS
  *           [--nbf UNIX|+SECONDS|-SECONDS] [--only-pssid-exp] [--show-pssid]
  *       Print one token. Without --kid the header carries no kid (as SNAP issuers write them).
+ *       The values go in as given, absurd ones included (a pssid that is no UUID, exp = 2^63-1),
+ *       so that tests can send what a careless or hostile issuer would.
  *       Claims: pssid and exp, nbf when given, and iat and jti unless --only-pssid-exp (then
  *       exactly pssid and exp, plus nbf when given). "random" is a fresh UUID v4; --show-pssid
  *       prints "PSSID TOKEN" instead of the token alone.
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,7 +183,8 @@ main(int argc, char **argv)
 	int only = 0, show = 0, c;
 	struct jwt_signer *s;
 	struct jwt_claims cl;
-	char tok[JWT_TOKEN_MAX + 1], uuid[37], *pem;
+	char tok[JWT_TOKEN_MAX + 1], uuid[37], *pem, *claims;
+	json_t *o;
 	unsigned char jti[16];
 	size_t len;
 	ssize_t n;
@@ -224,19 +228,25 @@ main(int argc, char **argv)
 	if (strlen(pssid) > PSSID_MAX)
 		die("pssid \"%s\" is too long", pssid);
 	strcpy(cl.pssid, pssid);
-	cl.exp = parse_time(exp, "--exp");
-	if (nbf != NULL) {
-		cl.nbf = parse_time(nbf, "--nbf");
-		cl.has |= JWT_HAS_NBF;
-	}
+	/* The claims are written here, not by jwt_sign(), which refuses what our own issuer must
+	 * never write: an outside issuer may, and the tests send such tokens on purpose. */
+	if ((o = json_pack("{s:s, s:I}", "pssid", pssid, "exp",
+		 (json_int_t)parse_time(exp, "--exp"))) == NULL)
+		die("%s", "out of memory");
+	if (nbf != NULL)
+		json_object_set_new(o, "nbf", json_integer(parse_time(nbf, "--nbf")));
 	if (!only) {
-		cl.iat = clock_unix();
-		cl.has |= JWT_HAS_IAT;
+		json_object_set_new(o, "iat", json_integer(clock_unix()));
 		if (secret_random(jti, sizeof(jti)) < 0)
 			die("%s", "no randomness");
 		b64url_encode(jti, sizeof(jti), cl.jti);
+		json_object_set_new(o, "jti", json_string(cl.jti));
 	}
-	n = jwt_sign(s, &cl, tok, sizeof(tok));
+	if ((claims = json_dumps(o, JSON_COMPACT)) == NULL)
+		die("%s", "out of memory");
+	n = jwt_sign_payload(s, claims, strlen(claims), tok, sizeof(tok));
+	free(claims);
+	json_decref(o);
 	jwt_signer_free(s);
 	if (n < 0)
 		die("cannot sign: %s", jwt_err_str((int)n));

@@ -65,7 +65,7 @@ test_keys(void)
 	struct state *st = state_new();
 	struct jwt_claims cl;
 	char tok[JWT_TOKEN_MAX + 1];
-	size_t n = token("client-1", NOW + 60, tok, sizeof(tok));
+	size_t n = token("4c1e7d2a-9b3f-4e6a-8d5c-0f1e2d3c4b5a", NOW + 60, tok, sizeof(tok));
 
 	CHECK(st != NULL, "state_new");
 	CHECK_EQ_INT(state_verify_token(st, tok, n, NOW, &cl), JWT_ERR_UNKNOWN_KEY,
@@ -76,7 +76,8 @@ test_keys(void)
 	CHECK_EQ_INT(st->nkeys, 0, "nothing kept of refused keys");
 	CHECK_EQ_INT(apply_key(st, "k1", "EdDSA", pem, 0), 0, "KEY k1 applied");
 	CHECK_EQ_INT(state_verify_token(st, tok, n, NOW, &cl), 0, "token verifies with k1");
-	CHECK(strcmp(cl.pssid, "client-1") == 0 && cl.exp == NOW + 60, "claims");
+	CHECK(strcmp(cl.pssid, "4c1e7d2a-9b3f-4e6a-8d5c-0f1e2d3c4b5a") == 0 && cl.exp == NOW + 60,
+	    "claims");
 	CHECK_EQ_INT(state_verify_token(st, tok, n, NOW + 61, &cl), JWT_ERR_EXPIRED, "expired");
 	CHECK_EQ_INT(state_verify_token(st, tok, n, NOW + 60, &cl), 0, "valid at exp exactly");
 

@@ -14,6 +14,7 @@
 #include "check.h"
 
 #define NOW 1790000000
+#define U "0b8e2f4a-6c1d-4e3b-9a7f-5d2c1b0a9e8f" /* the pssid of most tokens here */
 #define BUF 4096
 
 /* RFC 8037 A.1 (private key d), A.2 (public key x), A.4 (the JWS of "Example of Ed25519 signing"
@@ -260,7 +261,7 @@ test_roundtrip(void)
 	    "every claim comes back, kid ed1");
 
 	memset(&in, 0, sizeof(in));
-	strcpy(in.pssid, "p");
+	strcpy(in.pssid, U);
 	in.exp = NOW;
 	n = jwt_sign(ed2, &in, tok, sizeof(tok));
 	CHECK(n > 0, "kid-less signer, pssid and exp only");
@@ -268,14 +269,26 @@ test_roundtrip(void)
 	b64url_decode(tok, (size_t)(p - tok), (unsigned char *)hdr, 255);
 	CHECK(strncmp(hdr, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}", 27) == 0, "header without kid");
 	CHECK_EQ_INT(verify(tok, &c), 0, "kid-less token: tried against every EdDSA key");
-	CHECK(strcmp(c.pssid, "p") == 0 && c.kid[0] == '\0' && c.has == 0 && c.jti[0] == '\0',
+	CHECK(strcmp(c.pssid, U) == 0 && c.kid[0] == '\0' && c.has == 0 && c.jti[0] == '\0',
 	    "verified by the key without kid; absent claims empty");
 
 	CHECK_EQ_INT(
 	    jwt_sign(ed2, &in, tok, (size_t)n), JWT_ERR_TOO_LONG, "output buffer too small");
 	strcpy(in.pssid, "not a pssid");
 	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: invalid pssid");
-	strcpy(in.pssid, "p");
+	strcpy(in.pssid, "client-1");
+	CHECK_EQ_INT(
+	    jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: pssid not a UUID");
+	strcpy(in.pssid, U);
+	in.exp = INT64_MAX;
+	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: exp 2^63-1");
+	in.exp = 0;
+	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: exp 0");
+	in.exp = NOW;
+	in.iat = -1;
+	in.has = JWT_HAS_IAT;
+	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: iat -1");
+	in.has = 0;
 	strcpy(in.sub, "\xff");
 	CHECK_EQ_INT(jwt_sign(ed1, &in, tok, sizeof(tok)), JWT_ERR_CLAIMS, "sign: sub not UTF-8");
 }
@@ -291,8 +304,8 @@ test_size(void)
 	/* Grow an unknown claim until the token is exactly as long as allowed (52 header and 88
 	 * separator and signature characters leave 1908 for the payload: a multiple of 4). */
 	for (pad = 1000; pad < 2000; pad++) {
-		snprintf(payload, sizeof(payload), "{\"pssid\":\"p\",\"exp\":%d,\"x\":\"%0*d\"}",
-		    NOW, pad, 0);
+		snprintf(payload, sizeof(payload),
+		    "{\"pssid\":\"" U "\",\"exp\":%d,\"x\":\"%0*d\"}", NOW, pad, 0);
 		n = jwt_sign_payload(ed1, payload, strlen(payload), tok, sizeof(tok));
 		if (n < 0 || n == JWT_TOKEN_MAX)
 			break;
@@ -301,12 +314,12 @@ test_size(void)
 	CHECK_EQ_INT(verify(tok, &c), 0, "which verifies");
 	CHECK_EQ_INT(jwt_sign_payload(ed1, payload, strlen(payload), tok, JWT_TOKEN_MAX),
 	    JWT_ERR_TOO_LONG, "but not into %d bytes (no room for the NUL)", JWT_TOKEN_MAX);
-	snprintf(payload, sizeof(payload), "{\"pssid\":\"p\",\"exp\":%d,\"x\":\"%0*d\"}", NOW,
+	snprintf(payload, sizeof(payload), "{\"pssid\":\"" U "\",\"exp\":%d,\"x\":\"%0*d\"}", NOW,
 	    pad + 1, 0);
 	CHECK_EQ_INT(jwt_sign_payload(ed1, payload, strlen(payload), tok, sizeof(tok)),
 	    JWT_ERR_TOO_LONG, "one payload byte more: refused");
-	snprintf(
-	    payload, sizeof(payload), "{\"pssid\":\"p\",\"exp\":%d,\"x\":\"%0*d\"}", NOW, pad, 0);
+	snprintf(payload, sizeof(payload), "{\"pssid\":\"" U "\",\"exp\":%d,\"x\":\"%0*d\"}", NOW,
+	    pad, 0);
 	jwt_sign_payload(ed1, payload, strlen(payload), tok, sizeof(tok));
 	strcat(tok, "A");
 	CHECK_EQ_INT(verify(tok, &c), JWT_ERR_TOO_LONG, "%d bytes", JWT_TOKEN_MAX + 1);
@@ -356,7 +369,7 @@ test_alg(void)
 	struct jwt_claims c;
 	char claims[128];
 
-	snprintf(claims, sizeof(claims), "{\"pssid\":\"p\",\"exp\":%d}", NOW);
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d}", NOW);
 	CHECK_EQ_INT(verify(token_make(tok, "{\"alg\":\"none\"}", claims, NULL, 0), &c),
 	    JWT_ERR_ALG, "alg none");
 	CHECK_EQ_INT(
@@ -400,7 +413,7 @@ test_keys(void)
 	struct jwt_signer *other;
 	int ok = 1;
 
-	snprintf(claims, sizeof(claims), "{\"pssid\":\"p\",\"exp\":%d}", NOW);
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d}", NOW);
 	CHECK_EQ_INT(verify(token_make(tok, "{\"alg\":\"EdDSA\",\"kid\":\"nope\"}", claims,
 				ed1->priv, JWT_ALG_EDDSA),
 			 &c),
@@ -444,8 +457,8 @@ test_keys(void)
 
 	/* ES256 r and s have a leading zero byte 1 time in 128: sign often enough to meet one. */
 	for (int i = 0; i < 300; i++) {
-		snprintf(
-		    claims, sizeof(claims), "{\"pssid\":\"p\",\"exp\":%d,\"jti\":\"%d\"}", NOW, i);
+		snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d,\"jti\":\"%d\"}",
+		    NOW, i);
 		token_make(tok, "{\"alg\":\"ES256\",\"kid\":\"es1\",\"typ\":\"JWT\"}", claims, es1,
 		    JWT_ALG_ES256);
 		if (verify(tok, &c) != 0 || strcmp(c.kid, "es1") != 0)
@@ -487,7 +500,7 @@ test_signature(void)
 	struct jwt_claims c;
 	static const int bits[] = {0, 7, 100, 255, 256, 511};
 
-	snprintf(claims, sizeof(claims), "{\"pssid\":\"p\",\"exp\":%d}", NOW);
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d}", NOW);
 	token_make(good, "{\"alg\":\"EdDSA\",\"kid\":\"ed1\"}", claims, ed1->priv, JWT_ALG_EDDSA);
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
 		strcpy(tok, good);
@@ -519,15 +532,39 @@ test_claims(void)
 		int want;
 		const char *what;
 	} v[] = {
-	    {"{\"pssid\":\"p\",\"exp\":1790000000}", 0, "now = exp"},
-	    {"{\"pssid\":\"p\",\"exp\":1789999999}", JWT_ERR_EXPIRED, "now = exp + 1"},
-	    {"{\"pssid\":\"p\",\"exp\":-1}", JWT_ERR_EXPIRED, "exp -1"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"nbf\":1790000000}", 0, "nbf = now"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000100,\"nbf\":1790000001}", JWT_ERR_NOT_YET_VALID,
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000}", 0, "now = exp"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1789999999}", JWT_ERR_EXPIRED, "now = exp + 1"},
+	    {"{\"pssid\":\"" U "\",\"exp\":-1}", JWT_ERR_CLAIMS, "exp -1: not a positive integer"},
+	    {"{\"pssid\":\"" U "\",\"exp\":0}", JWT_ERR_CLAIMS, "exp 0: not a positive integer"},
+	    {"{\"pssid\":\"" U "\",\"exp\":9223372036854775807}", JWT_ERR_CLAIMS,
+		"exp 2^63-1: after year 9999"},
+	    {"{\"pssid\":\"" U "\",\"exp\":253402300800}", JWT_ERR_CLAIMS, "exp in year 10000"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1792592000}", 0,
+		"exp = now + JWT_LIFETIME_MAX (30 days)"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1792592001}", JWT_ERR_LIFETIME,
+		"exp = now + JWT_LIFETIME_MAX + 1"},
+	    {"{\"pssid\":\"" U "\",\"exp\":253402300799}", JWT_ERR_LIFETIME,
+		"exp at the end of 9999: in range, over the lifetime"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"nbf\":-1}", JWT_ERR_CLAIMS, "nbf -1"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"nbf\":9223372036854775807}", JWT_ERR_CLAIMS,
+		"nbf 2^63-1"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"nbf\":0}", 0, "nbf 0"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"iat\":-1}", JWT_ERR_CLAIMS, "iat -1"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"iat\":-9223372036854775807}",
+		JWT_ERR_CLAIMS, "iat -2^63+1"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"iat\":253402300800}", JWT_ERR_CLAIMS,
+		"iat in year 10000"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"iat\":1790000060}", 0,
+		"iat = now + JWT_IAT_SKEW"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"iat\":1790000061}", JWT_ERR_NOT_YET_VALID,
+		"iat = now + JWT_IAT_SKEW + 1: issued in the future"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"nbf\":1790000000}", 0, "nbf = now"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000100,\"nbf\":1790000001}", JWT_ERR_NOT_YET_VALID,
 		"nbf = now + 1"},
-	    {"{\"pssid\":\"p\",\"exp\":1789999999,\"nbf\":1790000001}", JWT_ERR_EXPIRED,
+	    {"{\"pssid\":\"" U "\",\"exp\":1789999999,\"nbf\":1790000001}", JWT_ERR_EXPIRED,
 		"expired and not yet valid: expired"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"nbf\":\"0\"}", JWT_ERR_CLAIMS, "nbf a string"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"nbf\":\"0\"}", JWT_ERR_CLAIMS,
+		"nbf a string"},
 	    {"{\"exp\":1790000000}", JWT_ERR_CLAIMS, "missing pssid"},
 	    {"{\"pssid\":\"\",\"exp\":1790000000}", JWT_ERR_CLAIMS, "empty pssid"},
 	    {"{\"pssid\":\"a b\",\"exp\":1790000000}", JWT_ERR_CLAIMS, "pssid with a space"},
@@ -537,30 +574,51 @@ test_claims(void)
 	    {"{\"pssid\":42,\"exp\":1790000000}", JWT_ERR_CLAIMS, "pssid a number"},
 	    {"{\"pssid\":\"0123456789012345678901234567890123456789012345678901234567890123\","
 	     "\"exp\":1790000000}",
-		0, "pssid of 64 characters"},
+		JWT_ERR_CLAIMS, "pssid of 64 characters, not a UUID"},
+	    {"{\"pssid\":\"p\",\"exp\":1790000000}", JWT_ERR_CLAIMS, "pssid p: not a UUID"},
+	    {"{\"pssid\":\"outside-issuer:client-9\",\"exp\":1790000000}", JWT_ERR_CLAIMS,
+		"pssid outside-issuer:client-9: not a UUID"},
+	    {"{\"pssid\":\"0B8E2F4A-6C1D-4E3B-9A7F-5D2C1B0A9E8F\",\"exp\":1790000000}",
+		JWT_ERR_CLAIMS, "pssid an upper-case UUID: not the canonical form"},
+	    {"{\"pssid\":\"0b8e2f4a6c1d4e3b9a7f5d2c1b0a9e8f\",\"exp\":1790000000}", JWT_ERR_CLAIMS,
+		"pssid a UUID without hyphens"},
+	    {"{\"pssid\":\"{0b8e2f4a-6c1d-4e3b-9a7f-5d2c1b0a9e8f}\",\"exp\":1790000000}",
+		JWT_ERR_CLAIMS, "pssid a UUID in braces"},
+	    {"{\"pssid\":\"0b8e2f4a-6c1d-4e3b-9a7f-5d2c1b0a9e8\",\"exp\":1790000000}",
+		JWT_ERR_CLAIMS, "pssid a UUID one digit short"},
+	    {"{\"pssid\":\"0b8e2f4a-6c1d-4e3b-9a7f-5d2c1b0a9e8f0\",\"exp\":1790000000}",
+		JWT_ERR_CLAIMS, "pssid a UUID one digit long"},
+	    {"{\"pssid\":\"0b8e2f4a-6c1d-4e3b-9a7f_5d2c1b0a9e8f\",\"exp\":1790000000}",
+		JWT_ERR_CLAIMS, "pssid a UUID with _ for a hyphen"},
+	    {"{\"pssid\":\"0b8e2f4g-6c1d-4e3b-9a7f-5d2c1b0a9e8f\",\"exp\":1790000000}",
+		JWT_ERR_CLAIMS, "pssid a UUID with a g"},
+	    {"{\"pssid\":\"00000000-0000-0000-0000-000000000000\",\"exp\":1790000000}", 0,
+		"pssid the nil UUID (any version and variant)"},
 	    {"{\"pssid\":\"01234567890123456789012345678901234567890123456789012345678901234\","
 	     "\"exp\":1790000000}",
 		JWT_ERR_CLAIMS, "pssid of 65 characters"},
-	    {"{\"pssid\":\"p\"}", JWT_ERR_CLAIMS, "missing exp"},
-	    {"{\"pssid\":\"p\",\"exp\":\"1790000000\"}", JWT_ERR_CLAIMS, "exp a string"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000.0}", JWT_ERR_CLAIMS, "exp a real"},
-	    {"{\"pssid\":\"p\",\"exp\":1.79e9}", JWT_ERR_CLAIMS, "exp in exponent form"},
-	    {"{\"pssid\":\"p\",\"exp\":null}", JWT_ERR_CLAIMS, "exp null"},
-	    {"{\"pssid\":\"p\",\"exp\":99999999999999999999}", JWT_ERR_MALFORMED, "exp over int64"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"iat\":1.5}", JWT_ERR_CLAIMS, "iat a real"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"jti\":5}", JWT_ERR_CLAIMS, "jti a number"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"sub\":null}", JWT_ERR_CLAIMS, "sub null"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"aud\":{}}", JWT_ERR_CLAIMS, "aud an object"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"aud\":[\"a\",1]}", JWT_ERR_CLAIMS,
+	    {"{\"pssid\":\"" U "\"}", JWT_ERR_CLAIMS, "missing exp"},
+	    {"{\"pssid\":\"" U "\",\"exp\":\"1790000000\"}", JWT_ERR_CLAIMS, "exp a string"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000.0}", JWT_ERR_CLAIMS, "exp a real"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1.79e9}", JWT_ERR_CLAIMS, "exp in exponent form"},
+	    {"{\"pssid\":\"" U "\",\"exp\":null}", JWT_ERR_CLAIMS, "exp null"},
+	    {"{\"pssid\":\"" U "\",\"exp\":99999999999999999999}", JWT_ERR_MALFORMED,
+		"exp over int64"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"iat\":1.5}", JWT_ERR_CLAIMS, "iat a real"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"jti\":5}", JWT_ERR_CLAIMS, "jti a number"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"sub\":null}", JWT_ERR_CLAIMS, "sub null"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"aud\":{}}", JWT_ERR_CLAIMS,
+		"aud an object"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"aud\":[\"a\",1]}", JWT_ERR_CLAIMS,
 		"aud array with a number"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"aud\":[\"a\",\"b\"]}", 0, "aud array"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"x\":[{\"y\":null}],\"pssid2\":1}", 0,
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"aud\":[\"a\",\"b\"]}", 0, "aud array"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"x\":[{\"y\":null}],\"pssid2\":1}", 0,
 		"unknown claims ignored"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000,\"pssid\":\"q\"}", JWT_ERR_MALFORMED,
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000,\"pssid\":\"q\"}", JWT_ERR_MALFORMED,
 		"duplicate pssid"},
 	    {"[\"pssid\",\"p\"]", JWT_ERR_MALFORMED, "claims an array"},
 	    {"\"pssid\"", JWT_ERR_MALFORMED, "claims a string"},
-	    {"{\"pssid\":\"p\",\"exp\":1790000000}x", JWT_ERR_MALFORMED, "trailing garbage"},
+	    {"{\"pssid\":\"" U "\",\"exp\":1790000000}x", JWT_ERR_MALFORMED, "trailing garbage"},
 	    {"", JWT_ERR_MALFORMED, "empty payload"},
 	};
 	struct jwt_claims c;
@@ -573,15 +631,61 @@ test_claims(void)
 		if (rv < 0)
 			CHECK(c.pssid[0] == '\0' && c.exp == 0, "  nothing returned");
 	}
-	verify_claims("{\"pssid\":\"p\",\"exp\":1790000000,\"aud\":[\"a\",\"b\"]}", &c);
+	verify_claims("{\"pssid\":\"" U "\",\"exp\":1790000000,\"aud\":[\"a\",\"b\"]}", &c);
 	CHECK(c.aud[0] == '\0' && c.has == JWT_HAS_AUD_LIST, "aud array: flagged, not returned");
-	snprintf(claims, sizeof(claims), "{\"pssid\":\"p\",\"exp\":%d,\"jti\":\"%0*d\"}", NOW,
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d,\"jti\":\"%0*d\"}", NOW,
 	    JWT_STR_MAX, 0);
 	CHECK_EQ_INT(verify_claims(claims, &c), 0, "jti of %d bytes", JWT_STR_MAX);
 	CHECK_EQ_INT(strlen(c.jti), JWT_STR_MAX, "  returned whole");
-	snprintf(claims, sizeof(claims), "{\"pssid\":\"p\",\"exp\":%d,\"iss\":\"%0*d\"}", NOW,
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d,\"iss\":\"%0*d\"}", NOW,
 	    JWT_STR_MAX + 1, 0);
 	CHECK_EQ_INT(verify_claims(claims, &c), JWT_ERR_CLAIMS, "iss of %d bytes", JWT_STR_MAX + 1);
+}
+
+/* A token without kid is tried against JWT_KIDLESS_TRIES keys at most: the newest that may
+ * verify such tokens. */
+static void
+test_kidless(void)
+{
+	struct jwt_keyset *eks = jwt_keyset_new();
+	struct jwt_signer *s[6];
+	struct jwt_claims c;
+	char kid[8], claims[128], tok[BUF];
+
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d}", NOW);
+	for (int i = 0; i < 6; i++) {
+		snprintf(kid, sizeof(kid), "k%d", i);
+		if (jwt_signer_new(kid, &s[i]) < 0 ||
+		    jwt_keyset_add_ed25519(eks, kid, s[i]->pub) < 0)
+			fatal("jwt_signer_new");
+	}
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[2]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0,
+	    "6 EdDSA keys: a kid-less token of k2, the %dth newest, verifies", JWT_KIDLESS_TRIES);
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[1]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_SIGNATURE,
+	    "one of k1, the 5th newest, is not tried: at most %d keys per token",
+	    JWT_KIDLESS_TRIES);
+	CHECK_EQ_INT(jwt_keyset_kidless(eks, "k5", 0), 0, "k5 may not verify tokens without kid");
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0,
+	    "  then k1 is among the %d tried, and verifies", JWT_KIDLESS_TRIES);
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[5]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_SIGNATURE,
+	    "  and a kid-less token of k5 is refused");
+	token_make(tok, "{\"alg\":\"EdDSA\",\"kid\":\"k5\"}", claims, s[5]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0, "  one that names k5 is not");
+	for (int i = 0; i < 6; i++) {
+		snprintf(kid, sizeof(kid), "k%d", i);
+		jwt_keyset_kidless(eks, kid, 0);
+	}
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s[1]->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_UNKNOWN_KEY,
+	    "no key may verify tokens without kid: unknown key");
+	CHECK_EQ_INT(jwt_keyset_kidless(eks, "k9", 0), ERR_NOT_FOUND, "kidless: unknown kid");
+	CHECK_EQ_INT(jwt_keyset_kidless(eks, "", 0), ERR_NOT_FOUND, "kidless: empty kid");
+	for (int i = 0; i < 6; i++)
+		jwt_signer_free(s[i]);
+	jwt_keyset_free(eks);
 }
 
 static void
@@ -602,7 +706,7 @@ test_keyfiles(void)
 	CHECK_EQ_INT(jwt_signer_from_pem("ed1", pem, len, &s), 0, "import it");
 	CHECK(s != NULL && memcmp(s->pub, ed1->pub, 32) == 0, "same public key");
 	memset(&c, 0, sizeof(c));
-	strcpy(c.pssid, "p");
+	strcpy(c.pssid, U);
 	c.exp = NOW;
 	jwt_sign(s, &c, tok, sizeof(tok));
 	CHECK_EQ_INT(verify(tok, &c), 0, "its token verifies with ed1");
@@ -717,6 +821,7 @@ main(void)
 	test_keys();
 	test_signature();
 	test_claims();
+	test_kidless();
 	test_keyfiles();
 	jwt_signer_free(ed1);
 	jwt_signer_free(ed2);

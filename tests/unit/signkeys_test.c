@@ -287,7 +287,7 @@ main(void)
 	const struct signkey *g;
 	uint64_t gen;
 	json_t *jwk;
-	int rv;
+	int rv, i;
 
 	/* Whole lines: the expected error logs (stderr) interleave with the checks. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -480,6 +480,30 @@ main(void)
 		sk->keys[0].state == SIGNKEY_ACTIVE && signkeys_get(sk, "snap-ec") != NULL &&
 		signkeys_get(sk, "snap-rsa") != NULL && signkeys_get(sk, "snap-ed") != NULL,
 	    "a reopen has the active key and the three imported ones");
+	CHECK(jwt_keyset_find(sk->keyset, kid3)->kidless == 0 &&
+		jwt_keyset_find(sk->keyset, "snap-rsa")->kidless == 1,
+	    "our key may not verify a token without kid, an imported one may");
+
+	/* ---- the rotation rate ---- */
+	for (i = 0;
+	     i <= SIGNKEYS_VERIFY_MAX && (rv = signkeys_rotate(sk, "alice", T0 + 1010, &k)) == 0;
+	     i++)
+		;
+	CHECK(rv == ERR_LIMIT && i == SIGNKEYS_VERIFY_MAX,
+	    "%d rotations in a row, then ERR_LIMIT (%d of our keys verify)", i,
+	    SIGNKEYS_VERIFY_MAX);
+	CHECK(signkeys_rotate_wait(sk, T0 + 1010) == SIGNKEYS_TOKEN_TTL_MAX + 1,
+	    "the next may go once the first of them has run out");
+	CHECK(sk->n == 4 + SIGNKEYS_VERIFY_MAX &&
+		count_events("key.rotate") == 2 + SIGNKEYS_VERIFY_MAX,
+	    "the refused rotation changed nothing");
+	CHECK_EQ_INT(signkeys_delete(sk, sk->keys[1].kid, "alice", T0 + 1020, NULL), 0,
+	    "delete one of our keys in verify");
+	CHECK_EQ_INT(signkeys_rotate(sk, "alice", T0 + 1020, &k), 0, "  then a rotation goes");
+	CHECK_EQ_INT(signkeys_rotate(sk, "alice", T0 + 1020, &k), ERR_LIMIT, "  and only one");
+	CHECK_EQ_INT(signkeys_rotate(sk, "alice", T0 + 1010 + SIGNKEYS_TOKEN_TTL_MAX + 1, &k), 0,
+	    "a rotation goes once the oldest has run out");
+	snprintf(kid3, sizeof(kid3), "%s", sk->signer->kid); /* the active key from here on */
 	signkeys_close(sk);
 	sk = NULL;
 

@@ -442,7 +442,8 @@ established(int i, const char *pssid)
 static void
 test_handshake_order(void)
 {
-	const char *tok = token(signer, "order-1", clock_unix() + 3600);
+	const char *tok =
+	    token(signer, "00000000-0000-4000-8000-000000000001", clock_unix() + 3600);
 	uint64_t isd_as = 0, until = 0;
 	struct addr a, want;
 	struct cli *cl;
@@ -508,15 +509,17 @@ test_token_refused(void)
 {
 	struct cli *cl = cli_open(0);
 
-	CHECK_EQ_INT(renew(cl, token(stranger, "who-1", clock_unix() + 3600)), 401,
-	    "a token of an unknown key: 401");
+	CHECK_EQ_INT(
+	    renew(cl, token(stranger, "00000000-0000-4000-8000-000000000002", clock_unix() + 3600)),
+	    401, "a token of an unknown key: 401");
 	CHECK(closed_with(cl, CTRL_CLOSE_INVALID_REQUEST, "unauthorized"),
 	    "and closed with code 1 \"unauthorized\"");
 	cli_free(0);
 
 	cl = cli_open(0);
 	CHECK_EQ_INT(
-	    renew(cl, token(signer, "who-2", clock_unix() - 10)), 401, "an expired token: 401");
+	    renew(cl, token(signer, "00000000-0000-4000-8000-000000000003", clock_unix() - 10)),
+	    401, "an expired token: 401");
 	CHECK(
 	    closed_with(cl, CTRL_CLOSE_INVALID_REQUEST, "unauthorized"), "and closed with code 1");
 	cli_free(0);
@@ -525,7 +528,8 @@ test_token_refused(void)
 static void
 test_assign_refused(void)
 {
-	const char *tok = token(signer, "pool-1", clock_unix() + 3600);
+	const char *tok =
+	    token(signer, "00000000-0000-4000-8000-000000000004", clock_unix() + 3600);
 	struct cli *cl = cli_open(0);
 	int allocs = mgr.allocs;
 
@@ -565,10 +569,10 @@ test_revoke_kill(void)
 	int holds;
 
 	mgr.next_addr = 20;
-	cl = established(0, "rev-1");
+	cl = established(0, "00000000-0000-4000-8000-000000000005");
 	CHECK(cl != NULL, "established");
 	holds = mgr.holds;
-	tunnels_revoke(ts, "rev-1");
+	tunnels_revoke(ts, "00000000-0000-4000-8000-000000000005");
 	quic_server_flush(srv);
 	CHECK(closed_with(cl, CTRL_CLOSE_UNAUTHENTICATED, "revoked"),
 	    "revoked: closed with code 3 \"revoked\"");
@@ -576,7 +580,7 @@ test_revoke_kill(void)
 	CHECK_EQ_INT(mgr.holds, holds, "no HOLD_REQ: the revoked grant is the manager's");
 	cli_free(0);
 
-	cl = established(0, "kill-1");
+	cl = established(0, "00000000-0000-4000-8000-000000000006");
 	CHECK(cl != NULL, "established");
 	RUN_UNTIL(mgr.up_grant == 121, 1000);
 	tunnels_kill(ts, mgr.up_session, "maintenance window");
@@ -585,7 +589,7 @@ test_revoke_kill(void)
 	    "killed: closed with code 5 and the given reason");
 	cli_free(0);
 
-	cl = established(0, "kill-2");
+	cl = established(0, "00000000-0000-4000-8000-000000000007");
 	RUN_UNTIL(mgr.up_grant == 122, 1000);
 	tunnels_kill(ts, mgr.up_session, "");
 	quic_server_flush(srv);
@@ -600,9 +604,9 @@ test_supersede(void)
 	struct cli *a, *b;
 
 	mgr.next_addr = 30;
-	a = established(0, "twice-1");
+	a = established(0, "00000000-0000-4000-8000-000000000008");
 	CHECK(a != NULL, "the first session is up");
-	b = established(1, "twice-1");
+	b = established(1, "00000000-0000-4000-8000-000000000008");
 	CHECK(b != NULL, "a newer session of the same pssid comes up");
 	CHECK(closed_with(a, CTRL_CLOSE_INTERNAL, "superseded"),
 	    "the older one is closed with code 5 \"superseded\"");
@@ -614,7 +618,7 @@ test_supersede(void)
 static void
 test_expiry(void)
 {
-	const char *tok = token(signer, "short-1", clock_unix() + 1);
+	const char *tok = token(signer, "00000000-0000-4000-8000-000000000009", clock_unix() + 1);
 	struct cli *cl = cli_open(0);
 
 	mgr.next_addr = 40;
@@ -650,8 +654,8 @@ test_hub(void)
 	uint8_t p[200];
 
 	mgr.next_addr = 50;
-	a = established(0, "hub-a"); /* 10.0.0.50 */
-	b = established(1, "hub-b"); /* 10.0.0.51 */
+	a = established(0, "00000000-0000-4000-8000-000000000010"); /* 10.0.0.50 */
+	b = established(1, "00000000-0000-4000-8000-000000000011"); /* 10.0.0.51 */
 	CHECK(a != NULL && b != NULL, "two tunnels up");
 	quic_datagram_send(a->c, p, v4(p, 50, 51, 120));
 	quic_client_flush(a->c);
