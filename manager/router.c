@@ -33,6 +33,30 @@ match(const char *pattern, const char *path, const char **params, char *buf)
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* Whether item is one of the ", "-separated list's items. */
+static int
+listed(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; (p = strstr(p, item)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Add method to the Allow list unless it is there already (two patterns of the table can match
+ * one path with the same method) or would not fit. */
+static void
+allow_add(char *allow, size_t allowlen, const char *method)
+{
+	if (listed(allow, method) || strlen(allow) + strlen(method) + 3 > allowlen)
+		return;
+	if (allow[0] != '\0')
+		strcat(allow, ", ");
+	strcat(allow, method);
+}
+
 const struct route *
 router_match(const struct route *table, size_t n, struct req *r, const char *method,
     const char *path, char *allow, size_t allowlen)
@@ -52,11 +76,7 @@ router_match(const struct route *table, size_t n, struct req *r, const char *met
 			r->param_buf = buf;
 			return &table[i];
 		}
-		if (strlen(allow) + strlen(table[i].method) + 3 < allowlen) {
-			if (allow[0] != '\0')
-				strcat(allow, ", ");
-			strcat(allow, table[i].method);
-		}
+		allow_add(allow, allowlen, table[i].method);
 	}
 	free(buf);
 	return NULL;

@@ -43,6 +43,8 @@ main(void)
 	rt = router_match(table, N, &r, "POST", "/v1/pools/7", allow, sizeof(allow));
 	CHECK(rt == NULL && strstr(allow, "DELETE") != NULL,
 	    "405: the methods of every matching pattern (%s)", allow);
+	CHECK(strcmp(allow, "GET, DELETE") == 0,
+	    "each method once, though two GET patterns match (%s)", allow);
 	rt = router_match(table, N, &r, "GET", "/v1/health", allow, sizeof(allow));
 	CHECK(rt == &table[4] && r.params[0] == NULL, "no parameter for a fixed path");
 	rt = router_match(table, N, &r, "GET", "/v1/pools/", allow, sizeof(allow));
