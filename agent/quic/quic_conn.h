@@ -81,6 +81,7 @@ struct quic_conn {
 	size_t heap_idx; /* position in its expiry heap, SIZE_MAX when absent */
 	uint64_t heap_key;
 	int hs_counted; /* counted in its handshakes in progress */
+	int validated; /* its first Initial carried our Retry token: the address is the peer's */
 	struct quic_cid_entry *cids; /* its CID table entries that lead here */
 
 	struct sockaddr_storage local, remote, remote_shown;

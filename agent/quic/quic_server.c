@@ -26,7 +26,7 @@
 struct quic_server {
 	struct quic_callbacks cb;
 	enum quic_retry retry;
-	unsigned retry_rate, max_conns, max_handshakes;
+	unsigned retry_rate, max_conns, max_handshakes, max_halfopen;
 	uint64_t idle_timeout, handshake_timeout;
 	uint8_t secret[QUIC_STATIC_SECRET_LEN];
 	struct quic_tls_server *tls;
@@ -41,6 +41,7 @@ struct quic_server {
 	size_t heap_n, heap_cap;
 	struct quic_conn *all, *dirty;
 	unsigned live, handshakes;
+	unsigned halfopen; /* of the handshakes, those from an address not validated by Retry */
 
 	uint64_t rate_start, reset_start;
 	unsigned rate_new, reset_n;
@@ -168,6 +169,8 @@ hs_uncount(struct quic_server *s, struct quic_conn *c)
 	if (c->hs_counted) {
 		c->hs_counted = 0;
 		s->handshakes--;
+		if (!c->validated)
+			s->halfopen--;
 	}
 }
 
@@ -350,7 +353,11 @@ send_stateless_reset(struct quic_server *s, const uint8_t *dcid, size_t rxlen,
 		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen, (struct sockaddr *)&s->cur_local);
 }
 
-/* Whether new handshakes now need address validation first. */
+/* Whether a new handshake from an address not validated yet needs a Retry first. AUTO asks
+ * for one under pressure: above retry_rate new handshakes a second, once half-open handshakes
+ * (those from unvalidated addresses, which a spoofed source can hold open) fill half the
+ * handshake cap, or when either cap is reached. Retry costs the server no state, so
+ * a real client is validated and comes back instead of being refused. */
 static int
 retry_needed(struct quic_server *s, uint64_t now)
 {
@@ -362,7 +369,8 @@ retry_needed(struct quic_server *s, uint64_t now)
 		s->rate_start = now;
 		s->rate_new = 0;
 	}
-	return s->rate_new >= s->retry_rate;
+	return s->rate_new >= s->retry_rate || s->halfopen >= s->max_halfopen ||
+	    s->handshakes >= s->max_handshakes || s->live >= s->max_conns;
 }
 
 static struct quic_conn *
@@ -397,8 +405,11 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	s->all = c;
 	c->live = 1;
 	c->hs_counted = 1;
+	c->validated = ocid != NULL;
 	s->live++;
 	s->handshakes++;
+	if (!c->validated)
+		s->halfopen++;
 
 	for (tries = 0; tries < 8; tries++) {
 		scid.datalen = QUIC_SCID_LEN;
@@ -514,12 +525,6 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 	}
 	if (ngtcp2_accept(&hd, pkt, len) != 0)
 		return; /* not an Initial, or too short */
-	if (s->live >= s->max_conns || s->handshakes >= s->max_handshakes) {
-		log_debug("quic: refusing a connection: %u connections, %u handshakes", s->live,
-		    s->handshakes);
-		send_refusal(s, &hd, NGTCP2_CONNECTION_REFUSED, sa, salen);
-		return;
-	}
 	if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
 		if (ngtcp2_crypto_verify_retry_token(&ocid, hd.token.base, hd.token.len, s->secret,
 			sizeof(s->secret), hd.version, sa, salen, &hd.dcid, QUIC_RETRY_TOKEN_TTL_NS,
@@ -536,6 +541,16 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 			send_retry(s, &hd, sa, salen, len);
 			return;
 		}
+	}
+	/* Only validated handshakes are held against the handshake cap: half-open ones can
+	 * never fill it (AUTO sends Retry long before), so a spoofed flood refuses no one. */
+	if (s->live >= s->max_conns ||
+	    (pocid != NULL ? s->handshakes - s->halfopen : s->handshakes) >= s->max_handshakes) {
+		log_debug("quic: refusing a connection: %u connections, %u handshakes (%u "
+			  "half-open)",
+		    s->live, s->handshakes, s->halfopen);
+		send_refusal(s, &hd, NGTCP2_CONNECTION_REFUSED, sa, salen);
+		return;
 	}
 	if ((c = server_conn_new(s, &hd, pocid, sa, salen, now)) == NULL)
 		return;
@@ -577,6 +592,7 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	s->retry_rate = cfg->retry_rate ? cfg->retry_rate : QUIC_DEFAULT_RETRY_RATE;
 	s->max_conns = cfg->max_conns ? cfg->max_conns : 10000;
 	s->max_handshakes = cfg->max_handshakes ? cfg->max_handshakes : 1000;
+	s->max_halfopen = s->max_handshakes / 2 ? s->max_handshakes / 2 : 1;
 	s->idle_timeout = cfg->idle_timeout_ns ? cfg->idle_timeout_ns : QUIC_IDLE_TIMEOUT_NS;
 	s->handshake_timeout =
 	    cfg->handshake_timeout_ns ? cfg->handshake_timeout_ns : QUIC_HANDSHAKE_TIMEOUT_NS;
