@@ -21,6 +21,8 @@
 #define QUIC_RESETS_PER_SEC 200
 #define QUIC_RETRY_TOKEN_TTL_NS (10ull * 1000000000u)
 #define QUIC_DEFAULT_RETRY_RATE 1000
+/* the QUIC handshake limit of a peer whose address no Retry validated (at most) */
+#define QUIC_HALFOPEN_TIMEOUT_NS (3ull * 1000000000u)
 #define QUIC_MIN_RESET_TRIGGER 41 /* RFC 9000 §10.3: the reset must be smaller, >= 21 bytes */
 
 struct quic_server {
@@ -185,7 +187,8 @@ server_conn_changed(void *owner, struct quic_conn *c)
 	heap_update(s, c);
 }
 
-/* ops->ended: no longer counted; freed when its drain ends (heap key drain_end). */
+/* ops->ended: no longer counted, its ngtcp2 and TLS state freed now (late packets get
+ * close_pkt or nothing); the rest is freed when its drain ends (heap key drain_end). */
 static void
 server_conn_ended(void *owner, struct quic_conn *c)
 {
@@ -193,6 +196,7 @@ server_conn_ended(void *owner, struct quic_conn *c)
 
 	hs_uncount(s, c);
 	s->live--;
+	quic_conn_release(c);
 	heap_update(s, c);
 }
 
@@ -424,6 +428,8 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	ngtcp2_settings_default(&settings);
 	settings.initial_ts = now;
 	settings.handshake_timeout = s->handshake_timeout;
+	if (!c->validated && settings.handshake_timeout > QUIC_HALFOPEN_TIMEOUT_NS)
+		settings.handshake_timeout = QUIC_HALFOPEN_TIMEOUT_NS;
 	settings.token = hd->token;
 	ngtcp2_transport_params_default(&params);
 	params.initial_max_streams_bidi = 16;

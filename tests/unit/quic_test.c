@@ -2,6 +2,7 @@
  * ::1, driven by a small ppoll loop; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -808,6 +809,8 @@ test_halfopen_flood(void)
 	long before, after;
 	unsigned hs;
 	int n = 400;
+	uint64_t t0;
+	size_t heap0, heap;
 
 	/* what one half-open handshake costs: Retry never, a cap above the flood */
 	test_max_handshakes = (unsigned)n + 16;
@@ -820,6 +823,7 @@ test_halfopen_flood(void)
 	quic_client_free(cli.c);
 	cli.c = NULL;
 	before = rss_kib();
+	heap0 = mallinfo2().uordblks;
 	flood_halfopen(n);
 	hs = quic_server_handshakes(loop_srv);
 	after = rss_kib();
@@ -829,6 +833,17 @@ test_halfopen_flood(void)
 	CHECK(hs > 0 && (after - before) / (long)hs <= HALFOPEN_KIB,
 	    "a half-open handshake costs at most %d KiB of RSS (%ld)", HALFOPEN_KIB,
 	    hs ? (after - before) / (long)hs : -1);
+	/* an unvalidated peer has 3 s for its QUIC handshake, not the configured 10 s */
+	t0 = clock_mono_ns();
+	RUN(quic_server_conns(loop_srv) == 0, 6000);
+	t0 = (clock_mono_ns() - t0) / MS;
+	CHECK(quic_server_conns(loop_srv) == 0 && t0 < 4000,
+	    "the half-open handshakes time out within 3 s (%u left after %llu ms)",
+	    quic_server_conns(loop_srv), (unsigned long long)t0);
+	heap = mallinfo2().uordblks;
+	CHECK(heap < heap0 + 256 * 1024,
+	    "once they are gone the heap is back (%zu KiB in use, %zu before the flood)",
+	    heap / 1024, heap0 / 1024);
 	server_stop(0, "shutting down");
 
 	/* Retry AUTO with a rate limit never reached: past half the handshake cap of half-open
@@ -849,9 +864,13 @@ test_halfopen_flood(void)
 		srv.echo = 1;
 		loop_srv = quic_server_new(&cfg, &cb);
 	}
-	flood_halfopen(200);
+	before = rss_kib();
+	flood_halfopen(600);
 	hs = quic_server_handshakes(loop_srv);
-	CHECK(hs <= 20, "200 half-open Initials, max_handshakes 40: %u kept (at most 20)", hs);
+	after = rss_kib();
+	printf("# 600 half-open Initials, max_handshakes 40: %u kept, RSS %ld KiB -> %ld KiB\n", hs,
+	    before, after);
+	CHECK(hs <= 20, "600 half-open Initials, max_handshakes 40: %u kept (at most 20)", hs);
 	client_start(&cli, 0, pin, 0);
 	RUN(cli.readys || cli.closeds, 3000);
 	CHECK(cli.readys == 1 && cli.closeds == 0,
