@@ -2,6 +2,7 @@
  * an agent (agent/README.md, "Handshakes under pressure").
  *
  *   hsflood [--count N] ADDR:PORT
+ *   hsflood --help | --version
  *       Send N (default 1000, at most 20000) client Initials to ADDR:PORT (a loopback address
  *       only), each a real first flight from a port of its own that is closed right after:
  *       like a spoofed source, it never answers a Retry nor finishes the handshake. Paced at
@@ -16,14 +17,18 @@
 #include <unistd.h>
 
 #include "../../agent/quic/quic.h"
+#include "../../lib/args.h"
 
 #define COUNT_MAX 20000
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr, "usage: hsflood [--count N] ADDR:PORT\n");
-	exit(1);
+	fprintf(f,
+	    "usage: hsflood [--count N] ADDR:PORT\n"
+	    "       hsflood --help | --version\n"
+	    "\n"
+	    "  --count N   Initials to send, each from a port of its own (default 1000)\n");
 }
 
 int
@@ -31,6 +36,8 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"count", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct quic_client_config cfg;
@@ -50,11 +57,15 @@ main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		default: usage();
+		case 'h': usage_print(stdout); return 0;
+		case 'V': args_version("hsflood");
+		default: usage_print(stderr); return 1;
 		}
 	}
-	if (optind + 1 != argc)
-		usage();
+	if (optind + 1 != argc) {
+		usage_print(stderr);
+		return 1;
+	}
 	if (strncmp(argv[optind], "127.", 4) != 0 && strncmp(argv[optind], "[::1]:", 6) != 0) {
 		fprintf(stderr, "hsflood: \"%s\": loopback addresses only\n", argv[optind]);
 		return 1;
