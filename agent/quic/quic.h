@@ -130,7 +130,10 @@ int quic_cert_spki_pin(const char *cert_file, unsigned char pin[QUIC_SPKI_PIN_LE
 /* ---- server ---- */
 
 enum quic_retry {
-	QUIC_RETRY_AUTO = 0, /* Retry (address validation) only above retry_rate handshakes/s */
+	/* Retry (address validation) under pressure only: above retry_rate new handshakes/s,
+	 * when half-open handshakes (unvalidated addresses) fill half of max_handshakes, or at a
+	 * cap */
+	QUIC_RETRY_AUTO = 0,
 	QUIC_RETRY_ALWAYS,
 	QUIC_RETRY_NEVER,
 };
@@ -145,7 +148,9 @@ struct quic_server_config {
 	enum quic_retry retry;
 	unsigned retry_rate; /* AUTO: new handshakes per second above which Retry is sent */
 	unsigned max_conns; /* connections at once (0: 10000); past it new ones are refused */
-	unsigned max_handshakes; /* handshakes in progress at once (0: 1000) */
+	/* validated handshakes in progress at once (0: 1000); past it they are refused. Half-open
+	 * ones (no Retry token) are held to half of it: AUTO then sends Retry, NEVER refuses. */
+	unsigned max_handshakes;
 	uint64_t idle_timeout_ns; /* 0: QUIC_IDLE_TIMEOUT_NS */
 	uint64_t handshake_timeout_ns; /* TLS handshake limit (0: 10 s) */
 };

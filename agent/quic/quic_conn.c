@@ -615,17 +615,27 @@ quic_conn_timer(struct quic_conn *c, uint64_t now)
 }
 
 void
+quic_conn_release(struct quic_conn *c)
+{
+	quic_sendbuf_clear(&c->sb);
+	while (c->dq_count > 0)
+		dq_pop(c, 0);
+	free(c->dq);
+	c->dq = NULL;
+	if (c->conn != NULL)
+		ngtcp2_conn_del(c->conn);
+	c->conn = NULL;
+	if (c->tls != NULL)
+		gnutls_deinit(c->tls);
+	c->tls = NULL;
+}
+
+void
 quic_conn_free(struct quic_conn *c)
 {
 	if (c == NULL)
 		return;
-	quic_sendbuf_clear(&c->sb);
-	while (c->dq_count > 0)
-		dq_pop(c, 0);
-	if (c->conn != NULL)
-		ngtcp2_conn_del(c->conn);
-	if (c->tls != NULL)
-		gnutls_deinit(c->tls);
+	quic_conn_release(c);
 	if (c->client_cred != NULL)
 		gnutls_certificate_free_credentials(c->client_cred);
 	free(c->close_pkt);
@@ -706,6 +716,8 @@ quic_datagram_send(struct quic_conn *c, const void *data, size_t len)
 		return QUIC_ERR_TOO_BIG;
 	if (c->dq_count == QUIC_DGRAM_QUEUE)
 		return QUIC_ERR_BLOCKED;
+	if (c->dq == NULL && (c->dq = calloc(QUIC_DGRAM_QUEUE, sizeof(*c->dq))) == NULL)
+		return QUIC_ERR_NOMEM;
 	if ((copy = dgbuf_get(len)) == NULL)
 		return QUIC_ERR_NOMEM;
 	memcpy(copy, data, len);

@@ -81,6 +81,7 @@ struct quic_conn {
 	size_t heap_idx; /* position in its expiry heap, SIZE_MAX when absent */
 	uint64_t heap_key;
 	int hs_counted; /* counted in its handshakes in progress */
+	int validated; /* its first Initial carried our Retry token: the address is the peer's */
 	struct quic_cid_entry *cids; /* its CID table entries that lead here */
 
 	struct sockaddr_storage local, remote, remote_shown;
@@ -88,11 +89,12 @@ struct quic_conn {
 
 	struct quic_sendbuf sb; /* the streams' send sides */
 
-	/* DATAGRAM payloads waiting for the next write (a ring) */
-	struct {
+	/* DATAGRAM payloads waiting for the next write: a ring of QUIC_DGRAM_QUEUE entries,
+	 * allocated with the first datagram (a handshake never needs it) */
+	struct quic_dgram {
 		uint8_t *data;
 		size_t len;
-	} dq[QUIC_DGRAM_QUEUE];
+	} * dq;
 	size_t dq_head, dq_count;
 
 	uint64_t deadline; /* the application's, 0: none */
@@ -137,6 +139,13 @@ uint64_t quic_conn_expiry(const struct quic_conn *c);
 
 /* Free c with its streams, queues, ngtcp2 and TLS state (not its socket or tx). NULL is fine. */
 void quic_conn_free(struct quic_conn *c);
+
+/* Free what an ended connection (c->live 0) no longer needs: its streams, queues, ngtcp2 and
+ * TLS state. What is left (close_pkt, the owner's bookkeeping) waits for quic_conn_free(); no
+ * call but quic_conn_expiry() and quic_conn_free() may follow. A server calls it from
+ * ops->ended, so a closing or draining connection costs a few hundred bytes, not the tens of
+ * KiB of a live one. */
+void quic_conn_release(struct quic_conn *c);
 
 /* Mark c as having something to write (ops->touch, once until the owner clears c->dirty). */
 void quic_conn_touch(struct quic_conn *c);

@@ -21,12 +21,14 @@
 #define QUIC_RESETS_PER_SEC 200
 #define QUIC_RETRY_TOKEN_TTL_NS (10ull * 1000000000u)
 #define QUIC_DEFAULT_RETRY_RATE 1000
+/* the QUIC handshake limit of a peer whose address no Retry validated (at most) */
+#define QUIC_HALFOPEN_TIMEOUT_NS (3ull * 1000000000u)
 #define QUIC_MIN_RESET_TRIGGER 41 /* RFC 9000 §10.3: the reset must be smaller, >= 21 bytes */
 
 struct quic_server {
 	struct quic_callbacks cb;
 	enum quic_retry retry;
-	unsigned retry_rate, max_conns, max_handshakes;
+	unsigned retry_rate, max_conns, max_handshakes, max_halfopen;
 	uint64_t idle_timeout, handshake_timeout;
 	uint8_t secret[QUIC_STATIC_SECRET_LEN];
 	struct quic_tls_server *tls;
@@ -41,6 +43,7 @@ struct quic_server {
 	size_t heap_n, heap_cap;
 	struct quic_conn *all, *dirty;
 	unsigned live, handshakes;
+	unsigned halfopen; /* of the handshakes, those from an address not validated by Retry */
 
 	uint64_t rate_start, reset_start;
 	unsigned rate_new, reset_n;
@@ -168,6 +171,8 @@ hs_uncount(struct quic_server *s, struct quic_conn *c)
 	if (c->hs_counted) {
 		c->hs_counted = 0;
 		s->handshakes--;
+		if (!c->validated)
+			s->halfopen--;
 	}
 }
 
@@ -182,7 +187,8 @@ server_conn_changed(void *owner, struct quic_conn *c)
 	heap_update(s, c);
 }
 
-/* ops->ended: no longer counted; freed when its drain ends (heap key drain_end). */
+/* ops->ended: no longer counted, its ngtcp2 and TLS state freed now (late packets get
+ * close_pkt or nothing); the rest is freed when its drain ends (heap key drain_end). */
 static void
 server_conn_ended(void *owner, struct quic_conn *c)
 {
@@ -190,6 +196,7 @@ server_conn_ended(void *owner, struct quic_conn *c)
 
 	hs_uncount(s, c);
 	s->live--;
+	quic_conn_release(c);
 	heap_update(s, c);
 }
 
@@ -350,7 +357,11 @@ send_stateless_reset(struct quic_server *s, const uint8_t *dcid, size_t rxlen,
 		quic_udp_send1(s->fd, buf, (size_t)n, sa, salen, (struct sockaddr *)&s->cur_local);
 }
 
-/* Whether new handshakes now need address validation first. */
+/* Whether a new handshake from an address not validated yet needs a Retry first. AUTO asks
+ * for one under pressure: above retry_rate new handshakes a second, once half-open handshakes
+ * (those from unvalidated addresses, which a spoofed source can hold open) fill half the
+ * handshake cap, or when either cap is reached. Retry costs the server no state, so
+ * a real client is validated and comes back instead of being refused. */
 static int
 retry_needed(struct quic_server *s, uint64_t now)
 {
@@ -362,7 +373,8 @@ retry_needed(struct quic_server *s, uint64_t now)
 		s->rate_start = now;
 		s->rate_new = 0;
 	}
-	return s->rate_new >= s->retry_rate;
+	return s->rate_new >= s->retry_rate || s->halfopen >= s->max_halfopen ||
+	    s->handshakes >= s->max_handshakes || s->live >= s->max_conns;
 }
 
 static struct quic_conn *
@@ -397,8 +409,11 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	s->all = c;
 	c->live = 1;
 	c->hs_counted = 1;
+	c->validated = ocid != NULL;
 	s->live++;
 	s->handshakes++;
+	if (!c->validated)
+		s->halfopen++;
 
 	for (tries = 0; tries < 8; tries++) {
 		scid.datalen = QUIC_SCID_LEN;
@@ -413,6 +428,8 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	ngtcp2_settings_default(&settings);
 	settings.initial_ts = now;
 	settings.handshake_timeout = s->handshake_timeout;
+	if (!c->validated && settings.handshake_timeout > QUIC_HALFOPEN_TIMEOUT_NS)
+		settings.handshake_timeout = QUIC_HALFOPEN_TIMEOUT_NS;
 	settings.token = hd->token;
 	ngtcp2_transport_params_default(&params);
 	params.initial_max_streams_bidi = 16;
@@ -514,12 +531,6 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 	}
 	if (ngtcp2_accept(&hd, pkt, len) != 0)
 		return; /* not an Initial, or too short */
-	if (s->live >= s->max_conns || s->handshakes >= s->max_handshakes) {
-		log_debug("quic: refusing a connection: %u connections, %u handshakes", s->live,
-		    s->handshakes);
-		send_refusal(s, &hd, NGTCP2_CONNECTION_REFUSED, sa, salen);
-		return;
-	}
 	if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
 		if (ngtcp2_crypto_verify_retry_token(&ocid, hd.token.base, hd.token.len, s->secret,
 			sizeof(s->secret), hd.version, sa, salen, &hd.dcid, QUIC_RETRY_TOKEN_TTL_NS,
@@ -536,6 +547,16 @@ server_packet(struct quic_server *s, uint8_t *pkt, size_t len, const struct sock
 			send_retry(s, &hd, sa, salen, len);
 			return;
 		}
+	}
+	/* Only validated handshakes are held against the handshake cap: half-open ones can
+	 * never fill it (AUTO sends Retry long before), so a spoofed flood refuses no one. */
+	if (s->live >= s->max_conns ||
+	    (pocid != NULL ? s->handshakes - s->halfopen : s->handshakes) >= s->max_handshakes) {
+		log_debug("quic: refusing a connection: %u connections, %u handshakes (%u "
+			  "half-open)",
+		    s->live, s->handshakes, s->halfopen);
+		send_refusal(s, &hd, NGTCP2_CONNECTION_REFUSED, sa, salen);
+		return;
 	}
 	if ((c = server_conn_new(s, &hd, pocid, sa, salen, now)) == NULL)
 		return;
@@ -577,6 +598,7 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	s->retry_rate = cfg->retry_rate ? cfg->retry_rate : QUIC_DEFAULT_RETRY_RATE;
 	s->max_conns = cfg->max_conns ? cfg->max_conns : 10000;
 	s->max_handshakes = cfg->max_handshakes ? cfg->max_handshakes : 1000;
+	s->max_halfopen = s->max_handshakes / 2 ? s->max_handshakes / 2 : 1;
 	s->idle_timeout = cfg->idle_timeout_ns ? cfg->idle_timeout_ns : QUIC_IDLE_TIMEOUT_NS;
 	s->handshake_timeout =
 	    cfg->handshake_timeout_ns ? cfg->handshake_timeout_ns : QUIC_HANDSHAKE_TIMEOUT_NS;

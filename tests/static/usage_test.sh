@@ -48,7 +48,7 @@ synopsis_has_all() {
 VERSION=$(sed -n 's/^#define SNAPTUN_VERSION "\(.*\)"$/\1/p' lib/version.h)
 for pair in snaptun-manager:manager/main.c snaptun-agent:agent/main.c \
     tools/tunclient:tests/tools/tunclient.c tools/mktoken:tests/tools/mktoken.c \
-    tools/chanpeer:tests/tools/chanpeer.c; do
+    tools/chanpeer:tests/tools/chanpeer.c tools/hsflood:tests/tools/hsflood.c; do
 	bin=$BUILD/${pair%%:*} src=${pair#*:} name=$(basename "${pair%%:*}")
 	if [ ! -x "$bin" ]; then
 		echo "not ok - $bin is not built (make all)"

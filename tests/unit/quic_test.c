@@ -2,12 +2,14 @@
  * ::1, driven by a small ppoll loop; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "check.h"
 
 #define MS 1000000ull
+#define HALFOPEN_KIB 128 /* the bound agent/README.md states for one half-open handshake */
 
 static char cert_file[512], key_file[512];
 static unsigned char pin[QUIC_SPKI_PIN_LEN], secret[32];
@@ -741,6 +744,143 @@ test_raw_packets(void)
 	server_stop(0, "shutting down");
 }
 
+/* Resident set size of this process, in KiB. */
+static long
+rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, res = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* n clients (a child process, so none of their memory is ours) each send their first Initial
+ * from a port of their own and vanish: they never answer a Retry nor finish a handshake, as
+ * spoofed sources would. The server is served meanwhile until the child is done. */
+static void
+flood_halfopen(int n)
+{
+	struct quic_client_config cfg;
+	struct quic_callbacks cb;
+	struct side dummy;
+	char target[64];
+	pid_t pid;
+	int status, i, mute;
+
+	server_target(target, sizeof(target), 0);
+	if ((pid = fork()) == -1) {
+		perror("fork");
+		return;
+	}
+	if (pid == 0) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.server = target;
+		cfg.spki_pin = pin;
+		side_reset(&dummy);
+		cb = callbacks(&dummy);
+		mute = socket(AF_INET, SOCK_DGRAM, 0);
+		for (i = 0; i < n; i++) {
+			struct quic_conn *c = quic_client_open(&cfg, &cb);
+
+			/* gone without a CONNECTION_CLOSE: its socket now sends nowhere */
+			if (c != NULL)
+				dup2(mute, quic_client_fd(c));
+			quic_client_free(c);
+			if (i % 16 == 15)
+				usleep(5000); /* within what the server's socket buffer holds */
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0)
+		step(clock_mono_ns() + 10 * MS);
+	/* what is still queued */
+	for (i = 0; i < 20; i++)
+		step(clock_mono_ns() + 10 * MS);
+}
+
+static void
+test_halfopen_flood(void)
+{
+	long before, after;
+	unsigned hs;
+	int n = 400;
+	uint64_t t0;
+	size_t heap0, heap;
+
+	/* what one half-open handshake costs: Retry never, a cap above the flood */
+	test_max_handshakes = (unsigned)n + 16;
+	server_start("127.0.0.1:0", QUIC_RETRY_NEVER, 0, 0);
+	test_max_handshakes = 0;
+	srv.echo = 1;
+	/* warm up allocator and TLS state with one finished handshake */
+	client_start(&cli, 0, pin, 0);
+	RUN(cli.readys, 3000);
+	quic_client_free(cli.c);
+	cli.c = NULL;
+	before = rss_kib();
+	heap0 = mallinfo2().uordblks;
+	flood_halfopen(n);
+	hs = quic_server_handshakes(loop_srv);
+	after = rss_kib();
+	printf("# %u half-open handshakes: RSS %ld KiB -> %ld KiB, %.1f KiB each\n", hs, before,
+	    after, hs ? (double)(after - before) / hs : 0.0);
+	CHECK(hs >= (unsigned)n * 9 / 10, "the flood left %u half-open handshakes (of %d)", hs, n);
+	CHECK(hs > 0 && (after - before) / (long)hs <= HALFOPEN_KIB,
+	    "a half-open handshake costs at most %d KiB of RSS (%ld)", HALFOPEN_KIB,
+	    hs ? (after - before) / (long)hs : -1);
+	/* an unvalidated peer has 3 s for its QUIC handshake, not the configured 10 s */
+	t0 = clock_mono_ns();
+	RUN(quic_server_conns(loop_srv) == 0, 6000);
+	t0 = (clock_mono_ns() - t0) / MS;
+	CHECK(quic_server_conns(loop_srv) == 0 && t0 < 4000,
+	    "the half-open handshakes time out within 3 s (%u left after %llu ms)",
+	    quic_server_conns(loop_srv), (unsigned long long)t0);
+	heap = mallinfo2().uordblks;
+	CHECK(heap < heap0 + 256 * 1024,
+	    "once they are gone the heap is back (%zu KiB in use, %zu before the flood)",
+	    heap / 1024, heap0 / 1024);
+	server_stop(0, "shutting down");
+
+	/* Retry AUTO with a rate limit never reached: past half the handshake cap of half-open
+	 * handshakes, new ones get Retry, so a real client is validated and let in */
+	{
+		struct quic_server_config cfg;
+		struct quic_callbacks cb = callbacks(&srv);
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.listen = "127.0.0.1:0";
+		cfg.cert_file = cert_file;
+		cfg.key_file = key_file;
+		cfg.static_secret = secret;
+		cfg.retry = QUIC_RETRY_AUTO;
+		cfg.retry_rate = 1000000;
+		cfg.max_handshakes = 40;
+		side_reset(&srv);
+		srv.echo = 1;
+		loop_srv = quic_server_new(&cfg, &cb);
+	}
+	before = rss_kib();
+	flood_halfopen(600);
+	hs = quic_server_handshakes(loop_srv);
+	after = rss_kib();
+	printf("# 600 half-open Initials, max_handshakes 40: %u kept, RSS %ld KiB -> %ld KiB\n", hs,
+	    before, after);
+	CHECK(hs <= 20, "600 half-open Initials, max_handshakes 40: %u kept (at most 20)", hs);
+	client_start(&cli, 0, pin, 0);
+	RUN(cli.readys || cli.closeds, 3000);
+	CHECK(cli.readys == 1 && cli.closeds == 0,
+	    "a real client still connects, through Retry (ready %d, closed %d code 0x%llx)",
+	    cli.readys, cli.closeds, (unsigned long long)cli.how.code);
+	quic_client_free(cli.c);
+	cli.c = NULL;
+	server_stop(0, "shutting down");
+}
+
 int
 main(void)
 {
@@ -758,5 +898,6 @@ main(void)
 	test_retry_and_caps();
 	test_idle();
 	test_raw_packets();
+	test_halfopen_flood();
 	return check_done();
 }
