@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../db/db.h"
 #include "../lib/args.h"
@@ -15,6 +16,7 @@
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
+#include "../lib/safedir.h"
 #include "admintoken.h"
 #include "agentlink.h"
 #include "alloc.h"
@@ -22,6 +24,7 @@
 #include "http.h"
 #include "enroll.h"
 #include "jointoken.h"
+#include "keyfile.h"
 #include "ratelimit.h"
 #include "signkeys.h"
 
@@ -151,6 +154,16 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	args_end("snaptun-manager", argc, argv, usage);
 	args_tls(o->tls_cert, o->tls_key);
+}
+
+/* Refuse to keep secrets in dir (what names it) when another user could write there. */
+static void
+check_dir(const char *what, const char *dir, int root_ok)
+{
+	char why[8192];
+
+	if (safedir_check(dir, root_ok, why, sizeof(why)) < 0)
+		fatalx("%s: %s", what, why);
 }
 
 static int64_t
@@ -301,6 +314,17 @@ main(int argc, char **argv)
 		fatalx("cannot serve the admin API");
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
+	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
+	check_dir("--state-dir", o.state_dir, 0);
+	snprintf(path, sizeof(path), "%s/" KEYFILE_DIR, o.state_dir);
+	if (access(path, F_OK) == 0)
+		check_dir("the signing keys' directory", path, 0);
+	if (o.tls_key != NULL) {
+		char why[8192];
+
+		if (safedir_check_parent(o.tls_key, 1, why, sizeof(why)) < 0)
+			fatalx("--tls-key: %s", why);
+	}
 	snprintf(path, sizeof(path), "%s/snaptun.db", o.state_dir);
 	if (db_open(path, &app.db) < 0)
 		fatalx("cannot open the database %s", path);
