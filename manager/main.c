@@ -19,6 +19,7 @@
 #include "../lib/safedir.h"
 #include "admintoken.h"
 #include "agentlink.h"
+#include "agentlost.h"
 #include "alloc.h"
 #include "app.h"
 #include "http.h"
@@ -35,6 +36,7 @@
 
 struct options {
 	double enroll_rate, enroll_burst, ack_ttl;
+	uint64_t agent_lost_after;
 	const char *listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
@@ -51,7 +53,8 @@ usage(FILE *f)
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
-	    "                       [--http-body-timeout SECONDS] [--check]\n"
+	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
+	    "                       [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -70,6 +73,8 @@ usage(FILE *f)
 	    "  --http-max-per-source N  connections from one address (default 64)\n"
 	    "  --http-head-timeout SECONDS  to send a request head (default 10)\n"
 	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
+	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
+	    "                       grants go on hold (default 300)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "  --help               print this and exit\n"
 	    "  --version            print the version and exit\n"
@@ -96,6 +101,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"http-max-per-source", required_argument, NULL, 'P'},
 	    {"http-head-timeout", required_argument, NULL, 'H'},
 	    {"http-body-timeout", required_argument, NULL, 'B'},
+	    {"agent-lost-after", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -106,6 +112,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->enroll_rate = 1;
 	o->enroll_burst = 10;
 	o->ack_ttl = ENROLL_ACK_TTL;
+	o->agent_lost_after = AGENTLOST_AFTER;
 	o->state_dir = "./var";
 	o->http = (struct http_limits){
 	    HTTP_MAX_CONNS, HTTP_RESERVE, HTTP_PER_SOURCE, HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT};
@@ -145,6 +152,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'B':
 			o->http.body_timeout =
 			    (unsigned)args_number("--http-body-timeout", optarg, 1, 3600);
+			break;
+		case 'L':
+			o->agent_lost_after =
+			    args_uint("--agent-lost-after", optarg, 1, AGENTLOST_AFTER_MAX);
 			break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
@@ -203,6 +214,9 @@ sweep(struct loop *l, uint64_t id, void *arg)
 		log_info("expired %d lapsed holds", n);
 	else if (n < 0)
 		log_warn("sweeping lapsed holds failed; retrying later");
+	if ((n = agentlost_sweep(app->db, app->link, app->started_at, app->agent_lost_after,
+		 app->now(), SWEEP_BATCH)) < 0)
+		log_warn("holding the grants of lost agents failed; retrying later");
 	if ((n = jointoken_sweep(app->db, app->now(), SWEEP_BATCH)) > 0)
 		log_info("%d join tokens expired or reverted", n);
 	else if (n < 0)
@@ -304,6 +318,8 @@ main(int argc, char **argv)
 	app.state_dir = o.state_dir;
 	app.now = wall_clock;
 	app.ack_ttl = (int64_t)o.ack_ttl;
+	app.agent_lost_after = (int64_t)o.agent_lost_after;
+	app.started_at = app.now();
 	app.started_mono = clock_mono_ns();
 	routes = routes_table(&nroutes);
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
