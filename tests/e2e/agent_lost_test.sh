@@ -38,15 +38,17 @@ peer_bg() {
 
 # alloc AGENT PSSID: an address for PSSID through agent AGENT, which then disconnects; sets
 # GRANT, SESSION and ADDR.
+# shellcheck disable=SC2317 # called through require and wait_for
 alloc() {
 	local out=$E2E_TMP/alloc-$1-$2.out
 	peer "$out" --agent-id "$1" --alloc "$2" --until ALLOC_RES
 	SESSION=$(sed -n "s/^sent ALLOC_REQ seq=[0-9]* pssid=$2 session=\([0-9]*\)$/\1/p" "$out")
 	GRANT=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) address=.* error=0 .*/\1/p' "$out")
 	ADDR=$(sed -n 's/^ALLOC_RES .* grant=[0-9]* address=\([0-9.]*\) .* error=0 .*/\1/p' "$out")
-	[ -n "$SESSION" ] && [ -n "$GRANT" ] && [ -n "$ADDR" ]
+	[ "$RC" = 0 ] && [ -n "$SESSION" ] && [ -n "$GRANT" ] && [ -n "$ADDR" ]
 }
 
+# shellcheck disable=SC2317 # called through wait_for
 grant_state() {
 	api GET "/v1/grants/$1"
 	[ "$(jget .state)" = "$2" ]

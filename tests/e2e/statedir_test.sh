@@ -3,7 +3,10 @@
 # writable by group or others is refused at start with a message naming it and the chmod that
 # fixes it, before anything is written into it; so is a directory holding a key file. 0700 and
 # 0755 work.
-. "$(dirname "$0")/lib.bash"
+# Run from the repository root: BUILD=build bash tests/e2e/statedir_test.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.bash
 
 # refused WHAT OUT DIR: the start failed and OUT names DIR, group and others, and the fix.
 refused() {
