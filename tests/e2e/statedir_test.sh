@@ -59,7 +59,7 @@ refused "the agent" $? "$E2E_TMP/k.out" "$KEYS"
 verdict "the agent refuses a channel key in a directory writable by others"
 
 # The signing keys' directory inside a good state dir.
-mgr_stop
+mgr_stop TERM
 chmod 777 "$STATE/keys"
 timeout 10 "$MANAGER" --state-dir "$STATE" --listen 127.0.0.1:0 >"$E2E_TMP/s.out" 2>&1
 refused "the manager" $? "$E2E_TMP/s.out" "$STATE/keys"
