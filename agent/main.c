@@ -17,6 +17,7 @@
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
+#include "../lib/safedir.h"
 #include "../lib/secret.h"
 #include "../lib/version.h"
 #include "dataplane.h"
@@ -178,6 +179,27 @@ make_dirs(const char *dir)
 	}
 	if (mkdir(p, 0700) < 0 && errno != EEXIST)
 		fatal("mkdir %s", p);
+}
+
+/* Refuse to keep or read secrets in dir (what names it) when another user could write there
+ * (root may own it when root_ok: keys an administrator installed). */
+static void
+check_dir(const char *what, const char *dir, int root_ok)
+{
+	char why[8192];
+
+	if (safedir_check(dir, root_ok, why, sizeof(why)) < 0)
+		fatalx("%s: %s", what, why);
+}
+
+/* The same for the directory that holds the key file path. */
+static void
+check_key_dir(const char *what, const char *path)
+{
+	char why[8192];
+
+	if (safedir_check_parent(path, 1, why, sizeof(why)) < 0)
+		fatalx("%s: %s", what, why);
 }
 
 /* Write len bytes to path (mode) whole or not at all, or fatal. */
@@ -381,7 +403,10 @@ main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	make_dirs(o.state_dir);
+	/* The certificate's key and the reset secret are written there: nobody else may write it. */
+	check_dir("--state-dir", o.state_dir, 0);
 	if (o.tls_cert != NULL) {
+		check_key_dir("--tls-key", o.tls_key);
 		snprintf(cert, sizeof(cert), "%s", o.tls_cert);
 		snprintf(key, sizeof(key), "%s", o.tls_key);
 	} else {
@@ -410,6 +435,7 @@ main(int argc, char **argv)
 			snprintf(keyfile, sizeof(keyfile), "%.*s/channel.key",
 			    (int)(slash - o.manager_socket), o.manager_socket);
 	}
+	check_key_dir(o.channel_key != NULL ? "--channel-key" : "the channel key", keyfile);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

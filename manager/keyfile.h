@@ -10,6 +10,7 @@
 #include "../proto/jwtkey.h"
 
 #define KEYFILE_PATH_MAX 4096
+#define KEYFILE_DIR "keys" /* in the state dir */
 
 /* Write the private PEM of kid (len bytes) durably; on success rel (rellen bytes) gets
  * "keys/<kid>.pem". 0 or ERR_DB (logged); a failure leaves no temporary file behind. */

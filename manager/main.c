@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../db/db.h"
 #include "../lib/args.h"
@@ -15,13 +16,16 @@
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
+#include "../lib/safedir.h"
 #include "admintoken.h"
 #include "agentlink.h"
+#include "agentlost.h"
 #include "alloc.h"
 #include "app.h"
 #include "http.h"
 #include "enroll.h"
 #include "jointoken.h"
+#include "keyfile.h"
 #include "ratelimit.h"
 #include "signkeys.h"
 
@@ -32,6 +36,7 @@
 
 struct options {
 	double enroll_rate, enroll_burst, ack_ttl;
+	uint64_t agent_lost_after;
 	const char *listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
@@ -48,7 +53,8 @@ usage(FILE *f)
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
-	    "                       [--http-body-timeout SECONDS] [--check]\n"
+	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
+	    "                       [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -67,6 +73,8 @@ usage(FILE *f)
 	    "  --http-max-per-source N  connections from one address (default 64)\n"
 	    "  --http-head-timeout SECONDS  to send a request head (default 10)\n"
 	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
+	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
+	    "                       grants go on hold (default 300)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "  --help               print this and exit\n"
 	    "  --version            print the version and exit\n"
@@ -93,6 +101,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"http-max-per-source", required_argument, NULL, 'P'},
 	    {"http-head-timeout", required_argument, NULL, 'H'},
 	    {"http-body-timeout", required_argument, NULL, 'B'},
+	    {"agent-lost-after", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -103,6 +112,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->enroll_rate = 1;
 	o->enroll_burst = 10;
 	o->ack_ttl = ENROLL_ACK_TTL;
+	o->agent_lost_after = AGENTLOST_AFTER;
 	o->state_dir = "./var";
 	o->http = (struct http_limits){
 	    HTTP_MAX_CONNS, HTTP_RESERVE, HTTP_PER_SOURCE, HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT};
@@ -143,6 +153,10 @@ parse_options(int argc, char **argv, struct options *o)
 			o->http.body_timeout =
 			    (unsigned)args_number("--http-body-timeout", optarg, 1, 3600);
 			break;
+		case 'L':
+			o->agent_lost_after =
+			    args_uint("--agent-lost-after", optarg, 1, AGENTLOST_AFTER_MAX);
+			break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': args_version("snaptun-manager");
@@ -151,6 +165,16 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	args_end("snaptun-manager", argc, argv, usage);
 	args_tls(o->tls_cert, o->tls_key);
+}
+
+/* Refuse to keep secrets in dir (what names it) when another user could write there. */
+static void
+check_dir(const char *what, const char *dir, int root_ok)
+{
+	char why[8192];
+
+	if (safedir_check(dir, root_ok, why, sizeof(why)) < 0)
+		fatalx("%s: %s", what, why);
 }
 
 static int64_t
@@ -190,6 +214,9 @@ sweep(struct loop *l, uint64_t id, void *arg)
 		log_info("expired %d lapsed holds", n);
 	else if (n < 0)
 		log_warn("sweeping lapsed holds failed; retrying later");
+	if ((n = agentlost_sweep(app->db, app->link, app->started_at, app->agent_lost_after,
+		 app->now(), SWEEP_BATCH)) < 0)
+		log_warn("holding the grants of lost agents failed; retrying later");
 	if ((n = jointoken_sweep(app->db, app->now(), SWEEP_BATCH)) > 0)
 		log_info("%d join tokens expired or reverted", n);
 	else if (n < 0)
@@ -291,6 +318,8 @@ main(int argc, char **argv)
 	app.state_dir = o.state_dir;
 	app.now = wall_clock;
 	app.ack_ttl = (int64_t)o.ack_ttl;
+	app.agent_lost_after = (int64_t)o.agent_lost_after;
+	app.started_at = app.now();
 	app.started_mono = clock_mono_ns();
 	routes = routes_table(&nroutes);
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
@@ -301,6 +330,17 @@ main(int argc, char **argv)
 		fatalx("cannot serve the admin API");
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
+	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
+	check_dir("--state-dir", o.state_dir, 0);
+	snprintf(path, sizeof(path), "%s/" KEYFILE_DIR, o.state_dir);
+	if (access(path, F_OK) == 0)
+		check_dir("the signing keys' directory", path, 0);
+	if (o.tls_key != NULL) {
+		char why[8192];
+
+		if (safedir_check_parent(o.tls_key, 1, why, sizeof(why)) < 0)
+			fatalx("--tls-key: %s", why);
+	}
 	snprintf(path, sizeof(path), "%s/snaptun.db", o.state_dir);
 	if (db_open(path, &app.db) < 0)
 		fatalx("cannot open the database %s", path);

@@ -56,7 +56,7 @@ code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL/v1/keys")
 [ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
 
-mkdir -p "$tmp/agent"
+mkdir -p -m 700 "$tmp/agent"
 "${PIN_AGENT[@]}" "$BUILD/snaptun-agent" --state-dir "$tmp/agent" --listen 127.0.0.1:0 \
 	--manager-socket "$tmp/mgr/agent.sock" --log-level error >"$tmp/agent.out" 2>"$tmp/agent.err" &
 agent_pid=$!

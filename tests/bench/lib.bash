@@ -40,7 +40,7 @@ trap 'exit 143' TERM HUP
 bench_mgr_start() {
 	local dir=$1 log=$2
 	shift 2
-	mkdir -p "$dir"
+	mkdir -p -m 700 "$dir"
 	"$BUILD/snaptun-manager" --state-dir "$dir" --listen 127.0.0.1:0 --log-level error "$@" \
 		>"$log" 2>&1 &
 	mgr_pid=$!

@@ -89,7 +89,7 @@ wait_url() {
 	return 1
 }
 
-mkdir -p "$tmp/mgr"
+mkdir -p -m 700 "$tmp/mgr"
 "$BUILD/snaptun-manager" --state-dir "$tmp/mgr" --listen 127.0.0.1:0 --log-level error \
 	>"$tmp/mgr.log" 2>&1 &
 mgr_pid=$!

@@ -1224,7 +1224,7 @@ verdict "--help exits 0 with the usage"
 # ======================================================================= HTTPS
 
 TLS=$E2E_TMP/tls
-mkdir -p "$TLS"
+mkdir -p -m 700 "$TLS"
 if ! command -v certtool >/dev/null; then
 	not_ok "certtool missing (gnutls-bin; make deps installs it): HTTPS not tested"
 else

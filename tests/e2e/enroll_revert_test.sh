@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.bash"
 
 STATE=$E2E_TMP/state
-mkdir -p "$STATE"
+mkdir -p -m 700 "$STATE"
 mgr_start "$STATE" --ack-ttl 3 --enroll-rate 1000 --enroll-burst 1000 ||
 	e2e_bail "the manager did not start"
 TOKEN=$(cat "$STATE/admin.token")

@@ -547,7 +547,7 @@ agent_cert() {
 agent_start() {
 	local dir=$1 i cert
 	shift
-	mkdir -p "$dir"
+	mkdir -p -m 700 "$dir"
 	rm -f "$dir/agent.addr"
 	"$AGENT" --state-dir "$dir" --listen "$AGENT_LISTEN" --manager-socket "$MGR_DIR/agent.sock" \
 	    --log-level "${AGENT_LOG_LEVEL:-info}" "$@" >>"$dir.out" 2>>"$dir.err" &
