@@ -153,6 +153,48 @@ test_no_keepalive(void)
 	    "and the refusal kept the revert (attempt 2, second identity discarded)");
 }
 
+/* A token survives JOINTOKEN_ATTEMPTS_MAX unacknowledged joins, no more: the revert that
+ * reaches the cap aborts it, and further joins are refused as aborted. */
+static void
+test_attempts_cap(void)
+{
+	char secret[SECRET_STRLEN], pssid[PSSID_MAX + 1];
+	struct enroll_bundle b;
+	enum jointoken_state st;
+	struct join_token t;
+	int64_t id = mk(secret), now = T0 + 1000;
+	int ok = 1;
+
+	for (int i = 1; i < JOINTOKEN_ATTEMPTS_MAX && ok; i++, now += 100) {
+		ok = enroll_join(db, secret, "", "192.0.2.7", now, ENROLL_ACK_TTL, &b, &st) == 0 &&
+		    jointoken_sweep(db, now + ENROLL_ACK_TTL, 100) >= 1 &&
+		    jointoken_get(db, id, now + ENROLL_ACK_TTL, &t) == 0 && t.state == JT_ISSUED &&
+		    t.attempts == i;
+	}
+	CHECK(ok, "%d unacknowledged joins leave the token issued", JOINTOKEN_ATTEMPTS_MAX - 1);
+	CHECK(enroll_join(db, secret, "", "192.0.2.7", now, ENROLL_ACK_TTL, &b, &st) == 0,
+	    "join once more");
+	CHECK(jointoken_sweep(db, now + ENROLL_ACK_TTL, 100) >= 1 &&
+		jointoken_get(db, id, now + ENROLL_ACK_TTL, &t) == 0 && t.state == JT_ABORTED &&
+		t.attempts == JOINTOKEN_ATTEMPTS_MAX,
+	    "the revert that reaches the cap aborts the token");
+	CHECK_EQ_INT(enroll_ack(db, b.ack, now + ENROLL_ACK_TTL, pssid), ERR_GONE,
+	    "the last enrollment cannot be acknowledged");
+	CHECK(enroll_join(db, secret, "", "192.0.2.7", now + 50, ENROLL_ACK_TTL, &b, &st) ==
+		    ERR_GONE &&
+		st == JT_ABORTED && b.attempts == JOINTOKEN_ATTEMPTS_MAX,
+	    "a further join is refused: aborted after the cap");
+
+	/* The same when the join itself finds the last deadline lapsed (no sweep yet). */
+	id = mk(secret);
+	now = T0 + 2000;
+	for (int i = 0; i < JOINTOKEN_ATTEMPTS_MAX; i++, now += 100)
+		enroll_join(db, secret, "", "192.0.2.8", now, ENROLL_ACK_TTL, &b, &st);
+	CHECK(enroll_join(db, secret, "", "192.0.2.8", now, ENROLL_ACK_TTL, &b, &st) == ERR_GONE &&
+		st == JT_ABORTED && jointoken_get(db, id, now, &t) == 0 && t.state == JT_ABORTED,
+	    "an inline revert at the cap aborts the token as well");
+}
+
 static void
 test_pending_bound(void)
 {
@@ -189,6 +231,7 @@ main(void)
 	test_join_ack();
 	test_revert_and_abort();
 	test_no_keepalive();
+	test_attempts_cap();
 	test_pending_bound();
 	db_close(db);
 	return check_done();
