@@ -107,6 +107,39 @@ api -t "" POST /v1/join "{\"token\":\"$SECRET2\"}"
 want_problem 410 token
 verdict "and stays refused"
 
+# The revocations of discarded enrollments expire once no token of theirs can be valid: the
+# access token's lifetime (1 h) plus 5 min after the discard. The expiry is moved to the past in
+# the database (the manager's clock cannot be); the sweep then lifts them.
+api GET "/v1/revocations/$PSSID"
+want_status 200
+EXP=$(date -u -d "$(jget .expires_at)" +%s 2>/dev/null || echo 0)
+NOW=$(date +%s)
+that "expires_at $(jget .expires_at) is not about an hour and 5 minutes on" \
+    test "$EXP" -ge $((NOW + 3600)) -a "$EXP" -le $((NOW + 3900))
+verdict "a discarded enrollment's revocation has an expiry (the access token's lifetime + 5 min)"
+api GET /v1/revocations
+want_len .items 4
+verdict "four discarded enrollments, four revocations"
+sqlite3 -cmd ".timeout 5000" "$STATE/snaptun.db" \
+    "UPDATE revocations SET expires_at = strftime('%s', 'now') - 1" 2>&1
+shrunk=
+for ((i = 0; i < 150; i++)); do
+	api GET /v1/revocations
+	if [ "$(jq '.items | length' <<<"$BODY")" = 0 ]; then
+		shrunk=1
+		break
+	fi
+	sleep 0.1
+done
+that "revocations: $BODY" test -n "$shrunk"
+verdict "past their expiry the sweep lifts them: the list is empty"
+api GET "/v1/revocations/$PSSID"
+want_problem 404
+verdict "the discarded pssid is no longer revoked"
+api GET "/v1/clients/$PSSID"
+want_problem 404
+verdict "and nothing came back: its client stays discarded"
+
 mgr_stop TERM
 that "exit status $MGR_RC" test "$MGR_RC" = 0
 verdict "the manager exits 0 on SIGTERM"

@@ -12,6 +12,7 @@
 #include "../../manager/client.h"
 #include "../../manager/enroll.h"
 #include "../../manager/jointoken.h"
+#include "../../manager/revoke.h"
 #include "../../db/revocation.h"
 #include "check.h"
 
@@ -94,8 +95,9 @@ test_join_ack(void)
 static void
 test_revert_and_abort(void)
 {
-	char secret[SECRET_STRLEN], s2[SECRET_STRLEN], pssid[PSSID_MAX + 1];
+	char secret[SECRET_STRLEN], s2[SECRET_STRLEN], pssid[PSSID_MAX + 1], gone[PSSID_MAX + 1];
 	struct enroll_bundle b;
+	struct revocation rv;
 	enum jointoken_state st;
 	struct join_token t;
 	struct client c;
@@ -110,6 +112,13 @@ test_revert_and_abort(void)
 	    "issued again, attempt 1");
 	CHECK(client_get(db, b.pssid, &c) == ERR_NOT_FOUND && revocation_has(db, b.pssid) == 1,
 	    "the unacknowledged client is discarded and its pssid revoked");
+	CHECK(revocation_get(db, b.pssid, &rv) == 0 &&
+		rv.expires_at == T0 + 30 + CLIENT_DISCARD_REVOKE_SECONDS,
+	    "until every access token it got has expired");
+	CHECK(revoke_sweep(db, T0 + 29 + CLIENT_DISCARD_REVOKE_SECONDS, 100) == 0 &&
+		revocation_has(db, b.pssid) == 1,
+	    "the revocation stays while a token can be valid");
+	snprintf(gone, sizeof(gone), "%s", b.pssid);
 	CHECK(enroll_join(db, secret, "dev", "198.51.100.1", T0 + 31, ENROLL_ACK_TTL, &b, &st) == 0,
 	    "the reverted token can be used again, from anywhere");
 
@@ -119,6 +128,14 @@ test_revert_and_abort(void)
 	    "aborting an in-flight token discards its client");
 	CHECK_EQ_INT(enroll_ack(db, b.ack, T0 + 2, pssid), ERR_GONE,
 	    "the aborted enrollment cannot be acknowledged");
+	CHECK(revocation_get(db, b.pssid, &rv) == 0 &&
+		rv.expires_at == T0 + 1 + CLIENT_DISCARD_REVOKE_SECONDS,
+	    "an aborted enrollment's pssid is revoked until its tokens expired too");
+
+	CHECK(revoke_sweep(db, T0 + 30 + CLIENT_DISCARD_REVOKE_SECONDS, 100) >= 2 &&
+		revocation_has(db, gone) == 0 && revocation_has(db, b.pssid) == 0,
+	    "then the sweep lifts both revocations");
+	CHECK(client_get(db, gone, &c) == ERR_NOT_FOUND, "and nothing comes back: no client");
 }
 
 /* Re-presenting never keeps an unacknowledged enrollment alive: the deadline stays; once it
