@@ -38,7 +38,7 @@ int jointoken_abort(
 int jointoken_revert(struct db *db, int64_t id, const char *actor, int64_t now);
 
 /* Write down what time decided: issued tokens past expiry become expired; in-flight tokens
- * past their ack deadline go back to issued with one more attempt. At most max of each;
+ * past their ack deadline go back to issued with one more attempt (or are aborted at the cap). At most max of each;
  * returns how many changed, or err. Each change is audited with actor "sweeper". */
 int jointoken_sweep(struct db *db, int64_t now, int max);
 

@@ -201,7 +201,7 @@ sweep(struct loop *l, uint64_t id, void *arg)
 		log_warn("sweeping expired revocations failed; retrying later");
 	if ((n = signkeys_retire_due(app->keys, app->now())) < 0)
 		log_warn("retiring signing keys failed; retrying later");
-	/* What the sweep changed (retired keys) goes to the agents now. */
+	/* What the sweep changed (retired keys, lifted revocations) goes to the agents now. */
 	agentlink_flush(app->link);
 	agentlink_sweep(app->link);
 }

@@ -1,7 +1,8 @@
 /* Enrollment and clients against a real SQLite file, time passed in: join puts the token in
  * flight; the same caller again is idempotent, another is refused; ack consumes once; a late
  * or unknown ack consumes nothing; the sweep's revert discards the unacknowledged client and
- * revokes its pssid; refresh secrets rotate and a reused one revokes the client; the number
+ * revokes its pssid until its access token expired (then the sweep lifts it); the third revert
+ * aborts the token; refresh secrets rotate and a reused one revokes the client; the number
  * of pending acks is bounded. */
 #include <stdio.h>
 #include <string.h>
