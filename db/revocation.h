@@ -19,11 +19,15 @@ struct revocation {
 	char reason[REVOCATION_REASON_MAX + 1];
 	int64_t created_at;
 	char created_by[96];
+	int64_t expires_at; /* 0: never */
 };
 
-/* Put pssid on the list (kept as it is if it is there already). 0 or err. */
+/* Put pssid on the list (kept as it is if it is there already), for ever or, with
+ * revocation_add_until, until expires_at (> 0): revocation_expire removes it then. 0 or err. */
 int revocation_add(
     struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now);
+int revocation_add_until(struct db *db, const char *pssid, const char *reason, const char *actor,
+    int64_t now, int64_t expires_at);
 
 /* 1 if pssid is revoked, 0 if not, or err. */
 int revocation_has(struct db *db, const char *pssid);
@@ -38,5 +42,9 @@ int revocation_list(
 
 /* Lift the revocation of pssid. 0, ERR_NOT_FOUND, err. */
 int revocation_remove(struct db *db, const char *pssid);
+
+/* Lift at most max revocations whose expires_at is <= now, soonest first (each queues its
+ * UNREVOKE). Returns how many, or err. */
+int revocation_expire(struct db *db, int64_t now, int max);
 
 #endif

@@ -106,6 +106,13 @@ alloc_one(struct agentjob *j, struct db *db, int64_t now)
 	/* A client enrolled with a join token for a pool gets its addresses from that pool
 	 * alone; a pssid of an outside issuer has no client row and may use any pool. */
 	if ((rv = client_get(db, m->pssid, &cl)) == 0) {
+		/* A bundle is worthless until its ack commits the enrollment: its access token
+		 * verifies, but no tunnel gets an address (the handshake closes). */
+		if (!cl.enrolled) {
+			j->err = ERR_DENIED;
+			snprintf(j->why, sizeof(j->why), "enrollment not acknowledged");
+			return;
+		}
 		r.pool_id = cl.pool_id;
 	} else if (rv != ERR_NOT_FOUND) {
 		j->err = rv;

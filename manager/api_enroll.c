@@ -11,6 +11,7 @@
 #include "app.h"
 #include "client.h"
 #include "enroll.h"
+#include "jointoken.h"
 #include "signkeys.h"
 
 const struct body_field api_join_body[2] = {
@@ -63,7 +64,13 @@ api_join(struct req *r)
 	case 0: break;
 	case ERR_DENIED: reply_problem(r, 401, "token", "the join token is not valid"); return;
 	case ERR_GONE:
-		reply_problem(r, 410, "token", "the join token is %s", jointoken_state_str(state));
+		if (state == JT_ABORTED && b.attempts >= JOINTOKEN_ATTEMPTS_MAX)
+			reply_problem(r, 410, "token",
+			    "the join token is aborted: %lld joins were not acknowledged",
+			    (long long)b.attempts);
+		else
+			reply_problem(
+			    r, 410, "token", "the join token is %s", jointoken_state_str(state));
 		return;
 	case ERR_CONFLICT:
 		reply_problem(r, 409, "token", "the join token is being used from another address");

@@ -24,8 +24,9 @@ const struct body_field api_revocation_body[2] = {
 static json_t *
 revocation_json(const struct revocation *v)
 {
-	return json_pack("{s:s, s:s, s:o, s:s}", "pssid", v->pssid, "reason", v->reason,
-	    "revoked_at", api_time(v->created_at), "revoked_by", v->created_by);
+	return json_pack("{s:s, s:s, s:o, s:s, s:o}", "pssid", v->pssid, "reason", v->reason,
+	    "revoked_at", api_time(v->created_at), "revoked_by", v->created_by, "expires_at",
+	    v->expires_at != 0 ? api_time(v->expires_at) : json_null());
 }
 
 static int

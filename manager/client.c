@@ -4,6 +4,7 @@
 #include "../db/db.h"
 #include "../db/revocation.h"
 #include "../lib/err.h"
+#include "access.h"
 #include "alloc.h"
 #include "../db/audit.h"
 #include "client.h"
@@ -135,7 +136,8 @@ client_discard_unacknowledged(struct db *db, int64_t join_token_id, const char *
 	/* Its access token was valid until now: a tunnel may have taken an address, which the
 	 * revocation releases. */
 	if ((rv = client_delete(db, c.pssid)) < 0 ||
-	    (rv = revoke_pssid(db, c.pssid, "enrollment not acknowledged", actor, now)) < 0)
+	    (rv = revoke_pssid_until(db, c.pssid, "enrollment not acknowledged", actor, now,
+		 now + CLIENT_DISCARD_REVOKE_SECONDS)) < 0)
 		return rv;
 	return audit_client(db, now, actor, "client.discard", c.pssid);
 }

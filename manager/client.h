@@ -10,6 +10,7 @@
 
 #include "../db/client.h"
 #include "../lib/secret.h"
+#include "access.h"
 
 struct db;
 
@@ -37,9 +38,16 @@ int client_refresh(
 int client_revoke(
     struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now);
 
+/* How long the revocation of a discarded enrollment's pssid outlives the discard: every access
+ * token it got was minted before, with the default lifetime (refresh and minting by an
+ * operator wait for the ack), plus slack for agents whose clocks lag. Its pssid is never drawn
+ * again, so nothing comes back to life when the revocation goes. */
+#define CLIENT_DISCARD_REVOKE_SECONDS (ACCESS_TTL_DEFAULT + 300)
+
 /* Forget the client of an enrollment that was never acknowledged (its token reverted or was
- * aborted while in flight): record deleted, pssid revoked so the access token it got is
- * refused. 0 (also when there is none) or err. */
+ * aborted while in flight): record deleted, pssid revoked for CLIENT_DISCARD_REVOKE_SECONDS so
+ * the access token it got is refused while it can be valid. 0 (also when there is none) or
+ * err. */
 int client_discard_unacknowledged(
     struct db *db, int64_t join_token_id, const char *actor, int64_t now);
 

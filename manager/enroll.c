@@ -74,6 +74,7 @@ enroll_join(struct db *db, const char *secret, const char *name, const char *cal
 		reverted = 1;
 		*state = t.state;
 	}
+	b->attempts = t.attempts;
 	switch (t.state) {
 	case JT_IN_FLIGHT:
 		if (strcmp(t.in_flight_address, caller) != 0) {

@@ -28,6 +28,7 @@ struct enroll_bundle {
 	char refresh[SECRET_STRLEN];
 	char ack[ENROLL_ACK_STRLEN];
 	int64_t ack_deadline;
+	int64_t attempts; /* the token's unacknowledged joins so far */
 };
 
 /* Present join token secret from caller (an address in text form). name ("" for the token's

@@ -79,13 +79,25 @@ fail:
 int
 jointoken_revert(struct db *db, int64_t id, const char *actor, int64_t now)
 {
+	struct join_token t;
+	json_t *details;
 	int rv;
 
 	if ((rv = jointoken_set_issued(db, id, now)) <= 0)
 		return rv;
-	if ((rv = audit_token(db, now, actor, "join_token.revert", id, NULL)) < 0)
+	if ((rv = audit_token(db, now, actor, "join_token.revert", id, NULL)) < 0 ||
+	    (rv = client_discard_unacknowledged(db, id, actor, now)) < 0 ||
+	    (rv = jointoken_get(db, id, now, &t)) < 0)
 		return rv;
-	return client_discard_unacknowledged(db, id, actor, now);
+	if (t.state != JT_ISSUED || t.attempts < JOINTOKEN_ATTEMPTS_MAX)
+		return 0;
+	if ((rv = jointoken_set_aborted(db, id, now)) < 0)
+		return rv;
+	details = json_pack("{s:s, s:I}", "reason", "too many unacknowledged joins", "attempts",
+	    (json_int_t)t.attempts);
+	rv = audit_token(db, now, actor, "join_token.abort", id, details);
+	json_decref(details);
+	return rv;
 }
 
 /* An issued token past its expiry, written down as expired. */

@@ -17,6 +17,9 @@ struct db;
 #define JOINTOKEN_TTL_DEFAULT 3600
 #define JOINTOKEN_TTL_MAX (30 * 86400)
 #define JOINTOKEN_COUNT_MAX 1000
+/* Unacknowledged joins a token survives: the revert that reaches this many attempts aborts it,
+ * so a leaked token cannot mint identities (and revocations) without end. */
+#define JOINTOKEN_ATTEMPTS_MAX 3
 
 /* Create a token; its secret goes to secret (SECRET_STRLEN). Several calls may share the
  * caller's transaction (bulk provisioning). 0 or err. */
@@ -29,12 +32,13 @@ int jointoken_abort(
     struct db *db, int64_t id, const char *actor, int64_t now, struct join_token *t);
 
 /* Revert an in-flight token whose ack did not come (issued again, attempt + 1, audited as
- * join_token.revert by actor) and discard the unacknowledged client. A token no longer in
- * flight is left alone. Runs inside the caller's transaction. 0 or err. */
+ * join_token.revert by actor) and discard the unacknowledged client; at JOINTOKEN_ATTEMPTS_MAX
+ * attempts the token is aborted instead of used again (join_token.abort by actor). A token no
+ * longer in flight is left alone. Runs inside the caller's transaction. 0 or err. */
 int jointoken_revert(struct db *db, int64_t id, const char *actor, int64_t now);
 
 /* Write down what time decided: issued tokens past expiry become expired; in-flight tokens
- * past their ack deadline go back to issued with one more attempt. At most max of each;
+ * past their ack deadline go back to issued with one more attempt (or are aborted at the cap). At most max of each;
  * returns how many changed, or err. Each change is audited with actor "sweeper". */
 int jointoken_sweep(struct db *db, int64_t now, int max);
 

@@ -27,6 +27,7 @@
 #include "jointoken.h"
 #include "keyfile.h"
 #include "ratelimit.h"
+#include "revoke.h"
 #include "signkeys.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
@@ -221,9 +222,13 @@ sweep(struct loop *l, uint64_t id, void *arg)
 		log_info("%d join tokens expired or reverted", n);
 	else if (n < 0)
 		log_warn("sweeping join tokens failed; retrying later");
+	if ((n = revoke_sweep(app->db, app->now(), SWEEP_BATCH)) > 0)
+		log_info("%d revocations of unacknowledged enrollments expired", n);
+	else if (n < 0)
+		log_warn("sweeping expired revocations failed; retrying later");
 	if ((n = signkeys_retire_due(app->keys, app->now())) < 0)
 		log_warn("retiring signing keys failed; retrying later");
-	/* What the sweep changed (retired keys) goes to the agents now. */
+	/* What the sweep changed (retired keys, lifted revocations) goes to the agents now. */
 	agentlink_flush(app->link);
 	agentlink_sweep(app->link);
 }

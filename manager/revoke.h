@@ -16,4 +16,14 @@ struct db;
 int revoke_pssid(
     struct db *db, const char *pssid, const char *reason, const char *actor, int64_t now);
 
+/* The same, for a pssid whose credentials all die by expires_at (> 0): an enrollment never
+ * acknowledged. The revocation is lifted then (revoke_sweep); a pssid revoked already keeps
+ * its revocation as it is. 0 or err. */
+int revoke_pssid_until(struct db *db, const char *pssid, const char *reason, const char *actor,
+    int64_t now, int64_t expires_at);
+
+/* Lift at most max revocations past their expiry, in one transaction: the agents get a fresh
+ * list without them. Returns how many, or err. */
+int revoke_sweep(struct db *db, int64_t now, int max);
+
 #endif

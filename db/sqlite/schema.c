@@ -299,6 +299,12 @@ static const char *const migrations[] = {
 	"DROP TRIGGER agent_deltas_key_update;"
 	"DROP TRIGGER agent_deltas_key_delete;"
 	"DROP TABLE agent_deltas;",
+
+	/* 6: a revocation that only kills the credentials of an enrollment never acknowledged
+	 * expires once none of them can still be valid (expires_at; NULL: for ever). */
+	"ALTER TABLE revocations ADD COLUMN expires_at INTEGER;"
+	"CREATE INDEX revocations_expiry ON revocations (expires_at) "
+	"WHERE expires_at IS NOT NULL;",
 };
 /* clang-format on */
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An enrollment that is never acknowledged is worthless: with --ack-ttl 3 the ack lapses, the
 # sweep (every 5 s) reverts the join token to issued with one more attempt, discards the client
-# and revokes its pssid; the late ack consumes nothing, and the token can be used again.
+# and revokes its pssid; the late ack consumes nothing, and the token can be used again. A token
+# whose third join lapses too is aborted, and further joins are refused.
 . "$(dirname "$0")/lib.bash"
 
 STATE=$E2E_TMP/state
@@ -77,6 +78,67 @@ api GET "/v1/join-tokens/$ID"
 want .state consumed
 want .attempts 1
 verdict "consumed at the second attempt"
+
+# A token survives 3 unacknowledged joins: each join past the last deadline reverts the lapsed
+# one on the spot, and the third revert aborts the token.
+api POST /v1/join-tokens '{"name":"leaky"}'
+want_status 201
+ID2=$(jget .id)
+SECRET2=$(jget .token)
+for i in 1 2 3; do
+	api -t "" POST /v1/join "{\"token\":\"$SECRET2\"}"
+	want_status 201
+	sleep 3.2
+done
+verdict "three joins of one token, none acknowledged"
+api -t "" POST /v1/join "{\"token\":\"$SECRET2\"}"
+want_problem 410 token
+want .detail "the join token is aborted: 3 joins were not acknowledged"
+verdict "the fourth join is refused: the token is aborted after 3 unacknowledged joins"
+api GET "/v1/join-tokens/$ID2"
+want .state aborted
+want .attempts 3
+verdict "the token is aborted with 3 attempts"
+api GET "/v1/events?action=join_token.abort&object=join_token:$ID2"
+want_len .items 1
+want .items[0].details.attempts 3
+verdict "the abort is audited with its attempts"
+api -t "" POST /v1/join "{\"token\":\"$SECRET2\"}"
+want_problem 410 token
+verdict "and stays refused"
+
+# The revocations of discarded enrollments expire once no token of theirs can be valid: the
+# access token's lifetime (1 h) plus 5 min after the discard. The expiry is moved to the past in
+# the database (the manager's clock cannot be); the sweep then lifts them.
+api GET "/v1/revocations/$PSSID"
+want_status 200
+EXP=$(date -u -d "$(jget .expires_at)" +%s 2>/dev/null || echo 0)
+NOW=$(date +%s)
+that "expires_at $(jget .expires_at) is not about an hour and 5 minutes on" \
+    test "$EXP" -ge $((NOW + 3600)) -a "$EXP" -le $((NOW + 3900))
+verdict "a discarded enrollment's revocation has an expiry (the access token's lifetime + 5 min)"
+api GET /v1/revocations
+want_len .items 4
+verdict "four discarded enrollments, four revocations"
+sqlite3 -cmd ".timeout 5000" "$STATE/snaptun.db" \
+    "UPDATE revocations SET expires_at = strftime('%s', 'now') - 1" 2>&1
+shrunk=
+for ((i = 0; i < 150; i++)); do
+	api GET /v1/revocations
+	if [ "$(jq '.items | length' <<<"$BODY")" = 0 ]; then
+		shrunk=1
+		break
+	fi
+	sleep 0.1
+done
+that "revocations: $BODY" test -n "$shrunk"
+verdict "past their expiry the sweep lifts them: the list is empty"
+api GET "/v1/revocations/$PSSID"
+want_problem 404
+verdict "the discarded pssid is no longer revoked"
+api GET "/v1/clients/$PSSID"
+want_problem 404
+verdict "and nothing came back: its client stays discarded"
 
 mgr_stop TERM
 that "exit status $MGR_RC" test "$MGR_RC" = 0

@@ -46,6 +46,28 @@ ADDR_B=$(awk '{ print $2 }' <<<"$CL_LINE")
 that "A and B got the same address $ADDR_A" test "$ADDR_A" != "$ADDR_B"
 verdict "client B gets another address ($ADDR_B; A has $ADDR_A)"
 
+# ======================================================================= unacknowledged bundle
+
+api POST /v1/join-tokens '{"name":"dave"}'
+want_status 201
+api -t "" POST /v1/join "{\"token\":\"$(jget .token)\",\"name\":\"dave\"}"
+want_status 201
+PD=$(jget .pssid) TD=$(jget .access_token) ACK_D=$(jget .ack_token)
+verdict "dave joins: a bundle, not yet acknowledged"
+client_start D --token "$TD" --handshake
+want_event D '^response assign 400 .*enrollment not acknowledged'
+want_event D '^closed '
+that "dave's tunnel got an address before the ack" \
+    test "$(grep -c '^assigned' "$E2E_TMP/cl.D.out")" = 0
+verdict "a tunnel with the access token of an unacknowledged bundle gets no address and is closed"
+client_stop D
+api -t "" POST /v1/join/ack "{\"ack_token\":\"$ACK_D\"}"
+want_status 204
+client_start D2 --token "$TD" --handshake
+want_event D2 '^assigned 10\.77\.0\.[0-9]+ '
+verdict "once acknowledged, the same access token opens a tunnel"
+client_stop D2
+
 # ======================================================================= datagrams
 
 client_cmd A "send $ADDR_B 3 100"

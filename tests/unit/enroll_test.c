@@ -1,7 +1,8 @@
 /* Enrollment and clients against a real SQLite file, time passed in: join puts the token in
  * flight; the same caller again is idempotent, another is refused; ack consumes once; a late
  * or unknown ack consumes nothing; the sweep's revert discards the unacknowledged client and
- * revokes its pssid; refresh secrets rotate and a reused one revokes the client; the number
+ * revokes its pssid until its access token expired (then the sweep lifts it); the third revert
+ * aborts the token; refresh secrets rotate and a reused one revokes the client; the number
  * of pending acks is bounded. */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "../../manager/client.h"
 #include "../../manager/enroll.h"
 #include "../../manager/jointoken.h"
+#include "../../manager/revoke.h"
 #include "../../db/revocation.h"
 #include "check.h"
 
@@ -94,8 +96,9 @@ test_join_ack(void)
 static void
 test_revert_and_abort(void)
 {
-	char secret[SECRET_STRLEN], s2[SECRET_STRLEN], pssid[PSSID_MAX + 1];
+	char secret[SECRET_STRLEN], s2[SECRET_STRLEN], pssid[PSSID_MAX + 1], gone[PSSID_MAX + 1];
 	struct enroll_bundle b;
+	struct revocation rv;
 	enum jointoken_state st;
 	struct join_token t;
 	struct client c;
@@ -110,6 +113,13 @@ test_revert_and_abort(void)
 	    "issued again, attempt 1");
 	CHECK(client_get(db, b.pssid, &c) == ERR_NOT_FOUND && revocation_has(db, b.pssid) == 1,
 	    "the unacknowledged client is discarded and its pssid revoked");
+	CHECK(revocation_get(db, b.pssid, &rv) == 0 &&
+		rv.expires_at == T0 + 30 + CLIENT_DISCARD_REVOKE_SECONDS,
+	    "until every access token it got has expired");
+	CHECK(revoke_sweep(db, T0 + 29 + CLIENT_DISCARD_REVOKE_SECONDS, 100) == 0 &&
+		revocation_has(db, b.pssid) == 1,
+	    "the revocation stays while a token can be valid");
+	snprintf(gone, sizeof(gone), "%s", b.pssid);
 	CHECK(enroll_join(db, secret, "dev", "198.51.100.1", T0 + 31, ENROLL_ACK_TTL, &b, &st) == 0,
 	    "the reverted token can be used again, from anywhere");
 
@@ -119,6 +129,14 @@ test_revert_and_abort(void)
 	    "aborting an in-flight token discards its client");
 	CHECK_EQ_INT(enroll_ack(db, b.ack, T0 + 2, pssid), ERR_GONE,
 	    "the aborted enrollment cannot be acknowledged");
+	CHECK(revocation_get(db, b.pssid, &rv) == 0 &&
+		rv.expires_at == T0 + 1 + CLIENT_DISCARD_REVOKE_SECONDS,
+	    "an aborted enrollment's pssid is revoked until its tokens expired too");
+
+	CHECK(revoke_sweep(db, T0 + 30 + CLIENT_DISCARD_REVOKE_SECONDS, 100) >= 2 &&
+		revocation_has(db, gone) == 0 && revocation_has(db, b.pssid) == 0,
+	    "then the sweep lifts both revocations");
+	CHECK(client_get(db, gone, &c) == ERR_NOT_FOUND, "and nothing comes back: no client");
 }
 
 /* Re-presenting never keeps an unacknowledged enrollment alive: the deadline stays; once it
@@ -151,6 +169,48 @@ test_no_keepalive(void)
 	CHECK(jointoken_get(db, t.id, T0 + 62, &t) == 0 && t.state == JT_EXPIRED &&
 		t.attempts == 2 && client_get(db, b2.pssid, &c) == ERR_NOT_FOUND,
 	    "and the refusal kept the revert (attempt 2, second identity discarded)");
+}
+
+/* A token survives JOINTOKEN_ATTEMPTS_MAX unacknowledged joins, no more: the revert that
+ * reaches the cap aborts it, and further joins are refused as aborted. */
+static void
+test_attempts_cap(void)
+{
+	char secret[SECRET_STRLEN], pssid[PSSID_MAX + 1];
+	struct enroll_bundle b;
+	enum jointoken_state st;
+	struct join_token t;
+	int64_t id = mk(secret), now = T0 + 1000;
+	int ok = 1;
+
+	for (int i = 1; i < JOINTOKEN_ATTEMPTS_MAX && ok; i++, now += 100) {
+		ok = enroll_join(db, secret, "", "192.0.2.7", now, ENROLL_ACK_TTL, &b, &st) == 0 &&
+		    jointoken_sweep(db, now + ENROLL_ACK_TTL, 100) >= 1 &&
+		    jointoken_get(db, id, now + ENROLL_ACK_TTL, &t) == 0 && t.state == JT_ISSUED &&
+		    t.attempts == i;
+	}
+	CHECK(ok, "%d unacknowledged joins leave the token issued", JOINTOKEN_ATTEMPTS_MAX - 1);
+	CHECK(enroll_join(db, secret, "", "192.0.2.7", now, ENROLL_ACK_TTL, &b, &st) == 0,
+	    "join once more");
+	CHECK(jointoken_sweep(db, now + ENROLL_ACK_TTL, 100) >= 1 &&
+		jointoken_get(db, id, now + ENROLL_ACK_TTL, &t) == 0 && t.state == JT_ABORTED &&
+		t.attempts == JOINTOKEN_ATTEMPTS_MAX,
+	    "the revert that reaches the cap aborts the token");
+	CHECK_EQ_INT(enroll_ack(db, b.ack, now + ENROLL_ACK_TTL, pssid), ERR_GONE,
+	    "the last enrollment cannot be acknowledged");
+	CHECK(enroll_join(db, secret, "", "192.0.2.7", now + 50, ENROLL_ACK_TTL, &b, &st) ==
+		    ERR_GONE &&
+		st == JT_ABORTED && b.attempts == JOINTOKEN_ATTEMPTS_MAX,
+	    "a further join is refused: aborted after the cap");
+
+	/* The same when the join itself finds the last deadline lapsed (no sweep yet). */
+	id = mk(secret);
+	now = T0 + 2000;
+	for (int i = 0; i < JOINTOKEN_ATTEMPTS_MAX; i++, now += 100)
+		enroll_join(db, secret, "", "192.0.2.8", now, ENROLL_ACK_TTL, &b, &st);
+	CHECK(enroll_join(db, secret, "", "192.0.2.8", now, ENROLL_ACK_TTL, &b, &st) == ERR_GONE &&
+		st == JT_ABORTED && jointoken_get(db, id, now, &t) == 0 && t.state == JT_ABORTED,
+	    "an inline revert at the cap aborts the token as well");
 }
 
 static void
@@ -189,6 +249,7 @@ main(void)
 	test_join_ack();
 	test_revert_and_abort();
 	test_no_keepalive();
+	test_attempts_cap();
 	test_pending_bound();
 	db_close(db);
 	return check_done();

@@ -1,5 +1,5 @@
 /* The store's revocations (db/revocation.h) against a real SQLite file: insert (a second one of
- * the same pssid keeps the first), lookup, the list's paging and pssid filter, delete. */
+ * the same pssid keeps the first), lookup, the list's paging and pssid filter, delete, expiry. */
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +59,25 @@ main(void)
 		revocation_list(db, NULL, 0, 8, v, &n) == 0 && n == 3 &&
 		strcmp(v[2].pssid, "p-2") == 0,
 	    "revoked again, it comes last in the list (a new id)");
+
+	/* revocations that expire */
+	CHECK(revocation_add_until(db, "t-1", "unacked", "sweeper", T0 + 10, T0 + 100) == 0 &&
+		revocation_add_until(db, "t-2", "unacked", "sweeper", T0 + 10, T0 + 50) == 0 &&
+		revocation_add_until(db, "t-3", "unacked", "sweeper", T0 + 10, T0 + 200) == 0,
+	    "revoke three pssids until a time");
+	CHECK(revocation_get(db, "t-1", &r) == 0 && r.expires_at == T0 + 100 &&
+		revocation_get(db, "p-1", &r) == 0 && r.expires_at == 0,
+	    "get shows the expiry (0: never)");
+	CHECK_EQ_INT(revocation_expire(db, T0 + 49, 8), 0, "none is due before its expiry");
+	CHECK_EQ_INT(revocation_expire(db, T0 + 100, 1), 1, "at most max are lifted");
+	CHECK(revocation_has(db, "t-2") == 0 && revocation_has(db, "t-1") == 1,
+	    "the soonest expiry first");
+	CHECK_EQ_INT(revocation_expire(db, T0 + 100, 8), 1, "the next one due");
+	CHECK(revocation_has(db, "t-1") == 0 && revocation_has(db, "t-3") == 1,
+	    "one not due yet stays");
+	CHECK(revocation_expire(db, T0 + 999999, 8) == 1 &&
+		revocation_list(db, NULL, 0, 8, v, &n) == 0 && n == 3,
+	    "revocations without expiry never go");
 	db_close(db);
 	return check_done();
 }
