@@ -16,6 +16,7 @@
 #include "../lib/addr.h"
 #include "../lib/hashtab.h"
 #include "../lib/pssid.h"
+#include "../lib/text.h"
 #include "../proto/chan.h"
 #include "../proto/jwt.h"
 
@@ -39,7 +40,7 @@ enum state_pool_mode { STATE_POOL_IP = 1, STATE_POOL_SCION = 2 };
 
 struct state_pool {
 	uint64_t id, isd_as;
-	char name[64];
+	char name[TEXT_NAME_BYTES(64) + 1]; /* the pool name (64 characters) */
 	struct prefix prefix;
 	enum state_pool_mode mode;
 	uint32_t hold_seconds;

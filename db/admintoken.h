@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../lib/secret.h"
+#include "../lib/text.h"
 
 struct db;
 
@@ -22,12 +23,12 @@ enum admintoken_scope {
 
 struct admin_token {
 	int64_t id;
-	char name[ADMINTOKEN_NAME_MAX + 1];
+	char name[TEXT_NAME_BYTES(ADMINTOKEN_NAME_MAX) + 1];
 	int scope; /* one enum admintoken_scope bit */
 	int64_t created_at;
 	int64_t expires_at; /* 0: never */
 	int64_t last_used_at; /* 0: never */
-	char created_by[ADMINTOKEN_NAME_MAX + 1];
+	char created_by[TEXT_ACTOR_MAX + 1];
 };
 
 const char *admintoken_scope_str(int scope);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../lib/pssid.h"
+#include "../lib/text.h"
 #include "jointoken.h"
 
 struct db;
@@ -18,7 +19,7 @@ struct db;
 struct client {
 	int64_t id;
 	char pssid[PSSID_MAX + 1];
-	char name[CLIENT_NAME_MAX + 1];
+	char name[TEXT_NAME_BYTES(CLIENT_NAME_MAX) + 1];
 	char labels[JOINTOKEN_LABELS_STRLEN];
 	int64_t join_token_id; /* 0: none */
 	int64_t pool_id; /* its join token's pool, which binds its grants; 0: any */

@@ -9,6 +9,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/pssid.h"
+#include "../lib/text.h"
 
 struct db;
 
@@ -39,7 +40,7 @@ struct grant_event {
 	char address[ADDR_STRLEN];
 	char pssid[PSSID_MAX + 1];
 	int64_t pool_id, session_id, agent_id, hold_until, at;
-	char actor[96];
+	char actor[TEXT_ACTOR_MAX + 1];
 };
 
 const char *grant_state_str(enum grant_state s);

@@ -14,6 +14,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/pssid.h"
+#include "../lib/text.h"
 
 struct db;
 
@@ -26,7 +27,7 @@ enum jointoken_state { JT_ISSUED, JT_IN_FLIGHT, JT_CONSUMED, JT_EXPIRED, JT_ABOR
 
 struct join_token {
 	int64_t id;
-	char name[JOINTOKEN_NAME_MAX + 1];
+	char name[TEXT_NAME_BYTES(JOINTOKEN_NAME_MAX) + 1];
 	char labels[JOINTOKEN_LABELS_STRLEN]; /* a JSON object of strings, canonical */
 	int64_t pool_id; /* 0: any pool */
 	enum jointoken_state state; /* effective: an issued token past expiry is expired */
@@ -37,7 +38,7 @@ struct join_token {
 	char consumed_address[ADDR_STRLEN];
 	int64_t consumed_at;
 	int64_t created_at, updated_at;
-	char created_by[JOINTOKEN_NAME_MAX + 1];
+	char created_by[TEXT_ACTOR_MAX + 1];
 };
 
 /* What a new token is made of. */

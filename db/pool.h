@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../lib/addr.h"
+#include "../lib/text.h"
 
 struct db;
 
@@ -19,7 +20,7 @@ enum pool_mode { POOL_MODE_IP, POOL_MODE_SCION };
 
 struct pool {
 	int64_t id;
-	char name[POOL_NAME_MAX + 1];
+	char name[TEXT_NAME_BYTES(POOL_NAME_MAX) + 1];
 	uint64_t isd_as;
 	struct prefix prefix;
 	uint64_t first, last; /* usable host indexes, inclusive */
@@ -39,7 +40,7 @@ struct pool_counts {
 /* Why pool_create refused: the field at fault and the pool it collides with. */
 struct pool_conflict {
 	const char *field;
-	char other[POOL_NAME_MAX + 1];
+	char other[TEXT_NAME_BYTES(POOL_NAME_MAX) + 1];
 };
 
 const char *pool_strategy_str(enum pool_strategy s);

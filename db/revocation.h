@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../lib/pssid.h"
+#include "../lib/text.h"
 
 struct db;
 
@@ -18,7 +19,7 @@ struct revocation {
 	char pssid[PSSID_MAX + 1];
 	char reason[REVOCATION_REASON_MAX + 1];
 	int64_t created_at;
-	char created_by[96];
+	char created_by[TEXT_ACTOR_MAX + 1];
 	int64_t expires_at; /* 0: never */
 };
 

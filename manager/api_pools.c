@@ -143,7 +143,7 @@ api_pools_create(struct req *r)
 {
 	struct pool_conflict c;
 	struct pool p;
-	char object[32], why[160];
+	char object[32], why[TEXT_NAME_BYTES(POOL_NAME_MAX) + 64];
 	int rv;
 
 	if (pool_from_body(r, &p) < 0 || api_begin(r) < 0)

@@ -52,7 +52,7 @@ api_revocations_create(struct req *r)
 
 	if (check_pssid(r, pssid) < 0)
 		return;
-	if (reason != NULL && !text_name_valid(reason, REVOCATION_REASON_MAX, 1)) {
+	if (reason != NULL && !text_line_valid(reason, REVOCATION_REASON_MAX, 1)) {
 		reply_problem(r, 400, "reason",
 		    "reason must be at most %d characters without control characters",
 		    REVOCATION_REASON_MAX);

@@ -10,6 +10,7 @@
 
 #include "../lib/secret.h"
 #include "client.h"
+#include "../lib/text.h"
 
 struct db;
 
@@ -22,7 +23,7 @@ struct db;
 
 struct enroll_bundle {
 	char pssid[PSSID_MAX + 1];
-	char name[CLIENT_NAME_MAX + 1];
+	char name[TEXT_NAME_BYTES(CLIENT_NAME_MAX) + 1];
 	int64_t join_token_id;
 	int64_t pool_id; /* the join token's pool, 0: any */
 	char refresh[SECRET_STRLEN];

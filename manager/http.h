@@ -9,6 +9,7 @@
 
 #include "../db/admintoken.h"
 #include "body.h"
+#include "../lib/text.h"
 
 struct app;
 struct http;
@@ -42,7 +43,7 @@ struct req {
 	json_t *json; /* the parsed body, for routes that take one */
 	/* the caller, for authenticated routes */
 	int64_t token_id;
-	char actor[72];
+	char actor[TEXT_ACTOR_MAX + 1];
 	int scope;
 	/* the reply */
 	unsigned status;

@@ -386,6 +386,21 @@ create_pool '{"name":"tab\there","isd_as":"1-ff00:0:110","prefix":"10.99.0.0/24"
 want_problem 400 name
 verdict "a pool name with a control character -> 400 field name"
 
+create_pool '{"name":"evil\u202egnp.exe","isd_as":"1-ff00:0:110","prefix":"10.99.0.0/24"}'
+want_problem 400 name
+verdict "a pool name with U+202E (right-to-left override) -> 400 field name"
+
+EMOJI64=$(printf '\xf0\x9f\x98\x80%.0s' {1..64})
+api POST /v1/pools "{\"name\":\"$EMOJI64\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"10.95.0.0/24\"}"
+want_status 201
+want .name "$EMOJI64"
+EMOJI_POOL=$(jget .id)
+[ "$STATUS" = 201 ] && POOLS_CREATED=$((POOLS_CREATED + 1))
+verdict "a name of 64 emoji (256 bytes) is 64 characters -> 201, read back whole"
+api DELETE "/v1/pools/$EMOJI_POOL"
+want_status 204
+verdict "and deleted again (the pool list below counts the others)"
+
 create_pool '{"name":"noprefix","isd_as":"1-ff00:0:110"}'
 want_problem 400 prefix
 verdict "a missing prefix -> 400 field prefix"

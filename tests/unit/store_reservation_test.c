@@ -32,7 +32,7 @@ mkpool(const char *name, const char *prefix)
 
 struct seen {
 	int n, stop_at;
-	char names[4][POOL_NAME_MAX + 1];
+	char names[4][TEXT_NAME_BYTES(POOL_NAME_MAX) + 1];
 	uint64_t idx[4];
 };
 
