@@ -1,15 +1,15 @@
 /* Fuzzes what the manager does with the contents of an agent's state-channel messages: a real
  * agentlink (manager/agentlink.h) on a temporary state dir, a real loop and a real SQLite store
- * (in memory, fresh for every input, with an IPv4 and an IPv6 pool), driven through its socket
- * by a hand-made agent whose frames carry the channel key, so that every byte reaches the one
- * dispatch: HELLO (versions, oversized fields, the agent id), ALLOC_REQ and HOLD_REQ (the
+ * (fresh for every input, a copy of one made at start with an IPv4 and an IPv6 pool), driven
+ * through its socket by a hand-made agent whose frames carry the channel key, so that every
+ * byte reaches the one dispatch: HELLO (versions, oversized fields, the agent id), ALLOC_REQ and HOLD_REQ (the
  * allocator and the store, in the turn's transaction), SESSION_UP/DOWN (the sessions registry),
  * STATS (with reconcile) and HEARTBEAT, each unpacked by protobuf-c first.
  *
  * Input: byte 0's bit 0 says whether a well-formed HELLO goes first (else the script must say
  * its own); then frames, each a type byte (an index into the message types), a correlation
- * byte, a 16-bit little-endian length and that many payload bytes. Then the loop turns until
- * the manager has read everything, and the agent hangs up. Invariants: never a crash, a leak or
+ * byte, a 16-bit little-endian length and that many payload bytes. Then the loop turns a few
+ * times (the manager reads everything), and the agent hangs up. Invariants: never a crash, a leak or
  * a hang; the manager drops the agent or serves it, and after the hang-up holds no connection
  * for it. */
 #include <fcntl.h>
@@ -36,8 +36,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[] = "/tmp/fuzz_mgrlink.XXXXXX";
-static char sock[256], keyfile[256];
+static char dir[64], sock[256], keyfile[256], dbfile[256], tplfile[256];
+static char *tpl; /* the migrated store with its pools, copied for every input */
+static size_t tpllen;
 static unsigned char key[CHAN_KEY_LEN];
 static struct loop *loop;
 static int ntypes;
@@ -50,11 +51,60 @@ fixed_now(void)
 }
 
 static void
+db_remove(const char *path)
+{
+	char p[300];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static void
 cleanup(void)
 {
 	unlink(sock);
 	unlink(keyfile);
+	db_remove(dbfile);
+	db_remove(tplfile);
 	rmdir(dir);
+}
+
+static void add_pool(struct db *db, const char *name, const char *prefix);
+
+/* The store every input starts from: migrating a new one costs more than the rest of an input,
+ * so it is done once and the file copied. */
+static void
+make_template(void)
+{
+	struct db *db;
+	FILE *f;
+	long n;
+
+	if (db_open(tplfile, &db) < 0)
+		abort();
+	add_pool(db, "v4", "10.1.0.0/24");
+	add_pool(db, "v6", "2001:db8::/120");
+	db_close(db); /* the last connection: the WAL is folded into the file */
+	if ((f = fopen(tplfile, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+	    (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (tpl = malloc((size_t)n)) == NULL || fread(tpl, 1, (size_t)n, f) != (size_t)n)
+		abort();
+	fclose(f);
+	tpllen = (size_t)n;
+}
+
+static void
+db_fresh(void)
+{
+	FILE *f;
+
+	db_remove(dbfile);
+	if ((f = fopen(dbfile, "wb")) == NULL || fwrite(tpl, 1, tpllen, f) != tpllen ||
+	    fclose(f) != 0)
+		abort();
 }
 
 static void
@@ -64,12 +114,18 @@ init(void)
 	for (int t = 0; t <= CHAN_MSG_LAST; t++)
 		if (chan_msg_name(t) != NULL)
 			types[ntypes++] = t;
+	/* in memory where there is a tmpfs: the store syncs every commit */
+	snprintf(dir, sizeof(dir), "%s/fuzz_mgrlink.XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (mkdtemp(dir) == NULL || (loop = loop_new()) == NULL)
 		abort();
 	atexit(cleanup);
 	snprintf(sock, sizeof(sock), "%s/" AGENTLINK_SOCKET, dir);
 	snprintf(keyfile, sizeof(keyfile), "%s/" AGENTLINK_KEY_FILE, dir);
+	snprintf(dbfile, sizeof(dbfile), "%s/snaptun.db", dir);
+	snprintf(tplfile, sizeof(tplfile), "%s/template.db", dir);
 	agentlink_key_load(dir, key);
+	make_template();
 }
 
 static void
@@ -131,12 +187,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (loop == NULL)
 		init();
-	if (db_open(":memory:", &app.db) < 0)
+	db_fresh();
+	if (db_open(dbfile, &app.db) < 0)
 		abort();
 	app.now = fixed_now;
 	app.state_dir = dir;
-	add_pool(app.db, "v4", "10.1.0.0/24");
-	add_pool(app.db, "v6", "2001:db8::/120");
 	l = agentlink_open(&app, dir, loop);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
