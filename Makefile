@@ -161,18 +161,20 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(ALL_LIBS
 test: all $(UNIT_TESTS)
 	$(Q)BUILD=$(BUILD) sh tests/run.sh $(UNIT_TESTS)
 
-# Fuzzers are built by clang with libFuzzer and ASan, from the same sources.
+# Fuzzers are built by clang with libFuzzer and ASan, from the same sources, each from the
+# layers its side links: the agent's harnesses (FUZZ_AGENT) from agent + quic + proto + lib, the
+# others from manager + db + proto + lib (and the pure IP header parser).
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CPPFLAGS)
-# The pure agent parsers the harnesses reach (not the QUIC code).
-FUZZ_AGENT_SRC := agent/ippkt.c
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) $(PROTO_GEN_C) \
-                 $(FUZZ_AGENT_SRC) $(wildcard */*.h */*/*.h) \
+FUZZ_AGENT := $(BUILD)/fuzz/fuzz_agentlink $(BUILD)/fuzz/fuzz_forward $(BUILD)/fuzz/fuzz_quicserver
+FUZZ_SRC := $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) agent/ippkt.c
+$(FUZZ_AGENT): FUZZ_SRC := $(LIB_SRC) $(PROTO_SRC) $(QUIC_SRC) $(AGENT_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(PROTO_SRC) $(DB_SRC) $(MANAGER_SRC) $(QUIC_SRC) \
+                 $(AGENT_SRC) $(PROTO_GEN_C) $(wildcard */*.h */*/*.h) \
                  $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) \
-	  $(FUZZ_AGENT_SRC) $(PROTO_GEN_C) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(PROTO_GEN_C) $(LDLIBS)
 
 fuzz: $(FUZZERS)
 	$(Q)for f in $(FUZZERS); do \

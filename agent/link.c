@@ -84,8 +84,11 @@ link_free(struct link *l)
 
 	if (l == NULL)
 		return;
-	if (l->fd >= 0)
+	if (l->fd >= 0) {
+		/* the loop outlives the link: it must not keep a callback into it */
+		loop_fd_del(l->loop, l->fd);
 		close(l->fd);
+	}
 	chanbuf_free(l->buf);
 	state_free(l->building);
 	while ((p = pendq_pop(&l->pending)) != NULL) {

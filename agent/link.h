@@ -80,8 +80,9 @@ struct link_callbacks {
 struct link;
 
 /* A link that starts connecting at its first link_expire() (link_expiry() is due at once). The
- * strings are copied. NULL when out of memory. Free with link_free() (NULL is fine): pending
- * ALLOC_REQ callbacks run then with ERR_BUSY, "shutting down". */
+ * strings are copied. NULL when out of memory. Free with link_free() (NULL is fine), before
+ * loop_free(): it stops watching its socket on loop, and pending ALLOC_REQ callbacks run with
+ * ERR_BUSY, "shutting down". */
 struct link *link_new(
     const struct link_config *cfg, const struct link_callbacks *cb, struct loop *loop);
 void link_free(struct link *l);

@@ -205,7 +205,8 @@ quic_client_read(struct quic_conn *c)
 		}
 		now = clock_mono_ns();
 		for (i = 0; i < n && c->live; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			/* an empty datagram is no packet (ngtcp2 asserts there is a byte) */
+			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len == 0)
 				continue;
 			(void)quic_conn_read(c, &path, rx[i], msgs[i].msg_len, now);
 		}

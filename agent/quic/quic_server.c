@@ -699,7 +699,9 @@ quic_server_read(struct quic_server *s, int fd)
 		}
 		now = clock_mono_ns();
 		for (i = 0; i < n; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			/* an empty datagram is no packet (and ngtcp2 asserts there is a byte): anyone
+			 * could stop the gateway with one */
+			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len == 0)
 				continue;
 			quic_udp_local(&msgs[i].msg_hdr, &s->addr, s->addrlen, &s->cur_local,
 			    &s->cur_locallen);

@@ -203,6 +203,49 @@ test_deltas(struct link *l)
 	snapped = NULL;
 }
 
+static void
+on_nothing(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	(void)arg;
+}
+
+/* A link freed while connected stops watching its socket on the owner's loop: the loop must not
+ * keep a callback into the freed link, and the number may serve again. */
+static void
+test_free_unwatches(struct loop *lp, const char *dir, const struct link_config *base)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct link_config cfg = *base;
+	struct link_callbacks cb = {0};
+	struct link *l;
+	int lfd, afd, fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/free.sock", dir);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 4) < 0)
+		abort();
+	cfg.socket_path = sun.sun_path;
+	if ((l = link_new(&cfg, &cb, lp)) == NULL)
+		abort();
+	link_expire(l, clock_mono_ns());
+	fd = link_fd(l);
+	afd = accept(lfd, NULL, NULL);
+	CHECK(fd >= 0 && afd >= 0, "connected (to be freed)");
+	link_free(l);
+	if (fd >= 0 && dup2(lfd, fd) == fd) {
+		CHECK_EQ_INT(loop_fd_add(lp, fd, LOOP_READ, on_nothing, NULL), 0,
+		    "link_free stopped watching its socket: the number may be watched again");
+		loop_fd_del(lp, fd);
+		close(fd);
+	}
+	close(afd);
+	close(lfd);
+	unlink(sun.sun_path);
+}
+
 int
 main(void)
 {
@@ -333,6 +376,7 @@ main(void)
 	    "the backoff reached its top (5 .. 10 s)");
 
 	link_free(l);
+	test_free_unwatches(lp, dir, &cfg);
 	chan_dec_free(dec);
 	loop_free(lp);
 	unlink(keyfile);

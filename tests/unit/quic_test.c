@@ -725,6 +725,13 @@ test_raw_packets(void)
 	CHECK(
 	    found, "an unknown version gets Version Negotiation listing 0x00000001 (%zd bytes)", n);
 
+	/* an empty datagram (ngtcp2 asserts a packet has a byte): ignored, the server lives on */
+	n = raw_exchange(fd, pkt, 0, resp, sizeof(resp));
+	CHECK(n == -1, "an empty datagram gets no answer");
+	n = raw_exchange(fd, pkt, sizeof(pkt), resp, sizeof(resp));
+	CHECK(n > 23 && memcmp(resp + 1, "\0\0\0\0", 4) == 0,
+	    "and the server still answers the next one (%zd bytes)", n);
+
 	/* stateless reset for a short-header packet with an unknown DCID */
 	memset(pkt, 0x5a, 60);
 	pkt[0] = 0x41;
