@@ -53,7 +53,7 @@ pool_prefix_check(const struct prefix *p)
 {
 	if (prefix_host_bits(p) > 64)
 		return "an IPv6 pool must be a /64 or longer";
-	return NULL;
+	return prefix_special_use(p);
 }
 
 void

@@ -49,7 +49,8 @@ const char *pool_mode_str(enum pool_mode m);
 int pool_mode_parse(const char *s, enum pool_mode *out);
 int pool_name_valid(const char *s);
 
-/* Validate a prefix for use as a pool: at most 64 host bits. NULL or the reason. */
+/* Validate a prefix for use as a pool: at most 64 host bits, no special-use addresses
+ * (prefix_special_use). NULL or the reason. */
 const char *pool_prefix_check(const struct prefix *p);
 
 /* Insert p (name, isd_as, prefix, hold_seconds, strategy, mode set by the caller); fills the

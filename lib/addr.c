@@ -176,3 +176,34 @@ prefix_overlap(const struct prefix *a, const struct prefix *b)
 			return 0;
 	return 1;
 }
+
+const char *
+prefix_special_use(const struct prefix *p)
+{
+	static const struct {
+		const char *prefix, *what;
+	} special[] = {
+	    {"0.0.0.0/8", "overlaps the IPv4 this-network range 0.0.0.0/8"},
+	    {"127.0.0.0/8", "overlaps the IPv4 loopback range 127.0.0.0/8"},
+	    {"169.254.0.0/16", "overlaps the IPv4 link-local range 169.254.0.0/16"},
+	    {"224.0.0.0/4", "overlaps the IPv4 multicast range 224.0.0.0/4"},
+	    {"240.0.0.0/4",
+		"overlaps the reserved IPv4 range 240.0.0.0/4 (and the broadcast address)"},
+	    {"::/96",
+		"overlaps the IPv6 range ::/96 (unspecified, loopback and IPv4-compatible "
+		"addresses)"},
+	    {"::ffff:0:0/96", "overlaps the IPv4-mapped IPv6 range ::ffff:0:0/96"},
+	    {"fe80::/10", "overlaps the IPv6 link-local range fe80::/10"},
+	    {"fec0::/10", "overlaps the deprecated IPv6 site-local range fec0::/10"},
+	    {"ff00::/8", "overlaps the IPv6 multicast range ff00::/8"},
+	};
+	struct prefix sp;
+	const char *why;
+	char whybuf[8];
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (prefix_parse(special[i].prefix, &sp, whybuf, sizeof(whybuf), &why) == 0 &&
+		    prefix_overlap(p, &sp))
+			return special[i].what;
+	return NULL;
+}

@@ -46,4 +46,11 @@ int prefix_index_of(const struct prefix *p, const struct addr *a, uint64_t *idx)
 /* Whether two prefixes share any address. */
 int prefix_overlap(const struct prefix *a, const struct prefix *b);
 
+/* NULL when p holds only addresses a host may be given on a network, else why not ("overlaps
+ * the IPv4 loopback range 127.0.0.0/8"): this-network, loopback, link-local, multicast and reserved
+ * IPv4 space; ::/96 (unspecified, loopback, IPv4-compatible), IPv4-mapped,
+ * link-local, site-local and multicast IPv6 space. Private, shared and documentation ranges
+ * are addresses like any other. */
+const char *prefix_special_use(const struct prefix *p);
+
 #endif

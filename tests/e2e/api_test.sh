@@ -405,6 +405,13 @@ create_pool '{"name":"noprefix","isd_as":"1-ff00:0:110"}'
 want_problem 400 prefix
 verdict "a missing prefix -> 400 field prefix"
 
+for special in ::1/128 ff02::/64 ::ffff:10.0.0.0/120 fe80::/64 127.0.0.0/24 224.0.0.0/24; do
+	create_pool "{\"name\":\"special\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$special\"}"
+	want_problem 400 prefix
+	want_match .detail 'overlaps the'
+	verdict "a pool of special-use space ($special) -> 400 field prefix, naming the range"
+done
+
 api -c 'application/json; charset=utf-8' POST /v1/pools \
     '{"name":"charset","isd_as":"1-ff00:0:110","prefix":"10.98.0.0/24","hold_seconds":2592000}'
 [ "$STATUS" = 201 ] && POOLS_CREATED=$((POOLS_CREATED + 1))

@@ -97,11 +97,43 @@ test_overlap(void)
 	CHECK(!prefix_overlap(&a, &b), "IPv4 and IPv6 never overlap");
 }
 
+/* Pools of special-use space are refused; private, shared and documentation space is not. */
+static void
+test_special_use(void)
+{
+	static const char *const refused[] = {"::1/128", "ff02::/64", "::ffff:10.0.0.0/120",
+	    "::/128", "fe80::/64", "fec0::/64", "127.0.0.0/24", "169.254.1.0/24", "224.0.0.0/24",
+	    "255.255.255.255/32", "0.0.0.0/24", "120.0.0.0/5"};
+	static const char *const allowed[] = {"10.0.0.0/8", "100.64.0.0/10", "192.168.0.0/16",
+	    "192.0.2.0/24", "2001:db8::/64", "fd00::/64", "2a00:1::/64", "64:ff9b::/96"};
+	struct prefix p;
+	const char *why;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		parse(refused[i], &p, &why);
+		if (prefix_special_use(&p) == NULL ||
+		    strncmp(prefix_special_use(&p), "overlaps ", 9))
+			bad++, check_report(1, __FILE__, __LINE__, "", "  %s passed", refused[i]);
+	}
+	CHECK(bad == 0,
+	    "loopback, multicast, link-local, site-local, v4-mapped, unspecified, "
+	    "this-network and reserved space (and a prefix covering some) is refused");
+	bad = 0;
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		parse(allowed[i], &p, &why);
+		if (prefix_special_use(&p) != NULL)
+			bad++, check_report(1, __FILE__, __LINE__, "", "  %s refused", allowed[i]);
+	}
+	CHECK(bad == 0, "private, shared, documentation, ULA, global and NAT64 space is not");
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_usable_and_index();
 	test_overlap();
+	test_special_use();
 	return check_done();
 }
