@@ -837,9 +837,17 @@ test_halfopen_flood(void)
 	printf("# %u half-open handshakes: RSS %ld KiB -> %ld KiB, %.1f KiB each\n", hs, before,
 	    after, hs ? (double)(after - before) / hs : 0.0);
 	CHECK(hs >= (unsigned)n * 9 / 10, "the flood left %u half-open handshakes (of %d)", hs, n);
+#ifdef __SANITIZE_ADDRESS__
+	/* AddressSanitizer's redzones and quarantine of freed memory are in the RSS too: the
+	 * figure says nothing about the product's memory there. */
+	printf("ok - a half-open handshake costs at most %d KiB of RSS # SKIP measured without "
+	       "AddressSanitizer only (its redzones and quarantine count in the RSS)\n",
+	    HALFOPEN_KIB);
+#else
 	CHECK(hs > 0 && (after - before) / (long)hs <= HALFOPEN_KIB,
 	    "a half-open handshake costs at most %d KiB of RSS (%ld)", HALFOPEN_KIB,
 	    hs ? (after - before) / (long)hs : -1);
+#endif
 	/* an unvalidated peer has 3 s for its QUIC handshake, not the configured 10 s */
 	t0 = clock_mono_ns();
 	RUN(quic_server_conns(loop_srv) == 0, 6000);
