@@ -30,22 +30,7 @@ P4=11111111-1111-4111-8111-000000000004
 PX=outside-issuer:client-9	# a pssid of an outside issuer, never enrolled here
 FAST=(--enroll-rate 100000 --enroll-burst 100000)
 
-# peer OUT ARGS...: run chanpeer in the foreground, output into OUT; sets RC.
-peer() {
-	local out=$1
-	shift
-	"$PEER" --socket "$SOCK" --timeout 5 "$@" >"$out" 2>&1
-	RC=$?
-}
 
-# peer_bg OUT ARGS...: run chanpeer in the background; sets BG_PID.
-peer_bg() {
-	local out=$1
-	shift
-	"$PEER" --socket "$SOCK" "$@" >"$out" 2>&1 &
-	BG_PID=$!
-	E2E_PIDS+=("$BG_PID")
-}
 
 # has FILE ERE: that FILE has a line matching ERE (into the verdict).
 has() {

@@ -21,20 +21,7 @@ P2=22222222-2222-4222-8222-000000000002
 P3=22222222-2222-4222-8222-000000000003
 HOLD=60
 
-peer() {
-	local out=$1
-	shift
-	"$PEER" --socket "$SOCK" --timeout 5 "$@" >"$out" 2>&1
-	RC=$?
-}
 
-peer_bg() {
-	local out=$1
-	shift
-	"$PEER" --socket "$SOCK" "$@" >"$out" 2>&1 &
-	BG_PID=$!
-	E2E_PIDS+=("$BG_PID")
-}
 
 # alloc AGENT PSSID: an address for PSSID through agent AGENT, which then disconnects; sets
 # GRANT, SESSION and ADDR.

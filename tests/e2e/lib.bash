@@ -759,3 +759,21 @@ no_sanitizer_reports() {
 	done
 	check "no sanitizer reports from the manager, the agent or the clients" test $bad = 0
 }
+
+# peer OUT ARGS...: run the stand-in agent tests/tools/chanpeer ($PEER) on the manager's socket
+# $SOCK in the foreground, its output into OUT; sets RC.
+peer() {
+	local out=$1
+	shift
+	"$PEER" --socket "$SOCK" --timeout 5 "$@" >"$out" 2>&1
+	RC=$?
+}
+
+# peer_bg OUT ARGS...: the same in the background; sets BG_PID (stopped at the end).
+peer_bg() {
+	local out=$1
+	shift
+	"$PEER" --socket "$SOCK" "$@" >"$out" 2>&1 &
+	BG_PID=$!
+	E2E_PIDS+=("$BG_PID")
+}

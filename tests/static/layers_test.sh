@@ -6,21 +6,11 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
-passed=0 failed=0
+# shellcheck source=tests/static/lib.bash
+. "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-layers.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		echo "ok - $desc"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $desc"
-		failed=$((failed + 1))
-	fi
-}
 
 # none_found FILE: true when FILE is empty; else its first lines as diagnostics.
 none_found() {
@@ -85,5 +75,4 @@ done >"$tmp/includes"
     sed 's/^tsort: //' >"$tmp/include.loops"
 check "no circle of includes between headers" none_found "$tmp/include.loops"
 
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+static_finish

@@ -6,19 +6,9 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
-passed=0 failed=0
+# shellcheck source=tests/static/lib.bash
+. "$(dirname "$0")/lib.bash"
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		echo "ok - $desc"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $desc"
-		failed=$((failed + 1))
-	fi
-}
 
 # long_options SOURCE: the names in the struct option table(s) of SOURCE, one a line.
 long_options() {
@@ -62,5 +52,4 @@ for pair in snaptun-manager:manager/main.c snaptun-agent:agent/main.c \
 	check "$name --version prints \"$name $VERSION\" and exits 0" \
 	    test "$("$bin" --version 2>/dev/null)" = "$name $VERSION"
 done
-echo "# $passed passed, $failed failed"
-[ "$failed" = 0 ]
+static_finish
