@@ -120,6 +120,9 @@ keyset_rebuild(struct state *st)
 		 * there were. */
 		if (rv == 0 && st->keys[i].verify_until != 0)
 			jwt_keyset_kidless(ks, st->keys[i].kid, 0);
+		/* Checked when the key came in (state_key_put()). */
+		if (rv == 0)
+			jwt_keyset_pin(ks, st->keys[i].kid, st->keys[i].iss, st->keys[i].aud);
 	}
 	jwt_keyset_free(st->keyset);
 	st->keyset = ks;
@@ -143,7 +146,9 @@ state_key_put(struct state *st, const State__Key *k)
 	char *pem;
 	int rv;
 
-	if (k == NULL || strlen(k->kid) > JWT_KID_MAX || k->kid[0] == '\0')
+	if (k == NULL || strlen(k->kid) > JWT_KID_MAX || k->kid[0] == '\0' ||
+	    (k->pinned_iss[0] != '\0' && !jwt_pin_valid(k->pinned_iss)) ||
+	    (k->pinned_aud[0] != '\0' && !jwt_pin_valid(k->pinned_aud)))
 		return ERR_INVALID;
 	/* The key must load on its own, and its type must be the algorithm the manager says. */
 	if ((probe = jwt_keyset_new()) == NULL)
@@ -168,6 +173,8 @@ state_key_put(struct state *st, const State__Key *k)
 	}
 	st->keys[i].pem = pem;
 	st->keys[i].verify_until = k->verify_until;
+	strcpy(st->keys[i].iss, k->pinned_iss);
+	strcpy(st->keys[i].aud, k->pinned_aud);
 	return keyset_rebuild(st);
 }
 

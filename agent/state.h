@@ -26,6 +26,7 @@ struct state_key {
 	char kid[JWT_KID_MAX + 1];
 	char *pem;
 	int64_t verify_until; /* Unix seconds; 0: no end */
+	char iss[JWT_PIN_MAX + 1], aud[JWT_PIN_MAX + 1]; /* "" or its pins (jwt_keyset_pin()) */
 };
 
 struct state_grant {
@@ -76,7 +77,8 @@ void state_free(struct state *st);
  * releasing or removing something unknown is fine.
  *
  * state_key_put: trust key k (KEY, KEY_ADD), replacing a key of its kid; ERR_INVALID (st
- * unchanged) when jwtkey refuses its PEM or its type is not its alg; ERR_NOMEM. */
+ * unchanged) when jwtkey refuses its PEM, its type is not its alg or a pin is not "" or
+ * jwt_pin_valid(); ERR_NOMEM. */
 int state_key_put(struct state *st, const State__Key *k);
 int state_key_retire(struct state *st, const char *kid); /* KEY_RETIRE */
 

@@ -20,6 +20,7 @@ struct agentsnap_key {
 	const char *alg; /* "EdDSA", "ES256", "RS256" */
 	const char *pem; /* the public key */
 	int64_t verify_until; /* Unix seconds; 0: no end */
+	const char *iss, *aud; /* "" or the pins of an imported key (db/signkey.h) */
 };
 
 /* Called once per key; non-zero stops the walk (returned then). */

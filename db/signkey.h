@@ -24,6 +24,9 @@ struct signkey {
 	int64_t created_at;
 	int64_t verify_until; /* 0: none (the active key, imported keys) */
 	int64_t retired_at; /* 0: not retired */
+	/* Imported keys: "" or the issuer and audience their tokens must carry (jwt_keyset_pin()). */
+	char pinned_iss[JWT_PIN_MAX + 1];
+	char pinned_aud[JWT_PIN_MAX + 1];
 };
 
 const char *signkey_state_str(enum signkey_state s);
@@ -53,7 +56,7 @@ int signkey_active(struct db *db, struct signkey *k, char *file, size_t filelen)
 /* Each change below that leaves a key trusted queues KEY for it in the agents' outbox, each
  * that ends its trust KEY_RETIRE (db/agentdelta.h), in the caller's transaction. */
 
-/* Store a new key: kid, alg, state, created_at and verify_until of k; public_pem; file names its
+/* Store a new key: kid, alg, state, created_at, verify_until and the pins ("": NULL) of k; public_pem; file names its
  * private half (NULL: an imported key). 0, ERR_CONFLICT (kid in use, or a second active key),
  * err. */
 int signkey_insert(

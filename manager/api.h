@@ -15,7 +15,7 @@ extern const struct body_field api_pool_update_body[2];
 extern const struct body_field api_reservation_body[2];
 extern const struct body_field api_admin_token_body[3];
 extern const struct body_field api_join_token_body[5];
-extern const struct body_field api_key_import_body[3];
+extern const struct body_field api_key_import_body[5];
 
 void api_health_get(struct req *r);
 

@@ -9,10 +9,12 @@
 #include "jwk.h"
 #include "signkeys.h"
 
-const struct body_field api_key_import_body[3] = {
+const struct body_field api_key_import_body[5] = {
     {"kid", BODY_STRING, 1},
     {"alg", BODY_STRING, 1},
     {"public_key_pem", BODY_STRING, 1},
+    {"iss", BODY_STRING, 0},
+    {"aud", BODY_STRING, 0},
 };
 
 /* The public JWK of k with the informative members; NULL when out of memory. */
@@ -27,6 +29,10 @@ key_json(const struct signkeys *sk, const struct signkey *k)
 	json_object_set_new(o, "origin", json_string(k->imported ? "imported" : "snaptun"));
 	json_object_set_new(o, "created_at", api_time(k->created_at));
 	json_object_set_new(o, "verify_until", api_time(k->verify_until));
+	if (k->pinned_iss[0] != '\0')
+		json_object_set_new(o, "iss", json_string(k->pinned_iss));
+	if (k->pinned_aud[0] != '\0')
+		json_object_set_new(o, "aud", json_string(k->pinned_aud));
 	return o;
 }
 
@@ -101,18 +107,22 @@ body_string(struct req *r, const char *name, size_t *len)
 void
 api_keys_import(struct req *r)
 {
-	const char *kid, *alg, *pem;
+	const char *kid, *alg, *pem, *iss = NULL, *aud = NULL;
 	struct keyimport_error e;
 	struct signkey k;
-	size_t len;
+	size_t len, ilen;
 	int rv;
 
 	if ((kid = body_string(r, "kid", &len)) == NULL ||
 	    (alg = body_string(r, "alg", &len)) == NULL ||
+	    (json_object_get(r->json, "iss") != NULL &&
+		(iss = body_string(r, "iss", &ilen)) == NULL) ||
+	    (json_object_get(r->json, "aud") != NULL &&
+		(aud = body_string(r, "aud", &ilen)) == NULL) ||
 	    (pem = body_string(r, "public_key_pem", &len)) == NULL)
 		return;
-	if ((rv = signkeys_import(
-		 r->app->keys, kid, alg, pem, len, r->actor, r->app->now(), &k, &e)) < 0) {
+	if ((rv = signkeys_import_pinned(r->app->keys, kid, alg, pem, len, iss, aud, r->actor,
+		 r->app->now(), &k, &e)) < 0) {
 		api_fail(r, rv, e.field, e.detail);
 		return;
 	}

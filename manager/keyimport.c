@@ -160,3 +160,22 @@ out:
 	}
 	return rv;
 }
+
+int
+keyimport_pins_check(const char *iss, const char *aud, struct keyimport_error *e)
+{
+	const char *names[2] = {"iss", "aud"}, *vals[2] = {iss, aud};
+
+	e->field = NULL;
+	e->detail[0] = '\0';
+	for (int i = 0; i < 2; i++)
+		if (vals[i] != NULL && !jwt_pin_valid(vals[i])) {
+			e->field = names[i];
+			snprintf(e->detail, sizeof(e->detail),
+			    "%s must be 1 to %d visible ASCII characters (no space, no control "
+			    "character)",
+			    names[i], JWT_PIN_MAX);
+			return ERR_INVALID;
+		}
+	return 0;
+}

@@ -10,7 +10,8 @@
 
 /* Why an import was refused: the request member at fault and a sentence quoting it. */
 struct keyimport_error {
-	const char *field; /* "kid", "alg" or "public_key_pem"; NULL: not the input's fault */
+	const char *field; /* "kid", "alg", "public_key_pem", "iss" or "aud"; NULL: not the
+			    * input's fault */
 	char detail[256];
 };
 
@@ -21,5 +22,9 @@ struct keyimport_error {
  * ERR_NOMEM. */
 int keyimport_check(const char *kid, const char *alg_name, const char *pem, size_t len,
     enum jwt_alg *alg, char **canon, struct keyimport_error *e);
+
+/* Check the pins of an imported key: iss and aud (NULL: none) must each be 1 to JWT_PIN_MAX
+ * visible ASCII characters (jwt_pin_valid()). 0 or ERR_INVALID (e says which and why). */
+int keyimport_pins_check(const char *iss, const char *aud, struct keyimport_error *e);
 
 #endif

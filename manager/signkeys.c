@@ -62,6 +62,12 @@ view_add(const struct signkey *k, const char *pem, const char *file, void *arg)
 	 * without kid. */
 	if (!k->imported)
 		jwt_keyset_kidless(v->keyset, k->kid, 0);
+	if (jwt_keyset_pin(v->keyset, k->kid, k->pinned_iss, k->pinned_aud) < 0) {
+		log_error("signing key \"%s\" in the store is unusable: its pinned iss or aud is "
+			  "not 1 to %d visible ASCII characters",
+		    k->kid, JWT_PIN_MAX);
+		return ERR_DB;
+	}
 	v->keys[v->n++] = *k;
 	return 0;
 }
@@ -404,6 +410,15 @@ int
 signkeys_import(struct signkeys *sk, const char *kid, const char *alg_name, const char *pem,
     size_t len, const char *actor, int64_t now, struct signkey *out, struct keyimport_error *e)
 {
+	return signkeys_import_pinned(sk, kid, alg_name, pem, len, NULL, NULL, actor, now, out, e);
+}
+
+int
+signkeys_import_pinned(struct signkeys *sk, const char *kid, const char *alg_name, const char *pem,
+    size_t len, const char *iss, const char *aud, const char *actor, int64_t now,
+    struct signkey *out, struct keyimport_error *e)
+{
+	json_t *details;
 	struct signkey nk = {.state = SIGNKEY_VERIFY, .imported = 1, .created_at = now}, old;
 	struct view v = {0};
 	const struct signkey *k;
@@ -414,7 +429,13 @@ signkeys_import(struct signkeys *sk, const char *kid, const char *alg_name, cons
 	assert(!db_in_tx(sk->db));
 	if ((rv = keyimport_check(kid, alg_name, pem, len, &alg, &canon, e)) < 0)
 		return rv;
+	if ((rv = keyimport_pins_check(iss, aud, e)) < 0) {
+		free(canon);
+		return rv;
+	}
 	snprintf(nk.kid, sizeof(nk.kid), "%s", kid);
+	snprintf(nk.pinned_iss, sizeof(nk.pinned_iss), "%s", iss != NULL ? iss : "");
+	snprintf(nk.pinned_aud, sizeof(nk.pinned_aud), "%s", aud != NULL ? aud : "");
 	nk.alg = alg;
 	if ((rv = db_begin(sk->db)) < 0)
 		goto out;
@@ -428,10 +449,14 @@ signkeys_import(struct signkeys *sk, const char *kid, const char *alg_name, cons
 	} else if (rv != ERR_NOT_FOUND) {
 		goto fail;
 	}
+	details = json_pack(
+	    "{s:s, s:s, s:s}", "kid", kid, "alg", jwt_alg_name(alg), "public_key_pem", canon);
+	if (details != NULL && iss != NULL)
+		json_object_set_new(details, "iss", json_string(iss));
+	if (details != NULL && aud != NULL)
+		json_object_set_new(details, "aud", json_string(aud));
 	if ((rv = signkey_insert(sk->db, &nk, canon, NULL)) < 0 ||
-	    (rv = audit_key(sk->db, now, actor, "key.import", kid,
-		 json_pack("{s:s, s:s, s:s}", "kid", kid, "alg", jwt_alg_name(alg),
-		     "public_key_pem", canon))) < 0 ||
+	    (rv = audit_key(sk->db, now, actor, "key.import", kid, details)) < 0 ||
 	    (rv = view_load(sk->db, &v)) < 0)
 		goto fail;
 	if ((rv = db_commit(sk->db)) < 0)

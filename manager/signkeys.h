@@ -78,6 +78,13 @@ int signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct 
 int signkeys_import(struct signkeys *sk, const char *kid, const char *alg, const char *pem,
     size_t len, const char *actor, int64_t now, struct signkey *out, struct keyimport_error *e);
 
+/* signkeys_import() of a key pinned to the issuer iss and the audience aud (NULL: that one not
+ * pinned; keyimport_pins_check() decides, e->field "iss" or "aud"): the tokens it verifies must
+ * carry them (jwt_keyset_pin()). Stored with the key, audited, pushed to the agents. */
+int signkeys_import_pinned(struct signkeys *sk, const char *kid, const char *alg, const char *pem,
+    size_t len, const char *iss, const char *aud, const char *actor, int64_t now,
+    struct signkey *out, struct keyimport_error *e);
+
 /* Stop trusting a key: an imported key is deleted from the table; one of ours in verify state
  * is retired now (and its private file removed). Audit key.delete by actor. *out (may be NULL)
  * gets the key as it was. Own transaction. 0, ERR_NOT_FOUND (no such kid, or retired already),

@@ -31,6 +31,8 @@ key_msg(State__Key *m, const struct agentsnap_key *k)
 	m->alg = (char *)(uintptr_t)k->alg;
 	m->public_key_pem = (char *)(uintptr_t)k->pem;
 	m->verify_until = k->verify_until;
+	m->pinned_iss = (char *)(uintptr_t)k->iss;
+	m->pinned_aud = (char *)(uintptr_t)k->aud;
 }
 
 static void

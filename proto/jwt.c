@@ -30,6 +30,8 @@ jwt_err_str(int err)
 	case JWT_ERR_CLAIMS: return "missing or invalid claims";
 	case JWT_ERR_INTERNAL: return "internal error";
 	case JWT_ERR_LIFETIME: return "token lifetime over the maximum";
+	case JWT_ERR_ISS: return "issuer not the one the key is pinned to";
+	case JWT_ERR_AUD: return "audience not the one the key is pinned to";
 	}
 	return "unknown error";
 }
@@ -316,6 +318,32 @@ out:
 	return rv;
 }
 
+/* The pins of key k against the claims c parsed from payload (len bytes; reread for an "aud"
+ * array, which c does not hold). 0, JWT_ERR_ISS or JWT_ERR_AUD. */
+static int
+pins_check(
+    const struct jwt_key *k, const unsigned char *payload, size_t len, const struct jwt_claims *c)
+{
+	json_t *o, *v;
+	size_t i;
+	int found = 0;
+
+	if (k->iss[0] != '\0' && strcmp(c->iss, k->iss) != 0)
+		return JWT_ERR_ISS;
+	if (k->aud[0] == '\0')
+		return 0;
+	if (!(c->has & JWT_HAS_AUD_LIST))
+		return strcmp(c->aud, k->aud) == 0 ? 0 : JWT_ERR_AUD;
+	/* jwt_claims_parse() has read this payload: an object whose "aud" holds strings only. */
+	if ((o = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return JWT_ERR_AUD;
+	v = json_object_get(o, "aud");
+	for (i = 0; i < json_array_size(v) && !found; i++)
+		found = strcmp(json_string_value(json_array_get(v, i)), k->aud) == 0;
+	json_decref(o);
+	return found ? 0 : JWT_ERR_AUD;
+}
+
 int
 jwt_verify(
     const struct jwt_keyset *ks, const char *token, size_t len, int64_t now, struct jwt_claims *out)
@@ -331,6 +359,10 @@ jwt_verify(
 	if ((rv = jwt_claims_parse(payload, (size_t)n, out)) < 0)
 		return rv;
 	strcpy(out->kid, key->kid);
+	if ((rv = pins_check(key, payload, (size_t)n, out)) < 0) {
+		memset(out, 0, sizeof(*out));
+		return rv;
+	}
 	/* exp, nbf and iat are in 0..JWT_TIME_MAX: these differences cannot overflow, whatever
 	 * now is. */
 	if (now > out->exp)

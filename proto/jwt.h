@@ -47,6 +47,9 @@ enum jwt_err {
 			      * or range */
 	JWT_ERR_INTERNAL = -9, /* out of memory, GnuTLS failed: not the token's fault */
 	JWT_ERR_LIFETIME = -10, /* exp more than JWT_LIFETIME_MAX after now */
+	JWT_ERR_ISS = -11, /* the key is pinned to an issuer: "iss" missing or another */
+	JWT_ERR_AUD = -12, /* the key is pinned to an audience: "aud" missing, another, or an
+			    * array without it */
 };
 
 /* JWT_HAS_* bits of jwt_claims.has */
@@ -74,7 +77,9 @@ const char *jwt_err_str(int err);
  * tried against the last JWT_KIDLESS_TRIES keys of its alg that may verify such tokens. Then the claims: pssid a UUID (pssid_uuid(), lib/pssid.h),
  * exp an integer in range (JWT_TIME_MAX) with now <= exp <= now + JWT_LIFETIME_MAX, nbf (when
  * present) an integer in range with nbf <= now, iat an integer in range with iat <= now +
- * JWT_IAT_SKEW, jti/iss/sub strings, aud a string or an array of strings; others ignored. Returns 0 or a negative enum
+ * JWT_IAT_SKEW, jti/iss/sub strings, aud a string or an array of strings; others ignored. A key pinned
+ * to an issuer or audience (jwt_keyset_pin()) wants exactly that "iss" (else JWT_ERR_ISS), and
+ * that "aud" or an "aud" array holding it (else JWT_ERR_AUD). Returns 0 or a negative enum
  * jwt_err; *out is zeroed on failure. */
 int jwt_verify(const struct jwt_keyset *ks, const char *token, size_t len, int64_t now,
     struct jwt_claims *out);

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,36 @@ jwt_keyset_kidless(struct jwt_keyset *ks, const char *kid, int on)
 	if (k == NULL)
 		return ERR_NOT_FOUND;
 	ks->keys[k - ks->keys].kidless = on;
+	return 0;
+}
+
+int
+jwt_pin_valid(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > JWT_PIN_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+jwt_keyset_pin(struct jwt_keyset *ks, const char *kid, const char *iss, const char *aud)
+{
+	const struct jwt_key *k;
+	struct jwt_key *w;
+
+	if ((iss != NULL && iss[0] != '\0' && !jwt_pin_valid(iss)) ||
+	    (aud != NULL && aud[0] != '\0' && !jwt_pin_valid(aud)))
+		return ERR_INVALID;
+	if ((k = jwt_keyset_find(ks, kid)) == NULL)
+		return ERR_NOT_FOUND;
+	w = &ks->keys[k - ks->keys];
+	snprintf(w->iss, sizeof(w->iss), "%s", iss != NULL ? iss : "");
+	snprintf(w->aud, sizeof(w->aud), "%s", aud != NULL ? aud : "");
 	return 0;
 }
 

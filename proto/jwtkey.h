@@ -12,6 +12,9 @@
 #define JWT_KID_MAX 128 /* key ids: printable ASCII, at most this many bytes */
 #define JWT_ED25519_LEN 32 /* raw Ed25519 public key and private seed */
 #define JWT_JWK_MAX 512 /* room for jwt_signer_jwk(), NUL included */
+/* An issuer or audience a key is pinned to: 1 to this many visible ASCII characters (0x21 to
+ * 0x7e). It is JWT_STR_MAX (jwt.h): a longer claim is refused whatever the key. */
+#define JWT_PIN_MAX 255
 
 /* The algorithms a key can be pinned to (RFC 7518 / RFC 8037 names in jwt_alg_name()). */
 enum jwt_alg {
@@ -24,6 +27,10 @@ struct jwt_key {
 	char kid[JWT_KID_MAX + 1]; /* "" for a key without one */
 	enum jwt_alg alg;
 	int kidless; /* may verify a token without kid (jwt_keyset_kidless()); 1 when added */
+	/* "" or the "iss" a token verified by this key must carry, and the audience its "aud"
+	 * must be or contain (jwt_keyset_pin()). */
+	char iss[JWT_PIN_MAX + 1];
+	char aud[JWT_PIN_MAX + 1];
 	gnutls_pubkey_t pub;
 	/* EdDSA: the raw RFC 8032 public key. Ed25519 signatures are checked with libsodium,
 	 * 2.2x faster here than GnuTLS/nettle, and one check per tunnel is the gateway's largest
@@ -79,6 +86,15 @@ int jwt_keyset_add_jwk(struct jwt_keyset *ks, const char *json, size_t len);
  * keys), so that a kid-less token is tried only against keys that may have signed it.
  * 0, or ERR_NOT_FOUND (no key with this non-empty kid). */
 int jwt_keyset_kidless(struct jwt_keyset *ks, const char *kid, int on);
+
+/* Whether s is a valid pin: 1 to JWT_PIN_MAX visible ASCII characters (0x21 to 0x7e). 1 or 0. */
+int jwt_pin_valid(const char *s);
+
+/* Pin the key kid to an issuer and an audience (NULL or "": that one not pinned): a token it
+ * verifies must then carry exactly "iss":iss, and "aud":aud or an "aud" array holding aud
+ * (jwt_verify(): JWT_ERR_ISS, JWT_ERR_AUD). Keys are added unpinned. 0, ERR_INVALID (a pin not
+ * jwt_pin_valid()), ERR_NOT_FOUND (no key with this non-empty kid). */
+int jwt_keyset_pin(struct jwt_keyset *ks, const char *kid, const char *iss, const char *aud);
 
 /* The key with exactly this non-empty kid, or NULL. */
 const struct jwt_key *jwt_keyset_find(const struct jwt_keyset *ks, const char *kid);

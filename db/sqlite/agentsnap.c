@@ -5,7 +5,7 @@
 #include "../agentsnap.h"
 #include "stmt.h"
 
-/* A key row (kid, alg, public_key_pem, verify_until) to fn. */
+/* A key row (kid, alg, public_key_pem, verify_until, pinned_iss, pinned_aud) to fn. */
 static int
 key_row(sqlite3_stmt *st, agentsnap_key_fn fn, void *arg)
 {
@@ -15,6 +15,8 @@ key_row(sqlite3_stmt *st, agentsnap_key_fn fn, void *arg)
 	k.alg = db_col_text(st, 1);
 	k.pem = db_col_text(st, 2);
 	k.verify_until = db_col_int(st, 3);
+	k.iss = db_col_text(st, 4);
+	k.aud = db_col_text(st, 5);
 	return fn(arg, &k);
 }
 
@@ -22,7 +24,8 @@ int
 agentsnap_keys(struct db *db, agentsnap_key_fn fn, void *arg)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0) FROM signing_keys "
+	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0), pinned_iss, pinned_aud "
+	    "FROM signing_keys "
 	    "WHERE state != 'retired' ORDER BY kid");
 	int rv;
 
@@ -38,7 +41,8 @@ int
 agentsnap_key(struct db *db, const char *kid, agentsnap_key_fn fn, void *arg)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0) FROM signing_keys "
+	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0), pinned_iss, pinned_aud "
+	    "FROM signing_keys "
 	    "WHERE kid = :kid AND state != 'retired'");
 	int rv;
 

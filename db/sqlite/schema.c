@@ -305,6 +305,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE revocations ADD COLUMN expires_at INTEGER;"
 	"CREATE INDEX revocations_expiry ON revocations (expires_at) "
 	"WHERE expires_at IS NOT NULL;",
+
+	/* 7: an imported key may pin the issuer and the audience of the tokens it verifies
+	 * (NULL: not pinned). */
+	"ALTER TABLE signing_keys ADD COLUMN pinned_iss TEXT;"
+	"ALTER TABLE signing_keys ADD COLUMN pinned_aud TEXT;",
 };
 /* clang-format on */
 

@@ -9,7 +9,7 @@
 
 #define KEY_SELECT \
 	"SELECT kid, alg, public_key_pem, private_key_file, state, created_at, verify_until, " \
-	"retired_at FROM signing_keys"
+	"retired_at, pinned_iss, pinned_aud FROM signing_keys"
 
 static void
 row_read(struct signkey *k, sqlite3_stmt *st)
@@ -22,6 +22,8 @@ row_read(struct signkey *k, sqlite3_stmt *st)
 	k->created_at = db_col_int(st, 5);
 	k->verify_until = db_col_int(st, 6);
 	k->retired_at = db_col_int(st, 7);
+	snprintf(k->pinned_iss, sizeof(k->pinned_iss), "%s", db_col_text(st, 8));
+	snprintf(k->pinned_aud, sizeof(k->pinned_aud), "%s", db_col_text(st, 9));
 }
 
 /* Hand each row of st to fn. */
@@ -97,7 +99,8 @@ signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, c
 {
 	sqlite3_stmt *st = db_stmt(db,
 	    "INSERT INTO signing_keys (kid, alg, public_key_pem, private_key_file, state, "
-	    "created_at, verify_until) VALUES (:kid, :alg, :pem, :file, :state, :now, :until)");
+	    "created_at, verify_until, pinned_iss, pinned_aud) VALUES (:kid, :alg, :pem, :file, "
+	    ":state, :now, :until, :iss, :aud)");
 	int rv;
 
 	db_bind_text(st, ":kid", k->kid);
@@ -108,6 +111,10 @@ signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, c
 	db_bind_int(st, ":now", k->created_at);
 	if (k->verify_until != 0)
 		db_bind_int(st, ":until", k->verify_until);
+	if (k->pinned_iss[0] != '\0')
+		db_bind_text(st, ":iss", k->pinned_iss);
+	if (k->pinned_aud[0] != '\0')
+		db_bind_text(st, ":aud", k->pinned_aud);
 	if ((rv = db_run(st)) < 0 || k->state == SIGNKEY_RETIRED)
 		return rv;
 	return agentdelta_add(db, AGENTDELTA_KEY, k->kid, 0, 0, NULL);

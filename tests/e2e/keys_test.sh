@@ -304,6 +304,27 @@ verdict "a kid that is not a string -> 400 field kid"
 api POST /v1/keys "$(import_body x EdDSA "$E2E_TMP/ed25519.pub" | sed 's/}$/,"use":"sig"}/')"
 want_problem 400 use
 verdict "an unknown member -> 400 naming it"
+# pinned KID MEMBERS: import_body with MEMBERS (",\"iss\":…") added.
+pinned() {
+	local b
+	b=$(import_body "$1" EdDSA "$E2E_TMP/ed25519.pub")
+	printf '%s%s}' "${b%\}}" "$2"
+}
+api POST /v1/keys "$(pinned x ',"iss":""')"
+want_problem 400 iss
+verdict "an empty iss pin -> 400 field iss"
+api POST /v1/keys "$(pinned x ',"iss":"https://idp.example","aud":"a b"')"
+want_problem 400 aud
+verdict "an aud pin with a space -> 400 field aud"
+api POST /v1/keys "$(pinned x ",\"aud\":\"$(printf 'a%.0s' {1..256})\"")"
+want_problem 400 aud
+verdict "an aud pin of 256 characters -> 400 field aud"
+api POST /v1/keys "$(pinned x ',"iss":"café"')"
+want_problem 400 iss
+verdict "an iss pin that is not ASCII -> 400 field iss"
+api POST /v1/keys "$(pinned x ',"iss":7')"
+want_problem 400 iss
+verdict "an iss pin that is not a string -> 400 field iss"
 
 # ---- conflicts
 

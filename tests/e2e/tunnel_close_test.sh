@@ -117,6 +117,46 @@ want_event a16 '^response renew 401 '
 closes a16 1 '.*'
 verdict "code 1: a token whose pssid is an upper-case UUID is answered 401"
 
+# An issuer key pinned to an iss and an aud: its tokens must carry them.
+PINPEM=$("$MKTOKEN" --new-key "$E2E_TMP/pinned.pem" | awk '{ printf "%s\\n", $0 }')
+api POST /v1/keys "{\"kid\":\"pinned\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PINPEM\",\"iss\":\"https://idp.example\",\"aud\":\"snaptun\"}"
+want_status 201
+want .iss https://idp.example
+want .aud snaptun
+api -t "" GET /v1/keys
+want .keys[1].kid pinned
+want .keys[1].iss https://idp.example
+want .keys[1].aud snaptun
+want .keys[2].kid snap
+want_absent .keys[2].iss
+want_absent .keys[2].aud
+verdict "POST /v1/keys with iss and aud pins -> 201, both shown, and by GET /v1/keys (none on the unpinned key)"
+# ptok [MKTOKEN ARG...]: a token of the pinned key, valid for 600 s.
+ptok() {
+	"$MKTOKEN" --key "$E2E_TMP/pinned.pem" --pssid "$(uuid)" --exp +600 --only-pssid-exp "$@"
+}
+client_start p1 --token "$(ptok --iss https://idp.example --aud snaptun)" --handshake
+want_event p1 '^assigned ' 5
+verdict "a token of the pinned key with the pinned iss and aud is accepted"
+client_start p2 --token "$(ptok --iss https://idp.example --aud other --aud snaptun)" --handshake
+want_event p2 '^assigned '
+verdict "  and one whose aud is an array holding the pinned aud"
+client_start p3 --token "$(ptok --iss https://other.example --aud snaptun)" --handshake
+want_event p3 '^response renew 401 '
+that "the agent says why" wait_for 5 grep -q "token refused: issuer not the one the key is pinned to" "$AGENT_DIR.err"
+verdict "a token of the pinned key with another iss is answered 401 (issuer not the pinned one)"
+client_start p4 --token "$(ptok --aud snaptun)" --handshake
+want_event p4 '^response renew 401 '
+verdict "  and one without iss"
+client_start p5 --token "$(ptok --iss https://idp.example --aud other)" --handshake
+want_event p5 '^response renew 401 '
+that "the agent says why" wait_for 5 grep -q "token refused: audience not the one the key is pinned to" "$AGENT_DIR.err"
+verdict "  and one with another aud (audience not the pinned one)"
+client_start p6 --token "$(tok)" --handshake
+want_event p6 '^assigned '
+verdict "the unpinned issuer key's tokens need no iss or aud, as before"
+for c in p1 p2 p6; do client_stop "$c"; done
+
 client_start a11 --token "$(tok)"
 client_cmd a11 renew "assign 2-99,10.77.0.9"
 want_event a11 '^response assign 400 '

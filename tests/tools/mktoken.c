@@ -7,12 +7,14 @@
  *       form POST /v1/keys imports ({"kid":…,"alg":"EdDSA","public_key_pem":…}).
  *
  *   mktoken --key FILE.pem [--kid K] --pssid UUID|random --exp UNIX|+SECONDS|-SECONDS
- *           [--nbf UNIX|+SECONDS|-SECONDS] [--only-pssid-exp] [--show-pssid]
+ *           [--nbf UNIX|+SECONDS|-SECONDS] [--iss S] [--aud S]... [--only-pssid-exp]
+ *           [--show-pssid]
  *       Print one token. Without --kid the header carries no kid (as SNAP issuers write them).
  *       The values go in as given, absurd ones included (a pssid that is no UUID, exp = 2^63-1),
  *       so that tests can send what a careless or hostile issuer would.
  *       Claims: pssid and exp, nbf when given, and iat and jti unless --only-pssid-exp (then
- *       exactly pssid and exp, plus nbf when given). "random" is a fresh UUID v4; --show-pssid
+ *       exactly pssid and exp, plus nbf when given). --iss S writes "iss":S; --aud S once
+ *       writes "aud":S, more than once an "aud" array of them in order. "random" is a fresh UUID v4; --show-pssid
  *       prints "PSSID TOKEN" instead of the token alone.
  *
  * Exit status 0, or 1 with a message on stderr. */
@@ -38,7 +40,8 @@ usage_print(FILE *f)
 	fprintf(f,
 	    "usage: mktoken --new-key FILE.pem\n"
 	    "       mktoken --key FILE.pem [--kid K] --pssid UUID|random --exp UNIX|+SECONDS\n"
-	    "               [--nbf UNIX|+SECONDS] [--only-pssid-exp] [--show-pssid]\n"
+	    "               [--nbf UNIX|+SECONDS] [--iss S] [--aud S]... [--only-pssid-exp]\n"
+	    "               [--show-pssid]\n"
 	    "       mktoken --help | --version\n");
 }
 
@@ -172,6 +175,8 @@ main(int argc, char **argv)
 	    {"pssid", required_argument, NULL, 'p'},
 	    {"exp", required_argument, NULL, 'e'},
 	    {"nbf", required_argument, NULL, 'b'},
+	    {"iss", required_argument, NULL, 'i'},
+	    {"aud", required_argument, NULL, 'a'},
 	    {"only-pssid-exp", no_argument, NULL, 'o'},
 	    {"show-pssid", no_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
@@ -179,7 +184,8 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *newkey = NULL, *keyfile = NULL, *kid = NULL, *pssid = NULL, *exp = NULL;
-	const char *nbf = NULL;
+	const char *nbf = NULL, *iss = NULL;
+	json_t *aud = json_array();
 	int only = 0, show = 0, c;
 	struct jwt_signer *s;
 	struct jwt_claims cl;
@@ -197,6 +203,8 @@ main(int argc, char **argv)
 		case 'p': pssid = optarg; break;
 		case 'e': exp = optarg; break;
 		case 'b': nbf = optarg; break;
+		case 'i': iss = optarg; break;
+		case 'a': json_array_append_new(aud, json_string(optarg)); break;
 		case 'o': only = 1; break;
 		case 's': show = 1; break;
 		case 'h': usage_print(stdout); exit(0);
@@ -235,6 +243,13 @@ main(int argc, char **argv)
 		die("%s", "out of memory");
 	if (nbf != NULL)
 		json_object_set_new(o, "nbf", json_integer(parse_time(nbf, "--nbf")));
+	if (iss != NULL)
+		json_object_set_new(o, "iss", json_string(iss));
+	if (json_array_size(aud) == 1)
+		json_object_set(o, "aud", json_array_get(aud, 0));
+	else if (json_array_size(aud) > 1)
+		json_object_set(o, "aud", aud);
+	json_decref(aud);
 	if (!only) {
 		json_object_set_new(o, "iat", json_integer(clock_unix()));
 		if (secret_random(jti, sizeof(jti)) < 0)

@@ -94,6 +94,48 @@ test_keys(void)
 	state_free(st);
 }
 
+/* A key pushed with pins verifies only tokens that carry them. */
+static void
+test_key_pins(void)
+{
+	struct state *st = state_new();
+	struct jwt_claims c, cl;
+	char tok[JWT_TOKEN_MAX + 1];
+	State__Key k;
+	ssize_t n;
+
+	state__key__init(&k);
+	k.kid = (char *)(uintptr_t) "k1";
+	k.alg = (char *)(uintptr_t) "EdDSA";
+	k.public_key_pem = pem;
+	k.pinned_iss = (char *)(uintptr_t) "a b";
+	CHECK(st != NULL, "state_new");
+	CHECK_EQ_INT(state_key_put(st, &k), ERR_INVALID, "a key with an invalid pin is refused");
+	CHECK_EQ_INT(st->nkeys, 0, "  nothing kept");
+	k.pinned_iss = (char *)(uintptr_t) "https://idp.example";
+	k.pinned_aud = (char *)(uintptr_t) "snaptun";
+	CHECK_EQ_INT(state_key_put(st, &k), 0, "KEY k1 pinned to an iss and an aud");
+	memset(&c, 0, sizeof(c));
+	snprintf(c.pssid, sizeof(c.pssid), "4c1e7d2a-9b3f-4e6a-8d5c-0f1e2d3c4b5a");
+	c.exp = NOW + 60;
+	snprintf(c.iss, sizeof(c.iss), "https://idp.example");
+	snprintf(c.aud, sizeof(c.aud), "snaptun");
+	n = jwt_sign(signer, &c, tok, sizeof(tok));
+	CHECK_EQ_INT(state_verify_token(st, tok, (size_t)n, NOW, &cl), 0, "its tokens verify");
+	snprintf(c.aud, sizeof(c.aud), "other");
+	n = jwt_sign(signer, &c, tok, sizeof(tok));
+	CHECK_EQ_INT(state_verify_token(st, tok, (size_t)n, NOW, &cl), JWT_ERR_AUD,
+	    "one for another audience is refused");
+	c.iss[0] = '\0';
+	n = jwt_sign(signer, &c, tok, sizeof(tok));
+	CHECK_EQ_INT(state_verify_token(st, tok, (size_t)n, NOW, &cl), JWT_ERR_ISS,
+	    "one without iss is refused");
+	k.pinned_iss = k.pinned_aud = (char *)(uintptr_t) "";
+	CHECK_EQ_INT(state_key_put(st, &k), 0, "KEY k1 again without pins");
+	CHECK_EQ_INT(state_verify_token(st, tok, (size_t)n, NOW, &cl), 0, "  then it verifies");
+	state_free(st);
+}
+
 static void
 test_revoked(void)
 {
@@ -206,6 +248,7 @@ main(void)
 		return 2;
 	make_pem();
 	test_keys();
+	test_key_pins();
 	test_revoked();
 	test_grants_pools();
 	test_session();

@@ -688,6 +688,75 @@ test_kidless(void)
 	jwt_keyset_free(eks);
 }
 
+/* A key pinned to an issuer and an audience verifies only tokens that carry them. */
+static void
+test_pins(void)
+{
+	static const struct {
+		const char *extra; /* claims after pssid and exp */
+		int want;
+		const char *what;
+	} v[] = {
+	    {",\"iss\":\"https://idp\",\"aud\":\"snap\"", 0, "iss and aud as pinned"},
+	    {",\"iss\":\"https://idp\",\"aud\":[\"x\",\"snap\"]", 0, "aud array holding the pin"},
+	    {",\"iss\":\"https://other\",\"aud\":\"snap\"", JWT_ERR_ISS, "another iss"},
+	    {",\"iss\":\"https://idp/\",\"aud\":\"snap\"", JWT_ERR_ISS, "iss with one more byte"},
+	    {",\"aud\":\"snap\"", JWT_ERR_ISS, "no iss"},
+	    {",\"iss\":\"https://idp\"", JWT_ERR_AUD, "no aud"},
+	    {",\"iss\":\"https://idp\",\"aud\":\"snapx\"", JWT_ERR_AUD, "another aud"},
+	    {",\"iss\":\"https://idp\",\"aud\":[\"x\",\"y\"]", JWT_ERR_AUD,
+		"aud array without the pin"},
+	    {",\"iss\":\"https://idp\",\"aud\":[]", JWT_ERR_AUD, "empty aud array"},
+	};
+	struct jwt_keyset *eks = jwt_keyset_new();
+	struct jwt_signer *s;
+	struct jwt_claims c;
+	char claims[256], tok[BUF], big[JWT_PIN_MAX + 2];
+	int rv;
+
+	if (eks == NULL || jwt_signer_new("p", &s) < 0 ||
+	    jwt_keyset_add_ed25519(eks, "p", s->pub) < 0)
+		fatal("jwt_signer_new");
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d,\"iss\":\"a\"}", NOW);
+	token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(jwt_verify(eks, tok, strlen(tok), NOW, &c), 0, "unpinned key: any iss");
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", "https://idp", "snap"), 0, "pin iss and aud");
+	CHECK_EQ_INT(
+	    jwt_verify(eks, tok, strlen(tok), NOW, &c), JWT_ERR_ISS, "  then iss a is refused");
+	CHECK(c.pssid[0] == '\0', "  nothing returned");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(
+		    claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d%s}", NOW, v[i].extra);
+		token_make(tok, "{\"alg\":\"EdDSA\"}", claims, s->priv, JWT_ALG_EDDSA);
+		rv = jwt_verify(eks, tok, strlen(tok), NOW, &c);
+		CHECK_EQ_INT(rv, v[i].want, "pinned: %s", v[i].what);
+	}
+	CHECK(strcmp(jwt_err_str(JWT_ERR_ISS), jwt_err_str(JWT_ERR_AUD)) != 0 &&
+		strcmp(jwt_err_str(JWT_ERR_ISS), "unknown error") != 0,
+	    "iss and aud errors have texts of their own");
+	/* Only iss pinned: aud is free. */
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", "https://idp", NULL), 0, "pin iss only");
+	snprintf(claims, sizeof(claims), "{\"pssid\":\"" U "\",\"exp\":%d,\"iss\":\"https://idp\"}",
+	    NOW);
+	token_make(tok, "{\"alg\":\"EdDSA\",\"kid\":\"p\"}", claims, s->priv, JWT_ALG_EDDSA);
+	CHECK_EQ_INT(
+	    jwt_verify(eks, tok, strlen(tok), NOW, &c), 0, "  a token without aud verifies");
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", "", ""), 0, "unpin");
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "q", "i", NULL), ERR_NOT_FOUND, "pin: unknown kid");
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", "a b", NULL), ERR_INVALID, "pin: space refused");
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", NULL, "\x7f"), ERR_INVALID, "pin: DEL refused");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", big, NULL), ERR_INVALID, "pin of %d bytes refused",
+	    JWT_PIN_MAX + 1);
+	big[JWT_PIN_MAX] = '\0';
+	CHECK_EQ_INT(jwt_keyset_pin(eks, "p", big, NULL), 0, "pin of %d bytes", JWT_PIN_MAX);
+	CHECK(jwt_pin_valid("https://idp.example/") && !jwt_pin_valid("") && !jwt_pin_valid(NULL),
+	    "jwt_pin_valid");
+	jwt_signer_free(s);
+	jwt_keyset_free(eks);
+}
+
 static void
 test_keyfiles(void)
 {
@@ -822,6 +891,7 @@ main(void)
 	test_signature();
 	test_claims();
 	test_kidless();
+	test_pins();
 	test_keyfiles();
 	jwt_signer_free(ed1);
 	jwt_signer_free(ed2);

@@ -243,7 +243,7 @@ test_import_refusals(struct signkeys *sk, const char *ed_pem, const char *rsa_pe
 	    {"x", "ES256", "a P-384 key", "public_key_pem", 3},
 	    {"x", "EdDSA", "text that is no PEM", "public_key_pem", 4},
 	};
-	char longkid[JWT_KID_MAX + 2];
+	char longkid[JWT_KID_MAX + 2], longpin[JWT_PIN_MAX + 2];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *pem = cases[i].pem == 0 ? ed_pem
@@ -268,6 +268,20 @@ test_import_refusals(struct signkeys *sk, const char *ed_pem, const char *rsa_pe
 	rv = signkeys_import(sk, ours, "EdDSA", ed_pem, strlen(ed_pem), "test", T0, &k, &e);
 	CHECK(rv == ERR_CONFLICT && strcmp(e.field, "kid") == 0,
 	    "the kid of one of our keys is in use (%s)", e.detail);
+	rv = signkeys_import_pinned(
+	    sk, "pin", "EdDSA", ed_pem, strlen(ed_pem), "", NULL, "test", T0, &k, &e);
+	CHECK(rv == ERR_INVALID && strcmp(e.field, "iss") == 0, "an empty iss pin is refused (%s)",
+	    e.detail);
+	rv = signkeys_import_pinned(
+	    sk, "pin", "EdDSA", ed_pem, strlen(ed_pem), "https://i", "a\tb", "test", T0, &k, &e);
+	CHECK(rv == ERR_INVALID && strcmp(e.field, "aud") == 0,
+	    "an aud pin with a control character is refused");
+	memset(longpin, 'a', sizeof(longpin) - 1);
+	longpin[sizeof(longpin) - 1] = '\0';
+	rv = signkeys_import_pinned(
+	    sk, "pin", "EdDSA", ed_pem, strlen(ed_pem), NULL, longpin, "test", T0, &k, &e);
+	CHECK(rv == ERR_INVALID && strcmp(e.field, "aud") == 0,
+	    "an aud pin over %d characters is refused", JWT_PIN_MAX);
 	CHECK(count_keys() == rows && count_events("key.import") == events && sk->generation == gen,
 	    "refused imports change neither the store nor the set");
 	free(small);
@@ -452,9 +466,16 @@ main(void)
 	    verify(sk, tok, T0 + 700, NULL), JWT_ERR_UNKNOWN_KEY, "its tokens fail from then on");
 	CHECK_EQ_INT(signkeys_delete(sk, "snap-ed", "alice", T0 + 600, NULL), ERR_NOT_FOUND,
 	    "deleting it again is 404");
-	rv = signkeys_import(
-	    sk, "snap-ed", "EdDSA", ed_pem, strlen(ed_pem), "alice", T0 + 700, &k, &e);
-	CHECK(rv == 0, "a deleted imported kid may be imported again");
+	rv = signkeys_import_pinned(sk, "snap-ed", "EdDSA", ed_pem, strlen(ed_pem),
+	    "https://idp.example", NULL, "alice", T0 + 700, &k, &e);
+	CHECK(
+	    rv == 0 && strcmp(k.pinned_iss, "https://idp.example") == 0 && k.pinned_aud[0] == '\0',
+	    "a deleted imported kid may be imported again, here pinned to an iss");
+	CHECK(strcmp(jwt_keyset_find(sk->keyset, "snap-ed")->iss, "https://idp.example") == 0 &&
+		jwt_keyset_find(sk->keyset, "snap-ed")->aud[0] == '\0',
+	    "  the key set has the pin");
+	CHECK_EQ_INT(verify(sk, tok, T0 + 700, NULL), JWT_ERR_ISS,
+	    "  and refuses its tokens without that iss");
 
 	rv = signkeys_rotate(sk, "alice", T0 + 800, &k);
 	snprintf(kid3, sizeof(kid3), "%s", k.kid);
@@ -483,6 +504,10 @@ main(void)
 	CHECK(jwt_keyset_find(sk->keyset, kid3)->kidless == 0 &&
 		jwt_keyset_find(sk->keyset, "snap-rsa")->kidless == 1,
 	    "our key may not verify a token without kid, an imported one may");
+	CHECK(strcmp(jwt_keyset_find(sk->keyset, "snap-ed")->iss, "https://idp.example") == 0 &&
+		strcmp(signkeys_get(sk, "snap-ed")->pinned_iss, "https://idp.example") == 0 &&
+		jwt_keyset_find(sk->keyset, "snap-rsa")->iss[0] == '\0',
+	    "the iss pin is kept across a reopen, and no other key has one");
 
 	/* ---- the rotation rate ---- */
 	for (i = 0;

@@ -72,6 +72,18 @@ main(void)
 		k.created_at == T0 + 2,
 	    "an imported key has no file and no verify_until");
 	CHECK_EQ_INT(signkey_get(db, "nope", &k, NULL, 0), ERR_NOT_FOUND, "an unknown kid");
+	CHECK(k.pinned_iss[0] == '\0' && k.pinned_aud[0] == '\0', "  and no pins unless given");
+	memset(&k, 0, sizeof(k));
+	snprintf(k.kid, sizeof(k.kid), "pinned");
+	k.alg = JWT_ALG_EDDSA;
+	k.state = SIGNKEY_VERIFY;
+	k.created_at = T0;
+	snprintf(k.pinned_iss, sizeof(k.pinned_iss), "https://idp.example");
+	CHECK(signkey_insert(db, &k, "-----BEGIN PUBLIC KEY-----", NULL) == 0 &&
+		signkey_get(db, "pinned", &k, NULL, 0) == 0 &&
+		strcmp(k.pinned_iss, "https://idp.example") == 0 && k.pinned_aud[0] == '\0',
+	    "an imported key's iss pin is stored, its empty aud pin stays none");
+	CHECK_EQ_INT(signkey_delete(db, "pinned"), 0, "  (deleted again)");
 
 	CHECK_EQ_INT(signkey_set_verify(db, "k-1", T0 + 100), 1, "active → verify");
 	CHECK_EQ_INT(signkey_set_verify(db, "k-1", T0 + 200), 0, "once: it is not active now");
