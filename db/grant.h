@@ -86,10 +86,11 @@ int grant_first_lapsed(struct db *db, int64_t pool_id, int64_t now, struct grant
  * a grant), err. */
 int grant_insert(struct db *db, struct grant *g);
 
-/* Assign the grant to (agent_id, session_id) from now, ending a hold. A grant assigned to a
- * session on another agent queues a SESSION_KILL "superseded" of that session for that agent
- * in the outbox (db/agentdelta.h). 0 or err. */
-int grant_assign(struct db *db, int64_t id, int64_t agent_id, int64_t session_id, int64_t now);
+/* Assign the grant g, as read in the caller's open transaction, to (agent_id, session_id) from
+ * now, ending a hold; g is updated. A grant assigned to a session on another agent queues a
+ * SESSION_KILL "superseded" of that session for that agent in the outbox (db/agentdelta.h).
+ * 0 or err. */
+int grant_assign(struct db *db, struct grant *g, int64_t agent_id, int64_t session_id, int64_t now);
 
 /* Put the grant on hold until the given time. 0 or err. */
 int grant_hold(struct db *db, int64_t id, int64_t until);

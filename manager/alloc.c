@@ -129,13 +129,8 @@ reassign(struct db *db, struct grant *g, const struct alloc_req *r, int64_t now)
 {
 	int was_held = g->state == GRANT_ON_HOLD, rv;
 
-	if ((rv = grant_assign(db, g->id, r->agent_id, r->session_id, now)) < 0)
+	if ((rv = grant_assign(db, g, r->agent_id, r->session_id, now)) < 0)
 		return rv;
-	g->state = GRANT_ASSIGNED;
-	g->session_id = r->session_id;
-	g->agent_id = r->agent_id;
-	g->assigned_at = now;
-	g->hold_until = 0;
 	if ((rv = grant_history_add(db, g, was_held ? "reclaim" : "reassign", r->actor, now)) < 0)
 		return rv;
 	return was_held ? pool_adjust(db, g->pool_id, 1, -1, 0, 0, NULL) : 0;

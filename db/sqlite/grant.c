@@ -215,35 +215,31 @@ grant_insert(struct db *db, struct grant *g)
 }
 
 int
-grant_assign(struct db *db, int64_t id, int64_t agent_id, int64_t session_id, int64_t now)
+grant_assign(struct db *db, struct grant *g, int64_t agent_id, int64_t session_id, int64_t now)
 {
 	/* A grant handed to a new session on another agent (the client moved, same address) ends
 	 * the old session there: that agent would not learn it otherwise and both would route the
 	 * address. On the same agent the agent supersedes the old session itself. */
 	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT session_id, agent_id FROM grants WHERE id = :id AND state = 'assigned' AND "
-	    "agent_id != :agent");
-	int64_t old_session = 0, old_agent = 0;
-	int rv;
-
-	db_bind_int(st, ":id", id);
-	db_bind_int(st, ":agent", agent_id);
-	if ((rv = db_row(st)) < 0)
-		return rv;
-	if (rv == 1) {
-		old_session = db_col_int(st, 0);
-		old_agent = db_col_int(st, 1);
-		db_reset(st);
-	}
-	st = db_stmt(db,
 	    "UPDATE grants SET state = 'assigned', session_id = "
 	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
+	int moved = g->state == GRANT_ASSIGNED && g->agent_id != agent_id;
+	int64_t old_session = g->session_id, old_agent = g->agent_id;
+	int rv;
+
 	db_bind_int(st, ":session", session_id);
 	db_bind_int(st, ":agent", agent_id);
 	db_bind_int(st, ":now", now);
-	db_bind_int(st, ":id", id);
-	if ((rv = db_run(st)) < 0 || old_agent == 0)
+	db_bind_int(st, ":id", g->id);
+	if ((rv = db_run(st)) < 0)
 		return rv;
+	g->state = GRANT_ASSIGNED;
+	g->session_id = session_id;
+	g->agent_id = agent_id;
+	g->assigned_at = now;
+	g->hold_until = 0;
+	if (!moved)
+		return 0;
 	return agentdelta_add(db, AGENTDELTA_SESSION_KILL, NULL, (uint64_t)old_session,
 	    (uint64_t)old_agent, "superseded");
 }

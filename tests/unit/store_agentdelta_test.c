@@ -129,6 +129,17 @@ test_revocations(void)
 	CHECK_EQ_INT(revocation_has(db, "px-2"), 0, "nor a revocation");
 }
 
+/* grant_assign of the grant id as the store has it now. */
+static int
+assign(int64_t id, int64_t agent, int64_t session)
+{
+	struct grant g;
+
+	if (grant_get(db, id, &g) != 0)
+		return -1;
+	return grant_assign(db, &g, agent, session, T0);
+}
+
 static void
 test_grants(int64_t pool_id)
 {
@@ -143,9 +154,9 @@ test_grants(int64_t pool_id)
 
 	g = make_grant(pool_id, 10, "p-1", 5, 50);
 	CHECK(nothing_new(), "a new grant writes no row (the agent asked for it)");
-	CHECK_EQ_INT(grant_assign(db, g, 5, 51, T0), 0, "assigned to another session, same agent");
+	CHECK_EQ_INT(assign(g, 5, 51), 0, "assigned to another session, same agent");
 	CHECK(nothing_new(), "on the same agent the agent supersedes by itself: no row");
-	CHECK_EQ_INT(grant_assign(db, g, 6, 60, T0), 0, "assigned to a session on agent 6");
+	CHECK_EQ_INT(assign(g, 6, 60), 0, "assigned to a session on agent 6");
 	d = next_row();
 	CHECK(d.kind == AGENTDELTA_SESSION_KILL && d.object_id == 51 && d.agent_id == 5 &&
 		strcmp(d.reason, "superseded") == 0,
@@ -153,7 +164,7 @@ test_grants(int64_t pool_id)
 	CHECK(nothing_new(), "one row");
 	CHECK_EQ_INT(grant_hold(db, g, T0 + 600), 0, "held");
 	CHECK(nothing_new(), "a hold writes no row");
-	CHECK_EQ_INT(grant_assign(db, g, 7, 70, T0), 0, "taken back on agent 7");
+	CHECK_EQ_INT(assign(g, 7, 70), 0, "taken back on agent 7");
 	CHECK(nothing_new(), "a held grant has no session to end: no row");
 	CHECK_EQ_INT(grant_delete(db, g), 0, "deleted while assigned");
 	d = next_row();

@@ -94,7 +94,7 @@ test_transitions(void)
 	CHECK(grant_hold(db, g.id, T0 + 60) == 0 && grant_get(db, g.id, &h) == 0 &&
 		h.state == GRANT_ON_HOLD && h.hold_until == T0 + 60 && h.session_id == 20,
 	    "hold: on hold until the given time, same session");
-	CHECK(grant_assign(db, g.id, 2, 21, T0 + 5) == 0 && grant_get(db, g.id, &h) == 0 &&
+	CHECK(grant_assign(db, &h, 2, 21, T0 + 5) == 0 && grant_get(db, g.id, &h) == 0 &&
 		h.state == GRANT_ASSIGNED && h.hold_until == 0 && h.agent_id == 2 &&
 		h.session_id == 21 && h.assigned_at == T0 + 5,
 	    "assign: assigned to the new agent and session, the hold ended");
