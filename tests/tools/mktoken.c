@@ -217,6 +217,7 @@ main(int argc, char **argv)
 	if (newkey != NULL) {
 		if (keyfile != NULL || pssid != NULL || exp != NULL)
 			usage();
+		json_decref(aud);
 		return new_key(newkey);
 	}
 	if (keyfile == NULL || pssid == NULL || exp == NULL)
