@@ -67,6 +67,15 @@ int grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t
 int grant_list_assigned(struct db *db, int64_t agent_id,
     int (*fn)(void *arg, int64_t grant_id, int64_t session_id), void *arg);
 
+/* A collector for grant_list_assigned (whose fn may not use the store): the (grant id, session
+ * id) pairs into v, grown as needed (the caller frees v), at most max of them when max > 0 (the
+ * walk stops there). Reset n to reuse it. */
+struct grant_ids {
+	int64_t (*v)[2];
+	size_t n, cap, max;
+};
+int grant_ids_collect(void *arg, int64_t grant_id, int64_t session_id);
+
 /* The live grants of agent_id (assigned, or on hold and not lapsed at now) with id > after, by
  * id, at most limit: fn(arg, grant, the ISD-AS of its pool) for each — what an agent's
  * snapshot carries. fn returns 0 to go on, anything else stops the walk; it must not use the

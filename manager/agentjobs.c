@@ -182,29 +182,6 @@ reconcile_grants(struct agentjob *j, struct db *db, const uint64_t *ids, size_t 
 	}
 }
 
-/* The assigned grants of an agent, collected (the store's walk may not call the store). */
-struct assigned {
-	int64_t (*v)[2]; /* grant id, session id */
-	size_t n, cap;
-};
-
-static int
-collect_assigned(void *arg, int64_t grant_id, int64_t session_id)
-{
-	struct assigned *a = arg;
-	int64_t(*p)[2];
-
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		if ((p = realloc(a->v, a->cap * sizeof(*a->v))) == NULL)
-			return ERR_NOMEM;
-		a->v = p;
-	}
-	a->v[a->n][0] = grant_id;
-	a->v[a->n++][1] = session_id;
-	return 0;
-}
-
 /* The first STATS after WELCOME lists every live session: whatever grant of this agent has no
  * session in it lost its session while the channel was down; put it on hold. */
 static void
@@ -212,7 +189,7 @@ reconcile_one(struct agentjob *j, struct db *db, int64_t now)
 {
 	const State__Stats *m = (const State__Stats *)j->msg;
 	struct agentlink *l = j->c->link;
-	struct assigned assigned = {0};
+	struct grant_ids assigned = {0};
 	uint64_t *keep, sid;
 	size_t nheld = 0;
 	char actor[40];
@@ -228,7 +205,7 @@ reconcile_one(struct agentjob *j, struct db *db, int64_t now)
 	sessions_reconcile(l->sessions, j->c->agent_id, keep, m->n_sessions);
 	j->c->nsessions = sessions_count(l->sessions, j->c->agent_id);
 	reconcile_grants(j, db, keep, m->n_sessions);
-	if ((rv = grant_list_assigned(db, (int64_t)j->c->agent_id, collect_assigned, &assigned)) <
+	if ((rv = grant_list_assigned(db, (int64_t)j->c->agent_id, grant_ids_collect, &assigned)) <
 	    0)
 		log_warn("%s: reconcile: %s", j->c->name, err_str(rv));
 	actor_name(j, actor, sizeof(actor));

@@ -16,40 +16,22 @@
 
 #define AGENTS_PAGE 64
 
-/* An agent's assigned grants, collected (the store's walk may not call the store). */
-struct assigned {
-	int64_t (*v)[2]; /* grant id, session id */
-	int n, max;
-};
-
-static int
-collect(void *arg, int64_t grant_id, int64_t session_id)
-{
-	struct assigned *a = arg;
-
-	if (a->n == a->max)
-		return 1;
-	a->v[a->n][0] = grant_id;
-	a->v[a->n++][1] = session_id;
-	return 0;
-}
-
 /* Hold what a (away since last) still has assigned, up to a->max grants, with its audit event,
  * in one transaction. The number held, or err. */
 static int
-hold_agent(struct db *db, int64_t id, int64_t last, struct assigned *a, int64_t now)
+hold_agent(struct db *db, int64_t id, int64_t last, struct grant_ids *a, int64_t now)
 {
 	char actor[48], object[32], since[32];
 	json_t *details = NULL;
 	int rv, held = 0;
 
 	a->n = 0;
-	if ((rv = grant_list_assigned(db, id, collect, a)) <= 0 || a->n == 0)
+	if ((rv = grant_list_assigned(db, id, grant_ids_collect, a)) <= 0 || a->n == 0)
 		return rv;
 	snprintf(actor, sizeof(actor), "agent:%lld lost", (long long)id);
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	for (int i = 0; i < a->n; i++) {
+	for (size_t i = 0; i < a->n; i++) {
 		/* Fenced by the grant's own session: a grant that moved on since it was read
 		 * (no other writer runs here, but the rule costs nothing) is left alone. */
 		rv = alloc_hold(db, a->v[i][0], a->v[i][1], actor, now, NULL);
@@ -84,14 +66,12 @@ agentlost_sweep(
     struct db *db, struct agentlink *link, int64_t since, int64_t lost_after, int64_t now, int max)
 {
 	struct agent_row rows[AGENTS_PAGE];
-	struct assigned a = {0};
+	struct grant_ids a = {0};
 	int64_t after = 0, last;
 	int n, total = 0, rv = 0;
 
 	if (max <= 0)
 		return 0;
-	if ((a.v = calloc((size_t)max, sizeof(*a.v))) == NULL)
-		return ERR_NOMEM;
 	do {
 		if ((rv = agents_list(db, after, AGENTS_PAGE, rows, &n)) < 0)
 			break;
@@ -105,7 +85,7 @@ agentlost_sweep(
 			if (rv < 0 || total == max || now - last < lost_after ||
 			    (link != NULL && agentlink_connected(link, (uint64_t)rows[i].id, NULL)))
 				continue;
-			a.max = max - total;
+			a.max = (size_t)(max - total);
 			if ((rv = hold_agent(db, rows[i].id, last, &a, now)) > 0)
 				total += rv;
 		}
