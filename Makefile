@@ -18,7 +18,7 @@ WERROR   ?= 0
 
 BUILD := build$(if $(SANITIZE),-san)
 PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls \
-         libsodium
+         libsodium libcurl
 
 # What the tree needs to build at all lives in REQ_CFLAGS, so that `make CFLAGS=-O0` (or any
 # other CFLAGS) only changes optimisation and debugging. -Werror only where asked (CI: WERROR=1):
@@ -46,8 +46,9 @@ endif
 # Debian packages: what builds, tests, benchmarks and fuzzes this tree, all from Debian 12.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
-            libjwt-gnutls-dev libjansson-dev libsodium-dev gnutls-bin curl sqlite3 iproute2 iputils-ping \
-            procps clang libclang-rt-14-dev clang-format wrk
+            libjwt-gnutls-dev libjansson-dev libsodium-dev libcurl4-gnutls-dev gnutls-bin curl sqlite3 \
+            iproute2 iputils-ping procps clang libclang-rt-14-dev clang-format wrk iperf3 \
+            wireguard-go wireguard-tools openvpn
 
 # The layers, each its own archive, linked only into what may use it. A call across a layer
 # boundary the wrong way is a link error:
@@ -56,8 +57,10 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp
 #   libdb.a     db/            the store: every SQL statement (uses proto, lib)
 #   libquic.a   agent/quic/    the QUIC transport, server and client side (uses proto, lib)
 #   libagent.a  agent/         the gateway's tunnels, state cache, channel client, data plane
+#   libclient.a agent/client/  the endhost: enrollment, session upkeep, TUN or relay pump
 #   libmanager.a manager/      the manager's API, enrollment, allocator, channel server
-# snaptun-manager = manager + db + proto + lib; snaptun-agent = agent + quic + proto + lib.
+# snaptun-manager = manager + db + proto + lib; snaptun-agent = agent + quic + proto + lib;
+# snaptun-client = client + quic + proto + lib.
 srcs = $(wildcard $(1)/*.c $(1)/*/*.c)
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_SRC     := $(call srcs,lib)
@@ -65,7 +68,8 @@ PROTO_SRC   := $(call srcs,proto)
 DB_SRC      := $(call srcs,db)
 QUIC_SRC    := $(call srcs,agent/quic)
 AGENT_MAINS := agent/main.c
-AGENT_SRC   := $(filter-out $(AGENT_MAINS) $(QUIC_SRC),$(call srcs,agent))
+CLIENT_SRC  := $(filter-out agent/client/main.c,$(call srcs,agent/client))
+AGENT_SRC   := $(filter-out $(AGENT_MAINS) $(QUIC_SRC) $(CLIENT_SRC) agent/client/main.c,$(call srcs,agent))
 MANAGER_SRC := $(filter-out manager/main.c,$(call srcs,manager))
 # proto/*.proto -> $(BUILD)/gen/proto/*.pb-c.{c,h} (protoc-c), compiled into libproto.a
 PROTO_DEFS  := $(wildcard proto/*.proto)
@@ -77,19 +81,22 @@ A_PROTO   := $(BUILD)/libproto.a
 A_DB      := $(BUILD)/libdb.a
 A_QUIC    := $(BUILD)/libquic.a
 A_AGENT   := $(BUILD)/libagent.a
+A_CLIENT  := $(BUILD)/libclient.a
 A_MANAGER := $(BUILD)/libmanager.a
 # In link order: a layer before the layers it uses.
 MANAGER_LIBS := $(A_MANAGER) $(A_DB) $(A_PROTO) $(A_LIB)
 AGENT_LIBS   := $(A_AGENT) $(A_QUIC) $(A_PROTO) $(A_LIB)
+CLIENT_LIBS  := $(A_CLIENT) $(A_QUIC) $(A_PROTO) $(A_LIB)
 # Tests, tools and benchmarks may reach any layer (a unit test links the module it tests).
-ALL_LIBS     := $(A_MANAGER) $(A_AGENT) $(A_DB) $(A_QUIC) $(A_PROTO) $(A_LIB)
+ALL_LIBS     := $(A_MANAGER) $(A_AGENT) $(A_CLIENT) $(A_DB) $(A_QUIC) $(A_PROTO) $(A_LIB)
 TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter-out tests/unit/check.c,$(wildcard tests/unit/*_test.c)))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-PROGRAMS := $(BUILD)/snaptun-manager $(BUILD)/snaptun-agent
+PROGRAMS := $(BUILD)/snaptun-manager $(BUILD)/snaptun-agent \
+            $(if $(wildcard agent/client/main.c),$(BUILD)/snaptun-client)
 
 .SECONDARY:
 .PHONY: all deps test unit e2e run bench fuzz clean format format-check help
@@ -134,6 +141,7 @@ $(A_PROTO): $(call objs,$(PROTO_SRC)) $(PROTO_GEN_C:.c=.o)
 $(A_DB): $(call objs,$(DB_SRC))
 $(A_QUIC): $(call objs,$(QUIC_SRC))
 $(A_AGENT): $(call objs,$(AGENT_SRC))
+$(A_CLIENT): $(call objs,$(CLIENT_SRC))
 $(A_MANAGER): $(call objs,$(MANAGER_SRC))
 # Thin archives: members keep their paths (db/pool.o and db/sqlite/pool.o are two members).
 $(BUILD)/lib%.a:
@@ -144,6 +152,10 @@ $(BUILD)/snaptun-manager: $(BUILD)/manager/main.o $(MANAGER_LIBS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/snaptun-agent: $(BUILD)/agent/main.o $(AGENT_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/snaptun-client: $(BUILD)/agent/client/main.o $(CLIENT_LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

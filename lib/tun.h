@@ -1,0 +1,31 @@
+/* TUN devices (Linux /dev/net/tun): layer-3 packets without a packet-information header, one
+ * read(2) or write(2) per packet. Opened non-blocking and close-on-exec. Both the gateway (agent
+ * --tun) and the endhost (snaptun-client) use them; addresses, MTU and routes are set through
+ * netlink.h. System-call conventions: 0 or -errno; nothing is logged. */
+#ifndef LIB_TUN_H
+#define LIB_TUN_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TUN_MAX_QUEUES 16
+
+/* Create (or attach to) the TUN device name (at most IFNAMSIZ - 1 bytes; NULL or "" lets the
+ * kernel pick "tunN") with queues queues (1..TUN_MAX_QUEUES; more than 1 opens a multiqueue
+ * device, one descriptor per queue, so that several threads can read it). Each descriptor goes to
+ * fds[i]; the device's name to ifname. A device that exists with other flags (a TAP device, a
+ * single-queue device asked for several queues) fails with -EBUSY or -EINVAL as the kernel says.
+ * The device goes away when the last descriptor is closed (unless made persistent elsewhere). */
+int tun_open(const char *name, unsigned queues, int *fds, char ifname[IFNAMSIZ]);
+
+/* Read up to n packets from fd into bufs[i] (each cap bytes), their lengths into lens[i]:
+ * how many were read (0 when none was waiting), or -errno. A packet longer than cap is cut by
+ * the kernel and dropped here (not counted in the result). */
+int tun_read_batch(int fd, unsigned char *const *bufs, size_t cap, size_t *lens, int n);
+
+/* Write one packet: 0, or -errno (-EAGAIN when the device queue is full: the packet is dropped,
+ * as a full interface queue drops). */
+int tun_write(int fd, const void *pkt, size_t len);
+
+#endif
