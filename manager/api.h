@@ -52,7 +52,7 @@ void api_join_tokens_abort(struct req *r);
 
 extern const struct body_field api_join_body[2];
 extern const struct body_field api_join_ack_body[1];
-extern const struct body_field api_token_body[1];
+extern const struct body_field api_token_body[2];
 extern const struct body_field api_client_update_body[2];
 extern const struct body_field api_client_token_body[1];
 

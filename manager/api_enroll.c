@@ -23,8 +23,9 @@ const struct body_field api_join_ack_body[1] = {
     {"ack_token", BODY_STRING, 1},
 };
 
-const struct body_field api_token_body[1] = {
+const struct body_field api_token_body[2] = {
     {"refresh_token", BODY_STRING, 1},
+    {"request_id", BODY_STRING, 0},
 };
 
 /* Sign an access token into out; 0, or -1 with a 500 in the reply. */
@@ -120,17 +121,24 @@ void
 api_token(struct req *r)
 {
 	const char *refresh = json_string_value(json_object_get(r->json, "refresh_token"));
+	const char *request_id = json_string_value(json_object_get(r->json, "request_id"));
 	char fresh[SECRET_STRLEN], access[2048];
 	json_t *networks = NULL;
 	struct client c;
 	int64_t exp;
-	int rv;
+	int rv, retried;
 
+	if (request_id != NULL && !client_request_id_valid(request_id)) {
+		reply_problem(r, 400, "request_id",
+		    "request_id must be %d to %d characters of A-Z a-z 0-9 _ -",
+		    CLIENT_REQUEST_ID_MIN, CLIENT_REQUEST_ID_MAX);
+		return;
+	}
 	/* One transaction for the exchange and the networks read: a failure of the read must not
 	 * leave a rotated refresh token nobody was told. */
 	if (api_begin(r) < 0)
 		return;
-	rv = client_refresh(r->app->db, refresh, r->app->now(), &c, fresh);
+	rv = client_refresh(r->app->db, refresh, request_id, r->app->now(), &c, fresh, &retried);
 	if (rv == ERR_DENIED || rv == ERR_GONE) {
 		/* A reused secret revoked its client (committed here): the answer is the same
 		 * 401, on purpose. */

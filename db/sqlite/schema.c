@@ -318,6 +318,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE pools ADD COLUMN routes TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE pools ADD COLUMN client_to_client INTEGER NOT NULL DEFAULT 1 "
 	"CHECK (client_to_client IN (0, 1));",
+
+	/* 9: an exchange of a refresh secret that named a request_id derived its successor from
+	 * the old secret and that id (api.md "POST /v1/token"), which a retry of the same exchange
+	 * can derive again: the successor's hash is kept with the superseded secret (NULL: a random
+	 * successor, never given out twice). */
+	"ALTER TABLE superseded_refresh ADD COLUMN successor_hash TEXT;",
 };
 /* clang-format on */
 
