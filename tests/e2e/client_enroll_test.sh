@@ -50,6 +50,8 @@ agent_start "$E2E_TMP/agent" || e2e_bail "the agent starts"
 wait_for 10 agent_connected || e2e_bail "the agent connects to the manager (GET /v1/agents: $BODY)"
 
 # ---- join and ack ----
+api POST /v1/pools '{"name":"edge","isd_as":"1-ff00:0:110","prefix":"10.77.0.0/24","gateway":"10.77.0.1","routes":["192.168.50.0/24"]}'
+[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
 JT=$(join_token laptop)
 B=$E2E_TMP/laptop.json
 et join --manager "$MGR_URL" --token "$JT" --name laptop-1 --bundle "$B"
@@ -69,6 +71,11 @@ that "pin0 $(shown pin0), agent pin $AGENT_PIN" test "$(shown pin0)" = "$AGENT_P
 that "address0 $(shown address0), agent at $AGENT_ADDR" test "$(shown address0)" = "$AGENT_ADDR"
 that "manager $(member "$B" manager)" test "$(member "$B" manager)" = "$MGR_URL"
 verdict "the bundle lists the connected agent with its address and SPKI pin"
+
+that "networks $(shown networks)" test "$(shown networks)" = 1
+that "network0 $(shown network0)" \
+    test "$(shown network0)" = "edge 1-ff00:0:110 10.77.0.0/24 10.77.0.1 192.168.50.0/24"
+verdict "the bundle lists the pool's network with its gateway and routes"
 
 api GET "/v1/clients/$P"
 want_status 200

@@ -10,7 +10,8 @@
  *       bundle path, so that FILE stays as a crash would leave it and LOST gets the answer.
  *   enrolltool show --bundle FILE
  *       bundle_load, then one "member value" line each for pssid, name, agents, networks,
- *       pin0, address0, request_id, acked, expires_in (never a secret).
+ *       pin0, address0, request_id, acked, expires_in, network0 ("POOL ISD-AS PREFIX GATEWAY
+ *       ROUTE,..." of the first network, "-" for none) (never a secret).
  *
  * Exit status: 0 done, 1 usage or local failure, 2 refused by the manager (ENROLL_REFUSED),
  * 3 transient (ENROLL_TRANSIENT). Messages go to stderr. */
@@ -24,6 +25,7 @@
 #include "../../agent/client/mgrhttp.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
+#include "../../lib/isdas.h"
 #include "../../lib/secret.h"
 
 static int
@@ -62,6 +64,23 @@ show(const char *path)
 	    b.refresh_request_id[0] != '\0' ? b.refresh_request_id : "-",
 	    b.ack_token == NULL ? "yes" : "no",
 	    (long long)(b.access_token_expires_at - clock_unix()));
+	if (b.nnetworks > 0) {
+		const struct bundle_network *n = &b.networks[0];
+		char ia[ISDAS_STRLEN], pfx[PREFIX_STRLEN], gw[ADDR_STRLEN] = "-";
+
+		isdas_format(n->isd_as, ia);
+		prefix_format(&n->prefix, pfx);
+		if (n->has_gateway)
+			addr_format(&n->gateway, gw);
+		printf("network0 %s %s %s %s ", n->pool, ia, pfx, gw);
+		for (size_t i = 0; i < n->nroutes; i++) {
+			prefix_format(&n->routes[i], pfx);
+			printf("%s%s", i > 0 ? "," : "", pfx);
+		}
+		printf("%s\n", n->nroutes == 0 ? "-" : "");
+	} else {
+		printf("network0 -\n");
+	}
 	bundle_free(&b);
 	return 0;
 }
