@@ -152,7 +152,16 @@ relay_open(struct pump *p, const char *bind_to)
 		return -1;
 	}
 	p->fd = fd;
-	snprintf(p->device, sizeof(p->device), "relay %s", bind_to);
+	/* the port the kernel chose when bind_to said 0: status shows where to send */
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		char text[SOCKADDR_STRLEN];
+
+		sockaddr_format((struct sockaddr *)&ss, text, sizeof(text));
+		snprintf(p->device, sizeof(p->device), "relay %s", text);
+	} else {
+		snprintf(p->device, sizeof(p->device), "relay %s", bind_to);
+	}
 	return 0;
 }
 
