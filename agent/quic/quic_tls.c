@@ -216,7 +216,11 @@ quic_tls_client_session(struct quic_conn *c, const char *ca_file, const char *se
 
 		/* chain and name checked by GnuTLS against the CA; the name is what the user
 		 * dialled (an address matches an IP SAN). SNI only for a DNS name (RFC 6066 §3). */
-		gnutls_session_set_verify_cert(c->tls, server_name, 0);
+		if (server_name != NULL && (c->verify_name = strdup(server_name)) == NULL) {
+			rv = GNUTLS_E_MEMORY_ERROR;
+			goto fail;
+		}
+		gnutls_session_set_verify_cert(c->tls, c->verify_name, 0);
 		if (server_name != NULL && inet_pton(AF_INET, server_name, &ip) != 1 &&
 		    inet_pton(AF_INET6, server_name, &ip) != 1 &&
 		    (rv = gnutls_server_name_set(

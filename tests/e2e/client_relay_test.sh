@@ -201,6 +201,39 @@ verdict "manager-less with a wrong pin: no tunnel, the status says why"
 kill -TERM "${UP_PID[Y]}" "${UP_PID[X]}"
 wait_for 5 exited Y
 check "the manager-less client exits 0 on SIGTERM" eval 'wait_for 5 exited X && test "$UP_RC" = 0'
+
+# ---------------------------------------------------------------- --ca
+
+# mkca NAME: a CA (Ed25519) in $E2E_TMP/NAME.pem with its key NAME.key.
+mkca() {
+	certtool --generate-privkey --key-type=ed25519 --outfile "$E2E_TMP/$1.key" &&
+	    printf 'cn = %s\nca\ncert_signing_key\nexpiration_days = 30\n' "$1" >"$E2E_TMP/$1.tmpl" &&
+	    certtool --generate-self-signed --load-privkey "$E2E_TMP/$1.key" \
+		--template "$E2E_TMP/$1.tmpl" --outfile "$E2E_TMP/$1.pem"
+} >/dev/null 2>&1
+mkca ca1 && mkca ca2 &&
+    certtool --generate-privkey --key-type=ed25519 --outfile "$E2E_TMP/srv.key" >/dev/null 2>&1 &&
+    printf 'cn = agent\nip_address = 127.0.0.1\ndns_name = localhost\ntls_www_server\nexpiration_days = 30\n' \
+	>"$E2E_TMP/srv.tmpl" &&
+    certtool --generate-certificate --load-privkey "$E2E_TMP/srv.key" --load-ca-certificate \
+	"$E2E_TMP/ca1.pem" --load-ca-privkey "$E2E_TMP/ca1.key" --template "$E2E_TMP/srv.tmpl" \
+	--outfile "$E2E_TMP/srv.pem" >/dev/null 2>&1 || e2e_bail "certtool makes a CA and a certificate"
+agent_stop TERM
+agent_start "$E2E_TMP/agent" --tls-cert "$E2E_TMP/srv.pem" --tls-key "$E2E_TMP/srv.key" ||
+    e2e_bail "the agent restarts with a CA-signed certificate"
+wait_for 10 agent_connected
+PORT=${AGENT_ADDR##*:}
+up Z --server "localhost:$PORT" --ca "$E2E_TMP/ca1.pem" --token-file "$E2E_TMP/x.token"
+up V --server "127.0.0.1:$PORT" --ca "$E2E_TMP/ca2.pem" --token-file "$E2E_TMP/x.token"
+that "a client with --ca and the agent's name is not up: $ST $(tail -n 5 "$E2E_TMP/Z.err")" wait_for 10 is_up Z
+verdict "--ca: the agent's certificate chain and name (localhost) verified against the CA: up"
+sleep 1
+status V
+that "a client trusting another CA reports $(jget .state "$ST")" test "$(jget .state "$ST")" != up
+verdict "--ca with another CA: no tunnel"
+kill -TERM "${UP_PID[Z]}" "${UP_PID[V]}"
+wait_for 5 exited Z
+wait_for 5 exited V
 : "$EXP1"
 
 no_sanitizer_reports
