@@ -27,26 +27,37 @@ NETNS_PIDS=()	# started with netns_bg and not yet reaped
 NETNS_RM=()	# paths outside NETNS_TMP that teardown removes (e.g. a daemon's socket)
 NETNS_PREV_EXIT=	# the EXIT trap of the caller, run after teardown
 
-# in_ns A|B CMD...: run CMD inside namespace A or B.
-in_ns() {
+# netns_name A|B: the name of namespace A or B.
+netns_name() {
 	local ns
 	case $1 in
 	A) ns=$NS_A ;;
 	B) ns=$NS_B ;;
 	*)
-		echo "in_ns: unknown namespace \"$1\" (A or B)" >&2
+		echo "netns: unknown namespace \"$1\" (A or B)" >&2
 		return 2
 		;;
 	esac
-	[ -n "$ns" ] || { echo "in_ns: no namespace pair (netns_pair)" >&2; return 2; }
+	[ -n "$ns" ] || { echo "netns: no namespace pair (netns_pair)" >&2; return 2; }
+	echo "$ns"
+}
+
+# in_ns A|B CMD...: run CMD inside namespace A or B.
+in_ns() {
+	local ns
+	ns=$(netns_name "$1") || return 2
 	shift
 	ip netns exec "$ns" "$@"
 }
 
 # netns_bg A|B CMD...: run CMD inside namespace A or B in the background; its pid in NETNS_BG_PID
-# (ip netns exec execs CMD, so this is CMD's own pid). Teardown stops it if it still runs.
+# (a plain command, not a function, goes in the background, and ip netns exec execs CMD: so this
+# is CMD's own pid, for kill and /proc). Teardown stops it if it still runs.
 netns_bg() {
-	in_ns "$@" &
+	local ns
+	ns=$(netns_name "$1") || return 2
+	shift
+	ip netns exec "$ns" "$@" &
 	NETNS_BG_PID=$!
 	NETNS_PIDS+=("$NETNS_BG_PID")
 }
