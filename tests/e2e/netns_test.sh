@@ -52,6 +52,9 @@ check "the private temporary dir is mode 700" test "$(stat -c %a "$TMPD")" = 700
 # Teardown stops a process started with netns_bg and one that left this shell (a daemon).
 netns_bg A sleep 300
 bg=$NETNS_BG_PID
+wait_for 5 eval '[ "$(cat /proc/$bg/comm 2>/dev/null)" = sleep ]'
+check "netns_bg gives the command's own pid ($bg is $(cat /proc/$bg/comm 2>/dev/null))" \
+    test "$(cat /proc/$bg/comm 2>/dev/null)" = sleep
 in_ns B setsid sleep 301 </dev/null >/dev/null 2>&1 &
 wait_for 5 eval '[ -n "$(ip netns pids "$B")" ]'
 daemon=$(ip netns pids "$B" | head -n 1)
