@@ -61,6 +61,13 @@ wait_cmd() {
 	return 1
 }
 
+# last_lines N FILE...: the last N lines of the FILEs on one line, for a reason in the table.
+last_lines() {
+	local n=$1
+	shift
+	tail -q -n "$n" "$@" 2>/dev/null | tr -s '\n' ' ' | sed 's/ $//'
+}
+
 # Something listens on TCP port $1 in namespace B.
 b_listens() {
 	[ -n "$(in_ns B ss -Hltn "sport = :$1" 2>/dev/null)" ]
@@ -99,7 +106,7 @@ wg_up() {
 	start wg B wireguard-go -f "$b" >"$T/wg-b.log" 2>&1
 	PIDS[wg]="${PIDS[wg]} $NETNS_BG_PID"
 	wait_cmd 5 test -S "/var/run/wireguard/$a.sock" -a -S "/var/run/wireguard/$b.sock" ||
-		{ WHY[wg]="wireguard-go did not start: $(tail -n 3 "$T"/wg-*.log)"; return 1; }
+		{ WHY[wg]="wireguard-go did not start: $(last_lines 3 "$T"/wg-*.log)"; return 1; }
 	in_ns A wg set "$a" private-key "$T/wg-a.key" listen-port 51820 \
 		peer "$(wg pubkey <"$T/wg-b.key")" allowed-ips 10.98.1.2/32 endpoint "$NS_B4:51820" &&
 	    in_ns B wg set "$b" private-key "$T/wg-b.key" listen-port 51820 \
@@ -144,14 +151,16 @@ ovpn_up() {
 	    --peer-fingerprint "$(cat "$T/ovpn-a.fp")" >"$T/ovpn-b.log" 2>&1
 	PIDS[ovpn]="${PIDS[ovpn]} $NETNS_BG_PID"
 	wait_cmd 15 ovpn_ready ||
-		{ WHY[ovpn]="openvpn did not connect: $(grep -h -m 2 -i 'error\|fatal' "$T"/ovpn-*.log)"; return 1; }
+		{ WHY[ovpn]="openvpn did not connect: $(grep -h -m 2 -i 'error\|fatal' "$T"/ovpn-*.log | tr -s '\n' ' ')"; return 1; }
 	DST[ovpn]=10.97.1.2 PORT[ovpn]=5203
 }
 
 # ---- snaptun ----
-# HTTP to the manager (in B, on the veth address) with the admin token: STATUS and body in $T/body.
+# HTTP to the manager (in B, on the veth address: from inside B) with the admin token: STATUS,
+# and the body in $T/body.
 mgr_api() {
-	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" \
+	: >"$T/body"
+	STATUS=$(in_ns B curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" \
 	    -H "Content-Type: application/json" -X "$1" ${3:+--data-binary "$3"} "$URL$2")
 }
 
@@ -174,7 +183,7 @@ snaptun_up() {
 	start snaptun B "$BUILD/snaptun-manager" --state-dir "$T/mgr" --listen "$NS_B4:0" \
 	    --log-level error >"$T/mgr.log" 2>&1
 	wait_cmd 10 test -s "$T/mgr/manager.url" ||
-		{ WHY[snaptun]="the manager did not start: $(tail -n 2 "$T/mgr.log")"; return 1; }
+		{ WHY[snaptun]="the manager did not start: $(last_lines 2 "$T/mgr.log")"; return 1; }
 	URL=$(head -n 1 "$T/mgr/manager.url") ADMIN=$(cat "$T/mgr/admin.token")
 	mgr_api POST /v1/pools "{\"name\":\"bench\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$POOL\",\"mode\":\"ip\",\"gateway\":\"$GW\"}"
 	[ "$STATUS" = 201 ] ||
@@ -186,9 +195,9 @@ snaptun_up() {
 	PIDS[snaptun]=$pid
 	wait_cmd 10 test -s "$T/agent/agent.addr" || {
 		if kill -0 "$pid" 2>/dev/null; then
-			WHY[snaptun]="the agent did not start: $(tail -n 2 "$T/agent.log")"
+			WHY[snaptun]="the agent did not start: $(last_lines 2 "$T/agent.log")"
 		else
-			WHY[snaptun]="the agent refuses --tun: $(tail -n 2 "$T/agent.log")"
+			WHY[snaptun]="the agent exited: $(head -n 1 "$T/agent.log")"
 		fi
 		return 1
 	}
@@ -199,12 +208,12 @@ snaptun_up() {
 		{ WHY[snaptun]="POST /v1/join-tokens answered $STATUS"; return 1; }
 	in_ns A "$BUILD/snaptun-client" join --manager "$URL" --token "$jt" --name bench \
 	    --bundle "$T/client.bundle" >"$T/join.log" 2>&1 ||
-		{ WHY[snaptun]="snaptun-client join failed: $(tail -n 2 "$T/join.log")"; return 1; }
+		{ WHY[snaptun]="snaptun-client join failed: $(last_lines 2 "$T/join.log")"; return 1; }
 	start snaptun A "$BUILD/snaptun-client" up --bundle "$T/client.bundle" --tun snaptun0 \
 	    --control "$T/client.sock" >"$T/client.log" 2>&1
 	PIDS[snaptun]="${PIDS[snaptun]} $NETNS_BG_PID"
 	wait_cmd 15 client_addr >/dev/null ||
-		{ WHY[snaptun]="snaptun0 got no address: $(tail -n 2 "$T/client.log")"; return 1; }
+		{ WHY[snaptun]="snaptun0 got no address: $(last_lines 2 "$T/client.log")"; return 1; }
 	wait_cmd 5 in_ns A ping -c 1 -W 1 "$GW" >/dev/null 2>&1 ||
 		{ WHY[snaptun]="no ping from $(client_addr) to the gateway $GW"; return 1; }
 	DST[snaptun]=$GW PORT[snaptun]=5204
@@ -282,7 +291,8 @@ for t in veth wg ovpn snaptun; do
 	printf '%-13s %10s %10s   %s\n' "${LABEL[$t]}" "${MED[$t.1]}" "${MED[$t.4]}" \
 	    "$(rss "$t")${who:+ ($who)}"
 done
-echo "(Gbit/s received, median of $ROUNDS round(s); each round alternates the tunnels)"
+echo "(Gbit/s received, median of $ROUNDS round(s); each round alternates the tunnels; load" \
+    "average $(cut -d ' ' -f 1-3 /proc/loadavg) on $(nproc) cores at the end)"
 
 # ratio TUNNEL REF STREAMS: TUNNEL's median over REF's, "-" when one is missing or zero.
 ratio() {
