@@ -6,6 +6,7 @@
 #   netns_pair || { skip "the data plane" "$NETNS_SKIP"; e2e_finish; }
 #   in_ns A ping -c 1 "$NS_B4"
 #   netns_bg B iperf3 -s -B "$NS_B4"	# stopped with the namespaces
+#   AGENT=$(netns_wrap B "$AGENT")	# lib.bash's agent_start now starts it in B
 #
 # netns_pair makes namespaces A and B (NS_A, NS_B: "snt-<pid>-a", "-b", unique per shell), one
 # veth end in each (both named $NS_DEV: the pair is created inside the namespaces, so nothing
@@ -26,6 +27,9 @@ NETNS_ERR=	# what failed in netns_pair otherwise (it returned 2)
 NETNS_PIDS=()	# started with netns_bg and not yet reaped
 NETNS_RM=()	# paths outside NETNS_TMP that teardown removes (e.g. a daemon's socket)
 NETNS_PREV_EXIT=	# the EXIT trap of the caller, run after teardown
+# ip by its full path, found once: a wrapper of netns_wrap named ip (or anything else the caller
+# puts first in PATH) must not stand in for it here, and a wrapper must not find itself.
+NETNS_IP=
 
 # netns_name A|B: the name of namespace A or B.
 netns_name() {
@@ -47,7 +51,7 @@ in_ns() {
 	local ns
 	ns=$(netns_name "$1") || return 2
 	shift
-	ip netns exec "$ns" "$@"
+	"$NETNS_IP" netns exec "$ns" "$@"
 }
 
 # netns_bg A|B CMD...: run CMD inside namespace A or B in the background; its pid in NETNS_BG_PID
@@ -57,9 +61,26 @@ netns_bg() {
 	local ns
 	ns=$(netns_name "$1") || return 2
 	shift
-	ip netns exec "$ns" "$@" &
+	"$NETNS_IP" netns exec "$ns" "$@" &
 	NETNS_BG_PID=$!
 	NETNS_PIDS+=("$NETNS_BG_PID")
+}
+
+# netns_wrap A|B CMD [NAME]: an executable $NETNS_TMP/bin-A|B/NAME (default: CMD's base name)
+# that runs CMD inside the namespace with the arguments it is given, and print its path. It
+# execs, so a wrapped program started in the background keeps its own pid. For the helpers of
+# lib.bash, which run fixed paths: AGENT=$(netns_wrap B "$AGENT") puts agent_start's agent in B;
+# PATH=$NETNS_TMP/bin-B:$PATH after netns_wrap B curl sends api's requests from inside B.
+netns_wrap() {
+	local ns path dir
+	ns=$(netns_name "$1") || return 2
+	path=$(command -v "$2") || { echo "netns_wrap: \"$2\" not found" >&2; return 1; }
+	case $path in /*) ;; *) path=$PWD/$path ;; esac
+	dir=$NETNS_TMP/bin-$1
+	mkdir -p "$dir" || return 1
+	printf '#!/bin/sh\nexec %s netns exec %s %s "$@"\n' "$NETNS_IP" "$ns" "$(printf '%q' "$path")" \
+	    >"$dir/${3:-${2##*/}}" && chmod 755 "$dir/${3:-${2##*/}}" || return 1
+	echo "$dir/${3:-${2##*/}}"
 }
 
 # netns_stop PID [SECONDS]: SIGTERM, SIGKILL after SECONDS (default 3), reap it if it is a child
@@ -87,7 +108,7 @@ netns_stop() {
 # Every process inside namespace $1 (ip netns pids also finds the daemons that forked away).
 netns_procs() {
 	[ -e "/run/netns/$1" ] || return 0
-	ip netns pids "$1" 2>/dev/null
+	"$NETNS_IP" netns pids "$1" 2>/dev/null
 }
 
 # netns_teardown: stop what runs inside the namespaces, delete them, remove the temporary
@@ -122,7 +143,7 @@ netns_teardown() {
 	done
 	NETNS_PIDS=()
 	for ns in $NS_A $NS_B; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
+		[ -e "/run/netns/$ns" ] && "$NETNS_IP" netns del "$ns" 2>/dev/null
 	done
 	[ ${#NETNS_RM[@]} -gt 0 ] && rm -rf -- "${NETNS_RM[@]}"
 	NETNS_RM=()
@@ -156,7 +177,7 @@ netns_trap() {
 
 # Why this machine cannot run the pair, before anything is created: nothing if it can.
 netns_cannot() {
-	command -v ip >/dev/null 2>&1 || { echo "iproute2 (ip) is not installed"; return; }
+	NETNS_IP=$(command -v ip) || { echo "iproute2 (ip) is not installed"; return; }
 	[ -c /dev/net/tun ] || { echo "/dev/net/tun is missing (no TUN support)"; return; }
 	[ -d /proc/sys/net/ipv6 ] || echo "IPv6 is disabled in this kernel"
 }
@@ -174,6 +195,7 @@ netns_pair() {
 	fi
 	NETNS_SKIP=$(netns_cannot)
 	[ -z "$NETNS_SKIP" ] || return 1
+	NETNS_IP=$(command -v ip)
 	netns_trap
 	NETNS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-netns.XXXXXX") || {
 		NETNS_ERR="mktemp failed"
@@ -183,27 +205,27 @@ netns_pair() {
 	# $$ is the script's pid even in a subshell: unique among the scripts running at once.
 	NS_A=snt-$$-a
 	NS_B=snt-$$-b
-	if ! out=$(ip netns add "$NS_A" 2>&1); then
+	if ! out=$("$NETNS_IP" netns add "$NS_A" 2>&1); then
 		NS_A= NS_B=
 		NETNS_SKIP="cannot create a network namespace (ip netns add: $out)"
 		netns_teardown
 		return 1
 	fi
-	if ! out=$(ip netns add "$NS_B" 2>&1); then
+	if ! out=$("$NETNS_IP" netns add "$NS_B" 2>&1); then
 		NS_B=
 		NETNS_ERR="ip netns add $NS_B: $out"
 		netns_teardown
 		return 2
 	fi
-	if ! out=$(ip link add name "$NS_DEV" netns "$NS_A" type veth \
+	if ! out=$("$NETNS_IP" link add name "$NS_DEV" netns "$NS_A" type veth \
 	    peer name "$NS_DEV" netns "$NS_B" 2>&1); then
 		NETNS_SKIP="cannot create a veth pair between namespaces (ip link add: $out)"
 		netns_teardown
 		return 1
 	fi
 	# The probe: the namespaces are useless to the tests without TUN devices in them.
-	if ! out=$(in_ns A ip tuntap add dev snt-probe mode tun 2>&1) ||
-	    ! out=$(in_ns A ip link del snt-probe 2>&1); then
+	if ! out=$(in_ns A "$NETNS_IP" tuntap add dev snt-probe mode tun 2>&1) ||
+	    ! out=$(in_ns A "$NETNS_IP" link del snt-probe 2>&1); then
 		NETNS_SKIP="cannot create a TUN device in a namespace (ip tuntap add: $out)"
 		netns_teardown
 		return 1
@@ -220,8 +242,8 @@ netns_pair() {
 
 # netns_addr A|B IPV4 IPV6: loopback and the veth end up, with both addresses.
 netns_addr() {
-	in_ns "$1" ip link set lo up &&
-	    in_ns "$1" ip addr add "$2/24" dev "$NS_DEV" &&
-	    in_ns "$1" ip -6 addr add "$3/64" dev "$NS_DEV" nodad &&
-	    in_ns "$1" ip link set "$NS_DEV" up
+	in_ns "$1" "$NETNS_IP" link set lo up &&
+	    in_ns "$1" "$NETNS_IP" addr add "$2/24" dev "$NS_DEV" &&
+	    in_ns "$1" "$NETNS_IP" -6 addr add "$3/64" dev "$NS_DEV" nodad &&
+	    in_ns "$1" "$NETNS_IP" link set "$NS_DEV" up
 }

@@ -49,24 +49,39 @@ check "a TUN device can be made in B" eval 'in_ns B ip tuntap add dev snt-t0 mod
     in_ns B ip link set snt-t0 up && in_ns B ip -o link show snt-t0 >/dev/null'
 check "the private temporary dir is mode 700" test "$(stat -c %a "$TMPD")" = 700
 
+# A wrapped command runs inside its namespace, under its own pid when started in the background.
+w=$(netns_wrap B ip) && PATH=$NETNS_TMP/bin-B:$PATH
+check "netns_wrap B ip: the wrapper ($w) runs ip inside B" eval \
+    'ip -o -4 addr show dev "$NS_DEV" | grep -qw -- "$NS_B4/24"'
+PATH=${PATH#"$NETNS_TMP/bin-B:"}
+w=$(netns_wrap B sleep snooze)
+"$w" 300 &
+wpid=$!
+wait_for 5 eval '[ "$(cat /proc/$wpid/comm 2>/dev/null)" = sleep ]'
+check "a wrapped program keeps its own pid ($wpid is $(cat /proc/$wpid/comm 2>/dev/null))" \
+    eval '[ "$(cat /proc/$wpid/comm 2>/dev/null)" = sleep ] &&
+    ip netns pids "$B" | grep -qx -- "$wpid"'
+
 # Teardown stops a process started with netns_bg and one that left this shell (a daemon).
 netns_bg A sleep 300
 bg=$NETNS_BG_PID
 wait_for 5 eval '[ "$(cat /proc/$bg/comm 2>/dev/null)" = sleep ]'
 check "netns_bg gives the command's own pid ($bg is $(cat /proc/$bg/comm 2>/dev/null))" \
     test "$(cat /proc/$bg/comm 2>/dev/null)" = sleep
-in_ns B setsid sleep 301 </dev/null >/dev/null 2>&1 &
-wait_for 5 eval '[ -n "$(ip netns pids "$B")" ]'
-daemon=$(ip netns pids "$B" | head -n 1)
+# shellcheck disable=SC2016 # the daemon's own $$
+in_ns B setsid sh -c 'echo $$ >"$1"; exec sleep 301' daemon "$E2E_TMP/daemon.pid" \
+    </dev/null >/dev/null 2>&1 &
+wait_for 5 test -s "$E2E_TMP/daemon.pid"
+daemon=$(cat "$E2E_TMP/daemon.pid" 2>/dev/null)
 check "the processes inside are found (netns_bg $bg, daemon ${daemon:-none})" \
-    test -n "$daemon" -a -n "$bg"
+    eval '[ -n "$daemon" ] && ip netns pids "$B" | grep -qx -- "$daemon"'
 touch "$E2E_TMP/rm-me"
 NETNS_RM+=("$E2E_TMP/rm-me")
 netns_teardown
 check "teardown deletes both namespaces and the veth pair" \
     test -z "$(traces "$A")$(traces "$B")"
 check "teardown stops the processes inside" eval '! kill -0 "$bg" 2>/dev/null &&
-    ! kill -0 "$daemon" 2>/dev/null'
+    ! kill -0 "$daemon" 2>/dev/null && ! kill -0 "$wpid" 2>/dev/null'
 check "teardown removes the temporary dir and the NETNS_RM paths" \
     test ! -e "$TMPD" -a ! -e "$E2E_TMP/rm-me"
 netns_teardown
