@@ -36,7 +36,8 @@
  *                 [--url http://127.0.0.1:PORT --admin-token T] [--total N] [--conc N]
  *                 [--seconds S] [--window N] [--count N] [--agent-pid PID] [--sizes N,N...]
  *
- * A missed target is printed, not fatal. The exit status is non-zero when setting up fails or
+ * BENCH_IDLE_HOLD=S keeps the idle connections of each run open S seconds more after the last
+ * step, for a profiler to look at the server. A missed target is printed, not fatal. The exit status is non-zero when setting up fails or
  * too many tunnels fail. BENCH_REF_CPU=N pins the reference server to CPU N (put it on the
  * agent's core). */
 #include <arpa/inet.h>
@@ -598,8 +599,10 @@ idle_grow(int from, int to, int conc, int hs_only)
 static void
 run_idle(pid_t pid, const int *sizes, int n, int conc, int hs_only, double *kib)
 {
-	long rss0, rss;
+	long rss0, rss = 0;
 	int i, from = 0, open;
+	const char *env;
+	uint64_t end;
 
 	slots_reset(sizes[n - 1]);
 	g.done = g.failed = 0;
@@ -615,6 +618,14 @@ run_idle(pid_t pid, const int *sizes, int n, int conc, int hs_only, double *kib)
 			die("%ld of %d %s failed or closed while idle", g.failed + from - open,
 			    from, hs_only ? "connections" : "tunnels");
 		kib[i] = (double)(rss - rss0) / sizes[i];
+	}
+	if ((env = getenv("BENCH_IDLE_HOLD")) != NULL) {
+		/* hold them open for a profiler to look at (heaptrack, gdb's malloc_stats) */
+		fprintf(stderr, "bench_tunnels: %d idle, pid %d RSS %ld KiB: holding %s s\n", from,
+		    (int)pid, rss, env);
+		end = clock_mono_ns() + (uint64_t)(atof(env) * 1e9);
+		while (clock_mono_ns() < end)
+			turn(10000000);
 	}
 	drain();
 }
