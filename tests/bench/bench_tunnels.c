@@ -589,6 +589,9 @@ idle_grow(int from, int to, int conc, int hs_only)
 				die("cannot open connection %d (descriptors?)", next);
 			next++;
 		}
+		if (g.failed - failed0 > (to - from) / 100 + 3)
+			die("%ld of the %d tunnels from %d failed", g.failed - failed0, to - from,
+			    from);
 		if (clock_mono_ns() - t0 > 300ull * 1000000000u)
 			die("only %ld of %d tunnels up after 300 s", g.done - done0, to - from);
 		turn(10000000);
