@@ -155,11 +155,41 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	    alpn.size != sizeof(QUIC_ALPN) - 1 || memcmp(alpn.data, QUIC_ALPN, alpn.size) != 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	c->handshake_done = 1;
+	/* A server's handshake is confirmed here: the TLS session is not needed again (the 1-RTT
+	 * keys and their updates live in ngtcp2), so it is freed once ngtcp2 and GnuTLS are off
+	 * the stack (quic_conn_read), some 12 KiB per connection. A client keeps its own. */
+	c->tls_spent = ngtcp2_conn_is_server(conn);
 	c->state = QS_READY;
 	conn_changed(c);
 	if (c->cb.conn_ready != NULL && c->live)
 		c->cb.conn_ready(c->cb.arg, c);
 	return 0;
+}
+
+/* The TLS session is gone once a server's handshake is confirmed: CRYPTO data after that
+ * would be a post-handshake TLS message, which the tunnel protocol never sends (no client
+ * authentication, no tickets from clients). */
+static int
+cb_recv_crypto_data(ngtcp2_conn *conn, ngtcp2_crypto_level level, uint64_t offset,
+    const uint8_t *data, size_t datalen, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	if (c->tls == NULL)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, datalen, user_data);
+}
+
+/* Free the TLS session of a confirmed server connection (see cb_handshake_completed). */
+static void
+conn_tls_release(struct quic_conn *c)
+{
+	c->tls_spent = 0;
+	if (c->tls == NULL)
+		return;
+	ngtcp2_conn_set_tls_native_handle(c->conn, NULL);
+	gnutls_deinit(c->tls);
+	c->tls = NULL;
 }
 
 static int
@@ -284,7 +314,7 @@ quic_conn_callbacks(ngtcp2_callbacks *cbs, int server)
 		cbs->client_initial = ngtcp2_crypto_client_initial_cb;
 		cbs->recv_retry = ngtcp2_crypto_recv_retry_cb;
 	}
-	cbs->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+	cbs->recv_crypto_data = cb_recv_crypto_data;
 	cbs->encrypt = ngtcp2_crypto_encrypt_cb;
 	cbs->decrypt = ngtcp2_crypto_decrypt_cb;
 	cbs->hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -407,6 +437,8 @@ quic_conn_read(
 	rv = ngtcp2_conn_read_pkt(c->conn, path, &pi, pkt, len, now);
 	c->in_ngtcp2 = 0;
 	if (rv == 0 || rv == NGTCP2_ERR_DISCARD_PKT) {
+		if (c->tls_spent)
+			conn_tls_release(c);
 		quic_conn_touch(c);
 		return 0;
 	}

@@ -108,6 +108,7 @@ struct quic_conn {
 	uint64_t close_code;
 	char close_reason[QUIC_REASON_MAX + 1];
 	int handshake_done;
+	int tls_spent; /* a server's handshake is confirmed: free tls after this read */
 
 	struct quic_close how;
 	struct quic_conn_stats stats;

@@ -17,6 +17,14 @@
  *           the agent. Reference: the same two clients through the bare server, which relays
  *           every datagram of one connection to the other (a hub without checks). Target:
  *           >= 90% of the reference.
+ *   idle    memory per idle tunnel: tunnels (handshake + renew + assign, CONC at a time) are
+ *           opened and kept open and idle (the client's keep-alive PINGs only) in steps up to
+ *           each of SIZES (--sizes 1000,10000); at each step, once the RSS of the agent
+ *           (--agent-pid; /proc/PID/status VmRSS) has settled, the growth over its RSS before
+ *           the first tunnel, per tunnel, in KiB. Reference: the same for bare QUIC connections
+ *           held open against the forked server, so that the difference is what the tunnel
+ *           layer adds over the transport. Target: <= 32 KiB per tunnel at 10,000. The client
+ *           holds one UDP socket per connection: RLIMIT_NOFILE is raised to fit.
  *   serve   (for debugging) run the reference server alone: prints "HOST:PORT PIN", stops at
  *           the end of stdin.
  *   revoke  revocation latency: N tunnels up; for each in turn, POST /v1/revocations
@@ -26,9 +34,10 @@
  *
  *   bench_tunnels MODE --server HOST:PORT --pin BASE64 --key ISSUER.pem [--kid KID]
  *                 [--url http://127.0.0.1:PORT --admin-token T] [--total N] [--conc N]
- *                 [--seconds S] [--window N] [--count N] [--agent-pid PID]
+ *                 [--seconds S] [--window N] [--count N] [--agent-pid PID] [--sizes N,N...]
  *
- * A missed target is printed, not fatal. The exit status is non-zero when setting up fails or
+ * BENCH_IDLE_HOLD=S keeps the idle connections of each run open S seconds more after the last
+ * step, for a profiler to look at the server. A missed target is printed, not fatal. The exit status is non-zero when setting up fails or
  * too many tunnels fail. BENCH_REF_CPU=N pins the reference server to CPU N (put it on the
  * agent's core). */
 #include <arpa/inet.h>
@@ -45,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -99,6 +109,7 @@ static struct {
 	struct slot *a, *b;
 	long rtt_rx, inflight;
 	uint64_t last_rx;
+	uint64_t next_exp; /* the earliest timer of the connections at the end of the last turn */
 } g;
 
 static void
@@ -288,25 +299,29 @@ slot_open(struct slot *s, int tok, int hs_only)
 	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, quic_client_fd(s->c), &ev) < 0)
 		die("epoll_ctl: %s", strerror(errno));
 	quic_client_flush(s->c);
+	if (s->c != NULL && quic_client_expiry(s->c) < g.next_exp)
+		g.next_exp = quic_client_expiry(s->c);
 	return 0;
 }
 
-/* One turn of the loop: wait at most max_ns for the sockets, then run the timers. */
+/* One turn of the loop: wait at most max_ns for the sockets, then run the timers. The timers
+ * are scanned once per turn (after the reads, which move them) and the earliest one kept for
+ * the next wait: with 10,000 connections held open (idle) the scan is what the client spends
+ * its time on. A connection acted on between turns may wait up to max_ns for its timer. */
 static void
 turn(uint64_t max_ns)
 {
-	struct epoll_event evs[64];
+	struct epoll_event evs[1024];
 	uint64_t now = clock_mono_ns(), until = now + max_ns, e;
 	struct timespec ts;
 	int i, n;
 
-	for (i = 0; i < g.nslots; i++)
-		if (g.slots[i].c != NULL && (e = quic_client_expiry(g.slots[i].c)) < until)
-			until = e;
+	if (g.next_exp < until)
+		until = g.next_exp;
 	e = until > now ? until - now : 0;
 	ts.tv_sec = (time_t)(e / 1000000000u);
 	ts.tv_nsec = (long)(e % 1000000000u);
-	n = epoll_pwait2(g.ep, evs, 64, &ts, NULL);
+	n = epoll_pwait2(g.ep, evs, sizeof(evs) / sizeof(evs[0]), &ts, NULL);
 	for (i = 0; i < n; i++) {
 		struct slot *s = evs[i].data.ptr;
 
@@ -314,9 +329,21 @@ turn(uint64_t max_ns)
 			quic_client_read(s->c);
 	}
 	now = clock_mono_ns();
-	for (i = 0; i < g.nslots; i++)
-		if (g.slots[i].c != NULL && quic_client_expiry(g.slots[i].c) <= now)
-			quic_client_expire(g.slots[i].c, now);
+	g.next_exp = UINT64_MAX;
+	for (i = 0; i < g.nslots; i++) {
+		struct slot *s = &g.slots[i];
+
+		if (s->c == NULL)
+			continue;
+		if ((e = quic_client_expiry(s->c)) <= now) {
+			quic_client_expire(s->c, now);
+			if (s->c == NULL)
+				continue;
+			e = quic_client_expiry(s->c);
+		}
+		if (e < g.next_exp)
+			g.next_exp = e;
+	}
 }
 
 static void
@@ -498,6 +525,152 @@ run_rtt(double secs, int window, int hs_only, long *lost)
 	drain();
 	g.a = g.b = NULL;
 	return (double)g.rtt_rx / ((double)(now - t0) / 1e9);
+}
+
+/* ---- idle ---- */
+
+#define IDLE_SIZES_MAX 4
+
+/* The resident set of pid in KiB (/proc/PID/status VmRSS); -1 when unreadable. */
+static long
+proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Keep the connections going (keep-alives, acknowledgements) until the RSS of pid holds still:
+ * two samples 500 ms apart within 0.2% (at least 1 s, at most 15 s). Its last value. */
+static long
+idle_settle(pid_t pid)
+{
+	uint64_t start = clock_mono_ns(), next = start + 500000000u;
+	long prev = -1, now = proc_rss_kib(pid);
+
+	for (;;) {
+		turn(10000000);
+		if (clock_mono_ns() < next)
+			continue;
+		next += 500000000u;
+		prev = now;
+		now = proc_rss_kib(pid);
+		if (now < 0)
+			die("cannot read /proc/%d/status", (int)pid);
+		if (clock_mono_ns() - start >= 1000000000u && labs(now - prev) * 500 <= now)
+			break;
+		if (clock_mono_ns() - start >= 15000000000ull)
+			break;
+	}
+	return now;
+}
+
+/* Open tunnels into slots [from, to), conc at a time (tokens by slot index), until each is up
+ * or has failed. The slots before from stay open: they are the idle ones of earlier steps. */
+static void
+idle_grow(int from, int to, int conc, int hs_only)
+{
+	uint64_t t0 = clock_mono_ns();
+	long done0 = g.done, failed0 = g.failed;
+	int next = from;
+
+	while (g.done - done0 + g.failed - failed0 < to - from) {
+		while (next < to && next - from - (g.done - done0) - (g.failed - failed0) < conc) {
+			if (slot_open(&g.slots[next], next, hs_only) < 0)
+				die("cannot open connection %d (descriptors?)", next);
+			next++;
+		}
+		if (g.failed - failed0 > (to - from) / 100 + 3)
+			die("%ld of the %d tunnels from %d failed", g.failed - failed0, to - from,
+			    from);
+		if (clock_mono_ns() - t0 > 300ull * 1000000000u)
+			die("only %ld of %d tunnels up after 300 s", g.done - done0, to - from);
+		turn(10000000);
+	}
+}
+
+/* RSS growth of pid per connection in KiB at each of the n sizes, into kib[]. */
+static void
+run_idle(pid_t pid, const int *sizes, int n, int conc, int hs_only, double *kib)
+{
+	long rss0, rss = 0;
+	int i, from = 0, open;
+	const char *env;
+	uint64_t end;
+
+	slots_reset(sizes[n - 1]);
+	g.done = g.failed = 0;
+	g.nlat = 0;
+	rss0 = idle_settle(pid);
+	for (i = 0; i < n; i++) {
+		idle_grow(from, sizes[i], conc, hs_only);
+		from = sizes[i];
+		rss = idle_settle(pid);
+		for (open = 0; open < from && g.slots[open].state == S_UP; open++)
+			;
+		if (open < from || g.failed > 0)
+			die("%ld of %d %s failed or closed while idle", g.failed + from - open,
+			    from, hs_only ? "connections" : "tunnels");
+		kib[i] = (double)(rss - rss0) / sizes[i];
+	}
+	if ((env = getenv("BENCH_IDLE_HOLD")) != NULL) {
+		/* hold them open for a profiler to look at (heaptrack, gdb's malloc_stats) */
+		fprintf(stderr, "bench_tunnels: %d idle, pid %d RSS %ld KiB: holding %s s\n", from,
+		    (int)pid, rss, env);
+		end = clock_mono_ns() + (uint64_t)(atof(env) * 1e9);
+		while (clock_mono_ns() < end)
+			turn(10000000);
+	}
+	drain();
+}
+
+/* Room for one UDP socket per connection: the soft descriptor limit raised to what is needed
+ * (the hard limit too, when the process may). */
+static void
+idle_nofile(int conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die("getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die("%d connections need %llu descriptors: setrlimit: %s", conns,
+		    (unsigned long long)want, strerror(errno));
+}
+
+static int
+parse_sizes(const char *s, int *sizes)
+{
+	char buf[128], *tok, *save;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (n == IDLE_SIZES_MAX)
+			die("--sizes \"%s\": at most %d sizes", s, IDLE_SIZES_MAX);
+		sizes[n] = (int)args_uint("--sizes", tok, 1, 1000000);
+		if (n > 0 && sizes[n] <= sizes[n - 1])
+			die("--sizes \"%s\": the sizes must grow", s);
+		n++;
+	}
+	if (n == 0)
+		die("--sizes \"%s\": no size", s);
+	return n;
 }
 
 /* ---- revoke ---- */
@@ -875,6 +1048,7 @@ main(int argc, char **argv)
 	    {"window", required_argument, NULL, 'w'},
 	    {"count", required_argument, NULL, 'n'},
 	    {"agent-pid", required_argument, NULL, 'P'},
+	    {"sizes", required_argument, NULL, 'z'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *mode, *server = NULL, *pin = NULL, *key = NULL, *kid = NULL, *url = NULL;
@@ -886,9 +1060,11 @@ main(int argc, char **argv)
 	pid_t refpid, agentpid = 0;
 	double cpu0, agentcpu = 0, refcpu = 0;
 	long lost = 0, rlost = 0;
+	int sizes[IDLE_SIZES_MAX] = {1000, 10000}, nsizes = 2, i;
+	double kib[IDLE_SIZES_MAX], refkib[IDLE_SIZES_MAX];
 
 	if (argc < 2)
-		die("usage: bench_tunnels rate|rtt|revoke --server H:P --pin B64 --key FILE ...");
+		die("usage: bench_tunnels rate|rtt|idle|revoke --server H:P --pin B64 --key FILE ...");
 	mode = argv[1];
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -905,6 +1081,7 @@ main(int argc, char **argv)
 		case 'w': window = (int)args_uint("--window", optarg, 1, INT_MAX); break;
 		case 'n': count = (int)args_uint("--count", optarg, 1, INT_MAX / 2); break;
 		case 'P': agentpid = (pid_t)args_uint("--agent-pid", optarg, 0, INT_MAX); break;
+		case 'z': nsizes = parse_sizes(optarg, sizes); break;
 		default: die("bad arguments");
 		}
 	}
@@ -1005,6 +1182,36 @@ main(int argc, char **argv)
 		    "90%%: %s\n",
 		    (int)(28 + PKT_PAYLOAD), window, secs, 100 * agent / ref,
 		    agent >= 0.9 * ref ? "met" : "MISSED");
+	} else if (strcmp(mode, "idle") == 0) {
+		if (agentpid <= 0)
+			die("idle needs --agent-pid");
+		idle_nofile(sizes[nsizes - 1]);
+		make_tokens(sizes[nsizes - 1], key, kid);
+		g.cfg.server = refaddr;
+		g.cfg.spki_pin = refpin;
+		run_idle(refpid, sizes, nsizes, conc, 1, refkib);
+		if (parse_pin(pin, g.pin) < 0)
+			die("bad --pin");
+		g.cfg.server = server;
+		g.cfg.spki_pin = g.pin;
+		run_idle(agentpid, sizes, nsizes, conc, 0, kib);
+		printf("%-58s", "RSS growth per idle connection, KiB, at");
+		for (i = 0; i < nsizes; i++)
+			printf(" %8d", sizes[i]);
+		printf("\n%-58s", "reference: bare agent/quic/quic.h server, QUIC connections");
+		for (i = 0; i < nsizes; i++)
+			printf(" %8.1f", refkib[i]);
+		printf("\n%-58s", "agent: tunnels (handshake + renew + assign)");
+		for (i = 0; i < nsizes; i++)
+			printf(" %8.1f", kib[i]);
+		printf("\n%-58s", "what the tunnel layer adds");
+		for (i = 0; i < nsizes; i++)
+			printf(" %8.1f", kib[i] - refkib[i]);
+		printf("\ntarget: <= 32 KiB per idle tunnel at %d tunnels: %.1f KiB   %s\n",
+		    sizes[nsizes - 1], kib[nsizes - 1],
+		    sizes[nsizes - 1] < 10000   ? "not judged (fewer than 10000)"
+			: kib[nsizes - 1] <= 32 ? "met"
+						: "MISSED");
 	} else {
 		die("unknown mode %s", mode);
 	}
