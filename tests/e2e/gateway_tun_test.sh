@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# End-to-end test of the agent's gateway mode (agent/README.md "Gateway mode", issue 10): a
+# network namespace the test creates holds the agent with --tun and the test client
+# (tests/tools/tunclient); the manager runs outside it (the state channel is a UNIX socket, which
+# namespaces do not separate). The namespace's host side: an address on its loopback stands for
+# "the network behind the gateway", reached through the TUN device.
+#
+# Checks: the TUN device is up with the pool's route (or gateway address) and the agent's MTU; a
+# UDP packet from the tunnel reaches the namespace's stack (its ICMP port unreachable comes back
+# through the device into the tunnel); a UDP packet written in the namespace toward the client's
+# address arrives as a datagram at the client; a spoofed source is dropped and counted; TTL 1
+# is answered with ICMP time exceeded; a packet over the tunnel's room gets ICMP fragmentation
+# needed with that room, which the namespace's kernel takes as the path MTU; the counters by
+# reason reach GET /v1/sessions and GET /v1/agents; the device's route goes when the pool does,
+# and the device with the agent.
+# Run from the repository root as root: BUILD=build bash tests/e2e/gateway_tun_test.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.bash
+
+NS=snt-gw-$$
+HOSTADDR=192.0.2.1 # on the namespace's loopback: the network behind the gateway
+TUN=sntgw0
+
+# The machine must let us make namespaces and TUN devices; say why not otherwise.
+if [ "$(id -u)" != 0 ]; then
+	skip "gateway mode in a network namespace" "not root (namespaces and TUN devices need it)"
+	e2e_finish
+fi
+if ! command -v ip >/dev/null; then
+	skip "gateway mode in a network namespace" "no ip(8) (iproute2)"
+	e2e_finish
+fi
+if [ ! -c /dev/net/tun ]; then
+	skip "gateway mode in a network namespace" "no /dev/net/tun"
+	e2e_finish
+fi
+if ! ip netns add "$NS" 2>"$E2E_TMP/netns.err"; then
+	skip "gateway mode in a network namespace" "ip netns add: $(head -n 1 "$E2E_TMP/netns.err")"
+	e2e_finish
+fi
+trap 'e2e_cleanup; ip netns del "$NS" 2>/dev/null' EXIT
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+in_ns ip link set lo up
+in_ns ip addr add "$HOSTADDR/32" dev lo
+
+# The agent and the clients run in the namespace: wrappers that lib.bash starts as it would them.
+printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$(realpath "$BUILD/snaptun-agent")" \
+    >"$E2E_TMP/agent-ns"
+printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$(realpath "$BUILD/tools/tunclient")" \
+    >"$E2E_TMP/tunclient-ns"
+chmod +x "$E2E_TMP/agent-ns" "$E2E_TMP/tunclient-ns"
+[ -x "$BUILD/snaptun-agent" ] && [ -x "$BUILD/tools/tunclient" ] ||
+    e2e_bail "the agent and tunclient are built (make all)"
+AGENT=$E2E_TMP/agent-ns TUNCLIENT=$E2E_TMP/tunclient-ns
+
+# The pool: with a gateway address when the manager's API has the setting, else without (then
+# the device gets a route for the prefix and the namespace's answers come from $HOSTADDR).
+mgr_start "$E2E_TMP/mgr" --enroll-rate 100000 --enroll-burst 100000 || e2e_bail "the manager starts"
+TOKEN=$(cat "$E2E_TMP/mgr/admin.token")
+GW=
+api POST /v1/pools '{"name":"gw","isd_as":"1-ff00:0:110","prefix":"10.77.0.0/24","mode":"ip","gateway":"10.77.0.1"}'
+if [ "$STATUS" = 201 ]; then
+	GW=10.77.0.1
+else
+	diag "POST /v1/pools with a gateway -> $STATUS: the pool has none"
+	api POST /v1/pools '{"name":"gw","isd_as":"1-ff00:0:110","prefix":"10.77.0.0/24","mode":"ip"}'
+	[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
+fi
+POOL_ID=$(jget .id)
+TARGET=${GW:-$HOSTADDR} # the namespace address the client talks to
+
+agent_start "$E2E_TMP/agent" --tun "$TUN" --tun-mtu 1500 || e2e_bail "the agent starts with --tun"
+wait_for 10 agent_connected || e2e_bail "the agent connects to the manager"
+
+# ======================================================================= the device
+
+dev_ready() {
+	in_ns ip -o link show "$TUN" 2>/dev/null | grep -q 'mtu 1500' || return 1
+	if [ -n "$GW" ]; then
+		in_ns ip -o addr show dev "$TUN" | grep -qF "inet $GW/24"
+	else
+		in_ns ip route show dev "$TUN" | grep -q '^10\.77\.0\.0/24'
+	fi
+}
+that "the device $TUN is not there with MTU 1500 and the pool's ${GW:+gateway address}${GW:-route}: $(in_ns ip addr show dev "$TUN" 2>&1; in_ns ip route 2>&1)" \
+    wait_for 10 dev_ready
+that "the device $TUN is not up: $(in_ns ip -o link show "$TUN" 2>&1)" \
+    eval 'in_ns ip -o link show "$TUN" | grep -q "[<,]UP[,>]"'
+verdict "the agent's TUN device is up with MTU 1500 and the pool's ${GW:+gateway address $GW}${GW:-route}"
+
+# ======================================================================= uplink and downlink
+
+enroll alice || e2e_bail "alice enrolls ($REQ -> $STATUS: $BODY)"
+client_start A --token "$ACCESS" --handshake
+want_event A '^assigned 10\.77\.0\.[0-9]+ 1-ff00:0:110$'
+ADDR_A=$(awk '{ print $2 }' <<<"$CL_LINE")
+verdict "client A in the namespace gets $ADDR_A"
+
+client_cmd A "send $TARGET 1 20"
+want_event A "^datagram $TARGET $ADDR_A [0-9]+ icmp 3 3\$" 5
+verdict "a UDP packet from the tunnel to $TARGET reaches the namespace's stack (its port unreachable comes back into the tunnel)"
+
+in_ns bash -c "echo gateway-down > /dev/udp/$ADDR_A/5000" 2>"$E2E_TMP/udp.err" ||
+    fail "writing to /dev/udp/$ADDR_A/5000 in the namespace: $(cat "$E2E_TMP/udp.err")"
+want_event A "^datagram [0-9.]+ $ADDR_A 41\$" 5
+verdict "a UDP packet written in the namespace to $ADDR_A arrives as a datagram at the client"
+
+client_cmd A "spoof 10.77.0.200 $TARGET"
+want_event A '^sent 1 ok=1 failed=0$'
+verdict "client A sends a packet with a spoofed source"
+
+client_cmd A "ttl 1" "send $TARGET 1 20" "ttl 64"
+want_event A "^datagram ${GW:-$TARGET} $ADDR_A [0-9]+ icmp 11 0\$" 5
+verdict "TTL 1 from the tunnel: ICMP time exceeded back from ${GW:-the packet's destination}"
+
+# Oversize downlink: 1472 bytes of UDP payload make a 1500-byte packet, which the device's MTU
+# takes but no QUIC datagram does (1200 bytes of UDP payload until path-MTU discovery, 1452 at
+# most). The kernel sets DF (path-MTU discovery is on by default) and learns the room from the
+# answer: `ip route get` shows it as the route's cached MTU.
+big=$(head -c 1472 /dev/zero | tr '\0' x)
+in_ns bash -c "printf %s '$big' > /dev/udp/$ADDR_A/5000" 2>/dev/null
+pmtu() {
+	PMTU=$(in_ns ip route get "$ADDR_A" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+	[ -n "$PMTU" ]
+}
+that "the namespace learned no path MTU toward $ADDR_A: $(in_ns ip route get "$ADDR_A" 2>&1)" wait_for 5 pmtu
+that "the learned path MTU ${PMTU:-none} is not a tunnel's room (1100 ..< 1500)" \
+    test "${PMTU:-0}" -ge 1100 -a "${PMTU:-0}" -lt 1500
+verdict "a packet over the tunnel's room: ICMP fragmentation needed with MTU ${PMTU:-?}, learned by the sender's kernel"
+client_cmd A stats
+want_event A '^stats '
+that "the oversize packet reached the client: $(grep -c ' 1500$' "$E2E_TMP/cl.A.out")" \
+    test "$(grep -c "^datagram [0-9.]* $ADDR_A 1500\$" "$E2E_TMP/cl.A.out")" = 0
+verdict "the oversize packet is not delivered"
+
+# ======================================================================= counters
+
+drops_reported() {
+	api GET "/v1/sessions?agent=1"
+	[ "$STATUS" = 200 ] || return 1
+	[ "$(jget .items[0].drops.spoofed)" = 1 ] && [ "$(jget .items[0].drops.ttl_exceeded)" = 1 ] &&
+	    [ "$(jget .items[0].drops.too_big)" = 1 ]
+}
+that "GET /v1/sessions shows no spoofed 1, ttl_exceeded 1, too_big 1 for A within 12 s" wait_for 12 drops_reported
+that "dropped_datagrams is not the sum 3: $(jget .items[0].dropped_datagrams)" \
+    test "$(jget .items[0].dropped_datagrams)" = 3
+verdict "the session's drops by reason reach GET /v1/sessions (spoofed, ttl_exceeded, too_big)"
+api GET /v1/agents
+that "GET /v1/agents last_stats.total.drops.spoofed is not 1: $BODY" \
+    test "$(jget .items[0].last_stats.total.drops.spoofed)" = 1
+that "GET /v1/agents last_stats.total has no drops.no_route" \
+    test -n "$(jget .items[0].last_stats.total.drops.no_route)"
+verdict "the agent's totals by reason reach GET /v1/agents"
+
+# ======================================================================= pool and agent gone
+
+client_stop A
+api DELETE "/v1/pools/$POOL_ID"
+if [ "$STATUS" = 204 ] || [ "$STATUS" = 200 ]; then
+	dev_clean() {
+		! in_ns ip route show dev "$TUN" 2>/dev/null | grep -q '10\.77\.0\.'
+	}
+	that "the pool's ${GW:+address}${GW:-route} stays on $TUN after the pool is deleted: $(in_ns ip route show dev "$TUN")" \
+	    wait_for 10 dev_clean
+	verdict "a deleted pool's ${GW:+gateway address}${GW:-route} leaves the device"
+else
+	diag "DELETE /v1/pools/$POOL_ID -> $STATUS ($BODY): the removal is not checked"
+fi
+agent_stop
+check "the agent exits 0 on SIGTERM" test "$AGENT_RC" = 0
+check "the TUN device goes with the agent" eval '! in_ns ip link show "$TUN" >/dev/null 2>&1'
+no_sanitizer_reports
+mgr_stop
+e2e_finish
