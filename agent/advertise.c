@@ -68,6 +68,10 @@ advertise_endpoint(const char *given, const struct sockaddr *bound, char *out, s
 
 	*derived = 0;
 	if (given != NULL) {
+		if (strlen(given) > ADVERTISE_MAX) {
+			snprintf(why, whylen, "--advertise: longer than %d bytes", ADVERTISE_MAX);
+			return -1;
+		}
 		if (sockaddr_split(given, host, sizeof(host), &port, &bracketed) < 0 ||
 		    host[0] == '\0' || port == 0) {
 			snprintf(why, whylen,

@@ -10,8 +10,12 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+/* The longest endpoint: what the manager records of HELLO's listen_address (longer ones it
+ * refuses). */
+#define ADVERTISE_MAX 64
+
 /* Into out (outlen bytes; SOCKADDR_STRLEN + SOCKADDR_HOST_MAX is enough): given ("HOST:PORT" or
- * "[V6]:PORT", a name or a numeric address other than a wildcard) when not NULL, else the bound
+ * "[V6]:PORT", a name or a numeric address other than a wildcard, at most ADVERTISE_MAX bytes) when not NULL, else the bound
  * address when it is specific, else the derived one with the bound port (*derived set to 1).
  * 0, or -1 with the reason in why (whylen bytes). */
 int advertise_endpoint(const char *given, const struct sockaddr *bound, char *out, size_t outlen,
