@@ -10,21 +10,27 @@
 
 struct nl; /* an open NETLINK_ROUTE socket */
 
-/* Open the socket: 0 with *out, or -errno. */
+/* Open the socket: 0 with *out, or -errno. Blocking, close-on-exec; a request waits at most
+ * 5 s for its answer (-ETIMEDOUT). */
 int nl_open(struct nl **out);
 void nl_close(struct nl *nl);
 
-/* Set the link ifindex's MTU (0: leave it) and bring it up (up 1) or down (0). */
+/* Set the link ifindex's MTU (0: leave it) and bring it up (up 1) or down (0); -ENODEV for no
+ * such link, -EINVAL for an MTU the device refuses. */
 int nl_link_set(struct nl *nl, int ifindex, unsigned mtu, int up);
 
 /* Add (add 1) or delete (0) address a with prefix length plen on ifindex. The kernel adds the
- * connected route for the prefix itself (for IPv6 without duplicate address detection: the
- * address is usable at once). */
+ * connected route for the prefix itself (IPv4: metric 0, IPv6: 256). IPv6 addresses are added
+ * without duplicate address detection: usable at once, even added while the link is down. A
+ * plen over the family's bits is -EINVAL, a family other than 4 or 6 -EAFNOSUPPORT. */
 int nl_addr(struct nl *nl, int add, int ifindex, const struct addr *a, unsigned plen);
 
 /* Add (add 1) or delete (0) the route to prefix p via ifindex (a device route, no gateway),
- * with metric (0: the kernel's default) and preferred source src (NULL: none), in the main
- * table. */
+ * with metric (0: the kernel's default, 0 for IPv4 and 1024 for IPv6) and preferred source src
+ * (NULL: none; it must be an address of the host, else -EINVAL), in the main table, protocol
+ * "static", IPv4 scope link. A delete matches on prefix, device and protocol, and on metric and
+ * src when given: it removes only a route added this way, never one an operator made with
+ * `ip route` (protocol "boot"). */
 int nl_route(struct nl *nl, int add, int ifindex, const struct prefix *p, unsigned metric,
     const struct addr *src);
 

@@ -20,8 +20,11 @@
 int tun_open(const char *name, unsigned queues, int *fds, char ifname[IFNAMSIZ]);
 
 /* Read up to n packets from fd into bufs[i] (each cap bytes), their lengths into lens[i]:
- * how many were read (0 when none was waiting), or -errno. A packet longer than cap is cut by
- * the kernel and dropped here (not counted in the result). */
+ * how many were read (0 when none was waiting), or -errno when the first read fails. Fewer than
+ * n means the queue is empty (EAGAIN) or a read failed after some packets (it fails again on
+ * the next call), so an edge-triggered caller that gets fewer than n may wait. A packet of up to
+ * cap bytes is read whole; a longer one is cut by the kernel and dropped here (not counted, its
+ * slot reused): size cap to the device's MTU or more and none is. */
 int tun_read_batch(int fd, unsigned char *const *bufs, size_t cap, size_t *lens, int n);
 
 /* Write one packet: 0, or -errno (-EAGAIN when the device queue is full: the packet is dropped,
