@@ -71,6 +71,8 @@ else
 fi
 POOL_ID=$(jget .id)
 TARGET=${GW:-$HOSTADDR} # the namespace address the client talks to
+WHAT="route"            # what the pool puts on the device
+[ -n "$GW" ] && WHAT="gateway address $GW"
 
 agent_start "$E2E_TMP/agent" --tun "$TUN" --tun-mtu 1500 || e2e_bail "the agent starts with --tun"
 wait_for 10 agent_connected || e2e_bail "the agent connects to the manager"
@@ -85,11 +87,11 @@ dev_ready() {
 		in_ns ip route show dev "$TUN" | grep -q '^10\.77\.0\.0/24'
 	fi
 }
-that "the device $TUN is not there with MTU 1500 and the pool's ${GW:+gateway address}${GW:-route}: $(in_ns ip addr show dev "$TUN" 2>&1; in_ns ip route 2>&1)" \
+that "the device $TUN is not there with MTU 1500 and the pool's $WHAT: $(in_ns ip addr show dev "$TUN" 2>&1; in_ns ip route 2>&1)" \
     wait_for 10 dev_ready
 that "the device $TUN is not up: $(in_ns ip -o link show "$TUN" 2>&1)" \
     eval 'in_ns ip -o link show "$TUN" | grep -q "[<,]UP[,>]"'
-verdict "the agent's TUN device is up with MTU 1500 and the pool's ${GW:+gateway address $GW}${GW:-route}"
+verdict "the agent's TUN device is up with MTU 1500 and the pool's $WHAT"
 
 # ======================================================================= uplink and downlink
 
@@ -119,9 +121,11 @@ verdict "TTL 1 from the tunnel: ICMP time exceeded back from ${GW:-$TARGET, the 
 # Oversize downlink: 1472 bytes of UDP payload make a 1500-byte packet, which the device's MTU
 # takes but no QUIC datagram does (1200 bytes of UDP payload until path-MTU discovery, 1452 at
 # most). The kernel sets DF (path-MTU discovery is on by default) and learns the room from the
-# answer: `ip route get` shows it as the route's cached MTU.
+# answer: `ip route get` shows it as the route's cached MTU. The kernel applies it through the
+# sending socket, so the socket stays open a while.
 big=$(head -c 1472 /dev/zero | tr '\0' x)
-in_ns bash -c "printf %s '$big' > /dev/udp/$ADDR_A/5000" 2>/dev/null
+in_ns bash -c "exec 3>/dev/udp/$ADDR_A/5000; printf %s '$big' >&3; sleep 3" 2>/dev/null &
+SENDER=$!
 pmtu() {
 	PMTU=$(in_ns ip route get "$ADDR_A" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
 	[ -n "$PMTU" ]
@@ -130,6 +134,7 @@ that "the namespace learned no path MTU toward $ADDR_A: $(in_ns ip route get "$A
 that "the learned path MTU ${PMTU:-none} is not a tunnel's room (1100 ..< 1500)" \
     test "${PMTU:-0}" -ge 1100 -a "${PMTU:-0}" -lt 1500
 verdict "a packet over the tunnel's room: ICMP fragmentation needed with MTU ${PMTU:-?}, learned by the sender's kernel"
+wait "$SENDER" 2>/dev/null
 client_cmd A stats
 want_event A '^stats '
 that "the oversize packet reached the client: $(grep -c ' 1500$' "$E2E_TMP/cl.A.out")" \
@@ -168,9 +173,9 @@ if [ "$STATUS" = 204 ] || [ "$STATUS" = 200 ]; then
 	dev_clean() {
 		! in_ns ip route show dev "$TUN" 2>/dev/null | grep -q '10\.77\.0\.'
 	}
-	that "the pool's ${GW:+address}${GW:-route} stays on $TUN after the pool is deleted: $(in_ns ip route show dev "$TUN")" \
+	that "the pool's $WHAT stays on $TUN after the pool is deleted: $(in_ns ip route show dev "$TUN")" \
 	    wait_for 10 dev_clean
-	verdict "a deleted pool's ${GW:+gateway address}${GW:-route} leaves the device"
+	verdict "a deleted pool's $WHAT leaves the device"
 else
 	diag "DELETE /v1/pools/$POOL_ID -> $STATUS ($BODY): the removal is not checked"
 fi
