@@ -3,16 +3,24 @@
  *
  *   uplink    a datagram from a tunnel's client: counted at its port; dropped when the port has
  *             no address (`unassigned`); checked by the mode (struct dp_mode, dpmode.h: ip
- *             mode's source check, scion mode's header checks); then handed to the sink (struct
- *             dp_sink, dpsink.h: the hub, which forwards to the tunnel owning the destination
- *             address; a TUN device; the SCION underlay).
+ *             mode's source check, scion mode's header checks); its hop count taken one off
+ *             (the mode's hop: TTL / hop limit); then handed to the sink (struct dp_sink,
+ *             dpsink.h: the hub, which forwards to the tunnel owning the destination address; a
+ *             TUN device; the SCION underlay).
  *   downlink  a packet from the sink side (TUN device, underlay) for a tunnel: the mode names its
- *             destination host address, the route table finds the port, the packet is sent.
+ *             destination host address, the route table finds the port, the hop count is taken,
+ *             the packet is sent.
+ *
+ * Being a router, it answers what it cannot forward (the mode writes the answer: ICMP in ip
+ * mode): a hop count that ran out (time exceeded) and a packet over the destination tunnel's room
+ * (too big, with the room the owner's dp_room_fn reports), back to the sender, a tunnel or the
+ * sink side (dp_sink.answer); at most DP_ANSWER_RATE a second per receiver.
  *
  * A tunnel's end is a struct dp_port the tunnel layer embeds; the data plane keeps a hash table
  * from assigned host address to port and never owns the ports. It knows nothing of QUIC: packets
  * go into a tunnel through the send function the owner gives, so it is testable alone. Per
- * packet it calls the mode's check and the sink (and the send function): no allocation. */
+ * packet it calls the mode's check and hop and the sink (and the send function), copying an
+ * uplink packet once into its own buffer: no allocation. */
 #ifndef AGENT_DATAPLANE_H
 #define AGENT_DATAPLANE_H
 
