@@ -418,20 +418,24 @@ on_udp(struct loop *loop, int fd, unsigned events, void *arg)
 }
 
 /* The TUN device has packets for the tunnels: a few batches of them, then the QUIC packets
- * they became go out. */
+ * they became go out. A device that fails to read is gone (deleted under the agent): without it
+ * the gateway is no gateway, so the agent stops as on SIGTERM (tunnels closed with code 0,
+ * grants on hold) for its supervisor to start it again, rather than spin on the error. */
 static void
 on_tun(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct agent *ag = arg;
 	int n;
 
-	(void)loop;
 	(void)fd;
 	(void)events;
-	if ((n = dp_tun_read(ag->tun, ag->dp)) < 0)
-		log_debug("tun read: %s", strerror(-n));
-	else if (n > 0)
+	if ((n = dp_tun_read(ag->tun, ag->dp)) > 0) {
 		quic_server_flush(ag->srv);
+	} else if (n < 0 && n != -EINTR) {
+		log_error("TUN device: read: %s: shutting down", strerror(-n));
+		loop_fd_del(loop, ag->tun_fd);
+		loop_stop(loop);
+	}
 }
 
 /* Gateway mode (--tun): open the device, set its MTU and bring it up; the sink goes to *sink. */

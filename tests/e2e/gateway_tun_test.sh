@@ -12,7 +12,7 @@
 # is answered with ICMP time exceeded; a packet over the tunnel's room gets ICMP fragmentation
 # needed with that room, which the namespace's kernel takes as the path MTU; the counters by
 # reason reach GET /v1/sessions and GET /v1/agents; the device's route goes when the pool does,
-# and the device with the agent.
+# and the device with the agent; a device deleted under the agent makes it shut down.
 # Run from the repository root as root: BUILD=build bash tests/e2e/gateway_tun_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -182,6 +182,20 @@ fi
 agent_stop
 check "the agent exits 0 on SIGTERM" test "$AGENT_RC" = 0
 check "the TUN device goes with the agent" eval '! in_ns ip link show "$TUN" >/dev/null 2>&1'
+
+# A device deleted under the agent: it shuts down (as on SIGTERM) instead of spinning.
+agent_start "$E2E_TMP/agent" --tun "$TUN" || e2e_bail "the agent starts again"
+wait_for 10 eval 'in_ns ip link show "$TUN" >/dev/null 2>&1' || fail "no device $TUN"
+in_ns ip link del "$TUN"
+agent_gone() {
+	! kill -0 "$AGENT_PID" 2>/dev/null
+}
+that "the agent still runs 10 s after its device was deleted" wait_for 10 agent_gone
+agent_stop KILL
+that "exit status $AGENT_RC, not 0" test "$AGENT_RC" = 0
+that "the log does not say why: $(tail -n 3 "$E2E_TMP/agent.err")" \
+    grep -q 'TUN device: read: .*shutting down' "$E2E_TMP/agent.err"
+verdict "a TUN device deleted under the agent makes it shut down, saying why"
 no_sanitizer_reports
 mgr_stop
 e2e_finish
