@@ -18,6 +18,7 @@ struct dataplane {
 	struct dp_stats stats;
 	struct dp_pool *pools;
 	size_t npools;
+	int isolating; /* some pool has isolate_clients */
 	struct bucket sink_answers; /* the rate of error answers into the sink side */
 	/* An uplink packet is copied here to take its hop count (the datagram is the transport's,
 	 * read-only); answers are written to answer. Neither outlives one packet: no allocation
@@ -121,6 +122,9 @@ dataplane_pools_set(struct dataplane *dp, const struct dp_pool *pools, size_t n)
 	free(dp->pools);
 	dp->pools = v;
 	dp->npools = n;
+	dp->isolating = 0;
+	for (size_t i = 0; i < n; i++)
+		dp->isolating |= v[i].isolate_clients != 0;
 	return 0;
 }
 
@@ -138,7 +142,7 @@ dataplane_isolated(const struct dataplane *dp, const struct addr *a, const struc
 {
 	const struct dp_pool *pa, *pb;
 
-	if (dp->npools == 0)
+	if (!dp->isolating)
 		return 0;
 	pa = dataplane_pool_of(dp, a);
 	pb = dataplane_pool_of(dp, b);
@@ -272,12 +276,18 @@ void
 dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len)
 {
 	struct dp_port *to = NULL;
-	struct addr dst;
+	struct addr src, dst;
 	int why;
 
-	if ((why = dp->mode.downlink_dest(pkt, len, &dst)) == 0) {
+	if ((why = dp->mode.downlink_dest(pkt, len, &src, &dst)) == 0) {
 		if ((to = dataplane_route_find(dp, &dst)) == NULL)
 			why = DP_DROP_NO_ROUTE;
+		/* A client's packet to a client that the sink side routed back (a host forwarding
+		 * what the tun sink gave it, the way back to the device): isolation holds whatever
+		 * the host does. The gateway's own address is no client's: it passes. */
+		else if (dp->isolating && dataplane_isolated(dp, &src, &dst) &&
+		    dataplane_route_find(dp, &src) != NULL)
+			why = DP_DROP_ISOLATED;
 		else if ((why = hop(dp, NULL, pkt, len, &dst)) == 0)
 			why = dataplane_forward(dp, NULL, to, pkt, len, &dst);
 	}

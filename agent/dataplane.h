@@ -159,7 +159,8 @@ void dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t 
 
 /* One packet from the sink side for whichever tunnel owns its destination: its hop count taken
  * one off (in place; answered through the sink when it ran out), then sent (answered through the
- * sink when too big for the tunnel) or dropped. */
+ * sink when too big for the tunnel) or dropped; dropped as isolated when it is one client's to
+ * another that dataplane_isolated() keeps apart (routed back by the host). */
 void dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len);
 
 /* Send pkt into the tunnel owning dst, counted there: 0, DP_DROP_NO_ROUTE (no tunnel owns it),

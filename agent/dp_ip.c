@@ -21,12 +21,13 @@ ip_uplink_check(struct dataplane *dp, const struct dp_port *from, const uint8_t 
 }
 
 static int
-ip_downlink_dest(const uint8_t *pkt, size_t len, struct addr *dst)
+ip_downlink_dest(const uint8_t *pkt, size_t len, struct addr *src, struct addr *dst)
 {
 	struct ippkt ip;
 
 	if (ippkt_parse(pkt, len, &ip) < 0)
 		return DP_DROP_MALFORMED;
+	*src = ip.src;
 	*dst = ip.dst;
 	return 0;
 }

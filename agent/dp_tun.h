@@ -3,7 +3,8 @@
  *   uplink    a packet for an address a tunnel owns goes into that tunnel (dataplane_forward()),
  *             except between clients of a pool with isolate_clients: those, and every packet
  *             for an address no tunnel owns, are written to the TUN device, where the kernel
- *             routes them on (and the operator's firewall decides: agent/README.md).
+ *             routes them on (the host sees them; one it routes back to the device is dropped
+ *             there: dataplane_downlink()).
  *   downlink  packets the kernel routes to the device are read in batches (dp_tun_read(), when
  *             the event loop says the descriptor is readable) and handed to
  *             dataplane_downlink(); ICMP errors about them are written back to the device.

@@ -25,9 +25,9 @@ struct dp_mode {
 	 * reason (enum dp_drop: DP_DROP_MALFORMED, DP_DROP_SPOOFED, ...). */
 	int (*uplink_check)(struct dataplane *dp, const struct dp_port *from, const uint8_t *pkt,
 	    size_t len, struct addr *dst);
-	/* The destination host address of a packet the sink side hands in (TUN device, underlay):
-	 * 0 with *dst, or the drop reason. */
-	int (*downlink_dest)(const uint8_t *pkt, size_t len, struct addr *dst);
+	/* The source and destination host addresses of a packet the sink side hands in (TUN
+	 * device, underlay): 0 with *src and *dst, or the drop reason. */
+	int (*downlink_dest)(const uint8_t *pkt, size_t len, struct addr *src, struct addr *dst);
 	/* Router duty: take one off the hop count of a packet the data plane forwards (either
 	 * way; it passed uplink_check or downlink_dest), in place: 0, or DP_DROP_TTL_EXCEEDED
 	 * with pkt unchanged (the data plane answers DP_ANSWER_TIME_EXCEEDED). */

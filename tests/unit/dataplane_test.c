@@ -528,6 +528,22 @@ test_tun(void)
 	CHECK(fb.sent == 1 && r == 100 && addr_at(got + 16, "10.0.0.2"),
 	    "isolate_clients: client to client goes to the device instead");
 
+	/* the host routes it back: still no client to client; the gateway's own address passes */
+	n = v4(p, "10.0.0.1", "10.0.0.2", 100);
+	dataplane_downlink(dp, p, n);
+	n = v4(p, "10.0.0.254", "10.0.0.2", 100);
+	dataplane_downlink(dp, p, n);
+	{
+		struct dp_stats s;
+
+		dataplane_stats(dp, &s);
+		CHECK(fb.sent == 2 && s.isolated == 1 && pb.c.drops[COUNTERS_DROP_ISOLATED] == 1,
+		    "isolate_clients: a client's packet routed back by the host is dropped, the "
+		    "gateway's passes");
+	}
+	pool.isolate_clients = 0;
+	dataplane_pools_set(dp, &pool, 1);
+
 	/* downlink: what the device has goes to the tunnels in one read batch */
 	for (int i = 0; i < 3; i++) {
 		n = v4(p, "192.0.2.9", i == 2 ? "10.0.0.99" : "10.0.0.1", 200);
