@@ -165,6 +165,38 @@ that "GET /v1/agents last_stats.total has no drops.no_route" \
     test -n "$(jget .items[0].last_stats.total.drops.no_route)"
 verdict "the agent's totals by reason reach GET /v1/agents"
 
+# ======================================================================= isolation
+
+enroll bob || e2e_bail "bob enrolls ($REQ -> $STATUS: $BODY)"
+PB=$PSSID
+client_start B --token "$ACCESS" --handshake
+want_event B '^assigned 10\.77\.0\.[0-9]+ 1-ff00:0:110$'
+ADDR_B=$(awk '{ print $2 }' <<<"$CL_LINE")
+client_cmd A "send $ADDR_B 1 30"
+want_event B "^datagram $ADDR_A $ADDR_B 58\$" 5
+verdict "client to client ($ADDR_A -> $ADDR_B) straight through the agent"
+api PATCH "/v1/pools/$POOL_ID" '{"client_to_client":false}'
+if [ "$STATUS" = 200 ]; then
+	# The host forwards: what the agent gives it for B comes back to the device.
+	in_ns sysctl -qw net.ipv4.ip_forward=1
+	sleep 0.5 # the POOL_UPDATE reaches the agent
+	client_cmd A "send $ADDR_B 3 31"
+	want_event A '^sent 3 ok=3 failed=0$'
+	sleep 1
+	that "B got A's packets of a pool with client_to_client false: $(grep -c " 59\$" "$E2E_TMP/cl.B.out")" \
+	    test "$(grep -c "^datagram $ADDR_A $ADDR_B 59\$" "$E2E_TMP/cl.B.out")" = 0
+	isolated_reported() {
+		api GET "/v1/sessions?pssid=$PB"
+		[ "$(jget .items[0].drops.isolated)" = 3 ]
+	}
+	that "GET /v1/sessions shows no 3 isolated drops for B within 12 s" wait_for 12 isolated_reported
+	verdict "client_to_client false: A's packets to B go to the host and, routed back, are dropped (isolated)"
+	in_ns sysctl -qw net.ipv4.ip_forward=0
+else
+	skip "client_to_client false keeps clients apart" "PATCH /v1/pools client_to_client -> $STATUS (the manager has no such setting)"
+fi
+client_stop B
+
 # ======================================================================= pool and agent gone
 
 client_stop A
