@@ -60,13 +60,21 @@ int client_update(
 int client_set_refresh(struct db *db, const char *pssid, const char *refresh_hash, int64_t now);
 
 /* Exchange the client's refresh hash old_hash for new_hash and remember old_hash as superseded
- * by pssid. 0, ERR_NOT_FOUND (pssid's refresh hash is not old_hash: nothing changed), err. */
-int client_rotate_refresh(
-    struct db *db, const char *pssid, const char *old_hash, const char *new_hash, int64_t now);
+ * by pssid; with retriable, new_hash is remembered beside it as its successor (one a retry of
+ * the exchange may give out again). 0, ERR_NOT_FOUND (pssid's refresh hash is not old_hash:
+ * nothing changed), err. */
+int client_rotate_refresh(struct db *db, const char *pssid, const char *old_hash,
+    const char *new_hash, int retriable, int64_t now);
 
-/* The pssid (PSSID_MAX + 1) whose superseded refresh secret hashes to refresh_hash.
- * 0, ERR_NOT_FOUND, err. */
-int client_get_superseded(struct db *db, const char *refresh_hash, char *pssid);
+/* A superseded refresh secret: whose, and what replaced it. */
+struct client_superseded {
+	char pssid[PSSID_MAX + 1];
+	char successor_hash[65]; /* "" unless the exchange was retriable */
+	int64_t superseded_at;
+};
+
+/* The superseded refresh secret that hashes to refresh_hash. 0, ERR_NOT_FOUND, err. */
+int client_get_superseded(struct db *db, const char *refresh_hash, struct client_superseded *s);
 
 /* Mark the client revoked at now for reason; its refresh secret dies with it. 0,
  * ERR_NOT_FOUND, err. */

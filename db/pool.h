@@ -14,6 +14,7 @@ struct db;
 #define POOL_NAME_MAX 64
 #define POOL_HOLD_MAX (30 * 86400)
 #define POOL_HOLD_DEFAULT 600
+#define POOL_ROUTES_MAX 64
 
 enum pool_strategy { POOL_SEQUENTIAL, POOL_RANDOM };
 enum pool_mode { POOL_MODE_IP, POOL_MODE_SCION };
@@ -30,6 +31,27 @@ struct pool {
 	uint64_t next_index; /* sequential cursor */
 	int64_t n_assigned, n_held, n_reserved, n_occupied;
 	int64_t created_at, updated_at;
+	/* The gateway's own address (host index gateway, when has_gateway): never granted, so
+	 * left out of the counts like an address reserved for nobody. */
+	int has_gateway;
+	uint64_t gateway;
+	/* Prefixes of the pool's family reachable behind the gateway (canonical, no duplicates). */
+	int n_routes;
+	struct prefix routes[POOL_ROUTES_MAX];
+	int client_to_client; /* clients of the pool may reach each other through the gateway */
+};
+
+/* What pool_update changes; the members that say "unchanged" leave the pool's value. */
+struct pool_change {
+	const char *name; /* NULL: unchanged */
+	int64_t hold_seconds; /* < 0: unchanged */
+	int set_gateway; /* has_gateway and gateway replace the pool's */
+	int has_gateway;
+	uint64_t gateway;
+	int set_routes; /* routes[0..n_routes) replace the pool's */
+	int n_routes;
+	const struct prefix *routes;
+	int client_to_client; /* < 0: unchanged */
 };
 
 /* Occupancy at a given time: lapsed holds count as free. */
@@ -53,8 +75,19 @@ int pool_name_valid(const char *s);
  * (prefix_special_use). NULL or the reason. */
 const char *pool_prefix_check(const struct prefix *p);
 
-/* Insert p (name, isd_as, prefix, hold_seconds, strategy, mode set by the caller); fills the
- * rest. 0, ERR_CONFLICT (name taken, or prefix overlapping a pool of the same ISD-AS: *c says
+/* How many addresses of p the allocator may grant: its usable indexes but the gateway's. */
+uint64_t pool_capacity(const struct pool *p);
+
+/* NULL when a is an address p may give its gateway (a usable index of the prefix: *idx is
+ * set), else why not. */
+const char *pool_gateway_check(const struct pool *p, const struct addr *a, uint64_t *idx);
+
+/* NULL when r may be a route of a pool of family (4 or 6), else why not: another family, or
+ * inside loopback, link-local or multicast space (a default route is fine). */
+const char *pool_route_check(const struct prefix *r, int family);
+
+/* Insert p (name, isd_as, prefix, hold_seconds, strategy, mode, gateway, routes and
+ * client_to_client set by the caller); fills the rest. 0, ERR_CONFLICT (name taken, or prefix overlapping a pool of the same ISD-AS: *c says
  * which), ERR_DB. */
 int pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c);
 
@@ -69,9 +102,9 @@ int pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
  * ERR_DB. */
 int pool_list_ordered(struct db *db, uint64_t isd_as, struct pool **out, int *n);
 
-/* Rename and/or change the hold time (name NULL / hold < 0: unchanged). 0, ERR_NOT_FOUND,
- * ERR_CONFLICT (name taken), ERR_DB. */
-int pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, int64_t now);
+/* Apply ch to pool id. The gateway is written as given: the allocator checks that nobody holds
+ * it (alloc_pool_update). 0, ERR_NOT_FOUND, ERR_CONFLICT (name taken), ERR_DB. */
+int pool_update(struct db *db, int64_t id, const struct pool_change *ch, int64_t now);
 
 /* Delete a pool and its reservations. Unless force, ERR_CONFLICT while it has live grants;
  * with force, grants are released first (history actor = actor; GRANT_RELEASE of each assigned

@@ -18,4 +18,9 @@ int64_t clock_unix(void);
  * always holds a NUL-terminated string ("" when len is too small). */
 void clock_rfc3339(int64_t unix_seconds, char *buf, size_t len);
 
+/* Parse an RFC 3339 date-time ("2026-11-22T13:31:56Z", also with a fraction of a second,
+ * dropped, or an offset "+01:00") into Unix seconds. Field ranges are checked (no 2026-02-30);
+ * a leap second reads as the second after it. 0, or -1 for anything else. */
+int clock_rfc3339_parse(const char *s, int64_t *unix_seconds);
+
 #endif

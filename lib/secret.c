@@ -26,6 +26,20 @@ secret_new(const char *prefix, char *buf)
 	return 0;
 }
 
+int
+secret_derive(const char *prefix, const char *key, const char *msg, char *buf)
+{
+	unsigned char raw[SECRET_RAW_LEN];
+	size_t plen = strlen(prefix);
+
+	if (plen > 7 ||
+	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, strlen(key), msg, strlen(msg), raw) < 0)
+		return -1;
+	memcpy(buf, prefix, plen);
+	b64url_encode(raw, sizeof(raw), buf + plen);
+	return 0;
+}
+
 void
 secret_hash(const char *s, size_t len, char *hex)
 {

@@ -12,6 +12,10 @@
 /* A new secret "<prefix><base64url(32 random bytes)>" into buf (SECRET_STRLEN). 0 or -1. */
 int secret_new(const char *prefix, char *buf);
 
+/* A secret "<prefix><base64url(HMAC-SHA256(key, msg))>" into buf (SECRET_STRLEN): the same key
+ * and message give the same secret, and nobody without the key can compute it. 0 or -1. */
+int secret_derive(const char *prefix, const char *key, const char *msg, char *buf);
+
 /* Lower-case hex SHA-256 of the len bytes of s into hex (SECRET_HASH_STRLEN). A failure of
  * SHA-256 (GnuTLS unusable) is fatal: no secret could be checked. */
 void secret_hash(const char *s, size_t len, char *hex);

@@ -19,10 +19,26 @@
 #define RANDOM_PROBES 64
 #define RANDOM_WALK_MAX (1u << 22)
 
+/* The number of usable indexes (pool_capacity leaves the gateway's out). */
 static uint64_t
-pool_size(const struct pool *p)
+index_span(const struct pool *p)
 {
 	return p->last - p->first + 1;
+}
+
+static int
+is_gateway(const struct pool *p, uint64_t idx)
+{
+	return p->has_gateway && idx == p->gateway;
+}
+
+/* Whether index idx of p may not be picked: the gateway's, granted or reserved. 1, 0 or err.
+ * The gateway's index is never in free_addrs (alloc_pool_update takes it out), nor under a
+ * grant or a reservation (refused while it is the gateway's). */
+static int
+index_taken(struct db *db, const struct pool *p, uint64_t idx)
+{
+	return is_gateway(p, idx) ? 1 : pool_index_occupied(db, p->id, idx);
 }
 
 /* The fencing rule (api.md "Grants"): a request of a session older than the grant's
@@ -227,7 +243,7 @@ pick_cursor(struct db *db, struct plan *pl)
 	while (pl->cursor <= pl->pool.last) {
 		uint64_t i = pl->cursor;
 
-		if ((rv = pool_index_occupied(db, pl->pool.id, i)) < 0)
+		if ((rv = index_taken(db, &pl->pool, i)) < 0)
 			return rv;
 		/* The top index of a /64 stays the cursor: 2^64 is not representable, and a
 		 * pool that far along is exhausted by any measure. */
@@ -249,7 +265,7 @@ random_index(const struct pool *p)
 	uint64_t r = 0;
 
 	secret_random(&r, sizeof(r));
-	return p->first + r % pool_size(p);
+	return p->first + r % index_span(p);
 }
 
 static int
@@ -260,12 +276,12 @@ pick_random(struct db *db, struct plan *pl)
 	int rv;
 
 	for (int k = 0; k < RANDOM_PROBES; k++, i = random_index(p))
-		if ((rv = pool_index_occupied(db, p->id, i)) <= 0)
+		if ((rv = index_taken(db, p, i)) <= 0)
 			goto found;
 	/* Dense pool: walk on from the last probe; the counters said there is a hole. */
-	for (uint64_t n = 0; n < pool_size(p) && n < RANDOM_WALK_MAX; n++) {
+	for (uint64_t n = 0; n < index_span(p) && n < RANDOM_WALK_MAX; n++) {
 		i = i == p->last ? p->first : i + 1;
-		if ((rv = pool_index_occupied(db, p->id, i)) <= 0)
+		if ((rv = index_taken(db, p, i)) <= 0)
 			goto found;
 	}
 	return 0;
@@ -295,7 +311,7 @@ pick(struct db *db, struct plan *pl, int64_t now)
 	int rv = 0;
 
 	pl->cursor = pl->pool.next_index;
-	if ((uint64_t)pl->pool.n_occupied < pool_size(&pl->pool)) {
+	if ((uint64_t)pl->pool.n_occupied < pool_capacity(&pl->pool)) {
 		if (pl->pool.strategy == POOL_RANDOM)
 			rv = pick_random(db, pl);
 		else if ((rv = pick_released(db, pl)) == 0)
@@ -386,6 +402,12 @@ plan_addr(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl
 		if (pl->idx < v[i].first || pl->idx > v[i].last) {
 			snprintf(why, whylen, "address %s is not assignable in pool \"%s\"", text,
 			    v[i].name);
+			break;
+		}
+		/* The gateway's address is as good as reserved for someone else. */
+		if (is_gateway(&v[i], pl->idx)) {
+			snprintf(why, whylen, "address %s is reserved for another client", text);
+			rv = ERR_ADDR_TAKEN;
 			break;
 		}
 		if ((rv = reservation_at(db, v[i].id, pl->idx, owner)) < 0)
@@ -630,6 +652,12 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 		rv = ERR_ADDR_NOT_IN_POOL;
 		goto fail;
 	}
+	if (is_gateway(&p, idx)) {
+		snprintf(why, whylen, "address %s is the gateway's address of pool \"%s\"", text,
+		    p.name);
+		rv = ERR_CONFLICT;
+		goto fail;
+	}
 	if ((rv = reservation_at(db, pool_id, idx, owner)) != 0) {
 		if (rv == 1) {
 			snprintf(why, whylen, "address %s is already reserved for %s", text, owner);
@@ -693,6 +721,75 @@ alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a)
 		goto fail;
 	if ((rv = pool_adjust(db, pool_id, 0, 0, -1, granted ? 0 : -1, NULL)) < 0)
 		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return rv;
+}
+
+/* Make index idx of p the gateway's: refused while a client holds it (assigned or a live hold)
+ * or it is reserved; a lapsed hold there is expired, and the index leaves the reuse list. */
+static int
+gateway_take(struct db *db, const struct pool *p, uint64_t idx, const char *actor, int64_t now,
+    char *why, size_t whylen)
+{
+	char text[ADDR_STRLEN], owner[PSSID_MAX + 1];
+	struct grant g;
+	struct addr a;
+	int rv;
+
+	prefix_addr_at(&p->prefix, idx, &a);
+	addr_format(&a, text);
+	if ((rv = reservation_at(db, p->id, idx, owner)) != 0) {
+		if (rv == 1) {
+			snprintf(why, whylen, "address %s is reserved for %s", text, owner);
+			rv = ERR_CONFLICT;
+		}
+		return rv;
+	}
+	if ((rv = grant_at(db, p->id, idx, &g)) == 0) {
+		if (g.state == GRANT_ASSIGNED || g.hold_until > now) {
+			snprintf(why, whylen, "address %s is granted to %s", text, g.pssid);
+			return ERR_CONFLICT;
+		}
+		/* reuse: the index must not go back on the reuse list. */
+		if ((rv = row_delete(db, p, &g, "expire", actor, now, 1)) < 0)
+			return rv;
+	} else if (rv != ERR_NOT_FOUND) {
+		return rv;
+	}
+	return freeaddr_remove(db, p->id, idx);
+}
+
+int
+alloc_pool_update(struct db *db, int64_t id, const struct pool_change *ch, const char *actor,
+    int64_t now, const char **field, char *why, size_t whylen)
+{
+	struct pool p;
+	int rv;
+
+	*field = NULL;
+	why[0] = '\0';
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = pool_get(db, id, &p)) < 0)
+		goto fail;
+	if (ch->set_gateway && (p.has_gateway != ch->has_gateway || p.gateway != ch->gateway)) {
+		*field = "gateway";
+		if (ch->has_gateway &&
+		    (rv = gateway_take(db, &p, ch->gateway, actor, now, why, whylen)) < 0)
+			goto fail;
+		/* The old gateway's index is an ordinary free address from now on. */
+		if (p.has_gateway && (rv = give_back(db, &p, p.gateway)) < 0)
+			goto fail;
+	}
+	*field = "name";
+	if ((rv = pool_update(db, id, ch, now)) < 0) {
+		if (rv == ERR_CONFLICT)
+			snprintf(why, whylen, "a pool named \"%s\" exists", ch->name);
+		goto fail;
+	}
+	*field = NULL;
 	return db_commit(db);
 fail:
 	db_rollback(db);

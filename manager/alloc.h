@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../db/grant.h"
+#include "../db/pool.h"
 
 struct db;
 struct addr;
@@ -79,4 +80,12 @@ int alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struc
 
 /* Remove the reservation of address a in pool_id. 0, ERR_NOT_FOUND, err. */
 int alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a);
+
+/* Change pool id as ch says (pool_update). A new gateway index (checked by the caller with
+ * pool_gateway_check) must be free: a client's grant (assigned or on hold) or a reservation
+ * there is ERR_CONFLICT with *field "gateway"; a lapsed hold there is expired. The index
+ * a gateway leaves becomes free. ERR_CONFLICT with *field "name" when the name is taken,
+ * ERR_NOT_FOUND, err; the reason goes to why. */
+int alloc_pool_update(struct db *db, int64_t id, const struct pool_change *ch, const char *actor,
+    int64_t now, const char **field, char *why, size_t whylen);
 #endif

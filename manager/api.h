@@ -9,9 +9,10 @@
 #include "http.h"
 
 struct agentlink;
+struct db;
 
-extern const struct body_field api_pool_create_body[6];
-extern const struct body_field api_pool_update_body[2];
+extern const struct body_field api_pool_create_body[9];
+extern const struct body_field api_pool_update_body[5];
 extern const struct body_field api_reservation_body[2];
 extern const struct body_field api_admin_token_body[3];
 extern const struct body_field api_join_token_body[5];
@@ -24,6 +25,13 @@ void api_pools_create(struct req *r);
 void api_pools_get(struct req *r);
 void api_pools_update(struct req *r);
 void api_pools_delete(struct req *r);
+
+/* The networks a client may get an address in, as join bundles and token answers list them
+ * (api.md "Enrollment"): pool pool_id when it is not 0 (the client's join token binds it),
+ * else every pool in mode ip. Each is {"pool","isd_as","family","prefix","gateway","routes"}:
+ * what the client routes into its tunnel once it has an address in that prefix. A new array,
+ * or NULL when the store fails. */
+json_t *api_pools_networks(struct db *db, int64_t pool_id);
 void api_reservations_list(struct req *r);
 void api_reservations_create(struct req *r);
 void api_reservations_delete(struct req *r);
@@ -44,7 +52,7 @@ void api_join_tokens_abort(struct req *r);
 
 extern const struct body_field api_join_body[2];
 extern const struct body_field api_join_ack_body[1];
-extern const struct body_field api_token_body[1];
+extern const struct body_field api_token_body[2];
 extern const struct body_field api_client_update_body[2];
 extern const struct body_field api_client_token_body[1];
 

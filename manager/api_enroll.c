@@ -23,8 +23,9 @@ const struct body_field api_join_ack_body[1] = {
     {"ack_token", BODY_STRING, 1},
 };
 
-const struct body_field api_token_body[1] = {
+const struct body_field api_token_body[2] = {
     {"refresh_token", BODY_STRING, 1},
+    {"request_id", BODY_STRING, 0},
 };
 
 /* Sign an access token into out; 0, or -1 with a 500 in the reply. */
@@ -47,6 +48,7 @@ api_join(struct req *r)
 	char caller[INET6_ADDRSTRLEN], access[2048];
 	enum jointoken_state state = JT_ISSUED;
 	struct enroll_bundle b;
+	json_t *networks;
 	int64_t exp;
 	int rv;
 
@@ -81,14 +83,21 @@ api_join(struct req *r)
 		return;
 	default: api_fail(r, rv, NULL, NULL); return;
 	}
-	if (mint(r, b.pssid, b.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0)
+	/* Joining again from the same address mends a failure here (fresh secrets). */
+	if ((networks = api_pools_networks(r->app->db, b.pool_id)) == NULL) {
+		api_fail(r, ERR_DB, NULL, NULL);
 		return;
+	}
+	if (mint(r, b.pssid, b.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0) {
+		json_decref(networks);
+		return;
+	}
 	/* The agents connected now, with their endpoints and pins (the state channel's). */
 	reply_json(r, 201,
-	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:o}", "pssid", b.pssid, "name", b.name,
-		"access_token", access, "access_token_expires_at", api_time(exp), "refresh_token",
-		b.refresh, "agents", api_agents_bundle(r->app->link), "ack_token", b.ack,
-		"ack_deadline", api_time(b.ack_deadline)));
+	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o}", "pssid", b.pssid, "name",
+		b.name, "access_token", access, "access_token_expires_at", api_time(exp),
+		"refresh_token", b.refresh, "agents", api_agents_bundle(r->app->link), "networks",
+		networks, "ack_token", b.ack, "ack_deadline", api_time(b.ack_deadline)));
 }
 
 void
@@ -112,24 +121,44 @@ void
 api_token(struct req *r)
 {
 	const char *refresh = json_string_value(json_object_get(r->json, "refresh_token"));
+	const char *request_id = json_string_value(json_object_get(r->json, "request_id"));
 	char fresh[SECRET_STRLEN], access[2048];
+	json_t *networks = NULL;
 	struct client c;
 	int64_t exp;
-	int rv;
+	int rv, retried;
 
-	rv = client_refresh(r->app->db, refresh, r->app->now(), &c, fresh);
+	if (request_id != NULL && !client_request_id_valid(request_id)) {
+		reply_problem(r, 400, "request_id",
+		    "request_id must be %d to %d characters of A-Z a-z 0-9 _ -",
+		    CLIENT_REQUEST_ID_MIN, CLIENT_REQUEST_ID_MAX);
+		return;
+	}
+	/* One transaction for the exchange and the networks read: a failure of the read must not
+	 * leave a rotated refresh token nobody was told. */
+	if (api_begin(r) < 0)
+		return;
+	rv = client_refresh(r->app->db, refresh, request_id, r->app->now(), &c, fresh, &retried);
 	if (rv == ERR_DENIED || rv == ERR_GONE) {
-		/* A reused secret revoked its client: the answer is the same 401, on purpose. */
-		reply_problem(r, 401, "refresh_token", "the refresh token is not valid");
+		/* A reused secret revoked its client (committed here): the answer is the same
+		 * 401, on purpose. */
+		if (api_commit(r, NULL, NULL, NULL) == 0)
+			reply_problem(r, 401, "refresh_token", "the refresh token is not valid");
 		return;
 	}
-	if (rv < 0) {
-		api_fail(r, rv, NULL, NULL);
+	if (rv == 0 && (networks = api_pools_networks(r->app->db, c.pool_id)) == NULL)
+		rv = ERR_DB;
+	if (rv < 0 || api_commit(r, NULL, NULL, NULL) < 0) {
+		if (rv < 0)
+			api_fail(r, rv, NULL, NULL);
+		json_decref(networks);
 		return;
 	}
-	if (mint(r, c.pssid, c.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0)
+	if (mint(r, c.pssid, c.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0) {
+		json_decref(networks);
 		return;
+	}
 	reply_json(r, 200,
-	    json_pack("{s:s, s:o, s:s}", "access_token", access, "access_token_expires_at",
-		api_time(exp), "refresh_token", fresh));
+	    json_pack("{s:s, s:o, s:s, s:o}", "access_token", access, "access_token_expires_at",
+		api_time(exp), "refresh_token", fresh, "networks", networks));
 }

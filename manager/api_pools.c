@@ -13,24 +13,96 @@
 #include "api.h"
 #include "app.h"
 
-const struct body_field api_pool_create_body[6] = {
+const struct body_field api_pool_create_body[9] = {
     {"name", BODY_STRING, 1},
     {"isd_as", BODY_STRING, 1},
     {"prefix", BODY_STRING, 1},
     {"hold_seconds", BODY_INT, 0},
     {"strategy", BODY_STRING, 0},
     {"mode", BODY_STRING, 0},
+    {"gateway", BODY_STRING_OR_NULL, 0},
+    {"routes", BODY_ARRAY, 0},
+    {"client_to_client", BODY_BOOL, 0},
 };
 
-const struct body_field api_pool_update_body[2] = {
+const struct body_field api_pool_update_body[5] = {
     {"name", BODY_STRING, 0},
     {"hold_seconds", BODY_INT, 0},
+    {"gateway", BODY_STRING_OR_NULL, 0},
+    {"routes", BODY_ARRAY, 0},
+    {"client_to_client", BODY_BOOL, 0},
 };
 
 const struct body_field api_reservation_body[2] = {
     {"pssid", BODY_STRING, 1},
     {"address", BODY_STRING, 1},
 };
+
+/* The gateway's address as JSON: a string, or null without one. */
+static json_t *
+gateway_json(const struct pool *p)
+{
+	char text[ADDR_STRLEN];
+	struct addr a;
+
+	if (!p->has_gateway)
+		return json_null();
+	prefix_addr_at(&p->prefix, p->gateway, &a);
+	addr_format(&a, text);
+	return json_string(text);
+}
+
+static json_t *
+routes_json(const struct pool *p)
+{
+	char text[PREFIX_STRLEN];
+	json_t *v = json_array();
+
+	for (int i = 0; i < p->n_routes; i++) {
+		prefix_format(&p->routes[i], text);
+		json_array_append_new(v, json_string(text));
+	}
+	return v;
+}
+
+static json_t *
+pool_network(const struct pool *p)
+{
+	char ia[ISDAS_STRLEN], prefix[PREFIX_STRLEN];
+
+	isdas_format(p->isd_as, ia);
+	prefix_format(&p->prefix, prefix);
+	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:o}", "pool", p->name, "isd_as", ia, "family",
+	    p->prefix.net.family, "prefix", prefix, "gateway", gateway_json(p), "routes",
+	    routes_json(p));
+}
+
+json_t *
+api_pools_networks(struct db *db, int64_t pool_id)
+{
+	struct pool *v = NULL, one;
+	json_t *a = json_array();
+	int n = 0, rv;
+
+	if (pool_id != 0) {
+		/* A pool deleted since the token was made offers nothing. */
+		if ((rv = pool_get(db, pool_id, &one)) == 0)
+			json_array_append_new(a, pool_network(&one));
+		else if (rv != ERR_NOT_FOUND)
+			goto fail;
+		return a;
+	}
+	if (pool_list_ordered(db, 0, &v, &n) < 0)
+		goto fail;
+	for (int i = 0; i < n; i++)
+		if (v[i].mode == POOL_MODE_IP)
+			json_array_append_new(a, pool_network(&v[i]));
+	free(v);
+	return a;
+fail:
+	json_decref(a);
+	return NULL;
+}
 
 static json_t *
 pool_json(struct req *r, const struct pool *p)
@@ -42,14 +114,15 @@ pool_json(struct req *r, const struct pool *p)
 		return NULL;
 	isdas_format(p->isd_as, ia);
 	prefix_format(&p->prefix, prefix);
-	return json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o, s:o}",
 	    "id", (json_int_t)p->id, "name", p->name, "isd_as", ia, "prefix", prefix, "family",
 	    p->prefix.net.family, "hold_seconds", (json_int_t)p->hold_seconds, "strategy",
-	    pool_strategy_str(p->strategy), "mode", pool_mode_str(p->mode), "size",
-	    api_count(c.size), "assigned", api_count(c.assigned), "on_hold", api_count(c.on_hold),
-	    "reserved", api_count(c.reserved), "free", api_count(c.free), "created_at",
-	    api_time(p->created_at), "updated_at", api_time(p->updated_at));
+	    pool_strategy_str(p->strategy), "mode", pool_mode_str(p->mode), "gateway",
+	    gateway_json(p), "routes", routes_json(p), "client_to_client", p->client_to_client,
+	    "size", api_count(c.size), "assigned", api_count(c.assigned), "on_hold",
+	    api_count(c.on_hold), "reserved", api_count(c.reserved), "free", api_count(c.free),
+	    "created_at", api_time(p->created_at), "updated_at", api_time(p->updated_at));
 }
 
 static void
@@ -92,6 +165,67 @@ name_valid(struct req *r, const char *name)
 	return 0;
 }
 
+/* The body's gateway for pool p (v: its member, not NULL): null is none, else an address
+ * pool_gateway_check accepts. 0, or -1 with the problem in the reply. */
+static int
+gateway_from_body(struct req *r, const struct pool *p, json_t *v, int *has, uint64_t *idx)
+{
+	const char *text = json_string_value(v), *why;
+	struct addr a;
+
+	*has = 0;
+	if (json_is_null(v))
+		return 0;
+	if (addr_parse(text, &a) < 0) {
+		reply_problem(r, 400, "gateway", "invalid gateway \"%.64s\": not an address", text);
+		return -1;
+	}
+	if ((why = pool_gateway_check(p, &a, idx)) != NULL) {
+		reply_problem(r, 400, "gateway", "invalid gateway \"%.64s\": %s", text, why);
+		return -1;
+	}
+	*has = 1;
+	return 0;
+}
+
+/* The body's routes (v: the array) for a pool of family into out (POOL_ROUTES_MAX). 0, or -1
+ * with the problem, naming the element at fault, in the reply. */
+static int
+routes_from_body(struct req *r, int family, json_t *v, struct prefix *out, int *n)
+{
+	char field[32], whybuf[96];
+	const char *text, *why;
+	size_t i;
+
+	*n = 0;
+	if (json_array_size(v) > POOL_ROUTES_MAX) {
+		reply_problem(r, 400, "routes", "routes has %zu prefixes; at most %d are allowed",
+		    json_array_size(v), POOL_ROUTES_MAX);
+		return -1;
+	}
+	for (i = 0; i < json_array_size(v); i++) {
+		snprintf(field, sizeof(field), "routes[%zu]", i);
+		if ((text = json_string_value(json_array_get(v, i))) == NULL) {
+			reply_problem(r, 400, field, "%s must be a prefix in a string", field);
+			return -1;
+		}
+		if (prefix_parse(text, &out[i], whybuf, sizeof(whybuf), &why) < 0 ||
+		    (why = pool_route_check(&out[i], family)) != NULL) {
+			reply_problem(r, 400, field, "invalid route \"%.64s\": %s", text, why);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (out[j].len == out[i].len &&
+			    memcmp(out[j].net.b, out[i].net.b, sizeof(out[i].net.b)) == 0) {
+				reply_problem(r, 400, field,
+				    "invalid route \"%.64s\": a duplicate of routes[%zu]", text, j);
+				return -1;
+			}
+	}
+	*n = (int)i;
+	return 0;
+}
+
 /* Fill p from the create body; 0, or -1 with the problem in the reply. */
 static int
 pool_from_body(struct req *r, struct pool *p)
@@ -103,6 +237,7 @@ pool_from_body(struct req *r, struct pool *p)
 	const char *mode = json_string_value(json_object_get(r->json, "mode"));
 	const char *why;
 	char whybuf[96];
+	json_t *v;
 
 	memset(p, 0, sizeof(*p));
 	if (!name_valid(r, name))
@@ -135,6 +270,16 @@ pool_from_body(struct req *r, struct pool *p)
 		reply_problem(r, 400, "mode", "mode must be \"ip\" or \"scion\"");
 		return -1;
 	}
+	/* The gateway's index is checked against the usable range, known from the prefix. */
+	prefix_usable(&p->prefix, &p->first, &p->last);
+	if ((v = json_object_get(r->json, "gateway")) != NULL &&
+	    gateway_from_body(r, p, v, &p->has_gateway, &p->gateway) < 0)
+		return -1;
+	if ((v = json_object_get(r->json, "routes")) != NULL &&
+	    routes_from_body(r, p->prefix.net.family, v, p->routes, &p->n_routes) < 0)
+		return -1;
+	v = json_object_get(r->json, "client_to_client");
+	p->client_to_client = v == NULL || json_is_true(v);
 	return 0;
 }
 
@@ -210,23 +355,55 @@ api_pools_get(struct req *r)
 void
 api_pools_update(struct req *r)
 {
-	const char *name = json_string_value(json_object_get(r->json, "name"));
-	int64_t id = req_param_id(r, 0, "pool"), hold = -1;
-	char object[32];
+	const char *name = json_string_value(json_object_get(r->json, "name")), *field;
+	int64_t id = req_param_id(r, 0, "pool");
+	struct prefix routes[POOL_ROUTES_MAX];
+	struct pool_change ch;
+	char object[32], why[160];
+	struct pool p;
+	json_t *v;
 	int rv;
 
 	if (id < 0)
 		return;
-	if (name == NULL && json_object_get(r->json, "hold_seconds") == NULL) {
-		reply_problem(r, 400, NULL, "nothing to change: give name and/or hold_seconds");
+	if (json_object_size(r->json) == 0) {
+		reply_problem(r, 400, NULL,
+		    "nothing to change: give name, hold_seconds, gateway, routes and/or "
+		    "client_to_client");
 		return;
 	}
-	if ((name != NULL && !name_valid(r, name)) ||
-	    !hold_valid(r, json_object_get(r->json, "hold_seconds"), &hold) || api_begin(r) < 0)
+	/* The prefix, which gateway and routes are checked against, never changes. */
+	if ((rv = pool_get(r->app->db, id, &p)) < 0) {
+		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such pool" : NULL);
 		return;
-	if ((rv = pool_update(r->app->db, id, name, hold, r->app->now())) < 0) {
-		api_fail(r, rv, rv == ERR_CONFLICT ? "name" : NULL,
-		    rv == ERR_CONFLICT        ? "a pool with that name exists"
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.name = name;
+	ch.hold_seconds = -1;
+	ch.client_to_client = -1;
+	if ((name != NULL && !name_valid(r, name)) ||
+	    !hold_valid(r, json_object_get(r->json, "hold_seconds"), &ch.hold_seconds))
+		return;
+	if ((v = json_object_get(r->json, "gateway")) != NULL) {
+		ch.set_gateway = 1;
+		if (gateway_from_body(r, &p, v, &ch.has_gateway, &ch.gateway) < 0)
+			return;
+	}
+	if ((v = json_object_get(r->json, "routes")) != NULL) {
+		ch.set_routes = 1;
+		ch.routes = routes;
+		if (routes_from_body(r, p.prefix.net.family, v, routes, &ch.n_routes) < 0)
+			return;
+	}
+	if ((v = json_object_get(r->json, "client_to_client")) != NULL)
+		ch.client_to_client = json_is_true(v);
+	if (api_begin(r) < 0)
+		return;
+	rv = alloc_pool_update(
+	    r->app->db, id, &ch, r->actor, r->app->now(), &field, why, sizeof(why));
+	if (rv < 0) {
+		api_fail(r, rv, rv == ERR_CONFLICT ? field : NULL,
+		    rv == ERR_CONFLICT        ? why
 			: rv == ERR_NOT_FOUND ? "no such pool"
 					      : NULL);
 		return;

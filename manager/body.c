@@ -4,7 +4,7 @@
 #include "body.h"
 
 static const char *const type_names[] = {
-    "a string", "an integer", "a boolean", "an object", "an array"};
+    "a string", "an integer", "a boolean", "an object", "an array", "a string or null"};
 
 static int
 type_ok(json_t *v, enum body_type t)
@@ -15,6 +15,7 @@ type_ok(json_t *v, enum body_type t)
 	case BODY_BOOL: return json_is_boolean(v);
 	case BODY_OBJECT: return json_is_object(v);
 	case BODY_ARRAY: return json_is_array(v);
+	case BODY_STRING_OR_NULL: return json_is_string(v) || json_is_null(v);
 	}
 	return 0;
 }

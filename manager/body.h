@@ -9,7 +9,8 @@
 
 #define BODY_MAX (64 * 1024)
 
-enum body_type { BODY_STRING, BODY_INT, BODY_BOOL, BODY_OBJECT, BODY_ARRAY };
+/* BODY_STRING_OR_NULL: null says "remove this setting" (PATCH). */
+enum body_type { BODY_STRING, BODY_INT, BODY_BOOL, BODY_OBJECT, BODY_ARRAY, BODY_STRING_OR_NULL };
 
 struct body_field {
 	const char *name;

@@ -27,11 +27,25 @@ int client_create(struct db *db, const char *pssid, const char *name, const char
  * when an unacknowledged enrollment is retried). 0, ERR_NOT_FOUND, err. */
 int client_reset_refresh(struct db *db, const char *pssid, int64_t now, char *refresh);
 
-/* Exchange a refresh secret for a new one. 0 with *c the client; ERR_DENIED for an unknown
- * secret, a revoked client or an unacknowledged enrollment; ERR_GONE when the secret was
- * superseded: the client is revoked for theft (in this transaction: the caller commits). */
-int client_refresh(
-    struct db *db, const char *secret, int64_t now, struct client *c, char *new_secret);
+/* How long a retried exchange (client_refresh with the same request_id) may give the same
+ * successor again. */
+#define CLIENT_RETRY_SECONDS 86400
+#define CLIENT_REQUEST_ID_MIN 16
+#define CLIENT_REQUEST_ID_MAX 64
+
+/* Whether s is a request_id: 16 to 64 characters of A-Z a-z 0-9 _ -. */
+int client_request_id_valid(const char *s);
+
+/* Exchange a refresh secret for a new one (into new_secret, SECRET_STRLEN). Without request_id
+ * (NULL) the successor is random; with one it is derived from the secret and the request_id
+ * (secret_derive), so that the same exchange presented again — the secret already superseded,
+ * the same request_id, within CLIENT_RETRY_SECONDS, and the successor not used since — gives
+ * the same successor again (*retried set; audited as client.token_retry) instead of counting
+ * as theft. 0 with *c the client; ERR_DENIED for an unknown secret, a revoked client or an
+ * unacknowledged enrollment; ERR_GONE when the secret was superseded otherwise: the client is
+ * revoked for theft (in this transaction: the caller commits). */
+int client_refresh(struct db *db, const char *secret, const char *request_id, int64_t now,
+    struct client *c, char *new_secret, int *retried);
 
 /* Revoke: refresh secret dead, pssid on the revocation list, its grant released. Revoking a
  * revoked client changes nothing. 0, ERR_NOT_FOUND, err. */

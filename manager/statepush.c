@@ -35,9 +35,20 @@ key_msg(State__Key *m, const struct agentsnap_key *k)
 	m->pinned_aud = (char *)(uintptr_t)k->aud;
 }
 
+/* A POOL message and the storage it points into (the pool itself is pointed to as well:
+ * both must outlive the packing). */
+struct pool_wire {
+	State__Pool m;
+	struct addr gateway;
+	State__Route route[POOL_ROUTES_MAX];
+	State__Route *routes[POOL_ROUTES_MAX];
+};
+
 static void
-pool_msg(State__Pool *m, struct pool *p)
+pool_msg(struct pool_wire *w, struct pool *p)
 {
+	State__Pool *m = &w->m;
+
 	state__pool__init(m);
 	m->id = (uint64_t)p->id;
 	m->name = p->name;
@@ -48,6 +59,21 @@ pool_msg(State__Pool *m, struct pool *p)
 	m->mode = p->mode == POOL_MODE_SCION ? STATE__POOL_MODE__POOL_MODE_SCION
 					     : STATE__POOL_MODE__POOL_MODE_IP;
 	m->hold_seconds = (uint32_t)p->hold_seconds;
+	if (p->has_gateway) {
+		prefix_addr_at(&p->prefix, p->gateway, &w->gateway);
+		m->gateway.data = w->gateway.b;
+		m->gateway.len = m->prefix.len;
+	}
+	for (int i = 0; i < p->n_routes; i++) {
+		state__route__init(&w->route[i]);
+		w->route[i].prefix.data = p->routes[i].net.b;
+		w->route[i].prefix.len = p->routes[i].net.family == 4 ? 4 : 16;
+		w->route[i].prefix_length = p->routes[i].len;
+		w->routes[i] = &w->route[i];
+	}
+	m->n_routes = (size_t)p->n_routes;
+	m->routes = w->routes;
+	m->isolate_clients = !p->client_to_client;
 }
 
 /* g as a GRANT; a is the storage of its address. */
@@ -200,7 +226,7 @@ static int
 snapshot_pools(struct agentconn *c)
 {
 	struct pool *v = calloc(SNAPSHOT_BATCH, sizeof(*v));
-	State__Pool pool;
+	struct pool_wire pool;
 	int rv, n = SNAPSHOT_BATCH;
 
 	if (v == NULL)
@@ -212,7 +238,7 @@ snapshot_pools(struct agentconn *c)
 		for (int i = 0; i < n && rv == 1; i++) {
 			c->snap_after = v[i].id;
 			pool_msg(&pool, &v[i]);
-			if (snapshot_item(c, CHAN_POOL, &pool.base) < 0)
+			if (snapshot_item(c, CHAN_POOL, &pool.m.base) < 0)
 				rv = 0;
 		}
 	}
@@ -318,7 +344,7 @@ delta(struct agentlink *l, struct agentdelta *d, int *resnapshot)
 	State__Revoke rv;
 	State__GrantRelease gr;
 	State__PoolUpdate pu;
-	State__Pool pool;
+	struct pool_wire pool;
 	struct pool p;
 
 	switch (d->kind) {
@@ -358,15 +384,15 @@ delta(struct agentlink *l, struct agentdelta *d, int *resnapshot)
 			break; /* deleted since: its pool_removed row follows */
 		pool_msg(&pool, &p);
 		state__pool_update__init(&pu);
-		pu.pool = &pool;
+		pu.pool = &pool.m;
 		broadcast(l, 0, CHAN_POOL_UPDATE, &pu.base);
 		break;
 	case AGENTDELTA_POOL_REMOVED:
-		state__pool__init(&pool);
-		pool.id = d->object_id;
+		state__pool__init(&pool.m);
+		pool.m.id = d->object_id;
 		state__pool_update__init(&pu);
 		pu.removed = 1;
-		pu.pool = &pool;
+		pu.pool = &pool.m;
 		broadcast(l, 0, CHAN_POOL_UPDATE, &pu.base);
 		break;
 	case AGENTDELTA_UNKNOWN: break;

@@ -196,9 +196,14 @@ unsigned quic_server_handshakes(const struct quic_server *s);
 
 struct quic_client_config {
 	const char *server; /* "127.0.0.1:4433", "[::1]:4433" */
-	/* Trust: the server's SPKI pin (proto/README.md §1.1); NULL accepts any certificate (tests
-	 * of other layers only). */
+	/* Trust: the server's SPKI pin (proto/README.md §1.1); NULL with no ca_file accepts any
+	 * certificate (tests of other layers only). */
 	const unsigned char *spki_pin;
+	/* Without a pin: PEM CA certificates the server's chain must lead to, and the name (or
+	 * address) its certificate must carry (NULL: the chain alone). Both only read during
+	 * quic_client_open(). */
+	const char *ca_file;
+	const char *server_name;
 	uint64_t idle_timeout_ns; /* 0: QUIC_IDLE_TIMEOUT_NS */
 	uint64_t keepalive_ns; /* 0: QUIC_KEEPALIVE_NS */
 };

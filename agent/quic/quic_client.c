@@ -128,7 +128,8 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 		goto fail;
 	ngtcp2_conn_set_keep_alive_timeout(
 	    c->conn, cfg->keepalive_ns ? cfg->keepalive_ns : QUIC_KEEPALIVE_NS);
-	if (quic_tls_client_session(c) != 0)
+	if (quic_tls_client_session(
+		c, cfg->spki_pin == NULL ? cfg->ca_file : NULL, cfg->server_name) != 0)
 		goto fail;
 	c->live = 1;
 	quic_conn_write(c, now);

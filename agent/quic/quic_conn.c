@@ -638,6 +638,7 @@ quic_conn_free(struct quic_conn *c)
 	quic_conn_release(c);
 	if (c->client_cred != NULL)
 		gnutls_certificate_free_credentials(c->client_cred);
+	free(c->verify_name);
 	free(c->close_pkt);
 	free(c->rxbuf);
 	free(c);

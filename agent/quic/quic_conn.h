@@ -115,6 +115,7 @@ struct quic_conn {
 	const unsigned char *pin; /* client: the server's SPKI pin or NULL */
 	unsigned char pin_buf[QUIC_SPKI_PIN_LEN];
 	gnutls_certificate_credentials_t client_cred; /* client only */
+	char *verify_name; /* client with a CA: the name GnuTLS checks, which it does not copy */
 	void *rxbuf; /* client only: receive buffers */
 };
 

@@ -1,5 +1,6 @@
 /* TLS 1.3 sessions of the QUIC transport (GnuTLS via ngtcp2_crypto_gnutls): the server's
  * certificate credentials and ALPN check, the client's SPKI pin check. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,12 +187,23 @@ quic_tls_verify_pin(gnutls_session_t session)
 }
 
 int
-quic_tls_client_session(struct quic_conn *c)
+quic_tls_client_session(struct quic_conn *c, const char *ca_file, const char *server_name)
 {
 	int rv;
 
 	if ((rv = gnutls_certificate_allocate_credentials(&c->client_cred)) != 0)
 		goto fail;
+	if (ca_file != NULL) {
+		/* the number of certificates loaded, or an error: a file without one trusts
+		 * nothing and is as wrong as a missing one */
+		rv = gnutls_certificate_set_x509_trust_file(
+		    c->client_cred, ca_file, GNUTLS_X509_FMT_PEM);
+		if (rv <= 0) {
+			log_error("quic: CA file \"%s\": %s", ca_file,
+			    rv == 0 ? "no certificate in it" : gnutls_strerror(rv));
+			return -1;
+		}
+	}
 	rv = gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NONBLOCK);
 	if (rv != 0)
 		goto fail;
@@ -199,7 +211,24 @@ quic_tls_client_session(struct quic_conn *c)
 		rv = GNUTLS_E_INTERNAL_ERROR;
 		goto fail;
 	}
-	gnutls_session_set_verify_function(c->tls, quic_tls_verify_pin);
+	if (ca_file != NULL) {
+		struct in6_addr ip;
+
+		/* chain and name checked by GnuTLS against the CA; the name is what the user
+		 * dialled (an address matches an IP SAN). SNI only for a DNS name (RFC 6066 §3). */
+		if (server_name != NULL && (c->verify_name = strdup(server_name)) == NULL) {
+			rv = GNUTLS_E_MEMORY_ERROR;
+			goto fail;
+		}
+		gnutls_session_set_verify_cert(c->tls, c->verify_name, 0);
+		if (server_name != NULL && inet_pton(AF_INET, server_name, &ip) != 1 &&
+		    inet_pton(AF_INET6, server_name, &ip) != 1 &&
+		    (rv = gnutls_server_name_set(
+			 c->tls, GNUTLS_NAME_DNS, server_name, strlen(server_name))) != 0)
+			goto fail;
+	} else {
+		gnutls_session_set_verify_function(c->tls, quic_tls_verify_pin);
+	}
 	rv = quic_tls_common(c, NULL, c->client_cred,
 	    quic_test_client_alpn != NULL ? quic_test_client_alpn : QUIC_ALPN);
 	if (rv != 0)

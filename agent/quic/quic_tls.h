@@ -23,9 +23,11 @@ void quic_tls_server_free(struct quic_tls_server *t);
  * (logged). The session is c's: quic_conn_free() ends it. */
 int quic_tls_server_session(struct quic_tls_server *t, struct quic_conn *c);
 
-/* Give c a client TLS session offering our ALPN and checking c->pin, with credentials of its
- * own (c->client_cred); 0 or -1 (logged). */
-int quic_tls_client_session(struct quic_conn *c);
+/* Give c a client TLS session offering our ALPN, with credentials of its own (c->client_cred),
+ * checking the server's certificate: against c->pin, or with ca_file (PEM) against those CA
+ * certificates and server_name (a DNS name or an address; NULL: the chain only). 0 or -1
+ * (logged). */
+int quic_tls_client_session(struct quic_conn *c, const char *ca_file, const char *server_name);
 
 /* SHA-256 of the DER SPKI of a DER certificate; 0 or -1. */
 int quic_tls_spki_pin_der(const gnutls_datum_t *der, unsigned char pin[QUIC_SPKI_PIN_LEN]);

@@ -131,8 +131,8 @@ client_set_refresh(struct db *db, const char *pssid, const char *refresh_hash, i
 }
 
 int
-client_rotate_refresh(
-    struct db *db, const char *pssid, const char *old_hash, const char *new_hash, int64_t now)
+client_rotate_refresh(struct db *db, const char *pssid, const char *old_hash, const char *new_hash,
+    int retriable, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(db,
 	    "UPDATE clients SET refresh_hash = :fresh, updated_at = :now WHERE "
@@ -146,24 +146,29 @@ client_rotate_refresh(
 	if ((rv = db_run_one(db, st)) < 0)
 		return rv;
 	st = db_stmt(db,
-	    "INSERT INTO superseded_refresh (hash, pssid, superseded_at) VALUES "
-	    "(:hash, :pssid, :now)");
+	    "INSERT INTO superseded_refresh (hash, pssid, superseded_at, successor_hash) "
+	    "VALUES (:hash, :pssid, :now, :successor)");
 	db_bind_text(st, ":hash", old_hash);
 	db_bind_text(st, ":pssid", pssid);
 	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":successor", retriable ? new_hash : NULL);
 	return db_run(st);
 }
 
 int
-client_get_superseded(struct db *db, const char *refresh_hash, char *pssid)
+client_get_superseded(struct db *db, const char *refresh_hash, struct client_superseded *s)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT pssid FROM superseded_refresh WHERE hash = :hash");
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT pssid, coalesce(successor_hash, ''), superseded_at FROM superseded_refresh "
+	    "WHERE hash = :hash");
 	int rv;
 
 	db_bind_text(st, ":hash", refresh_hash);
 	if ((rv = db_row(st)) <= 0)
 		return rv == 0 ? ERR_NOT_FOUND : rv;
-	snprintf(pssid, PSSID_MAX + 1, "%s", db_col_text(st, 0));
+	snprintf(s->pssid, sizeof(s->pssid), "%s", db_col_text(st, 0));
+	snprintf(s->successor_hash, sizeof(s->successor_hash), "%s", db_col_text(st, 1));
+	s->superseded_at = db_col_int(st, 2);
 	db_reset(st);
 	return 0;
 }

@@ -8,6 +8,46 @@
 #include "../agentdelta.h"
 #include "stmt.h"
 
+/* Routes are stored as their canonical texts separated by spaces: a list read only whole. */
+static void
+routes_format(const struct prefix *v, int n, char *buf)
+{
+	char *at = buf;
+
+	*at = '\0';
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			*at++ = ' ';
+		prefix_format(&v[i], at);
+		at += strlen(at);
+	}
+}
+
+static void
+routes_parse(struct pool *p, const char *s)
+{
+	char one[PREFIX_STRLEN], whybuf[8];
+	const char *why;
+	size_t len;
+
+	p->n_routes = 0;
+	while (*s != '\0' && p->n_routes < POOL_ROUTES_MAX) {
+		len = strcspn(s, " ");
+		/* Stored routes were validated on the way in. */
+		if (len < sizeof(one)) {
+			memcpy(one, s, len);
+			one[len] = '\0';
+			if (prefix_parse(
+				one, &p->routes[p->n_routes], whybuf, sizeof(whybuf), &why) == 0)
+				p->n_routes++;
+		}
+		s += len;
+		s += strspn(s, " ");
+	}
+}
+
+#define ROUTES_STRLEN (POOL_ROUTES_MAX * PREFIX_STRLEN)
+
 void
 pool_from_row(struct pool *p, sqlite3_stmt *st, int c)
 {
@@ -32,6 +72,10 @@ pool_from_row(struct pool *p, sqlite3_stmt *st, int c)
 	p->n_occupied = db_col_int(st, c + 13);
 	p->created_at = db_col_int(st, c + 14);
 	p->updated_at = db_col_int(st, c + 15);
+	p->has_gateway = sqlite3_column_type(st, c + 16) != SQLITE_NULL;
+	p->gateway = (uint64_t)db_col_int(st, c + 16);
+	routes_parse(p, db_col_text(st, c + 17));
+	p->client_to_client = db_col_int(st, c + 18) != 0;
 }
 
 int
@@ -145,7 +189,7 @@ int
 pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 {
 	sqlite3_stmt *st;
-	char prefix[PREFIX_STRLEN];
+	char prefix[PREFIX_STRLEN], routes[ROUTES_STRLEN];
 	int rv;
 
 	memset(c, 0, sizeof(*c));
@@ -171,9 +215,9 @@ pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 	prefix_format(&p->prefix, prefix);
 	st = db_stmt(db,
 	    "INSERT INTO pools (name, isd_as, family, prefix, first_index, last_index, "
-	    "hold_seconds, strategy, mode, next_index, created_at, updated_at) VALUES (:name, "
-	    ":isd_as, :family, :prefix, :first, :last, :hold, :strategy, :mode, :first, :now, "
-	    ":now)");
+	    "hold_seconds, strategy, mode, next_index, created_at, updated_at, gateway_index, "
+	    "routes, client_to_client) VALUES (:name, :isd_as, :family, :prefix, :first, :last, "
+	    ":hold, :strategy, :mode, :first, :now, :now, :gateway, :routes, :c2c)");
 	db_bind_text(st, ":name", p->name);
 	db_bind_int(st, ":isd_as", (int64_t)p->isd_as);
 	db_bind_int(st, ":family", p->prefix.net.family);
@@ -184,6 +228,11 @@ pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 	db_bind_text(st, ":strategy", pool_strategy_str(p->strategy));
 	db_bind_text(st, ":mode", pool_mode_str(p->mode));
 	db_bind_int(st, ":now", now);
+	if (p->has_gateway)
+		db_bind_int(st, ":gateway", (int64_t)p->gateway);
+	routes_format(p->routes, p->n_routes, routes);
+	db_bind_text(st, ":routes", routes);
+	db_bind_int(st, ":c2c", p->client_to_client != 0);
 	if ((rv = db_run(st)) < 0)
 		goto fail;
 	p->id = db_last_id(db);
@@ -196,24 +245,36 @@ fail:
 }
 
 int
-pool_update(struct db *db, int64_t id, const char *name, int64_t hold_seconds, int64_t now)
+pool_update(struct db *db, int64_t id, const struct pool_change *ch, int64_t now)
 {
 	sqlite3_stmt *st;
+	char routes[ROUTES_STRLEN];
 	int rv;
 
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	if (name != NULL && (rv = name_taken(db, name, id)) != 0) {
+	if (ch->name != NULL && (rv = name_taken(db, ch->name, id)) != 0) {
 		if (rv == 1)
 			rv = ERR_CONFLICT;
 		goto fail;
 	}
 	st = db_stmt(db,
 	    "UPDATE pools SET name = coalesce(:name, name), hold_seconds = "
-	    "CASE WHEN :hold >= 0 THEN :hold ELSE hold_seconds END, updated_at = :now "
+	    "CASE WHEN :hold >= 0 THEN :hold ELSE hold_seconds END, "
+	    "gateway_index = CASE WHEN :set_gateway THEN :gateway ELSE gateway_index END, "
+	    "routes = coalesce(:routes, routes), client_to_client = "
+	    "CASE WHEN :c2c >= 0 THEN :c2c ELSE client_to_client END, updated_at = :now "
 	    "WHERE id = :id");
-	db_bind_text(st, ":name", name);
-	db_bind_int(st, ":hold", hold_seconds);
+	db_bind_text(st, ":name", ch->name);
+	db_bind_int(st, ":hold", ch->hold_seconds);
+	db_bind_int(st, ":set_gateway", ch->set_gateway != 0);
+	if (ch->set_gateway && ch->has_gateway)
+		db_bind_int(st, ":gateway", (int64_t)ch->gateway);
+	if (ch->set_routes) {
+		routes_format(ch->routes, ch->n_routes, routes);
+		db_bind_text(st, ":routes", routes);
+	}
+	db_bind_int(st, ":c2c", ch->client_to_client < 0 ? -1 : ch->client_to_client != 0);
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":id", id);
 	if ((rv = db_run(st)) < 0)

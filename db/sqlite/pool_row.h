@@ -11,7 +11,8 @@
 	"pools.id, pools.name, pools.isd_as, pools.prefix, pools.first_index, " \
 	"pools.last_index, pools.hold_seconds, pools.strategy, pools.mode, pools.next_index, " \
 	"pools.n_assigned, pools.n_held, pools.n_reserved, pools.n_occupied, " \
-	"pools.created_at, pools.updated_at"
+	"pools.created_at, pools.updated_at, pools.gateway_index, pools.routes, " \
+	"pools.client_to_client"
 
 /* Read a pool from the current row of st, whose columns first_col... are POOL_COLUMNS. */
 void pool_from_row(struct pool *p, sqlite3_stmt *st, int first_col);

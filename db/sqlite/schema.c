@@ -310,6 +310,20 @@ static const char *const migrations[] = {
 	 * (NULL: not pinned). */
 	"ALTER TABLE signing_keys ADD COLUMN pinned_iss TEXT;"
 	"ALTER TABLE signing_keys ADD COLUMN pinned_aud TEXT;",
+
+	/* 8: a pool's gateway settings (api.md "Pools"): the host index of the gateway's own
+	 * address (NULL: none), the prefixes behind it (canonical texts separated by spaces) and
+	 * whether its clients may reach each other. */
+	"ALTER TABLE pools ADD COLUMN gateway_index INTEGER;"
+	"ALTER TABLE pools ADD COLUMN routes TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE pools ADD COLUMN client_to_client INTEGER NOT NULL DEFAULT 1 "
+	"CHECK (client_to_client IN (0, 1));",
+
+	/* 9: an exchange of a refresh secret that named a request_id derived its successor from
+	 * the old secret and that id (api.md "POST /v1/token"), which a retry of the same exchange
+	 * can derive again: the successor's hash is kept with the superseded secret (NULL: a random
+	 * successor, never given out twice). */
+	"ALTER TABLE superseded_refresh ADD COLUMN successor_hash TEXT;",
 };
 /* clang-format on */
 

@@ -50,6 +50,7 @@ type_matches(json_t *v, enum body_type type)
 	case BODY_BOOL: return json_is_boolean(v);
 	case BODY_OBJECT: return json_is_object(v);
 	case BODY_ARRAY: return json_is_array(v);
+	case BODY_STRING_OR_NULL: return json_is_string(v) || json_is_null(v);
 	}
 	return 0;
 }

@@ -37,6 +37,7 @@ synopsis_has_all() {
 
 VERSION=$(sed -n 's/^#define SNAPTUN_VERSION "\(.*\)"$/\1/p' lib/version.h)
 for pair in snaptun-manager:manager/main.c snaptun-agent:agent/main.c \
+    snaptun-client:agent/client/main.c \
     tools/tunclient:tests/tools/tunclient.c tools/mktoken:tests/tools/mktoken.c \
     tools/chanpeer:tests/tools/chanpeer.c tools/hsflood:tests/tools/hsflood.c; do
 	bin=$BUILD/${pair%%:*} src=${pair#*:} name=$(basename "${pair%%:*}")

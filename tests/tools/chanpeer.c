@@ -252,6 +252,18 @@ print_frame(const struct chan_frame *f, const ProtobufCMessage *m)
 		isdas_format(p->isd_as, ia);
 		printf(" id=%llu name=%s isd_as=%s prefix=%s/%u hold=%u", (unsigned long long)p->id,
 		    p->name, ia, a, p->prefix_length, p->hold_seconds);
+		/* The gateway settings only when set: the plain line stays what it was. */
+		if (p->gateway.len > 0) {
+			fmt_addr(&p->gateway, a);
+			printf(" gateway=%s", a);
+		}
+		for (size_t i = 0; i < p->n_routes; i++) {
+			fmt_addr(&p->routes[i]->prefix, a);
+			printf(
+			    "%s%s/%u", i == 0 ? " routes=" : ",", a, p->routes[i]->prefix_length);
+		}
+		if (p->isolate_clients)
+			printf(" isolate_clients=1");
 		if (f->type == CHAN_POOL_UPDATE)
 			printf(" removed=%d", ((const State__PoolUpdate *)m)->removed);
 		break;

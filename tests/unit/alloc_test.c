@@ -512,6 +512,89 @@ test_request_check(void)
 }
 
 /* Whether a grant still belongs to a session: the reconcile of an agent's sessions. */
+/* Set pool's gateway to addr (NULL: none) through the allocator, as PATCH does. */
+static int
+set_gateway(int64_t pool, const char *addr, int64_t now, const char **field)
+{
+	struct pool_change ch = {.hold_seconds = -1, .client_to_client = -1, .set_gateway = 1};
+	char why[200];
+	struct addr a;
+	struct pool p;
+
+	if (addr != NULL) {
+		if (pool_get(db, pool, &p) < 0 || addr_parse(addr, &a) < 0 ||
+		    pool_gateway_check(&p, &a, &ch.gateway) != NULL)
+			return ERR_INVALID;
+		ch.has_gateway = 1;
+	}
+	return alloc_pool_update(db, pool, &ch, "test", now, field, why, sizeof(why));
+}
+
+static void
+test_gateway_never_granted(void)
+{
+	const char *field = NULL, *why2;
+	char why[200], pssid[16], seen[8] = {0};
+	struct grant g;
+	struct addr a;
+	int64_t pool, id;
+	int rv, ok = 1;
+
+	fresh_db();
+	pool = mkpool("gw", IA_110, "10.0.0.0/29", 600, POOL_SEQUENTIAL);
+	CHECK_EQ_INT(set_gateway(pool, "10.0.0.1", T0, &field), 0, "gateway 10.0.0.1 set");
+	CHECK(counts(pool, T0).size == 5 && counts(pool, T0).free == 5,
+	    "the gateway is out of size and free");
+	for (int i = 1; i <= 5; i++) {
+		char want[16];
+
+		snprintf(pssid, sizeof(pssid), "s%d", i);
+		snprintf(want, sizeof(want), "10.0.0.%d", i + 1);
+		if (acquire(pssid, 4, NULL, 1, T0, &g, why) != 0 || strcmp(g.address, want) != 0)
+			ok = 0;
+	}
+	CHECK(ok, "sequential: 10.0.0.2 to .6 granted, the gateway skipped");
+	CHECK_EQ_INT(acquire("s6", 4, NULL, 1, T0, &g, why), ERR_POOL_EXHAUSTED,
+	    "then the pool is exhausted: the gateway is not handed out");
+	CHECK_EQ_INT(acquire("s6", 4, "10.0.0.1", 1, T0, &g, why), ERR_ADDR_TAKEN,
+	    "asking for the gateway's address is refused as reserved for another");
+	addr_parse("10.0.0.1", &a);
+	rv = alloc_reserve(db, pool, "s6", &a, "test", T0, &id, &why2, why, sizeof(why));
+	CHECK_EQ_INT(rv, ERR_CONFLICT, "the gateway's address cannot be reserved");
+	CHECK(set_gateway(pool, "10.0.0.3", T0, &field) == ERR_CONFLICT &&
+		strcmp(field, "gateway") == 0,
+	    "moving the gateway onto an assigned address: conflict on gateway");
+	CHECK(acquire("s1", 4, NULL, 1, T0, &g, why) == 0 &&
+		alloc_hold(db, g.id, 1, "test", T0, NULL) == 0,
+	    "s1's 10.0.0.2 goes on hold");
+	CHECK_EQ_INT(set_gateway(pool, "10.0.0.2", T0 + 1, &field), ERR_CONFLICT,
+	    "moving the gateway onto an address on hold: conflict");
+	CHECK_EQ_INT(set_gateway(pool, "10.0.0.2", T0 + 601, &field), 0,
+	    "onto a lapsed hold: it is expired and the gateway moves");
+	CHECK(
+	    acquire("s7", 4, NULL, 1, T0 + 601, &g, why) == 0 && strcmp(g.address, "10.0.0.1") == 0,
+	    "the old gateway's address is free again");
+	CHECK_EQ_INT(acquire("s8", 4, NULL, 1, T0 + 601, &g, why), ERR_POOL_EXHAUSTED,
+	    "the new gateway's address is never handed out");
+
+	fresh_db();
+	pool = mkpool("gwr", IA_110, "10.0.1.0/29", 600, POOL_RANDOM);
+	set_gateway(pool, "10.0.1.4", T0, &field);
+	ok = 1;
+	for (int i = 1; i <= 5; i++) {
+		snprintf(pssid, sizeof(pssid), "r%d", i);
+		if (acquire(pssid, 4, NULL, 1, T0, &g, why) != 0 ||
+		    strcmp(g.address, "10.0.1.4") == 0 || seen[g.address[7] - '0']++)
+			ok = 0;
+	}
+	CHECK(ok, "random: five distinct addresses, none the gateway's");
+	CHECK_EQ_INT(
+	    acquire("r6", 4, NULL, 1, T0, &g, why), ERR_POOL_EXHAUSTED, "random: then exhausted");
+	CHECK_EQ_INT(set_gateway(pool, NULL, T0, &field), 0, "the gateway removed");
+	CHECK(acquire("r6", 4, NULL, 1, T0, &g, why) == 0 && strcmp(g.address, "10.0.1.4") == 0,
+	    "random: its address is granted once it is no gateway");
+}
+
 static void
 test_session_owns(void)
 {
@@ -561,6 +644,7 @@ main(void)
 	test_group_commit();
 	test_request_check();
 	test_session_owns();
+	test_gateway_never_granted();
 	db_close(db);
 	return check_done();
 }

@@ -46,6 +46,7 @@ test_join_ack(void)
 	enum jointoken_state st;
 	struct client c;
 	int64_t id = mk(secret);
+	int retried;
 
 	CHECK_EQ_INT(enroll_join(db, "snj_nope", "", "192.0.2.1", T0, ENROLL_ACK_TTL, &b, &st),
 	    ERR_DENIED, "an unknown join token is refused without a hint");
@@ -58,7 +59,7 @@ test_join_ack(void)
 	CHECK(client_get(db, b.pssid, &c) == 0 && !c.enrolled &&
 		strcmp(c.labels, "{\"site\":\"zrh\"}") == 0,
 	    "the client exists, not enrolled yet, with the token's labels");
-	CHECK_EQ_INT(client_refresh(db, b.refresh, T0, &c, fresh), ERR_DENIED,
+	CHECK_EQ_INT(client_refresh(db, b.refresh, NULL, T0, &c, fresh, &retried), ERR_DENIED,
 	    "an unacknowledged bundle's refresh secret is worthless");
 	CHECK(enroll_join(db, secret, "", "192.0.2.1", T0 + 5, ENROLL_ACK_TTL, &b2, &st) == 0 &&
 		strcmp(b2.pssid, b.pssid) == 0 && strcmp(b2.ack, b.ack) != 0,
@@ -79,17 +80,18 @@ test_join_ack(void)
 	    "a consumed token is refused as consumed, also from the same address");
 
 	/* refresh rotation and theft detection */
-	CHECK(client_refresh(db, b2.refresh, T0 + 10, &c, fresh) == 0 &&
+	CHECK(client_refresh(db, b2.refresh, NULL, T0 + 10, &c, fresh, &retried) == 0 &&
 		strcmp(c.pssid, pssid) == 0 && strcmp(fresh, b2.refresh) != 0,
 	    "refresh gives a new secret");
 	char fresh2[SECRET_STRLEN];
-	CHECK(client_refresh(db, fresh, T0 + 11, &c, fresh2) == 0, "the new secret works once");
-	CHECK_EQ_INT(client_refresh(db, fresh, T0 + 12, &c, fresh2), ERR_GONE,
+	CHECK(client_refresh(db, fresh, NULL, T0 + 11, &c, fresh2, &retried) == 0,
+	    "the new secret works once");
+	CHECK_EQ_INT(client_refresh(db, fresh, NULL, T0 + 12, &c, fresh2, &retried), ERR_GONE,
 	    "a superseded secret is theft");
 	CHECK(client_get(db, pssid, &c) == 0 && c.revoked_at == T0 + 12 &&
 		revocation_has(db, pssid) == 1,
 	    "the client is revoked and its pssid on the revocation list");
-	CHECK_EQ_INT(client_refresh(db, fresh2, T0 + 13, &c, fresh), ERR_DENIED,
+	CHECK_EQ_INT(client_refresh(db, fresh2, NULL, T0 + 13, &c, fresh, &retried), ERR_DENIED,
 	    "and its latest secret is dead too");
 }
 
@@ -237,6 +239,81 @@ test_pending_bound(void)
 	    "once the pending acks lapse, joining works again");
 }
 
+/* A client enrolled from a new join token; its refresh secret into refresh. */
+static void
+enrolled(char *refresh, char *pssid)
+{
+	char secret[SECRET_STRLEN], ack_pssid[PSSID_MAX + 1];
+	struct enroll_bundle b;
+	enum jointoken_state st;
+
+	mk(secret);
+	if (enroll_join(db, secret, "", "192.0.2.7", T0, ENROLL_ACK_TTL, &b, &st) == 0 &&
+	    enroll_ack(db, b.ack, T0, ack_pssid) == 0) {
+		snprintf(refresh, SECRET_STRLEN, "%s", b.refresh);
+		snprintf(pssid, PSSID_MAX + 1, "%s", b.pssid);
+	}
+}
+
+static void
+test_request_id_retry(void)
+{
+	const char *rid = "crash-safe_request-0001", *rid2 = "another-request-id-0002";
+	char rt[SECRET_STRLEN], s1[SECRET_STRLEN], s2[SECRET_STRLEN], s3[SECRET_STRLEN];
+	char pssid[PSSID_MAX + 1] = "", expect[SECRET_STRLEN];
+	struct client c;
+	int retried = 0;
+
+	CHECK(client_request_id_valid("abcdefghijklmnop") &&
+		!client_request_id_valid("abcdefghijklmno") &&
+		!client_request_id_valid("abcdefghijklmnop!") &&
+		client_request_id_valid("A_b-0123456789abcdefABCDEF") &&
+		!client_request_id_valid(
+		    "0123456789012345678901234567890123456789012345678901234567890123x"),
+	    "request_id: 16 to 64 characters of A-Z a-z 0-9 _ -");
+
+	enrolled(rt, pssid);
+	CHECK(client_refresh(db, rt, rid, T0 + 10, &c, s1, &retried) == 0 && !retried &&
+		strncmp(s1, "snr_", 4) == 0 && strlen(s1) == strlen(rt),
+	    "an exchange with a request_id gives a refresh secret like any other");
+	CHECK(secret_derive("snr_", rt, rid, expect) == 0 && strcmp(expect, s1) == 0,
+	    "it is HMAC-SHA256(the old secret, the request_id)");
+	CHECK(client_refresh(db, rt, rid, T0 + 20, &c, s2, &retried) == 0 && retried &&
+		strcmp(s2, s1) == 0 && strcmp(c.pssid, pssid) == 0,
+	    "the same exchange again: the same successor, not theft");
+	CHECK(client_refresh(db, rt, rid, T0 + 30, &c, s2, &retried) == 0 && retried &&
+		strcmp(s2, s1) == 0,
+	    "and again, while the successor is unused");
+	CHECK(client_refresh(db, s1, rid2, T0 + 40, &c, s3, &retried) == 0 && !retried &&
+		strcmp(s3, s1) != 0,
+	    "the successor works");
+	CHECK_EQ_INT(client_refresh(db, rt, rid, T0 + 50, &c, s2, &retried), ERR_GONE,
+	    "a retry after the successor was used is theft");
+	CHECK(client_get(db, pssid, &c) == 0 && c.revoked_at == T0 + 50, "the client is revoked");
+
+	enrolled(rt, pssid);
+	CHECK(client_refresh(db, rt, rid, T0 + 10, &c, s1, &retried) == 0, "a second client");
+	CHECK_EQ_INT(client_refresh(db, rt, rid2, T0 + 11, &c, s2, &retried), ERR_GONE,
+	    "a retry with another request_id is theft");
+	CHECK(client_get(db, pssid, &c) == 0 && c.revoked_at != 0, "revoked");
+
+	enrolled(rt, pssid);
+	CHECK(client_refresh(db, rt, rid, T0 + 10, &c, s1, &retried) == 0, "a third client");
+	CHECK_EQ_INT(client_refresh(db, rt, NULL, T0 + 11, &c, s2, &retried), ERR_GONE,
+	    "a retry without the request_id is theft");
+
+	enrolled(rt, pssid);
+	CHECK(client_refresh(db, rt, rid, T0 + 10, &c, s1, &retried) == 0, "a fourth client");
+	CHECK_EQ_INT(
+	    client_refresh(db, rt, rid, T0 + 10 + CLIENT_RETRY_SECONDS + 1, &c, s2, &retried),
+	    ERR_GONE, "a retry after CLIENT_RETRY_SECONDS is theft");
+
+	enrolled(rt, pssid);
+	CHECK(client_refresh(db, rt, NULL, T0 + 10, &c, s1, &retried) == 0 &&
+		client_refresh(db, rt, NULL, T0 + 10, &c, s1, &retried) == ERR_GONE,
+	    "without request_id: reuse is theft, as before");
+}
+
 int
 main(void)
 {
@@ -247,6 +324,7 @@ main(void)
 	if (db_open(path, &db) < 0)
 		return 1;
 	test_join_ack();
+	test_request_id_retry();
 	test_revert_and_abort();
 	test_no_keepalive();
 	test_attempts_cap();

@@ -187,16 +187,18 @@ test_grants(int64_t pool_id)
 static void
 test_pools(void)
 {
+	struct pool_change rename = {.name = "b2", .hold_seconds = -1, .client_to_client = -1},
+			   other = {.name = "x", .hold_seconds = -1, .client_to_client = -1};
 	struct agentdelta d;
 	int64_t p, released = 0, g;
 
 	p = make_pool("b", "10.2.0.0/24");
 	d = next_row();
 	CHECK(d.kind == AGENTDELTA_POOL && d.object_id == (uint64_t)p, "POOL: created");
-	CHECK_EQ_INT(pool_update(db, p, "b2", -1, T0), 0, "renamed");
+	CHECK_EQ_INT(pool_update(db, p, &rename, T0), 0, "renamed");
 	d = next_row();
 	CHECK(d.kind == AGENTDELTA_POOL && d.object_id == (uint64_t)p, "POOL: changed");
-	CHECK_EQ_INT(pool_update(db, 9999, "x", -1, T0), ERR_NOT_FOUND, "an unknown pool");
+	CHECK_EQ_INT(pool_update(db, 9999, &other, T0), ERR_NOT_FOUND, "an unknown pool");
 	CHECK(nothing_new(), "no row for it");
 
 	g = make_grant(p, 20, "p-4", 9, 90);

@@ -53,29 +53,34 @@ test_insert_get(void)
 static void
 test_refresh(void)
 {
-	char pssid[PSSID_MAX + 1] = "";
+	struct client_superseded sup;
 	struct client c;
 
 	client_insert(db, "p-r", "r", "{}", 0, "h-1", T0);
-	CHECK_EQ_INT(
-	    client_rotate_refresh(db, "p-r", "h-1", "h-2", T0 + 1), 0, "rotate the refresh hash");
+	CHECK_EQ_INT(client_rotate_refresh(db, "p-r", "h-1", "h-2", 0, T0 + 1), 0,
+	    "rotate the refresh hash");
 	CHECK(client_get_by_refresh(db, "h-1", &c) == ERR_NOT_FOUND &&
 		client_get_by_refresh(db, "h-2", &c) == 0 && c.updated_at == T0 + 1,
 	    "the new hash finds the client, the old one does not");
-	CHECK(client_get_superseded(db, "h-1", pssid) == 0 && strcmp(pssid, "p-r") == 0,
+	CHECK(client_get_superseded(db, "h-1", &sup) == 0 && strcmp(sup.pssid, "p-r") == 0 &&
+		sup.successor_hash[0] == '\0' && sup.superseded_at == T0 + 1,
 	    "the old hash is remembered as superseded by its pssid");
-	CHECK_EQ_INT(client_get_superseded(db, "h-2", pssid), ERR_NOT_FOUND,
+	CHECK_EQ_INT(client_get_superseded(db, "h-2", &sup), ERR_NOT_FOUND,
 	    "the current hash is not superseded");
-	CHECK_EQ_INT(client_rotate_refresh(db, "p-r", "h-1", "h-3", T0 + 2), ERR_NOT_FOUND,
+	CHECK_EQ_INT(client_rotate_refresh(db, "p-r", "h-1", "h-3", 0, T0 + 2), ERR_NOT_FOUND,
 	    "rotating from a hash that is not current changes nothing");
 	CHECK(client_get_by_refresh(db, "h-2", &c) == 0 &&
-		client_get_superseded(db, "h-3", pssid) == ERR_NOT_FOUND,
+		client_get_superseded(db, "h-3", &sup) == ERR_NOT_FOUND,
 	    "the current hash stays");
 
+	CHECK(client_rotate_refresh(db, "p-r", "h-2", "h-2b", 1, T0 + 2) == 0 &&
+		client_get_superseded(db, "h-2", &sup) == 0 &&
+		strcmp(sup.successor_hash, "h-2b") == 0,
+	    "a retriable rotation remembers its successor's hash");
 	CHECK_EQ_INT(client_set_refresh(db, "p-r", "h-4", T0 + 3), 0, "reset the refresh hash");
 	CHECK(client_get_by_refresh(db, "h-4", &c) == 0 &&
-		client_get_by_refresh(db, "h-2", &c) == ERR_NOT_FOUND &&
-		client_get_superseded(db, "h-2", pssid) == ERR_NOT_FOUND,
+		client_get_by_refresh(db, "h-2b", &c) == ERR_NOT_FOUND &&
+		client_get_superseded(db, "h-2b", &sup) == ERR_NOT_FOUND,
 	    "the replaced hash is forgotten, not superseded");
 	CHECK_EQ_INT(client_set_refresh(db, "p-none", "h-5", T0 + 3), ERR_NOT_FOUND,
 	    "reset for an unknown pssid");
@@ -95,7 +100,7 @@ test_update_list_delete(void)
 {
 	struct client_filter all = {NULL, NULL, -1}, revoked = {NULL, NULL, 1},
 			     live = {NULL, NULL, 0}, site = {"site", "ber", -1};
-	char pssid[PSSID_MAX + 1];
+	struct client_superseded sup;
 	struct client v[8], c;
 	int64_t from;
 	int n;
@@ -129,10 +134,10 @@ test_update_list_delete(void)
 	    client_list(db, &site, from, 8, v, &n) == 0 && n == 1 && strcmp(v[0].pssid, "p-b") == 0,
 	    "a label key and value");
 
-	client_rotate_refresh(db, "p-a", "ha", "ha2", T0 + 4);
+	client_rotate_refresh(db, "p-a", "ha", "ha2", 0, T0 + 4);
 	CHECK_EQ_INT(client_delete(db, "p-a"), 0, "delete");
 	CHECK(client_get(db, "p-a", &c) == ERR_NOT_FOUND &&
-		client_get_superseded(db, "ha", pssid) == 0,
+		client_get_superseded(db, "ha", &sup) == 0,
 	    "gone, but its superseded hash still betrays a copy");
 	CHECK_EQ_INT(client_delete(db, "p-a"), ERR_NOT_FOUND, "delete once");
 }

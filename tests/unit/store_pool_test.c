@@ -127,6 +127,69 @@ test_create_get_list(void)
 	free(all);
 }
 
+/* pool_update of name and/or hold time only. */
+static int
+update(int64_t id, const char *name, int64_t hold, int64_t now)
+{
+	struct pool_change ch = {.name = name, .hold_seconds = hold, .client_to_client = -1};
+
+	return pool_update(db, id, &ch, now);
+}
+
+static void
+test_gateway_settings(void)
+{
+	struct prefix routes[2];
+	struct pool_conflict c;
+	struct pool p, q;
+	struct pool_change ch = {.hold_seconds = -1, .client_to_client = -1};
+	struct pool_counts n;
+	const char *why;
+	char whybuf[64];
+	struct addr a;
+	uint64_t idx;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "gw");
+	p.isd_as = IA_111;
+	prefix_parse("10.9.0.0/29", &p.prefix, whybuf, sizeof(whybuf), &why);
+	p.hold_seconds = 600;
+	p.client_to_client = 1;
+	p.has_gateway = 1;
+	p.gateway = 1;
+	prefix_parse("192.168.50.0/24", &p.routes[0], whybuf, sizeof(whybuf), &why);
+	prefix_parse("0.0.0.0/0", &p.routes[1], whybuf, sizeof(whybuf), &why);
+	p.n_routes = 2;
+	CHECK(pool_create(db, &p, T0, &c) == 0 && pool_get(db, p.id, &q) == 0 && q.has_gateway &&
+		q.gateway == 1 && q.n_routes == 2 && q.routes[1].len == 0 &&
+		q.routes[0].len == 24 && q.client_to_client == 1,
+	    "gateway, routes and client_to_client are stored");
+	CHECK(pool_counts(db, &q, T0, &n) == 0 && n.size == 5 && n.free == 5,
+	    "the gateway's address is counted out of size and free");
+	ch.set_gateway = 1;
+	ch.set_routes = 1;
+	ch.routes = routes;
+	ch.client_to_client = 0;
+	CHECK(pool_update(db, p.id, &ch, T0 + 1) == 0 && pool_get(db, p.id, &q) == 0 &&
+		!q.has_gateway && q.n_routes == 0 && q.client_to_client == 0 &&
+		strcmp(q.name, "gw") == 0,
+	    "gateway removed, routes emptied, client_to_client off");
+	CHECK(pool_counts(db, &q, T0, &n) == 0 && n.size == 6, "without a gateway: all six");
+	addr_parse("10.9.0.7", &a);
+	CHECK(pool_gateway_check(&q, &a, &idx) != NULL, "the broadcast address is no gateway");
+	addr_parse("10.9.0.6", &a);
+	CHECK(pool_gateway_check(&q, &a, &idx) == NULL && idx == 6, "the last usable one is");
+	addr_parse("10.9.1.1", &a);
+	CHECK(pool_gateway_check(&q, &a, &idx) != NULL, "outside the prefix: refused");
+	prefix_parse("127.0.0.0/24", &routes[0], whybuf, sizeof(whybuf), &why);
+	CHECK(pool_route_check(&routes[0], 4) != NULL, "a loopback route is refused");
+	prefix_parse("0.0.0.0/0", &routes[0], whybuf, sizeof(whybuf), &why);
+	CHECK(pool_route_check(&routes[0], 4) == NULL, "a default route is fine");
+	CHECK(pool_route_check(&routes[0], 6) != NULL, "an IPv4 route in an IPv6 pool is not");
+	prefix_parse("fe80::/64", &routes[0], whybuf, sizeof(whybuf), &why);
+	CHECK(pool_route_check(&routes[0], 6) != NULL, "an IPv6 link-local route is refused");
+}
+
 static void
 test_update(void)
 {
@@ -134,15 +197,15 @@ test_update(void)
 	struct pool p, q;
 
 	mkpool("u", IA_110, "10.3.0.0/24", &p, &c);
-	CHECK(pool_update(db, p.id, "u2", -1, T0 + 5) == 0 && pool_get(db, p.id, &q) == 0 &&
+	CHECK(update(p.id, "u2", -1, T0 + 5) == 0 && pool_get(db, p.id, &q) == 0 &&
 		strcmp(q.name, "u2") == 0 && q.hold_seconds == 600 && q.updated_at == T0 + 5,
 	    "rename keeps the hold time");
-	CHECK(pool_update(db, p.id, NULL, 30, T0 + 6) == 0 && pool_get(db, p.id, &q) == 0 &&
+	CHECK(update(p.id, NULL, 30, T0 + 6) == 0 && pool_get(db, p.id, &q) == 0 &&
 		strcmp(q.name, "u2") == 0 && q.hold_seconds == 30,
 	    "a new hold time keeps the name");
-	CHECK_EQ_INT(pool_update(db, p.id, "b4", -1, T0), ERR_CONFLICT, "rename to a taken name");
-	CHECK(pool_update(db, p.id, "u2", -1, T0) == 0, "rename to its own name is fine");
-	CHECK_EQ_INT(pool_update(db, 999, NULL, 5, T0), ERR_NOT_FOUND, "update of an unknown id");
+	CHECK_EQ_INT(update(p.id, "b4", -1, T0), ERR_CONFLICT, "rename to a taken name");
+	CHECK(update(p.id, "u2", -1, T0) == 0, "rename to its own name is fine");
+	CHECK_EQ_INT(update(999, NULL, 5, T0), ERR_NOT_FOUND, "update of an unknown id");
 }
 
 static void
@@ -257,6 +320,7 @@ main(void)
 	test_names();
 	test_create_get_list();
 	test_update();
+	test_gateway_settings();
 	test_counts_and_occupied();
 	test_freeaddr();
 	test_delete();

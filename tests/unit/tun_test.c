@@ -610,16 +610,26 @@ test_write(int fd, int family)
 	len = build_udp(pkt, remote, local,
 	    ntohs(family == 4 ? ((struct sockaddr_in *)&ss)->sin_port
 			      : ((struct sockaddr_in6 *)&ss)->sin6_port));
-	CHECK_EQ_INT(tun_write(fd, pkt, len), 0, "tun_write a datagram from %s to it", remote);
-	if (wait_in(s, 2000))
-		n = recvfrom(s, got, sizeof(got), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	/* Within a few hundred milliseconds of the address's configuration the kernel was seen
+	 * to route the first IPv6 packet written in as not local (Ip6InAddrErrors in
+	 * /proc/net/snmp6), the next one delivered: up to 3 writes, the count in the message. */
+	int writes = 0, wrv = 0;
+	while (n < 0 && writes < 3) {
+		writes++;
+		wrv |= tun_write(fd, pkt, len);
+		if (wait_in(s, family == 4 ? 2000 : 300))
+			n = recvfrom(
+			    s, got, sizeof(got), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	}
+	CHECK_EQ_INT(wrv, 0, "tun_write a datagram from %s to it", remote);
 	if (n >= 0)
 		inet_ntop(from.ss_family,
 		    from.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&from)->sin_addr
 					      : (void *)&((struct sockaddr_in6 *)&from)->sin6_addr,
 		    host, sizeof(host));
 	CHECK(n == 9 && memcmp(got, "hello tun", 9) == 0 && strcmp(host, remote) == 0,
-	    "the socket receives it from %s (%zd bytes from %s)", remote, n, host);
+	    "the socket receives it from %s (%zd bytes from %s, write %d)", remote, n, host,
+	    writes);
 	close(s);
 }
 

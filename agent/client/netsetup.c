@@ -1,0 +1,184 @@
+/* The TUN device's address, routes and MTU (netsetup.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/log.h"
+#include "../../lib/netlink.h"
+#include "../../lib/tun.h"
+#include "netsetup.h"
+
+/* IPv6 needs 1280 (RFC 8200 §5): below it Linux takes IPv6 off the device. The pump answers
+ * packets over the room with ICMP too big, so the device may announce more than the room. */
+#define MTU_MIN_V6 1280
+#define MTU_MIN_V4 576
+
+struct netsetup {
+	struct nl *nl;
+	int fd, ifindex;
+	char ifname[IFNAMSIZ];
+	struct addr addr; /* family 0: none set */
+	struct prefix routes[NETSETUP_ROUTES_MAX];
+	unsigned nroutes;
+};
+
+int
+netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ])
+{
+	struct netsetup *n;
+	int rv;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -ENOMEM;
+	n->fd = -1;
+	if ((rv = tun_open(name, 1, &n->fd, n->ifname)) < 0) {
+		log_error("cannot create the TUN device \"%s\": %s (needs CAP_NET_ADMIN: run as "
+			  "root, or use --relay)",
+		    name != NULL ? name : "", strerror(-rv));
+		goto fail;
+	}
+	if ((n->ifindex = (int)if_nametoindex(n->ifname)) == 0) {
+		rv = -errno;
+		log_error("TUN device %s: %s", n->ifname, strerror(errno));
+		goto fail;
+	}
+	if ((rv = nl_open(&n->nl)) < 0) {
+		log_error("netlink: %s", strerror(-rv));
+		goto fail;
+	}
+	*out = n;
+	*fd = n->fd;
+	memcpy(ifname, n->ifname, IFNAMSIZ);
+	return 0;
+fail:
+	netsetup_close(n);
+	return rv;
+}
+
+static unsigned
+mtu_for(const struct netsetup *n, unsigned mtu)
+{
+	unsigned min = n->addr.family == 6 ? MTU_MIN_V6 : MTU_MIN_V4;
+
+	return mtu < min ? min : mtu;
+}
+
+static void
+routes_del(struct netsetup *n)
+{
+	char p[PREFIX_STRLEN];
+	unsigned i;
+	int rv;
+
+	for (i = 0; i < n->nroutes; i++) {
+		rv = nl_route(n->nl, 0, n->ifindex, &n->routes[i], 0, NULL);
+		if (rv < 0 && rv != -ESRCH && rv != -ENODEV) {
+			prefix_format(&n->routes[i], p);
+			log_warn(
+			    "cannot remove the route %s from %s: %s", p, n->ifname, strerror(-rv));
+		}
+	}
+	n->nroutes = 0;
+}
+
+static void
+addr_del(struct netsetup *n)
+{
+	char a[ADDR_STRLEN];
+	int rv;
+
+	if (n->addr.family == 0)
+		return;
+	rv = nl_addr(n->nl, 0, n->ifindex, &n->addr, n->addr.family == 4 ? 32 : 128);
+	if (rv < 0 && rv != -EADDRNOTAVAIL && rv != -ENODEV) {
+		addr_format(&n->addr, a);
+		log_warn("cannot remove the address %s from %s: %s", a, n->ifname, strerror(-rv));
+	}
+	memset(&n->addr, 0, sizeof(n->addr));
+}
+
+int
+netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
+    const struct prefix *routes, unsigned nroutes, const struct addr *server)
+{
+	char text[PREFIX_STRLEN], sv[ADDR_STRLEN];
+	struct prefix host;
+	unsigned i;
+	int rv;
+
+	routes_del(n);
+	if (n->addr.family != 0 && memcmp(&n->addr, a, sizeof(*a)) != 0)
+		addr_del(n);
+	addr_format(a, text);
+	if (n->addr.family == 0) {
+		rv = nl_addr(n->nl, 1, n->ifindex, a, a->family == 4 ? 32 : 128);
+		if (rv < 0 && rv != -EEXIST) {
+			log_error(
+			    "cannot give %s the address %s: %s", n->ifname, text, strerror(-rv));
+			return rv;
+		}
+		n->addr = *a;
+	}
+	if ((rv = nl_link_set(n->nl, n->ifindex, mtu_for(n, mtu), 1)) < 0) {
+		log_error(
+		    "cannot bring %s up (MTU %u): %s", n->ifname, mtu_for(n, mtu), strerror(-rv));
+		return rv;
+	}
+	log_info("%s: address %s, MTU %u", n->ifname, text, mtu_for(n, mtu));
+	if (server != NULL && server->family != 0) {
+		host.net = *server;
+		host.len = server->family == 4 ? 32 : 128;
+		addr_format(server, sv);
+	}
+	for (i = 0; i < nroutes && n->nroutes < NETSETUP_ROUTES_MAX; i++) {
+		prefix_format(&routes[i], text);
+		if (routes[i].net.family != a->family) {
+			log_warn("route %s skipped: the tunnel has no address of its family", text);
+			continue;
+		}
+		/* the agent's packets must keep their way outside the tunnel */
+		if (server != NULL && server->family != 0 && prefix_overlap(&routes[i], &host)) {
+			log_warn("route %s skipped: it holds the agent's address %s, the tunnel's "
+				 "own path",
+			    text, sv);
+			continue;
+		}
+		rv = nl_route(n->nl, 1, n->ifindex, &routes[i], 0, &n->addr);
+		if (rv < 0 && rv != -EEXIST) {
+			log_warn("route %s via %s refused: %s", text, n->ifname, strerror(-rv));
+			continue;
+		}
+		n->routes[n->nroutes++] = routes[i];
+		log_info("route %s via %s", text, n->ifname);
+	}
+	return 0;
+}
+
+int
+netsetup_mtu(struct netsetup *n, unsigned mtu)
+{
+	int rv = nl_link_set(n->nl, n->ifindex, mtu_for(n, mtu), 1);
+
+	if (rv < 0)
+		log_warn("cannot set the MTU of %s to %u: %s", n->ifname, mtu_for(n, mtu),
+		    strerror(-rv));
+	else
+		log_info("%s: MTU %u", n->ifname, mtu_for(n, mtu));
+	return rv;
+}
+
+void
+netsetup_close(struct netsetup *n)
+{
+	if (n == NULL)
+		return;
+	if (n->nl != NULL) {
+		routes_del(n);
+		addr_del(n);
+		nl_close(n->nl);
+	}
+	if (n->fd != -1)
+		close(n->fd);
+	free(n);
+}

@@ -1,0 +1,33 @@
+/* The endhost's TUN device and what the kernel needs around it: the tunnel's address as a host
+ * address (/32 or /128), the routes into the tunnel, the MTU (the QUIC datagram room), all
+ * through lib/netlink.h, and all taken away again when it closes. */
+#ifndef CLIENT_NETSETUP_H
+#define CLIENT_NETSETUP_H
+
+#include <net/if.h>
+
+#include "../../lib/addr.h"
+
+#define NETSETUP_ROUTES_MAX 64
+
+struct netsetup;
+
+/* Create the TUN device name (NULL: the kernel's choice), link down until an address is set.
+ * 0 with *out, its descriptor in *fd and its name in ifname; or -errno (logged). */
+int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ]);
+
+/* Give the device address a (replacing the one it had, with its routes), bring it up with MTU
+ * mtu and add the routes (at most NETSETUP_ROUTES_MAX). A route that holds server (the
+ * agent's own address: the tunnel's packets to it would loop into the tunnel) or one of
+ * another family than a is skipped with a warning. A route the kernel refuses is logged and
+ * skipped; the address is required: 0 or -errno. */
+int netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
+    const struct prefix *routes, unsigned nroutes, const struct addr *server);
+
+/* Set the MTU (the room changed). 0 or -errno (logged). */
+int netsetup_mtu(struct netsetup *n, unsigned mtu);
+
+/* Remove the routes and the address, close the device. NULL is fine. */
+void netsetup_close(struct netsetup *n);
+
+#endif
