@@ -5,14 +5,17 @@
 # namespaces do not separate). The namespace's host side: an address on its loopback stands for
 # "the network behind the gateway", reached through the TUN device.
 #
-# Checks: the TUN device is up with the pool's route (or gateway address) and the agent's MTU; a
-# UDP packet from the tunnel reaches the namespace's stack (its ICMP port unreachable comes back
-# through the device into the tunnel); a UDP packet written in the namespace toward the client's
-# address arrives as a datagram at the client; a spoofed source is dropped and counted; TTL 1
-# is answered with ICMP time exceeded; a packet over the tunnel's room gets ICMP fragmentation
-# needed with that room, which the namespace's kernel takes as the path MTU; the counters by
-# reason reach GET /v1/sessions and GET /v1/agents; the device's route goes when the pool does,
-# and the device with the agent; a device deleted under the agent makes it shut down.
+# Checks: the TUN device is up with the agent's MTU, a pool's gateway address and another pool's
+# route; a UDP packet from the tunnel reaches the namespace's stack, at the gateway address and
+# behind it (their ICMP port unreachable comes back through the device into the tunnel); a UDP
+# packet written in the namespace toward the client's address arrives as a datagram at the
+# client; a spoofed source is dropped and counted; TTL 1 is answered with ICMP time exceeded from
+# the gateway address; a packet over the tunnel's room gets ICMP fragmentation needed with that
+# room, which the namespace's kernel takes as the path MTU; the counters by reason reach
+# GET /v1/sessions and GET /v1/agents; client to client goes straight through, and with
+# client_to_client false never arrives even when the host forwards it back; the device follows
+# the pools (a deleted pool's route, a replaced gateway address) and goes with the agent; a device
+# deleted under the agent makes it shut down.
 # Run from the repository root as root: BUILD=build bash tests/e2e/gateway_tun_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -56,23 +59,17 @@ chmod +x "$E2E_TMP/agent-ns" "$E2E_TMP/tunclient-ns"
     e2e_bail "the agent and tunclient are built (make all)"
 AGENT=$E2E_TMP/agent-ns TUNCLIENT=$E2E_TMP/tunclient-ns
 
-# The pool: with a gateway address when the manager's API has the setting, else without (then
-# the device gets a route for the prefix and the namespace's answers come from $HOSTADDR).
+# Two pools: 10.77.0.0/24 with the gateway address 10.77.0.1 (the device gets the address, the
+# kernel the prefix's route), 10.78.0.0/24 of another ISD-AS without one (the device gets a route).
 mgr_start "$E2E_TMP/mgr" --enroll-rate 100000 --enroll-burst 100000 || e2e_bail "the manager starts"
 TOKEN=$(cat "$E2E_TMP/mgr/admin.token")
-GW=
+GW=10.77.0.1
 api POST /v1/pools '{"name":"gw","isd_as":"1-ff00:0:110","prefix":"10.77.0.0/24","mode":"ip","gateway":"10.77.0.1"}'
-if [ "$STATUS" = 201 ]; then
-	GW=10.77.0.1
-else
-	diag "POST /v1/pools with a gateway -> $STATUS: the pool has none"
-	api POST /v1/pools '{"name":"gw","isd_as":"1-ff00:0:110","prefix":"10.77.0.0/24","mode":"ip"}'
-	[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
-fi
+[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools with a gateway -> $STATUS: $BODY"
 POOL_ID=$(jget .id)
-TARGET=${GW:-$HOSTADDR} # the namespace address the client talks to
-WHAT="route"            # what the pool puts on the device
-[ -n "$GW" ] && WHAT="gateway address $GW"
+api POST /v1/pools '{"name":"nogw","isd_as":"1-ff00:0:111","prefix":"10.78.0.0/24","mode":"ip"}'
+[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
+POOL2_ID=$(jget .id)
 
 agent_start "$E2E_TMP/agent" --tun "$TUN" --tun-mtu 1500 || e2e_bail "the agent starts with --tun"
 wait_for 10 agent_connected || e2e_bail "the agent connects to the manager"
@@ -80,18 +77,15 @@ wait_for 10 agent_connected || e2e_bail "the agent connects to the manager"
 # ======================================================================= the device
 
 dev_ready() {
-	in_ns ip -o link show "$TUN" 2>/dev/null | grep -q 'mtu 1500' || return 1
-	if [ -n "$GW" ]; then
-		in_ns ip -o addr show dev "$TUN" | grep -qF "inet $GW/24"
-	else
-		in_ns ip route show dev "$TUN" | grep -q '^10\.77\.0\.0/24'
-	fi
+	in_ns ip -o link show "$TUN" 2>/dev/null | grep -q 'mtu 1500' &&
+	    in_ns ip -o addr show dev "$TUN" | grep -qF "inet $GW/24" &&
+	    in_ns ip route show dev "$TUN" | grep -q '^10\.78\.0\.0/24'
 }
-that "the device $TUN is not there with MTU 1500 and the pool's $WHAT: $(in_ns ip addr show dev "$TUN" 2>&1; in_ns ip route 2>&1)" \
+that "the device $TUN is not there with MTU 1500, $GW/24 and a route to 10.78.0.0/24: $(in_ns ip addr show dev "$TUN" 2>&1; in_ns ip route 2>&1)" \
     wait_for 10 dev_ready
 that "the device $TUN is not up: $(in_ns ip -o link show "$TUN" 2>&1)" \
     eval 'in_ns ip -o link show "$TUN" | grep -q "[<,]UP[,>]"'
-verdict "the agent's TUN device is up with MTU 1500 and the pool's $WHAT"
+verdict "the agent's TUN device is up with MTU 1500, the gateway address $GW/24 and the route to the pool without a gateway"
 
 # ======================================================================= uplink and downlink
 
@@ -101,22 +95,25 @@ want_event A '^assigned 10\.77\.0\.[0-9]+ 1-ff00:0:110$'
 ADDR_A=$(awk '{ print $2 }' <<<"$CL_LINE")
 verdict "client A in the namespace gets $ADDR_A"
 
-client_cmd A "send $TARGET 1 20"
-want_event A "^datagram $TARGET $ADDR_A [0-9]+ icmp 3 3\$" 5
-verdict "a UDP packet from the tunnel to $TARGET reaches the namespace's stack (its port unreachable comes back into the tunnel)"
+client_cmd A "send $GW 1 20"
+want_event A "^datagram $GW $ADDR_A [0-9]+ icmp 3 3\$" 5
+verdict "a UDP packet from the tunnel to the gateway address $GW reaches the namespace's stack (its port unreachable comes back into the tunnel)"
+client_cmd A "send $HOSTADDR 1 20"
+want_event A "^datagram $HOSTADDR $ADDR_A [0-9]+ icmp 3 3\$" 5
+verdict "a UDP packet from the tunnel to $HOSTADDR, behind the gateway, reaches it the same way"
 
 in_ns bash -c "echo gateway-down > /dev/udp/$ADDR_A/5000" 2>"$E2E_TMP/udp.err" ||
     fail "writing to /dev/udp/$ADDR_A/5000 in the namespace: $(cat "$E2E_TMP/udp.err")"
 want_event A "^datagram [0-9.]+ $ADDR_A 41\$" 5
 verdict "a UDP packet written in the namespace to $ADDR_A arrives as a datagram at the client"
 
-client_cmd A "spoof 10.77.0.200 $TARGET"
+client_cmd A "spoof 10.77.0.200 $HOSTADDR"
 want_event A '^sent 1 ok=1 failed=0$'
 verdict "client A sends a packet with a spoofed source"
 
-client_cmd A "ttl 1" "send $TARGET 1 20" "ttl 64"
-want_event A "^datagram ${GW:-$TARGET} $ADDR_A [0-9]+ icmp 11 0\$" 5
-verdict "TTL 1 from the tunnel: ICMP time exceeded back from ${GW:-$TARGET, the packet destination}"
+client_cmd A "ttl 1" "send $HOSTADDR 1 20" "ttl 64"
+want_event A "^datagram $GW $ADDR_A [0-9]+ icmp 11 0\$" 5
+verdict "TTL 1 from the tunnel: ICMP time exceeded back from the pool's gateway address $GW"
 
 # Oversize downlink: 1472 bytes of UDP payload make a 1500-byte packet, which the device's MTU
 # takes but no QUIC datagram does (1200 bytes of UDP payload until path-MTU discovery, 1452 at
@@ -176,41 +173,39 @@ client_cmd A "send $ADDR_B 1 30"
 want_event B "^datagram $ADDR_A $ADDR_B 58\$" 5
 verdict "client to client ($ADDR_A -> $ADDR_B) straight through the agent"
 api PATCH "/v1/pools/$POOL_ID" '{"client_to_client":false}'
-if [ "$STATUS" = 200 ]; then
-	# The host forwards: what the agent gives it for B comes back to the device.
-	in_ns sysctl -qw net.ipv4.ip_forward=1
-	sleep 0.5 # the POOL_UPDATE reaches the agent
-	client_cmd A "send $ADDR_B 3 31"
-	want_event A '^sent 3 ok=3 failed=0$'
-	sleep 1
-	that "B got A's packets of a pool with client_to_client false: $(grep -c " 59\$" "$E2E_TMP/cl.B.out")" \
-	    test "$(grep -c "^datagram $ADDR_A $ADDR_B 59\$" "$E2E_TMP/cl.B.out")" = 0
-	isolated_reported() {
-		api GET "/v1/sessions?pssid=$PB"
-		[ "$(jget .items[0].drops.isolated)" = 3 ]
-	}
-	that "GET /v1/sessions shows no 3 isolated drops for B within 12 s" wait_for 12 isolated_reported
-	verdict "client_to_client false: A's packets to B go to the host and, routed back, are dropped (isolated)"
-	in_ns sysctl -qw net.ipv4.ip_forward=0
-else
-	skip "client_to_client false keeps clients apart" "PATCH /v1/pools client_to_client -> $STATUS (the manager has no such setting)"
-fi
+[ "$STATUS" = 200 ] || fail "PATCH /v1/pools/$POOL_ID client_to_client false -> $STATUS"
+# The host forwards: what the agent gives it for B comes back to the device.
+in_ns sysctl -qw net.ipv4.ip_forward=1
+sleep 0.5 # the POOL_UPDATE reaches the agent
+client_cmd A "send $ADDR_B 3 31"
+want_event A '^sent 3 ok=3 failed=0$'
+sleep 1
+that "B got A's packets of a pool with client_to_client false: $(grep -c " 59\$" "$E2E_TMP/cl.B.out")" \
+    test "$(grep -c "^datagram $ADDR_A $ADDR_B 59\$" "$E2E_TMP/cl.B.out")" = 0
+isolated_reported() {
+	api GET "/v1/sessions?pssid=$PB"
+	[ "$(jget .items[0].drops.isolated)" = 3 ]
+}
+that "GET /v1/sessions shows no 3 isolated drops for B within 12 s" wait_for 12 isolated_reported
+verdict "client_to_client false: A's packets to B go to the host and, routed back, are dropped (isolated)"
+in_ns sysctl -qw net.ipv4.ip_forward=0
 client_stop B
 
 # ======================================================================= pool and agent gone
 
 client_stop A
-api DELETE "/v1/pools/$POOL_ID?force=true"
-if [ "$STATUS" = 204 ] || [ "$STATUS" = 200 ]; then
-	dev_clean() {
-		! in_ns ip route show dev "$TUN" 2>/dev/null | grep -q '10\.77\.0\.'
-	}
-	that "the pool's $WHAT stays on $TUN after the pool is deleted: $(in_ns ip route show dev "$TUN")" \
-	    wait_for 10 dev_clean
-	verdict "a deleted pool's $WHAT leaves the device"
-else
-	diag "DELETE /v1/pools/$POOL_ID -> $STATUS ($BODY): the removal is not checked"
-fi
+api DELETE "/v1/pools/$POOL2_ID?force=true"
+[ "$STATUS" = 204 ] || [ "$STATUS" = 200 ] || fail "DELETE /v1/pools/$POOL2_ID -> $STATUS"
+api PATCH "/v1/pools/$POOL_ID" '{"gateway":"10.77.0.254"}'
+[ "$STATUS" = 200 ] || fail "PATCH /v1/pools/$POOL_ID gateway -> $STATUS"
+dev_follows() {
+	! in_ns ip route show dev "$TUN" 2>/dev/null | grep -q '10\.78\.0\.' &&
+	    ! in_ns ip -o addr show dev "$TUN" | grep -qF "inet $GW/" &&
+	    in_ns ip -o addr show dev "$TUN" | grep -qF "inet 10.77.0.254/24"
+}
+that "the device does not follow (route to 10.78.0.0/24 gone, $GW replaced by 10.77.0.254): $(in_ns ip addr show dev "$TUN"; in_ns ip route show dev "$TUN")" \
+    wait_for 10 dev_follows
+verdict "the device follows the pools: a deleted pool's route and a replaced gateway address leave it"
 agent_stop
 check "the agent exits 0 on SIGTERM" test "$AGENT_RC" = 0
 check "the TUN device goes with the agent" eval '! in_ns ip link show "$TUN" >/dev/null 2>&1'
