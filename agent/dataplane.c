@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/clock.h"
 #include "../lib/hashtab.h"
 #include "dataplane.h"
 #include "dpmode.h"
@@ -12,8 +13,18 @@ struct dataplane {
 	struct dp_mode mode; /* copies: one pointer less to follow per packet */
 	struct dp_sink sink;
 	dp_send_fn send;
+	dp_room_fn room;
 	struct hashtab routes; /* of the routed ports by address (a client may ask for its own) */
 	struct dp_stats stats;
+	struct dp_pool *pools;
+	size_t npools;
+	int isolating; /* some pool has isolate_clients */
+	struct bucket sink_answers; /* the rate of error answers into the sink side */
+	/* An uplink packet is copied here to take its hop count (the datagram is the transport's,
+	 * read-only); answers are written to answer. Neither outlives one packet: no allocation
+	 * per packet. */
+	uint8_t pkt[DP_PACKET_MAX];
+	uint8_t answer[DP_ANSWER_MAX];
 };
 
 static size_t
@@ -33,7 +44,8 @@ port_key(const struct hnode *n, size_t *len)
 }
 
 struct dataplane *
-dataplane_new(const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send)
+dataplane_new(
+    const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send, dp_room_fn room)
 {
 	struct dataplane *dp;
 
@@ -42,6 +54,7 @@ dataplane_new(const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn
 	dp->mode = *mode;
 	dp->sink = *sink;
 	dp->send = send;
+	dp->room = room;
 	if (hashtab_init(&dp->routes, port_key, 256) < 0) {
 		free(dp);
 		return NULL;
@@ -55,6 +68,7 @@ dataplane_free(struct dataplane *dp)
 	if (dp == NULL)
 		return;
 	hashtab_free(&dp->routes);
+	free(dp->pools);
 	free(dp);
 }
 
@@ -95,9 +109,50 @@ dataplane_routes(const struct dataplane *dp)
 	return hashtab_count(&dp->routes);
 }
 
-/* Count a drop of reason why (enum dp_drop), at the sending port too when there is one. */
+int
+dataplane_pools_set(struct dataplane *dp, const struct dp_pool *pools, size_t n)
+{
+	struct dp_pool *v = NULL;
+
+	if (n > 0) {
+		if ((v = malloc(n * sizeof(*v))) == NULL)
+			return -1;
+		memcpy(v, pools, n * sizeof(*v));
+	}
+	free(dp->pools);
+	dp->pools = v;
+	dp->npools = n;
+	dp->isolating = 0;
+	for (size_t i = 0; i < n; i++)
+		dp->isolating |= v[i].isolate_clients != 0;
+	return 0;
+}
+
+const struct dp_pool *
+dataplane_pool_of(const struct dataplane *dp, const struct addr *a)
+{
+	for (size_t i = 0; i < dp->npools; i++)
+		if (prefix_contains(&dp->pools[i].prefix, a))
+			return &dp->pools[i];
+	return NULL;
+}
+
+int
+dataplane_isolated(const struct dataplane *dp, const struct addr *a, const struct addr *b)
+{
+	const struct dp_pool *pa, *pb;
+
+	if (!dp->isolating)
+		return 0;
+	pa = dataplane_pool_of(dp, a);
+	pb = dataplane_pool_of(dp, b);
+	return (pa != NULL && pa->isolate_clients) || (pb != NULL && pb->isolate_clients);
+}
+
+/* Count a drop of reason why (enum dp_drop), at the port whose packet it was when there is one,
+ * else as unowned. */
 static void
-drop(struct dataplane *dp, struct dp_port *from, int why)
+drop(struct dataplane *dp, struct dp_port *port, int why)
 {
 	switch (why) {
 	case DP_DROP_MALFORMED: dp->stats.malformed++; break;
@@ -106,9 +161,67 @@ drop(struct dataplane *dp, struct dp_port *from, int why)
 	case DP_DROP_TOO_BIG: dp->stats.too_big++; break;
 	case DP_DROP_BLOCKED: dp->stats.blocked++; break;
 	case DP_DROP_UNASSIGNED: dp->stats.unassigned++; break;
+	case DP_DROP_TTL_EXCEEDED: dp->stats.ttl_exceeded++; break;
+	case DP_DROP_ISOLATED: dp->stats.isolated++; break;
+	default: return;
 	}
-	if (from != NULL)
-		from->c.dropped_packets++;
+	counters_drop(port != NULL ? &port->c : &dp->stats.unowned, (enum counters_drop)(why - 1));
+}
+
+/* Answer kind about pkt (whose destination was dst) to its sender: the client of port from, or
+ * the sink side (from NULL); mtu for DP_ANSWER_TOO_BIG. Into a tunnel the answer comes from the
+ * gateway address of the sender's pool (what a client's traceroute should show), else from dst.
+ * Into the sink side it comes from dst, the tunnel's address, always: the gateway address is
+ * the TUN host's own, and a kernel drops a packet that arrives with one of its own addresses as
+ * source (a martian), so the sender would never hear it. Rate-limited per receiver. */
+static void
+answer(struct dataplane *dp, struct dp_port *from, enum dp_answer kind, const uint8_t *pkt,
+    size_t len, const struct addr *dst, unsigned mtu)
+{
+	const struct addr *src = dst;
+	const struct dp_pool *pool;
+	size_t n;
+
+	if (from == NULL && dp->sink.answer == NULL)
+		return;
+	if (from != NULL && (pool = dataplane_pool_of(dp, &from->addr)) != NULL &&
+	    pool->gateway.family == from->addr.family)
+		src = &pool->gateway;
+	if ((n = dp->mode.answer(kind, pkt, len, src, mtu, dp->answer)) == 0)
+		return;
+	if (!bucket_take(from != NULL ? &from->answers : &dp->sink_answers, clock_mono_ns(),
+		DP_ANSWER_RATE, DP_ANSWER_BURST)) {
+		dp->stats.answers_limited++;
+		return;
+	}
+	if (from == NULL) {
+		if (dp->sink.answer(dp->sink.arg, dp->answer, n) != 0)
+			return;
+	} else {
+		if (dp->send(from->conn, dp->answer, n) != 0)
+			return;
+		from->c.tx_packets++;
+		from->c.tx_bytes += n;
+	}
+	dp->stats.answers++;
+}
+
+int
+dataplane_forward(struct dataplane *dp, struct dp_port *from, struct dp_port *to,
+    const uint8_t *pkt, size_t len, const struct addr *dst)
+{
+	int rv;
+
+	if ((rv = dp->send(to->conn, pkt, len)) == 0) {
+		to->c.tx_packets++;
+		to->c.tx_bytes += len;
+	} else if (rv == DP_DROP_TOO_BIG) {
+		size_t room = dp->room(to->conn);
+
+		answer(dp, from, DP_ANSWER_TOO_BIG, pkt, len, dst,
+		    room > DP_PACKET_MAX ? DP_PACKET_MAX : (unsigned)room);
+	}
+	return rv;
 }
 
 int
@@ -119,15 +232,23 @@ dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *p
 
 	if ((to = dataplane_route_find(dp, dst)) == NULL)
 		return DP_DROP_NO_ROUTE;
-	/* Over-size: the sender should hear ICMP "packet too big" / "fragmentation needed"
-	 * (QUIC keeps packets at 1200 bytes until path-MTU discovery proves more, so this is no
-	 * rare case); generating it belongs to the TUN work of issue 5, here the packet is only
-	 * dropped and counted. */
 	if ((rv = dp->send(to->conn, pkt, len)) != 0)
 		return rv;
 	to->c.tx_packets++;
 	to->c.tx_bytes += len;
 	return 0;
+}
+
+/* The router's hop: one off the packet's hop count (pkt is the data plane's to change), or the
+ * time-exceeded answer to its sender (from; NULL: the sink side). The one place for both
+ * directions. */
+static int
+hop(struct dataplane *dp, struct dp_port *from, uint8_t *pkt, size_t len, const struct addr *dst)
+{
+	if (dp->mode.hop(pkt, len) == 0)
+		return 0;
+	answer(dp, from, DP_ANSWER_TIME_EXCEEDED, pkt, len, dst, 0);
+	return DP_DROP_TTL_EXCEEDED;
 }
 
 void
@@ -140,22 +261,38 @@ dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt,
 	from->c.rx_bytes += len;
 	if (!from->routed)
 		why = DP_DROP_UNASSIGNED;
-	else if ((why = dp->mode.uplink_check(dp, from, pkt, len, &dst)) == 0)
-		why = dp->sink.output(dp->sink.arg, dp, from, pkt, len, &dst);
+	else if (len > sizeof(dp->pkt))
+		why = DP_DROP_MALFORMED;
+	else if ((why = dp->mode.uplink_check(dp, from, pkt, len, &dst)) == 0) {
+		memcpy(dp->pkt, pkt, len);
+		if ((why = hop(dp, from, dp->pkt, len, &dst)) == 0)
+			why = dp->sink.output(dp->sink.arg, dp, from, dp->pkt, len, &dst);
+	}
 	if (why != 0)
 		drop(dp, from, why);
 }
 
 void
-dataplane_downlink(struct dataplane *dp, const uint8_t *pkt, size_t len)
+dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len)
 {
-	struct addr dst;
+	struct dp_port *to = NULL;
+	struct addr src, dst;
 	int why;
 
-	if ((why = dp->mode.downlink_dest(pkt, len, &dst)) == 0)
-		why = dataplane_deliver(dp, &dst, pkt, len);
+	if ((why = dp->mode.downlink_dest(pkt, len, &src, &dst)) == 0) {
+		if ((to = dataplane_route_find(dp, &dst)) == NULL)
+			why = DP_DROP_NO_ROUTE;
+		/* A client's packet to a client that the sink side routed back (a host forwarding
+		 * what the tun sink gave it, the way back to the device): isolation holds whatever
+		 * the host does. The gateway's own address is no client's: it passes. */
+		else if (dp->isolating && dataplane_isolated(dp, &src, &dst) &&
+		    dataplane_route_find(dp, &src) != NULL)
+			why = DP_DROP_ISOLATED;
+		else if ((why = hop(dp, NULL, pkt, len, &dst)) == 0)
+			why = dataplane_forward(dp, NULL, to, pkt, len, &dst);
+	}
 	if (why != 0)
-		drop(dp, NULL, why);
+		drop(dp, to, why);
 }
 
 void
@@ -170,9 +307,14 @@ static int
 hub_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
     const struct addr *dst)
 {
+	struct dp_port *to;
+
 	(void)arg;
-	(void)from;
-	return dataplane_deliver(dp, dst, pkt, len);
+	if ((to = dataplane_route_find(dp, dst)) == NULL)
+		return DP_DROP_NO_ROUTE;
+	if (dataplane_isolated(dp, &from->addr, dst))
+		return DP_DROP_ISOLATED;
+	return dataplane_forward(dp, from, to, pkt, len, dst);
 }
 
 const struct dp_sink dataplane_hub = {

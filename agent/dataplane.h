@@ -3,16 +3,24 @@
  *
  *   uplink    a datagram from a tunnel's client: counted at its port; dropped when the port has
  *             no address (`unassigned`); checked by the mode (struct dp_mode, dpmode.h: ip
- *             mode's source check, scion mode's header checks); then handed to the sink (struct
- *             dp_sink, dpsink.h: the hub, which forwards to the tunnel owning the destination
- *             address; a TUN device; the SCION underlay).
+ *             mode's source check, scion mode's header checks); its hop count taken one off
+ *             (the mode's hop: TTL / hop limit); then handed to the sink (struct dp_sink,
+ *             dpsink.h: the hub, which forwards to the tunnel owning the destination address; a
+ *             TUN device; the SCION underlay).
  *   downlink  a packet from the sink side (TUN device, underlay) for a tunnel: the mode names its
- *             destination host address, the route table finds the port, the packet is sent.
+ *             destination host address, the route table finds the port, the hop count is taken,
+ *             the packet is sent.
+ *
+ * Being a router, it answers what it cannot forward (the mode writes the answer: ICMP in ip
+ * mode): a hop count that ran out (time exceeded) and a packet over the destination tunnel's room
+ * (too big, with the room the owner's dp_room_fn reports), back to the sender, a tunnel or the
+ * sink side (dp_sink.answer); at most DP_ANSWER_RATE a second per receiver.
  *
  * A tunnel's end is a struct dp_port the tunnel layer embeds; the data plane keeps a hash table
  * from assigned host address to port and never owns the ports. It knows nothing of QUIC: packets
  * go into a tunnel through the send function the owner gives, so it is testable alone. Per
- * packet it calls the mode's check and the sink (and the send function): no allocation. */
+ * packet it calls the mode's check and hop and the sink (and the send function), copying an
+ * uplink packet once into its own buffer: no allocation. */
 #ifndef AGENT_DATAPLANE_H
 #define AGENT_DATAPLANE_H
 
@@ -22,27 +30,58 @@
 
 #include "../lib/addr.h"
 #include "../lib/counters.h"
+#include "../lib/bucket.h"
 #include "../lib/hashtab.h"
 
-/* Why a packet was dropped: each counts in its struct dp_stats field. Mode checks, sinks and
- * the send function return 0 or one of these. */
+/* Why a packet was dropped: each counts in its struct dp_stats field and, for a packet of a
+ * tunnel (from it, or to it), in that port's counters (lib/counters.h, drops[why - 1]). Mode
+ * checks, sinks and the send function return 0 or one of these. */
 enum dp_drop {
-	DP_DROP_MALFORMED = 1,
-	DP_DROP_SPOOFED,
-	DP_DROP_NO_ROUTE,
-	DP_DROP_TOO_BIG,
-	DP_DROP_BLOCKED,
-	DP_DROP_UNASSIGNED,
+	DP_DROP_MALFORMED = COUNTERS_DROP_MALFORMED + 1,
+	DP_DROP_SPOOFED = COUNTERS_DROP_SPOOFED + 1,
+	DP_DROP_NO_ROUTE = COUNTERS_DROP_NO_ROUTE + 1,
+	DP_DROP_TOO_BIG = COUNTERS_DROP_TOO_BIG + 1,
+	DP_DROP_BLOCKED = COUNTERS_DROP_BLOCKED + 1,
+	DP_DROP_UNASSIGNED = COUNTERS_DROP_UNASSIGNED + 1,
+	DP_DROP_TTL_EXCEEDED = COUNTERS_DROP_TTL_EXCEEDED + 1,
+	DP_DROP_ISOLATED = COUNTERS_DROP_ISOLATED + 1,
 };
 
-/* Drops of the whole data plane, by cause. */
+/* The router's error answers (ICMP in ip mode: dpmode.h), at most DP_ANSWER_RATE a second with
+ * bursts of DP_ANSWER_BURST per port, and as many for the sink side (lib/bucket.h): a flood of
+ * bad packets cannot make the agent send more than that back. */
+#define DP_ANSWER_RATE 100
+#define DP_ANSWER_BURST 20
+#define DP_ANSWER_MAX 1280 /* the largest answer a mode writes */
+#define DP_PACKET_MAX 65535 /* the largest packet the data plane forwards */
+
+enum dp_answer {
+	DP_ANSWER_TOO_BIG = 1, /* over what the next hop carries; with the MTU it does carry */
+	DP_ANSWER_TIME_EXCEEDED, /* the hop count ran out here */
+};
+
+/* Drops of the whole data plane, by cause, and its answers. */
 struct dp_stats {
 	uint64_t malformed; /* not a packet of the mode with consistent lengths */
 	uint64_t spoofed; /* source address not the tunnel's assigned address */
 	uint64_t no_route; /* the sink has nowhere to send it (the hub: no tunnel owns it) */
-	uint64_t too_big; /* over the destination tunnel's datagram size */
-	uint64_t blocked; /* the destination tunnel could not take it now */
+	uint64_t too_big; /* over the destination tunnel's datagram size (answered) */
+	uint64_t blocked; /* the destination could not take it now */
 	uint64_t unassigned; /* from a tunnel without an address */
+	uint64_t ttl_exceeded; /* its hop count ran out here (answered) */
+	uint64_t isolated; /* client to client in a pool with isolate_clients, no TUN device */
+	uint64_t answers; /* error answers sent */
+	uint64_t answers_limited; /* error answers the rate limit held back */
+	/* drops of packets from the sink side that no tunnel owns (so no session counts them),
+	 * by reason: STATS adds them to the agent's totals */
+	struct counters unowned;
+};
+
+/* A pool as the data plane needs it (the agent's state.c has the rest). */
+struct dp_pool {
+	struct prefix prefix;
+	struct addr gateway; /* family 0: none */
+	int isolate_clients;
 };
 
 /* One tunnel's end, embedded in the tunnel; zero it, then set conn. */
@@ -51,22 +90,27 @@ struct dp_port {
 	struct addr addr; /* the assigned address, when routed */
 	int routed; /* in the route table under addr */
 	struct counters c;
+	struct bucket answers; /* the rate of error answers into this tunnel */
 	struct hnode node; /* the route table's */
 };
 
-/* Send len bytes into the tunnel conn: 0, DP_DROP_TOO_BIG (over what it carries now) or
- * DP_DROP_BLOCKED (congestion, flow control, closing). */
+/* Send len bytes into the tunnel conn: 0, DP_DROP_TOO_BIG (over what it carries now: the data
+ * plane then asks dp_room_fn and answers the sender) or DP_DROP_BLOCKED (congestion, flow
+ * control, closing). */
 typedef int (*dp_send_fn)(void *conn, const void *pkt, size_t len);
+/* The largest packet the tunnel conn carries now (its datagram room). */
+typedef size_t (*dp_room_fn)(void *conn);
 
 struct dp_mode;
 struct dp_sink;
 struct dataplane;
 
 /* A data plane of mode (dpmode.h) handing uplink packets to sink (dpsink.h; copied, its arg
- * stays the caller's), sending into tunnels with send. NULL when out of memory (or of randomness
- * for its hash key). Free with dataplane_free() (NULL is fine); the ports are the caller's. */
+ * stays the caller's), sending into tunnels with send, learning their room with room. NULL when
+ * out of memory (or of randomness for its hash key). Free with dataplane_free() (NULL is fine);
+ * the ports are the caller's. */
 struct dataplane *dataplane_new(
-    const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send);
+    const struct dp_mode *mode, const struct dp_sink *sink, dp_send_fn send, dp_room_fn room);
 void dataplane_free(struct dataplane *dp);
 
 /* Route a to port p (a host route). A port has at most one address: a previous one is removed.
@@ -97,15 +141,39 @@ dataplane_port_owns(const struct dp_port *p, const struct addr *a)
 	return p->routed && dataplane_addr_eq(&p->addr, a);
 }
 
-/* One datagram from the client of port from: counted, checked, handed on or dropped. */
+/* Replace the pools the data plane knows (copied) by the n of pools: the gateway address
+ * ICMP errors into a tunnel come from, and isolate_clients. 0, or -1 when out of memory (the old
+ * ones stay). */
+int dataplane_pools_set(struct dataplane *dp, const struct dp_pool *pools, size_t n);
+
+/* The pool holding a, or NULL. */
+const struct dp_pool *dataplane_pool_of(const struct dataplane *dp, const struct addr *a);
+
+/* Whether a packet between tunnel addresses a and b must not go from one tunnel to the other:
+ * the pool of either has isolate_clients. 1 or 0. */
+int dataplane_isolated(const struct dataplane *dp, const struct addr *a, const struct addr *b);
+
+/* One datagram from the client of port from: counted, checked, its hop count taken one off
+ * (answered when it ran out), handed to the sink or dropped. */
 void dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len);
 
-/* One packet from the sink side for whichever tunnel owns its destination: sent or dropped. */
-void dataplane_downlink(struct dataplane *dp, const uint8_t *pkt, size_t len);
+/* One packet from the sink side for whichever tunnel owns its destination: its hop count taken
+ * one off (in place; answered through the sink when it ran out), then sent (answered through the
+ * sink when too big for the tunnel) or dropped; dropped as isolated when it is one client's to
+ * another that dataplane_isolated() keeps apart (routed back by the host). */
+void dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len);
 
 /* Send pkt into the tunnel owning dst, counted there: 0, DP_DROP_NO_ROUTE (no tunnel owns it),
- * or the send function's drop. Nothing is counted as dropped here: the caller counts. */
+ * or the send function's drop. Nothing is counted as dropped here: the caller counts. No answer
+ * either: for answers of the mode's own (scion mode's SCMP). */
 int dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *pkt, size_t len);
+
+/* A sink's forward of an uplink packet of port from (whose hop count the data plane took) into
+ * the tunnel of port to, counted there: 0, or the send function's drop, which the caller
+ * returns for the data plane to count; DP_DROP_TOO_BIG has been answered to from with the room
+ * of to (dst: the packet's destination, the answer's source when its pool has no gateway). */
+int dataplane_forward(struct dataplane *dp, struct dp_port *from, struct dp_port *to,
+    const uint8_t *pkt, size_t len, const struct addr *dst);
 
 void dataplane_stats(const struct dataplane *dp, struct dp_stats *out);
 size_t dataplane_routes(const struct dataplane *dp);

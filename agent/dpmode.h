@@ -3,7 +3,8 @@
  * counters and the sink are the data plane's, the same in every mode.
  *
  *   ip     each datagram is one IPv4/IPv6 packet whose source must be the tunnel's assigned
- *          address (dp_ip.c).
+ *          address; TTL / hop limit taken one off per forward, ICMP / ICMPv6 errors as answers
+ *          (dp_ip.c, lib/icmp.h).
  *   scion  (a later issue) each datagram is one SCION packet whose source host address must be
  *          the assigned address; its check also answers a violation with an SCMP Parameter
  *          Problem through the same tunnel (dataplane_deliver() to the sender's address), which
@@ -24,9 +25,18 @@ struct dp_mode {
 	 * reason (enum dp_drop: DP_DROP_MALFORMED, DP_DROP_SPOOFED, ...). */
 	int (*uplink_check)(struct dataplane *dp, const struct dp_port *from, const uint8_t *pkt,
 	    size_t len, struct addr *dst);
-	/* The destination host address of a packet the sink side hands in (TUN device, underlay):
-	 * 0 with *dst, or the drop reason. */
-	int (*downlink_dest)(const uint8_t *pkt, size_t len, struct addr *dst);
+	/* The source and destination host addresses of a packet the sink side hands in (TUN
+	 * device, underlay): 0 with *src and *dst, or the drop reason. */
+	int (*downlink_dest)(const uint8_t *pkt, size_t len, struct addr *src, struct addr *dst);
+	/* Router duty: take one off the hop count of a packet the data plane forwards (either
+	 * way; it passed uplink_check or downlink_dest), in place: 0, or DP_DROP_TTL_EXCEEDED
+	 * with pkt unchanged (the data plane answers DP_ANSWER_TIME_EXCEEDED). */
+	int (*hop)(uint8_t *pkt, size_t len);
+	/* Write into out (DP_ANSWER_MAX bytes) the error answer kind about pkt to its sender,
+	 * sourced from src (mtu: the room for DP_ANSWER_TOO_BIG): its length, or 0 when none may
+	 * be sent (an error about an error, a multicast source, src of another family, ...). */
+	size_t (*answer)(enum dp_answer kind, const uint8_t *pkt, size_t len,
+	    const struct addr *src, unsigned mtu, uint8_t *out);
 };
 
 /* ip mode (dp_ip.c). */

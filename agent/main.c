@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <gnutls/gnutls.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,17 @@
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
+#include "../lib/netlink.h"
 #include "../lib/safedir.h"
 #include "../lib/secret.h"
+#include "../lib/tun.h"
 #include "../lib/version.h"
+#include "advertise.h"
 #include "dataplane.h"
+#include "dp_tun.h"
 #include "dpmode.h"
 #include "dpsink.h"
+#include "gwdev.h"
 #include "link.h"
 #include "quic/quic.h"
 #include "../lib/sockaddr.h"
@@ -34,7 +40,8 @@
 #define PATH_MAX_LEN 4096
 
 struct options {
-	const char *listen, *state_dir, *manager_socket, *channel_key;
+	const char *listen, *advertise, *tun, *state_dir, *manager_socket, *channel_key;
+	unsigned tun_mtu;
 	const char *tls_cert, *tls_key;
 	uint64_t agent_id;
 	enum quic_retry retry;
@@ -49,13 +56,19 @@ struct agent {
 	struct dataplane *dp;
 	struct tunnels *ts;
 	struct quic_server *srv;
+	/* gateway mode (--tun): the device, its sink, its addresses and routes */
+	int tun_fd;
+	struct dp_tun *tun;
+	struct nl *nl;
+	struct gwdev *gw;
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: snaptun-agent [--listen ADDR:PORT] [--state-dir DIR] [--manager-socket PATH]\n"
+	    "usage: snaptun-agent [--listen ADDR:PORT] [--advertise HOST:PORT] [--tun NAME]\n"
+	    "                     [--tun-mtu N] [--state-dir DIR] [--manager-socket PATH]\n"
 	    "                     [--channel-key FILE] [--agent-id N] [--tls-cert FILE --tls-key FILE]\n"
 	    "                     [--retry auto|always|never] [--retry-rate N] [--max-conns N]\n"
 	    "                     [--max-handshakes N] [--log-level LEVEL]\n"
@@ -64,6 +77,11 @@ usage(FILE *f)
 	    "\n"
 	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
 	    "                            port 0 picks a free port)\n"
+	    "  --advertise HOST:PORT     the endpoint clients are told to dial (default: the\n"
+	    "                            listener; a wildcard listener's is derived and logged)\n"
+	    "  --tun NAME                gateway mode: route between the tunnels and the network\n"
+	    "                            through the TUN device NAME (created if missing)\n"
+	    "  --tun-mtu N               its MTU (default 1500)\n"
 	    "  --state-dir DIR           certificate, key, reset secret (default ./var/agent)\n"
 	    "  --manager-socket PATH     the manager's state channel (default ./var/agent.sock)\n"
 	    "  --channel-key FILE        the channel key (default channel.key beside the socket)\n"
@@ -91,6 +109,9 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 	    {"listen", required_argument, NULL, 'l'},
+	    {"advertise", required_argument, NULL, 'A'},
+	    {"tun", required_argument, NULL, 'T'},
+	    {"tun-mtu", required_argument, NULL, 'U'},
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"manager-socket", required_argument, NULL, 'm'},
 	    {"channel-key", required_argument, NULL, 'K'},
@@ -111,6 +132,7 @@ parse_options(int argc, char **argv, struct options *o)
 	int ch;
 
 	o->listen = "0.0.0.0:4433";
+	o->tun_mtu = 1500;
 	o->state_dir = "./var/agent";
 	o->manager_socket = "./var/agent.sock";
 	o->agent_id = 1;
@@ -120,6 +142,17 @@ parse_options(int argc, char **argv, struct options *o)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o->listen = optarg; break;
+		case 'A': o->advertise = optarg; break;
+		case 'T':
+			if (optarg[0] == '\0' || strlen(optarg) >= IFNAMSIZ ||
+			    strchr(optarg, '/') || strchr(optarg, ' '))
+				fatalx(
+				    "--tun \"%s\": not an interface name (1 to %d characters, no '/' "
+				    "or space)",
+				    optarg, IFNAMSIZ - 1);
+			o->tun = optarg;
+			break;
+		case 'U': o->tun_mtu = (unsigned)args_uint("--tun-mtu", optarg, 1280, 65535); break;
 		case 's': o->state_dir = optarg; break;
 		case 'm': o->manager_socket = optarg; break;
 		case 'K': o->channel_key = optarg; break;
@@ -231,6 +264,34 @@ load_reset_secret(const char *state_dir, unsigned char secret[RESET_SECRET_LEN])
 
 /* ---- the link's callbacks ---- */
 
+/* The pools changed (snapshot, POOL_UPDATE): the data plane learns their gateways and
+ * isolate_clients, the TUN device their addresses and routes. */
+static void
+pools_changed(struct agent *ag)
+{
+	const struct state *st = ag->st;
+	struct dp_pool *v = NULL;
+	size_t n = 0;
+
+	if (st->npools > 0 && (v = calloc(st->npools, sizeof(*v))) == NULL) {
+		log_error("pools: out of memory (the data plane keeps the previous ones)");
+	} else {
+		for (size_t i = 0; i < st->npools; i++) {
+			if (st->pools[i].mode != STATE_POOL_IP)
+				continue;
+			v[n].prefix = st->pools[i].prefix;
+			v[n].gateway = st->pools[i].gateway;
+			v[n].isolate_clients = st->pools[i].isolate_clients;
+			n++;
+		}
+		if (dataplane_pools_set(ag->dp, v, n) < 0)
+			log_error("pools: out of memory (the data plane keeps the previous ones)");
+		free(v);
+	}
+	if (ag->gw != NULL)
+		gwdev_sync(ag->gw, st);
+}
+
 static void
 on_welcome(void *arg)
 {
@@ -247,6 +308,7 @@ on_snapshot(void *arg, struct state *st)
 
 	ag->st = st;
 	state_free(old);
+	pools_changed(ag);
 	tunnels_enforce(ag->ts);
 }
 
@@ -308,6 +370,7 @@ on_pool_update(void *arg, const State__Pool *pool)
 	struct agent *ag = arg;
 
 	applied("POOL_UPDATE", state_pool_put(ag->st, pool));
+	pools_changed(ag);
 }
 
 static void
@@ -316,6 +379,7 @@ on_pool_remove(void *arg, uint64_t pool_id)
 	struct agent *ag = arg;
 
 	state_pool_remove(ag->st, pool_id);
+	pools_changed(ag);
 }
 
 static void
@@ -353,6 +417,48 @@ on_udp(struct loop *loop, int fd, unsigned events, void *arg)
 	quic_server_read(ag->srv, fd);
 }
 
+/* The TUN device has packets for the tunnels: a few batches of them, then the QUIC packets
+ * they became go out. A device that fails to read is gone (deleted under the agent): without it
+ * the gateway is no gateway, so the agent stops as on SIGTERM (tunnels closed with code 0,
+ * grants on hold) for its supervisor to start it again, rather than spin on the error. */
+static void
+on_tun(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct agent *ag = arg;
+	int n;
+
+	(void)fd;
+	(void)events;
+	if ((n = dp_tun_read(ag->tun, ag->dp)) > 0) {
+		quic_server_flush(ag->srv);
+	} else if (n < 0 && n != -EINTR) {
+		log_error("TUN device: read: %s: shutting down", strerror(-n));
+		loop_fd_del(loop, ag->tun_fd);
+		loop_stop(loop);
+	}
+}
+
+/* Gateway mode (--tun): open the device, set its MTU and bring it up; the sink goes to *sink. */
+static void
+tun_setup(struct agent *ag, const struct options *o, struct dp_sink *sink)
+{
+	char ifname[IFNAMSIZ];
+	int rv, ifindex;
+
+	if ((rv = tun_open(o->tun, 1, &ag->tun_fd, ifname)) < 0)
+		fatalx("--tun %s: cannot open the TUN device: %s", o->tun, strerror(-rv));
+	if ((ifindex = (int)if_nametoindex(ifname)) == 0)
+		fatal("--tun %s: no such interface after creating it", ifname);
+	if ((rv = nl_open(&ag->nl)) < 0 || (rv = nl_link_set(ag->nl, ifindex, o->tun_mtu, 1)) < 0)
+		fatalx("--tun %s: cannot set its MTU %u and bring it up: %s", ifname, o->tun_mtu,
+		    strerror(-rv));
+	if ((ag->tun = dp_tun_new(ag->tun_fd, o->tun_mtu)) == NULL ||
+	    (ag->gw = gwdev_new(ag->nl, ifindex, ifname)) == NULL)
+		fatalx("out of memory");
+	dp_tun_sink(ag->tun, sink);
+	log_info("gateway mode: TUN device %s, MTU %u", ifname, o->tun_mtu);
+}
+
 /* Before each wait: the transport's and the link's deadlines that passed, the connections acted
  * on outside the transport's callbacks, and the wait bounded by the next deadline (exact to the
  * nanosecond: QUIC pacing deadlines are often less than a millisecond apart). */
@@ -378,14 +484,17 @@ int
 main(int argc, char **argv)
 {
 	char cert[PATH_MAX_LEN], key[PATH_MAX_LEN], keyfile[PATH_MAX_LEN], path[PATH_MAX_LEN];
-	char addrtext[SOCKADDR_STRLEN], pin64[64];
+	char addrtext[SOCKADDR_STRLEN], pin64[64], why[256];
+	char advertised[SOCKADDR_STRLEN + SOCKADDR_HOST_MAX];
+	struct dp_sink sink = dataplane_hub;
+	int derived;
 	unsigned char pin[QUIC_SPKI_PIN_LEN], reset[RESET_SECRET_LEN];
 	struct quic_server_config qc = {0};
 	struct tunnel_config tc = {0};
 	struct link_config lc = {0};
 	struct link_callbacks lcb = {0};
 	struct quic_callbacks qcb;
-	struct agent ag = {0};
+	struct agent ag = {.tun_fd = -1};
 	gnutls_datum_t raw, b64;
 	const struct sockaddr *sa;
 	struct options o = {0};
@@ -447,8 +556,11 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	tc.agent_id = o.agent_id;
 	tc.handshake_timeout_ns = o.handshake_timeout_ms * 1000000u;
-	/* ip mode; the hub until the gateway has a TUN device */
-	if ((ag.dp = dataplane_new(&dp_ip_mode, &dataplane_hub, tunnels_port_send)) == NULL ||
+	/* ip mode; the hub, or the TUN device in gateway mode */
+	if (o.tun != NULL)
+		tun_setup(&ag, &o, &sink);
+	if ((ag.dp = dataplane_new(&dp_ip_mode, &sink, tunnels_port_send, tunnels_port_room)) ==
+		NULL ||
 	    (ag.ts = tunnels_new(&tc, &ag.st, NULL, ag.dp)) == NULL)
 		fatalx("out of memory");
 	tunnels_callbacks(ag.ts, &qcb);
@@ -470,15 +582,22 @@ main(int argc, char **argv)
 			if (loop_fd_add(loop, fds[i], LOOP_READ, on_udp, &ag) < 0)
 				fatal("event loop");
 	}
+	if (ag.tun != NULL && loop_fd_add(loop, ag.tun_fd, LOOP_READ, on_tun, &ag) < 0)
+		fatal("event loop");
 	sa = quic_server_addr(ag.srv, &salen);
 	sockaddr_format(sa, addrtext, sizeof(addrtext));
+	if (advertise_endpoint(
+		o.advertise, sa, advertised, sizeof(advertised), &derived, why, sizeof(why)) < 0)
+		fatalx("%s", why);
+	if (derived)
+		log_info("advertising %s (derived; set --advertise to choose)", advertised);
 	snprintf(path, sizeof(path), "%s/agent.addr", o.state_dir);
 
 	lc.socket_path = o.manager_socket;
 	lc.key_file = keyfile;
 	lc.agent_id = o.agent_id;
 	lc.software_version = AGENT_VERSION;
-	lc.listen_address = addrtext;
+	lc.listen_address = advertised;
 	lc.spki_pin = pin;
 	lcb.arg = &ag;
 	lcb.welcome = on_welcome;
@@ -502,8 +621,10 @@ main(int argc, char **argv)
 
 		write_file(path, line, (size_t)len, 0644);
 	}
-	log_info("snaptun-agent %s (agent id %llu) listening on %s, SPKI pin %s, manager %s",
-	    AGENT_VERSION, (unsigned long long)o.agent_id, addrtext, pin64, o.manager_socket);
+	log_info("snaptun-agent %s (agent id %llu) listening on %s (advertised %s), SPKI pin %s, "
+		 "manager %s",
+	    AGENT_VERSION, (unsigned long long)o.agent_id, addrtext, advertised, pin64,
+	    o.manager_socket);
 
 	loop_before_sleep(loop, before_sleep, &ag);
 	if (loop_run(loop) < 0)
@@ -515,6 +636,12 @@ main(int argc, char **argv)
 	link_flush(ag.link, 1000);
 	link_free(ag.link);
 	tunnels_free(ag.ts);
+	gwdev_free(ag.gw);
+	if (ag.nl != NULL)
+		nl_close(ag.nl);
+	dp_tun_free(ag.tun);
+	if (ag.tun_fd >= 0)
+		close(ag.tun_fd);
 	dataplane_free(ag.dp);
 	state_free(ag.st);
 	explicit_bzero(reset, sizeof(reset));

@@ -299,6 +299,12 @@ state_pool_put(struct state *st, const State__Pool *p)
 	sp.prefix.len = p->prefix_length;
 	sp.mode = p->mode == STATE__POOL_MODE__POOL_MODE_SCION ? STATE_POOL_SCION : STATE_POOL_IP;
 	sp.hold_seconds = p->hold_seconds;
+	/* The gateway must be an address of the pool: the TUN device gets it with the pool's
+	 * prefix length, and ICMP errors come from it. */
+	if (p->gateway.len != 0 &&
+	    (addr_from(&p->gateway, &sp.gateway) < 0 || !prefix_contains(&sp.prefix, &sp.gateway)))
+		return ERR_INVALID;
+	sp.isolate_clients = p->isolate_clients;
 	if ((i = pool_index(st, sp.id)) < 0) {
 		if (grow((void **)&st->pools, &st->cappools, st->npools, sizeof(sp)) < 0)
 			return ERR_NOMEM;
@@ -308,22 +314,11 @@ state_pool_put(struct state *st, const State__Pool *p)
 	return 0;
 }
 
-/* Whether the first len bits of a and b agree. */
-static int
-prefix_match(const struct addr *a, const struct addr *b, unsigned len)
-{
-	unsigned whole = len / 8, rest = len % 8;
-
-	if (a->family != b->family || memcmp(a->b, b->b, whole) != 0)
-		return 0;
-	return rest == 0 || ((a->b[whole] ^ b->b[whole]) & (uint8_t)(0xff00u >> rest)) == 0;
-}
-
 const struct state_pool *
 state_pool_of(const struct state *st, const struct addr *a)
 {
 	for (size_t i = 0; i < st->npools; i++)
-		if (prefix_match(&st->pools[i].prefix.net, a, st->pools[i].prefix.len))
+		if (prefix_contains(&st->pools[i].prefix, a))
 			return &st->pools[i];
 	return NULL;
 }

@@ -45,6 +45,8 @@ struct state_pool {
 	struct prefix prefix;
 	enum state_pool_mode mode;
 	uint32_t hold_seconds;
+	struct addr gateway; /* the gateway's own address in the pool; family 0: none */
+	int isolate_clients; /* no client-to-client traffic (proto/state.proto Pool) */
 };
 
 struct state_limits {
@@ -90,8 +92,8 @@ int state_revoke(struct state *st, const char *pssid);
 int state_grant_put(struct state *st, const State__Grant *g);
 void state_grant_release(struct state *st, uint64_t grant_id); /* GRANT_RELEASE */
 
-/* A pool as it is now (POOL, POOL_UPDATE), replacing one of its id: ERR_INVALID without an id or
- * with a bad prefix; ERR_NOMEM. */
+/* A pool as it is now (POOL, POOL_UPDATE), replacing one of its id: ERR_INVALID without an id,
+ * with a bad prefix or a gateway address outside it; ERR_NOMEM. */
 int state_pool_put(struct state *st, const State__Pool *p);
 void state_pool_remove(struct state *st, uint64_t pool_id); /* POOL_UPDATE removed */
 

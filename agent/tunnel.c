@@ -87,6 +87,12 @@ tunnels_port_send(void *conn, const void *pkt, size_t len)
 	}
 }
 
+size_t
+tunnels_port_room(void *conn)
+{
+	return quic_conn_max_datagram(conn);
+}
+
 struct tunnels *
 tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct link *link,
     struct dataplane *dp)
@@ -154,12 +160,14 @@ report_up(struct tunnel *t)
 		t->up_sent = 1;
 }
 
-/* STATS: every established session's counters, the totals with those of ended sessions. */
+/* STATS: every established session's counters, the totals with those of ended sessions and the
+ * data plane's drops that were no session's (packets from the TUN device for no tunnel). */
 static void
 stats_send(struct tunnels *ts, int reconcile)
 {
 	struct report_stats_entry *e = NULL;
 	struct counters sum = ts->total;
+	struct dp_stats dps;
 	size_t n = 0;
 
 	if (!link_up(ts->link))
@@ -177,6 +185,8 @@ stats_send(struct tunnels *ts, int reconcile)
 		n++;
 		counters_add(&sum, &t->port.c);
 	}
+	dataplane_stats(ts->dp, &dps);
+	counters_add(&sum, &dps.unowned);
 	report_stats(ts->link, clock_mono_ns() - ts->started_ns, e, n, &sum, reconcile);
 	free(e);
 }

@@ -36,7 +36,7 @@ struct tunnels;
 
 /* The tunnels of one server. *live is the agent's live state (the owner swaps it; tunnels read
  * it at each use); link carries requests and reports; dp is the data plane the tunnels' ports
- * join (made with tunnels_port_send; the caller's, freed after tunnels_free()). NULL when out
+ * join (made with tunnels_port_send and tunnels_port_room; the caller's, freed after tunnels_free()). NULL when out
  * of memory (or of randomness). Free with tunnels_free() after the server (every connection
  * gone). */
 struct tunnels *tunnels_new(const struct tunnel_config *cfg, struct state *const *live,
@@ -46,6 +46,10 @@ void tunnels_free(struct tunnels *ts);
 /* The data plane's dp_send_fn for these tunnels' ports (conn is the QUIC connection): one
  * DATAGRAM frame. 0, DP_DROP_TOO_BIG or DP_DROP_BLOCKED. */
 int tunnels_port_send(void *conn, const void *pkt, size_t len);
+
+/* The data plane's dp_room_fn for these ports: the largest datagram the connection carries now
+ * (quic_conn_max_datagram()). */
+size_t tunnels_port_room(void *conn);
 
 /* Set the link (created after the server, which it names in HELLO). */
 void tunnels_set_link(struct tunnels *ts, struct link *link);

@@ -165,6 +165,16 @@ prefix_index_of(const struct prefix *p, const struct addr *a, uint64_t *idx)
 }
 
 int
+prefix_contains(const struct prefix *p, const struct addr *a)
+{
+	unsigned whole = p->len / 8, rest = p->len % 8;
+
+	if (a->family != p->net.family || memcmp(a->b, p->net.b, whole) != 0)
+		return 0;
+	return rest == 0 || ((a->b[whole] ^ p->net.b[whole]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+int
 prefix_overlap(const struct prefix *a, const struct prefix *b)
 {
 	unsigned len = a->len < b->len ? a->len : b->len;

@@ -43,6 +43,9 @@ void prefix_addr_at(const struct prefix *p, uint64_t idx, struct addr *out);
 /* The host index of a inside p; -1 if a is not inside p. */
 int prefix_index_of(const struct prefix *p, const struct addr *a, uint64_t *idx);
 
+/* Whether a is inside p (same family, the first p->len bits agree): 1 or 0. */
+int prefix_contains(const struct prefix *p, const struct addr *a);
+
 /* Whether two prefixes share any address. */
 int prefix_overlap(const struct prefix *a, const struct prefix *b);
 

@@ -29,6 +29,7 @@
 #include "agentjobs.h"
 #include "agentlink.h"
 #include "app.h"
+#include "counters_json.h"
 #include "sessions.h"
 #include "statepush.h"
 
@@ -279,14 +280,20 @@ stats(struct agentconn *c, const State__Stats *m)
 	o = json_pack("{s:I, s:I, s:I}", "at", (json_int_t)c->link->app->now(), "uptime_ns",
 	    (json_int_t)(m->uptime_ns > INT64_MAX ? INT64_MAX : m->uptime_ns), "active_sessions",
 	    (json_int_t)m->active_sessions);
-	if (o != NULL && m->total != NULL)
-		json_object_set_new(o, "total",
-		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "rx_datagrams",
-			(json_int_t)m->total->rx_packets, "rx_bytes",
-			(json_int_t)m->total->rx_bytes, "tx_datagrams",
-			(json_int_t)m->total->tx_packets, "tx_bytes",
-			(json_int_t)m->total->tx_bytes, "dropped_datagrams",
-			(json_int_t)m->total->dropped_packets));
+	if (o != NULL && m->total != NULL) {
+		struct counters total = {0};
+		json_t *t = json_object();
+
+		counters_pb_to(&total, m->total);
+		if (t == NULL || counters_json_set(t, &total) < 0) {
+			json_decref(t);
+			json_decref(o);
+			o = NULL;
+		} else if (json_object_set_new(o, "total", t) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
 	free(c->last_stats);
 	c->last_stats = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);

@@ -8,6 +8,7 @@
 #include "agentlink.h"
 #include "api.h"
 #include "app.h"
+#include "counters_json.h"
 #include "sessions.h"
 
 #define SESSION_KILL_REASON "closed by administrator"
@@ -16,17 +17,19 @@ static json_t *
 session_json(const struct session *s)
 {
 	char ia[ISDAS_STRLEN];
+	json_t *o;
 
 	isdas_format(s->isd_as, ia);
-	return json_pack("{s:o, s:s, s:o, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "id", api_count(s->id), "pssid", s->pssid, "address",
-	    s->address[0] ? json_string(s->address) : json_null(), "isd_as", ia, "agent",
-	    api_count(s->agent_id), "grant_id", (json_int_t)s->grant_id, "remote", s->remote,
-	    "started_at", api_time(s->started_at), "expires_at", api_time(s->expires_at),
-	    "rx_bytes", api_count(s->counters.rx_bytes), "rx_datagrams",
-	    api_count(s->counters.rx_packets), "tx_bytes", api_count(s->counters.tx_bytes),
-	    "tx_datagrams", api_count(s->counters.tx_packets), "dropped_datagrams",
-	    api_count(s->counters.dropped_packets));
+	o = json_pack("{s:o, s:s, s:o, s:s, s:o, s:I, s:s, s:o, s:o}", "id", api_count(s->id),
+	    "pssid", s->pssid, "address", s->address[0] ? json_string(s->address) : json_null(),
+	    "isd_as", ia, "agent", api_count(s->agent_id), "grant_id", (json_int_t)s->grant_id,
+	    "remote", s->remote, "started_at", api_time(s->started_at), "expires_at",
+	    api_time(s->expires_at));
+	if (o != NULL && counters_json_set(o, &s->counters) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static struct sessions *

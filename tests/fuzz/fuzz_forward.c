@@ -10,10 +10,17 @@
  *   uplink/downlink: then a length byte n and n packet bytes (a heap copy of exactly n bytes);
  *   the send function's verdict cycles with the byte after the packet (0 sent, too big, blocked).
  *
- * Invariants: never a crash; every packet is sent into exactly one tunnel or counted as exactly
- * one drop; a packet sent goes to the port routed under its destination, which owns that
- * address; an uplink that was sent had the sending port's address as its source; the route
- * table never holds more routes than ports, and each routed port is found under its address. */
+ * The sink is the hub's output with an answer function (what a TUN device has), and the pools
+ * give the IPv4 addresses a gateway and the IPv6 ones isolate_clients, so that the router's
+ * duties run: the fuzzer's TTL / hop-limit bytes reach 1 and 0 (ICMP time exceeded), the too-big
+ * verdict asks for ICMP too big, both ways.
+ *
+ * Invariants: never a crash; every packet is forwarded into exactly one tunnel or counted as
+ * exactly one drop, and brings at most one answer; a packet sent goes to the port routed under
+ * its destination, which owns that address; an uplink that was forwarded had the sending port's
+ * address as its source; every answer is a well-formed ICMP / ICMPv6 packet to the offending
+ * packet's source; the route table never holds more routes than ports, and each routed port is
+ * found under its address. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +37,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct dp_port ports[PORTS];
 static struct addr addrs[8];
-static int verdict, sent;
+static int verdict, sent, sink_answers;
 static const struct dp_port *sent_to;
+static struct addr answer_to; /* the offending packet's source, when it parsed */
+
+/* An answer is an ICMP (1) or ICMPv6 (58) packet to the offending packet's source. */
+static void
+check_answer(const uint8_t *pkt, size_t len)
+{
+	struct ippkt ip;
+
+	if (len > DP_ANSWER_MAX || ippkt_parse(pkt, len, &ip) < 0 ||
+	    ip.proto != (ip.family == 4 ? 1 : 58) || !dataplane_addr_eq(&ip.dst, &answer_to))
+		__builtin_trap();
+}
+
+static int
+fuzz_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
+    const struct addr *dst)
+{
+	(void)arg;
+	return dataplane_hub.output(NULL, dp, from, pkt, len, dst);
+}
+
+static int
+fuzz_answer(void *arg, const uint8_t *pkt, size_t len)
+{
+	(void)arg;
+	check_answer(pkt, len);
+	sink_answers++;
+	return 0;
+}
+
+static size_t
+fuzz_room(void *conn)
+{
+	(void)conn;
+	return 1200;
+}
 
 static int
 fuzz_send(void *conn, const void *pkt, size_t len)
@@ -44,6 +87,8 @@ fuzz_send(void *conn, const void *pkt, size_t len)
 		__builtin_trap();
 	if (verdict != 0)
 		return verdict;
+	if (ip.proto == (ip.family == 4 ? 1 : 58) && dataplane_addr_eq(&ip.dst, &answer_to))
+		check_answer(pkt, len);
 	sent++;
 	sent_to = p;
 	return 0;
@@ -97,25 +142,50 @@ drops(const struct dataplane *dp)
 	struct dp_stats s;
 
 	dataplane_stats(dp, &s);
-	return s.malformed + s.spoofed + s.no_route + s.too_big + s.blocked + s.unassigned;
+	return s.malformed + s.spoofed + s.no_route + s.too_big + s.blocked + s.unassigned +
+	    s.ttl_exceeded + s.isolated;
+}
+
+static uint64_t
+answers(const struct dataplane *dp)
+{
+	struct dp_stats s;
+
+	dataplane_stats(dp, &s);
+	return s.answers;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const struct dp_sink sink = {
+	    .name = "fuzz", .output = fuzz_output, .answer = fuzz_answer};
+	struct dp_pool pools[2];
 	struct dataplane *dp;
-	uint64_t packets = 0;
+	uint64_t packets = 0, answered = 0;
 	size_t off = 0;
 	int ops = 0;
 
 	if (addrs[0].family == 0)
 		init();
-	if ((dp = dataplane_new(&dp_ip_mode, &dataplane_hub, fuzz_send)) == NULL)
+	if ((dp = dataplane_new(&dp_ip_mode, &sink, fuzz_send, fuzz_room)) == NULL)
+		abort();
+	memset(pools, 0, sizeof(pools));
+	pools[0].prefix.net = addrs[0];
+	pools[0].prefix.len = 24;
+	pools[0].prefix.net.b[3] = 0;
+	pools[0].gateway = addrs[0];
+	pools[0].gateway.b[3] = 254;
+	pools[1].prefix.net = addrs[1];
+	pools[1].prefix.net.b[15] = 0;
+	pools[1].prefix.len = 64;
+	pools[1].isolate_clients = 1;
+	if (dataplane_pools_set(dp, pools, 2) < 0)
 		abort();
 	memset(ports, 0, sizeof(ports));
 	for (int i = 0; i < PORTS; i++)
 		ports[i].conn = &ports[i];
-	sent = 0;
+	sent = sink_answers = 0;
 	while (off < size && ops++ < OPS_MAX) {
 		unsigned op = data[off++];
 		struct dp_port *p = &ports[(op >> 2) % PORTS];
@@ -126,8 +196,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: {
 			size_t n = off < size ? data[off++] : 0;
 			uint8_t *pkt;
-			int before = sent;
-			uint64_t dropped = drops(dp);
+			int before = sent + sink_answers;
+			uint64_t dropped = drops(dp), answers_before = answers(dp);
+			struct ippkt ip;
 
 			if (n > size - off)
 				n = size - off;
@@ -142,16 +213,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (op & 0x80)
 				shape(pkt, n, op % 4 == 0 && p->routed ? &p->addr : NULL, a);
 			sent_to = NULL;
+			memset(&answer_to, 0, sizeof(answer_to));
+			if (ippkt_parse(pkt, n, &ip) == 0)
+				answer_to = ip.src;
 			if (op % 4 == 0)
 				dataplane_uplink(dp, p, pkt, n);
 			else
 				dataplane_downlink(dp, pkt, n);
 			packets++;
-			if ((sent - before) + (drops(dp) - dropped) != 1)
+			answered = answers(dp) - answers_before;
+			if (answered > 1 ||
+			    (uint64_t)(sent + sink_answers - before) - answered +
+				    (drops(dp) - dropped) !=
+				1)
 				__builtin_trap(); /* sent once or dropped once, never both or neither */
 			if (op % 4 == 0 && sent_to != NULL) {
-				struct ippkt ip;
-
 				if (ippkt_parse(pkt, n, &ip) < 0 ||
 				    !dataplane_port_owns(p, &ip.src))
 					__builtin_trap(); /* a spoofed packet went through */
@@ -169,7 +245,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    dataplane_route_find(dp, &ports[i].addr) != &ports[i])
 				__builtin_trap();
 	}
-	if ((uint64_t)sent + drops(dp) != packets)
+	if ((uint64_t)(sent + sink_answers) - answers(dp) + drops(dp) != packets)
 		__builtin_trap();
 	for (int i = 0; i < PORTS; i++)
 		dataplane_route_del(dp, &ports[i]);

@@ -34,6 +34,8 @@
  *   send DST N SIZE        N UDP packets of SIZE payload bytes from our assigned address
  *                          (its family) to DST, port 4000 -> 5000
  *   spoof SRC DST          one such packet with the source SRC instead
+ *   ttl N                  the TTL / hop limit of the packets send and spoof build (1..255,
+ *                          default 64)
  *   echo on|off, quiet on|off
  *   stats                  event "stats rx=N rx_bytes=N tx=N tx_bytes=N" (datagrams of ours)
  *   close CODE [REASON]    application close with CODE
@@ -54,8 +56,9 @@
  *   renewed VALID_UNTIL / assigned ADDR IA / sockaddr ADDR PORT (after the response line)
  *   noresponse NAME [bytes=N]              the connection ended before the response did
  *   reset NAME code=N                      the server reset the request's stream
- *   datagram SRC DST LEN                   a received datagram (an IP packet: its addresses;
- *                                          else "? ?")
+ *   datagram SRC DST LEN [icmp T C [mtu=M]] a received datagram (an IP packet: its addresses;
+ *                                          else "? ?"); an ICMP / ICMPv6 one with its type and
+ *                                          code, and the MTU of a too-big error
  *   sent N ok=K failed=F                   after send/spoof
  *   closed peer=P app=A code=C idle=I hs_failed=H reason="…"   the connection is gone
  *   timeout wait-close
@@ -112,6 +115,7 @@ static struct {
 	char token[TOKEN_CAP];
 	uint64_t isd_as;
 	int echo, quiet, exit_on_close, no_stdin;
+	int ttl; /* of the packets built; 0: 64 */
 
 	struct addr assigned; /* family 0 until assigned */
 	uint64_t assigned_ia;
@@ -238,7 +242,7 @@ build_packet(const struct addr *src, const struct addr *dst, size_t payload, uin
 		out[2] = (uint8_t)(total >> 8);
 		out[3] = (uint8_t)total;
 		out[6] = 0x40; /* DF */
-		out[8] = 64;
+		out[8] = (uint8_t)(g.ttl ? g.ttl : 64);
 		out[9] = 17;
 		memcpy(out + 12, src->b, 4);
 		memcpy(out + 16, dst->b, 4);
@@ -251,7 +255,7 @@ build_packet(const struct addr *src, const struct addr *dst, size_t payload, uin
 		out[4] = (uint8_t)((8 + payload) >> 8);
 		out[5] = (uint8_t)(8 + payload);
 		out[6] = 17;
-		out[7] = 64;
+		out[7] = (uint8_t)(g.ttl ? g.ttl : 64);
 		memcpy(out + 8, src->b, 16);
 		memcpy(out + 24, dst->b, 16);
 	}
@@ -525,6 +529,27 @@ on_datagram(void *arg, struct quic_conn *c, const uint8_t *data, size_t len)
 	}
 	addr_format(&s, a);
 	addr_format(&d, b);
+	if (s.family == 4 && data[9] == 1 && len >= (size_t)(data[0] & 0x0f) * 4 + 8) {
+		const uint8_t *icmp = data + (data[0] & 0x0f) * 4;
+
+		if (icmp[0] == 3 && icmp[1] == 4)
+			event("datagram %s %s %zu icmp 3 4 mtu=%u", a, b, len,
+			    (unsigned)(icmp[6] << 8 | icmp[7]));
+		else
+			event("datagram %s %s %zu icmp %u %u", a, b, len, icmp[0], icmp[1]);
+		return;
+	}
+	if (s.family == 6 && data[6] == 58 && len >= 48) {
+		const uint8_t *icmp = data + 40;
+
+		if (icmp[0] == 2)
+			event("datagram %s %s %zu icmp 2 %u mtu=%lu", a, b, len, icmp[1],
+			    (unsigned long)icmp[4] << 24 | (unsigned long)icmp[5] << 16 |
+				(unsigned long)icmp[6] << 8 | icmp[7]);
+		else
+			event("datagram %s %s %zu icmp %u %u", a, b, len, icmp[0], icmp[1]);
+		return;
+	}
 	event("datagram %s %s %zu", a, b, len);
 }
 
@@ -826,6 +851,14 @@ run(char *line)
 		}
 		if (need_conn(argv[0]))
 			cmd_send(&src, &dst, cnt, size);
+	} else if (IS("ttl") && argc == 2) {
+		long ttl = atol(argv[1]);
+
+		if (ttl < 1 || ttl > 255) {
+			event("error ttl: 1 to 255");
+			return;
+		}
+		g.ttl = (int)ttl;
 	} else if ((IS("echo") || IS("quiet")) && argc == 2) {
 		*(IS("echo") ? &g.echo : &g.quiet) = strcmp(argv[1], "on") == 0;
 	} else if (IS("stats")) {

@@ -97,6 +97,27 @@ test_overlap(void)
 	CHECK(!prefix_overlap(&a, &b), "IPv4 and IPv6 never overlap");
 }
 
+static void
+test_contains(void)
+{
+	struct prefix p;
+	struct addr a;
+	const char *why;
+
+	parse("10.9.0.0/22", &p, &why);
+	addr_parse("10.9.3.255", &a);
+	CHECK(prefix_contains(&p, &a), "10.9.3.255 in 10.9.0.0/22");
+	addr_parse("10.9.4.0", &a);
+	CHECK(!prefix_contains(&p, &a), "10.9.4.0 not in 10.9.0.0/22 (the partial byte)");
+	addr_parse("::a09:1", &a);
+	CHECK(!prefix_contains(&p, &a), "an IPv6 address with the same bytes is not");
+	parse("2001:db8::/32", &p, &why);
+	addr_parse("2001:db8:ffff::1", &a);
+	CHECK(prefix_contains(&p, &a), "2001:db8:ffff::1 in 2001:db8::/32");
+	parse("::/0", &p, &why);
+	CHECK(prefix_contains(&p, &a), "::/0 holds every IPv6 address");
+}
+
 /* Pools of special-use space are refused; private, shared and documentation space is not. */
 static void
 test_special_use(void)
@@ -134,6 +155,7 @@ main(void)
 	test_parse();
 	test_usable_and_index();
 	test_overlap();
+	test_contains();
 	test_special_use();
 	return check_done();
 }

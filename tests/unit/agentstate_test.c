@@ -208,6 +208,29 @@ test_grants_pools(void)
 	p = state_pool_of(st, &in);
 	CHECK(p != NULL && p->id == 3 && p->mode == STATE_POOL_SCION, "10.9.3.255 in 10.9.0.0/22");
 	CHECK(state_pool_of(st, &out) == NULL, "10.9.4.0 outside");
+	CHECK(p != NULL && p->gateway.family == 0 && !p->isolate_clients,
+	    "no gateway, clients not isolated");
+	{
+		uint8_t gw[4] = {10, 9, 0, 1}, far[4] = {10, 9, 4, 1};
+
+		pool.gateway.data = gw;
+		pool.gateway.len = 4;
+		pool.isolate_clients = 1;
+		CHECK_EQ_INT(state_pool_put(st, &pool), 0, "POOL_UPDATE with a gateway");
+		p = state_pool_of(st, &in);
+		CHECK(p != NULL && p->gateway.family == 4 && p->gateway.b[3] == 1 &&
+			p->isolate_clients && st->npools == 1,
+		    "gateway 10.9.0.1 and isolate_clients kept, the pool replaced");
+		pool.gateway.data = far;
+		CHECK_EQ_INT(state_pool_put(st, &pool), ERR_INVALID,
+		    "a gateway outside the prefix is refused");
+		pool.gateway.len = 3;
+		CHECK_EQ_INT(state_pool_put(st, &pool), ERR_INVALID, "a 3-byte gateway is refused");
+		CHECK(
+		    state_pool_of(st, &in)->gateway.b[3] == 1, "the refused updates left the pool");
+		pool.gateway.len = 0;
+		pool.isolate_clients = 0;
+	}
 	state_pool_remove(st, 4);
 	CHECK_EQ_INT(st->npools, 1, "removing an unknown pool changes nothing");
 	state_pool_remove(st, 3);

@@ -722,7 +722,7 @@ main(void)
 	    jwt_signer_new("k2", &stranger) != 0 ||
 	    jwt_keyset_add_ed25519(st->keyset, "k1", signer->pub) != 0)
 		abort();
-	dp = dataplane_new(&dp_ip_mode, &dataplane_hub, tunnels_port_send);
+	dp = dataplane_new(&dp_ip_mode, &dataplane_hub, tunnels_port_send, tunnels_port_room);
 	tc.agent_id = AGENT_ID;
 	tc.handshake_timeout_ns = HANDSHAKE_MS * MS;
 	ts = tunnels_new(&tc, &st, NULL, dp);
