@@ -7,8 +7,11 @@
 # what comes out of relay B (the agent is the hub between them). The reference is the same
 # tool between two loopback UDP sockets (sendmmsg, recvmmsg), same packets, window and
 # duration. Rounds alternate reference and snaptun; the target is judged on the medians.
-# Beside each snaptun round: the CPU each process used (/proc/PID/stat), and at the end the
-# clients' drop counters. Nothing is pinned: the three processes of the path and the tool share
+# Beside each snaptun round: the share of a core each process used (/proc/PID/stat, getrusage);
+# at the end, where packets were lost: the kernel's drops on each UDP socket of the agent and
+# the clients (/proc/net/udp), the agent's session counters (GET /v1/sessions) and the
+# clients' (status --json). BENCH_PPS_WINDOW sets the packets in flight (default 64: more
+# overflows relay A's socket and the agent's send toward B on this path). Nothing is pinned: the three processes of the path and the tool share
 # the machine's cores. A missed target is printed, not fatal; the status is non-zero only when
 # something cannot be set up or crashes. BENCH_QUICK=1 scales it down.
 # Run from the repository root: BUILD=build bash tests/bench/bench_client.sh
@@ -172,8 +175,40 @@ med() {
 }
 rm_=$(med "$raw_all") sm=$(med "$st_all")
 printf '%-6s %11s %9s %11s %9s %6s\n' median "$rm_" "" "$sm" "" "$(pct "$rm_" "$sm")"
+# udp_drops PID: "PORT drops" for each UDP socket of PID (/proc/net/udp's drops column: the
+# datagrams the kernel dropped because the socket's receive buffer was full).
+udp_drops() {
+	local inodes
+	inodes=$(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null |
+		sed 's/^socket:\[\([0-9]*\)\]$/\1/' | tr '\n' ' ')
+	awk -v want=" $inodes" '
+	function hex(s,  i, n) {
+		n = 0
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1
+		return n
+	}
+	NR > 1 && index(want, " " $10 " ") { split($2, a, ":"); printf ":%d drops %d, ", hex(a[2]), $13 }' \
+		/proc/net/udp 2>/dev/null | sed 's/, $//'
+}
 # where the snaptun runs lost packets: relay A's socket (full), the tunnel, relay B's socket
 echo "bench_pps: $sent_all sent into relay A, $recv_all received from relay B (all snaptun runs)"
+echo "UDP sockets (kernel drops, receive buffer full): agent $(udp_drops "$agent_pid");" \
+	"client A $(udp_drops "${CPID[A]}"); client B $(udp_drops "${CPID[B]}")"
+# the agent's counters of the two sessions, from its STATS reports (every 5 s) to the manager:
+# wait (12 s at most) until they count everything client A sent
+status A
+a_tx=$(field tx_packets)
+for _ in $(seq 24); do
+	S=$(curl -s --max-time 5 "${H[@]}" "$URL/v1/sessions" | tr -d ' \n')
+	sum() {
+		grep -o "\"$1\":[0-9]*" <<<"$S" | awk -F: '{ n += $2 } END { print n + 0 }'
+	}
+	[ "$(sum rx_datagrams)" -ge "$a_tx" ] && break
+	sleep 0.5
+done
+echo "agent (both sessions): rx $(sum rx_datagrams), tx $(sum tx_datagrams), dropped" \
+	"$(sum dropped_datagrams) datagrams"
 for n in A B; do
 	status "$n"
 	echo "client $n: tx $(field tx_packets), rx $(field rx_packets); drops: too_big" \
