@@ -11,9 +11,10 @@
 # at the end, where packets were lost: the kernel's drops on each UDP socket of the agent and
 # the clients (/proc/net/udp), the agent's session counters (GET /v1/sessions) and the
 # clients' (status --json). BENCH_PPS_WINDOW sets the packets in flight (default 64: more
-# overflows relay A's socket and the agent's send toward B on this path). Nothing is pinned: the three processes of the path and the tool share
-# the machine's cores. A missed target is printed, not fatal; the status is non-zero only when
-# something cannot be set up or crashes. BENCH_QUICK=1 scales it down.
+# overflows relay A's socket and the agent's send toward B on this path). Nothing is pinned:
+# the three processes of the path and the tool share the machine's cores. A missed target is
+# printed, not fatal; the status is non-zero only when something cannot be set up or crashes.
+# BENCH_QUICK=1 scales it down.
 # Run from the repository root: BUILD=build bash tests/bench/bench_client.sh
 set -u
 BENCH=client
