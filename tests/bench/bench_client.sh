@@ -48,12 +48,12 @@ done
 # ---- set up: manager, pool, issuer key, agent ----
 bench_mgr_start "$tmp/mgr" "$tmp/mgr.err" || fail "the manager did not start"
 H=(-H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json")
-code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
+code=$(curl -s --max-time 10 -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.129.0.0/24","mode":"ip"}' \
 	"$URL/v1/pools")
 [ "$code" = 201 ] || fail "POST /v1/pools answered $code: $(cat "$tmp/body")"
 PEM=$("$BUILD/tools/mktoken" --new-key "$tmp/issuer.pem" | awk '{ printf "%s\\n", $0 }')
-code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
+code=$(curl -s --max-time 10 -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL/v1/keys")
 [ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
 
@@ -77,7 +77,7 @@ done
 PIN=$(certtool -i --infile "$cert" | sed -n 's/^[[:space:]]*pin-sha256:\(.*\)$/\1/p' | head -n 1)
 [ -n "$PIN" ] || fail "no pin from $cert"
 for _ in $(seq 100); do
-	curl -s "${H[@]}" "$URL/v1/agents" | grep -q '"connected":true' && break
+	curl -s --max-time 5 "${H[@]}" "$URL/v1/agents" | grep -q '"connected":true' && break
 	sleep 0.1
 done
 
@@ -196,15 +196,16 @@ udp_drops() {
 echo "bench_pps: $sent_all sent into relay A, $recv_all received from relay B (all snaptun runs)"
 echo "UDP sockets (kernel drops, receive buffer full): agent $(udp_drops "$agent_pid");" \
 	"client A $(udp_drops "${CPID[A]}"); client B $(udp_drops "${CPID[B]}")"
+# sum NAME: the sum of the members NAME in S (the sessions).
+sum() {
+	grep -o "\"$1\":[0-9]*" <<<"$S" | awk -F: '{ n += $2 } END { print n + 0 }'
+}
 # the agent's counters of the two sessions, from its STATS reports (every 5 s) to the manager:
 # wait (12 s at most) until they count everything client A sent
 status A
 a_tx=$(field tx_packets)
 for _ in $(seq 24); do
 	S=$(curl -s --max-time 5 "${H[@]}" "$URL/v1/sessions" | tr -d ' \n')
-	sum() {
-		grep -o "\"$1\":[0-9]*" <<<"$S" | awk -F: '{ n += $2 } END { print n + 0 }'
-	}
 	[ "$(sum rx_datagrams)" -ge "$a_tx" ] && break
 	sleep 0.5
 done
