@@ -127,10 +127,19 @@ ADDR_B=$ADDR PORT_B=$PORT
 cpu() {
 	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
-# run MODE ARG...: one bench_pps run; its result line into R (pps=... sent=... ...).
+# run MODE ARG...: one bench_pps run; its result line into R (pps=... sent=... ...). In the
+# background, so that a signal to this script is handled at once (wait is interruptible) and
+# the exit trap stops it.
 run() {
-	R=$(timeout $((SECS + 30)) "$BUILD/bench/bench_pps" "$@" --seconds "$SECS" \
-		--window "$WINDOW" 2>"$tmp/pps.err") || fail "bench_pps $1 failed: $(cat "$tmp/pps.err")"
+	local rc
+	timeout $((SECS + 30)) "$BUILD/bench/bench_pps" "$@" --seconds "$SECS" --window "$WINDOW" \
+		>"$tmp/pps.out" 2>"$tmp/pps.err" &
+	BENCH_PIDS+=("$!")
+	wait "$!"
+	rc=$?
+	unset 'BENCH_PIDS[-1]'
+	[ $rc = 0 ] || fail "bench_pps $1 failed (status $rc): $(cat "$tmp/pps.err")"
+	R=$(cat "$tmp/pps.out")
 	kill -0 "$agent_pid" 2>/dev/null || fail "the agent died"
 }
 # val KEY: a value of R.
