@@ -5,15 +5,10 @@
 #      libmicrohttpd server driven the same way, with wrk, alternating ref/manager.
 #   3. bench_enroll.sh: durable enrollments/s vs raw SQLite transactions;
 #   4. bench_agent.sh: tunnels/s, datagram round trips/s and revocation latency of the agent;
-<<<<<<< HEAD
 #   5. bench_tunnel.sh: TCP throughput between two network namespaces through snaptun vs
 #      wireguard-go, openvpn and the bare veth (needs root: namespaces and TUN devices);
 #   6. bench_client.sh: 1200-byte packets/s snaptun-client -> agent -> snaptun-client (relay
 #      mode) vs raw UDP over loopback.
-=======
-#   5. bench_client.sh: 1200-byte packets/s snaptun-client -> agent -> snaptun-client (relay
-#      mode) vs raw UDP over loopback.
->>>>>>> i10pps
 # A missed target is printed, not fatal: the status is non-zero only when something crashes or
 # cannot be set up. BENCH_QUICK=1 scales everything down. Loopback only (5.: two network
 # namespaces it creates); everything started here is stopped on exit.
@@ -184,10 +179,6 @@ awk -v rm="$ref_med" -v mm="$mgr_med" -v t="$TARGET_PCT" 'BEGIN { pm = 100 * mm 
 [ -n "$QUICK" ] && echo "(BENCH_QUICK: ${DURATION}s runs; the numbers are rougher)"
 cleanup; echo; BUILD=$BUILD bash tests/bench/bench_enroll.sh || fail "bench_enroll failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_agent.sh || fail "bench_agent failed (status $?)"
-<<<<<<< HEAD
 echo; BUILD=$BUILD bash tests/bench/bench_tunnel.sh || fail "bench_tunnel failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_client.sh || fail "bench_client failed (status $?)"
-=======
-echo; BUILD=$BUILD bash tests/bench/bench_client.sh || fail "bench_client failed (status $?)"
->>>>>>> i10pps
 exit 0
