@@ -175,7 +175,7 @@ test: all $(UNIT_TESTS)
 
 # Fuzzers are built by clang with libFuzzer and ASan, from the same sources, each from the
 # layers its side links: the agent's harnesses (FUZZ_AGENT) from agent + quic + proto + lib, the
-# endhost client's (FUZZ_CLIENT) from client + proto + lib, the others from manager + db +
+# endhost client's (FUZZ_CLIENT) from client + quic + proto + lib, the others from manager + db +
 # proto + lib (and the pure IP header parser).
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CPPFLAGS)
@@ -183,7 +183,7 @@ FUZZ_AGENT := $(BUILD)/fuzz/fuzz_agentlink $(BUILD)/fuzz/fuzz_forward $(BUILD)/f
 FUZZ_SRC := $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) agent/ippkt.c
 $(FUZZ_AGENT): FUZZ_SRC := $(LIB_SRC) $(PROTO_SRC) $(QUIC_SRC) $(AGENT_SRC)
 FUZZ_CLIENT := $(BUILD)/fuzz/fuzz_bundle
-$(FUZZ_CLIENT): FUZZ_SRC := $(LIB_SRC) $(PROTO_SRC) $(CLIENT_SRC)
+$(FUZZ_CLIENT): FUZZ_SRC := $(LIB_SRC) $(PROTO_SRC) $(QUIC_SRC) $(CLIENT_SRC)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(PROTO_SRC) $(DB_SRC) $(MANAGER_SRC) $(QUIC_SRC) \
                  $(AGENT_SRC) $(CLIENT_SRC) $(PROTO_GEN_C) $(wildcard */*.h */*/*.h) \
                  $(PROTO_GEN_H)
