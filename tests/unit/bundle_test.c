@@ -192,7 +192,7 @@ test_join_and_refresh(void)
 	    "\"ack_deadline\":\"2026-11-22T13:32:26Z\",\"something_new\":1}";
 	json_t *j = json_loads(answer, 0, NULL), *r;
 	struct bundle b;
-	char err[512];
+	char err[512] = "";
 
 	CHECK(bundle_from_join(j, 1000, &b, err, sizeof(err)) == 0, "join answer: %s", err);
 	CHECK(b.ack_token != NULL && strcmp(b.ack_token, "ack_x") == 0, "ack token kept");
