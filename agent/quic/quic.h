@@ -205,7 +205,9 @@ struct quic_client_config {
 	const char *ca_file;
 	const char *server_name;
 	uint64_t idle_timeout_ns; /* 0: QUIC_IDLE_TIMEOUT_NS */
-	uint64_t keepalive_ns; /* 0: QUIC_KEEPALIVE_NS */
+	/* 0: QUIC_KEEPALIVE_NS, or a third of the agreed idle timeout when that is shorter;
+	 * any other value as given */
+	uint64_t keepalive_ns;
 };
 
 /* Start a connection (own UDP socket, connected to cfg->server). The handshake goes on in the
