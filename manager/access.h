@@ -12,6 +12,11 @@
 struct jwt_signer;
 
 #define ACCESS_TTL_DEFAULT 3600
+/* --access-token-ttl: at least the 10 s a renewal needs to come round; at most the default,
+ * because a revocation is forgotten CLIENT_DISCARD_REVOKE_SECONDS after it was made, which
+ * must outlast every token the revoked client holds. */
+#define ACCESS_TTL_ENROLL_MIN 10
+#define ACCESS_TTL_ENROLL_MAX ACCESS_TTL_DEFAULT
 /* A rotated-out key verifies only as long as the longest token it can have signed. */
 #define ACCESS_TTL_MAX SIGNKEYS_TOKEN_TTL_MAX
 #define ACCESS_ISSUER "snaptun-manager"

@@ -40,6 +40,13 @@ mint(struct req *r, const char *pssid, const char *name, int64_t ttl, char *out,
 	return 0;
 }
 
+/* The lifetime of the tokens enrollment and refresh issue: the manager's setting. */
+static int64_t
+enroll_ttl(const struct req *r)
+{
+	return r->app->access_ttl > 0 ? r->app->access_ttl : ACCESS_TTL_DEFAULT;
+}
+
 void
 api_join(struct req *r)
 {
@@ -88,7 +95,7 @@ api_join(struct req *r)
 		api_fail(r, ERR_DB, NULL, NULL);
 		return;
 	}
-	if (mint(r, b.pssid, b.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0) {
+	if (mint(r, b.pssid, b.name, enroll_ttl(r), access, sizeof(access), &exp) < 0) {
 		json_decref(networks);
 		return;
 	}
@@ -154,7 +161,7 @@ api_token(struct req *r)
 		json_decref(networks);
 		return;
 	}
-	if (mint(r, c.pssid, c.name, ACCESS_TTL_DEFAULT, access, sizeof(access), &exp) < 0) {
+	if (mint(r, c.pssid, c.name, enroll_ttl(r), access, sizeof(access), &exp) < 0) {
 		json_decref(networks);
 		return;
 	}

@@ -19,6 +19,7 @@ struct app {
 	int64_t started_at; /* Unix seconds of the start: agents are away from then at most */
 	int64_t (*now)(void); /* Unix seconds; tests may substitute a clock */
 	int64_t ack_ttl; /* seconds an enrollment waits for its acknowledgement */
+	int64_t access_ttl; /* seconds of a token from /v1/join and /v1/token; 0: the default */
 	int64_t agent_lost_after; /* seconds away before an agent's grants go on hold */
 	struct ratelimit *limiter; /* for the public enrollment endpoints; NULL: no limit */
 	struct agentlink *link; /* the state channel to the agents; NULL: none (tests) */

@@ -17,6 +17,7 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../lib/safedir.h"
+#include "access.h"
 #include "admintoken.h"
 #include "agentlink.h"
 #include "agentlost.h"
@@ -37,6 +38,7 @@
 
 struct options {
 	double enroll_rate, enroll_burst, ack_ttl;
+	int64_t access_ttl;
 	uint64_t agent_lost_after;
 	const char *listen;
 	const char *state_dir;
@@ -52,6 +54,7 @@ usage(FILE *f)
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--state-dir DIR]\n"
 	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
+	    "                       [--access-token-ttl SECONDS]\n"
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
 	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
@@ -68,6 +71,8 @@ usage(FILE *f)
 	    "                       /v1/join/ack and /v1/token (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
+	    "  --access-token-ttl SECONDS  lifetime of the access tokens /v1/join and /v1/token\n"
+	    "                       issue (10-3600, default 3600)\n"
 	    "  --http-max-conns N   HTTP connections served at once (default 4096)\n"
 	    "  --http-reserve N     more connections kept for the admin API and /v1/health\n"
 	    "                       (default 64)\n"
@@ -97,6 +102,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
 	    {"ack-ttl", required_argument, NULL, 'a'},
+	    {"access-token-ttl", required_argument, NULL, 'T'},
 	    {"http-max-conns", required_argument, NULL, 'M'},
 	    {"http-reserve", required_argument, NULL, 'R'},
 	    {"http-max-per-source", required_argument, NULL, 'P'},
@@ -113,6 +119,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->enroll_rate = 1;
 	o->enroll_burst = 10;
 	o->ack_ttl = ENROLL_ACK_TTL;
+	o->access_ttl = ACCESS_TTL_DEFAULT;
 	o->agent_lost_after = AGENTLOST_AFTER;
 	o->state_dir = "./var";
 	o->http = (struct http_limits){
@@ -130,6 +137,10 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'a':
 			o->ack_ttl = args_number("--ack-ttl", optarg, 1, ENROLL_ACK_TTL_MAX);
+			break;
+		case 'T':
+			o->access_ttl = (int64_t)args_uint("--access-token-ttl", optarg,
+			    ACCESS_TTL_ENROLL_MIN, ACCESS_TTL_ENROLL_MAX);
 			break;
 		case 'b':
 			o->enroll_burst = args_number(
@@ -323,6 +334,7 @@ main(int argc, char **argv)
 	app.state_dir = o.state_dir;
 	app.now = wall_clock;
 	app.ack_ttl = (int64_t)o.ack_ttl;
+	app.access_ttl = o.access_ttl;
 	app.agent_lost_after = (int64_t)o.agent_lost_after;
 	app.started_at = app.now();
 	app.started_mono = clock_mono_ns();

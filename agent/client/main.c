@@ -86,6 +86,7 @@ static struct {
 	struct bundle b;
 	struct renewer *rn;
 	uint64_t renew_timer;
+	uint64_t renew_started; /* monotonic ns: when the refresh running now began */
 	unsigned renew_attempt;
 	int save_pending; /* the address changed while the renewer held the bundle */
 	uint64_t token_timer;
@@ -243,6 +244,7 @@ on_refresh_timer(struct loop *l, uint64_t id, void *arg)
 	if (renewer_busy(g.rn))
 		return;
 	log_info("refreshing the access token at %s", g.b.manager);
+	g.renew_started = clock_mono_ns();
 	if (renewer_start(g.rn, &g.b, g.bundle_path) != 0)
 		fatal("cannot start the renewer");
 }
@@ -286,8 +288,9 @@ on_renewed(struct loop *l, int fd, unsigned events, void *arg)
 		if (res.message[0] != '\0')
 			log_warn("%s", res.message);
 		g.renew_attempt = 0;
-		log_info(
-		    "new access token, valid until %lld", (long long)g.b.access_token_expires_at);
+		log_info("new access token, valid until %lld (refreshed in %llu ms)",
+		    (long long)g.b.access_token_expires_at,
+		    (unsigned long long)((clock_mono_ns() - g.renew_started) / 1000000u));
 		(void)session_set_token(g.s, g.b.access_token);
 		schedule_refresh(refresh_delay_ms());
 		break;
@@ -547,7 +550,10 @@ cmd_up(int argc, char **argv)
 	} else {
 		if (loop_fd_add(g.l, renewer_fd(g.rn), LOOP_READ, on_renewed, NULL) != 0)
 			fatal("loop_fd_add");
-		schedule_refresh(refresh_delay_ms());
+		/* A request id left pending: the manager may have rotated the refresh token
+		 * already (a crash before its answer was saved). Its retry window is bounded:
+		 * settle it now rather than at the usual time. */
+		schedule_refresh(g.b.refresh_request_id[0] != '\0' ? 0 : refresh_delay_ms());
 	}
 	loop_before_sleep(g.l, before_sleep, NULL);
 	if (loop_run(g.l) != 0)

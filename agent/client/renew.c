@@ -38,12 +38,16 @@ renew_backoff_ms(unsigned attempt, long retry_after, int64_t now, int64_t expire
 	ms = step / 2 + (uint64_t)rnd % (step / 2 + 1);
 	if (retry_after > 0 && (uint64_t)retry_after * 1000 > ms)
 		ms = (uint64_t)retry_after * 1000;
-	/* The last useful moment: half the margin before expiry, if still ahead. */
-	if (expires - RENEW_MARGIN / 2 > now) {
+	/* The last useful moment: half the margin before expiry, if still ahead; closer than
+	 * that (short tokens), half the time left, so that tries come thicker as the end nears
+	 * and one still lands before it. */
+	last = UINT64_MAX;
+	if (expires - RENEW_MARGIN / 2 > now)
 		last = (uint64_t)(expires - RENEW_MARGIN / 2 - now) * 1000;
-		if (ms > last)
-			ms = last;
-	}
+	else if (expires > now)
+		last = (uint64_t)(expires - now) * 1000 / 2;
+	if (ms > last)
+		ms = last;
 	return ms < RENEW_BACKOFF_MIN_MS / 2 ? RENEW_BACKOFF_MIN_MS / 2 : ms;
 }
 

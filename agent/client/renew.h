@@ -38,8 +38,9 @@ int64_t renew_at(int64_t issued, int64_t expires, int64_t now);
  * doubling to 60 s, each with jitter (a random part of up to half the step, from rnd) so that
  * clients failed by one outage do not come back in step; at least the manager's retry_after
  * (seconds; < 0: none); and ending no later than RENEW_MARGIN / 2 s before expires (Unix
- * seconds, now the time now), when that is still ahead — a last try while the token holds is
- * worth more than a tidy curve. */
+ * seconds, now the time now) when that is still ahead, else within half the time left — a
+ * last try while the token holds is worth more than a tidy curve. Never under half
+ * RENEW_BACKOFF_MIN_MS. */
 uint64_t renew_backoff_ms(
     unsigned attempt, long retry_after, int64_t now, int64_t expires, uint32_t rnd);
 

@@ -53,6 +53,7 @@ struct session {
 	char last_error[STATUS_TEXT_MAX];
 
 	int token_stale; /* the token was refused: ask for a fresh one before retrying */
+	int awaiting_token; /* a retry waits for the fresh token asked for: connect when it comes */
 	int fatal; /* a refusal that ends the session: stop instead of retrying */
 	char fatal_why[STATUS_TEXT_MAX];
 	int stopping, stopped;
@@ -378,11 +379,12 @@ on_closed(void *arg, struct quic_conn *c, const struct quic_close *how)
 		    (unsigned long long)how->code, how->reason[0] ? ": " : "", how->reason);
 	if (how->app && how->code == CTRL_CLOSE_SESSION_EXPIRED)
 		s->token_stale = 1;
+	schedule_retry(s, was_up);
 	if (s->token_stale) {
 		s->token_stale = 0;
-		s->h.token_stale(s->h.arg);
+		s->awaiting_token = 1;
+		s->h.token_stale(s->h.arg); /* may hand over a token at once: session_set_token */
 	}
-	schedule_retry(s, was_up);
 }
 
 static void
@@ -524,6 +526,18 @@ session_set_token(struct session *s, const char *token)
 	if (n == 0 || n >= sizeof(s->token))
 		return -1;
 	memcpy(s->token, token, n + 1);
+	if (s->awaiting_token && s->conn == NULL && s->retry_timer != 0) {
+		/* the backoff was for the old token (maybe long, after an outage of the
+		 * manager): the new one is worth trying now */
+		s->awaiting_token = 0;
+		loop_timer_cancel(s->l, s->retry_timer);
+		log_info("a fresh token: reconnecting now");
+		/* from the loop, not here: the caller may be inside on_closed */
+		if ((s->retry_timer = loop_timer_add(s->l, 0, 0, on_retry, s)) == 0)
+			fatalx("out of memory");
+		return 0;
+	}
+	s->awaiting_token = 0;
 	if (s->state != STATUS_UP || s->conn == NULL)
 		return 0; /* the next handshake uses it */
 	if (s->req.active)

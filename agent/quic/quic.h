@@ -9,7 +9,7 @@
  * Transport settings both sides use (proto/README.md §1.1): QUIC v1, TLS 1.3 only, ALPN "snaptun"
  * (a peer offering anything else fails the handshake), DATAGRAM with max_datagram_frame_size
  * 65535 advertised, idle timeout QUIC_IDLE_TIMEOUT_NS unless configured, clients PING after 5 s
- * idle.
+ * idle, or a third of the idle timeout both sides agreed on when that is shorter.
  *
  * Callbacks may call any quic_* function on the connection they are given, including
  * quic_conn_close(); they must not free it (the transport does, after conn_closed). */
@@ -205,7 +205,9 @@ struct quic_client_config {
 	const char *ca_file;
 	const char *server_name;
 	uint64_t idle_timeout_ns; /* 0: QUIC_IDLE_TIMEOUT_NS */
-	uint64_t keepalive_ns; /* 0: QUIC_KEEPALIVE_NS */
+	/* 0: QUIC_KEEPALIVE_NS, or a third of the agreed idle timeout when that is shorter;
+	 * any other value as given */
+	uint64_t keepalive_ns;
 };
 
 /* Start a connection (own UDP socket, connected to cfg->server). The handshake goes on in the

@@ -126,6 +126,8 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 	if (ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cbs,
 		&settings, &params, NULL, c) != 0)
 		goto fail;
+	/* the default is fitted to the idle timeout once agreed; a configured value is kept */
+	c->keepalive_ns = cfg->keepalive_ns ? 0 : QUIC_KEEPALIVE_NS;
 	ngtcp2_conn_set_keep_alive_timeout(
 	    c->conn, cfg->keepalive_ns ? cfg->keepalive_ns : QUIC_KEEPALIVE_NS);
 	if (quic_tls_client_session(

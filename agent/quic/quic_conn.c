@@ -143,6 +143,24 @@ cb_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user_dat
 	return 0;
 }
 
+/* A client's keep-alive against the idle timeout both sides agreed on (the smaller one that is
+ * set), known once the server's transport parameters are: a PING at a third of it at the
+ * latest, so that a server with a short idle timeout never drops a quiet tunnel, even with a
+ * lost PING or two. */
+static void
+keepalive_fit(struct quic_conn *c)
+{
+	const ngtcp2_transport_params *lp = ngtcp2_conn_get_local_transport_params(c->conn),
+				      *rp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	uint64_t idle = lp->max_idle_timeout, ka = c->keepalive_ns;
+
+	if (rp != NULL && rp->max_idle_timeout != 0 && (idle == 0 || rp->max_idle_timeout < idle))
+		idle = rp->max_idle_timeout;
+	if (idle != 0 && idle / 3 < ka)
+		ka = idle / 3;
+	ngtcp2_conn_set_keep_alive_timeout(c->conn, ka);
+}
+
 static int
 cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 {
@@ -160,6 +178,8 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	 * the stack (quic_conn_read), some 12 KiB per connection. A client keeps its own. */
 	c->tls_spent = ngtcp2_conn_is_server(conn);
 	c->state = QS_READY;
+	if (c->keepalive_ns != 0)
+		keepalive_fit(c);
 	conn_changed(c);
 	if (c->cb.conn_ready != NULL && c->live)
 		c->cb.conn_ready(c->cb.arg, c);

@@ -113,6 +113,7 @@ struct quic_conn {
 	struct quic_close how;
 	struct quic_conn_stats stats;
 
+	uint64_t keepalive_ns; /* client, default keep-alive: fitted at the handshake (0: not) */
 	const unsigned char *pin; /* client: the server's SPKI pin or NULL */
 	unsigned char pin_buf[QUIC_SPKI_PIN_LEN];
 	gnutls_certificate_credentials_t client_cred; /* client only */

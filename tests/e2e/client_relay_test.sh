@@ -9,7 +9,6 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.bash
-CLIENT=${CLIENT:-$BUILD/snaptun-client}
 [ -x "$CLIENT" ] || e2e_bail "$CLIENT is not built (make all)"
 command -v perl >/dev/null || e2e_bail "perl is missing (the UDP peers are perl one-liners)"
 
@@ -17,97 +16,23 @@ AGENT_LISTEN=127.0.0.1:0
 tunnel_env
 AGENT_LISTEN=$AGENT_ADDR # a restart listens where the bundles say
 
-# ---------------------------------------------------------------- helpers
-
-declare -A UP_PID=()
-ST= UP_RC=
-
-# up NAME ARG...: `snaptun-client up ARG... --relay 127.0.0.1:0 --control $E2E_TMP/NAME.sock`
-# in the background, stderr to $E2E_TMP/NAME.err.
-up() {
-	local name=$1
-	shift
-	"$CLIENT" up "$@" --relay 127.0.0.1:0 --control "$E2E_TMP/$name.sock" --log-level debug \
-	    >"$E2E_TMP/$name.out" 2>"$E2E_TMP/$name.err" &
-	UP_PID[$name]=$!
-	E2E_PIDS+=("$!")
-}
-
-# status NAME: `status --json` of client NAME into ST (0 when it answered).
-status() {
-	ST=$("$CLIENT" status --json --control "$E2E_TMP/$1.sock" 2>&1)
-}
-
-# is_up NAME: client NAME reports state up with an address.
-is_up() {
-	status "$1" && [ "$(jget .state "$ST")" = up ] && [ -n "$(jget .address "$ST")" ]
-}
-
-# relay_port NAME: the UDP port of client NAME's relay (from its status).
-relay_port() {
-	status "$1" && jget .device "$ST" | sed -n 's/^relay 127\.0\.0\.1:\([0-9]*\)$/\1/p'
-}
-
-# exited NAME: client NAME has exited; its status in UP_RC.
-exited() {
-	kill -0 "${UP_PID[$1]}" 2>/dev/null && return 1
-	wait "${UP_PID[$1]}" 2>/dev/null
-	UP_RC=$?
-	proc_forget "${UP_PID[$1]}"
-	return 0
-}
-
-# UDP peers: a perl process bound to 127.0.0.1 that runs its commands in order and prints
-# what it received:  send PORT SRC DST TEXT  (an IPv4/UDP packet SRC:4000 -> DST:5000 with
-# payload TEXT, sent to 127.0.0.1:PORT) and  recv SECONDS  ("got SRC DST TEXT", or "timeout").
-PEER_PL='
-use strict; use IO::Socket::INET; use Socket;
-my $s = IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1") or die "socket: $!";
-$| = 1;
-sub csum { my $sum = 0; $sum += $_ for unpack("n*", $_[0] . (length($_[0]) % 2 ? "\0" : ""));
-	$sum = ($sum & 0xffff) + ($sum >> 16) while $sum >> 16; return ~$sum & 0xffff; }
-for my $cmd (@ARGV) {
-	my @a = split / /, $cmd, 5;
-	if ($a[0] eq "send") {
-		my ($port, $src, $dst, $text) = @a[1..4];
-		my $udp = pack("nnnn", 4000, 5000, 8 + length($text), 0) . $text;
-		my $ip = pack("CCnnnCCna4a4", 0x45, 0, 20 + length($udp), 0, 0x4000, 64, 17, 0,
-		    inet_aton($src), inet_aton($dst));
-		substr($ip, 10, 2) = pack("n", csum($ip));
-		$s->send($ip . $udp, 0, pack_sockaddr_in($port, inet_aton("127.0.0.1"))) or die "send: $!";
-	} elsif ($a[0] eq "recv") {
-		my $buf; my $rin = ""; vec($rin, fileno($s), 1) = 1;
-		if (select(my $r = $rin, undef, undef, $a[1]) > 0 && $s->recv($buf, 65535)) {
-			my ($src, $dst) = (inet_ntoa(substr($buf, 12, 4)), inet_ntoa(substr($buf, 16, 4)));
-			print "got $src $dst ", substr($buf, 28), "\n";
-		} else { print "timeout\n"; }
-	}
-}'
-
 # ---------------------------------------------------------------- join
 
-# join NAME: a join token and `snaptun-client join` into $E2E_TMP/NAME.bundle.
-join() {
-	api POST /v1/join-tokens "{\"name\":\"$1\"}"
-	[ "$STATUS" = 201 ] || return 1
-	"$CLIENT" join --manager "$URL" --token "$(jget .token)" --name "$1" \
-	    --bundle "$E2E_TMP/$1.bundle" >"$E2E_TMP/$1.join" 2>&1
-}
-check "snaptun-client join writes alice's bundle" join alice
+check "snaptun-client join writes alice's bundle" cl_join alice
 check "the bundle has mode 0600" test "$(stat -c %a "$E2E_TMP/alice.bundle")" = 600
-check "snaptun-client join writes bob's bundle" join bob
+check "snaptun-client join writes bob's bundle" cl_join bob
 
 # ---------------------------------------------------------------- up, status
 
-up A --bundle "$E2E_TMP/alice.bundle"
-up B --bundle "$E2E_TMP/bob.bundle"
-that "client A is not up within 10 s: $ST $(tail -n 5 "$E2E_TMP/A.err")" wait_for 10 is_up A
+cl_up A --bundle "$E2E_TMP/alice.bundle"
+cl_up B --bundle "$E2E_TMP/bob.bundle"
+that "client A is not up within 10 s: $ST $(tail -n 5 "$E2E_TMP/A.err")" wait_for 10 cl_is_up A
 ADDR_A=$(jget .address "$ST")
 that "A's address $ADDR_A is not in $POOL_PREFIX" grep -q '^10\.77\.0\.' <<<"$ADDR_A"
 that "A's status names no agent address" test -n "$(jget .agent.address "$ST")"
 that "A's status has no session expiry" test "$(jget .session_valid_until "$ST")" -gt "$(date +%s)"
 verdict "up --bundle --relay: status --json says up, with an address of the pool, the agent and the session expiry"
-that "client B is not up within 10 s: $ST" wait_for 10 is_up B
+that "client B is not up within 10 s: $ST" wait_for 10 cl_is_up B
 ADDR_B=$(jget .address "$ST")
 that "A and B have the same address" test "$ADDR_A" != "$ADDR_B"
 verdict "a second client is up with another address ($ADDR_B)"
@@ -116,22 +41,22 @@ check "status (text) prints the state and the address" grep -q "^address: $ADDR_
 
 # ---------------------------------------------------------------- packets
 
-PA=$(relay_port A) PB=$(relay_port B)
+PA=$(cl_relay_port A) PB=$(cl_relay_port B)
 that "no relay ports from the status ($PA, $PB)" test -n "$PA" -a -n "$PB"
 # B's peer speaks first (so that relay B knows where to deliver), then waits for A's packet
 # and answers it; A's peer sends and waits for the answer.
-perl -e "$PEER_PL" "send $PB $ADDR_B $ADDR_A hello-from-b" "recv 5" "send $PB $ADDR_B $ADDR_A reply-from-b" \
+perl -e "$CL_PEER_PL" "send $PB $ADDR_B $ADDR_A hello-from-b" "recv 5" "send $PB $ADDR_B $ADDR_A reply-from-b" \
     >"$E2E_TMP/peerB.out" 2>&1 &
 PEERB=$!
 sleep 0.3
-perl -e "$PEER_PL" "send $PA $ADDR_A $ADDR_B hello-from-a" "recv 5" >"$E2E_TMP/peerA.out" 2>&1
+perl -e "$CL_PEER_PL" "send $PA $ADDR_A $ADDR_B hello-from-a" "recv 5" >"$E2E_TMP/peerA.out" 2>&1
 wait $PEERB
 that "B's peer did not get A's packet: $(cat "$E2E_TMP/peerB.out")" \
     grep -qx "got $ADDR_A $ADDR_B hello-from-a" "$E2E_TMP/peerB.out"
 that "A's peer did not get B's answer: $(cat "$E2E_TMP/peerA.out")" \
     grep -qx "got $ADDR_B $ADDR_A reply-from-b" "$E2E_TMP/peerA.out"
 verdict "a UDP packet into relay A comes out of relay B (through the agent), and B's answer back out of relay A"
-status A
+cl_status A
 that "A counts no packet sent: $ST" test "$(jget .counters.tx_packets "$ST")" -ge 1
 that "A counts no packet received: $ST" test "$(jget .counters.rx_packets "$ST")" -ge 1
 verdict "A's counters count the packets both ways"
@@ -142,27 +67,27 @@ agent_stop TERM
 agent_start "$E2E_TMP/agent" || e2e_bail "the agent restarts"
 wait_for 10 agent_connected
 sleep 1
-that "A is not up again within 20 s: $ST" wait_for 20 is_up A
+that "A is not up again within 20 s: $ST" wait_for 20 cl_is_up A
 that "A came back with $(jget .address "$ST") instead of $ADDR_A" test "$(jget .address "$ST")" = "$ADDR_A"
 that "A counts no reconnect" test "$(jget .reconnects "$ST")" -ge 1
 verdict "after an agent restart the client reconnects and gets its address back"
-check "B is up again too" wait_for 20 is_up B
+check "B is up again too" wait_for 20 cl_is_up B
 
 # ---------------------------------------------------------------- down
 
 check "down answers" eval '"$CLIENT" down --control "$E2E_TMP/A.sock" >/dev/null' 
-that "A did not exit within 5 s" wait_for 5 exited A
+that "A did not exit within 5 s" wait_for 5 cl_exited A
 that "A exited with $UP_RC" test "$UP_RC" = 0
 that "A's control socket is still there" test ! -e "$E2E_TMP/A.sock"
 verdict "down: the client closes and exits 0"
 check "status without a running client fails" eval '! "$CLIENT" status --control "$E2E_TMP/A.sock" 2>/dev/null' 
 
-up A2 --bundle "$E2E_TMP/alice.bundle"
-that "A is not up after a restart of the client: $ST" wait_for 10 is_up A2
+cl_up A2 --bundle "$E2E_TMP/alice.bundle"
+that "A is not up after a restart of the client: $ST" wait_for 10 cl_is_up A2
 that "the restarted client got $(jget .address "$ST"), not $ADDR_A" test "$(jget .address "$ST")" = "$ADDR_A"
 verdict "a restarted client asks for the address it had (in the bundle) and gets it"
 kill -TERM "${UP_PID[A2]}"
-that "A2 did not exit on SIGTERM" wait_for 5 exited A2
+that "A2 did not exit on SIGTERM" wait_for 5 cl_exited A2
 that "A2 exited with $UP_RC on SIGTERM" test "$UP_RC" = 0
 verdict "SIGTERM: clean exit 0"
 
@@ -172,7 +97,7 @@ PSSID_B=$(jget .pssid "$(cat "$E2E_TMP/bob.bundle")")
 api POST /v1/revocations "{\"pssid\":\"$PSSID_B\",\"reason\":\"test\"}"
 want_status 201
 verdict "bob is revoked"
-that "B did not exit within 10 s of its revocation" wait_for 10 exited B
+that "B did not exit within 10 s of its revocation" wait_for 10 cl_exited B
 that "B exited with $UP_RC" test "$UP_RC" = 1
 that "B's message does not say it was revoked: $(tail -n 3 "$E2E_TMP/B.err")" \
     grep -q 'snaptun-client: .*revoked' "$E2E_TMP/B.err"
@@ -183,8 +108,8 @@ verdict "a revoked client stops (exit 1) with a message saying so, without retry
 issuer_new "$E2E_TMP/issuer.pem" outside-1 || e2e_bail "an outside issuer key is imported ($STATUS: $BODY)"
 PX=$(uuid)
 "$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid "$PX" --exp +600 --only-pssid-exp >"$E2E_TMP/x.token"
-up X --server "$AGENT_ADDR" --pin "$AGENT_PIN" --token-file "$E2E_TMP/x.token"
-that "the manager-less client is not up: $ST $(tail -n 5 "$E2E_TMP/X.err")" wait_for 10 is_up X
+cl_up X --server "$AGENT_ADDR" --pin "$AGENT_PIN" --token-file "$E2E_TMP/x.token"
+that "the manager-less client is not up: $ST $(tail -n 5 "$E2E_TMP/X.err")" wait_for 10 cl_is_up X
 EXP1=$(jget .session_valid_until "$ST")
 verdict "manager-less: --server, --pin and --token-file with an outside issuer's token: up with an address"
 "$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid "$PX" --exp +900 --only-pssid-exp >"$E2E_TMP/x.token.new"
@@ -192,15 +117,15 @@ mv "$E2E_TMP/x.token.new" "$E2E_TMP/x.token"
 # a stale token is re-read at once when the session expires; force the look now with a
 # refused renewal? No: the client reads the file on its schedule (75 % of the lifetime), so
 # check the pieces that do not wait: a wrong pin never comes up.
-up Y --server "$AGENT_ADDR" --pin "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" --token-file "$E2E_TMP/x.token"
+cl_up Y --server "$AGENT_ADDR" --pin "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" --token-file "$E2E_TMP/x.token"
 sleep 2
-status Y
+cl_status Y
 that "a client with a wrong pin reports $(jget .state "$ST")" test "$(jget .state "$ST")" != up
 that "its last error does not name the handshake: $ST" grep -q 'handshake' <<<"$(jget .last_error "$ST")"
 verdict "manager-less with a wrong pin: no tunnel, the status says why"
 kill -TERM "${UP_PID[Y]}" "${UP_PID[X]}"
-wait_for 5 exited Y
-check "the manager-less client exits 0 on SIGTERM" eval 'wait_for 5 exited X && test "$UP_RC" = 0'
+wait_for 5 cl_exited Y
+check "the manager-less client exits 0 on SIGTERM" eval 'wait_for 5 cl_exited X && test "$UP_RC" = 0'
 
 # ---------------------------------------------------------------- --ca
 
@@ -223,17 +148,17 @@ agent_start "$E2E_TMP/agent" --tls-cert "$E2E_TMP/srv.pem" --tls-key "$E2E_TMP/s
     e2e_bail "the agent restarts with a CA-signed certificate"
 wait_for 10 agent_connected
 PORT=${AGENT_ADDR##*:}
-up Z --server "localhost:$PORT" --ca "$E2E_TMP/ca1.pem" --token-file "$E2E_TMP/x.token"
-up V --server "127.0.0.1:$PORT" --ca "$E2E_TMP/ca2.pem" --token-file "$E2E_TMP/x.token"
-that "a client with --ca and the agent's name is not up: $ST $(tail -n 5 "$E2E_TMP/Z.err")" wait_for 10 is_up Z
+cl_up Z --server "localhost:$PORT" --ca "$E2E_TMP/ca1.pem" --token-file "$E2E_TMP/x.token"
+cl_up V --server "127.0.0.1:$PORT" --ca "$E2E_TMP/ca2.pem" --token-file "$E2E_TMP/x.token"
+that "a client with --ca and the agent's name is not up: $ST $(tail -n 5 "$E2E_TMP/Z.err")" wait_for 10 cl_is_up Z
 verdict "--ca: the agent's certificate chain and name (localhost) verified against the CA: up"
 sleep 1
-status V
+cl_status V
 that "a client trusting another CA reports $(jget .state "$ST")" test "$(jget .state "$ST")" != up
 verdict "--ca with another CA: no tunnel"
 kill -TERM "${UP_PID[Z]}" "${UP_PID[V]}"
-wait_for 5 exited Z
-wait_for 5 exited V
+wait_for 5 cl_exited Z
+wait_for 5 cl_exited V
 : "$EXP1"
 
 no_sanitizer_reports

@@ -729,17 +729,19 @@ agent_connected() {
 	[ "$STATUS" = 200 ] && grep -Eq '"connected": ?true' <<<"$BODY"
 }
 
-# tunnel_env [AGENT_ARG...]: a manager on $E2E_TMP/mgr (no enrollment rate limit) with an ip
-# pool $POOL_PREFIX of 1-ff00:0:110, TOKEN its admin token, and an agent on $E2E_TMP/agent
-# connected to it (10 s at most). Bails out on failure.
+TUNNEL_MGR_ARGS=()	# more options for tunnel_env's manager (e.g. --access-token-ttl 10)
+
+# tunnel_env [AGENT_ARG...]: a manager on $E2E_TMP/mgr (no enrollment rate limit, then
+# TUNNEL_MGR_ARGS) with an ip pool $POOL_PREFIX of 1-ff00:0:110, TOKEN its admin token, and an
+# agent on $E2E_TMP/agent connected to it (10 s at most). Bails out on failure.
 tunnel_env() {
 	local b
 	for b in "$MANAGER" "$AGENT" "$TUNCLIENT" "$MKTOKEN"; do
 		[ -x "$b" ] || e2e_bail "$b is not built (make all)"
 	done
 	command -v certtool >/dev/null || e2e_bail "certtool is missing (make deps: gnutls-bin)"
-	mgr_start "$E2E_TMP/mgr" --enroll-rate 100000 --enroll-burst 100000 ||
-	    e2e_bail "the manager starts"
+	mgr_start "$E2E_TMP/mgr" --enroll-rate 100000 --enroll-burst 100000 \
+	    ${TUNNEL_MGR_ARGS[@]+"${TUNNEL_MGR_ARGS[@]}"} || e2e_bail "the manager starts"
 	TOKEN=$(cat "$E2E_TMP/mgr/admin.token")
 	api POST /v1/pools "{\"name\":\"t\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$POOL_PREFIX\",\"mode\":\"ip\"}"
 	[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
@@ -776,4 +778,142 @@ peer_bg() {
 	"$PEER" --socket "$SOCK" "$@" >"$out" 2>&1 &
 	BG_PID=$!
 	E2E_PIDS+=("$BG_PID")
+}
+
+# ---- snaptun-client in relay mode ($CLIENT) ----
+
+CLIENT=${CLIENT:-$BUILD/snaptun-client}
+declare -A UP_PID=()
+ST= UP_RC=
+
+# cl_join NAME: a join token and `snaptun-client join` into $E2E_TMP/NAME.bundle.
+cl_join() {
+	api POST /v1/join-tokens "{\"name\":\"$1\"}"
+	[ "$STATUS" = 201 ] || return 1
+	"$CLIENT" join --manager "$URL" --token "$(jget .token)" --name "$1" \
+	    --bundle "$E2E_TMP/$1.bundle" >"$E2E_TMP/$1.join" 2>&1
+}
+
+# cl_up NAME ARG...: `snaptun-client up ARG... --relay 127.0.0.1:0 --control $E2E_TMP/NAME.sock`
+# in the background, stderr appended to $E2E_TMP/NAME.err.
+cl_up() {
+	local name=$1
+	shift
+	"$CLIENT" up "$@" --relay 127.0.0.1:0 --control "$E2E_TMP/$name.sock" --log-level debug \
+	    >>"$E2E_TMP/$name.out" 2>>"$E2E_TMP/$name.err" &
+	UP_PID[$name]=$!
+	E2E_PIDS+=("$!")
+}
+
+# cl_status NAME: `status --json` of client NAME into ST (0 when it answered).
+cl_status() {
+	ST=$("$CLIENT" status --json --control "$E2E_TMP/$1.sock" 2>&1)
+}
+
+# cl_is_up NAME: client NAME reports state up with an address.
+cl_is_up() {
+	cl_status "$1" && [ "$(jget .state "$ST")" = up ] && [ -n "$(jget .address "$ST")" ]
+}
+
+# cl_relay_port NAME: the UDP port of client NAME's relay (from its status).
+cl_relay_port() {
+	cl_status "$1" && jget .device "$ST" | sed -n 's/^relay 127\.0\.0\.1:\([0-9]*\)$/\1/p'
+}
+
+# cl_exited NAME: client NAME has exited; its status in UP_RC.
+cl_exited() {
+	kill -0 "${UP_PID[$1]}" 2>/dev/null && return 1
+	wait "${UP_PID[$1]}" 2>/dev/null
+	UP_RC=$?
+	proc_forget "${UP_PID[$1]}"
+	return 0
+}
+
+# UDP peers of the relays (perl, bound to 127.0.0.1). CL_PEER_PL runs its commands in order
+# and prints what it received:  send PORT SRC DST TEXT  (an IPv4/UDP packet SRC:4000 ->
+# DST:5000 with payload TEXT, sent to 127.0.0.1:PORT) and  recv SECONDS  ("got SRC DST TEXT",
+# or "timeout").
+CL_IP_PL='
+use strict; use IO::Socket::INET; use Socket; use Time::HiRes qw(time);
+$| = 1;
+sub csum { my $sum = 0; $sum += $_ for unpack("n*", $_[0] . (length($_[0]) % 2 ? "\0" : ""));
+	$sum = ($sum & 0xffff) + ($sum >> 16) while $sum >> 16; return ~$sum & 0xffff; }
+sub sock { IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1") or die "socket: $!" }
+sub ippkt { my ($src, $dst, $text) = @_;
+	my $udp = pack("nnnn", 4000, 5000, 8 + length($text), 0) . $text;
+	my $ip = pack("CCnnnCCna4a4", 0x45, 0, 20 + length($udp), 0, 0x4000, 64, 17, 0,
+	    inet_aton($src), inet_aton($dst));
+	substr($ip, 10, 2) = pack("n", csum($ip));
+	return $ip . $udp; }
+sub to { pack_sockaddr_in($_[0], inet_aton("127.0.0.1")) }
+'
+CL_PEER_PL=$CL_IP_PL'
+my $s = sock();
+for my $cmd (@ARGV) {
+	my @a = split / /, $cmd, 5;
+	if ($a[0] eq "send") {
+		$s->send(ippkt(@a[2..4]), 0, to($a[1])) or die "send: $!";
+	} elsif ($a[0] eq "recv") {
+		my $buf; my $rin = ""; vec($rin, fileno($s), 1) = 1;
+		if (select(my $r = $rin, undef, undef, $a[1]) > 0 && $s->recv($buf, 65535)) {
+			my ($src, $dst) = (inet_ntoa(substr($buf, 12, 4)), inet_ntoa(substr($buf, 16, 4)));
+			print "got $src $dst ", substr($buf, 28), "\n";
+		} else { print "timeout\n"; }
+	}
+}'
+
+# CL_STREAM_PL PA PB ADDR_A ADDR_B SECONDS [STOPFILE]: one packet a second from relay A's
+# port PA to ADDR_B for SECONDS (or until STOPFILE exists), received on a socket that first
+# announced itself to relay B (port PB); prints "sent N got M" and, each on a line, the
+# numbers lost ("lost I") or late by more than a second ("late I SECONDS").
+CL_STREAM_PL=$CL_IP_PL'
+my ($pa, $pb, $ia, $ib, $secs, $stop) = @ARGV;
+my ($sa, $sb) = (sock(), sock());
+$sb->send(ippkt($ib, $ia, "hello"), 0, to($pb)) or die "send: $!";
+my (%sent, %got, @late);
+my ($n, $end, $next) = (0, time + $secs, time);
+my $rin = ""; vec($rin, fileno($sb), 1) = 1;
+while (1) {
+	my $now = time;
+	last if $now >= $end + 1.5 || (defined $stop && -e $stop && $now >= $next + 1.5);
+	if ($now >= $next && $now < $end && !(defined $stop && -e $stop)) {
+		$sa->send(ippkt($ia, $ib, "seq $n"), 0, to($pa)) or die "send: $!";
+		$sent{$n++} = $now; $next += 1;
+	}
+	my $wait = $next - time; $wait = 0.05 if $wait < 0.05;
+	if (select(my $r = $rin, undef, undef, $wait) > 0) {
+		my $buf; $sb->recv($buf, 65535);
+		if (substr($buf, 28) =~ /^seq (\d+)$/ && exists $sent{$1}) {
+			$got{$1} = 1;
+			my $d = time - $sent{$1}; push @late, sprintf("late %d %.2f", $1, $d) if $d > 1;
+		}
+	}
+}
+print "sent $n got ", scalar(keys %got), "\n";
+print "lost $_\n" for grep { !$got{$_} } sort { $a <=> $b } keys %sent;
+print "$_\n" for @late;
+'
+
+# cl_stream_start NAME PA PB ADDR_A ADDR_B SECONDS [STOPFILE]: CL_STREAM_PL in the background,
+# its output in $E2E_TMP/NAME.stream; cl_stream_wait NAME waits for it (STREAM: its first line).
+declare -A STREAM_PID=()
+STREAM=
+cl_stream_start() {
+	local name=$1
+	shift
+	perl -e "$CL_STREAM_PL" "$@" >"$E2E_TMP/$name.stream" 2>&1 &
+	STREAM_PID[$name]=$!
+	E2E_PIDS+=("$!")
+}
+cl_stream_wait() {
+	wait "${STREAM_PID[$1]}" 2>/dev/null
+	proc_forget "${STREAM_PID[$1]}"
+	STREAM=$(head -n 1 "$E2E_TMP/$1.stream")
+}
+
+# cl_stream_whole NAME: every packet of stream NAME arrived ("sent N got N", N > 0).
+cl_stream_whole() {
+	local n
+	n=$(sed -n 's/^sent \([0-9]*\) got \1$/\1/p' <<<"$STREAM")
+	[ -n "$n" ] && [ "$n" -gt 0 ]
 }

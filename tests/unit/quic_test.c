@@ -282,6 +282,8 @@ client_start(struct side *sd, int v6, const unsigned char *the_pin, uint64_t idl
 	cfg.server = target;
 	cfg.spki_pin = the_pin;
 	cfg.idle_timeout_ns = idle_ns;
+	/* longer than any idle timeout here: the default would PING at a third of it */
+	cfg.keepalive_ns = 60ull * 1000000000u;
 	side_reset(sd);
 	sd->c = quic_client_open(&cfg, &cb);
 	return sd->c;

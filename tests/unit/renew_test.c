@@ -48,6 +48,10 @@ test_backoff(void)
 	    renew_backoff_ms(10, -1, 0, 40, 0), 25000, "ends 15 s before expiry (40 s left)");
 	CHECK_EQ_INT(renew_backoff_ms(1, 600, 0, 40, 0), 25000,
 	    "a long Retry-After still ends before expiry");
+	CHECK_EQ_INT(renew_backoff_ms(3, -1, 7, 10, 0), 1500,
+	    "a 10 s token failing at 7 s: within half the 3 s left");
+	CHECK_EQ_INT(renew_backoff_ms(2, 30, 9, 10, 0), 500,
+	    "the last second: half a second, whatever Retry-After says");
 	CHECK_EQ_INT(renew_backoff_ms(10, -1, 100, 40, 0), 30000,
 	    "expired: the plain step (the session is gone, the refresh may still help)");
 }
