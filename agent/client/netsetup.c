@@ -1,5 +1,7 @@
 /* The TUN device's address, routes and MTU (netsetup.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +25,31 @@ struct netsetup {
 	unsigned nroutes;
 };
 
+/* No IPv6 link-local address on the device (addr_gen_mode 1, "none"), set while it is still
+ * down: with one, the kernel sends router solicitations from it into the tunnel as soon as the
+ * device is up, which no gateway routes and which the agent counts as spoofed (the source is not
+ * the tunnel's address) for every client. The tunnel's own address and routes do not need it.
+ * A kernel without IPv6 has no such file: nothing to stop then. */
+static void
+no_link_local(const char *ifname)
+{
+	char path[64 + IFNAMSIZ];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", ifname);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: %s (the device may send IPv6 link-local packets into the "
+				 "tunnel)",
+			    path, strerror(errno));
+		return;
+	}
+	if (write(fd, "1", 1) != 1)
+		log_warn("%s: %s (the device may send IPv6 link-local packets into the tunnel)",
+		    path, strerror(errno));
+	close(fd);
+}
+
 int
 netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ])
 {
@@ -43,6 +70,7 @@ netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNA
 		log_error("TUN device %s: %s", n->ifname, strerror(errno));
 		goto fail;
 	}
+	no_link_local(n->ifname);
 	if ((rv = nl_open(&n->nl)) < 0) {
 		log_error("netlink: %s", strerror(-rv));
 		goto fail;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end test of the agent's gateway mode (agent/README.md "Gateway mode", issue 10): a
-# network namespace the test creates holds the agent with --tun and the test client
+# network namespace (B of tests/e2e/netns.bash) holds the agent with --tun and the test client
 # (tests/tools/tunclient); the manager runs outside it (the state channel is a UNIX socket, which
 # namespaces do not separate). The namespace's host side: an address on its loopback stands for
 # "the network behind the gateway", reached through the TUN device.
@@ -20,44 +20,29 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.bash
+. tests/e2e/netns.bash
 
-NS=snt-gw-$$
 HOSTADDR=192.0.2.1 # on the namespace's loopback: the network behind the gateway
 TUN=sntgw0
 
-# The machine must let us make namespaces and TUN devices; say why not otherwise.
-if [ "$(id -u)" != 0 ]; then
-	skip "gateway mode in a network namespace" "not root (namespaces and TUN devices need it)"
-	e2e_finish
-fi
-if ! command -v ip >/dev/null; then
-	skip "gateway mode in a network namespace" "no ip(8) (iproute2)"
-	e2e_finish
-fi
-if [ ! -c /dev/net/tun ]; then
-	skip "gateway mode in a network namespace" "no /dev/net/tun"
-	e2e_finish
-fi
-if ! ip netns add "$NS" 2>"$E2E_TMP/netns.err"; then
-	skip "gateway mode in a network namespace" "ip netns add: $(head -n 1 "$E2E_TMP/netns.err")"
-	e2e_finish
-fi
-trap 'e2e_cleanup; ip netns del "$NS" 2>/dev/null' EXIT
-in_ns() {
-	ip netns exec "$NS" "$@"
-}
-in_ns ip link set lo up
-in_ns ip addr add "$HOSTADDR/32" dev lo
-
-# The agent and the clients run in the namespace: wrappers that lib.bash starts as it would them.
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$(realpath "$BUILD/snaptun-agent")" \
-    >"$E2E_TMP/agent-ns"
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$(realpath "$BUILD/tools/tunclient")" \
-    >"$E2E_TMP/tunclient-ns"
-chmod +x "$E2E_TMP/agent-ns" "$E2E_TMP/tunclient-ns"
 [ -x "$BUILD/snaptun-agent" ] && [ -x "$BUILD/tools/tunclient" ] ||
     e2e_bail "the agent and tunclient are built (make all)"
-AGENT=$E2E_TMP/agent-ns TUNCLIENT=$E2E_TMP/tunclient-ns
+# Namespace B of netns.bash holds the agent and the clients (A is not needed); a machine that
+# cannot make namespaces or TUN devices skips with the reason.
+netns_pair
+case $? in
+0) ;;
+1)
+	skip "gateway mode in a network namespace" "$NETNS_SKIP"
+	e2e_finish
+	;;
+*) e2e_bail "netns_pair: $NETNS_ERR" ;;
+esac
+in_ns B ip addr add "$HOSTADDR/32" dev lo
+
+# The agent and the clients run in B: wrappers that lib.bash starts as it would them.
+AGENT=$(netns_wrap B "$BUILD/snaptun-agent") && TUNCLIENT=$(netns_wrap B "$BUILD/tools/tunclient") ||
+    e2e_bail "netns_wrap"
 
 # Two pools: 10.77.0.0/24 with the gateway address 10.77.0.1 (the device gets the address, the
 # kernel the prefix's route), 10.78.0.0/24 of another ISD-AS without one (the device gets a route).
@@ -77,14 +62,14 @@ wait_for 10 agent_connected || e2e_bail "the agent connects to the manager"
 # ======================================================================= the device
 
 dev_ready() {
-	in_ns ip -o link show "$TUN" 2>/dev/null | grep -q 'mtu 1500' &&
-	    in_ns ip -o addr show dev "$TUN" | grep -qF "inet $GW/24" &&
-	    in_ns ip route show dev "$TUN" | grep -q '^10\.78\.0\.0/24'
+	in_ns B ip -o link show "$TUN" 2>/dev/null | grep -q 'mtu 1500' &&
+	    in_ns B ip -o addr show dev "$TUN" | grep -qF "inet $GW/24" &&
+	    in_ns B ip route show dev "$TUN" | grep -q '^10\.78\.0\.0/24'
 }
-that "the device $TUN is not there with MTU 1500, $GW/24 and a route to 10.78.0.0/24: $(in_ns ip addr show dev "$TUN" 2>&1; in_ns ip route 2>&1)" \
+that "the device $TUN is not there with MTU 1500, $GW/24 and a route to 10.78.0.0/24: $(in_ns B ip addr show dev "$TUN" 2>&1; in_ns B ip route 2>&1)" \
     wait_for 10 dev_ready
-that "the device $TUN is not up: $(in_ns ip -o link show "$TUN" 2>&1)" \
-    eval 'in_ns ip -o link show "$TUN" | grep -q "[<,]UP[,>]"'
+that "the device $TUN is not up: $(in_ns B ip -o link show "$TUN" 2>&1)" \
+    eval 'in_ns B ip -o link show "$TUN" | grep -q "[<,]UP[,>]"'
 verdict "the agent's TUN device is up with MTU 1500, the gateway address $GW/24 and the route to the pool without a gateway"
 
 # ======================================================================= uplink and downlink
@@ -102,7 +87,7 @@ client_cmd A "send $HOSTADDR 1 20"
 want_event A "^datagram $HOSTADDR $ADDR_A [0-9]+ icmp 3 3\$" 5
 verdict "a UDP packet from the tunnel to $HOSTADDR, behind the gateway, reaches it the same way"
 
-in_ns bash -c "echo gateway-down > /dev/udp/$ADDR_A/5000" 2>"$E2E_TMP/udp.err" ||
+in_ns B bash -c "echo gateway-down > /dev/udp/$ADDR_A/5000" 2>"$E2E_TMP/udp.err" ||
     fail "writing to /dev/udp/$ADDR_A/5000 in the namespace: $(cat "$E2E_TMP/udp.err")"
 want_event A "^datagram [0-9.]+ $ADDR_A 41\$" 5
 verdict "a UDP packet written in the namespace to $ADDR_A arrives as a datagram at the client"
@@ -121,13 +106,13 @@ verdict "TTL 1 from the tunnel: ICMP time exceeded back from the pool's gateway 
 # answer: `ip route get` shows it as the route's cached MTU. The kernel applies it through the
 # sending socket, so the socket stays open a while.
 big=$(head -c 1472 /dev/zero | tr '\0' x)
-in_ns bash -c "exec 3>/dev/udp/$ADDR_A/5000; printf %s '$big' >&3; sleep 3" 2>/dev/null &
+in_ns B bash -c "exec 3>/dev/udp/$ADDR_A/5000; printf %s '$big' >&3; sleep 3" 2>/dev/null &
 SENDER=$!
 pmtu() {
-	PMTU=$(in_ns ip route get "$ADDR_A" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+	PMTU=$(in_ns B ip route get "$ADDR_A" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
 	[ -n "$PMTU" ]
 }
-that "the namespace learned no path MTU toward $ADDR_A: $(in_ns ip route get "$ADDR_A" 2>&1)" wait_for 5 pmtu
+that "the namespace learned no path MTU toward $ADDR_A: $(in_ns B ip route get "$ADDR_A" 2>&1)" wait_for 5 pmtu
 that "the learned path MTU ${PMTU:-none} is not a tunnel's room (1100 ..< 1500)" \
     test "${PMTU:-0}" -ge 1100 -a "${PMTU:-0}" -lt 1500
 verdict "a packet over the tunnel's room: ICMP fragmentation needed with MTU ${PMTU:-?}, learned by the sender's kernel"
@@ -175,7 +160,7 @@ verdict "client to client ($ADDR_A -> $ADDR_B) straight through the agent"
 api PATCH "/v1/pools/$POOL_ID" '{"client_to_client":false}'
 [ "$STATUS" = 200 ] || fail "PATCH /v1/pools/$POOL_ID client_to_client false -> $STATUS"
 # The host forwards: what the agent gives it for B comes back to the device.
-in_ns sysctl -qw net.ipv4.ip_forward=1
+in_ns B sysctl -qw net.ipv4.ip_forward=1
 sleep 0.5 # the POOL_UPDATE reaches the agent
 client_cmd A "send $ADDR_B 3 31"
 want_event A '^sent 3 ok=3 failed=0$'
@@ -188,7 +173,7 @@ isolated_reported() {
 }
 that "GET /v1/sessions shows no 3 isolated drops for B within 12 s" wait_for 12 isolated_reported
 verdict "client_to_client false: A's packets to B go to the host and, routed back, are dropped (isolated)"
-in_ns sysctl -qw net.ipv4.ip_forward=0
+in_ns B sysctl -qw net.ipv4.ip_forward=0
 client_stop B
 
 # ======================================================================= pool and agent gone
@@ -199,21 +184,21 @@ api DELETE "/v1/pools/$POOL2_ID?force=true"
 api PATCH "/v1/pools/$POOL_ID" '{"gateway":"10.77.0.254"}'
 [ "$STATUS" = 200 ] || fail "PATCH /v1/pools/$POOL_ID gateway -> $STATUS"
 dev_follows() {
-	! in_ns ip route show dev "$TUN" 2>/dev/null | grep -q '10\.78\.0\.' &&
-	    ! in_ns ip -o addr show dev "$TUN" | grep -qF "inet $GW/" &&
-	    in_ns ip -o addr show dev "$TUN" | grep -qF "inet 10.77.0.254/24"
+	! in_ns B ip route show dev "$TUN" 2>/dev/null | grep -q '10\.78\.0\.' &&
+	    ! in_ns B ip -o addr show dev "$TUN" | grep -qF "inet $GW/" &&
+	    in_ns B ip -o addr show dev "$TUN" | grep -qF "inet 10.77.0.254/24"
 }
-that "the device does not follow (route to 10.78.0.0/24 gone, $GW replaced by 10.77.0.254): $(in_ns ip addr show dev "$TUN"; in_ns ip route show dev "$TUN")" \
+that "the device does not follow (route to 10.78.0.0/24 gone, $GW replaced by 10.77.0.254): $(in_ns B ip addr show dev "$TUN"; in_ns B ip route show dev "$TUN")" \
     wait_for 10 dev_follows
 verdict "the device follows the pools: a deleted pool's route and a replaced gateway address leave it"
 agent_stop
 check "the agent exits 0 on SIGTERM" test "$AGENT_RC" = 0
-check "the TUN device goes with the agent" eval '! in_ns ip link show "$TUN" >/dev/null 2>&1'
+check "the TUN device goes with the agent" eval '! in_ns B ip link show "$TUN" >/dev/null 2>&1'
 
 # A device deleted under the agent: it shuts down (as on SIGTERM) instead of spinning.
 agent_start "$E2E_TMP/agent" --tun "$TUN" || e2e_bail "the agent starts again"
-wait_for 10 eval 'in_ns ip link show "$TUN" >/dev/null 2>&1' || fail "no device $TUN"
-in_ns ip link del "$TUN"
+wait_for 10 eval 'in_ns B ip link show "$TUN" >/dev/null 2>&1' || fail "no device $TUN"
+in_ns B ip link del "$TUN"
 agent_gone() {
 	! kill -0 "$AGENT_PID" 2>/dev/null
 }

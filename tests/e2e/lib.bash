@@ -446,13 +446,16 @@ want_problem() {
 
 # ---- the manager ----
 
-# mgr_start DIR [ARG...]: start a manager on state dir DIR on a free loopback port and wait
-# (10 s at most) for DIR/manager.url. Sets MGR_PID, MGR_DIR and URL. Output: DIR.out, DIR.err.
+MGR_LISTEN=${MGR_LISTEN:-127.0.0.1:0}	# mgr_start's --listen
+
+# mgr_start DIR [ARG...]: start a manager on state dir DIR listening on $MGR_LISTEN (default a
+# free loopback port) and wait (10 s at most) for DIR/manager.url. Sets MGR_PID, MGR_DIR and URL.
+# Output: DIR.out, DIR.err.
 mgr_start() {
 	local dir=$1 i
 	shift
 	rm -f "$dir/manager.url"
-	"$MANAGER" --state-dir "$dir" --listen 127.0.0.1:0 --log-level warn "$@" \
+	"$MANAGER" --state-dir "$dir" --listen "$MGR_LISTEN" --log-level warn "$@" \
 	    >>"$dir.out" 2>>"$dir.err" &
 	MGR_PID=$!
 	MGR_DIR=$dir

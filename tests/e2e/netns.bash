@@ -17,10 +17,18 @@
 # the caller had) stops every process still inside either namespace, deletes the namespaces —
 # the veth and any TUN device inside go with them — and removes NETNS_TMP and the paths in
 # NETNS_RM.
+#
+# netns_third (after netns_pair) adds namespace C (NS_C, "snt-<pid>-c") for a second host on the
+# far side of B, as a second tunnel client needs: a veth pair $NS_DEV_C between C and B, NS_C4
+# and NS_BC4 (10.95.N.1 and .2/24), NS_C6 and NS_BC6 (fd95:N::1 and ::2/64) on it, and default
+# routes in C via B's end. C reaches B's own addresses (NS_B4, a daemon listening on it) without
+# B forwarding anything. Teardown takes it with the others.
 
 NETNS_N=${NETNS_N:-1}
 NS_A= NS_B= NS_DEV=veth0
 NS_A4= NS_B4= NS_A6= NS_B6=
+NS_C= NS_DEV_C=vethc
+NS_C4= NS_BC4= NS_C6= NS_BC6=
 NETNS_TMP=
 NETNS_SKIP=	# why netns_pair could not run on this machine (it returned 1)
 NETNS_ERR=	# what failed in netns_pair otherwise (it returned 2)
@@ -31,22 +39,23 @@ NETNS_PREV_EXIT=	# the EXIT trap of the caller, run after teardown
 # puts first in PATH) must not stand in for it here, and a wrapper must not find itself.
 NETNS_IP=
 
-# netns_name A|B: the name of namespace A or B.
+# netns_name A|B|C: the name of namespace A, B or C.
 netns_name() {
 	local ns
 	case $1 in
 	A) ns=$NS_A ;;
 	B) ns=$NS_B ;;
+	C) ns=$NS_C ;;
 	*)
-		echo "netns: unknown namespace \"$1\" (A or B)" >&2
+		echo "netns: unknown namespace \"$1\" (A, B or C)" >&2
 		return 2
 		;;
 	esac
-	[ -n "$ns" ] || { echo "netns: no namespace pair (netns_pair)" >&2; return 2; }
+	[ -n "$ns" ] || { echo "netns: no namespace $1 (netns_pair, netns_third)" >&2; return 2; }
 	echo "$ns"
 }
 
-# in_ns A|B CMD...: run CMD inside namespace A or B.
+# in_ns A|B|C CMD...: run CMD inside namespace A, B or C.
 in_ns() {
 	local ns
 	ns=$(netns_name "$1") || return 2
@@ -54,7 +63,7 @@ in_ns() {
 	"$NETNS_IP" netns exec "$ns" "$@"
 }
 
-# netns_bg A|B CMD...: run CMD inside namespace A or B in the background; its pid in NETNS_BG_PID
+# netns_bg A|B|C CMD...: run CMD inside namespace A, B or C in the background; its pid in NETNS_BG_PID
 # (a plain command, not a function, goes in the background, and ip netns exec execs CMD: so this
 # is CMD's own pid, for kill and /proc). Teardown stops it if it still runs.
 netns_bg() {
@@ -66,7 +75,7 @@ netns_bg() {
 	NETNS_PIDS+=("$NETNS_BG_PID")
 }
 
-# netns_wrap A|B CMD [NAME]: an executable $NETNS_TMP/bin-A|B/NAME (default: CMD's base name)
+# netns_wrap A|B|C CMD [NAME]: an executable $NETNS_TMP/bin-A|B|C/NAME (default: CMD's base name)
 # that runs CMD inside the namespace with the arguments it is given, and print its path. It
 # execs, so a wrapped program started in the background keeps its own pid. For the helpers of
 # lib.bash, which run fixed paths: AGENT=$(netns_wrap B "$AGENT") puts agent_start's agent in B;
@@ -118,7 +127,7 @@ netns_teardown() {
 	for pid in ${NETNS_PIDS[@]+"${NETNS_PIDS[@]}"}; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for ns in $NS_A $NS_B; do
+	for ns in $NS_A $NS_B $NS_C; do
 		for pid in $(netns_procs "$ns"); do
 			kill -TERM "$pid" 2>/dev/null
 		done
@@ -127,13 +136,13 @@ netns_teardown() {
 	# then kill what is left.
 	for ((i = 0; i < 60; i++)); do
 		left=
-		for ns in $NS_A $NS_B; do
+		for ns in $NS_A $NS_B $NS_C; do
 			left=$left$(netns_procs "$ns")
 		done
 		[ -z "$left" ] && break
 		sleep 0.05
 	done
-	for ns in $NS_A $NS_B; do
+	for ns in $NS_A $NS_B $NS_C; do
 		for pid in $(netns_procs "$ns"); do
 			kill -KILL "$pid" 2>/dev/null
 		done
@@ -142,13 +151,13 @@ netns_teardown() {
 		{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
 	done
 	NETNS_PIDS=()
-	for ns in $NS_A $NS_B; do
+	for ns in $NS_A $NS_B $NS_C; do
 		[ -e "/run/netns/$ns" ] && "$NETNS_IP" netns del "$ns" 2>/dev/null
 	done
 	[ ${#NETNS_RM[@]} -gt 0 ] && rm -rf -- "${NETNS_RM[@]}"
 	NETNS_RM=()
 	[ -n "$NETNS_TMP" ] && rm -rf -- "$NETNS_TMP"
-	NETNS_TMP= NS_A= NS_B=
+	NETNS_TMP= NS_A= NS_B= NS_C=
 }
 
 netns_on_exit() {
@@ -242,8 +251,40 @@ netns_pair() {
 
 # netns_addr A|B IPV4 IPV6: loopback and the veth end up, with both addresses.
 netns_addr() {
-	in_ns "$1" "$NETNS_IP" link set lo up &&
-	    in_ns "$1" "$NETNS_IP" addr add "$2/24" dev "$NS_DEV" &&
-	    in_ns "$1" "$NETNS_IP" -6 addr add "$3/64" dev "$NS_DEV" nodad &&
-	    in_ns "$1" "$NETNS_IP" link set "$NS_DEV" up
+	in_ns "$1" "$NETNS_IP" link set lo up && netns_link "$1" "$NS_DEV" "$2" "$3"
+}
+
+# netns_third: namespace C beside the pair (see the top of this file). 0 on success; 2 with the
+# reason in NETNS_ERR (the pair could be made, so C can be too: no skip). Teardown removes it.
+netns_third() {
+	local out n=$NETNS_N
+	NETNS_ERR=
+	[ -n "$NS_B" ] || { NETNS_ERR="netns_third: no pair yet (netns_pair)"; return 2; }
+	[ -z "$NS_C" ] || { NETNS_ERR="netns_third: this shell already has $NS_C"; return 2; }
+	NS_C=snt-$$-c
+	NS_C4=10.95.$n.1 NS_BC4=10.95.$n.2 NS_C6=fd95:$n::1 NS_BC6=fd95:$n::2
+	if ! out=$("$NETNS_IP" netns add "$NS_C" 2>&1); then
+		NS_C=
+		NETNS_ERR="ip netns add snt-$$-c: $out"
+		return 2
+	fi
+	if ! out=$("$NETNS_IP" link add name "$NS_DEV_C" netns "$NS_C" type veth \
+	    peer name "$NS_DEV_C" netns "$NS_B" 2>&1) ||
+	    ! out=$(in_ns C "$NETNS_IP" link set lo up 2>&1) ||
+	    ! out=$(netns_link C "$NS_DEV_C" "$NS_C4" "$NS_C6" 2>&1) ||
+	    ! out=$(netns_link B "$NS_DEV_C" "$NS_BC4" "$NS_BC6" 2>&1) ||
+	    ! out=$(in_ns C "$NETNS_IP" route add default via "$NS_BC4" 2>&1) ||
+	    ! out=$(in_ns C "$NETNS_IP" -6 route add default via "$NS_BC6" 2>&1); then
+		NETNS_ERR="namespace C: $out"
+		return 2
+	fi
+	return 0
+}
+
+# netns_link NS DEV IPV4 IPV6: DEV in NS up with both addresses (IPv6 without duplicate address
+# detection).
+netns_link() {
+	in_ns "$1" "$NETNS_IP" addr add "$3/24" dev "$2" &&
+	    in_ns "$1" "$NETNS_IP" -6 addr add "$4/64" dev "$2" nodad &&
+	    in_ns "$1" "$NETNS_IP" link set "$2" up
 }

@@ -49,6 +49,17 @@ check "a TUN device can be made in B" eval 'in_ns B ip tuntap add dev snt-t0 mod
     in_ns B ip link set snt-t0 up && in_ns B ip -o link show snt-t0 >/dev/null'
 check "the private temporary dir is mode 700" test "$(stat -c %a "$TMPD")" = 700
 
+# The third namespace: beside B, reaching B's own addresses on the first pair through its default
+# routes (no forwarding in B).
+netns_third || e2e_bail "netns_third: $NETNS_ERR"
+C=$NS_C
+check "netns_third makes $C" eval 'ip netns list | grep -qw -- "$C"'
+check "IPv4: C ($NS_C4) pings B's end of its link ($NS_BC4) and B's address on the pair ($NS_B4)" \
+    eval 'quiet in_ns C ping -4 -c 1 -W 2 "$NS_BC4" && quiet in_ns C ping -4 -c 1 -W 2 "$NS_B4"'
+check "IPv6: C ($NS_C6) pings B's end of its link ($NS_BC6) and B's address on the pair ($NS_B6)" \
+    eval 'quiet in_ns C ping -6 -c 1 -W 2 "$NS_BC6" && quiet in_ns C ping -6 -c 1 -W 2 "$NS_B6"'
+check "B forwards nothing (C does not reach A)" eval '! quiet in_ns C ping -4 -c 1 -W 1 "$NS_A4"'
+
 # A wrapped command runs inside its namespace, under its own pid when started in the background.
 w=$(netns_wrap B ip) && PATH=$NETNS_TMP/bin-B:$PATH
 check "netns_wrap B ip: the wrapper ($w) runs ip inside B" eval \
@@ -78,14 +89,14 @@ check "the processes inside are found (netns_bg $bg, daemon ${daemon:-none})" \
 touch "$E2E_TMP/rm-me"
 NETNS_RM+=("$E2E_TMP/rm-me")
 netns_teardown
-check "teardown deletes both namespaces and the veth pair" \
-    test -z "$(traces "$A")$(traces "$B")"
+check "teardown deletes the three namespaces and the veth pairs" \
+    test -z "$(traces "$A")$(traces "$B")$(traces "$C")"
 check "teardown stops the processes inside" eval '! kill -0 "$bg" 2>/dev/null &&
     ! kill -0 "$daemon" 2>/dev/null && ! kill -0 "$wpid" 2>/dev/null'
 check "teardown removes the temporary dir and the NETNS_RM paths" \
     test ! -e "$TMPD" -a ! -e "$E2E_TMP/rm-me"
 netns_teardown
-check "a second teardown is harmless" test -z "$NS_A$NS_B"
+check "a second teardown is harmless" test -z "$NS_A$NS_B$NS_C"
 
 # A script that sources the library and ends, on its own or by a signal, leaves nothing either,
 # and its own EXIT trap (set before netns_pair) still runs.
