@@ -107,8 +107,35 @@ dq_pop(struct quic_conn *c, int sent)
 	}
 	dgbuf_put(c->dq[i].data, c->dq[i].len);
 	c->dq[i].data = NULL;
-	c->dq_head = (i + 1) % QUIC_DGRAM_QUEUE;
+	c->dq_head = (i + 1) & (c->dq_cap - 1);
 	c->dq_count--;
+}
+
+/* Room for one more entry in the ring: allocate it, or double it when full (its entries
+ * unwrapped to the start). 0, or -1 when it is at QUIC_DGRAM_QUEUE or out of memory. */
+static int
+dq_grow(struct quic_conn *c)
+{
+	struct quic_dgram *n;
+	size_t cap, first;
+
+	if (c->dq != NULL && c->dq_count < c->dq_cap)
+		return 0;
+	cap = c->dq == NULL ? QUIC_DGRAM_QUEUE_MIN : c->dq_cap * 2;
+	if (cap > QUIC_DGRAM_QUEUE || (n = calloc(cap, sizeof(*n))) == NULL)
+		return -1;
+	if (c->dq != NULL) {
+		first = c->dq_cap - c->dq_head;
+		if (first > c->dq_count)
+			first = c->dq_count;
+		memcpy(n, c->dq + c->dq_head, first * sizeof(*n));
+		memcpy(n + first, c->dq, (c->dq_count - first) * sizeof(*n));
+		free(c->dq);
+	}
+	c->dq = n;
+	c->dq_cap = cap;
+	c->dq_head = 0;
+	return 0;
 }
 
 /* ---- ngtcp2 callbacks ---- */
@@ -674,6 +701,7 @@ quic_conn_release(struct quic_conn *c)
 		dq_pop(c, 0);
 	free(c->dq);
 	c->dq = NULL;
+	c->dq_cap = 0;
 	if (c->conn != NULL)
 		ngtcp2_conn_del(c->conn);
 	c->conn = NULL;
@@ -769,12 +797,12 @@ quic_datagram_send(struct quic_conn *c, const void *data, size_t len)
 		return QUIC_ERR_TOO_BIG;
 	if (c->dq_count == QUIC_DGRAM_QUEUE)
 		return QUIC_ERR_BLOCKED;
-	if (c->dq == NULL && (c->dq = calloc(QUIC_DGRAM_QUEUE, sizeof(*c->dq))) == NULL)
+	if (dq_grow(c) != 0)
 		return QUIC_ERR_NOMEM;
 	if ((copy = dgbuf_get(len)) == NULL)
 		return QUIC_ERR_NOMEM;
 	memcpy(copy, data, len);
-	i = (c->dq_head + c->dq_count) % QUIC_DGRAM_QUEUE;
+	i = (c->dq_head + c->dq_count) & (c->dq_cap - 1);
 	c->dq[i].data = copy;
 	c->dq[i].len = len;
 	c->dq_count++;

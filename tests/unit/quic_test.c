@@ -468,6 +468,22 @@ test_datagrams(void)
 		    "client stats: tx %llu/%llu rx %llu", (unsigned long long)st.tx_datagrams,
 		    (unsigned long long)st.tx_bytes, (unsigned long long)st.rx_datagrams);
 	}
+	/* a burst larger than the first ring: it grows to QUIC_DGRAM_QUEUE, then refuses */
+	{
+		int taken = 0, i, base = srv.dgrams;
+
+		for (i = 0; i < QUIC_DGRAM_QUEUE + 1; i++)
+			if (quic_datagram_send(cli.c, big, 1000) == 0)
+				taken++;
+		CHECK(taken == QUIC_DGRAM_QUEUE, "a burst of %d datagrams is taken whole (%d)",
+		    QUIC_DGRAM_QUEUE, taken);
+		CHECK_EQ_INT(quic_datagram_send(cli.c, big, 1000), QUIC_ERR_BLOCKED,
+		    "one more than QUIC_DGRAM_QUEUE waiting is QUIC_ERR_BLOCKED");
+		quic_client_flush(cli.c);
+		RUN(srv.dgrams - base >= QUIC_DGRAM_QUEUE, 5000);
+		CHECK(srv.dgrams - base == QUIC_DGRAM_QUEUE && srv.dgram_len == 1000,
+		    "the burst arrives in full, paced out by the client (%d)", srv.dgrams - base);
+	}
 	quic_client_free(cli.c);
 	cli.c = NULL;
 	CHECK(cli.closeds == 0, "quic_client_free runs no conn_closed");
