@@ -124,7 +124,8 @@ v6_pkt(uint8_t *p, size_t len, const char *src, const char *dst, uint8_t nh, con
 	memcpy(p + 24, a.b, 16);
 	for (size_t i = 40; i < len; i++)
 		p[i] = (uint8_t)i;
-	memcpy(p + 40, ext, extlen);
+	if (extlen > 0)
+		memcpy(p + 40, ext, extlen);
 	return len;
 }
 
