@@ -119,22 +119,24 @@ verdict "GET /v1/sessions lists both tunnels with their addresses"
 
 enroll carol || e2e_bail "carol enrolls"
 PC=$PSSID
-api POST "/v1/clients/$PC/tokens" '{"ttl_seconds":3}'
+# 8 s: long enough for the handshake and the renewal below on a loaded, sanitized run.
+api POST "/v1/clients/$PC/tokens" '{"ttl_seconds":8}'
 want_status 201
-verdict "a 3 s access token is minted for carol"
+verdict "an 8 s access token is minted for carol"
 SHORT=$(jget .access_token)
 SHORT_EXP=$(date +%s)
 api POST "/v1/clients/$PC/tokens" '{"ttl_seconds":600}'
 LONG=$(jget .access_token)
 client_start C --token "$SHORT" --handshake
 want_event C '^assigned '
-verdict "carol's tunnel comes up with a token valid for 3 s"
+verdict "carol's tunnel comes up with a token valid for 8 s"
 client_cmd C "sleep 1000" "renew $LONG"
 want_event C '^response renew 200 valid_until=[0-9]+$' 4
 V=$(sed -n 's/.*valid_until=\([0-9]*\)$/\1/p' <<<"$CL_LINE")
 that "valid_until $V is not the new token's exp (about now + 600)" test "${V:-0}" -ge $((SHORT_EXP + 590))
 verdict "renew_session with a fresh token before exp extends the session"
-sleep $((SHORT_EXP + 5 - $(date +%s)))
+WAIT=$((SHORT_EXP + 10 - $(date +%s)))
+[ "$WAIT" -le 0 ] || sleep "$WAIT"
 client_cmd C stats
 want_event C '^stats '
 that "carol's tunnel closed after the first token's exp: $(grep '^closed' "$E2E_TMP/cl.C.out")" \
