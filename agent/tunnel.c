@@ -254,7 +254,8 @@ tunnel_end(struct tunnel *t, const char *reason)
 	if (!t->established)
 		ts->events.handshake_failures++;
 	else
-		ts->events.closes[t->close_index > 0 ? t->close_index - 1 : TUNEVENTS_CLOSE_OTHER]++;
+		ts->events
+		    .closes[t->close_index > 0 ? t->close_index - 1 : TUNEVENTS_CLOSE_OTHER]++;
 	if (t->pssid[0] != '\0')
 		pssid_index_del(ts->pidx, &t->pent);
 	if (t->has_grant)
@@ -758,9 +759,10 @@ cb_conn_closed(void *arg, struct quic_conn *c, const struct quic_close *how)
 		set_phase(t, T_CLOSED);
 	/* Not closed by the tunnel layer: the client's application code, or other. */
 	if (t->close_index == 0)
-		t->close_index = 1 + (how->app && !how->idle && !how->handshake_failed
-					     ? tunevents_close_index(how->code)
-					     : TUNEVENTS_CLOSE_OTHER);
+		t->close_index = 1 +
+		    (how->app && !how->idle && !how->handshake_failed
+			    ? tunevents_close_index(how->code)
+			    : TUNEVENTS_CLOSE_OTHER);
 	tunnel_end(t, why);
 	ctrl_streams_free(&t->streams);
 	if (t->prev != NULL)

@@ -1,7 +1,6 @@
 #include "tunevents.h"
 
-const char *const tunevents_close_names[TUNEVENTS_CLOSES] = {
-    "0", "1", "2", "3", "4", "5", "other"};
+const char *const tunevents_close_names[TUNEVENTS_CLOSES] = {"0", "1", "2", "3", "4", "5", "other"};
 
 void
 tunevents_add(struct tunevents *dst, const struct tunevents *src)

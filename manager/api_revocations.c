@@ -94,6 +94,7 @@ api_revocations_create(struct req *r)
 	json_decref(details);
 	if (rv < 0)
 		return;
+	api_revoked(r, pssid);
 	snprintf(r->location, sizeof(r->location), "/v1/revocations/%s", pssid);
 	reply_json(r, 201, revocation_json(&v));
 }

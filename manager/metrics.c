@@ -222,7 +222,8 @@ metrics_agent_stats(struct metrics *m, uint64_t agent_id, uint64_t uptime_ns,
 		return;
 	/* An older agent reports no events: keep what it had (none). */
 	ev = events != NULL ? *events : a->last_ev;
-	if (!created && (uptime_ns < a->uptime_ns || went_back(total, &a->last, &ev, &a->last_ev))) {
+	if (!created &&
+	    (uptime_ns < a->uptime_ns || went_back(total, &a->last, &ev, &a->last_ev))) {
 		counters_add(&a->base, &a->last);
 		tunevents_add(&a->base_ev, &a->last_ev);
 		a->restarts++;

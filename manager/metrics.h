@@ -77,7 +77,7 @@ struct metrics {
 	struct revoking {
 		char pssid[PSSID_MAX + 1];
 		uint64_t at_ns;
-	} *revoking;
+	} * revoking;
 	size_t nrevoking;
 };
 
