@@ -5,11 +5,8 @@
 #include "../db/db.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
-#include "agentlink.h"
 #include "api.h"
 #include "app.h"
-#include "metrics.h"
-#include "sessions.h"
 
 int
 api_begin(struct req *r)
@@ -115,17 +112,4 @@ api_label_query(struct req *r, char *key, size_t keylen, const char **k, const c
 	*k = key;
 	*v = label[klen] == '=' ? label + klen + 1 : NULL;
 	return 0;
-}
-
-void
-api_revoked(struct req *r, const char *pssid)
-{
-	struct sessions_filter f = {pssid, 0};
-	struct session s;
-	int n = 0;
-
-	if (r->app->link != NULL &&
-	    sessions_list(agentlink_sessions(r->app->link), &f, 0, 1, &s, &n) < 0)
-		n = 0;
-	metrics_revoked(r->app->metrics, pssid, n > 0, r->started_ns);
 }

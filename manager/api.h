@@ -92,7 +92,7 @@ void api_revocations_list(struct req *r);
 void api_revocations_get(struct req *r);
 void api_revocations_delete(struct req *r);
 
-/* pssid was revoked by r (committed): count it, and time it until its live session, if it has
+/* (api_revocations.c) pssid was revoked by r: count it, and time it until its live session, if it has
  * one, is reported closed (metrics.h). */
 void api_revoked(struct req *r, const char *pssid);
 

@@ -91,7 +91,8 @@ usage(FILE *f)
 	    "  --version            print the version and exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
-	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
+	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start). With\n"
+	    "--metrics-listen, the metrics URL is written to DIR/metrics.url.\n");
 }
 
 static void
@@ -203,14 +204,14 @@ wall_clock(void)
 }
 
 static void
-write_url(const char *state_dir, const char *url)
+write_url(const char *state_dir, const char *file, const char *url)
 {
 	char path[4096], line[160];
 	int n;
 
 	/* Written beside and renamed, so a reader never sees half a URL. Not a secret: 0644, less
 	 * the umask (077), as for every file in the state dir. */
-	snprintf(path, sizeof(path), "%s/manager.url", state_dir);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, file);
 	n = snprintf(line, sizeof(line), "%s\n", url);
 	if (n < 0 || (size_t)n >= sizeof(line) || atomicfile_write(path, line, (size_t)n, 0644) < 0)
 		fatal("cannot write %s", path);
@@ -410,10 +411,14 @@ main(int argc, char **argv)
 	if ((loop = loop_new()) == NULL)
 		fatal("event loop");
 	app.link = agentlink_open(&app, o.state_dir, loop);
-	write_url(o.state_dir, url);
+	if (metrics != NULL) {
+		/* Before manager.url: whoever waits for that finds this one there too. */
+		snprintf(path, sizeof(path), "%s/metrics", murl);
+		write_url(o.state_dir, "metrics.url", path);
+		log_info("metrics at %s", path);
+	}
+	write_url(o.state_dir, "manager.url", url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
-	if (metrics != NULL)
-		log_info("metrics at %s/metrics", murl);
 	serve(&app, http, metrics, loop);
 	http_close(http);
 	http_close(metrics);
