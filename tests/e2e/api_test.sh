@@ -73,6 +73,8 @@ want .db ok
 want .agents_connected 0
 want_header Retry-After 1
 verdict "GET /v1/health without an agent -> 503 problem naming agents (db ok, 0 connected)"
+# That 503 is the answer wanted, not a fault for the check of 5xx answers at the end.
+[ "$STATUS" = 503 ] && unset 'E2E_5XX[-1]'
 
 api -t "sna_bogus" GET '/v1/health?live'
 want_status 200
