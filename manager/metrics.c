@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../lib/log.h"
+#include "http.h"
 #include "metrics.h"
 
 const char *const metrics_enroll_fail_names[METRICS_ENROLL_N] = {
@@ -56,10 +57,16 @@ route_of(struct metrics *m, const struct route *route)
 	struct metrics_route *mr;
 
 	/* A route table has some fifty entries, and a scrape asks for all of them: a scan of an
-	 * array beats a hash here. */
-	for (size_t i = 0; i < m->nroutes; i++)
-		if (m->routes[i].route == route)
+	 * array beats a hash here. Routes of two tables (the API's and --metrics-listen's) with
+	 * the same method and pattern are one series: counted together. */
+	for (size_t i = 0; i < m->nroutes; i++) {
+		const struct route *have = m->routes[i].route;
+
+		if (have == route ||
+		    (have != NULL && route != NULL && strcmp(have->method, route->method) == 0 &&
+			strcmp(have->pattern, route->pattern) == 0))
 			return &m->routes[i];
+	}
 	if (grow((void **)&m->routes, &m->caproutes, m->nroutes, sizeof(*m->routes)) < 0)
 		return NULL;
 	mr = &m->routes[m->nroutes++];

@@ -28,6 +28,11 @@ scrape() {
 	[ "$code" = 200 ] && [ "$ctype" = "text/plain; version=0.0.4; charset=utf-8" ]
 }
 
+# unique FILE: no series appears twice (Prometheus refuses a scrape with duplicates).
+unique() {
+	grep -v '^#' "$1" | awk '{ print $1 }' | sort | uniq -d | head -n 3
+}
+
 # promtool_ok FILE WHAT: promtool check metrics accepts FILE (a skip, saying why, without it).
 promtool_ok() {
 	if [ -z "$PROMTOOL" ]; then
@@ -237,6 +242,10 @@ wait_for 12 new_traffic
 verdict "after the agent's restart its new packets add to the old ones (uplink $UP3 -> $(metric "$M4" 'snaptun_tunnel_packets_total{direction="uplink"}'))"
 that "$(monotonic "$M3" "$M4")" monotonic "$M3" "$M4"
 verdict "every counter, bucket, sum and count of the scrape before the restart is there after it, none lower"
+that "series twice: $(unique "$M4")" test -z "$(unique "$M4")"
+that "/metrics through both listeners is not one series: $(grep 'route="/metrics"' "$M4" | head -3)" \
+    grep -Eq '^snaptun_http_requests_total\{route="/metrics",method="GET",status="200"\} ([5-9]|[1-9][0-9]+)$' "$M4"
+verdict "no series twice: /metrics scraped through the API and the listener is one series"
 want_metric "$M4" 'snaptun_agent_restarts_total' 1
 want_metric_ge "$M4" 'snaptun_state_channel_reconnects_total' 1
 want_metric "$M4" 'snaptun_handshakes_total' 3

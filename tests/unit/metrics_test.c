@@ -37,6 +37,7 @@ int
 main(void)
 {
 	static const struct route r1 = {"GET", "/v1/pools/{}", NULL, 0, NULL, 0, "", 0, 0};
+	static const struct route r1same = {"GET", "/v1/pools/{}", NULL, 0, NULL, 0, "", 0, 0};
 	struct metrics *m = metrics_new();
 	struct tunevents ev = {0};
 	struct counters c;
@@ -108,6 +109,9 @@ main(void)
 	    "requests by route and status, the latency of all of them");
 	CHECK(m->routes[1].route == NULL && m->routes[1].status[0].n == 1,
 	    "the requests no route matched are counted apart");
+	metrics_http(m, &r1same, 200, 0.001);
+	CHECK(m->nroutes == 2 && m->routes[0].status[0].n == 3,
+	    "the same method and pattern in another route table is the same series");
 	for (unsigned s = 100; s < 100 + METRICS_STATUSES_MAX + 3; s++)
 		metrics_http(m, NULL, s, 0);
 	CHECK(m->routes[1].nstatus == METRICS_STATUSES_MAX && m->routes[1].other_status == 4,
