@@ -48,7 +48,7 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
             libjwt-gnutls-dev libjansson-dev libsodium-dev libcurl4-gnutls-dev gnutls-bin curl sqlite3 \
             iproute2 iputils-ping procps clang libclang-rt-14-dev clang-format wrk iperf3 \
-            wireguard-go wireguard-tools openvpn
+            wireguard-go wireguard-tools openvpn prometheus
 
 # The layers, each its own archive, linked only into what may use it. A call across a layer
 # boundary the wrong way is a link error:

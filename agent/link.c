@@ -44,6 +44,7 @@ struct link {
 	/* requests waiting for their ALLOC_RES, and those whose callback already ran with a
 	 * timeout but whose ALLOC_RES may still come (on this connection only) */
 	struct pendq pending, late;
+	struct link_stats stats;
 };
 
 static void link_teardown(struct link *l);
@@ -138,8 +139,10 @@ set_periods(struct link *l, unsigned heartbeat_seconds, unsigned stats_seconds)
 static void
 link_fail(struct link *l, const char *why)
 {
-	if (l->broken == NULL)
+	if (l->broken == NULL) {
 		l->broken = why;
+		l->stats.drops++;
+	}
 }
 
 /* The queue's want_write: writability is watched only while something waits for the socket. */
@@ -176,7 +179,7 @@ send_frame(struct link *l, enum chan_msg type, const ProtobufCMessage *msg, uint
 	if (l->fd < 0 || l->broken != NULL)
 		return -1;
 	switch ((rv = chanbuf_put(l->buf, type, corr, msg))) {
-	case 0: break;
+	case 0: l->stats.frames_out++; break;
 	case CHANBUF_FULL: link_fail(l, "output queue full"); return -1;
 	case CHANBUF_NOMEM: link_fail(l, "out of memory"); return -1;
 	default:
@@ -402,6 +405,7 @@ on_welcome(struct link *l, const State__Welcome *w)
 	log_info("state channel: welcomed by %s (%s), channel version %u", l->socket_path,
 	    w->software_version, w->version);
 	l->st = LINK_UP;
+	l->stats.welcomes++;
 	l->backoff = 2 * LINK_BACKOFF_MIN_NS;
 	l->hb_next = clock_mono_ns() + l->hb_period;
 	l->stats_next = clock_mono_ns() + l->stats_period;
@@ -609,6 +613,7 @@ on_frame(void *arg, const struct chan_frame *f)
 {
 	struct link *l = arg;
 
+	l->stats.frames_in++;
 	link_frame(l, f);
 	return l->broken != NULL;
 }
@@ -746,4 +751,10 @@ link_flush(struct link *l, int timeout_ms)
 		write_out(l);
 		fcntl(l->fd, F_SETFL, flags);
 	}
+}
+
+void
+link_stats(const struct link *l, struct link_stats *out)
+{
+	*out = l->stats;
 }

@@ -98,6 +98,16 @@ void link_expire(struct link *l, uint64_t now_ns);
 /* Welcomed by the manager: requests and reports go out. */
 int link_up(const struct link *l);
 
+/* What the channel did since link_new(): frames read and queued, WELCOMEs (the first, then one
+ * per reconnect), and drops (any cause: the manager closing, a protocol error, silence). */
+struct link_stats {
+	uint64_t frames_in, frames_out;
+	uint64_t welcomes;
+	uint64_t drops;
+};
+
+void link_stats(const struct link *l, struct link_stats *out);
+
 /* Queue one message (type and its protobuf) for the manager. 0, or -1 when the link is not up
  * (nothing queued) or the message could not be packed (the channel is dropped). */
 int link_send(struct link *l, enum chan_msg type, const ProtobufCMessage *msg);

@@ -30,6 +30,7 @@
 #include "dpsink.h"
 #include "gwdev.h"
 #include "link.h"
+#include "metrics_http.h"
 #include "quic/quic.h"
 #include "../lib/sockaddr.h"
 #include "state.h"
@@ -41,6 +42,7 @@
 
 struct options {
 	const char *listen, *advertise, *tun, *state_dir, *manager_socket, *channel_key;
+	const char *metrics_listen;
 	unsigned tun_mtu;
 	const char *tls_cert, *tls_key;
 	uint64_t agent_id;
@@ -61,6 +63,8 @@ struct agent {
 	struct dp_tun *tun;
 	struct nl *nl;
 	struct gwdev *gw;
+	struct metrics_http *metrics; /* --metrics-listen, or NULL */
+	uint64_t agent_id;
 };
 
 static void
@@ -73,6 +77,7 @@ usage(FILE *f)
 	    "                     [--retry auto|always|never] [--retry-rate N] [--max-conns N]\n"
 	    "                     [--max-handshakes N] [--log-level LEVEL]\n"
 	    "                     [--handshake-timeout-ms MS] [--idle-timeout SECONDS]\n"
+	    "                     [--metrics-listen ADDR:PORT]\n"
 	    "       snaptun-agent --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
@@ -98,6 +103,9 @@ usage(FILE *f)
 	    "  --log-level LEVEL         error, warn, info (default) or debug\n"
 	    "  --handshake-timeout-ms MS the tunnel handshake limit (default 3000)\n"
 	    "  --idle-timeout SECONDS    QUIC idle timeout (default 30)\n"
+	    "  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus text) there, plain HTTP\n"
+	    "                            without authentication; the address bound goes to\n"
+	    "                            DIR/metrics.addr\n"
 	    "  --help                    print this and exit\n"
 	    "  --version                 print the version and exit\n"
 	    "\n"
@@ -125,6 +133,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"log-level", required_argument, NULL, 'v'},
 	    {"handshake-timeout-ms", required_argument, NULL, 'H'},
 	    {"idle-timeout", required_argument, NULL, 'I'},
+	    {"metrics-listen", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -184,6 +193,7 @@ parse_options(int argc, char **argv, struct options *o)
 			    args_uint("--handshake-timeout-ms", optarg, 1, 3600 * 1000);
 			break;
 		case 'I': o->idle_timeout_s = args_uint("--idle-timeout", optarg, 1, 86400); break;
+		case 'P': o->metrics_listen = optarg; break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': args_version("snaptun-agent");
@@ -399,6 +409,18 @@ on_down(void *arg)
 
 /* ---- the loop ---- */
 
+/* A scrape of --metrics-listen: one look at the tunnels and the channel. */
+static void
+gather_metrics(void *arg, struct metrics_snap *s)
+{
+	struct agent *ag = arg;
+
+	s->agent_id = ag->agent_id;
+	tunnels_metrics(ag->ts, &s->tunnels);
+	s->channel_up = link_up(ag->link);
+	link_stats(ag->link, &s->channel);
+}
+
 static void
 on_signal(struct loop *loop, int signo, void *arg)
 {
@@ -472,11 +494,15 @@ before_sleep(struct loop *loop, void *arg)
 		quic_server_expire(ag->srv, now);
 	if (link_expiry(ag->link) <= now)
 		link_expire(ag->link, now);
+	if (metrics_http_expiry(ag->metrics) <= now)
+		metrics_http_run(ag->metrics);
 	if (tunnels_take_dirty(ag->ts))
 		quic_server_flush(ag->srv);
 	at = quic_server_expiry(ag->srv);
 	if (link_expiry(ag->link) < at)
 		at = link_expiry(ag->link);
+	if (metrics_http_expiry(ag->metrics) < at)
+		at = metrics_http_expiry(ag->metrics);
 	loop_wait_until(loop, at);
 }
 
@@ -614,6 +640,20 @@ main(int argc, char **argv)
 	if ((ag.link = link_new(&lc, &lcb, loop)) == NULL)
 		fatalx("out of memory");
 	tunnels_set_link(ag.ts, ag.link);
+	ag.agent_id = o.agent_id;
+	if (o.metrics_listen != NULL) {
+		char bound[SOCKADDR_STRLEN + 1], mpath[PATH_MAX_LEN];
+		int len;
+
+		if ((ag.metrics = metrics_http_open(o.metrics_listen, loop, gather_metrics, &ag,
+			 bound, sizeof(bound) - 1)) == NULL)
+			fatalx("cannot serve the metrics on --metrics-listen %s", o.metrics_listen);
+		snprintf(mpath, sizeof(mpath), "%s/metrics.addr", o.state_dir);
+		len = (int)strlen(bound);
+		bound[len++] = '\n';
+		write_file(mpath, bound, (size_t)len, 0644);
+		log_info("metrics at http://%.*s/metrics", len - 1, bound);
+	}
 
 	{
 		char line[sizeof(addrtext) + 1];
@@ -633,6 +673,7 @@ main(int argc, char **argv)
 	/* Every connection closes with code 0; each session's end sends its HOLD_REQ. */
 	quic_server_free(ag.srv, 0, "shutting down");
 	ag.srv = NULL;
+	metrics_http_close(ag.metrics);
 	link_flush(ag.link, 1000);
 	link_free(ag.link);
 	tunnels_free(ag.ts);

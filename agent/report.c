@@ -3,6 +3,7 @@
 
 #include "../lib/log.h"
 #include "../proto/counters_pb.h"
+#include "../proto/tunevents_pb.h"
 #include "report.h"
 
 /* The bytes of a (the message only points at them). */
@@ -62,10 +63,12 @@ report_hold(struct link *l, uint64_t grant_id, uint64_t session_id)
 
 void
 report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry *s, size_t n,
-    const struct counters *total, int reconcile)
+    const struct counters *total, const struct tunevents *events, int reconcile)
 {
 	State__SessionStats *ss = NULL, **ssp = NULL;
 	State__Counters *cs = NULL, tm;
+	State__TunnelEvents em;
+	uint64_t closes[TUNEVENTS_CLOSES];
 	State__Stats m;
 
 	if (!link_up(l))
@@ -89,6 +92,8 @@ report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry
 	m.active_sessions = (uint32_t)n;
 	counters_pb_from(&tm, total);
 	m.total = &tm;
+	tunevents_pb_from(&em, events, closes);
+	m.events = &em;
 	if (reconcile) {
 		/* One frame: the manager holds every grant of a session it does not list. Past
 		 * 1 MiB (some 12k sessions) the counters go (the next periodic STATS brings them);

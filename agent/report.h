@@ -10,6 +10,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/counters.h"
+#include "../lib/tunevents.h"
 #include "dataplane.h"
 #include "link.h"
 
@@ -50,12 +51,12 @@ void report_session_down(struct link *l, uint64_t session_id, uint64_t grant_id,
 /* HOLD_REQ: put grant_id, of session_id, on hold. */
 void report_hold(struct link *l, uint64_t grant_id, uint64_t session_id);
 
-/* STATS: the agent's uptime, totals and its n established sessions. reconcile 1: one frame with
+/* STATS: the agent's uptime, totals, tunnel events and its n established sessions. reconcile 1: one frame with
  * every session (the manager holds the grants of sessions it does not list); when that is over
  * the channel's frame limit the counters go, and past that the report is sent unreconciled.
  * reconcile 0: frames of at most REPORT_STATS_CHUNK sessions, each with the totals. */
 void report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry *s, size_t n,
-    const struct counters *total, int reconcile);
+    const struct counters *total, const struct tunevents *events, int reconcile);
 
 /* Sessions per periodic STATS frame: a SessionStats packs to 82 bytes at most, so a frame stays
  * far below the channel's 1 MiB payload limit whatever the number of sessions. */

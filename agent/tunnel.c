@@ -50,6 +50,8 @@ struct tunnel {
 	int64_t started_at;
 	char remote[SOCKADDR_STRLEN];
 	int has_grant, revoked, released, up_sent, ended;
+	int established; /* it completed the handshake once (counted in events) */
+	unsigned close_index; /* 1 + the events.closes[] index of its close; 0: not closed yet */
 	uint64_t grant_id, isd_as;
 	struct addr addr;
 	struct alloc_ctx *alloc;
@@ -70,6 +72,7 @@ struct tunnels {
 	uint64_t last_ms; /* session ids */
 	uint64_t started_ns;
 	struct counters total; /* of ended sessions */
+	struct tunevents events;
 	int dirty;
 };
 
@@ -187,7 +190,8 @@ stats_send(struct tunnels *ts, int reconcile)
 	}
 	dataplane_stats(ts->dp, &dps);
 	counters_add(&sum, &dps.unowned);
-	report_stats(ts->link, clock_mono_ns() - ts->started_ns, e, n, &sum, reconcile);
+	report_stats(
+	    ts->link, clock_mono_ns() - ts->started_ns, e, n, &sum, &ts->events, reconcile);
 	free(e);
 }
 
@@ -204,6 +208,23 @@ void
 tunnels_report_stats(struct tunnels *ts)
 {
 	stats_send(ts, 0);
+}
+
+void
+tunnels_metrics(const struct tunnels *ts, struct tunnels_metrics *out)
+{
+	struct dp_stats dps;
+
+	out->total = ts->total;
+	for (const struct tunnel *t = ts->all; t != NULL; t = t->next)
+		if (!t->ended)
+			counters_add(&out->total, &t->port.c);
+	dataplane_stats(ts->dp, &dps);
+	counters_add(&out->total, &dps.unowned);
+	out->events = ts->events;
+	out->connections = ts->n;
+	out->established = ts->nestablished;
+	out->uptime_ns = clock_mono_ns() - ts->started_ns;
 }
 
 /* ---- session end ---- */
@@ -230,6 +251,11 @@ tunnel_end(struct tunnel *t, const char *reason)
 		report_session_down(ts->link, t->session_id, t->has_grant ? t->grant_id : 0, reason,
 		    &t->port.c, clock_mono_ns() - t->started_ns);
 	counters_add(&ts->total, &t->port.c);
+	if (!t->established)
+		ts->events.handshake_failures++;
+	else
+		ts->events
+		    .closes[t->close_index > 0 ? t->close_index - 1 : TUNEVENTS_CLOSE_OTHER]++;
 	if (t->pssid[0] != '\0')
 		pssid_index_del(ts->pidx, &t->pent);
 	if (t->has_grant)
@@ -246,8 +272,12 @@ set_phase(struct tunnel *t, enum tunnel_phase p)
 {
 	if (t->phase == T_ESTABLISHED)
 		t->ts->nestablished--;
-	if (p == T_ESTABLISHED)
+	if (p == T_ESTABLISHED) {
 		t->ts->nestablished++;
+		if (!t->established)
+			t->ts->events.handshakes++;
+		t->established = 1;
+	}
 	t->phase = p;
 }
 
@@ -259,6 +289,7 @@ tunnel_close(struct tunnel *t, uint64_t code, const char *reason)
 		return;
 	set_phase(t, T_CLOSED);
 	t->ts->dirty = 1;
+	t->close_index = tunevents_close_index(code) + 1;
 	quic_conn_close(t->conn, code, reason);
 	tunnel_end(t, reason);
 }
@@ -726,6 +757,12 @@ cb_conn_closed(void *arg, struct quic_conn *c, const struct quic_close *how)
 		    how->reason[0] ? ": " : "", how->reason);
 	if (t->phase != T_CLOSED)
 		set_phase(t, T_CLOSED);
+	/* Not closed by the tunnel layer: the client's application code, or other. */
+	if (t->close_index == 0)
+		t->close_index = 1 +
+		    (how->app && !how->idle && !how->handshake_failed
+			    ? tunevents_close_index(how->code)
+			    : TUNEVENTS_CLOSE_OTHER);
 	tunnel_end(t, why);
 	ctrl_streams_free(&t->streams);
 	if (t->prev != NULL)

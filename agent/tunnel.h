@@ -20,6 +20,8 @@
 
 #include <stdint.h>
 
+#include "../lib/counters.h"
+#include "../lib/tunevents.h"
 #include "dataplane.h"
 #include "link.h"
 #include "quic/quic.h"
@@ -71,6 +73,16 @@ void tunnels_enforce(struct tunnels *ts);
 void tunnels_report_all(struct tunnels *ts);
 /* One STATS report (reconcile 0). */
 void tunnels_report_stats(struct tunnels *ts);
+
+/* What the agent's metrics listener shows of the tunnels (agent/metrics.c). */
+struct tunnels_metrics {
+	struct counters total; /* every session since the start, live ones included */
+	struct tunevents events;
+	unsigned connections, established; /* now */
+	uint64_t uptime_ns; /* since tunnels_new() */
+};
+
+void tunnels_metrics(const struct tunnels *ts, struct tunnels_metrics *out);
 
 /* Whether connections were acted on outside the transport's callbacks since the last call (the
  * owner then calls quic_server_flush()); clears the flag. */

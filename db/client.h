@@ -51,6 +51,10 @@ int client_get_by_refresh(struct db *db, const char *refresh_hash, struct client
 int client_list(struct db *db, const struct client_filter *f, int64_t after, int limit,
     struct client *out, int *n);
 
+/* How many clients are enrolled (their join token consumed, or made without one) and not
+ * revoked, into *active, and how many are revoked, into *revoked. 0 or err. */
+int client_count(struct db *db, int64_t *active, int64_t *revoked);
+
 /* Rename and/or relabel (NULL: unchanged). 0, ERR_NOT_FOUND, err. */
 int client_update(
     struct db *db, const char *pssid, const char *name, const char *labels, int64_t now);

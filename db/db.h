@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct db;
+struct histogram;
 
 /* Open (creating if needed) the database at path, set WAL and the pragmas, apply migrations.
  * 0 or ERR_DB with a message logged. */
@@ -31,6 +32,15 @@ int db_in_tx(const struct db *db);
 
 /* Whether the store answers a trivial query (health checks). */
 int db_ping(struct db *db);
+
+/* Whether the store can take a write now: inside a transaction it can (it holds the write
+ * lock); else a write transaction is begun and rolled back (nothing is written, no fsync). 0,
+ * ERR_BUSY (another writer holds the lock) or ERR_DB (read-only, or the file failed). */
+int db_writable(struct db *db);
+
+/* How long the store's transactions took, from BEGIN to the end of COMMIT or ROLLBACK (the
+ * outermost level: a group commit is one), in seconds. Valid while db is open. */
+const struct histogram *db_tx_latency(const struct db *db);
 
 /* Copy committed WAL pages into the database without waiting for readers (PASSIVE): the
  * owner calls it from an idle timer, off the request path. 0 or err. */

@@ -87,6 +87,10 @@ int jointoken_list_ack_lapsed(struct db *db, int64_t now, int max, int64_t *ids,
 /* How many in-flight tokens wait for an ack whose deadline is after now, into *n. 0 or err. */
 int jointoken_count_pending_acks(struct db *db, int64_t now, int64_t *n);
 
+/* How many tokens are in each state at now (effective states: an issued token past its expiry
+ * is expired), into n[] by enum jointoken_state. 0 or err. */
+int jointoken_count_by_state(struct db *db, int64_t now, int64_t n[5]);
+
 /* The in-flight token whose ack hashes to ack_hash, if its deadline is after now: its id and
  * its enrollment's client (pssid, PSSID_MAX + 1). 0, ERR_NOT_FOUND, err. */
 int jointoken_get_by_ack(

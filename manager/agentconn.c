@@ -16,6 +16,7 @@
 #include "agentconn.h"
 #include "agentlink.h"
 #include "app.h"
+#include "metrics.h"
 #include "sessions.h"
 
 /* The queue's want_write: writability is watched only while something waits for the socket. */
@@ -74,8 +75,10 @@ agentconn_send(struct agentconn *c, enum chan_msg type, uint64_t corr, const Pro
 
 	if (c->dead)
 		return -1;
-	if ((rv = chanbuf_put(c->buf, type, corr, msg)) == 0)
+	if ((rv = chanbuf_put(c->buf, type, corr, msg)) == 0) {
+		metrics_chan_frame(c->link->app->metrics, METRICS_OUT);
 		return 0;
+	}
 	if (rv == CHANBUF_FULL)
 		agentconn_drop(
 		    c, "it does not read its channel (%zu bytes queued)", chanbuf_queued(c->buf));
@@ -129,8 +132,12 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (why[0] != '\0')
+	if (why[0] != '\0') {
+		/* A reason is given for faults only (an orderly end, a replaced channel give
+		 * none). */
 		log_warn("%s: %s; closing its channel", c->name, why);
+		metrics_chan_error(c->link->app->metrics);
+	}
 	if (c->state == AGENTCONN_READY) {
 		/* Its sessions come back with its next HELLO; its grants stay as they are until
 		 * then (the reconcile settles them). */

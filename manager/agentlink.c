@@ -25,11 +25,13 @@
 #include "../lib/secret.h"
 #include "../proto/chanbuf.h"
 #include "../proto/counters_pb.h"
+#include "../proto/tunevents_pb.h"
 #include "agentconn.h"
 #include "agentjobs.h"
 #include "agentlink.h"
 #include "app.h"
 #include "counters_json.h"
+#include "metrics.h"
 #include "sessions.h"
 #include "statepush.h"
 
@@ -213,6 +215,7 @@ hello(struct agentconn *c, const struct chan_frame *f, const State__Hello *h)
 	if (agentconn_send(c, CHAN_WELCOME, 0, &w.base) < 0)
 		return;
 	c->state = AGENTCONN_READY;
+	metrics_agent_hello(l->app->metrics, h->agent_id);
 	c->next_heartbeat_ns = clock_mono_ns() + AGENTLINK_HEARTBEAT_SECONDS * NS;
 	c->next_save_ns = clock_mono_ns() + REPORT_SAVE_NS;
 	log_info("agent %llu connected (%s, channel version %u, listening on %s)",
@@ -263,6 +266,18 @@ session_up(struct agentconn *c, const State__SessionUp *m)
 }
 
 static void
+session_down(struct agentconn *c, const State__SessionDown *m)
+{
+	struct session *s = sessions_get(c->link->sessions, m->session_id);
+
+	if (s != NULL && s->agent_id == c->agent_id)
+		metrics_session_closed(c->link->app->metrics, s->pssid, clock_mono_ns());
+	if (sessions_remove(c->link->sessions, m->session_id, c->agent_id) == 1)
+		c->nsessions--;
+	c->report_dirty = 1;
+}
+
+static void
 stats(struct agentconn *c, const State__Stats *m)
 {
 	struct session *s;
@@ -294,6 +309,15 @@ stats(struct agentconn *c, const State__Stats *m)
 			o = NULL;
 		}
 	}
+	if (m->total != NULL) {
+		struct counters total = {0};
+		struct tunevents ev = {0};
+
+		counters_pb_to(&total, m->total);
+		tunevents_pb_to(&ev, m->events);
+		metrics_agent_stats(c->link->app->metrics, c->agent_id, m->uptime_ns, &total,
+		    m->events != NULL ? &ev : NULL);
+	}
 	free(c->last_stats);
 	c->last_stats = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -307,6 +331,7 @@ frame(struct agentconn *c, const struct chan_frame *f)
 
 	c->heard_ns = clock_mono_ns();
 	c->heard_at = c->link->app->now();
+	metrics_chan_frame(c->link->app->metrics, METRICS_IN);
 	if (c->state == AGENTCONN_HELLO && f->type != CHAN_HELLO) {
 		agentconn_drop(c, "its first frame is %s, not HELLO", chan_msg_name(f->type));
 		return;
@@ -337,12 +362,7 @@ frame(struct agentconn *c, const struct chan_frame *f)
 	case CHAN_ALLOC_REQ:
 	case CHAN_HOLD_REQ: agentjobs_add(c, f, msg); return;
 	case CHAN_SESSION_UP: session_up(c, (const State__SessionUp *)msg); break;
-	case CHAN_SESSION_DOWN:
-		if (sessions_remove(c->link->sessions,
-			((const State__SessionDown *)msg)->session_id, c->agent_id) == 1)
-			c->nsessions--;
-		c->report_dirty = 1;
-		break;
+	case CHAN_SESSION_DOWN: session_down(c, (const State__SessionDown *)msg); break;
 	case CHAN_STATS:
 		stats(c, (const State__Stats *)msg);
 		if (((const State__Stats *)msg)->reconcile) {

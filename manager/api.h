@@ -19,6 +19,7 @@ extern const struct body_field api_join_token_body[5];
 extern const struct body_field api_key_import_body[5];
 
 void api_health_get(struct req *r);
+void api_metrics_get(struct req *r);
 
 void api_pools_list(struct req *r);
 void api_pools_create(struct req *r);
@@ -90,6 +91,10 @@ void api_revocations_create(struct req *r);
 void api_revocations_list(struct req *r);
 void api_revocations_get(struct req *r);
 void api_revocations_delete(struct req *r);
+
+/* (api_revocations.c) pssid was revoked by r: count it, and time it until its live session, if it has
+ * one, is reported closed (metrics.h). */
+void api_revoked(struct req *r, const char *pssid);
 
 /* Open the transaction of a change. 0, or -1 with a 503 in the reply. */
 int api_begin(struct req *r);

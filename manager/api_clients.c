@@ -150,6 +150,7 @@ api_clients_revoke(struct req *r)
 		api_fail(r, rv, NULL, NULL);
 		return;
 	}
+	api_revoked(r, c.pssid);
 	reply_empty(r, 204);
 }
 

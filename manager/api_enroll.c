@@ -12,6 +12,7 @@
 #include "client.h"
 #include "enroll.h"
 #include "jointoken.h"
+#include "metrics.h"
 #include "signkeys.h"
 
 const struct body_field api_join_body[2] = {
@@ -69,6 +70,13 @@ api_join(struct req *r)
 	req_peer_text(r, caller);
 	rv = enroll_join(r->app->db, token, name != NULL ? name : "", caller, r->app->now(),
 	    r->app->ack_ttl, &b, &state);
+	if (rv < 0)
+		metrics_enroll_failed(r->app->metrics,
+		    rv == ERR_DENIED         ? METRICS_ENROLL_INVALID_TOKEN
+			: rv == ERR_GONE     ? METRICS_ENROLL_TOKEN_GONE
+			: rv == ERR_CONFLICT ? METRICS_ENROLL_CONFLICT
+			: rv == ERR_LIMIT    ? METRICS_ENROLL_BUSY
+					     : METRICS_ENROLL_ERROR);
 	switch (rv) {
 	case 0: break;
 	case ERR_DENIED: reply_problem(r, 401, "token", "the join token is not valid"); return;
@@ -115,9 +123,12 @@ api_join_ack(struct req *r)
 	int rv;
 
 	if ((rv = enroll_ack(r->app->db, ack, r->app->now(), pssid)) == 0) {
+		metrics_enrolled(r->app->metrics);
 		reply_empty(r, 204);
 		return;
 	}
+	metrics_enroll_failed(
+	    r->app->metrics, rv == ERR_GONE ? METRICS_ENROLL_ACK_GONE : METRICS_ENROLL_ERROR);
 	if (rv == ERR_GONE)
 		reply_problem(r, 410, "ack_token", "the ack token is unknown, used or late");
 	else

@@ -1,24 +1,67 @@
-/* /v1/health: unauthenticated, for load balancers and monitoring. */
+/* /v1/health: unauthenticated, for load balancers, orchestrators and monitoring. Without a query
+ * it answers readiness: 200 only when the store takes writes and at least one agent is
+ * connected, else 503 naming what is not ready. ?live answers liveness: 200 while the process
+ * serves at all (what a supervisor that restarts dead processes asks). */
 #include <stdio.h>
 
 #include "../db/db.h"
 #include "../lib/clock.h"
+#include "../lib/err.h"
+#include "agentlink.h"
 #include "api.h"
 #include "app.h"
+
+static void
+count_peer(void *arg, const struct agentlink_peer *p)
+{
+	(void)p;
+	(*(unsigned *)arg)++;
+}
+
+static unsigned long long
+uptime(const struct req *r)
+{
+	return (unsigned long long)((clock_mono_ns() - r->app->started_mono) / 1000000000u);
+}
 
 void
 api_health_get(struct req *r)
 {
-	int db_ok = db_ping(r->app->db) == 0;
-	char body[160];
+	char body[192];
+	unsigned agents = 0;
+	int rv;
 
-	/* The probe of load balancers and monitors, polled often: formatted directly, which
-	 * costs a fraction of building and dumping a JSON object. */
-	snprintf(body, sizeof(body),
-	    "{\"status\":\"%s\",\"version\":\"%s\","
-	    "\"uptime_seconds\":%llu,\"db\":\"%s\"}\n",
-	    db_ok ? "ok" : "degraded", SNAPTUN_VERSION,
-	    (unsigned long long)((clock_mono_ns() - r->app->started_mono) / 1000000000u),
-	    db_ok ? "ok" : "error");
-	reply_json_text(r, db_ok ? 200 : 503, body);
+	if (req_query_has(r, "live")) {
+		/* The probe of supervisors, polled often: formatted directly, which costs a
+		 * fraction of building and dumping a JSON object. */
+		snprintf(body, sizeof(body),
+		    "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_seconds\":%llu}\n",
+		    SNAPTUN_VERSION, uptime(r));
+		reply_json_text(r, 200, body);
+		return;
+	}
+	agentlink_peers(r->app->link, count_peer, &agents);
+	rv = db_writable(r->app->db);
+	if (rv == 0 && agents > 0) {
+		snprintf(body, sizeof(body),
+		    "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_seconds\":%llu,\"db\":\"ok\","
+		    "\"agents_connected\":%u}\n",
+		    SNAPTUN_VERSION, uptime(r), agents);
+		reply_json_text(r, 200, body);
+		return;
+	}
+	r->retry_after = 1;
+	if (rv < 0 && agents == 0)
+		reply_problem(r, 503, "db",
+		    "not ready: the store does not take writes (%s), and no agent is connected",
+		    err_str(rv));
+	else if (rv < 0)
+		reply_problem(
+		    r, 503, "db", "not ready: the store does not take writes (%s)", err_str(rv));
+	else
+		reply_problem(r, 503, "agents", "not ready: no agent is connected");
+	/* Each part's state as a member too, for monitors that read JSON rather than prose. */
+	json_object_set_new(r->reply, "db", json_string(rv < 0 ? "error" : "ok"));
+	json_object_set_new(r->reply, "agents_connected", json_integer(agents));
+	json_object_set_new(r->reply, "version", json_string(SNAPTUN_VERSION));
 }

@@ -9,10 +9,13 @@
 #include "../lib/err.h"
 #include "../lib/pssid.h"
 #include "../lib/text.h"
+#include "agentlink.h"
 #include "api.h"
 #include "revoke.h"
 #include "app.h"
 #include "client.h"
+#include "metrics.h"
+#include "sessions.h"
 
 #define REVOCATION_REASON_DEFAULT "revoked by administrator"
 
@@ -94,6 +97,7 @@ api_revocations_create(struct req *r)
 	json_decref(details);
 	if (rv < 0)
 		return;
+	api_revoked(r, pssid);
 	snprintf(r->location, sizeof(r->location), "/v1/revocations/%s", pssid);
 	reply_json(r, 201, revocation_json(&v));
 }
@@ -179,4 +183,17 @@ api_revocations_delete(struct req *r)
 	json_decref(details);
 	if (rv == 0)
 		reply_empty(r, 204);
+}
+
+void
+api_revoked(struct req *r, const char *pssid)
+{
+	struct sessions_filter f = {pssid, 0};
+	struct session s;
+	int n = 0;
+
+	if (r->app->link != NULL &&
+	    sessions_list(agentlink_sessions(r->app->link), &f, 0, 1, &s, &n) < 0)
+		n = 0;
+	metrics_revoked(r->app->metrics, pssid, n > 0, r->started_ns);
 }

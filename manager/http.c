@@ -22,6 +22,7 @@
 #include "../db/db.h"
 #include "app.h"
 #include "http.h"
+#include "metrics.h"
 #include "problem.h"
 #include "ratelimit.h"
 #include "reqparse.h"
@@ -305,6 +306,7 @@ read_file(const char *path)
 void
 reply_json(struct req *r, unsigned status, json_t *obj)
 {
+	r->content_type = NULL;
 	json_decref(r->reply);
 	free(r->text);
 	r->text = NULL;
@@ -316,6 +318,7 @@ reply_json(struct req *r, unsigned status, json_t *obj)
 void
 reply_json_text(struct req *r, unsigned status, const char *text)
 {
+	r->content_type = NULL;
 	json_decref(r->reply);
 	r->reply = NULL;
 	free(r->text);
@@ -327,6 +330,7 @@ reply_json_text(struct req *r, unsigned status, const char *text)
 void
 reply_empty(struct req *r, unsigned status)
 {
+	r->content_type = NULL;
 	json_decref(r->reply);
 	free(r->text);
 	r->text = NULL;
@@ -365,6 +369,19 @@ reply_problem(struct req *r, unsigned status, const char *field, const char *fmt
 	r->status = status;
 	r->reply = problem_new(status, detail, field ? f : NULL, path);
 	r->is_problem = 1;
+	r->content_type = NULL;
+}
+
+void
+reply_text(struct req *r, unsigned status, const char *content_type, char *text)
+{
+	json_decref(r->reply);
+	r->reply = NULL;
+	free(r->text);
+	r->text = text;
+	r->status = status;
+	r->is_problem = 0;
+	r->content_type = content_type;
 }
 
 static enum MHD_Result
@@ -396,7 +413,9 @@ send_reply(struct req *r)
 	}
 	if (text != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    r->is_problem ? "application/problem+json" : "application/json");
+		    r->content_type != NULL ? r->content_type
+			: r->is_problem     ? "application/problem+json"
+					    : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (r->location[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
@@ -423,6 +442,17 @@ const char *
 req_query(struct req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int
+req_query_has(struct req *r, const char *key)
+{
+	const char *v = NULL;
+	size_t vlen = 0;
+
+	/* req_query() cannot tell "?live" (no value: NULL) from its absence. */
+	return MHD_lookup_connection_value_n(
+		   r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &vlen) == MHD_YES;
 }
 
 const struct sockaddr *
@@ -858,6 +888,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		r->app = h->app;
 		r->conn = conn;
 		r->hc = conn_of(conn);
+		r->started_ns = clock_mono_ns();
 		*con_cls = r;
 		if (r->hc != NULL)
 			conn_phase(h, r->hc, CONN_BODY);
@@ -930,6 +961,10 @@ on_completed(
 	}
 	if (r == NULL)
 		return;
+	/* Answered or not (a connection cut mid-request counts with status 0): from its head to
+	 * the end of its reply. */
+	metrics_http(
+	    h->app->metrics, r->route, r->status, (double)(clock_mono_ns() - r->started_ns) / 1e9);
 	json_decref(r->reply);
 	json_decref(r->json);
 	free(r->text);

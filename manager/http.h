@@ -49,6 +49,8 @@ struct req {
 	unsigned status;
 	json_t *reply; /* NULL: no body (204), unless text is set */
 	char *text; /* a JSON body already serialised (owned) */
+	const char *content_type; /* of text when it is not JSON (static); NULL: JSON */
+	uint64_t started_ns; /* when its head arrived (monotonic): its latency's start */
 	int is_problem;
 	char location[128];
 	char allow[64];
@@ -82,8 +84,10 @@ struct route {
 const struct route *router_match(const struct route *table, size_t n, struct req *r,
     const char *method, const char *path, char *allow, size_t allowlen);
 
-/* The admin API's route table (routes.c) and its length in *n. */
+/* The admin API's route table (routes.c) and its length in *n; the table of the metrics
+ * listener. */
 const struct route *routes_table(size_t *n);
+const struct route *routes_metrics_table(size_t *n);
 
 /* What one client may hold of the HTTP server. A connection must deliver each request head
  * within head_timeout seconds of connecting or of its previous reply, and a request's body
@@ -137,11 +141,16 @@ void reply_json(struct req *r, unsigned status, json_t *obj);
 void reply_empty(struct req *r, unsigned status);
 /* A JSON body serialised by the handler (copied). */
 void reply_json_text(struct req *r, unsigned status, const char *text);
+/* A body of another type than JSON: text (a NUL-terminated heap string) is consumed;
+ * content_type is static. */
+void reply_text(struct req *r, unsigned status, const char *content_type, char *text);
 void reply_problem(struct req *r, unsigned status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Request inputs. */
 const char *req_query(struct req *r, const char *key);
+/* Whether the query names key, with a value or without ("?live"). */
+int req_query_has(struct req *r, const char *key);
 
 /* The peer's address, and as text (an IPv4-mapped IPv6 address as IPv4) into buf
  * (INET6_ADDRSTRLEN). */

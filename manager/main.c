@@ -27,6 +27,7 @@
 #include "enroll.h"
 #include "jointoken.h"
 #include "keyfile.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "revoke.h"
 #include "signkeys.h"
@@ -41,6 +42,7 @@ struct options {
 	int64_t access_ttl;
 	uint64_t agent_lost_after;
 	const char *listen;
+	const char *metrics_listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
 	int check;
@@ -51,7 +53,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: snaptun-manager [--listen ADDR:PORT] [--state-dir DIR]\n"
+	    "usage: snaptun-manager [--listen ADDR:PORT] [--metrics-listen ADDR:PORT]\n"
+	    "                       [--state-dir DIR]\n"
 	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
 	    "                       [--access-token-ttl SECONDS]\n"
@@ -63,6 +66,8 @@ usage(FILE *f)
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
 	    "                       port 0 picks a free port)\n"
+	    "  --metrics-listen ADDR:PORT  serve GET /metrics there too, without authentication\n"
+	    "                       (plain HTTP; for a local scraper)\n"
 	    "  --state-dir DIR      database, keys and tokens (default ./var)\n"
 	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	    "  --tls-key FILE       the certificate's PEM private key\n"
@@ -86,7 +91,8 @@ usage(FILE *f)
 	    "  --version            print the version and exit\n"
 	    "\n"
 	    "The URL being served is written to DIR/manager.url once listening. Agents attach\n"
-	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start).\n");
+	    "on DIR/agent.sock with the key DIR/channel.key (made on the first start). With\n"
+	    "--metrics-listen, the metrics URL is written to DIR/metrics.url.\n");
 }
 
 static void
@@ -94,6 +100,7 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 	    {"listen", required_argument, NULL, 'l'},
+	    {"metrics-listen", required_argument, NULL, 'm'},
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
@@ -127,6 +134,7 @@ parse_options(int argc, char **argv, struct options *o)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o->listen = optarg; break;
+		case 'm': o->metrics_listen = optarg; break;
 		case 's': o->state_dir = optarg; break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
@@ -196,14 +204,14 @@ wall_clock(void)
 }
 
 static void
-write_url(const char *state_dir, const char *url)
+write_url(const char *state_dir, const char *file, const char *url)
 {
 	char path[4096], line[160];
 	int n;
 
 	/* Written beside and renamed, so a reader never sees half a URL. Not a secret: 0644, less
 	 * the umask (077), as for every file in the state dir. */
-	snprintf(path, sizeof(path), "%s/manager.url", state_dir);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, file);
 	n = snprintf(line, sizeof(line), "%s\n", url);
 	if (n < 0 || (size_t)n >= sizeof(line) || atomicfile_write(path, line, (size_t)n, 0644) < 0)
 		fatal("cannot write %s", path);
@@ -257,6 +265,7 @@ checkpoint(struct loop *l, uint64_t id, void *arg)
 struct serve {
 	struct app *app;
 	struct http *http;
+	struct http *metrics; /* --metrics-listen, or NULL */
 };
 
 /* The work of a loop turn; returns how many replies its flush released. */
@@ -272,6 +281,11 @@ serve_work(struct serve *s)
 	 * requests of this turn changed, once for all of them. */
 	http_run(s->http);
 	released = http_flush(s->http);
+	/* Scrapes read the store with no batch open: after the flush. */
+	if (s->metrics != NULL) {
+		http_run(s->metrics);
+		released += http_flush(s->metrics);
+	}
 	/* Deltas of what just committed (revocations, kills, …) go out in this turn. */
 	agentlink_flush(s->app->link);
 	return released;
@@ -288,20 +302,23 @@ serve_turn(struct loop *l, void *arg)
 	if (serve_work(s) > 0)
 		loop_wait_max(l, 0); /* replies released by the flush go out now */
 	loop_wait_max(l, http_timeout_ms(s->http));
+	if (s->metrics != NULL)
+		loop_wait_max(l, http_timeout_ms(s->metrics));
 }
 
 /* Run the loop l (the state channel's sockets are on it already) until SIGINT or SIGTERM. */
 static void
-serve(struct app *app, struct http *http, struct loop *l)
+serve(struct app *app, struct http *http, struct http *metrics, struct loop *l)
 {
-	struct serve s = {app, http};
+	struct serve s = {app, http, metrics};
 	sigset_t mask;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	if (loop_signals(l, &mask, NULL, NULL) < 0 ||
-	    loop_fd_add(l, http_fd(http), LOOP_READ, NULL, NULL) < 0)
+	    loop_fd_add(l, http_fd(http), LOOP_READ, NULL, NULL) < 0 ||
+	    (metrics != NULL && loop_fd_add(l, http_fd(metrics), LOOP_READ, NULL, NULL) < 0))
 		fatal("event loop");
 	/* Both are due at once: a start sweeps what lapsed while the manager was down. */
 	if (loop_timer_add(l, 0, SWEEP_INTERVAL_NS, sweep, app) == 0 ||
@@ -314,6 +331,8 @@ serve(struct app *app, struct http *http, struct loop *l)
 	serve_work(&s);
 	/* Committed changes get their answers before the connections close. */
 	http_shutdown(http);
+	if (metrics != NULL)
+		http_shutdown(metrics);
 	log_info("shutting down");
 }
 
@@ -322,11 +341,11 @@ main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct app app = {0};
-	struct http *http = NULL;
+	struct http *http = NULL, *metrics = NULL;
 	struct loop *loop;
 	const struct route *routes;
 	size_t nroutes;
-	char path[4096], url[128];
+	char path[4096], url[128], murl[128];
 
 	parse_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
@@ -345,6 +364,15 @@ main(int argc, char **argv)
 	    (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, routes, nroutes, &o.http, url,
 		 sizeof(url))) == NULL)
 		fatalx("cannot serve the admin API");
+	if (!o.check && o.metrics_listen != NULL) {
+		const struct route *mr;
+		size_t nmr;
+
+		mr = routes_metrics_table(&nmr);
+		if ((metrics = http_open(&app, o.metrics_listen, NULL, NULL, mr, nmr, &o.http, murl,
+			 sizeof(murl))) == NULL)
+			fatalx("cannot serve the metrics on --metrics-listen %s", o.metrics_listen);
+	}
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
 	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
@@ -376,19 +404,29 @@ main(int argc, char **argv)
 		fatalx("cannot create the bootstrap admin token");
 	if (signkeys_open(app.db, o.state_dir, app.now(), &app.keys) < 0)
 		fatalx("cannot load or create the token signing keys in %s", o.state_dir);
+	if ((app.metrics = metrics_new()) == NULL)
+		fatalx("out of memory");
 	if ((app.limiter = ratelimit_new(o.enroll_rate, o.enroll_burst, RATELIMIT_SOURCES)) == NULL)
 		fatalx("cannot set up the enrollment rate limit");
 	if ((loop = loop_new()) == NULL)
 		fatal("event loop");
 	app.link = agentlink_open(&app, o.state_dir, loop);
-	write_url(o.state_dir, url);
+	if (metrics != NULL) {
+		/* Before manager.url: whoever waits for that finds this one there too. */
+		snprintf(path, sizeof(path), "%s/metrics", murl);
+		write_url(o.state_dir, "metrics.url", path);
+		log_info("metrics at %s", path);
+	}
+	write_url(o.state_dir, "manager.url", url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
-	serve(&app, http, loop);
+	serve(&app, http, metrics, loop);
 	http_close(http);
+	http_close(metrics);
 	agentlink_close(app.link);
 	loop_free(loop);
 	signkeys_close(app.keys);
 	ratelimit_free(app.limiter);
+	metrics_free(app.metrics);
 	db_close(app.db);
 	return 0;
 }

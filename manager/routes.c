@@ -10,7 +10,8 @@
 #define PAGE "limit,after"
 
 static const struct route routes[] = {
-    {"GET", "/v1/health", api_health_get, 0, NOBODY, "", 0, 0},
+    {"GET", "/v1/health", api_health_get, 0, NOBODY, "live", 0, 0},
+    {"GET", "/metrics", api_metrics_get, SCOPE_READERS, NOBODY, "", 0, 0},
 
     {"GET", "/v1/pools", api_pools_list, SCOPE_ALL, NOBODY, PAGE, 0, 0},
     {"POST", "/v1/pools", api_pools_create, SCOPE_ADMIN, BODY(api_pool_create_body), "", 0, 0},
@@ -74,9 +75,22 @@ static const struct route routes[] = {
     {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object", 0, 0},
 };
 
+/* What --metrics-listen serves: the metrics alone, without authentication (for a scraper on a
+ * loopback or management address). */
+static const struct route metrics_routes[] = {
+    {"GET", "/metrics", api_metrics_get, 0, NOBODY, "", 0, 0},
+};
+
 const struct route *
 routes_table(size_t *n)
 {
 	*n = sizeof(routes) / sizeof(routes[0]);
 	return routes;
+}
+
+const struct route *
+routes_metrics_table(size_t *n)
+{
+	*n = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
+	return metrics_routes;
 }

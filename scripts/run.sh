@@ -59,7 +59,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" 
 echo
 echo "snaptun is running (Ctrl-C stops it)"
 echo "  admin API:    $url/v1/   (reference: api.md)"
-echo "  health:       $url/v1/health"
+echo "  health:       $url/v1/health   (ready: store writable, an agent connected; ?live: up)"
+echo "  metrics:      $url/metrics   (Prometheus text; a read or admin token)"
 if [ "$code" = 200 ]; then
 	echo "  admin token:  $token   (in $VAR/admin.token)"
 	echo "  try:          curl -H \"Authorization: Bearer \$(cat $VAR/admin.token)\" $url/v1/agents"

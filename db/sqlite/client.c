@@ -79,6 +79,23 @@ client_get_by_refresh(struct db *db, const char *refresh_hash, struct client *c)
 }
 
 int
+client_count(struct db *db, int64_t *active, int64_t *revoked)
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT coalesce(sum(c.revoked_at IS NULL AND coalesce((SELECT state = 'consumed' "
+	    "FROM join_tokens WHERE id = c.join_token_id), 1)), 0), "
+	    "coalesce(sum(c.revoked_at IS NOT NULL), 0) FROM clients c");
+	int rv;
+
+	if ((rv = db_row(st)) < 0)
+		return rv;
+	*active = db_col_int(st, 0);
+	*revoked = db_col_int(st, 1);
+	db_reset(st);
+	return 0;
+}
+
+int
 client_list(struct db *db, const struct client_filter *f, int64_t after, int limit,
     struct client *out, int *n)
 {

@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/err.h"
+#include "../../lib/histogram.h"
 #include "../../lib/log.h"
 #include "stmt.h"
 #include "schema.h"
@@ -21,6 +23,8 @@ struct db {
 	int depth; /* open transaction levels: 1 = BEGIN, more = nested operations */
 	int doomed; /* a nested operation failed after writing: the transaction must not commit */
 	int64_t marks[DEPTH_MAX]; /* total changes when each nested level began */
+	uint64_t began_ns; /* of the outermost transaction */
+	struct histogram tx_latency;
 	struct stmt_slot slots[STMT_SLOTS];
 };
 
@@ -61,6 +65,7 @@ db_open(const char *path, struct db **out)
 	*out = NULL;
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return ERR_NOMEM;
+	histogram_init(&db->tx_latency, HISTOGRAM_SECONDS);
 	if (sqlite3_open_v2(path, &db->h,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 		NULL) != SQLITE_OK) {
@@ -227,6 +232,13 @@ db_col_is_null(sqlite3_stmt *st, int col)
 	return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
 
+/* The outermost transaction ended: how long it took, BEGIN to the end of COMMIT or ROLLBACK. */
+static void
+tx_done(struct db *db)
+{
+	histogram_observe(&db->tx_latency, (double)(clock_mono_ns() - db->began_ns) / 1e9);
+}
+
 int
 db_begin(struct db *db)
 {
@@ -238,6 +250,7 @@ db_begin(struct db *db)
 		db->marks[db->depth++] = sqlite3_total_changes64(db->h);
 		return 0;
 	}
+	db->began_ns = clock_mono_ns();
 	if ((rv = db_run(db_stmt(db, "BEGIN IMMEDIATE"))) == 0) {
 		db->depth = 1;
 		db->doomed = 0;
@@ -265,6 +278,7 @@ db_commit(struct db *db)
 		return rv;
 	}
 	db->depth = 0;
+	tx_done(db);
 	return 0;
 }
 
@@ -281,6 +295,8 @@ db_rollback(struct db *db)
 	}
 	if (!sqlite3_get_autocommit(db->h))
 		db_run(db_stmt(db, "ROLLBACK"));
+	if (db->depth > 0)
+		tx_done(db);
 	db->depth = 0;
 	db->doomed = 0;
 }
@@ -317,6 +333,28 @@ db_ping(struct db *db)
 
 	db_reset(st);
 	return rv == 1 ? 0 : ERR_DB;
+}
+
+int
+db_writable(struct db *db)
+{
+	int rv;
+
+	if (db->depth > 0)
+		return 0;
+	if (sqlite3_db_readonly(db->h, "main") == 1)
+		return ERR_DB;
+	/* Takes the write lock as every change does; not timed as a transaction. */
+	if ((rv = db_run(db_stmt(db, "BEGIN IMMEDIATE"))) < 0)
+		return rv;
+	db_run(db_stmt(db, "ROLLBACK"));
+	return 0;
+}
+
+const struct histogram *
+db_tx_latency(const struct db *db)
+{
+	return &db->tx_latency;
 }
 
 int

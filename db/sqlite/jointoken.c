@@ -153,6 +153,23 @@ jointoken_list_ack_lapsed(struct db *db, int64_t now, int max, int64_t *ids, int
 }
 
 int
+jointoken_count_by_state(struct db *db, int64_t now, int64_t n[5])
+{
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT CASE WHEN state = 'issued' AND expires_at <= :now THEN 'expired' ELSE state "
+	    "END AS s, count(*) FROM join_tokens GROUP BY s");
+	enum jointoken_state s;
+	int rv;
+
+	memset(n, 0, 5 * sizeof(n[0]));
+	db_bind_int(st, ":now", now);
+	while ((rv = db_row(st)) == 1)
+		if (jointoken_state_parse(db_col_text(st, 0), &s) == 0)
+			n[s] = db_col_int(st, 1);
+	return rv;
+}
+
+int
 jointoken_count_pending_acks(struct db *db, int64_t now, int64_t *n)
 {
 	sqlite3_stmt *st = db_stmt(db,

@@ -103,7 +103,7 @@ function init(args)
 	end
 	next_token, joined, acked, errors, ran_out = 1, 0, 0, 0, 0
 	hdrs = {["Content-Type"] = "application/json"}
-	filler = wrk.format("GET", "/v1/health")
+	filler = wrk.format("GET", "/v1/health?live")
 end
 
 function request()

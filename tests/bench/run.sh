@@ -1,7 +1,7 @@
 #!/bin/sh
 # The benchmarks, each beside a reference measured in the same run (`make bench`):
 #   1. bench_alloc: allocator throughput vs raw SQLite INSERTs (see tests/bench/bench_alloc.c);
-#   2. HTTP: GET /v1/health of the real snaptun-manager vs ref_mhd_health, a minimal
+#   2. HTTP: GET /v1/health?live (liveness) of the real snaptun-manager vs ref_mhd_health, a minimal
 #      libmicrohttpd server driven the same way, with wrk, alternating ref/manager.
 #   3. bench_enroll.sh: durable enrollments/s vs raw SQLite transactions;
 #   4. bench_agent.sh: tunnels/s, datagram round trips/s and revocation latency of the agent;
@@ -111,17 +111,17 @@ esac
 # Both must answer 200 before their numbers mean anything.
 if command -v curl >/dev/null 2>&1; then
 	for u in "$mgr_url" "$ref_url"; do
-		code=$(curl -s -o "$tmp/body" -w '%{http_code}' --max-time 5 "$u/v1/health")
-		[ "$code" = 200 ] || fail "$u/v1/health answered ${code:-nothing}"
+		code=$(curl -s -o "$tmp/body" -w '%{http_code}' --max-time 5 "$u/v1/health?live")
+		[ "$code" = 200 ] || fail "$u/v1/health?live answered ${code:-nothing}"
 	done
-	printf 'manager:   %s/v1/health -> %s\n' "$mgr_url" "$(cat "$tmp/body" 2>/dev/null)"
-	curl -s --max-time 5 -o "$tmp/body" "$ref_url/v1/health"
-	printf 'reference: %s/v1/health -> %s\n' "$ref_url" "$(cat "$tmp/body")"
+	printf 'manager:   %s/v1/health?live -> %s\n' "$mgr_url" "$(cat "$tmp/body" 2>/dev/null)"
+	curl -s --max-time 5 -o "$tmp/body" "$ref_url/v1/health?live"
+	printf 'reference: %s/v1/health?live -> %s\n' "$ref_url" "$(cat "$tmp/body")"
 fi
 
 # run_wrk NAME URL PID DURATION: prints requests/s; the full output goes to $tmp/NAME.wrk.
 run_wrk() {
-	timeout $(($4 + 30)) wrk -t$THREADS -c$CONNS -d"$4"s --latency "$2/v1/health" \
+	timeout $(($4 + 30)) wrk -t$THREADS -c$CONNS -d"$4"s --latency "$2/v1/health?live" \
 		>"$tmp/$1.wrk" 2>&1 || { cat "$tmp/$1.wrk" >&2; fail "wrk against $1 failed"; }
 	kill -0 "$3" 2>/dev/null || fail "the $1 server died under load"
 	if grep -q 'Non-2xx' "$tmp/$1.wrk"; then

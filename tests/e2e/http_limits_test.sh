@@ -57,7 +57,7 @@ S3=$!
 wait_ready "$E2E_TMP/s2" && wait_ready "$E2E_TMP/s3" || e2e_bail "slowclient did not connect"
 sleep 0.5
 CURL_OPTS=(--interface 127.0.0.4)
-api -t "" GET /v1/health
+api -t "" GET '/v1/health?live'
 want_status 200
 verdict "with every connection taken, /v1/health from another address is served (reserve)"
 api GET /v1/pools
@@ -72,7 +72,7 @@ check "the two connections from 127.0.0.2 over its share of 8 are closed at once
     [ "$(closed_within "$E2E_TMP/s2" 0 1)" = 2 ]
 check "the other 16 are cut at the head deadline" \
     [ "$(($(closed_within "$E2E_TMP/s2" 2.5 5) + $(closed_within "$E2E_TMP/s3" 2.5 5)))" = 16 ]
-api GET /v1/health
+api GET '/v1/health?live'
 want_status 200
 verdict "afterwards 127.0.0.1 is served as before"
 

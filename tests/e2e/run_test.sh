@@ -79,7 +79,7 @@ that "the second make run does not say that one runs: $(cat "$E2E_TMP/second.err
 verdict "a second make run on the same state directory is refused (status 1, says why)"
 that "var/manager.url was deleted" test -s "$V/manager.url"
 that "var/agent/agent.addr was deleted" test -s "$V/agent/agent.addr"
-api -t "" GET /v1/health
+api -t "" GET '/v1/health?live'
 want_status 200
 verdict "the running instance keeps its manager.url and agent.addr, and goes on serving"
 

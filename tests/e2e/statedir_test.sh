@@ -32,7 +32,7 @@ STATE=$E2E_TMP/state
 mkdir -m 700 "$STATE"
 require "the manager starts on a 0700 dir" mgr_start "$STATE"
 TOKEN=$(cat "$STATE/admin.token")
-api GET /v1/health
+api GET '/v1/health?live'
 want_status 200
 verdict "and serves"
 

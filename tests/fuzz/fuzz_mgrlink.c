@@ -4,7 +4,8 @@
  * through its socket by a hand-made agent whose frames carry the channel key, so that every
  * byte reaches the one dispatch: HELLO (versions, oversized fields, the agent id), ALLOC_REQ and HOLD_REQ (the
  * allocator and the store, in the turn's transaction), SESSION_UP/DOWN (the sessions registry),
- * STATS (with reconcile) and HEARTBEAT, each unpacked by protobuf-c first.
+ * STATS (with reconcile, and the tunnel events the metrics add up) and HEARTBEAT, each unpacked
+ * by protobuf-c first.
  *
  * Input: byte 0's bit 0 says whether a well-formed HELLO goes first (else the script must say
  * its own); then frames, each a type byte (an index into the message types), a correlation
@@ -27,6 +28,7 @@
 #include "../../lib/loop.h"
 #include "../../manager/agentlink.h"
 #include "../../manager/app.h"
+#include "../../manager/metrics.h"
 #include "../../proto/chan.h"
 
 #define AGENT 9
@@ -192,6 +194,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	app.now = fixed_now;
 	app.state_dir = dir;
+	/* STATS feed the per-agent bases, SESSION_DOWN the revocation timer. */
+	if ((app.metrics = metrics_new()) == NULL)
+		abort();
 	l = agentlink_open(&app, dir, loop);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
@@ -234,6 +239,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (agentlink_connected(l, AGENT, NULL))
 		__builtin_trap(); /* it hung up */
 	agentlink_close(l);
+	metrics_free(app.metrics);
 	db_close(app.db);
 	return 0;
 }

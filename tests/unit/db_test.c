@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../db/db.h"
+#include "../../lib/histogram.h"
 #include "../../db/sqlite/stmt.h"
 #include "../../db/sqlite/schema.h"
 #include "../../lib/err.h"
@@ -58,6 +59,23 @@ main(void)
 	db_meta_set(db, "e", "5");
 	CHECK(db_commit(db) == 0 && meta_is(db, "e", "5"), "the next transaction is clean");
 	CHECK(db_checkpoint(db) == 0, "a passive checkpoint succeeds");
+	{
+		uint64_t before = db_tx_latency(db)->count;
+
+		CHECK(db_writable(db) == 0 && !db_in_tx(db) && db_tx_latency(db)->count == before,
+		    "the store is writable; the probe leaves no transaction and is not timed");
+		db_begin(db);
+		CHECK(db_writable(db) == 0 && db_in_tx(db), "inside a transaction it is writable");
+		db_begin(db);
+		db_commit(db);
+		CHECK_EQ_INT(
+		    db_tx_latency(db)->count, before, "a nested commit ends no transaction");
+		db_commit(db);
+		db_begin(db);
+		db_rollback(db);
+		CHECK(db_tx_latency(db)->count == before + 2 && db_tx_latency(db)->sum >= 0,
+		    "each outermost commit and rollback is timed once");
+	}
 	db_close(db);
 
 	CHECK(db_open(path, &db) == 0 && meta_is(db, "e", "5"),

@@ -120,7 +120,14 @@ test_update_list_delete(void)
 	    "update the labels only: the name stays");
 	CHECK_EQ_INT(client_update(db, "p-none", "x", NULL, T0), ERR_NOT_FOUND, "unknown pssid");
 
-	client_set_revoked(db, "p-c", "gone", T0 + 3);
+	{
+		int64_t a0, r0, a1, r1;
+
+		CHECK(client_count(db, &a0, &r0) == 0 &&
+			client_set_revoked(db, "p-c", "gone", T0 + 3) == 0 &&
+			client_count(db, &a1, &r1) == 0 && a1 == a0 - 1 && r1 == r0 + 1,
+		    "counts: a revoked client leaves the active ones for the revoked");
+	}
 	CHECK(client_list(db, &all, from, 2, v, &n) == 0 && n == 2 &&
 		strcmp(v[0].pssid, "p-a") == 0 && strcmp(v[1].pssid, "p-b") == 0 &&
 		client_list(db, &all, v[1].id, 2, v, &n) == 0 && n == 1 &&

@@ -83,6 +83,15 @@ test_list(void)
 	    "a label key matches any value");
 	CHECK(jointoken_list(db, &kv, T0, a - 1, 8, v, &n) == 0 && n == 1 && v[0].id == b,
 	    "a label key and value match that value only");
+	{
+		int64_t at0[5], at10[5];
+
+		CHECK(jointoken_count_by_state(db, T0, at0) == 0 &&
+			jointoken_count_by_state(db, T0 + 10, at10) == 0 &&
+			at10[JT_EXPIRED] == at0[JT_EXPIRED] + 1 &&
+			at10[JT_ISSUED] == at0[JT_ISSUED] - 1 && at0[JT_ISSUED] >= 3,
+		    "counts by state: the unswept token past its expiry counts as expired");
+	}
 }
 
 static void
