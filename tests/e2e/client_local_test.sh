@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# End-to-end test of what snaptun-client does with the local files it is given, without an agent
+# (the client keeps reconnecting to a port nobody listens on, which is all these checks need):
+# the --control path (only a stale socket is replaced; a live one or any other file is refused
+# and left as it was), and bundle and token files that are no regular files (a FIFO is refused
+# at once instead of blocking the start).
+# Run from the repository root: BUILD=build bash tests/e2e/client_local_test.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.bash
+[ -x "$CLIENT" ] || e2e_bail "$CLIENT is not built (make all)"
+[ -x "$MKTOKEN" ] || e2e_bail "$MKTOKEN is not built (make all)"
+command -v python3 >/dev/null || e2e_bail "python3 is missing (it makes the stale and live sockets)"
+
+"$MKTOKEN" --new-key "$E2E_TMP/issuer.pem" >/dev/null || e2e_bail "mktoken makes a key"
+"$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid random --exp +600 >"$E2E_TMP/tok" ||
+    e2e_bail "mktoken makes a token"
+PIN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+
+# up_local NAME CONTROL [ARG...]: a manager-less client (relay mode) against a closed port.
+up_local() {
+	local name=$1 ctl=$2
+	shift 2
+	"$CLIENT" up --server 127.0.0.1:9 --pin "$PIN" --token-file "$E2E_TMP/tok" \
+	    --relay 127.0.0.1:0 --control "$ctl" "$@" >>"$E2E_TMP/$name.out" 2>>"$E2E_TMP/$name.err" &
+	UP_PID[$name]=$!
+	E2E_PIDS+=("$!")
+}
+ctl_answers() {
+	"$CLIENT" status --control "$1" >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------- --control
+
+echo "precious" >"$E2E_TMP/notes.txt"
+up_local F "$E2E_TMP/notes.txt"
+that "up with --control naming a regular file did not exit" wait_for 5 cl_exited F
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "the regular file was replaced: $(ls -l "$E2E_TMP/notes.txt")" test -f "$E2E_TMP/notes.txt"
+that "the regular file's content changed" grep -qx precious "$E2E_TMP/notes.txt"
+that "no message naming the path: $(cat "$E2E_TMP/F.err")" \
+    grep -q "$E2E_TMP/notes.txt exists and is not a socket" "$E2E_TMP/F.err"
+verdict "--control naming a regular file: refused with a message naming it, the file untouched"
+
+mkdir "$E2E_TMP/adir"
+up_local D "$E2E_TMP/adir"
+that "up with --control naming a directory did not exit 1" wait_for 5 cl_exited D
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "the directory is gone" test -d "$E2E_TMP/adir"
+verdict "--control naming a directory: refused, the directory left alone"
+
+echo other >"$E2E_TMP/other.txt"
+ln -s "$E2E_TMP/other.txt" "$E2E_TMP/link.sock"
+up_local L "$E2E_TMP/link.sock"
+that "up with --control naming a symlink did not exit 1" wait_for 5 cl_exited L
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "the symlink was removed" test -L "$E2E_TMP/link.sock"
+verdict "--control naming a symlink: refused, the link left alone"
+
+# a socket nobody listens on: what a killed client leaves behind
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' \
+    "$E2E_TMP/stale.sock"
+require "python3 leaves a stale socket" test -S "$E2E_TMP/stale.sock"
+up_local S "$E2E_TMP/stale.sock"
+that "the client on a stale socket does not answer status: $(cat "$E2E_TMP/S.err")" \
+    wait_for 5 ctl_answers "$E2E_TMP/stale.sock"
+verdict "a stale control socket (no listener) is replaced"
+
+up_local S2 "$E2E_TMP/stale.sock"
+that "a second client on a live socket did not exit" wait_for 5 cl_exited S2
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "no message about the running client: $(cat "$E2E_TMP/S2.err")" \
+    grep -q "a client is running already on the control socket $E2E_TMP/stale.sock" "$E2E_TMP/S2.err"
+that "the first client lost its socket" ctl_answers "$E2E_TMP/stale.sock"
+verdict "a live control socket is refused, and the client on it keeps answering"
+"$CLIENT" down --control "$E2E_TMP/stale.sock" >/dev/null 2>&1
+that "the first client did not stop on down" wait_for 5 cl_exited S
+that "it exited $UP_RC after down, not 0" test "${UP_RC:-1}" = 0
+that "the socket stayed after down" test ! -e "$E2E_TMP/stale.sock"
+verdict "down stops it and removes its socket"
+
+no_sanitizer_reports
+e2e_finish
