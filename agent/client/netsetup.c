@@ -92,6 +92,18 @@ mtu_for(const struct netsetup *n, unsigned mtu)
 	return mtu < min ? min : mtu;
 }
 
+static int
+routes_have(const struct netsetup *n, const struct prefix *p)
+{
+	unsigned i;
+
+	for (i = 0; i < n->nroutes; i++)
+		if (n->routes[i].len == p->len &&
+		    memcmp(&n->routes[i].net, &p->net, sizeof(p->net)) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 routes_del(struct netsetup *n)
 {
@@ -172,8 +184,17 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 			    text, sv);
 			continue;
 		}
+		if (routes_have(n, &routes[i]))
+			continue; /* listed twice (a pool's route given as --route too) */
 		rv = nl_route(n->nl, 1, n->ifindex, &routes[i], 0, &n->addr);
-		if (rv < 0 && rv != -EEXIST) {
+		if (rv == -EEXIST) {
+			/* the host's own route (or another program's): not ours to remove at stop */
+			log_warn("route %s exists already: left alone, packets to it do not go "
+				 "through %s",
+			    text, n->ifname);
+			continue;
+		}
+		if (rv < 0) {
 			log_warn("route %s via %s refused: %s", text, n->ifname, strerror(-rv));
 			continue;
 		}

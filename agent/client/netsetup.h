@@ -20,7 +20,8 @@ int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[
  * mtu and add the routes (at most NETSETUP_ROUTES_MAX). A route that holds server (the
  * agent's own address: the tunnel's packets to it would loop into the tunnel) or one of
  * another family than a is skipped with a warning. A route the kernel refuses is logged and
- * skipped; the address is required: 0 or -errno. */
+ * skipped; one that exists already (the host's own) is logged and left alone: only the routes
+ * added here are removed later; the address is required: 0 or -errno. */
 int netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
     const struct prefix *routes, unsigned nroutes, const struct addr *server);
 
