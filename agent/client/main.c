@@ -7,6 +7,7 @@
  * README.md ("snaptun-client") is the user's documentation. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
+#include "../../lib/lockfile.h"
 #include "../../lib/log.h"
 #include "../../lib/loop.h"
 #include "../../lib/version.h"
@@ -318,6 +320,26 @@ on_token_stale(void *arg)
 		schedule_refresh(0);
 }
 
+/* Hold "<bundle>.lock" for the life of `up`, or fatal. Two clients on one bundle would each
+ * refresh with the same refresh token; the manager takes the second use of a rotated one for
+ * theft and revokes the client. The lock goes with the process (fd kept open, never closed). */
+static void
+bundle_lock(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s.lock", g.bundle_path) >= (int)sizeof(path))
+		fatalx("bundle path \"%s\" is too long", g.bundle_path);
+	if (lockfile_take(path, &fd) == 0)
+		return;
+	if (errno == EWOULDBLOCK)
+		fatalx("bundle %s is in use by another `" PROG " up` (it holds %s): one client "
+		       "per bundle, two would spend each other's refresh tokens and be revoked",
+		    g.bundle_path, path);
+	fatal("cannot lock the bundle %s (%s)", g.bundle_path, path);
+}
+
 /* The bundle's agents as the session's, its token and last address. Fatal when unusable. */
 static void
 bundle_setup(struct session_config *cfg, char *token, size_t cap)
@@ -325,6 +347,7 @@ bundle_setup(struct session_config *cfg, char *token, size_t cap)
 	char err[512];
 	size_t i;
 
+	bundle_lock();
 	if (bundle_load(g.bundle_path, &g.b, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (g.b.ack_token != NULL)

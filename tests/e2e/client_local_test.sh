@@ -2,7 +2,8 @@
 # End-to-end test of what snaptun-client does with the local files it is given, without an agent
 # (the client keeps reconnecting to a port nobody listens on, which is all these checks need):
 # the --control path (only a stale socket is replaced; a live one or any other file is refused
-# and left as it was), and bundle and token files that are no regular files (a FIFO is refused
+# and left as it was), one `up` per bundle (a second is refused while the first runs), and bundle
+# and token files that are no regular files (a FIFO is refused
 # at once instead of blocking the start).
 # Run from the repository root: BUILD=build bash tests/e2e/client_local_test.sh
 set -u
@@ -78,6 +79,44 @@ that "the first client did not stop on down" wait_for 5 cl_exited S
 that "it exited $UP_RC after down, not 0" test "${UP_RC:-1}" = 0
 that "the socket stayed after down" test ! -e "$E2E_TMP/stale.sock"
 verdict "down stops it and removes its socket"
+
+# ---------------------------------------------------------------- one `up` per bundle
+
+# a bundle of its own making: the agent and the manager are closed ports, the token is good
+# for long (no refresh is due while the test runs)
+cat >"$E2E_TMP/b.bundle" <<JSON
+{"pssid": "6f1c2a9e-4f7b-4d7e-9a53-2a2d0f3c8b11", "name": "local",
+ "access_token": "$(cat "$E2E_TMP/tok")",
+ "access_token_expires_at": "2099-01-01T00:00:00Z",
+ "access_token_received_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "refresh_token": "snr_x",
+ "agents": [{"id": 1, "address": "127.0.0.1:9", "spki_pin": "$PIN"}],
+ "manager": "http://127.0.0.1:9"}
+JSON
+chmod 600 "$E2E_TMP/b.bundle"
+cl_up B1 --bundle "$E2E_TMP/b.bundle"
+require "a client on the bundle answers status: $(tail -n 3 "$E2E_TMP/B1.err")" \
+    wait_for 5 ctl_answers "$E2E_TMP/B1.sock"
+cl_up B2 --bundle "$E2E_TMP/b.bundle"
+that "a second up on the same bundle did not exit" wait_for 5 cl_exited B2
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "no message saying the bundle is in use: $(cat "$E2E_TMP/B2.err")" \
+    grep -q "bundle $E2E_TMP/b.bundle is in use by another .snaptun-client up." "$E2E_TMP/B2.err"
+that "the first client stopped answering" ctl_answers "$E2E_TMP/B1.sock"
+verdict "a second up on a bundle in use is refused with a clear message; the first goes on"
+"$CLIENT" down --control "$E2E_TMP/B1.sock" >/dev/null 2>&1
+that "the first client did not stop on down" wait_for 5 cl_exited B1
+cl_up B3 --bundle "$E2E_TMP/b.bundle"
+that "after the first stopped, a new up on the bundle does not start: $(tail -n 3 "$E2E_TMP/B3.err")" \
+    wait_for 5 ctl_answers "$E2E_TMP/B3.sock"
+verdict "the bundle is free again once its client stopped"
+{ kill -KILL "${UP_PID[B3]}"; wait "${UP_PID[B3]}"; } 2>/dev/null
+rm -f "$E2E_TMP/B3.sock"
+cl_up B4 --bundle "$E2E_TMP/b.bundle"
+that "after a client was killed, a new up on the bundle does not start: $(tail -n 3 "$E2E_TMP/B4.err")" \
+    wait_for 5 ctl_answers "$E2E_TMP/B4.sock"
+verdict "a killed client leaves no stale lock"
+"$CLIENT" down --control "$E2E_TMP/B4.sock" >/dev/null 2>&1
+wait_for 5 cl_exited B4
 
 no_sanitizer_reports
 e2e_finish
