@@ -587,7 +587,7 @@ cmd_up(int argc, char **argv)
 	session_free(g.s);
 	if (g.rn != NULL) {
 		loop_fd_del(g.l, renewer_fd(g.rn));
-		renewer_free(g.rn); /* waits for a refresh in flight: the bundle stays whole */
+		renewer_free(g.rn); /* cancels a refresh in flight: the bundle stays whole */
 	}
 	bundle_free(&g.b);
 	loop_free(g.l);

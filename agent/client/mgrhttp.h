@@ -41,4 +41,8 @@ enum mgrhttp_class mgrhttp_post(const char *manager_url, const char *ca, const c
 
 void mgrhttp_reply_free(struct mgrhttp_reply *r);
 
+/* End the request running now on any thread at once (a transient failure, "cancelled"), and
+ * every later one before it is sent: the process is stopping. Safe from any thread; final. */
+void mgrhttp_cancel(void);
+
 #endif

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end test of what snaptun-client does with the local files it is given, without an agent
+# End-to-end test of how snaptun-client treats the local things it is given, without an agent
 # (the client keeps reconnecting to a port nobody listens on, which is all these checks need):
-# the --control path (only a stale socket is replaced; a live one or any other file is refused
-# and left as it was), one `up` per bundle (a second is refused while the first runs), and bundle
-# and token files that are no regular files (a FIFO is refused
-# at once instead of blocking the start).
+#   - the --control path: only a stale socket is replaced; a live one or any other file is
+#     refused and left as it was;
+#   - one `up` per bundle: a second is refused while the first runs;
+#   - a stop while a token refresh waits on a manager that never answers: the request is
+#     cancelled, the client exits at once, not after the HTTP timeout;
+#   - bundle and token files that are no regular files: a FIFO is refused at once instead of
+#     blocking the start.
 # Run from the repository root: BUILD=build bash tests/e2e/client_local_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -117,6 +120,33 @@ that "after a client was killed, a new up on the bundle does not start: $(tail -
 verdict "a killed client leaves no stale lock"
 "$CLIENT" down --control "$E2E_TMP/B4.sock" >/dev/null 2>&1
 wait_for 5 cl_exited B4
+
+# ---------------------------------------------------------------- stop during a refresh
+
+# a manager that takes the connection and never answers: the refresh hangs until its timeout
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$E2E_TMP/mute.port" &
+E2E_PIDS+=("$!")
+require "a mute manager listens" wait_line "$E2E_TMP/mute.port" '^[0-9]+$' 5
+MUTE=$(cat "$E2E_TMP/mute.port")
+# a pending request id: the client settles it at once at start
+sed -e "s|\"manager\": \"[^\"]*\"|\"manager\": \"http://127.0.0.1:$MUTE\", \"refresh_request_id\": \"AAAAAAAAAAAAAAAAAAAAAA\"|" \
+    "$E2E_TMP/b.bundle" >"$E2E_TMP/m.bundle"
+chmod 600 "$E2E_TMP/m.bundle"
+cl_up M --bundle "$E2E_TMP/m.bundle"
+require "the client starts a refresh at the mute manager: $(tail -n 3 "$E2E_TMP/M.err")" \
+    wait_line "$E2E_TMP/M.err" "refreshing the access token at http://127.0.0.1:$MUTE" 5
+sleep 0.5
+T0=$(date +%s%N)
+kill -TERM "${UP_PID[M]}"
+wait_for 20 cl_exited M
+MS=$((($(date +%s%N) - T0) / 1000000))
+that "the client exited $UP_RC on SIGTERM, not 0" test "${UP_RC:-1}" = 0
+that "stopping took $MS ms with a refresh in flight (the HTTP timeout is 15 s)" test "$MS" -lt 1000
+that "the pending request id was lost: $(grep -o '"refresh_request_id"[^,]*' "$E2E_TMP/m.bundle")" \
+    grep -q '"refresh_request_id": *"AAAAAAAAAAAAAAAAAAAAAA"' "$E2E_TMP/m.bundle"
+verdict "SIGTERM while a refresh waits on a mute manager: the client exits in $MS ms, the pending request id kept"
 
 no_sanitizer_reports
 e2e_finish
