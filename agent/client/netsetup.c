@@ -23,6 +23,12 @@ struct netsetup {
 	struct addr addr; /* family 0: none set */
 	struct prefix routes[NETSETUP_ROUTES_MAX];
 	unsigned nroutes;
+	/* The agent's host route along the path it had before the tunnel's routes, so that a
+	 * route holding its address (0.0.0.0/0, a full tunnel) does not pull the tunnel's own
+	 * packets into the tunnel. */
+	int pinned, pin_ours; /* pin_ours: added here (else the host had it: not removed) */
+	struct prefix pin;
+	struct nl_path pin_via;
 };
 
 /* No IPv6 link-local address on the device (addr_gen_mode 1, "none"), set while it is still
@@ -123,6 +129,68 @@ routes_del(struct netsetup *n)
 }
 
 static void
+pin_del(struct netsetup *n)
+{
+	char p[PREFIX_STRLEN];
+	int rv;
+
+	if (n->pinned && n->pin_ours) {
+		rv = nl_route_via(n->nl, 0, &n->pin, &n->pin_via);
+		if (rv < 0 && rv != -ESRCH && rv != -ENODEV) {
+			prefix_format(&n->pin, p);
+			log_warn(
+			    "cannot remove the host route %s to the agent: %s", p, strerror(-rv));
+		}
+	}
+	n->pinned = n->pin_ours = 0;
+}
+
+/* Pin the route to the agent at server: a host route along the way the kernel takes to it now
+ * (looked up before a route holding it goes in). 0 when its packets are safe from the tunnel's
+ * routes, -1 (logged) when they are not. */
+static int
+pin_agent(struct netsetup *n, const struct addr *server)
+{
+	struct prefix host = {.net = *server, .len = server->family == 4 ? 32 : 128};
+	char sv[ADDR_STRLEN], gw[ADDR_STRLEN + 8] = "", dev[IFNAMSIZ];
+	struct nl_path via;
+	int rv;
+
+	if (n->pinned && memcmp(&n->pin, &host, sizeof(host)) == 0)
+		return 0;
+	pin_del(n);
+	addr_format(server, sv);
+	if ((rv = nl_route_get(n->nl, server, &via)) < 0) {
+		log_warn("no route to the agent %s: %s", sv, strerror(-rv));
+		return -1;
+	}
+	if (via.ifindex == n->ifindex) {
+		log_warn("the agent %s is reached through %s itself: its route cannot be kept "
+			 "outside the tunnel",
+		    sv, n->ifname);
+		return -1;
+	}
+	rv = nl_route_via(n->nl, 1, &host, &via);
+	if (rv < 0 && rv != -EEXIST) {
+		log_warn("cannot add a host route to the agent %s: %s", sv, strerror(-rv));
+		return -1;
+	}
+	n->pin = host;
+	n->pin_via = via;
+	n->pinned = 1;
+	n->pin_ours = rv == 0;
+	if (via.gw.family != 0) {
+		memcpy(gw, " via ", 5);
+		addr_format(&via.gw, gw + 5);
+	}
+	if (if_indextoname((unsigned)via.ifindex, dev) == NULL)
+		snprintf(dev, sizeof(dev), "#%d", via.ifindex);
+	log_info("host route to the agent %s%s dev %s%s: the tunnel's own packets stay outside it",
+	    sv, gw, dev, n->pin_ours ? "" : " (the host's, left alone)");
+	return 0;
+}
+
+static void
 addr_del(struct netsetup *n)
 {
 	char a[ADDR_STRLEN];
@@ -178,7 +246,8 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 			continue;
 		}
 		/* the agent's packets must keep their way outside the tunnel */
-		if (server != NULL && server->family != 0 && prefix_overlap(&routes[i], &host)) {
+		if (server != NULL && server->family != 0 && prefix_overlap(&routes[i], &host) &&
+		    pin_agent(n, server) != 0) {
 			log_warn("route %s skipped: it holds the agent's address %s, the tunnel's "
 				 "own path",
 			    text, sv);
@@ -224,6 +293,7 @@ netsetup_close(struct netsetup *n)
 		return;
 	if (n->nl != NULL) {
 		routes_del(n);
+		pin_del(n);
 		addr_del(n);
 		nl_close(n->nl);
 	}

@@ -17,9 +17,11 @@ struct netsetup;
 int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ]);
 
 /* Give the device address a (replacing the one it had, with its routes), bring it up with MTU
- * mtu and add the routes (at most NETSETUP_ROUTES_MAX). A route that holds server (the
- * agent's own address: the tunnel's packets to it would loop into the tunnel) or one of
- * another family than a is skipped with a warning. A route the kernel refuses is logged and
+ * mtu and add the routes (at most NETSETUP_ROUTES_MAX). Before a route that holds server (the
+ * agent's own address: the tunnel's packets to it would loop into the tunnel, as with a full
+ * tunnel 0.0.0.0/0) a host route to server along its present way (device and next hop) is
+ * added, and removed at close; when that cannot be, such a route is skipped with a warning,
+ * as is one of another family than a. A route the kernel refuses is logged and
  * skipped; one that exists already (the host's own) is logged and left alone: only the routes
  * added here are removed later; the address is required: 0 or -errno. */
 int netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
@@ -28,7 +30,7 @@ int netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 /* Set the MTU (the room changed). 0 or -errno (logged). */
 int netsetup_mtu(struct netsetup *n, unsigned mtu);
 
-/* Remove the routes and the address, close the device. NULL is fine. */
+/* Remove the routes (the agent's host route too) and the address, close the device. NULL is fine. */
 void netsetup_close(struct netsetup *n);
 
 #endif

@@ -3,6 +3,9 @@
 # namespace A, manager and gateway agent in B):
 #   - a route the host has already (the same prefix via its own interface) is left alone: not
 #     taken over, not removed at stop, and the log says so;
+#   - a full tunnel (--route 0.0.0.0/0): the agent keeps a host route along its way outside
+#     the tunnel, the default route goes into it, traffic that only it carries flows (ping,
+#     TCP checked by SHA-256), and both routes go at stop;
 # Needs root (namespaces, TUN). Run from the repository root:
 #   BUILD=build bash tests/e2e/client_routes_test.sh
 set -u
@@ -48,6 +51,34 @@ that "the client's route 198.18.0.0/24 stayed after stop: $(cat "$E2E_TMP/routes
     not_grep "^198\.18\.0\.0/24" "$E2E_TMP/routes"
 verdict "at stop the client removes its own routes only: the host's route stays"
 in_ns A ip route del 203.0.113.0/24 dev "$NS_DEV"
+
+# ======================================================================= a full tunnel
+
+# an address in B that only a default route reaches (A has none of its own)
+in_ns B ip addr add 198.51.100.1/32 dev lo || e2e_bail "198.51.100.1 on B's loopback"
+traffic_up a4 A snaptun0 --route 0.0.0.0/0
+in_ns A ip route show >"$E2E_TMP/routes"
+that "no default route via snaptun0: $(cat "$E2E_TMP/routes")" \
+    grep -q "^default dev snaptun0" "$E2E_TMP/routes"
+that "no host route to the agent $NS_B4 via $NS_DEV: $(cat "$E2E_TMP/routes")" \
+    grep -q "^$NS_B4 dev $NS_DEV proto static" "$E2E_TMP/routes"
+that "the agent $NS_B4 is not reached via $NS_DEV: $(in_ns A ip route get "$NS_B4")" \
+    eval 'in_ns A ip route get "$NS_B4" | grep -q " dev $NS_DEV "'
+verdict "--route 0.0.0.0/0: the default route goes into the tunnel, the agent keeps a host route via $NS_DEV"
+ping_check "full tunnel: ping from A to 198.51.100.1 (reached only by the default route)" A 198.51.100.1
+xfer_serve B 198.51.100.1
+in_ns A timeout 60 "$TCPXFER" send 198.51.100.1 "$XFER_PORT" 2000000 3 >"$E2E_TMP/xfer.snd" 2>&1
+that "tcpxfer send failed: $(cat "$E2E_TMP/xfer.snd")" test $? = 0
+that "the SHA-256 differ: sender $(cat "$E2E_TMP/xfer.snd"), server $(cat "$E2E_TMP/xfer.srv")" xfer_check
+traffic_status a4
+that "the tunnel dropped meanwhile: $ST" test "$(jget .state "$ST")" = up -a "$(jget .reconnects "$ST")" = 0
+verdict "full tunnel: 2 MB over TCP to 198.51.100.1 arrive intact, the tunnel stays up"
+down_wait a4
+in_ns A ip route show >"$E2E_TMP/routes"
+that "the default route stayed after stop: $(cat "$E2E_TMP/routes")" not_grep "^default" "$E2E_TMP/routes"
+that "the agent's host route stayed after stop: $(cat "$E2E_TMP/routes")" \
+    not_grep "^$NS_B4 " "$E2E_TMP/routes"
+verdict "at stop the default route and the agent's host route go"
 
 no_sanitizer_reports
 e2e_finish
