@@ -91,6 +91,13 @@ static struct {
 	uint64_t renew_started; /* monotonic ns: when the refresh running now began */
 	unsigned renew_attempt;
 	int save_pending; /* the address changed while the renewer held the bundle */
+	/* The loop's own copy of what it reads of the bundle while the tunnel comes up: b belongs
+	 * to the renewer's thread while a refresh runs (renew.h), which may rewrite its networks. */
+	struct bundle_network nets[BUNDLE_NETWORKS_MAX];
+	size_t nnets;
+	int has_last;
+	uint64_t last_isd_as;
+	struct addr last_address;
 	uint64_t token_timer;
 	int rc;
 	char why[STATUS_TEXT_MAX];
@@ -105,8 +112,8 @@ routes_for(const struct addr *a, struct prefix *out)
 	size_t j, k;
 	struct prefix host = {.net = *a, .len = a->family == 4 ? 32 : 128};
 
-	for (j = 0; j < g.b.nnetworks && g.bundle_path != NULL; j++) {
-		const struct bundle_network *nw = &g.b.networks[j];
+	for (j = 0; j < g.nnets && g.bundle_path != NULL; j++) {
+		const struct bundle_network *nw = &g.nets[j];
 
 		if (!prefix_overlap(&nw->prefix, &host))
 			continue;
@@ -121,11 +128,23 @@ routes_for(const struct addr *a, struct prefix *out)
 	return n;
 }
 
+/* The bundle is the loop's (no refresh running): copy what the loop reads of it. */
+static void
+bundle_view_take(void)
+{
+	g.nnets = g.b.nnetworks;
+	memcpy(g.nets, g.b.networks, sizeof(g.nets[0]) * g.nnets);
+}
+
+/* The bundle is the loop's: save it with the last address the tunnel had. */
 static void
 bundle_save_now(void)
 {
 	char err[512];
 
+	g.b.has_last_address = g.has_last;
+	g.b.last_isd_as = g.last_isd_as;
+	g.b.last_address = g.last_address;
 	if (bundle_save(g.bundle_path, &g.b, err, sizeof(err)) != 0)
 		log_warn("%s", err);
 }
@@ -141,12 +160,12 @@ on_up(void *arg, const struct addr *a, uint64_t isd_as, size_t room)
 	session_remote(g.s, &server);
 	n = routes_for(a, routes);
 	if (g.bundle_path != NULL &&
-	    (!g.b.has_last_address || g.b.last_isd_as != isd_as ||
-		memcmp(&g.b.last_address, a, sizeof(*a)) != 0)) {
+	    (!g.has_last || g.last_isd_as != isd_as ||
+		memcmp(&g.last_address, a, sizeof(*a)) != 0)) {
 		/* a restart asks for this address again (its grant is on hold for us) */
-		g.b.has_last_address = 1;
-		g.b.last_isd_as = isd_as;
-		g.b.last_address = *a;
+		g.has_last = 1;
+		g.last_isd_as = isd_as;
+		g.last_address = *a;
 		if (renewer_busy(g.rn))
 			g.save_pending = 1;
 		else
@@ -281,6 +300,7 @@ on_renewed(struct loop *l, int fd, unsigned events, void *arg)
 	(void)arg;
 	if (renewer_take(g.rn, &res) != 0)
 		return;
+	bundle_view_take();
 	if (g.save_pending) {
 		g.save_pending = 0;
 		bundle_save_now();
@@ -367,6 +387,10 @@ bundle_setup(struct session_config *cfg, char *token, size_t cap)
 		ag->has_pin = 1;
 	}
 	cfg->nagents = (unsigned)i;
+	g.has_last = g.b.has_last_address;
+	g.last_isd_as = g.b.last_isd_as;
+	g.last_address = g.b.last_address;
+	bundle_view_take();
 	if (g.b.has_last_address && !cfg->request.has_request) {
 		cfg->request.has_request = 1;
 		cfg->request.isd_as = g.b.last_isd_as;
