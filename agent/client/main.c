@@ -5,6 +5,7 @@
  *   status  ask the running client (its control socket)
  *   down    stop the running client
  * README.md ("snaptun-client") is the user's documentation. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -33,7 +34,9 @@
 #include "tokenfile.h"
 
 #define PROG "snaptun-client"
-#define ROUTES_MAX NETSETUP_ROUTES_MAX
+#define ROUTE_ARGS_MAX 64 /* --route options */
+/* Every route of the device: a pool's prefix and routes, and the --route ones. */
+#define ROUTES_MAX (1 + BUNDLE_ROUTES_MAX + ROUTE_ARGS_MAX)
 
 static void
 usage(FILE *f)
@@ -79,8 +82,8 @@ static struct {
 	struct session *s;
 	struct pump *p;
 	struct control *ctl;
-	struct prefix routes[ROUTES_MAX];
-	unsigned nroutes;
+	struct prefix routes[ROUTE_ARGS_MAX]; /* --route */
+	unsigned nroutes, nroutes_given;
 	const char *token_file;
 	int64_t token_exp;
 	/* bundle mode */
@@ -117,14 +120,14 @@ routes_for(const struct addr *a, struct prefix *out)
 
 		if (!prefix_overlap(&nw->prefix, &host))
 			continue;
-		if (n < ROUTES_MAX)
-			out[n++] = nw->prefix;
-		for (k = 0; k < nw->nroutes && n < ROUTES_MAX; k++)
+		out[n++] = nw->prefix;
+		for (k = 0; k < nw->nroutes; k++)
 			out[n++] = nw->routes[k];
 		break;
 	}
-	for (i = 0; i < g.nroutes && n < ROUTES_MAX; i++)
+	for (i = 0; i < g.nroutes; i++)
 		out[n++] = g.routes[i];
+	assert(n <= ROUTES_MAX); /* one network's, bounded by the bundle, and --route's */
 	return n;
 }
 
@@ -487,8 +490,9 @@ add_route(const char *s)
 	char whybuf[128];
 	const char *why;
 
-	if (g.nroutes == ROUTES_MAX)
-		fatalx("--route: at most %d routes", ROUTES_MAX);
+	/* counted to the end, so that the refusal names how many were given */
+	if (++g.nroutes_given > ROUTE_ARGS_MAX)
+		return;
 	if (prefix_parse(s, &g.routes[g.nroutes], whybuf, sizeof(whybuf), &why) != 0)
 		fatalx("--route \"%s\": %s", s, why);
 	g.nroutes++;
@@ -550,6 +554,8 @@ cmd_up(int argc, char **argv)
 		}
 	}
 	args_end(PROG " up", argc, argv, usage);
+	if (g.nroutes_given > ROUTE_ARGS_MAX)
+		fatalx("--route given %u times, at most %d", g.nroutes_given, ROUTE_ARGS_MAX);
 	if (g.bundle_path != NULL) {
 		if (server != NULL || pin != NULL || g.token_file != NULL)
 			fatalx("up: --bundle goes without --server, --pin and --token-file");

@@ -21,8 +21,8 @@ struct netsetup {
 	int fd, ifindex;
 	char ifname[IFNAMSIZ];
 	struct addr addr; /* family 0: none set */
-	struct prefix routes[NETSETUP_ROUTES_MAX];
-	unsigned nroutes;
+	struct prefix *routes; /* the routes added here, nroutes of cap */
+	unsigned nroutes, cap;
 	/* The agent's host route along the path it had before the tunnel's routes, so that a
 	 * route holding its address (0.0.0.0/0, a full tunnel) does not pull the tunnel's own
 	 * packets into the tunnel. */
@@ -239,7 +239,17 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 		host.len = server->family == 4 ? 32 : 128;
 		addr_format(server, sv);
 	}
-	for (i = 0; i < nroutes && n->nroutes < NETSETUP_ROUTES_MAX; i++) {
+	if (nroutes > n->cap) {
+		struct prefix *grown = realloc(n->routes, nroutes * sizeof(*grown));
+
+		if (grown == NULL) {
+			log_error("%s: out of memory for %u routes", n->ifname, nroutes);
+			return -ENOMEM;
+		}
+		n->routes = grown;
+		n->cap = nroutes;
+	}
+	for (i = 0; i < nroutes; i++) {
 		prefix_format(&routes[i], text);
 		if (routes[i].net.family != a->family) {
 			log_warn("route %s skipped: the tunnel has no address of its family", text);
@@ -299,5 +309,6 @@ netsetup_close(struct netsetup *n)
 	}
 	if (n->fd != -1)
 		close(n->fd);
+	free(n->routes);
 	free(n);
 }

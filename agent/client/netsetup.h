@@ -8,8 +8,6 @@
 
 #include "../../lib/addr.h"
 
-#define NETSETUP_ROUTES_MAX 64
-
 struct netsetup;
 
 /* Create the TUN device name (NULL: the kernel's choice), link down until an address is set.
@@ -17,7 +15,7 @@ struct netsetup;
 int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ]);
 
 /* Give the device address a (replacing the one it had, with its routes), bring it up with MTU
- * mtu and add the routes (at most NETSETUP_ROUTES_MAX). Before a route that holds server (the
+ * mtu and add the routes (any number). Before a route that holds server (the
  * agent's own address: the tunnel's packets to it would loop into the tunnel, as with a full
  * tunnel 0.0.0.0/0) a host route to server along its present way (device and next hop) is
  * added, and removed at close; when that cannot be, such a route is skipped with a warning,

@@ -3,6 +3,8 @@
 # namespace A, manager and gateway agent in B):
 #   - a route the host has already (the same prefix via its own interface) is left alone: not
 #     taken over, not removed at stop, and the log says so;
+#   - many routes: none is dropped silently (66 go in); too many --route are refused, saying
+#     how many were given;
 #   - a full tunnel (--route 0.0.0.0/0): the agent keeps a host route along its way outside
 #     the tunnel, the default route goes into it, traffic that only it carries flows (ping,
 #     TCP checked by SHA-256), and both routes go at stop;
@@ -51,6 +53,28 @@ that "the client's route 198.18.0.0/24 stayed after stop: $(cat "$E2E_TMP/routes
     not_grep "^198\.18\.0\.0/24" "$E2E_TMP/routes"
 verdict "at stop the client removes its own routes only: the host's route stays"
 in_ns A ip route del 203.0.113.0/24 dev "$NS_DEV"
+
+# ======================================================================= many routes
+
+# the pool's two (its prefix and its routes entry) and 64 --route: 66, none dropped
+ARGS=()
+for i in $(seq 0 63); do
+	ARGS+=(--route "10.100.$i.0/24")
+done
+traffic_up a4 A snaptun0 "${ARGS[@]}"
+N=$(in_ns A ip route show dev snaptun0 | grep -c '/24')
+that "snaptun0 has $N routes, not the 66 asked for: $(in_ns A ip route show dev snaptun0 | tail -n 3)" test "$N" = 66
+that "the last --route is missing" eval 'in_ns A ip route show dev snaptun0 | grep -q "^10\.100\.63\.0/24"'
+verdict "the pool's 2 routes and 64 --route: all 66 on the device, none dropped"
+down_wait a4
+ARGS+=(--route 10.101.0.0/24)
+in_ns A "$CLIENT" up --bundle "$E2E_TMP/a4.bundle" --tun snaptun0 --control "$E2E_TMP/a4.sock" \
+    "${ARGS[@]}" >"$E2E_TMP/many.out" 2>"$E2E_TMP/many.err"
+RC=$?
+that "65 --route: exit $RC, not 1" test "$RC" = 1
+that "65 --route: no message naming the count: $(cat "$E2E_TMP/many.err")" \
+    grep -q -- "--route given 65 times, at most 64" "$E2E_TMP/many.err"
+verdict "65 --route are refused with a message naming the count"
 
 # ======================================================================= a full tunnel
 
