@@ -99,32 +99,35 @@ mtu_for(const struct netsetup *n, unsigned mtu)
 }
 
 static int
-routes_have(const struct netsetup *n, const struct prefix *p)
+prefix_in(const struct prefix *list, unsigned n, const struct prefix *p)
 {
 	unsigned i;
 
-	for (i = 0; i < n->nroutes; i++)
-		if (n->routes[i].len == p->len &&
-		    memcmp(&n->routes[i].net, &p->net, sizeof(p->net)) == 0)
+	for (i = 0; i < n; i++)
+		if (list[i].len == p->len && memcmp(&list[i].net, &p->net, sizeof(p->net)) == 0)
 			return 1;
 	return 0;
 }
 
 static void
-routes_del(struct netsetup *n)
+route_del(struct netsetup *n, const struct prefix *r)
 {
 	char p[PREFIX_STRLEN];
-	unsigned i;
-	int rv;
+	int rv = nl_route(n->nl, 0, n->ifindex, r, 0, NULL);
 
-	for (i = 0; i < n->nroutes; i++) {
-		rv = nl_route(n->nl, 0, n->ifindex, &n->routes[i], 0, NULL);
-		if (rv < 0 && rv != -ESRCH && rv != -ENODEV) {
-			prefix_format(&n->routes[i], p);
-			log_warn(
-			    "cannot remove the route %s from %s: %s", p, n->ifname, strerror(-rv));
-		}
+	if (rv < 0 && rv != -ESRCH && rv != -ENODEV) {
+		prefix_format(r, p);
+		log_warn("cannot remove the route %s from %s: %s", p, n->ifname, strerror(-rv));
 	}
+}
+
+static void
+routes_del(struct netsetup *n)
+{
+	unsigned i;
+
+	for (i = 0; i < n->nroutes; i++)
+		route_del(n, &n->routes[i]);
 	n->nroutes = 0;
 }
 
@@ -206,18 +209,84 @@ addr_del(struct netsetup *n)
 	memset(&n->addr, 0, sizeof(n->addr));
 }
 
+/* The routes to have, from routes: those of a's family, each once. *want holds nroutes. */
+static unsigned
+routes_wanted(
+    const struct addr *a, const struct prefix *routes, unsigned nroutes, struct prefix *want)
+{
+	char text[PREFIX_STRLEN];
+	unsigned i, n = 0;
+
+	for (i = 0; i < nroutes; i++) {
+		if (routes[i].net.family != a->family) {
+			prefix_format(&routes[i], text);
+			log_warn("route %s skipped: the tunnel has no address of its family", text);
+			continue;
+		}
+		/* listed twice (a pool's route given as --route too): once */
+		if (!prefix_in(want, n, &routes[i]))
+			want[n++] = routes[i];
+	}
+	return n;
+}
+
+/* Keep the agent's packets outside the tunnel: drop from want what holds server when its host
+ * route cannot be pinned, and the pin when nothing needs it any more. The new number. */
+static unsigned
+routes_guard(struct netsetup *n, const struct addr *server, struct prefix *want, unsigned nwant)
+{
+	char text[PREFIX_STRLEN], sv[ADDR_STRLEN];
+	struct prefix host;
+	unsigned i, kept = 0;
+	int need = 0;
+
+	if (server == NULL || server->family == 0) {
+		pin_del(n);
+		return nwant;
+	}
+	host.net = *server;
+	host.len = server->family == 4 ? 32 : 128;
+	for (i = 0; i < nwant && !need; i++)
+		need = prefix_overlap(&want[i], &host);
+	if (n->pinned && memcmp(&n->pin, &host, sizeof(host)) != 0) {
+		/* another agent: its way must be looked up without our routes in it */
+		routes_del(n);
+		pin_del(n);
+	}
+	if (!need) {
+		pin_del(n);
+		return nwant;
+	}
+	if (pin_agent(n, server) == 0)
+		return nwant;
+	addr_format(server, sv);
+	for (i = 0; i < nwant; i++) {
+		if (prefix_overlap(&want[i], &host)) {
+			prefix_format(&want[i], text);
+			log_warn("route %s skipped: it holds the agent's address %s, the tunnel's "
+				 "own path",
+			    text, sv);
+			continue;
+		}
+		want[kept++] = want[i];
+	}
+	return kept;
+}
+
 int
 netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
     const struct prefix *routes, unsigned nroutes, const struct addr *server)
 {
-	char text[PREFIX_STRLEN], sv[ADDR_STRLEN];
-	struct prefix host;
-	unsigned i;
+	char text[PREFIX_STRLEN];
+	struct prefix *want = NULL;
+	unsigned i, nwant, kept, added = 0, removed = 0;
 	int rv;
 
-	routes_del(n);
-	if (n->addr.family != 0 && memcmp(&n->addr, a, sizeof(*a)) != 0)
+	if (n->addr.family != 0 && memcmp(&n->addr, a, sizeof(*a)) != 0) {
+		/* the routes name the old address as their source: all go with it */
+		routes_del(n);
 		addr_del(n);
+	}
 	addr_format(a, text);
 	if (n->addr.family == 0) {
 		rv = nl_addr(n->nl, 1, n->ifindex, a, a->family == 4 ? 32 : 128);
@@ -234,11 +303,6 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 		return rv;
 	}
 	log_info("%s: address %s, MTU %u", n->ifname, text, mtu_for(n, mtu));
-	if (server != NULL && server->family != 0) {
-		host.net = *server;
-		host.len = server->family == 4 ? 32 : 128;
-		addr_format(server, sv);
-	}
 	if (nroutes > n->cap) {
 		struct prefix *grown = realloc(n->routes, nroutes * sizeof(*grown));
 
@@ -249,23 +313,28 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 		n->routes = grown;
 		n->cap = nroutes;
 	}
-	for (i = 0; i < nroutes; i++) {
-		prefix_format(&routes[i], text);
-		if (routes[i].net.family != a->family) {
-			log_warn("route %s skipped: the tunnel has no address of its family", text);
+	if (nroutes > 0 && (want = calloc(nroutes, sizeof(*want))) == NULL) {
+		log_error("%s: out of memory for %u routes", n->ifname, nroutes);
+		return -ENOMEM;
+	}
+	nwant = routes_wanted(a, routes, nroutes, want);
+	nwant = routes_guard(n, server, want, nwant);
+	/* Only the difference: a reconnect to the same address keeps every route, so packets
+	 * meanwhile wait in the device's path instead of finding no route (or another one). */
+	for (i = kept = 0; i < n->nroutes; i++) {
+		if (prefix_in(want, nwant, &n->routes[i])) {
+			n->routes[kept++] = n->routes[i];
 			continue;
 		}
-		/* the agent's packets must keep their way outside the tunnel */
-		if (server != NULL && server->family != 0 && prefix_overlap(&routes[i], &host) &&
-		    pin_agent(n, server) != 0) {
-			log_warn("route %s skipped: it holds the agent's address %s, the tunnel's "
-				 "own path",
-			    text, sv);
+		route_del(n, &n->routes[i]);
+		removed++;
+	}
+	n->nroutes = kept;
+	for (i = 0; i < nwant; i++) {
+		if (prefix_in(n->routes, n->nroutes, &want[i]))
 			continue;
-		}
-		if (routes_have(n, &routes[i]))
-			continue; /* listed twice (a pool's route given as --route too) */
-		rv = nl_route(n->nl, 1, n->ifindex, &routes[i], 0, &n->addr);
+		prefix_format(&want[i], text);
+		rv = nl_route(n->nl, 1, n->ifindex, &want[i], 0, &n->addr);
 		if (rv == -EEXIST) {
 			/* the host's own route (or another program's): not ours to remove at stop */
 			log_warn("route %s exists already: left alone, packets to it do not go "
@@ -277,9 +346,14 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 			log_warn("route %s via %s refused: %s", text, n->ifname, strerror(-rv));
 			continue;
 		}
-		n->routes[n->nroutes++] = routes[i];
+		n->routes[n->nroutes++] = want[i];
+		added++;
 		log_info("route %s via %s", text, n->ifname);
 	}
+	if (kept > 0 || removed > 0)
+		log_info(
+		    "%s: %u routes kept, %u added, %u removed", n->ifname, kept, added, removed);
+	free(want);
 	return 0;
 }
 

@@ -15,7 +15,8 @@ struct netsetup;
 int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ]);
 
 /* Give the device address a (replacing the one it had, with its routes), bring it up with MTU
- * mtu and add the routes (any number). Before a route that holds server (the
+ * mtu and make its routes these (any number). Called again (a reconnect), the address and
+ * the routes that stay are kept as they are: only the difference is added and removed. Before a route that holds server (the
  * agent's own address: the tunnel's packets to it would loop into the tunnel, as with a full
  * tunnel 0.0.0.0/0) a host route to server along its present way (device and next hop) is
  * added, and removed at close; when that cannot be, such a route is skipped with a warning,

@@ -3,6 +3,8 @@
 # namespace A, manager and gateway agent in B):
 #   - a route the host has already (the same prefix via its own interface) is left alone: not
 #     taken over, not removed at stop, and the log says so;
+#   - a reconnect to the same address keeps the routes: none is deleted and added again (the
+#     traffic meanwhile would find no route);
 #   - many routes: none is dropped silently (66 go in); too many --route are refused, saying
 #     how many were given;
 #   - a full tunnel (--route 0.0.0.0/0): the agent keeps a host route along its way outside
@@ -53,6 +55,35 @@ that "the client's route 198.18.0.0/24 stayed after stop: $(cat "$E2E_TMP/routes
     not_grep "^198\.18\.0\.0/24" "$E2E_TMP/routes"
 verdict "at stop the client removes its own routes only: the host's route stays"
 in_ns A ip route del 203.0.113.0/24 dev "$NS_DEV"
+
+# ======================================================================= a reconnect
+
+# (the host's route is gone: the client's both routes are its own now)
+traffic_up a4 A snaptun0 --route 198.18.0.0/24
+ADDR0=$ADDR
+in_ns A ip route show dev snaptun0 >"$E2E_TMP/routes.before"
+netns_bg A ip monitor route >"$E2E_TMP/monitor" 2>&1
+MON=$NETNS_BG_PID
+sleep 0.3
+agent_stop TERM
+AGENT_LISTEN=$AGENT_ADDR agent_start "$E2E_TMP/agent" --tun "$GWDEV" || e2e_bail "the agent restarts"
+reconnected() {
+	traffic_is_up a4 && [ "$(jget .reconnects "$ST")" -ge 1 ]
+}
+that "the client did not reconnect within 30 s: $ST" wait_for 30 reconnected
+that "the client came back with $(jget .address "$ST"), not $ADDR0" test "$(jget .address "$ST")" = "$ADDR0"
+sleep 0.3
+netns_stop "$MON" 1
+in_ns A ip route show dev snaptun0 >"$E2E_TMP/routes.after"
+that "routes were deleted during the reconnect: $(grep -i deleted "$E2E_TMP/monitor")" \
+    not_grep -i "^deleted" "$E2E_TMP/monitor"
+that "routes were added again during the reconnect: $(grep snaptun0 "$E2E_TMP/monitor")" \
+    not_grep snaptun0 "$E2E_TMP/monitor"
+that "the routes differ after the reconnect: before $(cat "$E2E_TMP/routes.before"), after $(cat "$E2E_TMP/routes.after")" \
+    cmp -s "$E2E_TMP/routes.before" "$E2E_TMP/routes.after"
+verdict "a reconnect to the same address keeps the device's routes: none deleted or added meanwhile"
+ping_check "ping through the kept routes after the reconnect" A "$SVC4"
+down_wait a4
 
 # ======================================================================= many routes
 
