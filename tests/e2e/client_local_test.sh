@@ -121,6 +121,25 @@ verdict "a killed client leaves no stale lock"
 "$CLIENT" down --control "$E2E_TMP/B4.sock" >/dev/null 2>&1
 wait_for 5 cl_exited B4
 
+# ---------------------------------------------------------------- FIFOs
+
+mkfifo -m 600 "$E2E_TMP/fifo.bundle" "$E2E_TMP/fifo.token"
+cl_up FB --bundle "$E2E_TMP/fifo.bundle"
+that "up with a FIFO as bundle did not exit within 5 s (blocked in open?)" wait_for 5 cl_exited FB
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "no message naming the FIFO: $(cat "$E2E_TMP/FB.err")" \
+    grep -q "bundle $E2E_TMP/fifo.bundle: not a regular file" "$E2E_TMP/FB.err"
+verdict "a FIFO given as bundle is refused at once"
+"$CLIENT" up --server 127.0.0.1:9 --pin "$PIN" --token-file "$E2E_TMP/fifo.token" \
+    --relay 127.0.0.1:0 --control "$E2E_TMP/FT.sock" >"$E2E_TMP/FT.out" 2>"$E2E_TMP/FT.err" &
+UP_PID[FT]=$!
+E2E_PIDS+=("$!")
+that "up with a FIFO as token file did not exit within 5 s (blocked in open?)" wait_for 5 cl_exited FT
+that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
+that "no message naming the FIFO: $(cat "$E2E_TMP/FT.err")" \
+    grep -q "token file $E2E_TMP/fifo.token: not a regular file" "$E2E_TMP/FT.err"
+verdict "a FIFO given as token file is refused at once"
+
 # ---------------------------------------------------------------- stop during a refresh
 
 # a manager that takes the connection and never answers: the refresh hangs until its timeout
