@@ -29,6 +29,12 @@ struct netsetup {
 	int pinned, pin_ours; /* pin_ours: added here (else the host had it: not removed) */
 	struct prefix pin;
 	struct nl_path pin_via;
+	/* An IPv6 address given while the room is under MTU_MIN_V6: kept here, not configured,
+	 * until netsetup_mtu sees the room grow. */
+	int v6_waiting;
+	struct addr wait_addr, wait_server;
+	struct prefix *wait_routes;
+	unsigned wait_nroutes;
 };
 
 /* No IPv6 link-local address on the device (addr_gen_mode 1, "none"), set while it is still
@@ -273,6 +279,36 @@ routes_guard(struct netsetup *n, const struct addr *server, struct prefix *want,
 	return kept;
 }
 
+/* IPv6 over a room under its minimum MTU would be a broken link: packets between the room
+ * and 1280 bytes could never pass (a sender takes no "packet too big" under 1280). Keep the
+ * configuration for when the room grows (path MTU discovery) instead. 0, or -ENOMEM. */
+static int
+v6_wait(struct netsetup *n, const struct addr *a, unsigned mtu, const struct prefix *routes,
+    unsigned nroutes, const struct addr *server)
+{
+	char text[ADDR_STRLEN];
+	struct prefix *copy = NULL;
+
+	if (nroutes > 0 && (copy = calloc(nroutes, sizeof(*copy))) == NULL)
+		return -ENOMEM;
+	if (nroutes > 0)
+		memcpy(copy, routes, nroutes * sizeof(*copy));
+	free(n->wait_routes);
+	n->wait_routes = copy;
+	n->wait_nroutes = nroutes;
+	n->wait_addr = *a;
+	memset(&n->wait_server, 0, sizeof(n->wait_server));
+	if (server != NULL)
+		n->wait_server = *server;
+	n->v6_waiting = 1;
+	addr_format(a, text);
+	log_warn("%s: the tunnel carries packets of up to %u bytes, under IPv6's minimum MTU of "
+		 "%d: the IPv6 address %s is not configured until the room grows (the path to "
+		 "the agent needs an MTU of about %d)",
+	    n->ifname, mtu, MTU_MIN_V6, text, MTU_MIN_V6 + 100);
+	return 0;
+}
+
 int
 netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
     const struct prefix *routes, unsigned nroutes, const struct addr *server)
@@ -281,6 +317,15 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 	struct prefix *want = NULL;
 	unsigned i, nwant, kept, added = 0, removed = 0;
 	int rv;
+
+	n->v6_waiting = 0;
+	if (a->family == 6 && mtu < MTU_MIN_V6 &&
+	    (n->addr.family == 0 || memcmp(&n->addr, a, sizeof(*a)) != 0)) {
+		routes_del(n);
+		pin_del(n);
+		addr_del(n);
+		return v6_wait(n, a, mtu, routes, nroutes, server);
+	}
 
 	if (n->addr.family != 0 && memcmp(&n->addr, a, sizeof(*a)) != 0) {
 		/* the routes name the old address as their source: all go with it */
@@ -360,7 +405,16 @@ netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
 int
 netsetup_mtu(struct netsetup *n, unsigned mtu)
 {
-	int rv = nl_link_set(n->nl, n->ifindex, mtu_for(n, mtu), 1);
+	int rv;
+
+	if (n->v6_waiting) {
+		if (mtu < MTU_MIN_V6)
+			return 0;
+		log_info("%s: the room grew to %u bytes: configuring IPv6", n->ifname, mtu);
+		return netsetup_address(n, &n->wait_addr, mtu, n->wait_routes, n->wait_nroutes,
+		    n->wait_server.family != 0 ? &n->wait_server : NULL);
+	}
+	rv = nl_link_set(n->nl, n->ifindex, mtu_for(n, mtu), 1);
 
 	if (rv < 0)
 		log_warn("cannot set the MTU of %s to %u: %s", n->ifname, mtu_for(n, mtu),
@@ -384,5 +438,6 @@ netsetup_close(struct netsetup *n)
 	if (n->fd != -1)
 		close(n->fd);
 	free(n->routes);
+	free(n->wait_routes);
 	free(n);
 }

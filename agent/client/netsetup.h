@@ -22,11 +22,14 @@ int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[
  * added, and removed at close; when that cannot be, such a route is skipped with a warning,
  * as is one of another family than a. A route the kernel refuses is logged and
  * skipped; one that exists already (the host's own) is logged and left alone: only the routes
- * added here are removed later; the address is required: 0 or -errno. */
+ * added here are removed later; the address is required: 0 or -errno. An IPv6 address with
+ * mtu under 1280 (IPv6's minimum MTU) is not configured (logged; the device stays without it
+ * and its routes) until netsetup_mtu sees the room reach 1280. */
 int netsetup_address(struct netsetup *n, const struct addr *a, unsigned mtu,
     const struct prefix *routes, unsigned nroutes, const struct addr *server);
 
-/* Set the MTU (the room changed). 0 or -errno (logged). */
+/* Set the MTU (the room changed); an IPv6 address that waits for a room of 1280 is configured
+ * once mtu reaches it. 0 or -errno (logged). */
 int netsetup_mtu(struct netsetup *n, unsigned mtu);
 
 /* Remove the routes (the agent's host route too) and the address, close the device. NULL is fine. */

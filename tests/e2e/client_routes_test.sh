@@ -10,6 +10,8 @@
 #   - a full tunnel (--route 0.0.0.0/0): the agent keeps a host route along its way outside
 #     the tunnel, the default route goes into it, traffic that only it carries flows (ping,
 #     TCP checked by SHA-256), and both routes go at stop;
+#   - IPv6 over a tunnel whose datagram room is under 1280 (a 1280-byte path): the device gets
+#     no IPv6 address or route, and the log says why.
 # Needs root (namespaces, TUN). Run from the repository root:
 #   BUILD=build bash tests/e2e/client_routes_test.sh
 set -u
@@ -134,6 +136,26 @@ that "the default route stayed after stop: $(cat "$E2E_TMP/routes")" not_grep "^
 that "the agent's host route stayed after stop: $(cat "$E2E_TMP/routes")" \
     not_grep "^$NS_B4 " "$E2E_TMP/routes"
 verdict "at stop the default route and the agent's host route go"
+
+# ======================================================================= IPv6 over a small room
+
+# a path MTU of 1280 between A and B: the tunnel's datagrams carry less than IPv6's 1280
+traffic_join a6 A "$P6"
+in_ns A ip link set dev "$NS_DEV" mtu 1280 && in_ns B ip link set dev "$NS_DEV" mtu 1280 ||
+    e2e_bail "MTU 1280 on the veth pair"
+traffic_up a6 A snaptun1
+ROOM=$(jget .mtu "$ST")
+that "the room $ROOM is not under 1280 over a 1280-byte path" test "${ROOM:-9999}" -lt 1280
+that "snaptun1 holds an IPv6 address over a room of $ROOM: $(in_ns A ip -6 -o addr show dev snaptun1)" \
+    test -z "$(in_ns A ip -6 -o addr show dev snaptun1 2>/dev/null)"
+that "an IPv6 route via snaptun1 over a room of $ROOM: $(in_ns A ip -6 route show dev snaptun1 2>&1)" \
+    test -z "$(in_ns A ip -6 route show dev snaptun1 2>/dev/null)"
+that "no log line saying why IPv6 is not configured: $(tail -n 5 "$E2E_TMP/a6.err")" \
+    grep -q "snaptun1: the tunnel carries packets of up to $ROOM bytes, under IPv6's minimum MTU of 1280: the IPv6 address .* is not configured" "$E2E_TMP/a6.err"
+verdict "IPv6 over a room of $ROOM (< 1280): not configured on the device, with a log line saying why"
+down_wait a6
+in_ns A ip link set dev "$NS_DEV" mtu 1500
+in_ns B ip link set dev "$NS_DEV" mtu 1500
 
 no_sanitizer_reports
 e2e_finish
