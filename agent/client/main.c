@@ -27,6 +27,7 @@
 #include "bundle.h"
 #include "control.h"
 #include "enroll.h"
+#include "mgrhttp.h"
 #include "pump.h"
 #include "renew.h"
 #include "session.h"
@@ -261,13 +262,16 @@ static void schedule_refresh(uint64_t delay_ms);
 static void
 on_refresh_timer(struct loop *l, uint64_t id, void *arg)
 {
+	char shown[256];
+
 	(void)l;
 	(void)id;
 	(void)arg;
 	g.renew_timer = 0;
 	if (renewer_busy(g.rn))
 		return;
-	log_info("refreshing the access token at %s", g.b.manager);
+	log_info("refreshing the access token at %s",
+	    mgrhttp_url_shown(g.b.manager, shown, sizeof(shown)));
 	g.renew_started = clock_mono_ns();
 	if (renewer_start(g.rn, &g.b, g.bundle_path) != 0)
 		fatal("cannot start the renewer");

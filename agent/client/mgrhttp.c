@@ -90,6 +90,27 @@ perform(CURL *c)
 	return cc;
 }
 
+const char *
+mgrhttp_url_shown(const char *url, char *buf, size_t cap)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL, *p;
+
+	if (auth == NULL) {
+		snprintf(buf, cap, "%s", url);
+		return buf;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last one: a password may hold '@' unescaped */
+	if (at == NULL)
+		snprintf(buf, cap, "%s", url);
+	else
+		snprintf(buf, cap, "%.*s***%s", (int)(auth - url), url, at);
+	return buf;
+}
+
 int
 mgrhttp_init(void)
 {
@@ -164,7 +185,7 @@ enum mgrhttp_class
 mgrhttp_post(const char *manager_url, const char *ca, const char *path, json_t *body,
     const char *what, struct mgrhttp_reply *r)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", detail[320], *url = NULL, *text = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", detail[320], *url = NULL, *text = NULL, shown[256];
 	struct sink s = {.retry_after = -1};
 	struct curl_slist *hdrs = NULL;
 	size_t ulen = strlen(manager_url);
@@ -218,7 +239,8 @@ mgrhttp_post(const char *manager_url, const char *ca, const char *path, json_t *
 			snprintf(r->message, sizeof(r->message),
 			    "manager answer to %s is over %d bytes", path, BUNDLE_FILE_MAX);
 		else
-			snprintf(r->message, sizeof(r->message), "manager %s unreachable: %s", url,
+			snprintf(r->message, sizeof(r->message), "manager %s unreachable: %s",
+			    mgrhttp_url_shown(url, shown, sizeof(shown)),
 			    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
 		/* A certificate the CA does not vouch for will not get better by waiting. */
 		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||

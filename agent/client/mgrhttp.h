@@ -28,6 +28,10 @@ struct mgrhttp_reply {
 	char message[512];
 };
 
+/* url as it may be shown in a log or message: a user:password@ in it becomes ***@. Written
+ * into buf (cap bytes, cut to fit), which is returned. */
+const char *mgrhttp_url_shown(const char *url, char *buf, size_t cap);
+
 /* Call once before any request and before threads start (curl_global_init); 0 or -1. */
 int mgrhttp_init(void);
 

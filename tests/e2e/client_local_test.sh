@@ -6,6 +6,7 @@
 #   - one `up` per bundle: a second is refused while the first runs;
 #   - a stop while a token refresh waits on a manager that never answers: the request is
 #     cancelled, the client exits at once, not after the HTTP timeout;
+#   - a manager URL with user:password@ is never logged with them;
 #   - bundle and token files that are no regular files: a FIFO is refused at once instead of
 #     blocking the start.
 # Run from the repository root: BUILD=build bash tests/e2e/client_local_test.sh
@@ -20,6 +21,11 @@ command -v python3 >/dev/null || e2e_bail "python3 is missing (it makes the stal
 "$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid random --exp +600 >"$E2E_TMP/tok" ||
     e2e_bail "mktoken makes a token"
 PIN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+
+# not CMD...: CMD fails.
+not() {
+	! "$@"
+}
 
 # up_local NAME CONTROL [ARG...]: a manager-less client (relay mode) against a closed port.
 up_local() {
@@ -139,6 +145,27 @@ that "it exited $UP_RC, not 1" test "${UP_RC:-0}" = 1
 that "no message naming the FIFO: $(cat "$E2E_TMP/FT.err")" \
     grep -q "token file $E2E_TMP/fifo.token: not a regular file" "$E2E_TMP/FT.err"
 verdict "a FIFO given as token file is refused at once"
+
+# ---------------------------------------------------------------- credentials in the manager URL
+
+sed -e "s|\"manager\": \"[^\"]*\"|\"manager\": \"http://user:s3cr3t@127.0.0.1:9\", \"refresh_request_id\": \"AAAAAAAAAAAAAAAAAAAAAA\"|" \
+    "$E2E_TMP/b.bundle" >"$E2E_TMP/u.bundle"
+chmod 600 "$E2E_TMP/u.bundle"
+cl_up U --bundle "$E2E_TMP/u.bundle"
+that "no failed refresh logged: $(tail -n 3 "$E2E_TMP/U.err")" \
+    wait_line "$E2E_TMP/U.err" "token refresh failed" 10
+"$CLIENT" down --control "$E2E_TMP/U.sock" >/dev/null 2>&1
+wait_for 5 cl_exited U
+that "the manager URL's password is in the log: $(grep s3cr3t "$E2E_TMP/U.err")" \
+    not grep -q s3cr3t "$E2E_TMP/U.err"
+that "the manager URL is not shown with its credentials masked: $(grep -i manager "$E2E_TMP/U.err")" \
+    grep -q 'http://\*\*\*@127.0.0.1:9' "$E2E_TMP/U.err"
+verdict "a manager URL with user:password@ is logged with the credentials masked"
+"$CLIENT" join --manager "ftp://user:s3cr3t@127.0.0.1:9" --token snj_x --bundle "$E2E_TMP/j.bundle" \
+    >"$E2E_TMP/J.out" 2>"$E2E_TMP/J.err"
+that "join printed the password: $(cat "$E2E_TMP/J.err")" not grep -q s3cr3t "$E2E_TMP/J.err"
+that "join did not quote the (masked) URL: $(cat "$E2E_TMP/J.err")" grep -q 'ftp://\*\*\*@127.0.0.1:9' "$E2E_TMP/J.err"
+verdict "join's message about a bad --manager masks its credentials"
 
 # ---------------------------------------------------------------- stop during a refresh
 
