@@ -62,6 +62,23 @@ no_link_local(const char *ifname)
 	close(fd);
 }
 
+/* What the user can do about a failed tun_open. */
+static const char *
+tun_hint(int err)
+{
+	switch (err) {
+	case EPERM:
+	case EACCES: return " (needs CAP_NET_ADMIN: run as root, or use --relay)";
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return " (no /dev/net/tun: load the tun module with `modprobe tun`, or in a "
+		       "container pass the device in; or use --relay)";
+	case EBUSY: return " (a device of that name is in use: give another --tun)";
+	default: return "";
+	}
+}
+
 int
 netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ])
 {
@@ -72,9 +89,8 @@ netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNA
 		return -ENOMEM;
 	n->fd = -1;
 	if ((rv = tun_open(name, 1, &n->fd, n->ifname)) < 0) {
-		log_error("cannot create the TUN device \"%s\": %s (needs CAP_NET_ADMIN: run as "
-			  "root, or use --relay)",
-		    name != NULL ? name : "", strerror(-rv));
+		log_error("cannot create the TUN device \"%s\": %s%s", name != NULL ? name : "",
+		    strerror(-rv), tun_hint(-rv));
 		goto fail;
 	}
 	if ((n->ifindex = (int)if_nametoindex(n->ifname)) == 0) {

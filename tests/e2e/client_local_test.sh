@@ -7,6 +7,7 @@
 #   - a stop while a token refresh waits on a manager that never answers: the request is
 #     cancelled, the client exits at once, not after the HTTP timeout;
 #   - a manager URL with user:password@ is never logged with them;
+#   - a TUN device that cannot be made: the message says why (no /dev/net/tun);
 #   - bundle and token files that are no regular files: a FIFO is refused at once instead of
 #     blocking the start.
 # Run from the repository root: BUILD=build bash tests/e2e/client_local_test.sh
@@ -166,6 +167,23 @@ verdict "a manager URL with user:password@ is logged with the credentials masked
 that "join printed the password: $(cat "$E2E_TMP/J.err")" not grep -q s3cr3t "$E2E_TMP/J.err"
 that "join did not quote the (masked) URL: $(cat "$E2E_TMP/J.err")" grep -q 'ftp://\*\*\*@127.0.0.1:9' "$E2E_TMP/J.err"
 verdict "join's message about a bad --manager masks its credentials"
+
+# ---------------------------------------------------------------- TUN device errors
+
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	# a mount namespace of its own where /dev/net is empty: no /dev/net/tun
+	unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh \
+	    "$CLIENT" up --server 127.0.0.1:9 --pin "$PIN" --token-file "$E2E_TMP/tok" \
+	    --tun snt-notun --control "$E2E_TMP/NT.sock" >"$E2E_TMP/NT.out" 2>"$E2E_TMP/NT.err"
+	RC=$?
+	that "up without /dev/net/tun exited $RC, not 1" test "$RC" = 1
+	that "no hint about the missing /dev/net/tun: $(cat "$E2E_TMP/NT.err")" \
+	    grep -q "no /dev/net/tun: load the tun module" "$E2E_TMP/NT.err"
+	that "it blames privileges instead: $(cat "$E2E_TMP/NT.err")" not grep -q CAP_NET_ADMIN "$E2E_TMP/NT.err"
+	verdict "no /dev/net/tun: the error says so (not that privileges are missing)"
+else
+	skip "no /dev/net/tun: the error says so" "needs root and unshare -m"
+fi
 
 # ---------------------------------------------------------------- stop during a refresh
 
