@@ -209,6 +209,22 @@ on_stopped(void *arg, int rc, const char *why)
 
 static void schedule_token_read(int64_t at);
 
+/* Say so when the token from --token-file has expired already: the gateway would refuse it,
+ * and without this the user sees only refusals. */
+static void
+token_expired_warn(int64_t exp)
+{
+	char at[32];
+	int64_t now = clock_unix();
+
+	if (exp > now)
+		return;
+	clock_rfc3339(exp, at, sizeof(at));
+	log_warn("the token in %s expired at %s (%lld s ago): the gateway refuses it; waiting for "
+		 "a fresh one to be written to the file",
+	    g.token_file, at, (long long)(now - exp));
+}
+
 /* Read --token-file again; a new token renews the session on the tunnel. */
 static void
 token_reread(void)
@@ -230,6 +246,7 @@ token_reread(void)
 		return;
 	}
 	log_info("a new token from %s (expires %lld)", g.token_file, (long long)exp);
+	token_expired_warn(exp);
 	g.token_exp = exp;
 	(void)session_set_token(g.s, tok);
 	explicit_bzero(tok, sizeof(tok));
@@ -580,6 +597,7 @@ cmd_up(int argc, char **argv)
 		if (tokenfile_read(g.token_file, token, sizeof(token), &g.token_exp, &iat, why,
 			sizeof(why)) != 0)
 			fatalx("%s", why);
+		token_expired_warn(g.token_exp);
 	}
 	if (control == NULL && (control = control_default_path(ctlbuf, sizeof(ctlbuf))) == NULL)
 		fatalx("no control socket path: XDG_RUNTIME_DIR is not set (give --control PATH)");

@@ -7,6 +7,7 @@
 #   - a stop while a token refresh waits on a manager that never answers: the request is
 #     cancelled, the client exits at once, not after the HTTP timeout;
 #   - a manager URL with user:password@ is never logged with them;
+#   - manager-less with an expired token: the log says so;
 #   - a TUN device that cannot be made: the message says why (no /dev/net/tun);
 #   - bundle and token files that are no regular files: a FIFO is refused at once instead of
 #     blocking the start.
@@ -167,6 +168,20 @@ verdict "a manager URL with user:password@ is logged with the credentials masked
 that "join printed the password: $(cat "$E2E_TMP/J.err")" not grep -q s3cr3t "$E2E_TMP/J.err"
 that "join did not quote the (masked) URL: $(cat "$E2E_TMP/J.err")" grep -q 'ftp://\*\*\*@127.0.0.1:9' "$E2E_TMP/J.err"
 verdict "join's message about a bad --manager masks its credentials"
+
+# ---------------------------------------------------------------- an expired token
+
+"$MKTOKEN" --key "$E2E_TMP/issuer.pem" --pssid random --exp $(($(date +%s) - 120)) \
+    >"$E2E_TMP/old.tok" || e2e_bail "mktoken makes an expired token"
+"$CLIENT" up --server 127.0.0.1:9 --pin "$PIN" --token-file "$E2E_TMP/old.tok" \
+    --relay 127.0.0.1:0 --control "$E2E_TMP/X.sock" >"$E2E_TMP/X.out" 2>"$E2E_TMP/X.err" &
+UP_PID[X]=$!
+E2E_PIDS+=("$!")
+that "no warning that the token expired: $(cat "$E2E_TMP/X.err")" \
+    wait_line "$E2E_TMP/X.err" "the token in $E2E_TMP/old.tok expired at .* \(1[0-9][0-9] s ago\)" 5
+"$CLIENT" down --control "$E2E_TMP/X.sock" >/dev/null 2>&1
+wait_for 5 cl_exited X
+verdict "manager-less with an expired token: the log says it expired, when and how long ago"
 
 # ---------------------------------------------------------------- TUN device errors
 
