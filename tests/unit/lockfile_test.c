@@ -53,8 +53,8 @@ main(void)
 	    "its file is created, mode 0600");
 	CHECK(lockfile_take(at("a.lock"), &fd2) < 0 && errno == EWOULDBLOCK,
 	    "a second take in this process is refused (EWOULDBLOCK)");
-	CHECK_EQ_INT(take_in_child(at("a.lock")), EWOULDBLOCK,
-	    "another process is refused without waiting");
+	CHECK_EQ_INT(
+	    take_in_child(at("a.lock")), EWOULDBLOCK, "another process is refused without waiting");
 	close(fd);
 	CHECK_EQ_INT(take_in_child(at("a.lock")), 0, "free again once its holder closed it");
 	CHECK(lockfile_take(at("a.lock"), &fd) == 0, "and taken again (the file is reused)");
