@@ -135,10 +135,68 @@ ack_find(const struct nl *nl, const uint8_t *buf, size_t len, uint32_t seq)
 	return 1;
 }
 
-/* Send r and wait for its acknowledgement: 0 or -errno. Answers to earlier requests that
- * timed out, and anything not from the kernel, are skipped. */
+/* A route message's device and gateway, from the mlen bytes at h (checked to hold the whole
+ * message): 0, or -EPROTO when it names no device. Every attribute is checked to lie inside
+ * the message before it is read. */
 static int
-nl_request(struct nl *nl, struct nl_req *r)
+path_parse(const struct nlmsghdr *h, size_t mlen, struct nl_path *out)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	const struct rtattr *rta;
+	size_t left, alen;
+	int have_oif = 0;
+
+	if (mlen < NLMSG_LENGTH(sizeof(*rtm)))
+		return -EPROTO;
+	alen = rtm->rtm_family == AF_INET ? 4 : rtm->rtm_family == AF_INET6 ? 16 : 0;
+	memset(out, 0, sizeof(*out));
+	left = mlen - NLMSG_LENGTH(sizeof(*rtm));
+	rta = (const struct rtattr *)((const uint8_t *)rtm + NLMSG_ALIGN(sizeof(*rtm)));
+	for (; RTA_OK(rta, left); rta = RTA_NEXT(rta, left)) {
+		size_t plen = RTA_PAYLOAD(rta);
+
+		if (rta->rta_type == RTA_OIF && plen == sizeof(uint32_t)) {
+			uint32_t oif;
+
+			memcpy(&oif, RTA_DATA(rta), sizeof(oif));
+			out->ifindex = (int)oif;
+			have_oif = 1;
+		} else if (rta->rta_type == RTA_GATEWAY && alen != 0 && plen == alen) {
+			out->gw.family = alen == 4 ? 4 : 6;
+			memcpy(out->gw.b, RTA_DATA(rta), alen);
+		}
+	}
+	return have_oif && out->ifindex > 0 ? 0 : -EPROTO;
+}
+
+/* The route message answering request seq in buf (len bytes read) into *out: 0, or 1 when
+ * there is none (or a malformed one). Bounded like ack_find. */
+static int
+path_find(const struct nl *nl, const uint8_t *buf, size_t len, uint32_t seq, struct nl_path *out)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+		size_t mlen = h->nlmsg_len;
+
+		if (mlen < sizeof(*h) || mlen > len - off)
+			return 1;
+		if (h->nlmsg_seq == seq && h->nlmsg_pid == nl->portid &&
+		    h->nlmsg_type == RTM_NEWROUTE)
+			return path_parse(h, mlen, out) == 0 ? 0 : 1;
+		if (NLMSG_ALIGN(mlen) >= len - off)
+			break;
+		off += NLMSG_ALIGN(mlen);
+	}
+	return 1;
+}
+
+/* Send r and wait for its acknowledgement: 0 or -errno. Answers to earlier requests that
+ * timed out, and anything not from the kernel, are skipped. With path non-NULL, a route
+ * message answering r (RTM_GETROUTE) fills it: -EPROTO when the ack came without one. */
+static int
+nl_exchange(struct nl *nl, struct nl_req *r, struct nl_path *path)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	/* Aligned for the nlmsghdr read in it. */
@@ -146,6 +204,7 @@ nl_request(struct nl *nl, struct nl_req *r)
 		struct nlmsghdr h;
 		uint8_t b[8192];
 	} buf;
+	int got_path = 0;
 
 	r->h.nlmsg_seq = ++nl->seq;
 	if (sendto(nl->fd, r->buf, r->h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) <
@@ -165,10 +224,20 @@ nl_request(struct nl *nl, struct nl_req *r)
 		}
 		if (fromlen < sizeof(from) || from.nl_pid != 0)
 			continue;
+		if (path != NULL && !got_path)
+			got_path = path_find(nl, buf.b, (size_t)n, r->h.nlmsg_seq, path) == 0;
 		rv = ack_find(nl, buf.b, (size_t)n, r->h.nlmsg_seq);
-		if (rv <= 0)
+		if (rv < 0 || (rv == 0 && (path == NULL || got_path)))
 			return rv;
+		if (rv == 0)
+			return -EPROTO;
 	}
+}
+
+static int
+nl_request(struct nl *nl, struct nl_req *r)
+{
+	return nl_exchange(nl, r, NULL);
 }
 
 int
@@ -264,5 +333,58 @@ nl_route(struct nl *nl, int add, int ifindex, const struct prefix *p, unsigned m
 		req_attr_u32(&r, RTA_PRIORITY, metric);
 	if (src != NULL)
 		req_attr(&r, RTA_PREFSRC, src->b, alen);
+	return nl_request(nl, &r);
+}
+
+int
+nl_route_get(struct nl *nl, const struct addr *dst, struct nl_path *out)
+{
+	struct rtmsg rtm = {.rtm_table = RT_TABLE_MAIN};
+	unsigned bits;
+	int af = af_of(dst->family, &bits);
+	struct nl_req r;
+
+	if (af < 0)
+		return -EAFNOSUPPORT;
+	rtm.rtm_family = (uint8_t)af;
+	rtm.rtm_dst_len = (uint8_t)bits;
+	req_init(&r, RTM_GETROUTE, 0, &rtm, sizeof(rtm));
+	req_attr(&r, RTA_DST, dst->b, dst->family == 4 ? 4 : 16);
+	return nl_exchange(nl, &r, out);
+}
+
+int
+nl_route_via(struct nl *nl, int add, const struct prefix *p, const struct nl_path *via)
+{
+	struct rtmsg rtm = {
+	    .rtm_table = RT_TABLE_MAIN,
+	    .rtm_protocol = RTPROT_STATIC,
+	    .rtm_type = RTN_UNICAST,
+	};
+	unsigned bits;
+	int af = af_of(p->net.family, &bits);
+	size_t alen = p->net.family == 4 ? 4 : 16;
+	struct nl_req r;
+
+	if (af < 0)
+		return -EAFNOSUPPORT;
+	if (p->len > bits || (via->gw.family != 0 && via->gw.family != p->net.family))
+		return -EINVAL;
+	rtm.rtm_family = (uint8_t)af;
+	rtm.rtm_dst_len = (uint8_t)p->len;
+	/* as nl_route; a route through a next hop is universe scope in both families */
+	if (af == AF_INET6 || via->gw.family != 0)
+		rtm.rtm_scope = RT_SCOPE_UNIVERSE;
+	else
+		rtm.rtm_scope = add ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+	if (!add && af == AF_INET)
+		rtm.rtm_scope = RT_SCOPE_NOWHERE;
+	req_init(&r, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0, &rtm,
+	    sizeof(rtm));
+	if (p->len > 0)
+		req_attr(&r, RTA_DST, p->net.b, alen);
+	req_attr_u32(&r, RTA_OIF, (uint32_t)via->ifindex);
+	if (via->gw.family != 0)
+		req_attr(&r, RTA_GATEWAY, via->gw.b, alen);
 	return nl_request(nl, &r);
 }

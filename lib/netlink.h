@@ -34,4 +34,22 @@ int nl_addr(struct nl *nl, int add, int ifindex, const struct addr *a, unsigned 
 int nl_route(struct nl *nl, int add, int ifindex, const struct prefix *p, unsigned metric,
     const struct addr *src);
 
+/* The way the kernel sends packets to one address: the device and, when not on-link, the
+ * next hop. */
+struct nl_path {
+	int ifindex;
+	struct addr gw; /* family 0: none, dst is on the device's link */
+};
+
+/* Ask the kernel (RTM_GETROUTE, the main lookup `ip route get` makes) how it reaches dst now:
+ * 0 with *out, or -errno (-ENETUNREACH / -EHOSTUNREACH: no route; -EAFNOSUPPORT for a family
+ * other than 4 or 6; -EPROTO for an answer without a device). */
+int nl_route_get(struct nl *nl, const struct addr *dst, struct nl_path *out);
+
+/* Add (add 1) or delete (0) the route to p along path via (its device, and its next hop when
+ * via->gw has a family), in the main table, protocol "static", default metric; a delete
+ * matches on prefix, device, next hop and protocol like nl_route's. 0 or -errno as nl_route
+ * (-EINVAL also for a next hop of another family than p). */
+int nl_route_via(struct nl *nl, int add, const struct prefix *p, const struct nl_path *via);
+
 #endif

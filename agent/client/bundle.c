@@ -477,7 +477,8 @@ bundle_load(const char *path, struct bundle *b, char *err, size_t errlen)
 	int fd, rv = -1;
 
 	memset(b, 0, sizeof(*b));
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: a FIFO at path must not hang the start (it is refused below) */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return fail(err, errlen, "bundle %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
 		fail(err, errlen, "bundle %s: %s", path, strerror(errno));

@@ -125,15 +125,19 @@ on_accept(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct control *c = arg;
 	struct control_conn *cc = NULL;
-	struct ucred cred;
+	struct ucred cred = {.uid = (uid_t)-1};
 	socklen_t len = sizeof(cred);
 	int cfd, i;
 
 	(void)events;
 	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 		return;
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		log_warn("control: refused a request of unknown uid: %s", strerror(errno));
+		close(cfd);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid()) {
 		log_warn("control: refused a request of uid %ld", (long)cred.uid);
 		close(cfd);
 		return;
@@ -153,6 +157,46 @@ on_accept(struct loop *l, int fd, unsigned events, void *arg)
 	    (cc->timer = loop_timer_add(l, CONTROL_WAIT_MS * 1000000ull, 0, on_conn_timeout, cc)) ==
 		0)
 		conn_end(cc);
+}
+
+/* Clear the way for binding path: nothing there is fine; a socket no client answers on is a
+ * stale one of a client that died, removed. A live socket (another client runs) or anything
+ * that is not a socket (a typo'd --control naming someone's file) is refused, never removed.
+ * 0 or -1 (logged). */
+static int
+stale_remove(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int probe, rv = -1;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_error("control socket path %s exists and is not a socket: refusing to replace "
+			  "it (remove it, or give another --control)",
+		    path);
+		return -1;
+	}
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_error("control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		log_error("a client is running already on the control socket %s (or give this one "
+			  "another --control)",
+		    path);
+	else if (errno != ECONNREFUSED)
+		log_error("control socket %s: %s (left in place)", path, strerror(errno));
+	else if (unlink(path) != 0 && errno != ENOENT)
+		log_error("cannot remove the stale control socket %s: %s", path, strerror(errno));
+	else
+		rv = 0;
+	close(probe);
+	return rv;
 }
 
 /* The socket's directory: created 0700 when missing (the default /run/snaptun). */
@@ -177,7 +221,7 @@ control_open(struct loop *l, const char *path, control_fn *fn, void *arg)
 {
 	struct sockaddr_un sun;
 	struct control *c;
-	int probe, i;
+	int i;
 
 	if (addr_of(path, &sun) != 0) {
 		log_error("control socket path \"%s\" is too long", path);
@@ -185,19 +229,8 @@ control_open(struct loop *l, const char *path, control_fn *fn, void *arg)
 	}
 	if (dir_ensure(path) != 0)
 		return NULL;
-	/* a socket that answers belongs to a running client; one that does not is stale */
-	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(probe);
-			log_error("a client is running already on the control socket %s (or give "
-				  "this one another --control)",
-			    path);
-			return NULL;
-		}
-		close(probe);
-		if (errno == ECONNREFUSED)
-			(void)unlink(path);
-	}
+	if (stale_remove(path, &sun) != 0)
+		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->l = l;

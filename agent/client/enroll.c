@@ -130,11 +130,13 @@ enroll_client_join(const char *manager_url, const char *ca, const char *join_tok
 	struct bundle b = {0};
 	enum enroll_status st;
 	enum mgrhttp_class c;
+	char shown[256];
 	json_t *req;
 
 	if (!url_valid(manager_url))
 		return say(ENROLL_REFUSED, err, errlen,
-		    "--manager \"%.100s\" is not an http:// or https:// URL", manager_url);
+		    "--manager \"%.100s\" is not an http:// or https:// URL",
+		    mgrhttp_url_shown(manager_url, shown, sizeof(shown)));
 	if (join_token == NULL || join_token[0] == '\0' || strlen(join_token) > BUNDLE_TOKEN_MAX)
 		return say(ENROLL_REFUSED, err, errlen, "no join token given");
 	/* The bundle is used from wherever the client is started later. */

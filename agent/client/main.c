@@ -5,8 +5,10 @@
  *   status  ask the running client (its control socket)
  *   down    stop the running client
  * README.md ("snaptun-client") is the user's documentation. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +20,14 @@
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"
+#include "../../lib/lockfile.h"
 #include "../../lib/log.h"
 #include "../../lib/loop.h"
 #include "../../lib/version.h"
 #include "bundle.h"
 #include "control.h"
 #include "enroll.h"
+#include "mgrhttp.h"
 #include "pump.h"
 #include "renew.h"
 #include "session.h"
@@ -31,7 +35,9 @@
 #include "tokenfile.h"
 
 #define PROG "snaptun-client"
-#define ROUTES_MAX NETSETUP_ROUTES_MAX
+#define ROUTE_ARGS_MAX 64 /* --route options */
+/* Every route of the device: a pool's prefix and routes, and the --route ones. */
+#define ROUTES_MAX (1 + BUNDLE_ROUTES_MAX + ROUTE_ARGS_MAX)
 
 static void
 usage(FILE *f)
@@ -77,8 +83,8 @@ static struct {
 	struct session *s;
 	struct pump *p;
 	struct control *ctl;
-	struct prefix routes[ROUTES_MAX];
-	unsigned nroutes;
+	struct prefix routes[ROUTE_ARGS_MAX]; /* --route */
+	unsigned nroutes, nroutes_given;
 	const char *token_file;
 	int64_t token_exp;
 	/* bundle mode */
@@ -89,6 +95,13 @@ static struct {
 	uint64_t renew_started; /* monotonic ns: when the refresh running now began */
 	unsigned renew_attempt;
 	int save_pending; /* the address changed while the renewer held the bundle */
+	/* The loop's own copy of what it reads of the bundle while the tunnel comes up: b belongs
+	 * to the renewer's thread while a refresh runs (renew.h), which may rewrite its networks. */
+	struct bundle_network nets[BUNDLE_NETWORKS_MAX];
+	size_t nnets;
+	int has_last;
+	uint64_t last_isd_as;
+	struct addr last_address;
 	uint64_t token_timer;
 	int rc;
 	char why[STATUS_TEXT_MAX];
@@ -103,27 +116,39 @@ routes_for(const struct addr *a, struct prefix *out)
 	size_t j, k;
 	struct prefix host = {.net = *a, .len = a->family == 4 ? 32 : 128};
 
-	for (j = 0; j < g.b.nnetworks && g.bundle_path != NULL; j++) {
-		const struct bundle_network *nw = &g.b.networks[j];
+	for (j = 0; j < g.nnets && g.bundle_path != NULL; j++) {
+		const struct bundle_network *nw = &g.nets[j];
 
 		if (!prefix_overlap(&nw->prefix, &host))
 			continue;
-		if (n < ROUTES_MAX)
-			out[n++] = nw->prefix;
-		for (k = 0; k < nw->nroutes && n < ROUTES_MAX; k++)
+		out[n++] = nw->prefix;
+		for (k = 0; k < nw->nroutes; k++)
 			out[n++] = nw->routes[k];
 		break;
 	}
-	for (i = 0; i < g.nroutes && n < ROUTES_MAX; i++)
+	for (i = 0; i < g.nroutes; i++)
 		out[n++] = g.routes[i];
+	assert(n <= ROUTES_MAX); /* one network's, bounded by the bundle, and --route's */
 	return n;
 }
 
+/* The bundle is the loop's (no refresh running): copy what the loop reads of it. */
+static void
+bundle_view_take(void)
+{
+	g.nnets = g.b.nnetworks;
+	memcpy(g.nets, g.b.networks, sizeof(g.nets[0]) * g.nnets);
+}
+
+/* The bundle is the loop's: save it with the last address the tunnel had. */
 static void
 bundle_save_now(void)
 {
 	char err[512];
 
+	g.b.has_last_address = g.has_last;
+	g.b.last_isd_as = g.last_isd_as;
+	g.b.last_address = g.last_address;
 	if (bundle_save(g.bundle_path, &g.b, err, sizeof(err)) != 0)
 		log_warn("%s", err);
 }
@@ -139,12 +164,12 @@ on_up(void *arg, const struct addr *a, uint64_t isd_as, size_t room)
 	session_remote(g.s, &server);
 	n = routes_for(a, routes);
 	if (g.bundle_path != NULL &&
-	    (!g.b.has_last_address || g.b.last_isd_as != isd_as ||
-		memcmp(&g.b.last_address, a, sizeof(*a)) != 0)) {
+	    (!g.has_last || g.last_isd_as != isd_as ||
+		memcmp(&g.last_address, a, sizeof(*a)) != 0)) {
 		/* a restart asks for this address again (its grant is on hold for us) */
-		g.b.has_last_address = 1;
-		g.b.last_isd_as = isd_as;
-		g.b.last_address = *a;
+		g.has_last = 1;
+		g.last_isd_as = isd_as;
+		g.last_address = *a;
 		if (renewer_busy(g.rn))
 			g.save_pending = 1;
 		else
@@ -184,6 +209,22 @@ on_stopped(void *arg, int rc, const char *why)
 
 static void schedule_token_read(int64_t at);
 
+/* Say so when the token from --token-file has expired already: the gateway would refuse it,
+ * and without this the user sees only refusals. */
+static void
+token_expired_warn(int64_t exp)
+{
+	char at[32];
+	int64_t now = clock_unix();
+
+	if (exp > now)
+		return;
+	clock_rfc3339(exp, at, sizeof(at));
+	log_warn("the token in %s expired at %s (%lld s ago): the gateway refuses it; waiting for "
+		 "a fresh one to be written to the file",
+	    g.token_file, at, (long long)(now - exp));
+}
+
 /* Read --token-file again; a new token renews the session on the tunnel. */
 static void
 token_reread(void)
@@ -205,6 +246,7 @@ token_reread(void)
 		return;
 	}
 	log_info("a new token from %s (expires %lld)", g.token_file, (long long)exp);
+	token_expired_warn(exp);
 	g.token_exp = exp;
 	(void)session_set_token(g.s, tok);
 	explicit_bzero(tok, sizeof(tok));
@@ -237,13 +279,16 @@ static void schedule_refresh(uint64_t delay_ms);
 static void
 on_refresh_timer(struct loop *l, uint64_t id, void *arg)
 {
+	char shown[256];
+
 	(void)l;
 	(void)id;
 	(void)arg;
 	g.renew_timer = 0;
 	if (renewer_busy(g.rn))
 		return;
-	log_info("refreshing the access token at %s", g.b.manager);
+	log_info("refreshing the access token at %s",
+	    mgrhttp_url_shown(g.b.manager, shown, sizeof(shown)));
 	g.renew_started = clock_mono_ns();
 	if (renewer_start(g.rn, &g.b, g.bundle_path) != 0)
 		fatal("cannot start the renewer");
@@ -279,6 +324,7 @@ on_renewed(struct loop *l, int fd, unsigned events, void *arg)
 	(void)arg;
 	if (renewer_take(g.rn, &res) != 0)
 		return;
+	bundle_view_take();
 	if (g.save_pending) {
 		g.save_pending = 0;
 		bundle_save_now();
@@ -318,6 +364,26 @@ on_token_stale(void *arg)
 		schedule_refresh(0);
 }
 
+/* Hold "<bundle>.lock" for the life of `up`, or fatal. Two clients on one bundle would each
+ * refresh with the same refresh token; the manager takes the second use of a rotated one for
+ * theft and revokes the client. The lock goes with the process (fd kept open, never closed). */
+static void
+bundle_lock(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s.lock", g.bundle_path) >= (int)sizeof(path))
+		fatalx("bundle path \"%s\" is too long", g.bundle_path);
+	if (lockfile_take(path, &fd) == 0)
+		return;
+	if (errno == EWOULDBLOCK)
+		fatalx("bundle %s is in use by another `" PROG " up` (it holds %s): one client "
+		       "per bundle, two would spend each other's refresh tokens and be revoked",
+		    g.bundle_path, path);
+	fatal("cannot lock the bundle %s (%s)", g.bundle_path, path);
+}
+
 /* The bundle's agents as the session's, its token and last address. Fatal when unusable. */
 static void
 bundle_setup(struct session_config *cfg, char *token, size_t cap)
@@ -325,6 +391,7 @@ bundle_setup(struct session_config *cfg, char *token, size_t cap)
 	char err[512];
 	size_t i;
 
+	bundle_lock();
 	if (bundle_load(g.bundle_path, &g.b, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (g.b.ack_token != NULL)
@@ -344,6 +411,10 @@ bundle_setup(struct session_config *cfg, char *token, size_t cap)
 		ag->has_pin = 1;
 	}
 	cfg->nagents = (unsigned)i;
+	g.has_last = g.b.has_last_address;
+	g.last_isd_as = g.b.last_isd_as;
+	g.last_address = g.b.last_address;
+	bundle_view_take();
 	if (g.b.has_last_address && !cfg->request.has_request) {
 		cfg->request.has_request = 1;
 		cfg->request.isd_as = g.b.last_isd_as;
@@ -440,8 +511,9 @@ add_route(const char *s)
 	char whybuf[128];
 	const char *why;
 
-	if (g.nroutes == ROUTES_MAX)
-		fatalx("--route: at most %d routes", ROUTES_MAX);
+	/* counted to the end, so that the refusal names how many were given */
+	if (++g.nroutes_given > ROUTE_ARGS_MAX)
+		return;
 	if (prefix_parse(s, &g.routes[g.nroutes], whybuf, sizeof(whybuf), &why) != 0)
 		fatalx("--route \"%s\": %s", s, why);
 	g.nroutes++;
@@ -503,6 +575,8 @@ cmd_up(int argc, char **argv)
 		}
 	}
 	args_end(PROG " up", argc, argv, usage);
+	if (g.nroutes_given > ROUTE_ARGS_MAX)
+		fatalx("--route given %u times, at most %d", g.nroutes_given, ROUTE_ARGS_MAX);
 	if (g.bundle_path != NULL) {
 		if (server != NULL || pin != NULL || g.token_file != NULL)
 			fatalx("up: --bundle goes without --server, --pin and --token-file");
@@ -523,6 +597,7 @@ cmd_up(int argc, char **argv)
 		if (tokenfile_read(g.token_file, token, sizeof(token), &g.token_exp, &iat, why,
 			sizeof(why)) != 0)
 			fatalx("%s", why);
+		token_expired_warn(g.token_exp);
 	}
 	if (control == NULL && (control = control_default_path(ctlbuf, sizeof(ctlbuf))) == NULL)
 		fatalx("no control socket path: XDG_RUNTIME_DIR is not set (give --control PATH)");
@@ -564,7 +639,7 @@ cmd_up(int argc, char **argv)
 	session_free(g.s);
 	if (g.rn != NULL) {
 		loop_fd_del(g.l, renewer_fd(g.rn));
-		renewer_free(g.rn); /* waits for a refresh in flight: the bundle stays whole */
+		renewer_free(g.rn); /* cancels a refresh in flight: the bundle stays whole */
 	}
 	bundle_free(&g.b);
 	loop_free(g.l);

@@ -1,4 +1,6 @@
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,100 @@ struct sink {
 	int overflow;
 	long retry_after;
 };
+
+/* The transfer running now, for mgrhttp_cancel to wake; at most one at a time (the renewer's
+ * thread, or join's main thread). */
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static CURLM *running_multi;
+static atomic_int cancelled;
+
+void
+mgrhttp_cancel(void)
+{
+	atomic_store(&cancelled, 1);
+	pthread_mutex_lock(&running_mu);
+	if (running_multi != NULL)
+		(void)curl_multi_wakeup(running_multi);
+	pthread_mutex_unlock(&running_mu);
+}
+
+/* Also inside curl's own steps (a slow TLS handshake between two polls). */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&cancelled) ? 1 : 0;
+}
+
+/* curl_easy_perform, but driven through a multi handle that mgrhttp_cancel can wake: a request
+ * to a manager that never answers ends at once instead of after the timeout. */
+static CURLcode
+perform(CURL *c)
+{
+	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	CURLM *m;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if ((m = curl_multi_init()) == NULL)
+		return cc;
+	if (curl_multi_add_handle(m, c) != CURLM_OK) {
+		curl_multi_cleanup(m);
+		return cc;
+	}
+	pthread_mutex_lock(&running_mu);
+	running_multi = m;
+	pthread_mutex_unlock(&running_mu);
+	cc = CURLE_ABORTED_BY_CALLBACK;
+	while (!atomic_load(&cancelled)) {
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			cc = CURLE_RECV_ERROR;
+			break;
+		}
+		if (!running) {
+			cc = CURLE_RECV_ERROR; /* replaced by the transfer's own result below */
+			while ((msg = curl_multi_info_read(m, &left)) != NULL)
+				if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+					cc = msg->data.result;
+			break;
+		}
+		if (curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK) {
+			cc = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	pthread_mutex_lock(&running_mu);
+	running_multi = NULL;
+	pthread_mutex_unlock(&running_mu);
+	curl_multi_remove_handle(m, c);
+	curl_multi_cleanup(m);
+	return cc;
+}
+
+const char *
+mgrhttp_url_shown(const char *url, char *buf, size_t cap)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL, *p;
+
+	if (auth == NULL) {
+		snprintf(buf, cap, "%s", url);
+		return buf;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last one: a password may hold '@' unescaped */
+	if (at == NULL)
+		snprintf(buf, cap, "%s", url);
+	else
+		snprintf(buf, cap, "%.*s***%s", (int)(auth - url), url, at);
+	return buf;
+}
 
 int
 mgrhttp_init(void)
@@ -89,7 +185,7 @@ enum mgrhttp_class
 mgrhttp_post(const char *manager_url, const char *ca, const char *path, json_t *body,
     const char *what, struct mgrhttp_reply *r)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", detail[320], *url = NULL, *text = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", detail[320], *url = NULL, *text = NULL, shown[256];
 	struct sink s = {.retry_after = -1};
 	struct curl_slist *hdrs = NULL;
 	size_t ulen = strlen(manager_url);
@@ -132,13 +228,19 @@ mgrhttp_post(const char *manager_url, const char *ca, const char *path, json_t *
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "snaptun-client");
-	cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	cc = perform(c);
 	if (cc != CURLE_OK) {
-		if (s.overflow)
+		if (cc == CURLE_ABORTED_BY_CALLBACK)
+			snprintf(r->message, sizeof(r->message),
+			    "request to the manager cancelled: the client is stopping");
+		else if (s.overflow)
 			snprintf(r->message, sizeof(r->message),
 			    "manager answer to %s is over %d bytes", path, BUNDLE_FILE_MAX);
 		else
-			snprintf(r->message, sizeof(r->message), "manager %s unreachable: %s", url,
+			snprintf(r->message, sizeof(r->message), "manager %s unreachable: %s",
+			    mgrhttp_url_shown(url, shown, sizeof(shown)),
 			    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
 		/* A certificate the CA does not vouch for will not get better by waiting. */
 		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||

@@ -28,6 +28,10 @@ struct mgrhttp_reply {
 	char message[512];
 };
 
+/* url as it may be shown in a log or message: a user:password@ in it becomes ***@. Written
+ * into buf (cap bytes, cut to fit), which is returned. */
+const char *mgrhttp_url_shown(const char *url, char *buf, size_t cap);
+
 /* Call once before any request and before threads start (curl_global_init); 0 or -1. */
 int mgrhttp_init(void);
 
@@ -40,5 +44,9 @@ enum mgrhttp_class mgrhttp_post(const char *manager_url, const char *ca, const c
     json_t *body, const char *what, struct mgrhttp_reply *r);
 
 void mgrhttp_reply_free(struct mgrhttp_reply *r);
+
+/* End the request running now on any thread at once (a transient failure, "cancelled"), and
+ * every later one before it is sent: the process is stopping. Safe from any thread; final. */
+void mgrhttp_cancel(void);
 
 #endif

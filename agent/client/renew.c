@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "mgrhttp.h"
 #include "renew.h"
 
 int64_t
@@ -148,8 +149,12 @@ renewer_free(struct renewer *rn)
 {
 	if (rn == NULL)
 		return;
-	if (rn->started)
+	if (rn->started) {
+		/* the refresh's request id is saved before it is sent: cut short, it is repeated
+		 * safely at the next start */
+		mgrhttp_cancel();
 		pthread_join(rn->thread, NULL);
+	}
 	close(rn->efd);
 	free(rn);
 }

@@ -56,8 +56,8 @@ struct renewer;
 /* A renewer with no refresh running; NULL (errno) when the eventfd could not be made. */
 struct renewer *renewer_new(void);
 
-/* Wait for a running refresh (bounded by the HTTP timeout) and free everything. NULL is
- * fine. The bundle handed over is not freed: it is the caller's. */
+/* Cancel a running refresh (its request ends at once: mgrhttp_cancel, so every later request
+ * of the process fails too), wait for its thread and free everything. NULL is fine. The bundle handed over is not freed: it is the caller's. */
 void renewer_free(struct renewer *rn);
 
 /* The fd the loop watches for LOOP_READ: readable when a refresh has finished. */

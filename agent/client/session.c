@@ -14,6 +14,11 @@
 
 #define BACKOFF_MIN_NS (500ull * 1000000u)
 #define BACKOFF_MAX_NS (30ull * 1000000000u)
+/* A tunnel that stayed up this long was a real recovery: the backoff starts over. One that
+ * drops sooner (an agent that takes the handshake and then fails, another client fighting
+ * over the same identity) keeps the backoff growing, so a flap does not reconnect twice a
+ * second forever. */
+#define STABLE_NS (30ull * 1000000000u)
 #define STOP_WAIT_NS (1000ull * 1000000u) /* for the CONNECTION_CLOSE to go out on `down` */
 
 /* The one control request in flight: the handshake's two run one after the other, renewals
@@ -39,6 +44,7 @@ struct session {
 	unsigned good; /* the agent that worked last: a new round starts there */
 	unsigned tried; /* agents that failed in a row in this round */
 	uint64_t backoff_ns;
+	uint64_t up_since; /* monotonic ns: when the tunnel came up last */
 	uint64_t retry_timer, stop_timer;
 
 	struct req req;
@@ -120,6 +126,8 @@ schedule_retry(struct session *s, int was_up)
 	uint64_t delay = 0;
 
 	s->reconnects++;
+	if (was_up && clock_mono_ns() - s->up_since >= STABLE_NS)
+		s->backoff_ns = BACKOFF_MIN_NS;
 	if (!was_up && s->cfg.nagents > 1 && ++s->tried < s->cfg.nagents) {
 		s->cur = (s->cur + 1) % s->cfg.nagents;
 	} else {
@@ -245,7 +253,7 @@ on_assigned(struct session *s, int status, const uint8_t *body, size_t blen)
 	s->state = STATUS_UP;
 	s->good = s->cur;
 	s->tried = 0;
-	s->backoff_ns = BACKOFF_MIN_NS;
+	s->up_since = clock_mono_ns();
 	s->last_error[0] = '\0';
 	s->h.up(s->h.arg, &ad, isd_as, quic_conn_max_datagram(s->conn));
 }

@@ -1,7 +1,8 @@
 /* The tunnel session: one QUIC connection at a time to one of the configured agents, the
  * handshake of proto/README.md §1.4 (renew_session, then assign_addresses), renewals on the
  * tunnel when a new access token arrives, and reconnection with exponential backoff and jitter
- * (0.5 s doubling to 30 s) asking for the address it had. Runs on the caller's loop; packets go
+ * (0.5 s doubling to 30 s, starting over only once a tunnel stayed up 30 s: a flapping one
+ * backs off too) asking for the address it had. Runs on the caller's loop; packets go
  * in with session_send() and come out through the hooks.
  *
  * Agents are tried in order: a failed connection or handshake goes on with the next one at

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../lib/b64url.h"
@@ -36,11 +37,24 @@ tokenfile_read(
 {
 	char buf[JWT_TOKEN_MAX + 64];
 	size_t len = 0, start = 0, i;
+	struct stat st;
 	ssize_t n;
-	int fd;
+	int fd, rv = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO at path must not hang the client (refused below). Symlinks are
+	 * followed: secret stores publish the current token through one. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(why, whycap, "token file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whycap, "token file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whycap, "token file %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
@@ -48,7 +62,7 @@ tokenfile_read(
 	close(fd);
 	if (len == sizeof(buf)) {
 		snprintf(why, whycap, "token file %s: over %d bytes", path, JWT_TOKEN_MAX);
-		return -1;
+		goto out;
 	}
 	while (start < len &&
 	    (buf[start] == ' ' || buf[start] == '\t' || buf[start] == '\n' || buf[start] == '\r'))
@@ -59,7 +73,7 @@ tokenfile_read(
 		len--;
 	if (len == start) {
 		snprintf(why, whycap, "token file %s is empty", path);
-		return -1;
+		goto out;
 	}
 	for (i = start; i < len; i++) {
 		if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
@@ -67,20 +81,24 @@ tokenfile_read(
 			    "token file %s: byte 0x%02x at offset %zu is no token "
 			    "character",
 			    path, (unsigned char)buf[i], i);
-			return -1;
+			goto out;
 		}
 	}
 	if (len - start >= cap) {
 		snprintf(why, whycap, "token file %s: the token is over %zu bytes", path, cap - 1);
-		return -1;
+		goto out;
 	}
 	if (claims_peek(buf + start, len - start, exp, iat) != 0) {
 		snprintf(why, whycap, "token file %s: not a JWT with an exp claim", path);
-		return -1;
+		goto out;
 	}
 	memcpy(tok, buf + start, len - start);
 	tok[len - start] = '\0';
-	return 0;
+	rv = 0;
+out:
+	/* the token is a bearer secret: no copy left on the stack */
+	explicit_bzero(buf, sizeof(buf));
+	return rv;
 }
 
 int64_t

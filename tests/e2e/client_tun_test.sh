@@ -3,8 +3,8 @@
 # this one by a veth pair, a client in each (`up --tun`, manager-less with outside issuer
 # tokens) against an agent here; ping from one client's namespace to the other's address goes
 # through the agent (hub). The device gets the address as a host address, the MTU of the
-# datagram room and the --route routes (one holding the agent's own address is skipped); it is
-# gone after `down`.
+# datagram room and the --route routes (for one holding the agent's own address, a host route
+# keeps the agent outside the tunnel); it is gone after `down`.
 # Needs root (namespaces, TUN). Run from the repository root: BUILD=build bash tests/e2e/client_tun_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -94,9 +94,10 @@ ip -n "$NS_A" link show dev tun-A >"$E2E_TMP/A.link" 2>&1
 that "tun-A's MTU is not the datagram room $MTU_A: $(cat "$E2E_TMP/A.link")" grep -q "mtu $MTU_A " "$E2E_TMP/A.link"
 ip -n "$NS_A" route show >"$E2E_TMP/A.routes"
 that "no route 10.77.0.0/24 via tun-A: $(cat "$E2E_TMP/A.routes")" grep -q "^10.77.0.0/24 dev tun-A" "$E2E_TMP/A.routes"
-that "the route holding the agent's address went into the tunnel" not grep -q "^10.201.0.0/16 dev tun-A" "$E2E_TMP/A.routes"
-that "no warning about the skipped route" grep -q "10.201.0.0/16 skipped" "$E2E_TMP/A.err"
-verdict "tun-A: the address as /32, MTU = the datagram room, the --route routes, the one holding the agent skipped with a warning"
+that "no route 10.201.0.0/16 via tun-A: $(cat "$E2E_TMP/A.routes")" grep -q "^10.201.0.0/16 dev tun-A" "$E2E_TMP/A.routes"
+that "the agent 10.201.1.1 has no host route via eth0: $(cat "$E2E_TMP/A.routes")" \
+    grep -q "^10.201.1.1 dev eth0 proto static" "$E2E_TMP/A.routes"
+verdict "tun-A: the address as /32, MTU = the datagram room, the --route routes, a host route keeping the agent (inside one of them) outside the tunnel"
 
 ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 "$ADDR_B" >"$E2E_TMP/ping" 2>&1
 that "ping $ADDR_B from A's namespace failed: $(tail -n 3 "$E2E_TMP/ping")" grep -q " 0% packet loss" "$E2E_TMP/ping"
@@ -111,6 +112,7 @@ verdict "a packet over the device MTU is refused at the sender (DF set)"
 wait_for 5 not kill -0 "${UP_PID[A]}"
 that "tun-A is still there after down" not ip -n "$NS_A" link show dev tun-A
 that "a route via tun-A is still there after down" not grep -q tun-A <<<"$(ip -n "$NS_A" route show)"
+that "the agent's host route is still there after down" not grep -q "^10.201.1.1 " <<<"$(ip -n "$NS_A" route show)"
 verdict "down removes the device, its address and routes"
 kill -TERM "${UP_PID[B]}" 2>/dev/null
 wait "${UP_PID[B]}" 2>/dev/null

@@ -253,6 +253,58 @@ test_open(void)
 	CHECK(if_nametoindex("sntx") == 0, "and no device is left behind");
 }
 
+/* Route lookups (RTM_GETROUTE) and routes through a next hop, on dev (index idx) holding
+ * 10.77.0.1/24 and 2001:db8:77::1/64. */
+static void
+test_route_get(const char *dev, int idx)
+{
+	struct nl_path path, via;
+	struct prefix p;
+	struct addr a;
+
+	a = A("10.77.0.50");
+	CHECK(nl_route_get(nl, &a, &path) == 0 && path.ifindex == idx && path.gw.family == 0,
+	    "10.77.0.50 is on %s's link, no next hop (index %d)", dev, path.ifindex);
+	a = A("2001:db8:77::50");
+	CHECK(nl_route_get(nl, &a, &path) == 0 && path.ifindex == idx && path.gw.family == 0,
+	    "2001:db8:77::50 too");
+	a = A("192.0.2.1");
+	CHECK_EQ_INT(nl_route_get(nl, &a, &path), -ENETUNREACH,
+	    "no route to 192.0.2.1 (no default route here): -ENETUNREACH");
+	a.family = 5;
+	CHECK_EQ_INT(nl_route_get(nl, &a, &path), -EAFNOSUPPORT, "family 5: -EAFNOSUPPORT");
+
+	via.ifindex = idx;
+	via.gw = A("10.77.0.254");
+	p = P("192.0.2.0/24");
+	CHECK_EQ_INT(nl_route_via(nl, 1, &p, &via), 0, "route 192.0.2.0/24 via 10.77.0.254");
+	CHECK(route4_has(dev, "192.0.2.0/24", 0), "the kernel has it");
+	a = A("192.0.2.1");
+	CHECK(nl_route_get(nl, &a, &path) == 0 && path.ifindex == idx &&
+		memcmp(&path.gw, &via.gw, sizeof(via.gw)) == 0,
+	    "192.0.2.1 is reached through the next hop 10.77.0.254");
+	CHECK_EQ_INT(nl_route_via(nl, 1, &p, &via), -EEXIST, "adding it again: -EEXIST");
+	CHECK_EQ_INT(nl_route_via(nl, 0, &p, &via), 0, "delete it");
+	CHECK(!route4_has(dev, "192.0.2.0/24", 0), "it is gone");
+	CHECK_EQ_INT(nl_route_via(nl, 0, &p, &via), -ESRCH, "deleting it again: -ESRCH");
+	p = P("2001:db8:5::/48");
+	CHECK_EQ_INT(nl_route_via(nl, 1, &p, &via), -EINVAL, "a next hop of the other family");
+	via.gw = A("2001:db8:77::fe");
+	CHECK_EQ_INT(nl_route_via(nl, 1, &p, &via), 0, "route 2001:db8:5::/48 via 2001:db8:77::fe");
+	a = A("2001:db8:5::1");
+	CHECK(nl_route_get(nl, &a, &path) == 0 && path.ifindex == idx &&
+		memcmp(&path.gw, &via.gw, sizeof(via.gw)) == 0,
+	    "2001:db8:5::1 is reached through it");
+	CHECK_EQ_INT(nl_route_via(nl, 0, &p, &via), 0, "and it is deleted");
+	memset(&via.gw, 0, sizeof(via.gw));
+	p = P("198.51.100.7/32");
+	CHECK_EQ_INT(nl_route_via(nl, 1, &p, &via), 0, "a host route on the link, no next hop");
+	a = A("198.51.100.7");
+	CHECK(nl_route_get(nl, &a, &path) == 0 && path.ifindex == idx && path.gw.family == 0,
+	    "198.51.100.7 is reached on the link");
+	CHECK_EQ_INT(nl_route_via(nl, 0, &p, &via), 0, "and it is deleted");
+}
+
 static void
 test_netlink(const char *dev, int idx)
 {
@@ -324,6 +376,8 @@ test_netlink(const char *dev, int idx)
 	CHECK_EQ_INT(nl_route(nl, 1, idx, &p, 0, NULL), 0, "an IPv6 route with the default metric");
 	CHECK(route6_has(dev, "2001:db8:99::/48", 1024), "has the kernel's metric 1024");
 	CHECK_EQ_INT(nl_route(nl, 0, idx, &p, 0, NULL), 0, "and is deleted without one");
+
+	test_route_get(dev, idx);
 
 	a = A("10.77.0.2");
 	CHECK_EQ_INT(nl_addr(nl, 0, idx, &a, 24), 0, "delete 10.77.0.2/24");
