@@ -71,7 +71,8 @@ static const struct route routes[] = {
     {"GET", "/v1/revocations/{}", api_revocations_get, SCOPE_READERS, NOBODY, "", 0, 0},
     {"DELETE", "/v1/revocations/{}", api_revocations_delete, SCOPE_ADMIN, NOBODY, "", 0, 0},
 
-    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object", 0, 0},
+    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY,
+	PAGE ",action,object,object_type,object_id,since,order", 0, 0},
 };
 
 const struct route *
