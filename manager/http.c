@@ -40,6 +40,7 @@
 enum conn_phase { CONN_REPLY, CONN_HEAD, CONN_BODY };
 
 struct http_conn {
+	struct http *h;
 	struct MHD_Connection *mc;
 	struct http_conn *prev, *next;
 	enum conn_phase phase;
@@ -47,6 +48,19 @@ struct http_conn {
 	int reserve; /* accepted beyond max_conns: no public enrollment on it */
 	int bad_escape; /* the request target decoded to a NUL byte */
 	int cut; /* closed at a deadline */
+};
+
+/* A streamed reply (reply_stream), in the list of its server's streams until it is done. */
+struct http_stream {
+	struct http *h;
+	struct MHD_Connection *mc;
+	const char *content_type;
+	const struct http_stream_ops *ops;
+	void *arg;
+	int suspended; /* waiting for http_stream_wake */
+	int ended; /* shutting down: the next read ends it */
+	int queued; /* the response is queued: MHD calls read from now on */
+	struct http_stream *prev, *next;
 };
 
 struct conn_queue {
@@ -71,6 +85,7 @@ struct http {
 	struct http_limits lim;
 	unsigned nconns;
 	struct conn_queue heads, bodies; /* connections by the deadline of their phase */
+	struct http_stream *streams;
 };
 
 /* ---- connections and their deadlines ---- */
@@ -181,6 +196,7 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return;
+		c->h = h;
 		c->mc = mc;
 		c->reserve = h->nconns >= h->lim.max_conns;
 		h->nconns++;
@@ -367,6 +383,98 @@ reply_problem(struct req *r, unsigned status, const char *field, const char *fmt
 	r->is_problem = 1;
 }
 
+/* ---- streamed replies ---- */
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	ssize_t n;
+
+	(void)pos;
+	if (s->ended)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if ((n = s->ops->read(s->arg, buf, max)) < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		/* Suspended, MHD stops asking (returning 0 alone makes it ask again at once, a
+		 * busy loop); http_stream_wake resumes it. */
+		s->suspended = 1;
+		MHD_suspend_connection(s->mc);
+	}
+	return n;
+}
+
+struct http_stream *
+reply_stream(struct req *r, const char *content_type, const struct http_stream_ops *ops, void *arg)
+{
+	struct http_stream *s = calloc(1, sizeof(*s));
+	struct http *h = r->hc != NULL ? r->hc->h : NULL;
+
+	if (s == NULL || h == NULL) {
+		free(s);
+		r->retry_after = 1;
+		reply_problem(r, 503, NULL, "out of memory for the stream; try again");
+		return NULL;
+	}
+	reply_empty(r, 200);
+	s->h = h;
+	s->mc = r->conn;
+	s->content_type = content_type;
+	s->ops = ops;
+	s->arg = arg;
+	s->next = h->streams;
+	if (h->streams != NULL)
+		h->streams->prev = s;
+	h->streams = s;
+	r->stream = s;
+	return s;
+}
+
+void
+http_stream_wake(struct http_stream *s)
+{
+	if (s == NULL || !s->suspended)
+		return;
+	s->suspended = 0;
+	MHD_resume_connection(s->mc);
+}
+
+/* The stream's connection is done with it (on_completed): tell its producer and forget it. */
+static void
+stream_done(struct http_stream *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		s->h->streams = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->ops->done(s->arg);
+	free(s);
+}
+
+static enum MHD_Result
+send_stream(struct req *r)
+{
+	struct http_stream *s = r->stream;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	/* MHD asks for at most this much at a time: the producer's queue is the buffer. */
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, NULL);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, s->content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* A buffering proxy in front (nginx) would hold the events back. */
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	s->queued = ret == MHD_YES;
+	return ret;
+}
+
 static enum MHD_Result
 send_reply(struct req *r)
 {
@@ -375,6 +483,8 @@ send_reply(struct req *r)
 	size_t len = 0;
 	enum MHD_Result ret;
 
+	if (r->stream != NULL && r->status == 200)
+		return send_stream(r);
 	if (r->text != NULL) {
 		text = r->text;
 		r->text = NULL;
@@ -423,6 +533,12 @@ const char *
 req_query(struct req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 const struct sockaddr *
@@ -930,6 +1046,8 @@ on_completed(
 	}
 	if (r == NULL)
 		return;
+	if (r->stream != NULL)
+		stream_done(r->stream);
 	json_decref(r->reply);
 	json_decref(r->json);
 	free(r->text);
@@ -1015,6 +1133,12 @@ void
 http_shutdown(struct http *h)
 {
 	h->closing = 1;
+	/* Streams end at their next read; a suspended one is resumed for it, as MHD refuses to
+	 * stop with a connection suspended. */
+	for (struct http_stream *st = h->streams; st != NULL; st = st->next) {
+		st->ended = 1;
+		http_stream_wake(st);
+	}
 	/* Send what the last flush released; whatever arrives now is refused. */
 	MHD_run(h->d);
 }

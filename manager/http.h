@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../db/admintoken.h"
 #include "body.h"
@@ -59,6 +60,7 @@ struct req {
 	int committed; /* its batch is committed: the reply may go */
 	int began; /* the handler has a transaction open (api_begin) */
 	struct req *next_waiting; /* in the list of requests waiting for the commit */
+	struct http_stream *stream; /* the reply is a stream (reply_stream) */
 	size_t drained; /* bytes of a refused body read and dropped */
 };
 
@@ -140,8 +142,28 @@ void reply_json_text(struct req *r, unsigned status, const char *text);
 void reply_problem(struct req *r, unsigned status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Request inputs. */
+/* A reply of unknown length written as its producer has something to say (Server-Sent
+ * Events): read(arg, buf, max) copies up to max bytes into buf and returns their count, 0 when
+ * there is nothing now (the connection then waits, costing no turn of the loop, until
+ * http_stream_wake), or -1 to end the stream. done(arg) is called once when the stream is over,
+ * whoever ended it (the client gone, -1, shutdown); read is not called after it. */
+struct http_stream_ops {
+	ssize_t (*read)(void *arg, char *buf, size_t max);
+	void (*done)(void *arg);
+};
+
+/* Answer r with 200 and a stream of content_type (a string literal) fed by ops (kept) and arg.
+ * The handle names the stream to http_stream_wake and http_stream_end until done is called;
+ * NULL with a 503 in the reply when out of memory. */
+struct http_stream *reply_stream(
+    struct req *r, const char *content_type, const struct http_stream_ops *ops, void *arg);
+
+/* The producer of s has something to read: the connection goes on from the next http_run. */
+void http_stream_wake(struct http_stream *s);
+
+/* Request inputs: a query parameter, a header field (NULL: absent). */
 const char *req_query(struct req *r, const char *key);
+const char *req_header(struct req *r, const char *name);
 
 /* The peer's address, and as text (an IPv4-mapped IPv6 address as IPv4) into buf
  * (INET6_ADDRSTRLEN). */

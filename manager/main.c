@@ -25,10 +25,12 @@
 #include "app.h"
 #include "http.h"
 #include "enroll.h"
+#include "evstream.h"
 #include "jointoken.h"
 #include "keyfile.h"
 #include "ratelimit.h"
 #include "revoke.h"
+#include "sessions.h"
 #include "signkeys.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
@@ -44,6 +46,7 @@ struct options {
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
 	int check;
+	unsigned max_event_streams;
 	struct http_limits http;
 };
 
@@ -58,7 +61,7 @@ usage(FILE *f)
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
 	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
-	    "                       [--check]\n"
+	    "                       [--max-event-streams N] [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -81,6 +84,7 @@ usage(FILE *f)
 	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
 	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
 	    "                       grants go on hold (default 300)\n"
+	    "  --max-event-streams N  subscribers of /v1/events/stream at once (default 64)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "  --help               print this and exit\n"
 	    "  --version            print the version and exit\n"
@@ -109,6 +113,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"http-head-timeout", required_argument, NULL, 'H'},
 	    {"http-body-timeout", required_argument, NULL, 'B'},
 	    {"agent-lost-after", required_argument, NULL, 'L'},
+	    {"max-event-streams", required_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -122,6 +127,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->access_ttl = ACCESS_TTL_DEFAULT;
 	o->agent_lost_after = AGENTLOST_AFTER;
 	o->state_dir = "./var";
+	o->max_event_streams = EVSTREAM_MAX_DEFAULT;
 	o->http = (struct http_limits){
 	    HTTP_MAX_CONNS, HTTP_RESERVE, HTTP_PER_SOURCE, HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT};
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -168,6 +174,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'L':
 			o->agent_lost_after =
 			    args_uint("--agent-lost-after", optarg, 1, AGENTLOST_AFTER_MAX);
+			break;
+		case 'E':
+			o->max_event_streams =
+			    (unsigned)args_number("--max-event-streams", optarg, 0, 4096);
 			break;
 		case 'v': args_log_level(optarg); break;
 		case 'h': usage(stdout); exit(0);
@@ -245,6 +255,12 @@ sweep(struct loop *l, uint64_t id, void *arg)
 }
 
 static void
+on_session(void *arg, int up, const struct session *s)
+{
+	evstream_session(arg, up, s);
+}
+
+static void
 checkpoint(struct loop *l, uint64_t id, void *arg)
 {
 	struct app *app = arg;
@@ -259,7 +275,8 @@ struct serve {
 	struct http *http;
 };
 
-/* The work of a loop turn; returns how many replies its flush released. */
+/* The work of a loop turn; returns how many replies its flush released and how many waiting
+ * event streams it woke. */
 static int
 serve_work(struct serve *s)
 {
@@ -272,8 +289,10 @@ serve_work(struct serve *s)
 	 * requests of this turn changed, once for all of them. */
 	http_run(s->http);
 	released = http_flush(s->http);
-	/* Deltas of what just committed (revocations, kills, …) go out in this turn. */
+	/* Deltas of what just committed (revocations, kills, …) go out in this turn, and so do
+	 * the events: the sweep's of the last timers too, committed since the last turn. */
 	agentlink_flush(s->app->link);
+	released += evstream_pump(s->app->events);
 	return released;
 }
 
@@ -380,12 +399,17 @@ main(int argc, char **argv)
 		fatalx("cannot set up the enrollment rate limit");
 	if ((loop = loop_new()) == NULL)
 		fatal("event loop");
+	if ((app.events = evstream_new(&app, loop, o.max_event_streams)) == NULL)
+		fatalx("cannot set up the event stream");
 	app.link = agentlink_open(&app, o.state_dir, loop);
+	sessions_watch(agentlink_sessions(app.link), on_session, app.events);
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
 	serve(&app, http, loop);
 	http_close(http);
+	/* The channel's last sessions go down into the stream, which outlives it. */
 	agentlink_close(app.link);
+	evstream_free(app.events);
 	loop_free(loop);
 	signkeys_close(app.keys);
 	ratelimit_free(app.limiter);
