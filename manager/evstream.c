@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../db/audit.h"
+#include "../db/db.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
@@ -34,17 +35,19 @@ struct sub {
 	struct evstream *hub;
 	struct http_stream *hs;
 	struct sub *prev, *next;
-	int64_t audit_at; /* the last audit event queued */
+	int64_t audit_at; /* the last audit event queued; -1: the present, from the next pump */
 	uint64_t seq_at; /* the last session event queued */
 	char *buf;
 	size_t len, off, cap; /* queued bytes are buf[off, len) */
 	int ending; /* its last event is queued: end once it is read */
+	int leaving; /* its client has gone: ended, done at the next HTTP run */
 };
 
 struct evstream {
 	struct app *app;
 	struct loop *loop;
 	unsigned max, n;
+	unsigned leaving; /* of n, those whose clients have gone (reap_gone) */
 	struct sub *subs;
 	uint64_t instance;
 	int64_t audit_seen; /* the last audit id seen committed (by the last pump) */
@@ -71,8 +74,7 @@ ring_oldest(const struct evstream *e)
 
 /* ---- a subscriber's queue ---- */
 
-static int
-sub_append(struct sub *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sub_append(struct sub *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Append to s's queue, growing it as one event needs. 0, or -1 when out of memory. */
 static int
@@ -175,6 +177,10 @@ sub_fill(struct sub *s)
 
 	if (s->ending)
 		return 0;
+	/* Set here, outside any transaction, so that it is the last event committed: one read
+	 * inside the batch the request joined could be of a change that is then rolled back. */
+	if (s->audit_at < 0)
+		s->audit_at = e->audit_seen;
 	while (sub_queued(s) < EVSTREAM_QUEUE) {
 		const struct ring_entry *next = ring_get(e, s->seq_at + 1);
 		struct fill f = {s, next != NULL ? next->audit_mark : e->audit_seen, 0, 0};
@@ -240,12 +246,26 @@ sub_done(void *arg)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	e->n--;
+	e->leaving -= s->leaving;
 	log_debug("event stream: a subscriber left (%u now)", e->n);
 	free(s->buf);
 	free(s);
 }
 
 static const struct http_stream_ops sub_ops = {sub_read, sub_done};
+
+/* Subscribers whose clients left are noticed at their next write only: end them now. */
+static void
+reap_gone(struct evstream *e)
+{
+	for (struct sub *s = e->subs; s != NULL; s = s->next)
+		if (!s->leaving && http_stream_peer_closed(s->hs)) {
+			s->leaving = s->ending = 1;
+			s->off = s->len = 0;
+			e->leaving++;
+			http_stream_wake(s->hs);
+		}
+}
 
 /* Where r resumes from: the Last-Event-ID header, else ?last_event_id=. 0 with *given unset
  * when neither is there; -1 with a 400 in the reply. */
@@ -279,15 +299,18 @@ evstream_subscribe(struct req *r)
 
 	if (resume_position(r, &given, &audit, &seq, &inst) < 0)
 		return;
-	if (e == NULL || e->n >= e->max) {
+	if (e != NULL && e->n >= e->max)
+		reap_gone(e);
+	if (e == NULL || e->n - e->leaving >= e->max) {
 		r->retry_after = 5;
 		reply_problem(r, 503, NULL,
-		    "the manager serves %u event streams at most, all taken; try again", e ? e->max : 0);
+		    "the manager serves %u event streams at most, all taken; try again",
+		    e ? e->max : 0);
 		return;
 	}
 	if (given && inst == e->instance && seq > e->seq) {
-		reply_problem(r, 400, req_query(r, "last_event_id") != NULL ? "last_event_id" :
-									      "Last-Event-ID",
+		reply_problem(r, 400,
+		    req_query(r, "last_event_id") != NULL ? "last_event_id" : "Last-Event-ID",
 		    "the position names session event %llu; this manager has written %llu",
 		    (unsigned long long)seq, (unsigned long long)e->seq);
 		return;
@@ -297,7 +320,7 @@ evstream_subscribe(struct req *r)
 		return;
 	}
 	s->hub = e;
-	s->audit_at = given ? audit : e->audit_seen;
+	s->audit_at = given ? audit : -1;
 	s->seq_at = e->seq;
 	if (given && inst == e->instance && seq + 1 >= ring_oldest(e))
 		s->seq_at = seq;
@@ -305,9 +328,10 @@ evstream_subscribe(struct req *r)
 		gap = 1; /* another process's, or older than the ring */
 	if (sub_append(s, ": snaptun events\nretry: %d\n\n", RESUME_RETRY_MS) < 0 ||
 	    (gap &&
-		sub_append(s, "event: gap\ndata: {\"reason\":\"the session events after that "
-			      "position are not kept (another manager process, or too long "
-			      "ago); re-read GET /v1/sessions\"}\n\n") < 0) ||
+		sub_append(s,
+		    "event: gap\ndata: {\"reason\":\"the session events after that "
+		    "position are not kept (another manager process, or too long "
+		    "ago); re-read GET /v1/sessions\"}\n\n") < 0) ||
 	    (s->hs = reply_stream(r, "text/event-stream", &sub_ops, s)) == NULL) {
 		free(s->buf);
 		free(s);
@@ -320,7 +344,8 @@ evstream_subscribe(struct req *r)
 		e->subs->prev = s;
 	e->subs = s;
 	e->n++;
-	sub_fill(s);
+	if (given)
+		sub_fill(s);
 	log_debug("event stream: a subscriber joined (%u now)", e->n);
 }
 
@@ -378,6 +403,11 @@ evstream_session(struct evstream *e, int up, const struct session *s)
 
 	if (e == NULL)
 		return;
+	/* The pump keeps audit_seen current only while there are subscribers; the mark orders
+	 * this event for those who resume later. Inside a transaction the last id could be of a
+	 * change not yet committed (or rolled back): the older value is the safe one there. */
+	if (!db_in_tx(e->app->db))
+		audit_last_id(e->app->db, &e->audit_seen);
 	o = eventjson_session(e->seq + 1, e->app->now(), up, s);
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -415,6 +445,8 @@ evstream_pump(struct evstream *e)
 		e->audit_seen = last;
 	beat = e->heartbeat_due;
 	e->heartbeat_due = 0;
+	if (beat)
+		reap_gone(e);
 	for (struct sub *s = e->subs; s != NULL; s = s->next) {
 		int more = sub_fill(s);
 

@@ -440,6 +440,22 @@ http_stream_wake(struct http_stream *s)
 	MHD_resume_connection(s->mc);
 }
 
+int
+http_stream_peer_closed(struct http_stream *s)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(s->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char b;
+	ssize_t n;
+
+	if (ci == NULL)
+		return 0;
+	/* A stream's client sends nothing after its request: the end of its input is its
+	 * leaving. */
+	n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* The stream's connection is done with it (on_completed): tell its producer and forget it. */
 static void
 stream_done(struct http_stream *s)

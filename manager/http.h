@@ -161,6 +161,10 @@ struct http_stream *reply_stream(
 /* The producer of s has something to read: the connection goes on from the next http_run. */
 void http_stream_wake(struct http_stream *s);
 
+/* 1 if the client of s has closed its side (or the connection failed): a suspended stream
+ * would only notice at its next write. 0 otherwise, also when it cannot tell (TLS). */
+int http_stream_peer_closed(struct http_stream *s);
+
 /* Request inputs: a query parameter, a header field (NULL: absent). */
 const char *req_query(struct req *r, const char *key);
 const char *req_header(struct req *r, const char *name);
