@@ -86,6 +86,7 @@ struct http {
 	unsigned nconns;
 	struct conn_queue heads, bodies; /* connections by the deadline of their phase */
 	struct http_stream *streams;
+	int access_log;
 };
 
 /* ---- connections and their deadlines ---- */
@@ -539,7 +540,9 @@ send_reply(struct req *r)
 	}
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
-	log_debug("%s %s -> %u", r->method, r->path, r->status);
+	/* The route, not the path: a path may hold a secret sent by mistake. */
+	log_debug("%s %s -> %u", r->method, r->route != NULL ? r->route->pattern : "(no route)",
+	    r->status);
 	return ret;
 }
 
@@ -989,6 +992,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 			return MHD_NO;
 		r->app = h->app;
 		r->conn = conn;
+		r->started_ns = clock_mono_ns();
 		r->hc = conn_of(conn);
 		*con_cls = r;
 		if (r->hc != NULL)
@@ -1047,6 +1051,29 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 }
 
 static void
+access_line(struct req *r, enum MHD_RequestTerminationCode toe)
+{
+	char peer[INET6_ADDRSTRLEN];
+	struct log_field f[7];
+	size_t n = 0;
+
+	req_peer_text(r, peer);
+	f[n++] = LOG_STR("method", r->method != NULL ? r->method : "-");
+	/* The template: a path can carry what must not be logged (ids of secrets). */
+	f[n++] = LOG_STR("route", r->route != NULL ? r->route->pattern : "-");
+	f[n++] = LOG_INT("status", r->status);
+	f[n++] = LOG_INT("duration_us", (clock_mono_ns() - r->started_ns) / 1000);
+	f[n++] = LOG_STR("source", peer);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		f[n++] = LOG_STR("end",
+		    toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT          ? "client closed"
+			: toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+			: toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
+									: "error");
+	log_fields(LOG_INFO, f, n, "http request");
+}
+
+static void
 on_completed(
     void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -1054,7 +1081,6 @@ on_completed(
 	struct req *r = *con_cls;
 	struct http_conn *c = conn_of(conn);
 
-	(void)toe;
 	/* The next request's head is due from now on (the connection may close instead). */
 	if (c != NULL && !c->cut) {
 		c->bad_escape = 0;
@@ -1062,6 +1088,8 @@ on_completed(
 	}
 	if (r == NULL)
 		return;
+	if (h->access_log)
+		access_line(r, toe);
 	if (r->stream != NULL)
 		stream_done(r->stream);
 	json_decref(r->reply);
@@ -1129,6 +1157,12 @@ http_open(struct app *app, const char *addr, const char *cert_file, const char *
 fail:
 	http_close(h);
 	return NULL;
+}
+
+void
+http_access_log(struct http *h, int on)
+{
+	h->access_log = on;
 }
 
 void

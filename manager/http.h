@@ -61,6 +61,7 @@ struct req {
 	int began; /* the handler has a transaction open (api_begin) */
 	struct req *next_waiting; /* in the list of requests waiting for the commit */
 	struct http_stream *stream; /* the reply is a stream (reply_stream) */
+	uint64_t started_ns; /* its head arrived (for the access log) */
 	size_t drained; /* bytes of a refused body read and dropped */
 };
 
@@ -118,6 +119,10 @@ struct http *http_open(struct app *app, const char *addr, const char *cert_file,
     const char *key_file, const struct route *table, size_t n, const struct http_limits *lim,
     char *url, size_t urllen);
 void http_close(struct http *h);
+
+/* With on, log every request at info when its reply is done: method, route template (never
+ * the path, which may name a secret's id), status, duration and source address. */
+void http_access_log(struct http *h, int on);
 
 /* The fd to poll for input, running pending work, and the next deadline in ms (-1: none). */
 int http_fd(struct http *h);

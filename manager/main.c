@@ -47,6 +47,7 @@ struct options {
 	const char *tls_cert, *tls_key;
 	int check;
 	unsigned max_event_streams;
+	int access_log;
 	struct http_limits http;
 };
 
@@ -56,6 +57,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--state-dir DIR]\n"
 	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
+	    "                       [--log-format text|json] [--access-log]\n"
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
 	    "                       [--access-token-ttl SECONDS]\n"
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
@@ -70,6 +72,9 @@ usage(FILE *f)
 	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	    "  --tls-key FILE       the certificate's PEM private key\n"
 	    "  --log-level LEVEL    error, warn, info (default) or debug\n"
+	    "  --log-format FMT     text (default) or json: one object per line\n"
+	    "  --access-log         log every HTTP request at info: method, route, status,\n"
+	    "                       duration, source address\n"
 	    "  --enroll-rate R      requests per second per source address on /v1/join,\n"
 	    "                       /v1/join/ack and /v1/token (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
@@ -102,6 +107,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"log-level", required_argument, NULL, 'v'},
+	    {"log-format", required_argument, NULL, 'F'},
+	    {"access-log", no_argument, NULL, 'a' + 256},
 	    {"check", no_argument, NULL, 'C'},
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
@@ -180,6 +187,8 @@ parse_options(int argc, char **argv, struct options *o)
 			    (unsigned)args_number("--max-event-streams", optarg, 0, 4096);
 			break;
 		case 'v': args_log_level(optarg); break;
+		case 'F': args_log_format(optarg); break;
+		case 'a' + 256: o->access_log = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': args_version("snaptun-manager");
 		default: usage(stderr); exit(2);
@@ -347,6 +356,7 @@ main(int argc, char **argv)
 	size_t nroutes;
 	char path[4096], url[128];
 
+	log_set_program("snaptun-manager");
 	parse_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
@@ -364,6 +374,8 @@ main(int argc, char **argv)
 	    (http = http_open(&app, o.listen, o.tls_cert, o.tls_key, routes, nroutes, &o.http, url,
 		 sizeof(url))) == NULL)
 		fatalx("cannot serve the admin API");
+	if (http != NULL)
+		http_access_log(http, o.access_log);
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
 	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */

@@ -259,6 +259,9 @@ AFTER=$(jget .id)
 that "a subscriber that reads did not get pool:$AFTER within 5 s (the slow one holds it up?)" \
     wait_line "$E2E_TMP/sse.C2" "\"object\":\"pool:$AFTER\"" 5
 verdict "a subscriber that does not read (6000 events behind) stalls neither the API ($WORST ms at worst) nor the others"
+that "a stream carried something shaped like a token" \
+    test -z "$(cat "$E2E_TMP"/sse.* | grep -Eo 'sn[jra]_[A-Za-z0-9_-]{4}|eyJ[A-Za-z0-9_-]{8}' | head -n 3)"
+verdict "no secret in any stream (6000 join tokens' events among them)"
 RSS=$(awk '/^VmRSS/ { print $2 }' "/proc/$MGR_PID/status")
 diag "manager RSS with the stalled subscriber: $RSS kB"
 { kill "$SLOW_PID"; } 2>/dev/null
