@@ -241,6 +241,7 @@ that "no heartbeat comment on the open stream within 20 s" \
 verdict "an idle stream gets a heartbeat comment ($(($(date +%s) - T0)) s after the last check)"
 
 # A reader that never reads: its socket fills, the manager writes no more to it.
+RSS0=$(awk '/^VmRSS/ { print $2 }' "/proc/$MGR_PID/status")
 curl -sN --max-time 60 -H "Authorization: Bearer $TOKEN" "$URL/v1/events/stream" | sleep 60 &
 SLOW_PID=$!
 E2E_PIDS+=("$SLOW_PID")
@@ -263,7 +264,7 @@ that "a stream carried something shaped like a token" \
     test -z "$(cat "$E2E_TMP"/sse.* | grep -Eo 'sn[jra]_[A-Za-z0-9_-]{4}|eyJ[A-Za-z0-9_-]{8}' | head -n 3)"
 verdict "no secret in any stream (6000 join tokens' events among them)"
 RSS=$(awk '/^VmRSS/ { print $2 }' "/proc/$MGR_PID/status")
-diag "manager RSS with the stalled subscriber: $RSS kB"
+diag "manager RSS: $RSS0 kB before the stalled subscriber and the 6000 events, $RSS kB after"
 { kill "$SLOW_PID"; } 2>/dev/null
 stream_stop C2
 

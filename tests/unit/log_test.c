@@ -72,20 +72,20 @@ main(void)
 
 	log_set_program("snaptun-test");
 	capture(plain);
-	CHECK(strlen(out) > 30 && strcmp(out + 24, " info  snaptun-test: hello 42") == 0 && newlines == 1 &&
-		out[23] == 'Z' && out[10] == 'T',
+	CHECK(strlen(out) > 30 && strcmp(out + 24, " info  snaptun-test: hello 42") == 0 &&
+		newlines == 1 && out[23] == 'Z' && out[10] == 'T',
 	    "text: TS LEVEL PROGRAM: MSG (%s)", out);
 	log_set_context("agent", "3", 1);
 	capture(plain);
 	CHECK(strstr(out, " info  snaptun-test agent=3: hello 42") != NULL,
 	    "text: the context after the program (%s)", out);
 	capture(fields);
-	CHECK(strstr(out, ": http request route=/v1/pools/{} status=200 who=\"two words\" "
-			  "q=\"a\\\"b\"") != NULL,
+	CHECK(strstr(out,
+		  ": http request route=/v1/pools/{} status=200 who=\"two words\" "
+		  "q=\"a\\\"b\"") != NULL,
 	    "text: fields as key=value, quoted when needed (%s)", out);
 	capture(hostile);
-	CHECK(newlines == 1 && strstr(out, "\\x0a") != NULL &&
-		strstr(out, "\\x01") != NULL,
+	CHECK(newlines == 1 && strstr(out, "\\x0a") != NULL && strstr(out, "\\x01") != NULL,
 	    "text: control characters escaped, one line (%s)", out);
 	capture(below);
 	CHECK(out[0] == '\0', "below the level: nothing");
@@ -93,8 +93,8 @@ main(void)
 	log_set_format(LOG_JSON);
 	capture(fields);
 	o = json_loads(out, 0, NULL);
-	CHECK(o != NULL && strcmp(json_string_value(json_object_get(o, "program")),
-			       "snaptun-test") == 0 &&
+	CHECK(o != NULL &&
+		strcmp(json_string_value(json_object_get(o, "program")), "snaptun-test") == 0 &&
 		json_integer_value(json_object_get(o, "agent")) == 3 &&
 		strcmp(json_string_value(json_object_get(o, "level")), "info") == 0 &&
 		strcmp(json_string_value(json_object_get(o, "msg")), "http request") == 0 &&
