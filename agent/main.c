@@ -75,7 +75,7 @@ usage(FILE *f)
 	    "                     [--tun-mtu N] [--state-dir DIR] [--manager-socket PATH]\n"
 	    "                     [--channel-key FILE] [--agent-id N] [--tls-cert FILE --tls-key FILE]\n"
 	    "                     [--retry auto|always|never] [--retry-rate N] [--max-conns N]\n"
-	    "                     [--max-handshakes N] [--log-level LEVEL]\n"
+	    "                     [--max-handshakes N] [--log-level LEVEL] [--log-format FMT]\n"
 	    "                     [--handshake-timeout-ms MS] [--idle-timeout SECONDS]\n"
 	    "                     [--metrics-listen ADDR:PORT]\n"
 	    "       snaptun-agent --help | --version\n"
@@ -101,6 +101,7 @@ usage(FILE *f)
 	    "                            (default 1000); auto sends Retry once unvalidated ones\n"
 	    "                            fill half of it\n"
 	    "  --log-level LEVEL         error, warn, info (default) or debug\n"
+	    "  --log-format FMT          text (default) or json: one object per line\n"
 	    "  --handshake-timeout-ms MS the tunnel handshake limit (default 3000)\n"
 	    "  --idle-timeout SECONDS    QUIC idle timeout (default 30)\n"
 	    "  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus text) there, plain HTTP\n"
@@ -131,6 +132,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"max-handshakes", required_argument, NULL, 'S'},
 	    {"retry-rate", required_argument, NULL, 'R'},
 	    {"log-level", required_argument, NULL, 'v'},
+	    {"log-format", required_argument, NULL, 'F'},
 	    {"handshake-timeout-ms", required_argument, NULL, 'H'},
 	    {"idle-timeout", required_argument, NULL, 'I'},
 	    {"metrics-listen", required_argument, NULL, 'P'},
@@ -195,6 +197,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'I': o->idle_timeout_s = args_uint("--idle-timeout", optarg, 1, 86400); break;
 		case 'P': o->metrics_listen = optarg; break;
 		case 'v': args_log_level(optarg); break;
+		case 'F': args_log_format(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': args_version("snaptun-agent");
 		default: usage(stderr); exit(2);
@@ -528,7 +531,15 @@ main(int argc, char **argv)
 	sigset_t mask;
 	struct loop *loop;
 
+	log_set_program("snaptun-agent");
 	parse_options(argc, argv, &o);
+	{
+		char id[24];
+
+		/* Every line names the agent: several log into one place. */
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)o.agent_id);
+		log_set_context("agent", id, 1);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Tunnels come and go by the thousand per second, each with tens of KiB of ngtcp2 and
 	 * GnuTLS state: keep freed heap memory for the next ones instead of handing it back to the

@@ -12,9 +12,16 @@ struct db;
 int audit_append(struct db *db, int64_t now, const char *actor, const char *action,
     const char *object, json_t *details);
 
+/* Which events a walk of the log sees. action and object match whole values, or with
+ * action_prefix / object_prefix set every value that starts with them ("pool." matches
+ * "pool.create", "pool:" every pool's object). */
 struct audit_filter {
 	const char *action; /* NULL: any */
 	const char *object; /* NULL: any */
+	int action_prefix;
+	int object_prefix;
+	int64_t since; /* events at or after this time (Unix seconds); 0: any */
+	int desc; /* newest first */
 };
 
 /* One event as stored. The strings belong to the store and are valid only during the
@@ -28,10 +35,14 @@ struct audit_event {
 	const char *details; /* JSON text */
 };
 
-/* Events matching f with id > after, by id, at most limit: fn(arg, event) for each; fn returns
+/* Events matching f, at most limit, by id: oldest first from id > after, or with f->desc
+ * newest first from id < after (after 0: from the newest). fn(arg, event) for each; fn returns
  * 0 to go on, anything else stops the walk. fn must not use the store. The number of events
  * given to fn, or a negative err. */
 int audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit,
     int (*fn)(void *arg, const struct audit_event *e), void *arg);
+
+/* The id of the newest event in *id (0: the log is empty). 0 or err. */
+int audit_last_id(struct db *db, int64_t *id);
 
 #endif

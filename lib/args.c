@@ -24,6 +24,16 @@ args_log_level(const char *s)
 }
 
 void
+args_log_format(const char *s)
+{
+	int f;
+
+	if ((f = log_format_parse(s)) < 0)
+		fatalx("--log-format \"%s\": expected text or json", s);
+	log_set_format((enum log_format)f);
+}
+
+void
 args_end(const char *prog, int argc, char **argv, void (*usage)(FILE *))
 {
 	if (optind == argc)

@@ -9,6 +9,9 @@
 /* --log-level s: set the log level from s (error, warn, info, debug), or fatal. */
 void args_log_level(const char *s);
 
+/* --log-format s: text or json (lib/log.h), or fatal. */
+void args_log_format(const char *s);
+
 /* flag's value s as a number from min to max (decimal, fractions and exponents allowed), or
  * fatal: `--enroll-rate "x": expected a number from 0.0001 to 1e+06`. */
 double args_number(const char *flag, const char *s, double min, double max);

@@ -11,6 +11,7 @@ struct signkeys;
 struct ratelimit;
 struct agentlink;
 struct metrics;
+struct evstream;
 
 struct app {
 	struct db *db;
@@ -25,6 +26,7 @@ struct app {
 	struct ratelimit *limiter; /* for the public enrollment endpoints; NULL: no limit */
 	struct agentlink *link; /* the state channel to the agents; NULL: none (tests) */
 	struct metrics *metrics; /* the process's counts (metrics.h); NULL: none (tests) */
+	struct evstream *events; /* the live event stream; NULL: none (tests) */
 };
 
 #endif

@@ -41,6 +41,7 @@
 enum conn_phase { CONN_REPLY, CONN_HEAD, CONN_BODY };
 
 struct http_conn {
+	struct http *h;
 	struct MHD_Connection *mc;
 	struct http_conn *prev, *next;
 	enum conn_phase phase;
@@ -48,6 +49,19 @@ struct http_conn {
 	int reserve; /* accepted beyond max_conns: no public enrollment on it */
 	int bad_escape; /* the request target decoded to a NUL byte */
 	int cut; /* closed at a deadline */
+};
+
+/* A streamed reply (reply_stream), in the list of its server's streams until it is done. */
+struct http_stream {
+	struct http *h;
+	struct MHD_Connection *mc;
+	const char *content_type;
+	const struct http_stream_ops *ops;
+	void *arg;
+	int suspended; /* waiting for http_stream_wake */
+	int ended; /* shutting down: the next read ends it */
+	int queued; /* the response is queued: MHD calls read from now on */
+	struct http_stream *prev, *next;
 };
 
 struct conn_queue {
@@ -72,6 +86,8 @@ struct http {
 	struct http_limits lim;
 	unsigned nconns;
 	struct conn_queue heads, bodies; /* connections by the deadline of their phase */
+	struct http_stream *streams;
+	int access_log;
 };
 
 /* ---- connections and their deadlines ---- */
@@ -182,6 +198,7 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return;
+		c->h = h;
 		c->mc = mc;
 		c->reserve = h->nconns >= h->lim.max_conns;
 		h->nconns++;
@@ -384,6 +401,114 @@ reply_text(struct req *r, unsigned status, const char *content_type, char *text)
 	r->content_type = content_type;
 }
 
+/* ---- streamed replies ---- */
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	ssize_t n;
+
+	(void)pos;
+	if (s->ended)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if ((n = s->ops->read(s->arg, buf, max)) < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		/* Suspended, MHD stops asking (returning 0 alone makes it ask again at once, a
+		 * busy loop); http_stream_wake resumes it. */
+		s->suspended = 1;
+		MHD_suspend_connection(s->mc);
+	}
+	return n;
+}
+
+struct http_stream *
+reply_stream(struct req *r, const char *content_type, const struct http_stream_ops *ops, void *arg)
+{
+	struct http_stream *s = calloc(1, sizeof(*s));
+	struct http *h = r->hc != NULL ? r->hc->h : NULL;
+
+	if (s == NULL || h == NULL) {
+		free(s);
+		r->retry_after = 1;
+		reply_problem(r, 503, NULL, "out of memory for the stream; try again");
+		return NULL;
+	}
+	reply_empty(r, 200);
+	s->h = h;
+	s->mc = r->conn;
+	s->content_type = content_type;
+	s->ops = ops;
+	s->arg = arg;
+	s->next = h->streams;
+	if (h->streams != NULL)
+		h->streams->prev = s;
+	h->streams = s;
+	r->stream = s;
+	return s;
+}
+
+void
+http_stream_wake(struct http_stream *s)
+{
+	if (s == NULL || !s->suspended)
+		return;
+	s->suspended = 0;
+	MHD_resume_connection(s->mc);
+}
+
+int
+http_stream_peer_closed(struct http_stream *s)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(s->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char b;
+	ssize_t n;
+
+	if (ci == NULL)
+		return 0;
+	/* A stream's client sends nothing after its request: the end of its input is its
+	 * leaving. */
+	n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* The stream's connection is done with it (on_completed): tell its producer and forget it. */
+static void
+stream_done(struct http_stream *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		s->h->streams = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->ops->done(s->arg);
+	free(s);
+}
+
+static enum MHD_Result
+send_stream(struct req *r)
+{
+	struct http_stream *s = r->stream;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	/* MHD asks for at most this much at a time: the producer's queue is the buffer. */
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, NULL);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, s->content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* A buffering proxy in front (nginx) would hold the events back. */
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	s->queued = ret == MHD_YES;
+	return ret;
+}
+
 static enum MHD_Result
 send_reply(struct req *r)
 {
@@ -392,6 +517,8 @@ send_reply(struct req *r)
 	size_t len = 0;
 	enum MHD_Result ret;
 
+	if (r->stream != NULL && r->status == 200)
+		return send_stream(r);
 	if (r->text != NULL) {
 		text = r->text;
 		r->text = NULL;
@@ -432,7 +559,9 @@ send_reply(struct req *r)
 	}
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
-	log_debug("%s %s -> %u", r->method, r->path, r->status);
+	/* The route, not the path: a path may hold a secret sent by mistake. */
+	log_debug("%s %s -> %u", r->method, r->route != NULL ? r->route->pattern : "(no route)",
+	    r->status);
 	return ret;
 }
 
@@ -453,6 +582,12 @@ req_query_has(struct req *r, const char *key)
 	/* req_query() cannot tell "?live" (no value: NULL) from its absence. */
 	return MHD_lookup_connection_value_n(
 		   r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &vlen) == MHD_YES;
+}
+
+const char *
+req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 const struct sockaddr *
@@ -887,8 +1022,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 			return MHD_NO;
 		r->app = h->app;
 		r->conn = conn;
-		r->hc = conn_of(conn);
 		r->started_ns = clock_mono_ns();
+		r->hc = conn_of(conn);
 		*con_cls = r;
 		if (r->hc != NULL)
 			conn_phase(h, r->hc, CONN_BODY);
@@ -946,6 +1081,29 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 }
 
 static void
+access_line(struct req *r, enum MHD_RequestTerminationCode toe)
+{
+	char peer[INET6_ADDRSTRLEN];
+	struct log_field f[7];
+	size_t n = 0;
+
+	req_peer_text(r, peer);
+	f[n++] = LOG_STR("method", r->method != NULL ? r->method : "-");
+	/* The template: a path can carry what must not be logged (ids of secrets). */
+	f[n++] = LOG_STR("route", r->route != NULL ? r->route->pattern : "-");
+	f[n++] = LOG_INT("status", r->status);
+	f[n++] = LOG_INT("duration_us", (clock_mono_ns() - r->started_ns) / 1000);
+	f[n++] = LOG_STR("source", peer);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		f[n++] = LOG_STR("end",
+		    toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT          ? "client closed"
+			: toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+			: toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
+									: "error");
+	log_fields(LOG_INFO, f, n, "http request");
+}
+
+static void
 on_completed(
     void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -953,7 +1111,6 @@ on_completed(
 	struct req *r = *con_cls;
 	struct http_conn *c = conn_of(conn);
 
-	(void)toe;
 	/* The next request's head is due from now on (the connection may close instead). */
 	if (c != NULL && !c->cut) {
 		c->bad_escape = 0;
@@ -965,6 +1122,10 @@ on_completed(
 	 * the end of its reply. */
 	metrics_http(
 	    h->app->metrics, r->route, r->status, (double)(clock_mono_ns() - r->started_ns) / 1e9);
+	if (h->access_log)
+		access_line(r, toe);
+	if (r->stream != NULL)
+		stream_done(r->stream);
 	json_decref(r->reply);
 	json_decref(r->json);
 	free(r->text);
@@ -1033,6 +1194,12 @@ fail:
 }
 
 void
+http_access_log(struct http *h, int on)
+{
+	h->access_log = on;
+}
+
+void
 http_close(struct http *h)
 {
 	if (h == NULL)
@@ -1050,6 +1217,12 @@ void
 http_shutdown(struct http *h)
 {
 	h->closing = 1;
+	/* Streams end at their next read; a suspended one is resumed for it, as MHD refuses to
+	 * stop with a connection suspended. */
+	for (struct http_stream *st = h->streams; st != NULL; st = st->next) {
+		st->ended = 1;
+		http_stream_wake(st);
+	}
 	/* Send what the last flush released; whatever arrives now is refused. */
 	MHD_run(h->d);
 }

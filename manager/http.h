@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../db/admintoken.h"
 #include "body.h"
@@ -50,7 +51,7 @@ struct req {
 	json_t *reply; /* NULL: no body (204), unless text is set */
 	char *text; /* a JSON body already serialised (owned) */
 	const char *content_type; /* of text when it is not JSON (static); NULL: JSON */
-	uint64_t started_ns; /* when its head arrived (monotonic): its latency's start */
+	uint64_t started_ns; /* when its head arrived (monotonic): latency, access log */
 	int is_problem;
 	char location[128];
 	char allow[64];
@@ -61,6 +62,7 @@ struct req {
 	int committed; /* its batch is committed: the reply may go */
 	int began; /* the handler has a transaction open (api_begin) */
 	struct req *next_waiting; /* in the list of requests waiting for the commit */
+	struct http_stream *stream; /* the reply is a stream (reply_stream) */
 	size_t drained; /* bytes of a refused body read and dropped */
 };
 
@@ -121,6 +123,10 @@ struct http *http_open(struct app *app, const char *addr, const char *cert_file,
     char *url, size_t urllen);
 void http_close(struct http *h);
 
+/* With on, log every request at info when its reply is done: method, route template (never
+ * the path, which may name a secret's id), status, duration and source address. */
+void http_access_log(struct http *h, int on);
+
 /* The fd to poll for input, running pending work, and the next deadline in ms (-1: none). */
 int http_fd(struct http *h);
 void http_run(struct http *h);
@@ -147,10 +153,34 @@ void reply_text(struct req *r, unsigned status, const char *content_type, char *
 void reply_problem(struct req *r, unsigned status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Request inputs. */
+/* A reply of unknown length written as its producer has something to say (Server-Sent
+ * Events): read(arg, buf, max) copies up to max bytes into buf and returns their count, 0 when
+ * there is nothing now (the connection then waits, costing no turn of the loop, until
+ * http_stream_wake), or -1 to end the stream. done(arg) is called once when the stream is over,
+ * whoever ended it (the client gone, -1, shutdown); read is not called after it. */
+struct http_stream_ops {
+	ssize_t (*read)(void *arg, char *buf, size_t max);
+	void (*done)(void *arg);
+};
+
+/* Answer r with 200 and a stream of content_type (a string literal) fed by ops (kept) and arg.
+ * The handle names the stream to http_stream_wake and http_stream_end until done is called;
+ * NULL with a 503 in the reply when out of memory. */
+struct http_stream *reply_stream(
+    struct req *r, const char *content_type, const struct http_stream_ops *ops, void *arg);
+
+/* The producer of s has something to read: the connection goes on from the next http_run. */
+void http_stream_wake(struct http_stream *s);
+
+/* 1 if the client of s has closed its side (or the connection failed): a suspended stream
+ * would only notice at its next write. 0 otherwise, also when it cannot tell (TLS). */
+int http_stream_peer_closed(struct http_stream *s);
+
+/* Request inputs: a query parameter, a header field (NULL: absent). */
 const char *req_query(struct req *r, const char *key);
 /* Whether the query names key, with a value or without ("?live"). */
 int req_query_has(struct req *r, const char *key);
+const char *req_header(struct req *r, const char *name);
 
 /* The peer's address, and as text (an IPv4-mapped IPv6 address as IPv4) into buf
  * (INET6_ADDRSTRLEN). */

@@ -25,11 +25,13 @@
 #include "app.h"
 #include "http.h"
 #include "enroll.h"
+#include "evstream.h"
 #include "jointoken.h"
 #include "keyfile.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "revoke.h"
+#include "sessions.h"
 #include "signkeys.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
@@ -46,6 +48,8 @@ struct options {
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
 	int check;
+	unsigned max_event_streams;
+	int access_log;
 	struct http_limits http;
 };
 
@@ -56,12 +60,13 @@ usage(FILE *f)
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--metrics-listen ADDR:PORT]\n"
 	    "                       [--state-dir DIR]\n"
 	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
+	    "                       [--log-format text|json] [--access-log]\n"
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
 	    "                       [--access-token-ttl SECONDS]\n"
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
 	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
-	    "                       [--check]\n"
+	    "                       [--max-event-streams N] [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -72,6 +77,9 @@ usage(FILE *f)
 	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	    "  --tls-key FILE       the certificate's PEM private key\n"
 	    "  --log-level LEVEL    error, warn, info (default) or debug\n"
+	    "  --log-format FMT     text (default) or json: one object per line\n"
+	    "  --access-log         log every HTTP request at info: method, route, status,\n"
+	    "                       duration, source address\n"
 	    "  --enroll-rate R      requests per second per source address on /v1/join,\n"
 	    "                       /v1/join/ack and /v1/token (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
@@ -86,6 +94,7 @@ usage(FILE *f)
 	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
 	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
 	    "                       grants go on hold (default 300)\n"
+	    "  --max-event-streams N  subscribers of /v1/events/stream at once (default 64)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "  --help               print this and exit\n"
 	    "  --version            print the version and exit\n"
@@ -105,6 +114,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"log-level", required_argument, NULL, 'v'},
+	    {"log-format", required_argument, NULL, 'F'},
+	    {"access-log", no_argument, NULL, 'a' + 256},
 	    {"check", no_argument, NULL, 'C'},
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
@@ -116,6 +127,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"http-head-timeout", required_argument, NULL, 'H'},
 	    {"http-body-timeout", required_argument, NULL, 'B'},
 	    {"agent-lost-after", required_argument, NULL, 'L'},
+	    {"max-event-streams", required_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -129,6 +141,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->access_ttl = ACCESS_TTL_DEFAULT;
 	o->agent_lost_after = AGENTLOST_AFTER;
 	o->state_dir = "./var";
+	o->max_event_streams = EVSTREAM_MAX_DEFAULT;
 	o->http = (struct http_limits){
 	    HTTP_MAX_CONNS, HTTP_RESERVE, HTTP_PER_SOURCE, HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT};
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -177,7 +190,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->agent_lost_after =
 			    args_uint("--agent-lost-after", optarg, 1, AGENTLOST_AFTER_MAX);
 			break;
+		case 'E':
+			o->max_event_streams =
+			    (unsigned)args_number("--max-event-streams", optarg, 0, 4096);
+			break;
 		case 'v': args_log_level(optarg); break;
+		case 'F': args_log_format(optarg); break;
+		case 'a' + 256: o->access_log = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': args_version("snaptun-manager");
 		default: usage(stderr); exit(2);
@@ -253,6 +272,12 @@ sweep(struct loop *l, uint64_t id, void *arg)
 }
 
 static void
+on_session(void *arg, int up, const struct session *s)
+{
+	evstream_session(arg, up, s);
+}
+
+static void
 checkpoint(struct loop *l, uint64_t id, void *arg)
 {
 	struct app *app = arg;
@@ -268,7 +293,8 @@ struct serve {
 	struct http *metrics; /* --metrics-listen, or NULL */
 };
 
-/* The work of a loop turn; returns how many replies its flush released. */
+/* The work of a loop turn; returns how many replies its flush released and how many waiting
+ * event streams it woke. */
 static int
 serve_work(struct serve *s)
 {
@@ -286,8 +312,10 @@ serve_work(struct serve *s)
 		http_run(s->metrics);
 		released += http_flush(s->metrics);
 	}
-	/* Deltas of what just committed (revocations, kills, …) go out in this turn. */
+	/* Deltas of what just committed (revocations, kills, …) go out in this turn, and so do
+	 * the events: the sweep's of the last timers too, committed since the last turn. */
 	agentlink_flush(s->app->link);
+	released += evstream_pump(s->app->events);
 	return released;
 }
 
@@ -347,6 +375,7 @@ main(int argc, char **argv)
 	size_t nroutes;
 	char path[4096], url[128], murl[128];
 
+	log_set_program("snaptun-manager");
 	parse_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
@@ -373,6 +402,8 @@ main(int argc, char **argv)
 			 sizeof(murl))) == NULL)
 			fatalx("cannot serve the metrics on --metrics-listen %s", o.metrics_listen);
 	}
+	if (http != NULL)
+		http_access_log(http, o.access_log);
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
 	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
@@ -410,7 +441,10 @@ main(int argc, char **argv)
 		fatalx("cannot set up the enrollment rate limit");
 	if ((loop = loop_new()) == NULL)
 		fatal("event loop");
+	if ((app.events = evstream_new(&app, loop, o.max_event_streams)) == NULL)
+		fatalx("cannot set up the event stream");
 	app.link = agentlink_open(&app, o.state_dir, loop);
+	sessions_watch(agentlink_sessions(app.link), on_session, app.events);
 	if (metrics != NULL) {
 		/* Before manager.url: whoever waits for that finds this one there too. */
 		snprintf(path, sizeof(path), "%s/metrics", murl);
@@ -422,7 +456,9 @@ main(int argc, char **argv)
 	serve(&app, http, metrics, loop);
 	http_close(http);
 	http_close(metrics);
+	/* The channel's last sessions go down into the stream, which outlives it. */
 	agentlink_close(app.link);
+	evstream_free(app.events);
 	loop_free(loop);
 	signkeys_close(app.keys);
 	ratelimit_free(app.limiter);

@@ -57,6 +57,41 @@ reqparse_int(const char *s, int64_t min, int64_t max, int64_t *v)
 	return 0;
 }
 
+/* Up to 20 digits of s as a uint64_t, without wrapping; the end in *end. 0 or -1. */
+static int
+u64_digits(const char *s, uint64_t *v, const char **end)
+{
+	uint64_t n = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (p - s >= 20 || n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s)
+		return -1;
+	*v = n;
+	*end = p;
+	return 0;
+}
+
+int
+reqparse_event_id(const char *s, int64_t *audit, uint64_t *seq, uint64_t *instance)
+{
+	uint64_t a, q, i;
+	const char *p;
+
+	if (u64_digits(s, &a, &p) < 0 || *p != '-' || a > INT64_MAX ||
+	    u64_digits(p + 1, &q, &p) < 0 || *p != '-' || u64_digits(p + 1, &i, &p) < 0 ||
+	    *p != '\0')
+		return -1;
+	*audit = (int64_t)a;
+	*seq = q;
+	*instance = i;
+	return 0;
+}
+
 int
 reqparse_cursor(const char *s, int64_t *id)
 {

@@ -22,6 +22,12 @@ int reqparse_int(const char *s, int64_t min, int64_t max, int64_t *v);
  * the id (>= 0) in *id, or -1 for anything this server did not issue. */
 int reqparse_cursor(const char *s, int64_t *id);
 
+/* An event stream position as GET /v1/events/stream writes it in its "id:" lines and reads it
+ * back from Last-Event-ID: "<audit>-<seq>-<instance>", three decimal integers (audit up to
+ * INT64_MAX, the others up to UINT64_MAX; digits only, at most 20 each). 0 with the parts set,
+ * or -1. */
+int reqparse_event_id(const char *s, int64_t *audit, uint64_t *seq, uint64_t *instance);
+
 /* The value of an Authorization header (len bytes, which may hold NULs): "Bearer " (any case)
  * and a token of visible ASCII characters. 0 with the token in *tok (not NUL-terminated when
  * the header was not) and its length in *toklen, or -1. */

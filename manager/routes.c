@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "api.h"
+#include "evstream.h"
 #include "http.h"
 
 #define BODY(spec) spec, sizeof(spec) / sizeof(spec[0])
@@ -72,7 +73,9 @@ static const struct route routes[] = {
     {"GET", "/v1/revocations/{}", api_revocations_get, SCOPE_READERS, NOBODY, "", 0, 0},
     {"DELETE", "/v1/revocations/{}", api_revocations_delete, SCOPE_ADMIN, NOBODY, "", 0, 0},
 
-    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY, PAGE ",action,object", 0, 0},
+    {"GET", "/v1/events/stream", evstream_subscribe, SCOPE_READERS, NOBODY, "last_event_id", 0, 0},
+    {"GET", "/v1/events", api_events_list, SCOPE_READERS, NOBODY,
+	PAGE ",action,object,object_type,object_id,since,order", 0, 0},
 };
 
 /* What --metrics-listen serves: the metrics alone, without authentication (for a scraper on a

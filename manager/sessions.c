@@ -12,6 +12,8 @@ struct entry {
 
 struct sessions {
 	struct hashtab t; /* of struct entry, keyed by s.id */
+	sessions_watch_fn *watch;
+	void *watch_arg;
 };
 
 #define BUCKETS_MIN 64
@@ -57,6 +59,20 @@ sessions_free(struct sessions *r)
 	free(r);
 }
 
+void
+sessions_watch(struct sessions *r, sessions_watch_fn *fn, void *arg)
+{
+	r->watch = fn;
+	r->watch_arg = arg;
+}
+
+static void
+tell(struct sessions *r, int up, const struct session *s)
+{
+	if (r->watch != NULL)
+		r->watch(r->watch_arg, up, s);
+}
+
 struct session *
 sessions_get(struct sessions *r, uint64_t id)
 {
@@ -77,6 +93,7 @@ sessions_put(struct sessions *r, const struct session *s)
 	if ((e = malloc(sizeof(*e))) == NULL)
 		return ERR_NOMEM;
 	e->s = *s;
+	tell(r, 1, s);
 	hashtab_insert(&r->t, &e->node);
 	return 0;
 }
@@ -88,6 +105,7 @@ sessions_remove(struct sessions *r, uint64_t id, uint64_t agent_id)
 
 	if (e == NULL || e->s.agent_id != agent_id)
 		return 0;
+	tell(r, 0, &e->s);
 	hashtab_remove(&r->t, &e->node);
 	free(e);
 	return 1;
@@ -105,6 +123,7 @@ sweep_agent(struct sessions *r, uint64_t agent_id)
 		struct entry *e = hashtab_entry(n, struct entry, node);
 
 		if (e->s.agent_id == agent_id && !e->s.seen) {
+			tell(r, 0, &e->s);
 			hashtab_remove(&r->t, n);
 			free(e);
 			gone++;

@@ -34,6 +34,12 @@ struct sessions;
 struct sessions *sessions_new(void);
 void sessions_free(struct sessions *s);
 
+/* Have fn(arg, up, s) called for every session that comes (up 1: an id not held before) and
+ * goes (0: removed, reconciled away or forgotten with its agent), before the change; s is
+ * valid during the call only. fn must not change r. NULL: nobody. */
+typedef void sessions_watch_fn(void *arg, int up, const struct session *s);
+void sessions_watch(struct sessions *r, sessions_watch_fn *fn, void *arg);
+
 /* Add s, or replace the session with its id. 0, or ERR_NOMEM. */
 int sessions_put(struct sessions *r, const struct session *s);
 

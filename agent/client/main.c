@@ -746,6 +746,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	log_set_program(PROG);
 	cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);

@@ -324,6 +324,10 @@ static const char *const migrations[] = {
 	 * can derive again: the successor's hash is kept with the superseded secret (NULL: a random
 	 * successor, never given out twice). */
 	"ALTER TABLE superseded_refresh ADD COLUMN successor_hash TEXT;",
+
+	/* 10: the audit log read from a point in time (GET /v1/events?since=): the events of a
+	 * recent stretch without walking the log from either end. */
+	"CREATE INDEX events_at ON events (at, id);",
 };
 /* clang-format on */
 

@@ -1,13 +1,15 @@
 /* Fuzzes what the manager parses of a request head itself (libmicrohttpd splits the head into
  * method, target and header fields): the percent-decoding of the target, route matching over
  * the real route table, the digits-only integers of queries and paths, paging cursors and the
- * Authorization header's bearer credential (manager/reqparse.h, manager/router.c).
+ * Authorization header's bearer credential, the event stream's Last-Event-ID
+ * (manager/reqparse.h, manager/router.c).
  * The first input byte picks the method; the rest is used by every parser.
  * Invariants: decoding never lengthens and a decoded text has no NUL before its end; a matched
  * route's pattern, its {} filled with the captured parameters, is the path, and no parameter
  * is set past the pattern's last {}; an accepted integer is in range and prints back as the
  * input (leading zeros apart); an accepted cursor re-encodes to the input; an accepted bearer
- * token is non-empty visible ASCII inside the input. */
+ * token is non-empty visible ASCII inside the input; an accepted event id prints back as the
+ * input (leading zeros apart). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,25 @@ check_cursor(const char *s)
 	json_decref(next);
 }
 
+static void
+check_event_id(const char *s)
+{
+	char back[80], again[80];
+	int64_t a, a2;
+	uint64_t q, i, q2, i2;
+
+	if (reqparse_event_id(s, &a, &q, &i) < 0)
+		return;
+	snprintf(back, sizeof(back), "%lld-%llu-%llu", (long long)a, (unsigned long long)q,
+	    (unsigned long long)i);
+	if (a < 0 || reqparse_event_id(back, &a2, &q2, &i2) < 0 || a2 != a || q2 != q || i2 != i)
+		__builtin_trap();
+	snprintf(again, sizeof(again), "%lld-%llu-%llu", (long long)a2, (unsigned long long)q2,
+	    (unsigned long long)i2);
+	if (strcmp(back, again) != 0 || strlen(s) < strlen(back))
+		__builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -105,6 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[len] = '\0';
 	check_int(text);
 	check_cursor(text);
+	check_event_id(text);
 	n = strlen(text);
 	dec = reqparse_unescape(text);
 	if (dec > (int)n || (dec >= 0 && (size_t)dec != strlen(text)))

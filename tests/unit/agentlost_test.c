@@ -71,7 +71,7 @@ count_event(void *arg, const struct audit_event *e)
 static int
 lost_events(void)
 {
-	struct audit_filter f = {"agent.lost", "agent:1"};
+	struct audit_filter f = {.action = "agent.lost", .object = "agent:1"};
 	int n = 0;
 
 	audit_list(db, &f, 0, 100, count_event, &n);

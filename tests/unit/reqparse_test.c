@@ -58,6 +58,26 @@ main(void)
 	CHECK(reqparse_cursor("AAAA", &v) < 0, "a short cursor is refused");
 	CHECK(reqparse_cursor("", &v) < 0, "an empty cursor is refused");
 
+	{
+		int64_t a;
+		uint64_t q, i;
+
+		CHECK(reqparse_event_id("12-3-18446744073709551615", &a, &q, &i) == 0 && a == 12 &&
+			q == 3 && i == UINT64_MAX,
+		    "an event id: audit, seq, instance");
+		CHECK(reqparse_event_id("9223372036854775808-0-1", &a, &q, &i) < 0,
+		    "an audit id over INT64_MAX is refused");
+		CHECK(reqparse_event_id("1-18446744073709551616-1", &a, &q, &i) < 0,
+		    "a seq over UINT64_MAX is refused");
+		CHECK(reqparse_event_id("1-2", &a, &q, &i) < 0 &&
+			reqparse_event_id("1-2-3-", &a, &q, &i) < 0 &&
+			reqparse_event_id("-1-2-3", &a, &q, &i) < 0 &&
+			reqparse_event_id("1--3", &a, &q, &i) < 0 &&
+			reqparse_event_id("1-2-3 ", &a, &q, &i) < 0 &&
+			reqparse_event_id("", &a, &q, &i) < 0,
+		    "a part missing, a sign, a space: refused");
+	}
+
 	CHECK(reqparse_bearer("Bearer abc", 10, &tok, &toklen) == 0 && toklen == 3 &&
 		strncmp(tok, "abc", 3) == 0,
 	    "Bearer abc");

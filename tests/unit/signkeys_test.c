@@ -41,7 +41,7 @@ count_event(void *arg, const struct audit_event *e)
 static int64_t
 count_events(const char *action)
 {
-	struct audit_filter f = {action, NULL};
+	struct audit_filter f = {.action = action};
 
 	return audit_list(db, &f, 0, 1000, count_event, NULL);
 }

@@ -1,5 +1,6 @@
 /* The store of the audit log (db/audit.h) against a real SQLite file: append with and without
- * details, the filters by action and object, paging, a callback that stops. */
+ * details, the filters by action and object (whole and prefix), since, paging both ways, a
+ * callback that stops, the last id. */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static int
 list(
     struct db *db, const char *action, const char *object, int64_t after, int limit, struct seen *s)
 {
-	struct audit_filter f = {action, object};
+	struct audit_filter f = {.action = action, .object = object};
 
 	memset(s, 0, sizeof(*s));
 	return audit_list(db, &f, after, limit, on_event, s);
@@ -85,10 +86,64 @@ main(void)
 	memset(&s, 0, sizeof(s));
 	s.stop_at = 2;
 	{
-		struct audit_filter f = {NULL, NULL};
+		struct audit_filter f = {0};
 
 		CHECK(audit_list(db, &f, 0, 10, on_event, &s) == 2 && s.n == 2,
 		    "the callback stops the walk");
+	}
+	{
+		struct audit_filter f = {0};
+		int64_t last = -1;
+
+		f.desc = 1;
+		memset(&s, 0, sizeof(s));
+		CHECK(audit_list(db, &f, 0, 3, on_event, &s) == 3 &&
+			strcmp(s.actions[0], "grant.release") == 0 && s.ids[0] > s.ids[1] &&
+			s.ids[1] > s.ids[2],
+		    "desc: newest first");
+		int64_t cursor = s.ids[2];
+		memset(&s, 0, sizeof(s));
+		CHECK(audit_list(db, &f, cursor, 3, on_event, &s) == 1 &&
+			strcmp(s.actions[0], "pool.create") == 0 && s.ids[0] < cursor,
+		    "desc: the next page is older than the cursor");
+		CHECK(audit_last_id(db, &last) == 0 && last == cursor + 2, "the last id");
+
+		f.desc = 0;
+		f.action = "pool.";
+		f.action_prefix = 1;
+		memset(&s, 0, sizeof(s));
+		CHECK(audit_list(db, &f, 0, 10, on_event, &s) == 3 &&
+			strcmp(s.actions[2], "pool.create") == 0 && s.ids[1] < s.ids[2],
+		    "action prefix: every pool.* event, by id");
+		f.action = "pool.cre";
+		f.action_prefix = 0;
+		memset(&s, 0, sizeof(s));
+		CHECK(
+		    audit_list(db, &f, 0, 10, on_event, &s) == 0, "a whole action is not a prefix");
+		f.action = NULL;
+		f.object = "pool:";
+		f.object_prefix = 1;
+		f.desc = 1;
+		memset(&s, 0, sizeof(s));
+		CHECK(audit_list(db, &f, 0, 10, on_event, &s) == 3 &&
+			strcmp(s.objects[0], "pool:2") == 0 && strcmp(s.objects[2], "pool:1") == 0,
+		    "object prefix, newest first");
+		f.object = NULL;
+		f.since = T0 + 2;
+		memset(&s, 0, sizeof(s));
+		CHECK(audit_list(db, &f, 0, 10, on_event, &s) == 2 && s.at[0] == T0 + 3 &&
+			s.at[1] == T0 + 2,
+		    "since, newest first");
+		f.desc = 0;
+		f.action = "pool.";
+		f.action_prefix = 1;
+		memset(&s, 0, sizeof(s));
+		CHECK(audit_list(db, &f, 0, 10, on_event, &s) == 1 &&
+			strcmp(s.objects[0], "pool:2") == 0,
+		    "since and an action prefix");
+		f.action = "";
+		CHECK(audit_list(db, &f, 0, 10, on_event, &s) == ERR_INVALID,
+		    "an empty prefix is refused");
 	}
 	db_close(db);
 	return check_done();
