@@ -10,6 +10,7 @@ struct db;
 struct signkeys;
 struct ratelimit;
 struct agentlink;
+struct webroot;
 
 struct app {
 	struct db *db;
@@ -23,6 +24,7 @@ struct app {
 	int64_t agent_lost_after; /* seconds away before an agent's grants go on hold */
 	struct ratelimit *limiter; /* for the public enrollment endpoints; NULL: no limit */
 	struct agentlink *link; /* the state channel to the agents; NULL: none (tests) */
+	struct webroot *web; /* the dashboard's files, served at "/"; NULL: none */
 };
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "../db/admintoken.h"
 #include "body.h"
+#include "webroot.h"
 #include "../lib/text.h"
 
 struct app;
@@ -60,6 +61,8 @@ struct req {
 	int began; /* the handler has a transaction open (api_begin) */
 	struct req *next_waiting; /* in the list of requests waiting for the commit */
 	size_t drained; /* bytes of a refused body read and dropped */
+	struct webfile file; /* a dashboard file to send (has_file), see webroot.h */
+	int has_file;
 };
 
 typedef void (*handler_fn)(struct req *r);

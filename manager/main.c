@@ -30,6 +30,7 @@
 #include "ratelimit.h"
 #include "revoke.h"
 #include "signkeys.h"
+#include "webroot.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
@@ -43,6 +44,7 @@ struct options {
 	const char *listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
+	const char *web_dir; /* NULL: the default; "": no dashboard */
 	int check;
 	struct http_limits http;
 };
@@ -58,7 +60,7 @@ usage(FILE *f)
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
 	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
-	    "                       [--check]\n"
+	    "                       [--web-dir DIR] [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -81,6 +83,9 @@ usage(FILE *f)
 	    "  --http-body-timeout SECONDS  to send a request body (default 30)\n"
 	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
 	    "                       grants go on hold (default 300)\n"
+	    "  --web-dir DIR        the dashboard's files, served at / (default: web/ beside the\n"
+	    "                       directory of the program, else ../share/snaptun/web; \"\"\n"
+	    "                       serves none)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "  --help               print this and exit\n"
 	    "  --version            print the version and exit\n"
@@ -99,6 +104,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"log-level", required_argument, NULL, 'v'},
 	    {"check", no_argument, NULL, 'C'},
+	    {"web-dir", required_argument, NULL, 'W'},
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
 	    {"ack-ttl", required_argument, NULL, 'a'},
@@ -131,6 +137,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'C': o->check = 1; break;
+		case 'W': o->web_dir = optarg; break;
 		case 'r':
 			o->enroll_rate = args_number(
 			    "--enroll-rate", optarg, RATELIMIT_RATE_MIN, RATELIMIT_RATE_MAX);
@@ -187,6 +194,37 @@ check_dir(const char *what, const char *dir, int root_ok)
 
 	if (safedir_check(dir, root_ok, why, sizeof(why)) < 0)
 		fatalx("%s: %s", what, why);
+}
+
+/* The dashboard's directory: --web-dir, or, by default, web/ of the tree the program was built
+ * in (build/snaptun-manager -> web/) or of an installation (bin/ -> share/snaptun/web). A
+ * missing default only leaves the dashboard out; a missing --web-dir stops the start. */
+static struct webroot *
+open_web(const char *given)
+{
+	static const char *const rel[] = {"/../web", "/../share/snaptun/web"};
+	char exe[4096], dir[4096 + 32];
+	struct webroot *w;
+	ssize_t n;
+
+	if (given != NULL) {
+		if (given[0] == '\0')
+			return NULL;
+		if ((w = webroot_new(given)) == NULL)
+			fatal("--web-dir %s", given);
+		return w;
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s%s", exe, rel[i]);
+		if (access(dir, F_OK) == 0 && (w = webroot_new(dir)) != NULL)
+			return w;
+	}
+	log_info("no dashboard: neither web/ nor share/snaptun/web found near %s (--web-dir)", exe);
+	return NULL;
 }
 
 static int64_t
@@ -381,10 +419,13 @@ main(int argc, char **argv)
 	if ((loop = loop_new()) == NULL)
 		fatal("event loop");
 	app.link = agentlink_open(&app, o.state_dir, loop);
+	if ((app.web = open_web(o.web_dir)) != NULL)
+		log_info("dashboard: %s/ served from %s", url, webroot_dir(app.web));
 	write_url(o.state_dir, url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
 	serve(&app, http, loop);
 	http_close(http);
+	webroot_free(app.web);
 	agentlink_close(app.link);
 	loop_free(loop);
 	signkeys_close(app.keys);
