@@ -17,7 +17,7 @@ export const session = {
 	token: () => sessionStorage.getItem(KEY),
 	scope: null, // "admin", "read" or "provision" once known
 	set(token) { sessionStorage.setItem(KEY, token); },
-	clear() { sessionStorage.removeItem(KEY); this.scope = null; },
+	clear() { sessionStorage.clear(); this.scope = null; },
 };
 
 function headers(extra) {
@@ -80,23 +80,18 @@ export async function listAll(path, params, max = 10000) {
 	return items;
 }
 
-// What the token may do: GET /v1/admin-tokens is admin only, GET /v1/agents is for read and
-// admin, so the two answers tell the three scopes apart without a dedicated endpoint.
+// What the token may do, from the token itself (GET /v1/admin-tokens/self, any scope).
 export async function discoverScope() {
-	try {
-		await get('/v1/admin-tokens?limit=1');
-		return 'admin';
-	} catch (e) {
-		if (!(e instanceof ApiError) || e.status !== 403) throw e;
-	}
-	try {
-		await get('/v1/agents?limit=1');
-		return 'read';
-	} catch (e) {
-		if (!(e instanceof ApiError) || e.status !== 403) throw e;
-	}
-	return 'provision';
+	return (await get('/v1/admin-tokens/self')).scope;
 }
+
+// Endpoints other parts of the manager may not have (a manager older than the dashboard): once
+// one answered 404 (or 400 for a parameter), it is not asked again in this tab, so a missing
+// feature costs one refused request, not one per page visit or poll.
+export const absent = {
+	has: (what) => sessionStorage.getItem(`snaptun.absent.${what}`) === '1',
+	note: (what) => sessionStorage.setItem(`snaptun.absent.${what}`, '1'),
+};
 
 // Whether the token may change what a page shows: admin everything, provision join tokens only.
 export function mayWrite(what) {

@@ -35,7 +35,7 @@ function loginPage(reason) {
 		h('h2', {}, 'Log in'),
 		h('p', {}, 'Paste an admin token (or a read token, which sees everything and changes nothing). It is kept in this tab only (session storage) and sent with every request.'));
 	if (reason) box.append(h('div', { class: 'problem', role: 'alert' }, h('strong', {}, reason)));
-	box.append(form(null, [input('Token', 'token', { type: 'password', autocomplete: 'off', required: true, spellcheck: 'false', id: 'token' })], 'Log in', async (v, f) => {
+	box.append(form(null, [input('Token', 'token', { type: 'password', autocomplete: 'off', required: true, spellcheck: 'false', id: 'token' })], 'Log in', async (v) => {
 		const t = v.token.trim();
 		if (!t) throw new Error('enter a token');
 		session.set(t);
@@ -43,10 +43,8 @@ function loginPage(reason) {
 			session.scope = await discoverScope();
 		} catch (e) {
 			session.clear();
-			if (e instanceof ApiError && e.status === 401) {
-				const bad = f.querySelector('[name=token]');
-				bad.setAttribute('aria-invalid', 'true');
-			}
+			// The refusal is about the one input there is: mark it (showError does).
+			if (e instanceof ApiError && e.status === 401) e.field = 'token';
 			throw e;
 		}
 		if (location.hash === '' || location.hash === '#/login') location.hash = '#/overview';
@@ -95,7 +93,10 @@ document.getElementById('logout').addEventListener('click', () => {
 	location.hash = '#/login';
 	loginPage();
 });
+// A token that stops working while in use (revoked, expired): back to the login page. During
+// the login itself the form shows the refusal.
 window.addEventListener('snaptun:unauthorized', () => {
+	if (!session.scope) return;
 	if (stop) stop();
 	stop = null;
 	session.clear();

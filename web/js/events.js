@@ -1,7 +1,7 @@
 // Live events: GET /v1/events/stream read as Server-Sent Events through fetch() (EventSource
 // cannot send the Authorization header), resumed with Last-Event-ID after a drop; where the
 // stream does not exist (404), GET /v1/events is polled instead.
-import { ApiError, get, session, withQuery } from './api.js';
+import { absent, ApiError, get, session, withQuery } from './api.js';
 
 // follow(onEvent, onStatus) -> stop(). onEvent({id, type, data}) for each event, newest last;
 // onStatus(text) says how events arrive now.
@@ -14,7 +14,10 @@ export function follow(onEvent, onStatus) {
 		const h = { Accept: 'text/event-stream', Authorization: `Bearer ${session.token()}` };
 		if (lastId !== null) h['Last-Event-ID'] = lastId;
 		const res = await fetch('/v1/events/stream', { headers: h, signal: ctl.signal });
-		if (res.status === 404) return 'absent';
+		if (res.status === 404) {
+			absent.note('events-stream');
+			return 'absent';
+		}
 		if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
 		onStatus('live (event stream)');
 		const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -57,19 +60,18 @@ export function follow(onEvent, onStatus) {
 	// Polling: the newest page with order=desc; a manager without it (400 naming "order") is
 	// read forwards from the last full page's cursor, so only new events are fetched.
 	async function poll() {
-		let desc = true;
 		let after = '';
 		let seen = 0;
 		onStatus('polling every 5 s');
 		while (!stopped) {
 			try {
 				let items;
-				if (desc) {
+				if (!absent.has('events-desc')) {
 					try {
 						items = (await get('/v1/events?order=desc&limit=20')).items.reverse();
 					} catch (e) {
 						if (!(e instanceof ApiError) || e.status !== 400 || e.field !== 'order') throw e;
-						desc = false;
+						absent.note('events-desc');
 						continue;
 					}
 				} else {
@@ -95,6 +97,7 @@ export function follow(onEvent, onStatus) {
 
 	(async () => {
 		let backoff = 1000;
+		if (absent.has('events-stream')) return poll();
 		while (!stopped) {
 			try {
 				const how = await stream();

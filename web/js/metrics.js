@@ -1,6 +1,6 @@
 // Reading GET /metrics (Prometheus text exposition) for the overview, with the JSON API's own
 // counters as a fallback where the endpoint is missing or a series is absent.
-import { get, getText, listAll } from './api.js';
+import { absent, get, getText, listAll } from './api.js';
 
 // "name{a="x",b="y"} 12.5" lines -> [{name, labels, value}]; comments and junk are skipped.
 export function parseProm(text) {
@@ -24,16 +24,14 @@ export function series(samples, name) {
 	return samples.filter((s) => s.name === name);
 }
 
-let metricsMissing = false;
-
 // One snapshot for the overview: {source, bytes: {up, down}, agentsConnected, sessions,
 // tokens: {state: n}, pools: {pool: {state: n}}}; fields the metrics lack come from the API.
 export async function snapshot() {
 	let samples = null;
-	if (!metricsMissing) {
+	if (!absent.has('metrics')) {
 		try {
 			const text = await getText('/metrics');
-			if (text === null) metricsMissing = true;
+			if (text === null) absent.note('metrics');
 			else samples = parseProm(text);
 		} catch {
 			samples = null;

@@ -1,6 +1,6 @@
 // Events: the audit log, paged and filtered by action and object; newest first where the
 // manager supports order=desc.
-import { ApiError, get } from '../api.js';
+import { absent, ApiError, get } from '../api.js';
 import { form, h, input, pagedTable, select } from '../ui.js';
 
 export function render(main) {
@@ -21,10 +21,15 @@ export function render(main) {
 	// first and the choice goes away.
 	(async () => {
 		let params = { order: 'desc' };
-		try {
-			await get('/v1/events?order=desc&limit=1');
-		} catch (e) {
-			if (!(e instanceof ApiError) || e.field !== 'order') throw e;
+		if (!absent.has('events-desc')) {
+			try {
+				await get('/v1/events?order=desc&limit=1');
+			} catch (e) {
+				if (!(e instanceof ApiError) || e.field !== 'order') throw e;
+				absent.note('events-desc');
+			}
+		}
+		if (absent.has('events-desc')) {
 			params = {};
 			orderSel.remove();
 		}
