@@ -125,6 +125,7 @@ export function describe(ev) {
 	if (d && typeof d === 'object') {
 		const what = d.action || ev.type;
 		const parts = [d.at ? d.at.replace('T', ' ').replace('Z', '') : '', what, d.object || '', d.actor ? `by ${d.actor}` : ''];
+		if (d.reason) parts.push(d.reason);
 		if (!d.action) for (const k of ['pssid', 'address', 'agent', 'session', 'id']) if (d[k] !== undefined) parts.push(`${k} ${d[k]}`);
 		return parts.filter(Boolean).join(' · ');
 	}

@@ -116,6 +116,11 @@ export function fmtBytes(n) {
 	return `${i ? n.toFixed(1) : n} ${u[i]}`;
 }
 
+// Times as the API writes them (RFC 3339 UTC) are shown the readable way.
+function cellText(v) {
+	return typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(v) ? fmtTime(v) : v;
+}
+
 // A paged table of a list endpoint: columns [{title, cell(item), num}], a cursor stack for
 // "Previous", reload() to refetch the current page (live lists), filters set by setParams().
 export function pagedTable(path, columns, opts = {}) {
@@ -147,7 +152,7 @@ export function pagedTable(path, columns, opts = {}) {
 			h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : undefined }, c.title)))),
 			h('tbody', {}, items.length === 0
 				? h('tr', {}, h('td', { colspan: columns.length, class: 'muted' }, opts.empty || 'Nothing here.'))
-				: items.map((it) => h('tr', { 'data-id': opts.key ? opts.key(it) : it.id }, columns.map((c) => h('td', { class: c.num ? 'num' : undefined }, c.cell(it)))))));
+				: items.map((it) => h('tr', { 'data-id': opts.key ? opts.key(it) : it.id }, columns.map((c) => h('td', { class: c.num ? 'num' : undefined }, cellText(c.cell(it))))))));
 		if (opts.caption) table.prepend(h('caption', { class: 'muted' }, opts.caption));
 		clear(wrap).append(table);
 		prev.disabled = stack.length === 0;

@@ -56,7 +56,7 @@ export function render(main) {
 					: h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No agent has attached yet.')))));
 			clear(poolBox).append(pools.length ? h('table', {}, h('thead', {}, h('tr', {}, ['Pool', 'Prefix', 'Used', 'Assigned', 'On hold', 'Reserved', 'Free'].map((t) => h('th', { scope: 'col' }, t)))),
 				h('tbody', {}, pools.map((p) => {
-					const m = snap.pools && snap.pools[p.name];
+					const m = snap.pools && (snap.pools[p.name] || snap.pools[String(p.id)]);
 					const v = (k, api) => (m && m[k] !== undefined ? m[k] : p[api]);
 					const used = v('assigned', 'assigned') + v('on_hold', 'on_hold') + v('reserved', 'reserved');
 					const size = v('size', 'size') || 0;
