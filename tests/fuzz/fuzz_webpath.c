@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char c = p[i];
 			int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
-			if (!plain || (c == '/' && i + 1 < size && (p[i + 1] == '/' || p[i + 1] == '.')))
+			if (!plain ||
+			    (c == '/' && i + 1 < size && (p[i + 1] == '/' || p[i + 1] == '.')))
 				__builtin_trap();
 		}
 		if (size > 1 && p[size - 1] == '/')

@@ -37,9 +37,10 @@ main(void)
 {
 	static const char *const good[] = {"/", "/index.html", "/app.css", "/js/app.js",
 	    "/js/pages/overview.js", "/favicon.svg", "/a-b_c.d.js"};
-	static const char *const bad[] = {"", "index.html", "/..", "/../etc/passwd", "/js/../app.js",
-	    "/.hidden.js", "/js/.x.js", "//app.js", "/js//app.js", "/js/", "/README.md", "/app",
-	    "/app.js/", "/a%2e.js", "/a b.js", "/a\\b.js", "/.js", "/a/b/c/d/e/f/g/h/i.js"};
+	static const char *const bad[] = {"", "index.html", "/..", "/../etc/passwd",
+	    "/js/../app.js", "/.hidden.js", "/js/.x.js", "//app.js", "/js//app.js", "/js/",
+	    "/README.md", "/app", "/app.js/", "/a%2e.js", "/a b.js", "/a\\b.js", "/.js",
+	    "/a/b/c/d/e/f/g/h/i.js"};
 	char root[512], out[600], sub[600], link[600];
 	const char *type = NULL;
 	struct webroot *w;

@@ -18,6 +18,11 @@ export function follow(onEvent, onStatus) {
 			absent.note('events-stream');
 			return 'absent';
 		}
+		if (res.status === 401) {
+			// The token died while the page was open: the shell goes back to the login.
+			window.dispatchEvent(new Event('snaptun:unauthorized'));
+			return 'refused';
+		}
 		if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
 		onStatus('live (event stream)');
 		const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -102,6 +107,7 @@ export function follow(onEvent, onStatus) {
 			try {
 				const how = await stream();
 				if (how === 'absent') return poll();
+				if (how === 'refused') return;
 				backoff = 1000;
 			} catch (e) {
 				if (stopped) return;
