@@ -242,6 +242,66 @@ try {
 		});
 	});
 
+	await check('30 join tokens in one go, and the list pages with the cursor (Next, Previous)', async () => {
+		await go(page, 'join-tokens');
+		await page.fill('input[name=count]', '30');
+		await page.fill('input[name=labels]', 'fleet=paging');
+		await page.click('button:has-text("Create")');
+		await page.waitForSelector('.notice:has-text("30 join tokens created")');
+		assert((await page.$$('#new-tokens .secret')).length === 30, 'not 30 secrets shown');
+		await page.waitForSelector('.pager span:has-text("page 1, 25 shown, more after")');
+		const first = await page.$$eval('tr[data-id]', (rs) => rs.map((r) => r.dataset.id));
+		await page.click('button:has-text("Next →")');
+		await page.waitForSelector('.pager span:has-text("page 2, 7 shown")');
+		const second = await page.$$eval('tr[data-id]', (rs) => rs.map((r) => r.dataset.id));
+		assert(second.every((id) => !first.includes(id)) && Number(second[0]) > Number(first[24]), `pages overlap: ${first} / ${second}`);
+		assert(await page.isDisabled('button:has-text("Next →")'), 'Next enabled on the last page');
+		await page.click('button:has-text("← Previous")');
+		await page.waitForSelector('.pager span:has-text("page 1, 25 shown")');
+	});
+
+	await check('join tokens filtered by state: revoking one moves it to aborted', async () => {
+		await page.click('tr[data-id="3"] button:has-text("Revoke")');
+		await page.waitForSelector('.notice:has-text("Join token 3 aborted")');
+		await page.selectOption('select[name=state]', 'aborted');
+		await page.click('button:has-text("Filter")');
+		await page.waitForSelector('.pager span:has-text("page 1, 1 shown")');
+		assert(/aborted/.test(await page.innerText('tr[data-id="3"]')), 'token 3 is not listed as aborted');
+	});
+
+	await check('a client is renamed and gets a minted access token shown once', async () => {
+		await go(page, 'clients');
+		await page.click('button:has-text("Manage web-client")');
+		await page.fill('input[name=name]', 'web-client-2');
+		await page.click('button:has-text("Rename")');
+		await page.waitForSelector('.notice:has-text("renamed to web-client-2")');
+		await page.waitForSelector('td:has-text("web-client-2")');
+		await page.click('button:has-text("Mint access token")');
+		const code = await page.waitForSelector('.secret code');
+		assert(/^ey[\w-]+\.[\w-]+\.[\w-]+$/.test(await code.innerText()), 'not a JWS');
+	});
+
+	await check('a pssid is revoked and the revocation lifted', async () => {
+		await go(page, 'revocations');
+		await page.fill('input[name=pssid]', '3d9f6b2e-1a4c-4f8d-b7e5-9c0a2d4f6e81');
+		await page.fill('input[name=reason]', 'stolen laptop');
+		await page.click('button:has-text("Revoke")');
+		await page.waitForSelector('td:has-text("stolen laptop")');
+		await shot(page, 'revocations');
+		await page.click('tr[data-id="3d9f6b2e-1a4c-4f8d-b7e5-9c0a2d4f6e81"] button:has-text("Lift")');
+		await page.waitForSelector('.notice:has-text("lifted")');
+		await page.waitForSelector('td:has-text("Nothing is revoked")');
+	});
+
+	await check('rotating the signing key makes a new active key and keeps the old one verifying', async () => {
+		await go(page, 'keys');
+		await page.waitForSelector('td:has-text("active")');
+		await page.click('button:has-text("Rotate the signing key")');
+		await page.waitForSelector('.notice:has-text("New active key")');
+		await page.waitForFunction(() => [...document.querySelectorAll('tbody td:nth-child(3)')].map((t) => t.textContent).sort().join() === 'active,verify');
+		await shot(page, 'keys');
+	});
+
 	await check('at 390 px wide every page fits without horizontal scrolling of the page', async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		for (const name of ['overview', 'pools', 'sessions', 'join-tokens', 'events']) {
