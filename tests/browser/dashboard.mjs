@@ -6,6 +6,7 @@
 // Environment: URL (the manager), ADMIN and READ (tokens), CLIENT (snaptun-client), WORK (a
 // scratch directory), OUT (where the screenshots go), CHROMIUM (default /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { chromium } from 'playwright-core';
 
 const env = (k) => {
@@ -54,6 +55,26 @@ function isExpected(e) {
 	return expected.some(([st, p]) => e.text.includes(`status of ${st} `) && new globalThis.URL(e.url).pathname + new globalThis.URL(e.url).search === p);
 }
 
+// An IPv4/UDP packet of size bytes from src to dst (header checksum set; the UDP checksum 0,
+// which IPv4 allows).
+function ipv4Udp(src, dst, size) {
+	const b = Buffer.alloc(size);
+	b[0] = 0x45;
+	b.writeUInt16BE(size, 2);
+	b[8] = 64;
+	b[9] = 17;
+	src.split('.').forEach((o, i) => { b[12 + i] = Number(o); });
+	dst.split('.').forEach((o, i) => { b[16 + i] = Number(o); });
+	let sum = 0;
+	for (let i = 0; i < 20; i += 2) sum += b.readUInt16BE(i);
+	while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+	b.writeUInt16BE(~sum & 0xffff, 10);
+	b.writeUInt16BE(40000, 20);
+	b.writeUInt16BE(9, 22);
+	b.writeUInt16BE(size - 20, 24);
+	return b;
+}
+
 function watch(page, label) {
 	page.on('console', (m) => {
 		if (m.type() === 'error') consoleErrors.push({ label, text: m.text(), url: m.location().url || URL });
@@ -83,6 +104,7 @@ async function go(page, name) {
 expect(401, '/v1/admin-tokens/self');
 expect(409, '/v1/pools');
 expect(403, '/v1/pools');
+expect(400, '/v1/grants?pool=x1&limit=25');
 // Endpoints of the issue's other parts (metrics, the event stream, events newest first) may be
 // missing from this manager: the dashboard asks once per tab, and falls back.
 async function missing(path) {
@@ -208,6 +230,37 @@ try {
 		await page.waitForSelector(`tr[data-id="${sessionId}"]`, { state: 'detached', timeout: 15000 });
 	});
 
+	// Traffic through the client's relay (each UDP datagram is one IP packet into the tunnel):
+	// the overview's chart must show uplink above zero once the agent's STATS report it.
+	await check('the throughput chart shows the uplink traffic a client sends', async () => {
+		await go(page, 'overview');
+		let relay = null;
+		for (let i = 0; i < 100 && !relay; i++) {
+			const st = spawnSync(CLIENT, ['status', '--json', '--control', `${WORK}/web.sock`], { encoding: 'utf8', timeout: 5000 });
+			const m = /"device": ?"relay 127\.0\.0\.1:(\d+)"/.exec(st.stdout || '');
+			const up = /"state": ?"up"/.test(st.stdout || '');
+			const addr = /"address": ?"([\d.]+)"/.exec(st.stdout || '');
+			if (m && up && addr) relay = { port: Number(m[1]), addr: addr[1] };
+			else await new Promise((r) => setTimeout(r, 200));
+		}
+		assert(relay, 'the client did not come up again after the kill');
+		const sock = dgram.createSocket('udp4');
+		const pkt = ipv4Udp(relay.addr, '10.77.0.9', 1000);
+		const end = Date.now() + 20000;
+		let seen = false;
+		while (!seen && Date.now() < end) {
+			for (let i = 0; i < 50; i++) sock.send(pkt, relay.port, '127.0.0.1');
+			await new Promise((r) => setTimeout(r, 250));
+			seen = await page.evaluate(() => {
+				const pts = document.querySelector('svg.chart polyline.up').getAttribute('points').trim();
+				return pts !== '' && pts.split(' ').some((p) => Number(p.split(',')[1]) < 150);
+			});
+		}
+		sock.close();
+		assert(seen, 'the uplink line stayed at zero for 20 s');
+		await shot(page, 'overview-traffic');
+	});
+
 	await check('the overview counts sessions and shows recent events live', async () => {
 		await go(page, 'overview');
 		await page.waitForFunction(() => document.querySelectorAll('#recent-events li').length > 0, null, { timeout: 15000 });
@@ -224,6 +277,18 @@ try {
 			await shot(page, name);
 		});
 	}
+
+	await check('a bad filter is refused with the problem naming the parameter, its input marked', async () => {
+		await go(page, 'grants');
+		await page.fill('input[name=pool]', 'x1');
+		await page.click('button:has-text("Filter")');
+		const alert = await page.waitForSelector('.problem[role=alert]');
+		assert(/Invalid request/.test(await alert.innerText()) && /Field: pool/.test(await alert.innerText()), await alert.innerText());
+		assert((await page.getAttribute('input[name=pool]', 'aria-invalid')) === 'true', 'pool not marked invalid');
+		await page.fill('input[name=pool]', '');
+		await page.click('button:has-text("Filter")');
+		await page.waitForSelector('.problem[role=alert]', { state: 'detached' });
+	});
 
 	await check('the grant history opens from the grants page', async () => {
 		await go(page, 'grants');

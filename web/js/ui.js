@@ -137,13 +137,15 @@ export function pagedTable(path, columns, opts = {}) {
 	let cursor = '';
 	let nextCursor = null;
 
-	async function load() {
+	// raise: a filter's own form shows the problem (and marks the parameter it names).
+	async function load(raise) {
 		try {
 			const page = await get(withQuery(path, { ...params, limit, after: cursor }));
 			showError(errors, null);
 			nextCursor = page.next;
 			render(page.items);
 		} catch (err) {
+			if (raise) throw err;
 			showError(errors, err);
 		}
 	}
@@ -159,11 +161,11 @@ export function pagedTable(path, columns, opts = {}) {
 		next.disabled = !nextCursor;
 		info.textContent = `page ${stack.length + 1}, ${items.length} shown${nextCursor ? ', more after' : ''}`;
 	}
-	prev.addEventListener('click', () => { cursor = stack.pop() || ''; load(); });
-	next.addEventListener('click', () => { stack.push(cursor); cursor = nextCursor; load(); });
-	root.reload = load;
-	root.setParams = (p) => { params = p; stack = []; cursor = ''; return load(); };
-	load();
+	prev.addEventListener('click', () => { cursor = stack.pop() || ''; load(false); });
+	next.addEventListener('click', () => { stack.push(cursor); cursor = nextCursor; load(false); });
+	root.reload = () => load(false);
+	root.setParams = (p) => { params = p; stack = []; cursor = ''; return load(true); };
+	load(false);
 	return root;
 }
 
