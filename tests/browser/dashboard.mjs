@@ -412,6 +412,17 @@ try {
 		assert(res.status === 403 && res.type === 'application/problem+json' && res.body.title === 'Forbidden', JSON.stringify(res));
 	});
 
+	await check('a provision token sees the join tokens and pools pages only, and may create join tokens', async () => {
+		await rpage.click('#logout');
+		await login(rpage, env('PROVISION'));
+		await rpage.waitForSelector('#nav a[href="#/join-tokens"][aria-current="page"]');
+		const shown = await rpage.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.getAttribute('href')));
+		assert(shown.join() === '#/pools,#/join-tokens', `nav: ${shown}`);
+		assert(!(await rpage.isDisabled('button:has-text("Create")')), 'Create disabled for provision');
+		await rpage.goto(`${URL}/#/sessions`);
+		await rpage.waitForSelector('#nav a[href="#/join-tokens"][aria-current="page"]');
+	});
+
 	await check('logging out forgets the token', async () => {
 		await rpage.click('#logout');
 		await rpage.waitForSelector('#token');

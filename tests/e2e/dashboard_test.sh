@@ -3,7 +3,8 @@
 # tests/browser/dashboard.mjs drives Debian's Chromium headless through Playwright (playwright-core
 # from npm, `make deps`): log in by keyboard, create a pool and join tokens, start snaptun-client
 # with the dashboard's token, see its session appear live, kill it and see it go, check that a
-# read token gets disabled controls and a 403 past them, and that no page logs a console error.
+# read token gets disabled controls and a 403 past them, that a provision token sees its two
+# pages only, and that no page logs a console error.
 # Screenshots of every page go to $DASHBOARD_OUT (default $BUILD/tests/dashboard). First, with
 # node alone, tests/browser/events_stream.mjs checks the dashboard's event-stream reader.
 # Run from the repository root: BUILD=build bash tests/e2e/dashboard_test.sh
@@ -47,10 +48,13 @@ tunnel_env
 api POST /v1/admin-tokens '{"name":"dashboard-reader","scope":"read"}'
 [ "$STATUS" = 201 ] || e2e_bail "a read token (POST /v1/admin-tokens -> $STATUS)"
 READ=$(jget .token)
+api POST /v1/admin-tokens '{"name":"dashboard-provisioner","scope":"provision"}'
+[ "$STATUS" = 201 ] || e2e_bail "a provision token (POST /v1/admin-tokens -> $STATUS)"
+PROVISION=$(jget .token)
 
 rm -rf "$OUT" && mkdir -p "$OUT" || e2e_bail "cannot create $OUT"
-tap_in env URL="$URL" ADMIN="$TOKEN" READ="$READ" CLIENT="$CLIENT" WORK="$E2E_TMP" OUT="$OUT" \
-    CHROMIUM="$CHROMIUM" timeout 240 node tests/browser/dashboard.mjs
+tap_in env URL="$URL" ADMIN="$TOKEN" READ="$READ" PROVISION="$PROVISION" CLIENT="$CLIENT" \
+    WORK="$E2E_TMP" OUT="$OUT" CHROMIUM="$CHROMIUM" timeout 240 node tests/browser/dashboard.mjs
 
 shots=$(find "$OUT" -name '*.png' -size +1k | wc -l)
 check "a screenshot of each page in $OUT ($shots)" test "$shots" -ge 12

@@ -68,11 +68,16 @@ async function route() {
 			return loginPage(e instanceof ApiError ? `${e.title}: ${e.detail}` : String(e));
 		}
 	}
-	const name = location.hash.replace(/^#\/?/, '') || 'overview';
-	const [title, page] = pages[name] || pages.overview;
+	// A provision token reads pools and manages join tokens, nothing else: only those pages.
+	const allowed = session.scope === 'provision' ? ['join-tokens', 'pools'] : Object.keys(pages);
+	let name = location.hash.replace(/^#\/?/, '') || allowed[0];
+	if (!allowed.includes(name)) name = allowed[0];
+	const [title, page] = pages[name];
+	for (const a of document.querySelectorAll('#nav a')) a.hidden = !allowed.includes(a.getAttribute('href').slice(2));
 	document.getElementById('nav').hidden = false;
 	document.getElementById('who').hidden = false;
-	document.getElementById('scope').textContent = `scope: ${session.scope}${session.scope === 'admin' ? '' : ' (read-only controls disabled)'}`;
+	const limits = { admin: '', read: ' (read only: the controls that change something are disabled)', provision: ' (join tokens only)' };
+	document.getElementById('scope').textContent = `scope: ${session.scope}${limits[session.scope] ?? ''}`;
 	for (const a of document.querySelectorAll('#nav a'))
 		if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');

@@ -1,6 +1,6 @@
 // Pools: list with utilisation, create, edit the hold time, reservations (list, reserve an
 // address, delete).
-import { request } from '../api.js';
+import { request, session } from '../api.js';
 import { clear, form, h, input, notice, pagedTable, select, writeButton } from '../ui.js';
 
 function utilisation(p) {
@@ -21,7 +21,7 @@ export function render(main) {
 		{ title: 'Hold (s)', cell: (p) => p.hold_seconds, num: true },
 		{ title: 'Mode', cell: (p) => `${p.mode}, ${p.strategy}` },
 		{ title: 'Gateway', cell: (p) => p.gateway || '—' },
-		{ title: '', cell: (p) => h('button', { type: 'button', onclick: () => open(p) }, `Manage ${p.name}`) },
+		{ title: '', cell: (p) => (session.scope === 'provision' ? '' : h('button', { type: 'button', onclick: () => open(p) }, `Manage ${p.name}`)) },
 	], { empty: 'No pools yet: create one below.' });
 
 	function open(p) {
