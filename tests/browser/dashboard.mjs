@@ -152,6 +152,22 @@ try {
 		await shot(page, 'overview');
 	});
 
+	await check('the keyboard alone reaches the navigation from the page, and Enter opens a page there', async () => {
+		// A page takes the focus when it opens; the header's controls are just before it.
+		assert(await page.evaluate(() => document.activeElement.id === 'main'), 'the page does not have the focus');
+		await page.keyboard.press('Shift+Tab');
+		assert((await page.evaluate(() => document.activeElement.textContent)) === 'Log out', 'Shift+Tab is not on Log out');
+		await page.keyboard.press('Shift+Tab');
+		const label = await page.evaluate(() => document.activeElement.textContent);
+		assert(label === 'Events', `the second Shift+Tab is on "${label}"`);
+		await page.keyboard.press('Enter');
+		await page.waitForSelector('#nav a[href="#/events"][aria-current="page"]');
+		assert(await page.evaluate(() => document.activeElement.id === 'main'), 'the new page does not have the focus');
+		await page.keyboard.press('Tab');
+		const first = await page.evaluate(() => document.activeElement.getAttribute('name'));
+		assert(first === 'action', `Tab from the page is on "${first}", not its first filter`);
+	});
+
 	let poolId = null;
 	await check('a pool created in the dashboard is listed with its utilisation', async () => {
 		await go(page, 'pools');
