@@ -1,7 +1,7 @@
 # snaptun — one build for everything. `make help` lists the targets.
 #
 #   make                  build the programs
-#   make deps             install missing Debian packages (silent when all are there)
+#   make deps             install missing Debian packages and the browser test's npm package
 #   make run              deps + build + start the manager on ./var, print URL and admin token
 #   make test             unit and end-to-end tests (SANITIZE=address,undefined for ASan/UBSan)
 #   make bench            benchmarks, each beside a reference measured in the same run
@@ -48,7 +48,11 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
             libjwt-gnutls-dev libjansson-dev libsodium-dev libcurl4-gnutls-dev gnutls-bin curl sqlite3 \
             iproute2 iputils-ping procps clang libclang-rt-14-dev clang-format wrk iperf3 \
-            wireguard-go wireguard-tools openvpn prometheus
+            wireguard-go wireguard-tools openvpn prometheus chromium
+# The dashboard's browser test: Node.js from Debian unless a node is installed already (a
+# NodeSource build brings its own npm, which Debian's npm package would conflict with), and
+# playwright-core from the npm registry into ./node_modules, pinned by package-lock.json.
+NODE_PKGS := nodejs npm
 
 # The layers, each its own archive, linked only into what may use it. A call across a layer
 # boundary the wrong way is a link error:
@@ -116,6 +120,15 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    $$missing libjwt-dev- >/dev/null; \
 	fi
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing: $(NODE_PKGS)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    $(NODE_PKGS) >/dev/null; \
+	fi
+	@[ -f node_modules/playwright-core/package.json ] || \
+	  npm ci --no-audit --no-fund --silent
 
 # Every object may include a generated header: they all wait for protoc-c (order-only; -MMD
 # records the real dependency after the first build).

@@ -45,6 +45,7 @@ void api_grants_history(struct req *r);
 void api_admin_tokens_list(struct req *r);
 void api_admin_tokens_create(struct req *r);
 void api_admin_tokens_delete(struct req *r);
+void api_admin_tokens_self(struct req *r);
 
 void api_join_tokens_create(struct req *r);
 void api_join_tokens_list(struct req *r);

@@ -126,3 +126,13 @@ api_admin_tokens_delete(struct req *r)
 	if (rv == 0)
 		reply_empty(r, 204);
 }
+
+/* The token of the request itself, so that a client (the dashboard) can tell what it may do
+ * without trying: any scope may ask. */
+void
+api_admin_tokens_self(struct req *r)
+{
+	reply_json(r, 200,
+	    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)r->token_id, "name", r->actor, "scope",
+		admintoken_scope_str(r->scope)));
+}

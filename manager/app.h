@@ -12,6 +12,7 @@ struct ratelimit;
 struct agentlink;
 struct metrics;
 struct evstream;
+struct webroot;
 
 struct app {
 	struct db *db;
@@ -27,6 +28,7 @@ struct app {
 	struct agentlink *link; /* the state channel to the agents; NULL: none (tests) */
 	struct metrics *metrics; /* the process's counts (metrics.h); NULL: none (tests) */
 	struct evstream *events; /* the live event stream; NULL: none (tests) */
+	struct webroot *web; /* the dashboard's files, served at "/"; NULL: none */
 };
 
 #endif

@@ -88,6 +88,7 @@ struct http {
 	struct conn_queue heads, bodies; /* connections by the deadline of their phase */
 	struct http_stream *streams;
 	int access_log;
+	int serve_web; /* unmatched paths outside /v1 go to the dashboard's files */
 };
 
 /* ---- connections and their deadlines ---- */
@@ -509,6 +510,53 @@ send_stream(struct req *r)
 	return ret;
 }
 
+/* The dashboard's pages may load only what the manager itself serves, no inline script or
+ * style, and may not be framed (clickjacking); API replies may load nothing at all. Neither is
+ * ever sniffed into another type. */
+#define CSP_WEB \
+	"default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; " \
+	"object-src 'none'"
+#define CSP_API "default-src 'none'; frame-ancestors 'none'"
+
+static void
+security_headers(struct MHD_Response *resp, int web)
+{
+	MHD_add_response_header(resp, "Content-Security-Policy", web ? CSP_WEB : CSP_API);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+/* A dashboard file, or 304 when the browser's copy is current. MHD owns the descriptor from
+ * here (it closes it with the response). */
+static enum MHD_Result
+send_file(struct req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->status == 304) {
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_fd64(r->file.size, r->file.fd);
+		if (resp != NULL)
+			r->has_file = 0;
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	if (r->status == 200)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->file.type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->file.etag);
+	/* Revalidated on every load (the ETag makes that a 304), so an upgraded manager's
+	 * dashboard is never mixed with a cached older one. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	security_headers(resp, 1);
+	ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	log_debug("%s %s -> %u", r->method, r->path, r->status);
+	return ret;
+}
+
 static enum MHD_Result
 send_reply(struct req *r)
 {
@@ -519,6 +567,8 @@ send_reply(struct req *r)
 
 	if (r->stream != NULL && r->status == 200)
 		return send_stream(r);
+	if (r->has_file && r->reply == NULL)
+		return send_file(r);
 	if (r->text != NULL) {
 		text = r->text;
 		r->text = NULL;
@@ -544,6 +594,7 @@ send_reply(struct req *r)
 			: r->is_problem     ? "application/problem+json"
 					    : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	security_headers(resp, 0);
 	if (r->location[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 	if (r->allow[0] != '\0')
@@ -861,6 +912,27 @@ check_head(struct req *r, const char *url)
 	return 0;
 }
 
+/* A path outside the API, answered from the dashboard's files when there are any. Only GET
+ * and HEAD; a 404 is problem+json like any other. */
+static void
+begin_web(struct req *r, const char *method, const char *url)
+{
+	const char *inm;
+
+	if (strcmp(r->method, "GET") != 0) {
+		snprintf(r->allow, sizeof(r->allow), "GET, HEAD");
+		reply_problem(r, 405, NULL, "%s is not allowed here (allowed: GET, HEAD)", method);
+		return;
+	}
+	if (webroot_open(r->app->web, url, &r->file) < 0) {
+		reply_problem(r, 404, NULL, "no such resource");
+		return;
+	}
+	r->has_file = 1;
+	inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	r->status = webroot_etag_matches(inm, r->file.etag) ? 304 : 200;
+}
+
 /* Everything that can be decided from the request head. */
 static void
 begin_request(struct http *h, struct req *r, const char *method, const char *url)
@@ -880,6 +952,9 @@ begin_request(struct http *h, struct req *r, const char *method, const char *url
 			snprintf(r->allow, sizeof(r->allow), "%s", allow);
 			reply_problem(
 			    r, 405, NULL, "%s is not allowed here (allowed: %s)", method, allow);
+		} else if (h->serve_web && r->app->web != NULL && strncmp(url, "/v1/", 4) != 0 &&
+		    strcmp(url, "/v1") != 0) {
+			begin_web(r, method, url);
 		} else {
 			reply_problem(r, 404, NULL, "no such resource");
 		}
@@ -1126,6 +1201,8 @@ on_completed(
 		access_line(r, toe);
 	if (r->stream != NULL)
 		stream_done(r->stream);
+	if (r->has_file)
+		close(r->file.fd);
 	json_decref(r->reply);
 	json_decref(r->json);
 	free(r->text);
@@ -1197,6 +1274,12 @@ void
 http_access_log(struct http *h, int on)
 {
 	h->access_log = on;
+}
+
+void
+http_serve_web(struct http *h, int on)
+{
+	h->serve_web = on;
 }
 
 void

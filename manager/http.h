@@ -10,6 +10,7 @@
 
 #include "../db/admintoken.h"
 #include "body.h"
+#include "webroot.h"
 #include "../lib/text.h"
 
 struct app;
@@ -64,6 +65,8 @@ struct req {
 	struct req *next_waiting; /* in the list of requests waiting for the commit */
 	struct http_stream *stream; /* the reply is a stream (reply_stream) */
 	size_t drained; /* bytes of a refused body read and dropped */
+	struct webfile file; /* a dashboard file to send (has_file), see webroot.h */
+	int has_file;
 };
 
 typedef void (*handler_fn)(struct req *r);
@@ -126,6 +129,9 @@ void http_close(struct http *h);
 /* With on, log every request at info when its reply is done: method, route template (never
  * the path, which may name a secret's id), status, duration and source address. */
 void http_access_log(struct http *h, int on);
+/* With on, a GET or HEAD of a path outside /v1 that no route matches is a file of the
+ * dashboard (app->web); off (the default, --metrics-listen): 404. */
+void http_serve_web(struct http *h, int on);
 
 /* The fd to poll for input, running pending work, and the next deadline in ms (-1: none). */
 int http_fd(struct http *h);

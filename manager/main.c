@@ -33,6 +33,7 @@
 #include "revoke.h"
 #include "sessions.h"
 #include "signkeys.h"
+#include "webroot.h"
 
 #define SWEEP_INTERVAL_NS (5ull * 1000000000u)
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
@@ -47,6 +48,7 @@ struct options {
 	const char *metrics_listen;
 	const char *state_dir;
 	const char *tls_cert, *tls_key;
+	const char *web_dir; /* NULL: the default; "": no dashboard */
 	int check;
 	unsigned max_event_streams;
 	int access_log;
@@ -66,7 +68,8 @@ usage(FILE *f)
 	    "                       [--http-max-conns N] [--http-reserve N]\n"
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
 	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
-	    "                       [--max-event-streams N] [--check]\n"
+	    "                       [--max-event-streams N] [--web-dir DIR]\n"
+	    "                       [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT   admin API address (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -95,6 +98,9 @@ usage(FILE *f)
 	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
 	    "                       grants go on hold (default 300)\n"
 	    "  --max-event-streams N  subscribers of /v1/events/stream at once (default 64)\n"
+	    "  --web-dir DIR        the dashboard's files, served at / (default: web/ beside the\n"
+	    "                       directory of the program, else ../share/snaptun/web; \"\"\n"
+	    "                       serves none)\n"
 	    "  --check              check the configuration and the database, then exit\n"
 	    "  --help               print this and exit\n"
 	    "  --version            print the version and exit\n"
@@ -117,6 +123,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"log-format", required_argument, NULL, 'F'},
 	    {"access-log", no_argument, NULL, 'a' + 256},
 	    {"check", no_argument, NULL, 'C'},
+	    {"web-dir", required_argument, NULL, 'W'},
 	    {"enroll-rate", required_argument, NULL, 'r'},
 	    {"enroll-burst", required_argument, NULL, 'b'},
 	    {"ack-ttl", required_argument, NULL, 'a'},
@@ -152,6 +159,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'C': o->check = 1; break;
+		case 'W': o->web_dir = optarg; break;
 		case 'r':
 			o->enroll_rate = args_number(
 			    "--enroll-rate", optarg, RATELIMIT_RATE_MIN, RATELIMIT_RATE_MAX);
@@ -214,6 +222,37 @@ check_dir(const char *what, const char *dir, int root_ok)
 
 	if (safedir_check(dir, root_ok, why, sizeof(why)) < 0)
 		fatalx("%s: %s", what, why);
+}
+
+/* The dashboard's directory: --web-dir, or, by default, web/ of the tree the program was built
+ * in (build/snaptun-manager -> web/) or of an installation (bin/ -> share/snaptun/web). A
+ * missing default only leaves the dashboard out; a missing --web-dir stops the start. */
+static struct webroot *
+open_web(const char *given)
+{
+	static const char *const rel[] = {"/../web", "/../share/snaptun/web"};
+	char exe[4096], dir[4096 + 32];
+	struct webroot *w;
+	ssize_t n;
+
+	if (given != NULL) {
+		if (given[0] == '\0')
+			return NULL;
+		if ((w = webroot_new(given)) == NULL)
+			fatal("--web-dir %s", given);
+		return w;
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s%s", exe, rel[i]);
+		if (access(dir, F_OK) == 0 && (w = webroot_new(dir)) != NULL)
+			return w;
+	}
+	log_info("no dashboard: neither web/ nor share/snaptun/web found near %s (--web-dir)", exe);
+	return NULL;
 }
 
 static int64_t
@@ -402,8 +441,10 @@ main(int argc, char **argv)
 			 sizeof(murl))) == NULL)
 			fatalx("cannot serve the metrics on --metrics-listen %s", o.metrics_listen);
 	}
-	if (http != NULL)
+	if (http != NULL) {
 		http_access_log(http, o.access_log);
+		http_serve_web(http, 1);
+	}
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
 	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
@@ -451,11 +492,14 @@ main(int argc, char **argv)
 		write_url(o.state_dir, "metrics.url", path);
 		log_info("metrics at %s", path);
 	}
+	if ((app.web = open_web(o.web_dir)) != NULL)
+		log_info("dashboard: %s/ served from %s", url, webroot_dir(app.web));
 	write_url(o.state_dir, "manager.url", url);
 	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
 	serve(&app, http, metrics, loop);
 	http_close(http);
 	http_close(metrics);
+	webroot_free(app.web);
 	/* The channel's last sessions go down into the stream, which outlives it. */
 	agentlink_close(app.link);
 	evstream_free(app.events);

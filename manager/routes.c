@@ -32,6 +32,7 @@ static const struct route routes[] = {
     {"GET", "/v1/grants/{}/history", api_grants_history, SCOPE_READERS, NOBODY, PAGE, 0, 0},
 
     {"GET", "/v1/admin-tokens", api_admin_tokens_list, SCOPE_ADMIN, NOBODY, PAGE, 0, 0},
+    {"GET", "/v1/admin-tokens/self", api_admin_tokens_self, SCOPE_ALL, NOBODY, "", 0, 0},
     {"POST", "/v1/admin-tokens", api_admin_tokens_create, SCOPE_ADMIN, BODY(api_admin_token_body),
 	"", 0, 0},
     {"DELETE", "/v1/admin-tokens/{}", api_admin_tokens_delete, SCOPE_ADMIN, NOBODY, "", 0, 0},

@@ -58,6 +58,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" 
     "$url/v1/admin-tokens?limit=1" 2>/dev/null)
 echo
 echo "snaptun is running (Ctrl-C stops it)"
+echo "  dashboard:    $url/   (log in with the admin token below)"
 echo "  admin API:    $url/v1/   (reference: api.md)"
 echo "  health:       $url/v1/health   (ready: store writable, an agent connected; ?live: up)"
 echo "  metrics:      $url/metrics   (Prometheus text; a read or admin token)"

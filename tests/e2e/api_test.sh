@@ -189,6 +189,19 @@ api -t "$READER" POST /v1/admin-tokens '{"name":"escalate","scope":"admin"}'
 want_problem 403 -
 verdict "a read token may not create admin tokens -> 403"
 
+api -t "$READER" GET /v1/admin-tokens/self
+want_status 200; want .name reader; want .scope read
+verdict "GET /v1/admin-tokens/self tells a read token its own name and scope"
+api -t "$PROV" GET /v1/admin-tokens/self
+want_status 200; want .name provisioner; want .scope provision
+verdict "GET /v1/admin-tokens/self answers a provision token too"
+api GET /v1/admin-tokens/self
+want_status 200; want .scope admin; want_absent .token
+verdict "GET /v1/admin-tokens/self for the admin token: scope admin, never a secret"
+api -t sna_nope GET /v1/admin-tokens/self
+want_problem 401 -
+verdict "GET /v1/admin-tokens/self with an unknown token -> 401"
+
 api -t "$PROV" GET /v1/pools
 want_status 200
 verdict "a provision token may list pools (GET /v1/pools -> 200): it must find the pool id of its join tokens"
@@ -880,7 +893,8 @@ api GET "/v1/pools/$P_V4?limit=1"
 want_problem 400 limit
 verdict "GET /v1/pools/{id}?limit=1 (no paging there) -> 400 field limit"
 
-for p in /v1/nope /v1/pools/1/nope /v1 / /v2/pools /v1/pools/ "/v1/pools/$P_V4/reservations/10.0.0.20/x"; do
+# "/" is the dashboard (web_static_test.sh); a path that names no file of it is a 404 problem too.
+for p in /v1/nope /v1/pools/1/nope /v1 /v2/pools /v1/pools/ "/v1/pools/$P_V4/reservations/10.0.0.20/x" /nope.html; do
 	api GET "$p"
 	want_problem 404 -
 	verdict "GET $p -> 404"
