@@ -1,8 +1,10 @@
 // The dashboard's event-stream reader (web/js/events.js) against a stand-in server in this
-// process: events split across chunks and lines ending in CRLF, comments (heartbeats), a
-// multi-line data field; after the server drops the stream the reader reconnects with
-// Last-Event-ID of the last event it got and misses nothing, sees nothing twice; a manager
-// without the stream (404) is polled with GET /v1/events?order=desc instead. Prints TAP lines.
+// process: the newest page of the log first (order=desc), then the stream from after it (the
+// "gap" its position causes is not shown); events split across chunks and lines ending in
+// CRLF, comments (heartbeats), a multi-line data field; after the server drops the stream the
+// reader reconnects with Last-Event-ID of the last event it got and misses nothing, sees
+// nothing twice; a manager without the stream (404) is polled with GET /v1/events?order=desc
+// instead, without repeating the page already shown. Prints TAP lines.
 import http from 'node:http';
 
 const store = new Map();
@@ -48,13 +50,14 @@ const server = http.createServer((req, res) => {
 		res.writeHead(200, { 'Content-Type': 'text/event-stream' });
 		if (lastIds.length === 1) {
 			// Two events, the second split mid-line over two writes, then the stream drops.
+			res.write('id: 9-0-77\nevent: gap\ndata: {"reason":"another manager process"}\n\n');
 			res.write(': heartbeat\r\n\r\n');
-			res.write(ev(1, 'pool.create').replace(/\n/g, '\r\n'));
-			const second = ev(2, 'pool.update');
+			res.write(ev(10, 'pool.create').replace(/\n/g, '\r\n'));
+			const second = ev(11, 'pool.update');
 			res.write(second.slice(0, 20));
 			setTimeout(() => { res.write(second.slice(20)); res.end(); }, 50);
 		} else {
-			res.write(ev(3, 'pool.delete'));
+			res.write(ev(12, 'pool.delete'));
 			// Kept open: the reader must not reconnect while nothing is wrong.
 		}
 		return undefined;
@@ -77,11 +80,11 @@ const until = async (cond, ms) => {
 
 const statuses = [];
 let stop = follow((e) => seen.push(e), (s) => statuses.push(s));
-await until(() => seen.length >= 3, 5000);
+await until(() => seen.length >= 5, 5000);
 stop();
-check('three events arrive in order across a dropped stream', seen.map((e) => e.data.action).join() === 'pool.create,pool.update,pool.delete', JSON.stringify(seen));
-check('a multi-line data field is one JSON object', seen[0] && seen[0].data.object === 'pool:1', JSON.stringify(seen[0]));
-check('the reconnect sends Last-Event-ID of the last event received', lastIds.join() === ',2', JSON.stringify(lastIds));
+check('the newest page, then three events in order across a dropped stream, no gap shown', seen.map((e) => e.data.action).join() === 'pool.create,key.rotate,pool.create,pool.update,pool.delete', JSON.stringify(seen));
+check('a multi-line data field is one JSON object', seen[2] && seen[2].data.object === 'pool:10', JSON.stringify(seen[2]));
+check('the stream starts after the page, and the reconnect sends Last-Event-ID of the last event received', lastIds.join() === '9-0-0,11', JSON.stringify(lastIds));
 check('every request carries the token as a bearer credential', auths.every((a) => a === 'Bearer sna_test'), JSON.stringify(auths));
 check('the status says the stream is live', statuses.includes('live (event stream)'), JSON.stringify(statuses));
 
@@ -89,9 +92,10 @@ mode = 'absent';
 seen.length = 0;
 statuses.length = 0;
 stop = follow((e) => seen.push(e), (s) => statuses.push(s));
-await until(() => seen.length >= 2, 5000);
+await until(() => seen.length >= 2 && statuses.includes('polling every 5 s'), 5000);
+await new Promise((r) => setTimeout(r, 200));
 stop();
-check('without the stream (404) the newest events are polled, oldest of them first', seen.map((e) => e.data.action).join() === 'pool.create,key.rotate', JSON.stringify(seen));
+check('without the stream (404) the newest events are polled, oldest of them first, none twice', seen.map((e) => e.data.action).join() === 'pool.create,key.rotate', JSON.stringify(seen));
 check('the missing stream is remembered for the tab', sessionStorage.getItem('snaptun.absent.events-stream') === '1');
 server.close();
 server.closeAllConnections();

@@ -112,7 +112,7 @@ not_served /js/ 'a directory with a slash'
 not_served //index.html 'an empty segment'
 not_served /nope.js 'a missing file'
 not_served /v1/nope 'the API keeps its own 404'
-web GET /v1/health
+web GET "/v1/health?live"
 want_status 200
 want_header Content-Security-Policy "default-src 'none'; frame-ancestors 'none'"
 want_header X-Content-Type-Options nosniff

@@ -3,12 +3,26 @@
 // stream does not exist (404), GET /v1/events is polled instead.
 import { absent, ApiError, get, session, withQuery } from './api.js';
 
-// follow(onEvent, onStatus) -> stop(). onEvent({id, type, data}) for each event, newest last;
-// onStatus(text) says how events arrive now.
+// follow(onEvent, onStatus) -> stop(). onEvent({id, type, data}) for each event, newest last,
+// starting with the newest page of the log (order=desc); onStatus(text) says how events arrive
+// now.
 export function follow(onEvent, onStatus) {
 	const ctl = new AbortController();
 	let lastId = null;
+	let newest = 0; // the newest audit event delivered, for polling to go on from
 	let stopped = false;
+
+	// The newest page first; the stream then resumes after its newest audit event. That
+	// position names no session event of this manager process (seq 0 of instance 0), so the
+	// stream opens with a "gap" event, which is no news here: the page was just read.
+	async function history() {
+		const items = (await get('/v1/events?order=desc&limit=20')).items.reverse();
+		for (const it of items) onEvent({ id: String(it.id), type: 'audit', data: it });
+		if (items.length) {
+			newest = items[items.length - 1].id;
+			lastId = `${newest}-0-0`;
+		}
+	}
 
 	async function stream() {
 		const h = { Accept: 'text/event-stream', Authorization: `Bearer ${session.token()}` };
@@ -53,6 +67,7 @@ export function follow(onEvent, onStatus) {
 	}
 	function dispatch(ev) {
 		if (ev.id !== undefined) lastId = ev.id;
+		if (ev.type === 'gap') return;
 		let data = ev.data.join('\n');
 		try {
 			data = JSON.parse(data);
@@ -66,7 +81,6 @@ export function follow(onEvent, onStatus) {
 	// read forwards from the last full page's cursor, so only new events are fetched.
 	async function poll() {
 		let after = '';
-		let seen = 0;
 		onStatus('polling every 5 s');
 		while (!stopped) {
 			try {
@@ -89,8 +103,8 @@ export function follow(onEvent, onStatus) {
 					}
 				}
 				for (const it of items.slice(-50))
-					if (it.id > seen) {
-						seen = it.id;
+					if (it.id > newest) {
+						newest = it.id;
 						onEvent({ id: String(it.id), type: 'audit', data: it });
 					}
 			} catch (e) {
@@ -103,6 +117,12 @@ export function follow(onEvent, onStatus) {
 	(async () => {
 		let backoff = 1000;
 		if (absent.has('events-stream')) return poll();
+		try {
+			await history();
+		} catch (e) {
+			// A manager without order=desc: the stream alone, from the present.
+			if (!(e instanceof ApiError)) onStatus(`history: ${e.message}`);
+		}
 		while (!stopped) {
 			try {
 				const how = await stream();
