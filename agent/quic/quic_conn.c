@@ -720,7 +720,9 @@ quic_conn_free(struct quic_conn *c)
 		gnutls_certificate_free_credentials(c->client_cred);
 	free(c->verify_name);
 	free(c->close_pkt);
-	free(c->rxbuf);
+	if (c->rx != NULL)
+		quic_rx_free(c->rx);
+	free(c->rx);
 	free(c);
 }
 
