@@ -14,7 +14,9 @@
 #                 gateway address. Printed as not available, with the reason, when
 #                 snaptun-client is not built or the agent has no gateway mode.
 # All tunnels are up at once and the runs alternate between them, ROUNDS rounds; the median of
-# each is printed in Gbit/s with the peak RSS (VmHWM) of each tunnel process, then the ratios
+# each is printed in Gbit/s with the CPU seconds the tunnel's two processes used per gigabit
+# received (over all its runs: less sensitive to other load on the machine than the throughput)
+# and the peak RSS (VmHWM) of each tunnel process, then the ratios
 # against the targets (snaptun >= 3x wireguard-go and >= 2.5x openvpn) and against the veth.
 # A missed target is printed, not fatal; the status is non-zero only when the bench cannot be
 # set up. A machine without namespaces or TUN devices prints why and skips. BENCH_QUICK=1: 2 s
