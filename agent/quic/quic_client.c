@@ -89,11 +89,10 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 		c->pin = c->pin_buf;
 	}
 	c->tx = calloc(1, sizeof(*c->tx));
-	c->rx = calloc(1, sizeof(*c->rx));
-	if (c->tx == NULL || c->rx == NULL)
+	c->rxbuf = malloc((size_t)QUIC_BATCH * QUIC_CLIENT_RX);
+	if (c->tx == NULL || c->rxbuf == NULL)
 		goto fail;
-	if ((c->fd = quic_udp_open(&ss, sl, 0)) == -1 ||
-	    quic_rx_init(c->rx, c->fd, QUIC_CLIENT_RX) != 0)
+	if ((c->fd = quic_udp_open(&ss, sl, 0)) == -1)
 		goto fail;
 	c->tx->fd = c->fd;
 	c->tx->connected = 1;
@@ -182,11 +181,11 @@ client_done(struct quic_conn *c, uint64_t now)
 void
 quic_client_read(struct quic_conn *c)
 {
-	struct quic_rxbatch *rx = c->rx;
+	uint8_t(*rx)[QUIC_CLIENT_RX] = c->rxbuf;
+	struct mmsghdr msgs[QUIC_BATCH];
+	struct iovec iov[QUIC_BATCH];
 	ngtcp2_path path;
 	uint64_t now = clock_mono_ns();
-	size_t seg, len, off, npkts = 0;
-	uint8_t *data;
 	int n, i, round;
 
 	path.local.addr = (struct sockaddr *)&c->local;
@@ -195,28 +194,29 @@ quic_client_read(struct quic_conn *c)
 	path.remote.addrlen = c->remotelen;
 	path.user_data = NULL;
 	for (round = 0; round < 16 && c->live; round++) {
-		if ((n = quic_rx_recv(rx)) == 0)
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < QUIC_BATCH; i++) {
+			iov[i].iov_base = rx[i];
+			iov[i].iov_len = QUIC_CLIENT_RX;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(c->fd, msgs, QUIC_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("quic: recvmmsg: %s", strerror(errno));
 			break;
+		}
 		now = clock_mono_ns();
 		for (i = 0; i < n && c->live; i++) {
-			if ((seg = quic_rx_seg(rx, i)) == 0)
+			/* an empty datagram is no packet (ngtcp2 asserts there is a byte) */
+			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len == 0)
 				continue;
-			data = quic_rx_data(rx, i);
-			len = rx->msgs[i].msg_len;
-			for (off = 0; off < len && c->live; off += seg) {
-				(void)quic_conn_read(
-				    c, &path, data + off, len - off < seg ? len - off : seg, now);
-				/* ACKs every QUIC_BATCH packets (quic_server_read says why) */
-				if (++npkts % QUIC_BATCH == 0 && c->live) {
-					now = clock_mono_ns();
-					quic_conn_write(c, now);
-					quic_tx_flush(c->tx);
-				}
-			}
+			(void)quic_conn_read(c, &path, rx[i], msgs[i].msg_len, now);
 		}
 		if (c->live)
 			quic_conn_write(c, now);
-		if ((size_t)n < rx->nmsg)
+		if (n < QUIC_BATCH)
 			break;
 	}
 	client_done(c, now);

@@ -720,9 +720,7 @@ quic_conn_free(struct quic_conn *c)
 		gnutls_certificate_free_credentials(c->client_cred);
 	free(c->verify_name);
 	free(c->close_pkt);
-	if (c->rx != NULL)
-		quic_rx_free(c->rx);
-	free(c->rx);
+	free(c->rxbuf);
 	free(c);
 }
 

@@ -127,7 +127,7 @@ struct quic_conn {
 	unsigned char pin_buf[QUIC_SPKI_PIN_LEN];
 	gnutls_certificate_credentials_t client_cred; /* client only */
 	char *verify_name; /* client with a CA: the name GnuTLS checks, which it does not copy */
-	struct quic_rxbatch *rx; /* client only: its socket's receive batch */
+	void *rxbuf; /* client only: receive buffers */
 };
 
 /* len random bytes (GnuTLS); fatal when it fails. */

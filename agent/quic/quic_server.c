@@ -48,7 +48,8 @@ struct quic_server {
 	uint64_t rate_start, reset_start;
 	unsigned rate_new, reset_n;
 
-	struct quic_rxbatch *rx;
+	uint8_t (*rx)[QUIC_RX_MAX];
+	uint8_t (*rxctl)[QUIC_CMSG_SPACE];
 	/* the local address the packet being handled came to */
 	struct sockaddr_storage cur_local;
 	socklen_t cur_locallen;
@@ -603,8 +604,9 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	    cfg->handshake_timeout_ns ? cfg->handshake_timeout_ns : QUIC_HANDSHAKE_TIMEOUT_NS;
 	memcpy(s->secret, cfg->static_secret, sizeof(s->secret));
 	s->tx = calloc(1, sizeof(*s->tx));
-	s->rx = calloc(1, sizeof(*s->rx));
-	if (quic_cid_init(&s->cids) != 0 || s->tx == NULL || s->rx == NULL)
+	s->rx = malloc(QUIC_BATCH * sizeof(*s->rx));
+	s->rxctl = malloc(QUIC_BATCH * sizeof(*s->rxctl));
+	if (quic_cid_init(&s->cids) != 0 || s->tx == NULL || s->rx == NULL || s->rxctl == NULL)
 		goto fail;
 	if ((s->tls = quic_tls_server_new(cfg->cert_file, cfg->key_file)) == NULL)
 		goto fail;
@@ -615,8 +617,6 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 		goto fail;
 	s->tx->fd = s->fd;
 	s->tx->gso = quic_udp_gso(s->fd);
-	if (quic_rx_init(s->rx, s->fd, QUIC_RX_MAX) != 0)
-		goto fail;
 	return s;
 fail:
 	log_error("quic: cannot listen on \"%s\"", cfg->listen);
@@ -650,9 +650,8 @@ quic_server_free(struct quic_server *s, uint64_t code, const char *reason)
 	quic_cid_free(&s->cids);
 	free(s->heap);
 	free(s->tx);
-	if (s->rx != NULL)
-		quic_rx_free(s->rx);
 	free(s->rx);
+	free(s->rxctl);
 	free(s);
 }
 
@@ -674,39 +673,44 @@ quic_server_fds(const struct quic_server *s, int fds[2])
 void
 quic_server_read(struct quic_server *s, int fd)
 {
-	struct quic_rxbatch *rx = s->rx;
+	struct mmsghdr msgs[QUIC_BATCH];
+	struct iovec iov[QUIC_BATCH];
+	struct sockaddr_storage from[QUIC_BATCH];
 	uint64_t now;
-	size_t seg, len, off, npkts = 0;
-	uint8_t *data;
 	int round, n, i;
 
 	(void)fd;
 	for (round = 0; round < QUIC_READ_ROUNDS; round++) {
-		if ((n = quic_rx_recv(rx)) == 0)
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < QUIC_BATCH; i++) {
+			iov[i].iov_base = s->rx[i];
+			iov[i].iov_len = QUIC_RX_MAX;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_control = s->rxctl[i];
+			msgs[i].msg_hdr.msg_controllen = QUIC_CMSG_SPACE;
+		}
+		n = recvmmsg(s->fd, msgs, QUIC_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("quic: recvmmsg: %s", strerror(errno));
 			break;
+		}
 		now = clock_mono_ns();
 		for (i = 0; i < n; i++) {
-			if ((seg = quic_rx_seg(rx, i)) == 0)
+			/* an empty datagram is no packet (and ngtcp2 asserts there is a byte): anyone
+			 * could stop the gateway with one */
+			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len == 0)
 				continue;
-			quic_udp_local(&rx->msgs[i].msg_hdr, &s->addr, s->addrlen, &s->cur_local,
+			quic_udp_local(&msgs[i].msg_hdr, &s->addr, s->addrlen, &s->cur_local,
 			    &s->cur_locallen);
-			data = quic_rx_data(rx, i);
-			len = rx->msgs[i].msg_len;
-			for (off = 0; off < len; off += seg) {
-				server_packet(s, data + off, len - off < seg ? len - off : seg,
-				    (const struct sockaddr *)&rx->from[i],
-				    rx->msgs[i].msg_hdr.msg_namelen, now);
-				/* the ACKs go out every QUIC_BATCH packets, not only after the
-				 * whole read (hundreds with GRO): the peer's RTT, and with it
-				 * what its congestion window lets through, includes the wait */
-				if (++npkts % QUIC_BATCH == 0) {
-					now = clock_mono_ns();
-					server_flush(s, now);
-				}
-			}
+			server_packet(s, s->rx[i], msgs[i].msg_len,
+			    (const struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen, now);
 		}
 		server_flush(s, now);
-		if ((size_t)n < rx->nmsg)
+		if (n < QUIC_BATCH)
 			break;
 	}
 }

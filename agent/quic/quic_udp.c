@@ -183,80 +183,26 @@ quic_udp_gso(int fd)
 }
 
 int
-quic_rx_init(struct quic_rxbatch *rx, int fd, size_t maxpkt)
+quic_udp_gro(int fd)
 {
 	int one = 1;
 
-	memset(rx, 0, sizeof(*rx));
-	rx->fd = fd;
-	rx->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
-	rx->nmsg = rx->gro ? QUIC_GRO_BATCH : QUIC_BATCH;
-	rx->cap = rx->gro ? QUIC_GRO_CAP : maxpkt;
-	rx->buf = malloc(rx->nmsg * rx->cap);
-	return rx->buf == NULL ? -1 : 0;
-}
-
-void
-quic_rx_free(struct quic_rxbatch *rx)
-{
-	free(rx->buf);
-	rx->buf = NULL;
-}
-
-uint8_t *
-quic_rx_data(const struct quic_rxbatch *rx, int i)
-{
-	return rx->buf + (size_t)i * rx->cap;
-}
-
-int
-quic_rx_recv(struct quic_rxbatch *rx)
-{
-	size_t i;
-	int n;
-
-	memset(rx->msgs, 0, sizeof(rx->msgs[0]) * rx->nmsg);
-	for (i = 0; i < rx->nmsg; i++) {
-		struct msghdr *h = &rx->msgs[i].msg_hdr;
-
-		rx->iov[i].iov_base = rx->buf + i * rx->cap;
-		rx->iov[i].iov_len = rx->cap;
-		h->msg_iov = &rx->iov[i];
-		h->msg_iovlen = 1;
-		h->msg_name = &rx->from[i];
-		h->msg_namelen = sizeof(rx->from[i]);
-		h->msg_control = rx->ctl[i];
-		h->msg_controllen = QUIC_CMSG_SPACE;
-	}
-	n = recvmmsg(rx->fd, rx->msgs, (unsigned)rx->nmsg, MSG_DONTWAIT, NULL);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			log_debug("quic: recvmmsg: %s", strerror(errno));
-		return 0;
-	}
-	return n;
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 }
 
 size_t
-quic_rx_seg(struct quic_rxbatch *rx, int i)
+quic_udp_gro_size(struct msghdr *msg)
 {
-	struct msghdr *h = &rx->msgs[i].msg_hdr;
 	struct cmsghdr *cm;
-	size_t len = rx->msgs[i].msg_len;
 	int v;
 
-	if ((h->msg_flags & MSG_TRUNC) || len == 0)
-		return 0;
-	if (!rx->gro)
-		return len;
-	for (cm = CMSG_FIRSTHDR(h); cm != NULL; cm = CMSG_NXTHDR(h, cm))
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm))
 		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
 		    cm->cmsg_len >= CMSG_LEN(sizeof(v))) {
 			memcpy(&v, CMSG_DATA(cm), sizeof(v));
-			if (v > 0 && (size_t)v < len)
-				return (size_t)v;
+			return v > 0 ? (size_t)v : 0;
 		}
-	return len;
+	return 0;
 }
 
 void

@@ -33,43 +33,6 @@ struct quic_txbatch {
 	uint8_t buf[QUIC_BATCH][QUIC_PKT_MAX];
 };
 
-/* UDP batch receiver: one recvmmsg fills up to nmsg messages of cap bytes each. With UDP GRO
- * (quic_rx_init() asks for it) a message may hold a run of one sender's datagrams of one size
- * (the last may be shorter): quic_rx_seg() gives the size to cut it at. GRO takes fewer,
- * larger buffers (QUIC_GRO_BATCH of QUIC_GRO_CAP bytes); without it, QUIC_BATCH of the
- * largest datagram the owner takes. */
-#define QUIC_GRO_BATCH 16
-#define QUIC_GRO_CAP 65536
-struct quic_rxbatch {
-	int fd;
-	int gro;
-	size_t nmsg, cap;
-	uint8_t *buf; /* nmsg buffers of cap bytes */
-	struct mmsghdr msgs[QUIC_BATCH];
-	struct iovec iov[QUIC_BATCH];
-	struct sockaddr_storage from[QUIC_BATCH];
-	uint8_t ctl[QUIC_BATCH][QUIC_CMSG_SPACE];
-};
-
-/* Set rx up for fd taking datagrams of up to maxpkt bytes (UDP GRO when the kernel has it).
- * 0, or -1 when out of memory. */
-int quic_rx_init(struct quic_rxbatch *rx, int fd, size_t maxpkt);
-
-/* Free rx's buffers (not fd). A zeroed rx is fine. */
-void quic_rx_free(struct quic_rxbatch *rx);
-
-/* Receive what is waiting (one recvmmsg): how many messages (0: none, or an error, logged at
- * debug level). Message i is rx->msgs[i] with its data at quic_rx_data(rx, i). */
-int quic_rx_recv(struct quic_rxbatch *rx);
-
-/* Message i's bytes. */
-uint8_t *quic_rx_data(const struct quic_rxbatch *rx, int i);
-
-/* The size of the datagrams message i holds (a GRO run is cut at it; the last may be shorter);
- * 0 when the message is no datagram to read (cut short, or empty: ngtcp2 asserts there is a
- * byte, and anyone could send an empty one). */
-size_t quic_rx_seg(struct quic_rxbatch *rx, int i);
-
 /* Parse "1.2.3.4:5", "[::1]:5"; 0 or -1. */
 int quic_udp_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 
@@ -87,6 +50,14 @@ void quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *
 
 /* Whether fd's kernel does UDP GSO (UDP_SEGMENT): 1 or 0. */
 int quic_udp_gso(int fd);
+
+/* Ask for UDP GRO on fd (receive runs of one sender's equal-size datagrams as one buffer,
+ * UDP_GRO control message giving the size): 1 when the kernel took it, else 0. */
+int quic_udp_gro(int fd);
+
+/* The segment size of a datagram received with UDP GRO (its UDP_GRO control message); 0 when it
+ * holds one datagram. */
+size_t quic_udp_gro_size(struct msghdr *msg);
 
 /* Send what tx holds (one sendmmsg). */
 void quic_tx_flush(struct quic_txbatch *tx);
