@@ -261,9 +261,11 @@ gbps() {
 		return 1
 	}
 	c1=$(ticks "$1")
+	# the veth has no processes of its own: no CPU figure
+	[ -n "${PIDS[$1]-}" ] || c0=
 	g=$(awk '/"sum_received"/ { s = 1 } s && /"bits_per_second"/ {
 		gsub(/[^0-9.e+]/, "", $2); printf "%.3f\n", $2 / 1e9; exit }' "$out")
-	echo "$((c1 - c0)) $(awk -v g="$g" -v t=$((SECS + OMIT)) 'BEGIN { print g * t }')" \
+	[ -n "$c0" ] && echo "$((c1 - c0)) $(awk -v g="$g" -v t=$((SECS + OMIT)) 'BEGIN { print g * t }')" \
 	    >>"$T/cpu-$1"
 	echo "$g"
 }
