@@ -440,6 +440,7 @@ before_sleep(struct loop *l, void *arg)
 	(void)l;
 	(void)arg;
 	session_before_sleep(g.s);
+	pump_flush(g.p); /* what the turn's QUIC reads brought, in one sendmmsg */
 	pump_tick(g.p);
 }
 

@@ -41,8 +41,13 @@ int pump_up(struct pump *p, const struct addr *a, size_t room, const struct pref
 /* The tunnel is down: the address and routes stay for the reconnect. */
 void pump_down(struct pump *p);
 
-/* One packet from the tunnel to the local side. */
+/* One packet from the tunnel to the local side: written to the TUN device at once; in relay
+ * mode queued for the next pump_flush() (which runs by itself when the queue is full). */
 void pump_packet(struct pump *p, const uint8_t *pkt, size_t len);
+
+/* Relay mode: send the queued packets (one sendmmsg). Call it after each batch from the tunnel
+ * and before sleeping. */
+void pump_flush(struct pump *p);
 
 /* Follow the datagram room (path MTU discovery raises it): call once per loop turn. */
 void pump_tick(struct pump *p);

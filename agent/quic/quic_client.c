@@ -96,6 +96,7 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 		goto fail;
 	c->tx->fd = c->fd;
 	c->tx->connected = 1;
+	c->tx->gso = quic_udp_gso(c->fd);
 	quic_conn_set_remote(c, (struct sockaddr *)&ss, sl);
 	c->locallen = sizeof(c->local);
 	if (getsockname(c->fd, (struct sockaddr *)&c->local, &c->locallen) == -1)

@@ -616,6 +616,7 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	if (getsockname(s->fd, (struct sockaddr *)&s->addr, &s->addrlen) == -1)
 		goto fail;
 	s->tx->fd = s->fd;
+	s->tx->gso = quic_udp_gso(s->fd);
 	return s;
 fail:
 	log_error("quic: cannot listen on \"%s\"", cfg->listen);

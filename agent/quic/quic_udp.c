@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,42 +136,73 @@ udp_is_wildcard(const struct sockaddr *sa)
 	return 1;
 }
 
-/* The control message choosing from as the source address; its length (0: none). */
-static size_t
-udp_pktinfo(const struct sockaddr *from, void *buf)
+/* Append to the control buffer of m (QUIC_CMSG_SPACE bytes at m->msg_control, m->msg_controllen
+ * used so far) one control message of level and type carrying len bytes of data. */
+static void
+udp_cmsg_add(struct msghdr *m, int level, int type, const void *data, size_t len)
 {
-	struct msghdr m;
-	struct cmsghdr *cm;
+	struct cmsghdr *cm = (struct cmsghdr *)((uint8_t *)m->msg_control + m->msg_controllen);
 
+	memset(cm, 0, CMSG_SPACE(len));
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	m->msg_controllen += CMSG_SPACE(len);
+}
+
+/* The control message choosing from as the source address, added to m (none for a wildcard). */
+static void
+udp_pktinfo(struct msghdr *m, const struct sockaddr *from)
+{
 	if (udp_is_wildcard(from))
-		return 0;
-	memset(buf, 0, QUIC_CMSG_SPACE);
-	memset(&m, 0, sizeof(m));
-	m.msg_control = buf;
+		return;
 	if (from->sa_family == AF_INET) {
 		struct in_pktinfo pi;
 
 		memset(&pi, 0, sizeof(pi));
 		pi.ipi_spec_dst = ((const struct sockaddr_in *)from)->sin_addr;
-		m.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		udp_cmsg_add(m, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else {
 		struct in6_pktinfo pi;
 
 		memset(&pi, 0, sizeof(pi));
 		pi.ipi6_addr = ((const struct sockaddr_in6 *)from)->sin6_addr;
-		m.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		udp_cmsg_add(m, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
-	return m.msg_controllen;
+}
+
+int
+quic_udp_gso(int fd)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	/* kernels before 4.18 know no UDP_SEGMENT and refuse to read it */
+	return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &l) == 0;
+}
+
+int
+quic_udp_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
+size_t
+quic_udp_gro_size(struct msghdr *msg)
+{
+	struct cmsghdr *cm;
+	int v;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm))
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(v))) {
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
 }
 
 void
@@ -216,46 +248,102 @@ quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *to, s
 	tx->n++;
 }
 
+/* Whether packet j of tx may join the GSO run that starts at packet i and holds n packets. */
+static int
+tx_joins(const struct quic_txbatch *tx, size_t i, size_t j, size_t n)
+{
+	if (n == QUIC_GSO_SEGS || tx->len[j] > tx->len[i] || (n + 1) * tx->len[i] > QUIC_GSO_BYTES)
+		return 0;
+	/* only the last packet of a run may be shorter */
+	if (tx->len[j - 1] != tx->len[i])
+		return 0;
+	if (tx->connected)
+		return 1;
+	return tx->tolen[j] == tx->tolen[i] && memcmp(&tx->to[j], &tx->to[i], tx->tolen[i]) == 0 &&
+	    tx->from[j].ss_family == tx->from[i].ss_family &&
+	    (tx->from[i].ss_family == AF_UNSPEC ||
+		memcmp(&tx->from[j], &tx->from[i],
+		    tx->from[i].ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						     : sizeof(struct sockaddr_in6)) == 0);
+}
+
+/* Build the messages for packets first.. of tx into msgs (runs of packets when gso), each
+ * message's packet count into npkt; returns the number of messages. */
+static size_t
+tx_build(struct quic_txbatch *tx, size_t first, struct mmsghdr *msgs, struct iovec *iov,
+    uint8_t (*ctl)[QUIC_CMSG_SPACE], size_t *npkt)
+{
+	size_t i, j, m = 0;
+	uint16_t seg;
+
+	for (i = first; i < tx->n; i = j, m++) {
+		struct msghdr *h = &msgs[m].msg_hdr;
+
+		memset(&msgs[m], 0, sizeof(msgs[m]));
+		iov[i].iov_base = tx->buf[i];
+		iov[i].iov_len = tx->len[i];
+		for (j = i + 1; tx->gso && j < tx->n && tx_joins(tx, i, j, j - i); j++) {
+			iov[j].iov_base = tx->buf[j];
+			iov[j].iov_len = tx->len[j];
+		}
+		npkt[m] = j - i;
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = j - i;
+		h->msg_control = ctl[m];
+		if (!tx->connected) {
+			h->msg_name = &tx->to[i];
+			h->msg_namelen = tx->tolen[i];
+			if (tx->from[i].ss_family != AF_UNSPEC)
+				udp_pktinfo(h, (struct sockaddr *)&tx->from[i]);
+		}
+		if (j - i > 1) {
+			seg = (uint16_t)tx->len[i];
+			udp_cmsg_add(h, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
+		}
+		if (h->msg_controllen == 0)
+			h->msg_control = NULL;
+	}
+	return m;
+}
+
 void
 quic_tx_flush(struct quic_txbatch *tx)
 {
 	struct mmsghdr msgs[QUIC_BATCH];
 	struct iovec iov[QUIC_BATCH];
 	uint8_t ctl[QUIC_BATCH][QUIC_CMSG_SPACE];
-	size_t i, off = 0, cl;
+	size_t npkt[QUIC_BATCH];
+	size_t nmsg, m = 0, first = 0;
 	int r;
 
 	if (tx->n == 0)
 		return;
-	memset(msgs, 0, sizeof(struct mmsghdr) * tx->n);
-	for (i = 0; i < tx->n; i++) {
-		iov[i].iov_base = tx->buf[i];
-		iov[i].iov_len = tx->len[i];
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		if (!tx->connected) {
-			msgs[i].msg_hdr.msg_name = &tx->to[i];
-			msgs[i].msg_hdr.msg_namelen = tx->tolen[i];
-			if (tx->from[i].ss_family != AF_UNSPEC &&
-			    (cl = udp_pktinfo((struct sockaddr *)&tx->from[i], ctl[i])) > 0) {
-				msgs[i].msg_hdr.msg_control = ctl[i];
-				msgs[i].msg_hdr.msg_controllen = cl;
-			}
-		}
-	}
-	while (off < tx->n) {
-		r = sendmmsg(tx->fd, msgs + off, (unsigned)(tx->n - off), 0);
+	nmsg = tx_build(tx, 0, msgs, iov, ctl, npkt);
+	while (m < nmsg) {
+		r = sendmmsg(tx->fd, msgs + m, (unsigned)(nmsg - m), 0);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
+			if (npkt[m] > 1 &&
+			    (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+				errno == EOPNOTSUPP)) {
+				/* the route's device cannot segment (no checksum offload: EIO)
+				 * or the kernel refuses the run: one datagram per message from
+				 * now on, this run included */
+				log_info("quic: UDP GSO send failed (%s): sending unsegmented",
+				    strerror(errno));
+				tx->gso = 0;
+				nmsg = m + tx_build(tx, first, msgs + m, iov, ctl + m, npkt + m);
+				continue;
+			}
 			/* a full socket buffer or an ICMP error reported here: the packets are
 			 * lost like on the wire; QUIC recovers */
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_debug("quic: sendmmsg: %s", strerror(errno));
-			off++; /* skip the one that failed */
-			continue;
+			r = 1; /* skip the message that failed */
 		}
-		off += (size_t)r;
+		while (r-- > 0)
+			first += npkt[m++];
 	}
 	tx->n = 0;
 }
@@ -276,8 +364,10 @@ quic_udp_send1(int fd, const void *pkt, size_t len, const struct sockaddr *to, s
 	m.msg_iovlen = 1;
 	m.msg_name = (void *)(uintptr_t)to;
 	m.msg_namelen = tolen;
-	if ((m.msg_controllen = udp_pktinfo(from, ctl)) > 0)
-		m.msg_control = ctl;
+	m.msg_control = ctl;
+	udp_pktinfo(&m, from);
+	if (m.msg_controllen == 0)
+		m.msg_control = NULL;
 	do
 		r = sendmsg(fd, &m, 0);
 	while (r == -1 && errno == EINTR);

@@ -9,13 +9,23 @@
 
 #define QUIC_PKT_MAX 1500 /* buffer per UDP datagram we write (max_tx_udp_payload_size 1452) */
 #define QUIC_BATCH 64 /* datagrams per sendmmsg/recvmmsg */
-/* Room for the IP_PKTINFO/IPV6_PKTINFO control message of one datagram. */
+/* Room for the control messages of one datagram: IP_PKTINFO/IPV6_PKTINFO, and UDP_SEGMENT
+ * (sending) or UDP_GRO (receiving). */
 #define QUIC_CMSG_SPACE 64
+/* A UDP GSO send (UDP_SEGMENT) carries at most this many bytes of packets (the IP length
+ * field's limit less the headers) and at most QUIC_GSO_SEGS of them (the kernel's limit). */
+#define QUIC_GSO_BYTES 65000
+#define QUIC_GSO_SEGS 64
 
-/* UDP batch sender: packets collected, then sent with one sendmmsg. */
+/* UDP batch sender: packets collected, then sent with one sendmmsg. With gso, runs of packets
+ * to the same address of one size (the last of a run may be shorter) go as one message with
+ * UDP_SEGMENT: the kernel passes the run through its stack as one buffer and cuts it into the
+ * datagrams at the end (or the receiver's GRO keeps it whole), the per-packet cost of a send
+ * paid once per run. */
 struct quic_txbatch {
 	int fd;
 	int connected; /* client socket: no address per message */
+	int gso; /* 1: the socket takes UDP_SEGMENT (quic_udp_gso(); cleared when a send fails) */
 	size_t n;
 	struct sockaddr_storage to[QUIC_BATCH], from[QUIC_BATCH];
 	socklen_t tolen[QUIC_BATCH];
@@ -37,6 +47,17 @@ uint8_t *quic_tx_slot(struct quic_txbatch *tx);
  * send from (IP_PKTINFO); NULL or a wildcard: the kernel's choice. */
 void quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *to, socklen_t tolen,
     const struct sockaddr *from);
+
+/* Whether fd's kernel does UDP GSO (UDP_SEGMENT): 1 or 0. */
+int quic_udp_gso(int fd);
+
+/* Ask for UDP GRO on fd (receive runs of one sender's equal-size datagrams as one buffer,
+ * UDP_GRO control message giving the size): 1 when the kernel took it, else 0. */
+int quic_udp_gro(int fd);
+
+/* The segment size of a datagram received with UDP GRO (its UDP_GRO control message); 0 when it
+ * holds one datagram. */
+size_t quic_udp_gro_size(struct msghdr *msg);
 
 /* Send what tx holds (one sendmmsg). */
 void quic_tx_flush(struct quic_txbatch *tx);

@@ -14,7 +14,9 @@
 #                 gateway address. Printed as not available, with the reason, when
 #                 snaptun-client is not built or the agent has no gateway mode.
 # All tunnels are up at once and the runs alternate between them, ROUNDS rounds; the median of
-# each is printed in Gbit/s with the peak RSS (VmHWM) of each tunnel process, then the ratios
+# each is printed in Gbit/s with the CPU seconds the tunnel's two processes used per gigabit
+# received (over all its runs: less sensitive to other load on the machine than the throughput)
+# and the peak RSS (VmHWM) of each tunnel process, then the ratios
 # against the targets (snaptun >= 3x wireguard-go and >= 2.5x openvpn) and against the veth.
 # A missed target is printed, not fatal; the status is non-zero only when the bench cannot be
 # set up. A machine without namespaces or TUN devices prints why and skips. BENCH_QUICK=1: 2 s
@@ -236,17 +238,36 @@ done
 [ -n "${WHY[wg]-}" ] && fail "wireguard-go: ${WHY[wg]}"
 [ -n "${WHY[ovpn]-}" ] && fail "openvpn: ${WHY[ovpn]}"
 
-# gbps TUNNEL STREAMS: one iperf3 run; prints the throughput the receiver saw, in Gbit/s.
+# ticks TUNNEL: user + system clock ticks its processes (both ends) used so far.
+ticks() {
+	local pid t n=0
+	for pid in ${PIDS[$1]-}; do
+		t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null)
+		n=$((n + ${t:-0}))
+	done
+	echo "$n"
+}
+
+# gbps TUNNEL STREAMS: one iperf3 run; prints the throughput the receiver saw, in Gbit/s, and
+# appends "ticks gigabits" (the CPU its processes used over the run, the gigabits received in
+# it: the omitted first second counted at the measured rate) to $T/cpu-TUNNEL.
 gbps() {
-	local out=$T/iperf3-$1-$2.json
+	local out=$T/iperf3-$1-$2.json c0 c1 g
+	c0=$(ticks "$1")
 	in_ns A timeout $((SECS + OMIT + 30)) iperf3 -c "${DST[$1]}" -p "${PORT[$1]}" -t "$SECS" \
 	    -O "$OMIT" -P "$2" -J >"$out" 2>&1 || {
 		echo "bench_tunnel: iperf3 through ${LABEL[$1]} (-P $2) failed:" >&2
 		grep '"error"' "$out" >&2
 		return 1
 	}
-	awk '/"sum_received"/ { s = 1 } s && /"bits_per_second"/ {
-		gsub(/[^0-9.e+]/, "", $2); printf "%.3f\n", $2 / 1e9; exit }' "$out"
+	c1=$(ticks "$1")
+	# the veth has no processes of its own: no CPU figure
+	[ -n "${PIDS[$1]-}" ] || c0=
+	g=$(awk '/"sum_received"/ { s = 1 } s && /"bits_per_second"/ {
+		gsub(/[^0-9.e+]/, "", $2); printf "%.3f\n", $2 / 1e9; exit }' "$out")
+	[ -n "$c0" ] && echo "$((c1 - c0)) $(awk -v g="$g" -v t=$((SECS + OMIT)) 'BEGIN { print g * t }')" \
+	    >>"$T/cpu-$1"
+	echo "$g"
 }
 
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -274,8 +295,16 @@ rss() {
 	echo "${out:--}"
 }
 
+# CPU seconds the processes of tunnel $1 (both ends) used per gigabit received, all its runs.
+cpu_per_gbit() {
+	[ -s "$T/cpu-$1" ] || { echo -; return; }
+	awk -v hz="$(getconf CLK_TCK)" '{ t += $1; g += $2 }
+	    END { if (g > 0) printf "%.2f\n", t / hz / g; else print "-" }' "$T/cpu-$1"
+}
+
 declare -A MED=()
-printf '%-13s %10s %10s   %s\n' tunnel "1 stream" "4 streams" "peak RSS, MiB (processes, ends)"
+printf '%-13s %10s %10s %9s   %s\n' tunnel "1 stream" "4 streams" "CPU s/Gb" \
+    "peak RSS, MiB (processes, ends)"
 for t in veth wg ovpn snaptun; do
 	if [ -z "${RES[$t.1]-}" ]; then
 		printf '%-13s not available (%s)\n' "${LABEL[$t]}:" "${WHY[$t]-not measured}"
@@ -288,10 +317,12 @@ for t in veth wg ovpn snaptun; do
 	snaptun) who="agent B + client A" ;;
 	*) who= ;;
 	esac
-	printf '%-13s %10s %10s   %s\n' "${LABEL[$t]}" "${MED[$t.1]}" "${MED[$t.4]}" \
-	    "$(rss "$t")${who:+ ($who)}"
+	printf '%-13s %10s %10s %9s   %s\n' "${LABEL[$t]}" "${MED[$t.1]}" "${MED[$t.4]}" \
+	    "$(cpu_per_gbit "$t")" "$(rss "$t")${who:+ ($who)}"
 done
-echo "(Gbit/s received, median of $ROUNDS round(s); each round alternates the tunnels; load" \
+echo "(Gbit/s received, median of $ROUNDS round(s); each round alternates the tunnels; CPU s/Gb:" \
+    "user + system seconds of the tunnel's two processes per gigabit received, over all its" \
+    "runs (less sensitive to the machine's load than the throughput); load" \
     "average $(cut -d ' ' -f 1-3 /proc/loadavg) on $(nproc) cores at the end)"
 
 # ratio TUNNEL REF STREAMS: TUNNEL's median over REF's, "-" when one is missing or zero.
