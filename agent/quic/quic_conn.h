@@ -6,7 +6,8 @@
  * things only the owner can do through struct quic_owner_ops: the core calls no function of
  * quic_server.c or quic_client.c, so the layers go one way:
  *
- *   quic_udp.c, quic_sendbuf.c  <-  quic_conn.c  <-  quic_tls.c, quic_cid.c  <-  quic_server.c,
+ *   quic_udp.c, quic_sendbuf.c,
+ *   quic_mem.c                  <-  quic_conn.c  <-  quic_tls.c, quic_cid.c  <-  quic_server.c,
  *                                                                 quic_client.c, quic_cert.c */
 #ifndef AGENT_QUIC_CONN_H
 #define AGENT_QUIC_CONN_H
@@ -19,6 +20,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include "quic.h"
+#include "quic_mem.h"
 #include "quic_sendbuf.h"
 #include "quic_udp.h"
 
