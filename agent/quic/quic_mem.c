@@ -47,8 +47,8 @@ mem_region_init(void)
 	pg = sysconf(_SC_PAGESIZE);
 	mem.page = pg > 0 ? (size_t)pg : 4096;
 	for (len = MEM_REGION_MAX; len >= MEM_REGION_MIN; len /= 2) {
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		    -1, 0);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED) {
 			mem.base = mem.next = p;
 			mem.end = mem.base + len;
@@ -65,10 +65,10 @@ mem_paged(const void *p)
 }
 
 /* A block for size bytes on pages of its own; NULL when size is not worth it or there is no
- * room (the caller uses malloc). *dirty: the part of its first page after the header may hold
- * old bytes (the rest of a reused block reads as zeros). */
+ * room (the caller uses malloc). A reused block holds old bytes in its first page only: the
+ * others read as zeros until written. */
 static void *
-mem_page_alloc(size_t size, int *dirty)
+mem_page_alloc(size_t size)
 {
 	struct mem_hdr *h;
 	size_t pages;
@@ -81,13 +81,11 @@ mem_page_alloc(size_t size, int *dirty)
 	if ((h = mem.free[pages]) != NULL) {
 		mem.free[pages] = h->u.next;
 		mem.st.paged_free_bytes -= pages * mem.page;
-		*dirty = 1;
 	} else {
 		if ((size_t)(mem.end - mem.next) < pages * mem.page)
 			return NULL;
 		h = (struct mem_hdr *)(void *)mem.next;
 		mem.next += pages * mem.page;
-		*dirty = 0;
 	}
 	h->u.pages = pages;
 	h->class_pages = pages;
@@ -109,7 +107,7 @@ mem_page_free(void *p)
 	mem.st.bytes -= pages * mem.page;
 	mem.st.allocs--;
 	/* the pages past the first go back to the kernel: resident again only where the next
-	 * user writes, and zero until then (which calloc relies on) */
+	 * user writes */
 	madvise((uint8_t *)h + mem.page, (pages - 1) * mem.page, MADV_DONTNEED);
 	h->u.next = mem.free[pages];
 	mem.free[pages] = h;
@@ -119,7 +117,8 @@ mem_page_free(void *p)
 static size_t
 mem_page_usable(const void *p)
 {
-	const struct mem_hdr *h = (const struct mem_hdr *)(const void *)((const uint8_t *)p - MEM_HDR);
+	const struct mem_hdr *h =
+	    (const struct mem_hdr *)(const void *)((const uint8_t *)p - MEM_HDR);
 
 	return h->class_pages * mem.page - MEM_HDR;
 }
@@ -128,10 +127,9 @@ static void *
 mem_malloc(size_t size, void *user_data)
 {
 	void *p;
-	int dirty;
 
 	(void)user_data;
-	if ((p = mem_page_alloc(size, &dirty)) != NULL)
+	if ((p = mem_page_alloc(size)) != NULL)
 		return p;
 	if ((p = malloc(size)) != NULL) {
 		mem.st.bytes += malloc_usable_size(p);
@@ -155,26 +153,16 @@ mem_free(void *p, void *user_data)
 	free(p);
 }
 
+/* Zeroed objects stay malloc's: ngtcp2 calloc()s the ones it fills in (the connection, its
+ * congestion controller, hash tables), so they are resident whole wherever they are, and malloc
+ * packs them tighter than whole pages (the 8,352-byte ngtcp2_conn: 3 pages resident on pages of
+ * its own, measured, against 8.4 KiB from malloc). */
 static void *
 mem_calloc(size_t nmemb, size_t size, void *user_data)
 {
-	size_t total, first;
 	void *p;
-	int dirty;
 
 	(void)user_data;
-	if (size != 0 && nmemb > SIZE_MAX / size)
-		return NULL;
-	total = nmemb * size;
-	if ((p = mem_page_alloc(total, &dirty)) != NULL) {
-		/* only the first page can hold old bytes; the others are fresh zero pages, left
-		 * untouched (not resident) until ngtcp2 writes them */
-		if (dirty) {
-			first = mem.page - MEM_HDR;
-			memset(p, 0, total < first ? total : first);
-		}
-		return p;
-	}
 	if ((p = calloc(nmemb, size)) != NULL) {
 		mem.st.bytes += malloc_usable_size(p);
 		mem.st.allocs++;

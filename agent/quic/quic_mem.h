@@ -8,8 +8,8 @@
  * writes headers at both ends and hands out pages others dirtied). Here a block of a page or
  * more gets whole pages of its own instead: the pages ngtcp2 never writes are never faulted in,
  * and when a block is freed its pages past the first are given back to the kernel
- * (MADV_DONTNEED), so a reused block is as cheap as a fresh one. Smaller requests go to
- * malloc. */
+ * (MADV_DONTNEED), so a reused block is as cheap as a fresh one. Smaller requests, and zeroed
+ * ones (calloc: objects ngtcp2 fills in whole), go to malloc. */
 #ifndef AGENT_QUIC_MEM_H
 #define AGENT_QUIC_MEM_H
 
