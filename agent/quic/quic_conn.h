@@ -34,6 +34,10 @@
  * Gbit/s with almost none). */
 #define QUIC_DGRAM_QUEUE_MIN 32
 #define QUIC_DGRAM_QUEUE 1024
+/* The ring goes once it has been empty this long (checked on each write: an idle tunnel still
+ * writes its keep-alives and acknowledgements): an idle tunnel that once carried a burst holds
+ * no 16 KiB ring for it. */
+#define QUIC_DGRAM_QUEUE_IDLE_NS (1000ull * 1000000u)
 #define QUIC_HANDSHAKE_TIMEOUT_NS (10ull * 1000000000u)
 
 enum quic_state {
@@ -107,6 +111,7 @@ struct quic_conn {
 		size_t len;
 	} * dq;
 	size_t dq_head, dq_count, dq_cap;
+	uint64_t dq_last; /* when a write last found datagrams queued */
 
 	uint64_t deadline; /* the application's, 0: none */
 	uint64_t drain_end; /* QS_CLOSING/QS_DRAINING: when to free */
