@@ -163,6 +163,8 @@ mem_calloc(size_t nmemb, size_t size, void *user_data)
 	void *p;
 
 	(void)user_data;
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		return NULL; /* checked here: a sanitizer's calloc aborts on it */
 	if ((p = calloc(nmemb, size)) != NULL) {
 		mem.st.bytes += malloc_usable_size(p);
 		mem.st.allocs++;
