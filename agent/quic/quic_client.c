@@ -125,7 +125,7 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 	path.remote.addrlen = c->remotelen;
 	path.user_data = NULL;
 	if (ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cbs,
-		&settings, &params, NULL, c) != 0)
+		&settings, &params, quic_mem(), c) != 0)
 		goto fail;
 	/* the default is fitted to the idle timeout once agreed; a configured value is kept */
 	c->keepalive_ns = cfg->keepalive_ns ? 0 : QUIC_KEEPALIVE_NS;

@@ -138,6 +138,20 @@ dq_grow(struct quic_conn *c)
 	return 0;
 }
 
+/* Free the ring of an empty queue that has stayed empty QUIC_DGRAM_QUEUE_IDLE_NS: the next
+ * datagram allocates the smallest one again. Checked on every write, which an idle tunnel still
+ * does for its keep-alives. */
+static void
+dq_trim(struct quic_conn *c, uint64_t now)
+{
+	if (c->dq == NULL || c->dq_count > 0 || now - c->dq_last < QUIC_DGRAM_QUEUE_IDLE_NS)
+		return;
+	free(c->dq);
+	c->dq = NULL;
+	c->dq_cap = 0;
+	c->dq_head = 0;
+}
+
 /* ---- ngtcp2 callbacks ---- */
 
 static void
@@ -518,6 +532,8 @@ conn_write_pkts(struct quic_conn *c, uint64_t now, size_t maxpkts)
 
 	if (maxudp > QUIC_PKT_MAX)
 		maxudp = QUIC_PKT_MAX;
+	if (c->dq_count > 0)
+		c->dq_last = now;
 	for (st = c->sb.streams; st != NULL; st = st->next)
 		st->blocked = 0;
 	ngtcp2_path_storage_zero(&ps);
@@ -620,6 +636,7 @@ quic_conn_write(struct quic_conn *c, uint64_t now)
 		conn_fail(c, rv, now);
 		return;
 	}
+	dq_trim(c, now);
 	/* The pacer may hold back the answer written just before the close (a refused handshake
 	 * request): the close waits for it, briefly, or it would overtake the answer. */
 	if (c->close_pending && quic_sendbuf_any_output(&c->sb) && now < c->close_by)

@@ -6,7 +6,8 @@
  * things only the owner can do through struct quic_owner_ops: the core calls no function of
  * quic_server.c or quic_client.c, so the layers go one way:
  *
- *   quic_udp.c, quic_sendbuf.c  <-  quic_conn.c  <-  quic_tls.c, quic_cid.c  <-  quic_server.c,
+ *   quic_udp.c, quic_sendbuf.c,
+ *   quic_mem.c                  <-  quic_conn.c  <-  quic_tls.c, quic_cid.c  <-  quic_server.c,
  *                                                                 quic_client.c, quic_cert.c */
 #ifndef AGENT_QUIC_CONN_H
 #define AGENT_QUIC_CONN_H
@@ -19,6 +20,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include "quic.h"
+#include "quic_mem.h"
 #include "quic_sendbuf.h"
 #include "quic_udp.h"
 
@@ -32,6 +34,10 @@
  * Gbit/s with almost none). */
 #define QUIC_DGRAM_QUEUE_MIN 32
 #define QUIC_DGRAM_QUEUE 1024
+/* The ring goes once it has been empty this long (checked on each write: an idle tunnel still
+ * writes its keep-alives and acknowledgements): an idle tunnel that once carried a burst holds
+ * no 16 KiB ring for it. */
+#define QUIC_DGRAM_QUEUE_IDLE_NS (1000ull * 1000000u)
 #define QUIC_HANDSHAKE_TIMEOUT_NS (10ull * 1000000000u)
 
 enum quic_state {
@@ -105,6 +111,7 @@ struct quic_conn {
 		size_t len;
 	} * dq;
 	size_t dq_head, dq_count, dq_cap;
+	uint64_t dq_last; /* when a write last found datagrams queued */
 
 	uint64_t deadline; /* the application's, 0: none */
 	uint64_t drain_end; /* QS_CLOSING/QS_DRAINING: when to free */

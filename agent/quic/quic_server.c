@@ -458,7 +458,7 @@ server_conn_new(struct quic_server *s, const ngtcp2_pkt_hd *hd, const ngtcp2_cid
 	path.remote.addrlen = c->remotelen;
 	path.user_data = NULL;
 	if (ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version, &cbs, &settings,
-		&params, NULL, c) != 0)
+		&params, quic_mem(), c) != 0)
 		goto fail;
 	if (quic_tls_server_session(s->tls, c) != 0)
 		goto fail;

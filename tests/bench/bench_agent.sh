@@ -15,6 +15,7 @@
 # The agent (and the reference server) run on CPU 0, the clients on CPU 1 (taskset), when the
 # machine has 2 cores or more. A missed target is printed, not fatal: the status is non-zero
 # only when something cannot be set up or crashes. BENCH_QUICK=1 scales it down.
+# BENCH_AGENT_MODES="idle rate" runs only those parts (default: all of idle rate rtt revoke).
 # Run from the repository root: BUILD=build bash tests/bench/bench_agent.sh
 set -u
 BENCH=agent
@@ -25,6 +26,7 @@ else
 	TOTAL=3000 SECS=5 COUNT=200 SIZES=1000,10000
 fi
 CONC=64 WINDOW=32
+MODES=" ${BENCH_AGENT_MODES:-idle rate rtt revoke} "
 
 fail() {
 	echo "bench_agent: $*" >&2
@@ -94,20 +96,28 @@ run() {
 	kill -0 "$agent_pid" 2>/dev/null || fail "the agent died"
 }
 
-echo "== memory per idle tunnel (agent RSS growth / tunnels held open)"
-run "${B[@]}" idle "${ARGS[@]}" --sizes "$SIZES" --conc "$CONC" --agent-pid "$agent_pid"
-echo
-echo "== new tunnels per second (agent on one core; clients on the other)"
-run "${B[@]}" rate "${ARGS[@]}" --total "$TOTAL" --conc "$CONC" --agent-pid "$agent_pid"
-echo
-echo "== datagram round trips per second through the agent"
-run "${B[@]}" rtt "${ARGS[@]}" --seconds "$SECS" --window "$WINDOW"
-if [ -x "$BUILD/bench/bench_datagram" ]; then
-	echo "(for comparison, the bare datagram stream of tests/bench/bench_datagram.c:)"
-	timeout 300 "$BUILD/bench/bench_datagram" || echo "bench_datagram failed (status $?)"
+if [[ $MODES == *" idle "* ]]; then
+	echo "== memory per idle tunnel (agent RSS growth / tunnels held open)"
+	run "${B[@]}" idle "${ARGS[@]}" --sizes "$SIZES" --conc "$CONC" --agent-pid "$agent_pid"
+	echo
 fi
-echo
-echo "== revocation latency"
-run "${B[@]}" revoke "${ARGS[@]}" --url "$URL" --admin-token "$ADMIN" --count "$COUNT"
+if [[ $MODES == *" rate "* ]]; then
+	echo "== new tunnels per second (agent on one core; clients on the other)"
+	run "${B[@]}" rate "${ARGS[@]}" --total "$TOTAL" --conc "$CONC" --agent-pid "$agent_pid"
+	echo
+fi
+if [[ $MODES == *" rtt "* ]]; then
+	echo "== datagram round trips per second through the agent"
+	run "${B[@]}" rtt "${ARGS[@]}" --seconds "$SECS" --window "$WINDOW"
+	if [ -x "$BUILD/bench/bench_datagram" ]; then
+		echo "(for comparison, the bare datagram stream of tests/bench/bench_datagram.c:)"
+		timeout 300 "$BUILD/bench/bench_datagram" || echo "bench_datagram failed (status $?)"
+	fi
+	echo
+fi
+if [[ $MODES == *" revoke "* ]]; then
+	echo "== revocation latency"
+	run "${B[@]}" revoke "${ARGS[@]}" --url "$URL" --admin-token "$ADMIN" --count "$COUNT"
+fi
 [ -n "$QUICK" ] && echo "(BENCH_QUICK: smaller runs; the numbers are rougher)"
 exit 0

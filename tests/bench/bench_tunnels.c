@@ -103,6 +103,7 @@ static struct {
 	int ntokens;
 	/* counters of the run in progress */
 	long done, failed;
+	long up_closed; /* established connections that closed other than by us */
 	uint64_t *lat; /* setup latency per finished tunnel, ns */
 	long nlat, caplat;
 	/* rtt */
@@ -270,6 +271,12 @@ on_closed(void *arg, struct quic_conn *c, const struct quic_close *how)
 	epoll_ctl(g.ep, EPOLL_CTL_DEL, quic_client_fd(c), NULL);
 	if (s->state != S_UP && s->state != S_CLOSING)
 		g.failed++;
+	if (s->state == S_UP && ++g.up_closed <= 3)
+		/* an idle one gone: why tells whether it was the server or this side's turns */
+		fprintf(stderr,
+		    "bench_tunnels: an established connection closed: by_peer=%d idle=%d app=%d "
+		    "code=%llu \"%s\"\n",
+		    how->by_peer, how->idle, how->app, (unsigned long long)how->code, how->reason);
 	if (s->state != S_CLOSING && g.failed > 0 && g.failed <= 3)
 		fprintf(stderr, "bench_tunnels: a tunnel closed in state %d: app=%d code=%llu %s\n",
 		    s->state, how->app, (unsigned long long)how->code, how->reason);

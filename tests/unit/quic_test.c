@@ -483,6 +483,19 @@ test_datagrams(void)
 		RUN(srv.dgrams - base >= QUIC_DGRAM_QUEUE, 5000);
 		CHECK(srv.dgrams - base == QUIC_DGRAM_QUEUE && srv.dgram_len == 1000,
 		    "the burst arrives in full, paced out by the client (%d)", srv.dgrams - base);
+		CHECK(cli.c->dq != NULL && cli.c->dq_cap == QUIC_DGRAM_QUEUE,
+		    "the ring grew to QUIC_DGRAM_QUEUE (%zu)", cli.c->dq_cap);
+		/* quiet a while: the next write frees the empty ring */
+		RUN(0, QUIC_DGRAM_QUEUE_IDLE_NS / MS + 200);
+		quic_client_flush(cli.c);
+		CHECK(cli.c->dq == NULL, "then it is freed (empty QUIC_DGRAM_QUEUE_IDLE_NS)");
+		base = srv.dgrams;
+		CHECK_EQ_INT(
+		    quic_datagram_send(cli.c, "again", 5), 0, "a datagram after that is taken");
+		quic_client_flush(cli.c);
+		RUN(srv.dgrams > base, 3000);
+		CHECK(srv.dgrams == base + 1 && cli.c->dq_cap == QUIC_DGRAM_QUEUE_MIN,
+		    "it arrives, queued on a new smallest ring (%zu)", cli.c->dq_cap);
 	}
 	quic_client_free(cli.c);
 	cli.c = NULL;
