@@ -9,10 +9,20 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "text.h"
 
 #define MSG_MAX 2048
-#define LINE_MAX_BYTES 16384 /* a message of MSG_MAX, every byte escaped, and fields */
 #define CONTEXT_MAX 64
+#define KEY_MAX 32 /* bytes of a field's key written */
+#define VALUE_MAX 256 /* bytes of a field's string value written; the rest is cut */
+#define FIELDS_MAX 8 /* fields of one line written; more are left out */
+#define ESCAPED_MAX(n) ((n)*6) /* every byte as "\u00XX" at worst */
+/* Every part of a line is cut to its bound before it is written, so that the longest line
+ * fits whole and a JSON line is always a whole object (a line cut at a buffer's end would
+ * not be one). */
+#define LINE_MAX_BYTES \
+	(ESCAPED_MAX(MSG_MAX) + ESCAPED_MAX(CONTEXT_MAX * 2) + \
+	    FIELDS_MAX * (ESCAPED_MAX(KEY_MAX) + ESCAPED_MAX(VALUE_MAX) + 8) + 256)
 
 static enum log_level threshold = LOG_INFO;
 static enum log_format format = LOG_TEXT;
@@ -72,7 +82,8 @@ log_set_context(const char *key, const char *value, int numeric)
 	context_numeric = numeric;
 }
 
-/* A line being built: appends stop at the end of buf, and the line is cut there. */
+/* A line being built: appends stop at the end of buf (a backstop: the bounds above make every
+ * line fit). */
 struct line {
 	char buf[LINE_MAX_BYTES];
 	size_t len;
@@ -93,23 +104,42 @@ puts_(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
-/* s escaped: for JSON inside quotes, for text with control characters as \xNN (and quotes
- * and backslashes escaped when quoted). */
+/* At most max bytes of s, escaped: for JSON inside quotes, for text with control characters as
+ * \xNN (and quotes and backslashes escaped when quoted). Bytes that are not UTF-8 (a peer's
+ * bytes, a sequence cut by a bound) become U+FFFD in JSON, which must be UTF-8 to be JSON at
+ * all, and \xNN in text. */
 static void
-put_escaped(struct line *l, const char *s, int json, int quoted)
+put_escaped(struct line *l, const char *s, size_t max, int json, int quoted)
 {
+	const unsigned char *p = (const unsigned char *)s, *end = p + strnlen(s, max);
 	char esc[8];
+	uint32_t cp;
+	size_t n;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+	while (p < end) {
 		if (*p < 0x20 || *p == 0x7f) {
 			snprintf(esc, sizeof(esc), json ? "\\u%04x" : "\\x%02x", *p);
 			puts_(l, esc);
+			p++;
 		} else if ((json || quoted) && (*p == '"' || *p == '\\')) {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
 			put(l, esc, 2);
-		} else {
+			p++;
+		} else if (*p < 0x80) {
 			put(l, (const char *)p, 1);
+			p++;
+		} else if ((n = text_utf8_next(p, &cp)) > 0 && n <= (size_t)(end - p)) {
+			put(l, (const char *)p, n);
+			p += n;
+		} else {
+			if (json)
+				puts_(l, "\\ufffd");
+			else {
+				snprintf(esc, sizeof(esc), "\\x%02x", *p);
+				puts_(l, esc);
+			}
+			p++;
 		}
 	}
 }
@@ -127,17 +157,17 @@ put_field_text(struct line *l, const char *key, const char *str, int64_t num)
 	char n[24];
 
 	put(l, " ", 1);
-	put_escaped(l, key, 0, 0);
+	put_escaped(l, key, KEY_MAX, 0, 0);
 	put(l, "=", 1);
 	if (str == NULL) {
 		snprintf(n, sizeof(n), "%lld", (long long)num);
 		puts_(l, n);
 	} else if (needs_quotes(str)) {
 		put(l, "\"", 1);
-		put_escaped(l, str, 0, 1);
+		put_escaped(l, str, VALUE_MAX, 0, 1);
 		put(l, "\"", 1);
 	} else {
-		put_escaped(l, str, 0, 0);
+		put_escaped(l, str, VALUE_MAX, 0, 0);
 	}
 }
 
@@ -147,7 +177,7 @@ put_field_json(struct line *l, const char *key, const char *str, int64_t num, in
 	char n[24];
 
 	put(l, ",\"", 2);
-	put_escaped(l, key, 1, 1);
+	put_escaped(l, key, KEY_MAX, 1, 1);
 	put(l, "\":", 2);
 	if (str == NULL) {
 		snprintf(n, sizeof(n), "%lld", (long long)num);
@@ -156,7 +186,7 @@ put_field_json(struct line *l, const char *key, const char *str, int64_t num, in
 		puts_(l, str); /* a number given as text (the context) */
 	} else {
 		put(l, "\"", 1);
-		put_escaped(l, str, 1, 1);
+		put_escaped(l, str, VALUE_MAX, 1, 1);
 		put(l, "\"", 1);
 	}
 }
@@ -180,7 +210,7 @@ log_vwrite(enum log_level level, const struct log_field *f, size_t nf, const cha
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (suffix != NULL)
 		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s", suffix);
-	/* 16 KiB: off the stack. */
+	/* Some 27 KiB: off the stack. */
 	if ((l = malloc(sizeof(*l))) == NULL) {
 		fprintf(stderr, "%s %s %s: %s\n", stamp, level_names[level], program, msg);
 		errno = saved;
@@ -193,14 +223,14 @@ log_vwrite(enum log_level level, const struct log_field *f, size_t nf, const cha
 		puts_(l, "\",\"level\":\"");
 		puts_(l, level_names[level]);
 		puts_(l, "\",\"program\":\"");
-		put_escaped(l, program, 1, 1);
+		put_escaped(l, program, CONTEXT_MAX, 1, 1);
 		put(l, "\"", 1);
 		if (context_key[0] != '\0')
 			put_field_json(l, context_key, context_value, 0, context_numeric);
 		puts_(l, ",\"msg\":\"");
-		put_escaped(l, msg, 1, 1);
+		put_escaped(l, msg, MSG_MAX, 1, 1);
 		put(l, "\"", 1);
-		for (size_t i = 0; i < nf; i++)
+		for (size_t i = 0; i < nf && i < FIELDS_MAX; i++)
 			put_field_json(l, f[i].key, f[i].str, f[i].num, 0);
 		put(l, "}", 1);
 	} else {
@@ -208,13 +238,13 @@ log_vwrite(enum log_level level, const struct log_field *f, size_t nf, const cha
 
 		snprintf(head, sizeof(head), "%s %-5s ", stamp, level_names[level]);
 		puts_(l, head);
-		put_escaped(l, program, 0, 0);
+		put_escaped(l, program, CONTEXT_MAX, 0, 0);
 		if (context_key[0] != '\0')
 			put_field_text(l, context_key, context_numeric ? NULL : context_value,
 			    context_numeric ? strtoll(context_value, NULL, 10) : 0);
 		puts_(l, ": ");
-		put_escaped(l, msg, 0, 0);
-		for (size_t i = 0; i < nf; i++)
+		put_escaped(l, msg, MSG_MAX, 0, 0);
+		for (size_t i = 0; i < nf && i < FIELDS_MAX; i++)
 			put_field_text(l, f[i].key, f[i].str, f[i].num);
 	}
 	l->buf[l->len++] = '\n';

@@ -8,7 +8,11 @@
  *   {"ts":"2026-11-22T13:31:56.123Z","level":"info","program":"snaptun-agent","agent":3,
  *    "msg":"message","key":"value"}
  *
- * Control characters in messages and values are escaped: a line is always one line. */
+ * Control characters in messages and values are escaped: a line is always one line. Bytes that
+ * are not UTF-8 (a peer's close reason, a method) are written as U+FFFD in JSON (\xNN in text), so
+ * that a JSON line is always valid JSON. A message is cut at 2 KiB, a field's key at 32 bytes
+ * and its string value at 256, and a line takes at most 8 fields: every line is written
+ * whole. */
 #ifndef LIB_LOG_H
 #define LIB_LOG_H
 

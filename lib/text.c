@@ -3,10 +3,8 @@
 
 #include "text.h"
 
-/* Decode the UTF-8 sequence at s (strictly: no overlong forms, no surrogates, nothing past
- * U+10FFFF) into *cp; its length, or 0 when it is not valid. */
-static size_t
-utf8_next(const unsigned char *s, uint32_t *cp)
+size_t
+text_utf8_next(const unsigned char *s, uint32_t *cp)
 {
 	uint32_t c = s[0], min;
 	size_t n;
@@ -53,7 +51,7 @@ text_chars(const char *s)
 	size_t n;
 
 	while (*p != '\0') {
-		if ((n = utf8_next(p, &c)) == 0 || forbidden(c))
+		if ((n = text_utf8_next(p, &c)) == 0 || forbidden(c))
 			return -1;
 		p += n;
 		chars++;

@@ -3,6 +3,7 @@
 #define LIB_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The bytes a name of n characters may take in UTF-8 (a buffer holds one more, the NUL). */
 #define TEXT_NAME_BYTES(n) ((n)*4)
@@ -20,6 +21,11 @@ int text_name_valid(const char *s, size_t max, int empty_ok);
 /* The same rules for a line of text whose length is bounded in bytes (reasons kept in
  * fixed-size records and sent on the wire). */
 int text_line_valid(const char *s, size_t max_bytes, int empty_ok);
+
+/* Decode the UTF-8 sequence at s (strictly: no overlong forms, no surrogates, nothing past
+ * U+10FFFF) into *cp; its length (1..4), or 0 when it is not valid. Stops at a NUL (an
+ * incomplete sequence before it is not valid). */
+size_t text_utf8_next(const unsigned char *s, uint32_t *cp);
 
 /* The index of s in names[0..n), or -1: the parser of every enum that has a text form. */
 int text_lookup(const char *const *names, int n, const char *s);

@@ -527,6 +527,22 @@ security_headers(struct MHD_Response *resp, int web)
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 }
 
+/* The method as the logs name it: one HTTP defines, else "other". The method is the
+ * client's own bytes, any length: logged as sent, it could forge a field or carry a secret. */
+static const char *
+method_for_log(const char *m)
+{
+	static const char *const known[] = {
+	    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+
+	if (m == NULL)
+		return "-";
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(m, known[i]) == 0)
+			return known[i];
+	return "other";
+}
+
 /* A dashboard file, or 304 when the browser's copy is current. MHD owns the descriptor from
  * here (it closes it with the response). */
 static enum MHD_Result
@@ -553,7 +569,8 @@ send_file(struct req *r)
 	security_headers(resp, 1);
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
-	log_debug("%s %s -> %u", r->method, r->path, r->status);
+	/* Not the path: paths are never logged (a client may put anything there). */
+	log_debug("%s (a file of the dashboard) -> %u", method_for_log(r->method), r->status);
 	return ret;
 }
 
@@ -611,8 +628,8 @@ send_reply(struct req *r)
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	/* The route, not the path: a path may hold a secret sent by mistake. */
-	log_debug("%s %s -> %u", r->method, r->route != NULL ? r->route->pattern : "(no route)",
-	    r->status);
+	log_debug("%s %s -> %u", method_for_log(r->method),
+	    r->route != NULL ? r->route->pattern : "(no route)", r->status);
 	return ret;
 }
 
@@ -1163,7 +1180,7 @@ access_line(struct req *r, enum MHD_RequestTerminationCode toe)
 	size_t n = 0;
 
 	req_peer_text(r, peer);
-	f[n++] = LOG_STR("method", r->method != NULL ? r->method : "-");
+	f[n++] = LOG_STR("method", method_for_log(r->method));
 	/* The template: a path can carry what must not be logged (ids of secrets). */
 	f[n++] = LOG_STR("route", r->route != NULL ? r->route->pattern : "-");
 	f[n++] = LOG_INT("status", r->status);

@@ -42,7 +42,22 @@ api GET "/v1/events?object=$JT"		# and in a query
 api GET /v1/pools/1
 client_start A --token "$ACCESS2" --handshake
 want_event A '^assigned ' || e2e_bail "the tunnel comes up: $(client_log A)"
+# The client closes with a reason of bytes that are not UTF-8: the agent logs the reason.
+client_cmd A $'close 0 bye\xff\xfe "quoted"'
+client_expect A '^closed ' 5
 client_stop A
+# Request methods are the client's bytes too: not UTF-8, control characters past any line's
+# length, one shaped like a token.
+raw_request() {
+	local hostport=${URL#http://} fd
+	exec {fd}<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return 1
+	printf '%s /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$1" >&"$fd"
+	timeout 5 cat <&"$fd" >/dev/null
+	exec {fd}>&-
+}
+raw_request $'G\xffT"\\'
+raw_request "$(head -c 6000 /dev/zero | tr '\0' '\001')"
+raw_request snj_MethodShapedLikeAToken
 api -t "" POST /v1/token "{\"refresh_token\":\"$REFRESH\"}"	# used up: refused
 client_start B --token "${ACCESS2}x" --handshake	# a bad token at the agent
 client_expect B '^closed ' 5
@@ -51,6 +66,11 @@ mgr_stop
 agent_stop
 
 # ======================================================================= JSON lines
+
+# utf8_ok FILE: FILE is UTF-8 throughout (JSON is UTF-8 or it is not JSON).
+utf8_ok() {
+	iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1
+}
 
 # json_line_ok PROGRAM: every line on stdin is a JSON object (lib.bash's parser takes it) that
 # starts with ts, level, program PROGRAM (and agent for the agent) and msg.
@@ -73,6 +93,12 @@ json_lines_ok() {
 
 check "every manager line is one JSON object: ts, level, program, msg, fields" \
     json_lines_ok snaptun-manager <"$MGR_LOG"
+check "the manager's log is UTF-8 (methods of bytes that are not)" utf8_ok "$MGR_LOG"
+check "the agent's log is UTF-8 (a close reason of bytes that are not)" utf8_ok "$AGENT_LOG"
+check "the agent logs the client's close reason, its bytes that are not UTF-8 as U+FFFD" \
+    grep -Fq 'closed by the client (application code 0: bye\ufffd\ufffd \"quoted\")' "$AGENT_LOG"
+check "the access log names methods HTTP does not define \"other\" (3 of them)" \
+    test "$(grep -c '"method":"other","route":"-","status":405' "$MGR_LOG")" = 3
 check "every agent line is one JSON object: ts, level, program, agent, msg, fields" \
     json_lines_ok snaptun-agent <"$AGENT_LOG"
 

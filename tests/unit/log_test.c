@@ -10,7 +10,7 @@
 #include "../../lib/log.h"
 #include "check.h"
 
-static char out[8192];
+static char out[65536];
 static int newlines; /* in what fn wrote; the last one is cut off out */
 
 /* Run fn with stderr going to a file; its text into out. */
@@ -59,6 +59,31 @@ hostile(void)
 	log_warn("line one\nline two\t\"quoted\" \\ \x01");
 }
 
+/* Bytes from a peer that are not UTF-8: a lone continuation byte, 0xff, a sequence cut short,
+ * an overlong form, a surrogate; beside a valid "é". */
+static void
+not_utf8(void)
+{
+	log_info("closed by the client: bye\xff\xfe \x80 \xc3 \xc0\xaf \xed\xa0\x80 caf\xc3\xa9");
+}
+
+/* The longest parts there can be, each escaped to six bytes per byte: a message past its
+ * bound, twelve fields with values past theirs. */
+static void
+longest(void)
+{
+	static const char *const keys[12] = {"a_key_of_forty_bytes_longer_than_its_bound", "f1",
+	    "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"};
+	static char msg[4096], val[1024];
+	struct log_field f[12];
+
+	memset(msg, 1, sizeof(msg) - 1);
+	memset(val, 2, sizeof(val) - 1);
+	for (size_t i = 0; i < 12; i++)
+		f[i] = LOG_STR(keys[i], val);
+	log_fields(LOG_INFO, f, 12, "%s", msg);
+}
+
 static void
 below(void)
 {
@@ -89,6 +114,11 @@ main(void)
 	    "text: control characters escaped, one line (%s)", out);
 	capture(below);
 	CHECK(out[0] == '\0', "below the level: nothing");
+	capture(not_utf8);
+	CHECK(newlines == 1 &&
+		strstr(out, "bye\\xff\\xfe \\x80 \\xc3 \\xc0\\xaf \\xed\\xa0\\x80 caf\xc3\xa9") !=
+		    NULL,
+	    "text: bytes that are not UTF-8 as \\xNN, UTF-8 as it is (%s)", out);
 
 	log_set_format(LOG_JSON);
 	capture(fields);
@@ -111,6 +141,26 @@ main(void)
 		strcmp(json_string_value(json_object_get(o, "msg")),
 		    "line one\nline two\t\"quoted\" \\ \x01") == 0,
 	    "json: one line that decodes to the message as written (%s)", out);
+	json_decref(o);
+	capture(not_utf8);
+	o = json_loads(out, 0, NULL);
+	CHECK(o != NULL &&
+		strcmp(json_string_value(json_object_get(o, "msg")),
+		    "closed by the client: bye\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd "
+		    "\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+		    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9") == 0,
+	    "json: bytes that are not UTF-8 become U+FFFD, the line stays JSON (%s)", out);
+	json_decref(o);
+	capture(longest);
+	o = json_loads(out, 0, NULL);
+	CHECK(o != NULL && newlines == 1 && out[strlen(out) - 1] == '}' &&
+		strlen(json_string_value(json_object_get(o, "msg"))) == 2047 &&
+		json_object_size(o) == 5 + 8 && json_object_get(o, "f8") == NULL &&
+		strlen(json_string_value(json_object_get(o, "a_key_of_forty_bytes_longer_than"))) ==
+		    256,
+	    "json: the longest message and fields are cut to their bounds, the line whole (%zu "
+	    "bytes)",
+	    strlen(out));
 	json_decref(o);
 	log_set_context(NULL, NULL, 0);
 	capture(plain);
