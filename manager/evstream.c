@@ -288,11 +288,25 @@ resume_position(struct req *r, int *given, int64_t *audit, uint64_t *seq, uint64
 	return 0;
 }
 
+/* The newest audit event in the log (inside the request's batch: perhaps one not committed
+ * yet, which errs on the side of accepting a position). */
+static int64_t
+audit_newest(struct evstream *e)
+{
+	int64_t last;
+
+	if (audit_last_id(e->app->db, &last) == 0 && last > e->audit_seen)
+		return last;
+	return e->audit_seen;
+}
+
 void
 evstream_subscribe(struct req *r)
 {
 	struct evstream *e = r->app->events;
-	int64_t audit = 0;
+	const char *field =
+	    req_header(r, "Last-Event-ID") != NULL ? "Last-Event-ID" : "last_event_id";
+	int64_t audit = 0, newest;
 	uint64_t seq = 0, inst = 0;
 	int given, gap = 0;
 	struct sub *s;
@@ -308,9 +322,15 @@ evstream_subscribe(struct req *r)
 		    e ? e->max : 0);
 		return;
 	}
+	if (given && audit > (newest = audit_newest(e))) {
+		/* It would wait, silent, until the log caught up, and then miss those events. */
+		reply_problem(r, 400, field,
+		    "the position names audit event %lld; the log holds %lld", (long long)audit,
+		    (long long)newest);
+		return;
+	}
 	if (given && inst == e->instance && seq > e->seq) {
-		reply_problem(r, 400,
-		    req_query(r, "last_event_id") != NULL ? "last_event_id" : "Last-Event-ID",
+		reply_problem(r, 400, field,
 		    "the position names session event %llu; this manager has written %llu",
 		    (unsigned long long)seq, (unsigned long long)e->seq);
 		return;

@@ -44,7 +44,8 @@ void evstream_free(struct evstream *e);
 
 /* The handler of GET /v1/events/stream (scope read): resumes from the Last-Event-ID header or
  * the last_event_id query parameter, else starts at the present. 400 naming the one given
- * for a position that is not one; 503 with Retry-After at the subscriber limit. */
+ * for a position that is not one, or that is past the newest audit event or session event;
+ * 503 with Retry-After at the subscriber limit. */
 void evstream_subscribe(struct req *r);
 
 /* A session came up (up 1) or went down (0): into the ring, for every subscriber. e may be

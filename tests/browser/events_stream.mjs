@@ -3,8 +3,9 @@
 // "gap" its position causes is not shown); events split across chunks and lines ending in
 // CRLF, comments (heartbeats), a multi-line data field; after the server drops the stream the
 // reader reconnects with Last-Event-ID of the last event it got and misses nothing, sees
-// nothing twice; a manager without the stream (404) is polled with GET /v1/events?order=desc
-// instead, without repeating the page already shown. Prints TAP lines.
+// nothing twice; a position the manager refuses (400) is dropped, not sent again; a manager
+// without the stream (404) is polled with GET /v1/events?order=desc instead, without repeating
+// the page already shown. Prints TAP lines.
 import http from 'node:http';
 
 const store = new Map();
@@ -47,7 +48,15 @@ const server = http.createServer((req, res) => {
 			return res.end('{"title":"Not found","status":404}');
 		}
 		lastIds.push(req.headers['last-event-id'] ?? null);
+		if (mode === 'refuses' && req.headers['last-event-id'] !== undefined) {
+			res.writeHead(400, { 'Content-Type': 'application/problem+json' });
+			return res.end('{"title":"Invalid request","status":400,"detail":"the position names audit event 9; the log holds 3","field":"Last-Event-ID"}');
+		}
 		res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+		if (mode === 'refuses') {
+			res.write(ev(12, 'pool.delete'));
+			return undefined;
+		}
 		if (lastIds.length === 1) {
 			// Two events, the second split mid-line over two writes, then the stream drops.
 			res.write('id: 9-0-77\nevent: gap\ndata: {"reason":"another manager process"}\n\n');
@@ -87,6 +96,18 @@ check('a multi-line data field is one JSON object', seen[2] && seen[2].data.obje
 check('the stream starts after the page, and the reconnect sends Last-Event-ID of the last event received', lastIds.join() === '9-0-0,11', JSON.stringify(lastIds));
 check('every request carries the token as a bearer credential', auths.every((a) => a === 'Bearer sna_test'), JSON.stringify(auths));
 check('the status says the stream is live', statuses.includes('live (event stream)'), JSON.stringify(statuses));
+
+// A position the manager refuses (400: its log is not the one the position came from): the
+// reader goes on from the present instead of asking with it again and again.
+mode = 'refuses';
+seen.length = 0;
+lastIds.length = 0;
+statuses.length = 0;
+stop = follow((e) => seen.push(e), (s) => statuses.push(s));
+await until(() => seen.length >= 3, 5000);
+await new Promise((r) => setTimeout(r, 300));
+stop();
+check('a refused position (400) is dropped: the stream goes on from the present, once', seen.map((e) => e.data.action).join() === 'pool.create,key.rotate,pool.delete' && lastIds.join() === '9-0-0,', `${JSON.stringify(seen)} ${JSON.stringify(lastIds)}`);
 
 mode = 'absent';
 seen.length = 0;

@@ -214,6 +214,11 @@ stream_stop O
 api -H "Last-Event-ID: 1-99999-$INSTANCE" GET /v1/events/stream
 want_problem 400 Last-Event-ID
 verdict "Last-Event-ID naming a session event this process never wrote: 400 naming it"
+api -H "Last-Event-ID: 9223372036854775807-0-$INSTANCE" GET /v1/events/stream
+want_problem 400 Last-Event-ID
+api GET "/v1/events/stream?last_event_id=$((AUDIT + 1000))-0-$INSTANCE"
+want_problem 400 last_event_id
+verdict "a position past the audit log's newest event (a stream that would stay silent): 400 naming it"
 api -H "Last-Event-ID: x" GET /v1/events/stream
 want_problem 400 Last-Event-ID
 verdict "a Last-Event-ID that is not a position: 400 naming it"

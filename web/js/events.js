@@ -32,6 +32,13 @@ export function follow(onEvent, onStatus) {
 			absent.note('events-stream');
 			return 'absent';
 		}
+		if (res.status === 400 && lastId !== null) {
+			// The position is not one of this manager's log (its store was replaced, the
+			// log is shorter): asking again with it would be refused forever.
+			lastId = null;
+			onStatus('the stream refused the last position; going on from now');
+			return 'position refused';
+		}
 		if (res.status === 401) {
 			// The token died while the page was open: the shell goes back to the login.
 			window.dispatchEvent(new Event('snaptun:unauthorized'));
@@ -128,6 +135,7 @@ export function follow(onEvent, onStatus) {
 				const how = await stream();
 				if (how === 'absent') return poll();
 				if (how === 'refused') return;
+				if (how === 'position refused') continue;
 				backoff = 1000;
 			} catch (e) {
 				if (stopped) return;
