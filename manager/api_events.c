@@ -120,8 +120,17 @@ parse_object(struct req *r, struct audit_filter *f, char *buf, size_t len)
 static int
 parse_since_order(struct req *r, struct audit_filter *f)
 {
-	const char *since = req_query(r, "since"), *order = req_query(r, "order");
+	const char *since = req_query(r, "since"), *order = req_query(r, "order"), *sp;
+	char plus[64];
 
+	/* A "+" in a query string reads as a space (form encoding): "since=…T13:31:56+02:00"
+	 * typed as it is arrives with a space where the offset's sign was, the one place a
+	 * space can stand for it. */
+	if (since != NULL && (sp = strrchr(since, ' ')) != NULL && strlen(since) < sizeof(plus)) {
+		memcpy(plus, since, strlen(since) + 1);
+		plus[sp - since] = '+';
+		since = plus;
+	}
 	if (since != NULL && clock_rfc3339_parse(since, &f->since) < 0) {
 		reply_problem(r, 400, "since",
 		    "since must be an RFC 3339 time (\"2026-11-22T13:31:56Z\"), not "

@@ -104,7 +104,11 @@ api GET '/v1/events?since=2999-01-01T00:00:00Z'
 want_len .items 0
 api GET '/v1/events?since=2000-01-01T00:00:00%2B02:00&action=pool.*&order=desc&limit=1000'
 want_len .items 6
-verdict "since: events at or after the time (an offset is understood), with filters and in desc"
+api GET '/v1/events?since=2000-01-01T00:00:00+02:00&action=pool.*&limit=1000'
+want_len .items 6
+api GET "/v1/events?since=$(sed 's/Z$/+00:00/' <<<"$AT_LAST")&limit=1000"
+that "since=$AT_LAST written with +00:00 unencoded found no event" test "$(jlen .items)" -ge 1
+verdict "since: events at or after the time (an offset is understood, its + encoded or not), with filters and in desc"
 
 bad() {
 	api GET "/v1/events?$1"
@@ -114,6 +118,7 @@ bad() {
 bad 'order=newest' order
 bad 'since=yesterday' since
 bad 'since=2026-02-30T00:00:00Z' since
+bad 'since=2026-11-22+13:31:56Z' since
 bad 'action=Pool.create' action
 bad 'action=pool*' action
 bad 'action=*' action
