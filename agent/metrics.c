@@ -39,9 +39,13 @@ tunnels(struct prom *p, const struct tunnels_metrics *t, const char *agent)
 	    PROM_COUNTER);
 	prom_u64(p, "snaptun_handshakes_total", L({"agent", agent}), t->events.handshakes);
 	prom_family(p, "snaptun_handshake_failures_total",
-	    "Tunnel connections that ended before completing the handshake.", PROM_COUNTER);
-	prom_u64(p, "snaptun_handshake_failures_total", L({"agent", agent}),
-	    t->events.handshake_failures);
+	    "Tunnel connections that ended before completing the handshake, by QUIC application "
+	    "close code (other: the TLS handshake failed, idle timeout, transport error).",
+	    PROM_COUNTER);
+	for (int i = 0; i < TUNEVENTS_CLOSES; i++)
+		prom_u64(p, "snaptun_handshake_failures_total",
+		    L({"agent", agent}, {"code", tunevents_close_names[i]}),
+		    t->events.handshake_failures[i]);
 	prom_family(p, "snaptun_session_closes_total",
 	    "Established sessions closed, by QUIC application close code (other: idle timeout, "
 	    "transport error).",

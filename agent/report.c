@@ -68,7 +68,7 @@ report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry
 	State__SessionStats *ss = NULL, **ssp = NULL;
 	State__Counters *cs = NULL, tm;
 	State__TunnelEvents em;
-	uint64_t closes[TUNEVENTS_CLOSES];
+	uint64_t closes[TUNEVENTS_CLOSES], failures[TUNEVENTS_CLOSES];
 	State__Stats m;
 
 	if (!link_up(l))
@@ -92,7 +92,7 @@ report_stats(struct link *l, uint64_t uptime_ns, const struct report_stats_entry
 	m.active_sessions = (uint32_t)n;
 	counters_pb_from(&tm, total);
 	m.total = &tm;
-	tunevents_pb_from(&em, events, closes);
+	tunevents_pb_from(&em, events, closes, failures);
 	m.events = &em;
 	if (reconcile) {
 		/* One frame: the manager holds every grant of a session it does not list. Past

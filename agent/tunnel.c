@@ -235,6 +235,7 @@ tunnel_end(struct tunnel *t, const char *reason)
 {
 	struct tunnels *ts = t->ts;
 	char a[ADDR_STRLEN] = "-";
+	unsigned code;
 
 	if (t->ended)
 		return;
@@ -251,11 +252,11 @@ tunnel_end(struct tunnel *t, const char *reason)
 		report_session_down(ts->link, t->session_id, t->has_grant ? t->grant_id : 0, reason,
 		    &t->port.c, clock_mono_ns() - t->started_ns);
 	counters_add(&ts->total, &t->port.c);
+	code = t->close_index > 0 ? t->close_index - 1 : TUNEVENTS_CLOSE_OTHER;
 	if (!t->established)
-		ts->events.handshake_failures++;
+		ts->events.handshake_failures[code]++;
 	else
-		ts->events
-		    .closes[t->close_index > 0 ? t->close_index - 1 : TUNEVENTS_CLOSE_OTHER]++;
+		ts->events.closes[code]++;
 	if (t->pssid[0] != '\0')
 		pssid_index_del(ts->pidx, &t->pent);
 	if (t->has_grant)

@@ -1,6 +1,6 @@
 /* What happened to a gateway's tunnels, as counts since the agent started: tunnels that
  * completed the snaptun handshake (renew, then assign: proto/README.md §1.4), connections that
- * ended before it, and established sessions closed, by the QUIC application close code that
+ * ended before it, and established sessions closed, both by the QUIC application close code that
  * ended them. The agent counts them (agent/tunnel.c), reports them in STATS (State.TunnelEvents)
  * and serves them on its metrics listener; the manager adds up every agent's. Copied by
  * assignment. */
@@ -17,7 +17,8 @@
 
 struct tunevents {
 	uint64_t handshakes; /* tunnels established */
-	uint64_t handshake_failures; /* connections that ended before that */
+	/* Connections that ended before that, by close code (1 unauthorized, 2 timeout, …). */
+	uint64_t handshake_failures[TUNEVENTS_CLOSES];
 	uint64_t closes[TUNEVENTS_CLOSES]; /* established sessions ended, by close code */
 };
 
@@ -30,6 +31,9 @@ tunevents_close_index(uint64_t code)
 {
 	return code < TUNEVENTS_CODES ? (unsigned)code : TUNEVENTS_CLOSE_OTHER;
 }
+
+/* All the handshake failures of e, whatever their code. */
+uint64_t tunevents_handshake_failures(const struct tunevents *e);
 
 /* Add every count of src to dst's. */
 void tunevents_add(struct tunevents *dst, const struct tunevents *src);

@@ -207,13 +207,13 @@ went_back(const struct counters *now, const struct counters *last, const struct 
 {
 	int back = now->rx_packets < last->rx_packets || now->rx_bytes < last->rx_bytes ||
 	    now->tx_packets < last->tx_packets || now->tx_bytes < last->tx_bytes ||
-	    now->dropped_packets < last->dropped_packets || ev->handshakes < last_ev->handshakes ||
-	    ev->handshake_failures < last_ev->handshake_failures;
+	    now->dropped_packets < last->dropped_packets || ev->handshakes < last_ev->handshakes;
 
 	for (int i = 0; i < COUNTERS_DROP_N; i++)
 		back |= now->drops[i] < last->drops[i];
 	for (int i = 0; i < TUNEVENTS_CLOSES; i++)
-		back |= ev->closes[i] < last_ev->closes[i];
+		back |= ev->closes[i] < last_ev->closes[i] ||
+		    ev->handshake_failures[i] < last_ev->handshake_failures[i];
 	return back;
 }
 

@@ -131,8 +131,12 @@ tunnels(struct prom *p, const struct metrics_snap *s)
 	    PROM_COUNTER);
 	prom_u64(p, "snaptun_handshakes_total", NULL, 0, s->events.handshakes);
 	prom_family(p, "snaptun_handshake_failures_total",
-	    "Tunnel connections that ended before completing the handshake.", PROM_COUNTER);
-	prom_u64(p, "snaptun_handshake_failures_total", NULL, 0, s->events.handshake_failures);
+	    "Tunnel connections that ended before completing the handshake, by QUIC application "
+	    "close code (other: the TLS handshake failed, idle timeout, transport error).",
+	    PROM_COUNTER);
+	for (int i = 0; i < TUNEVENTS_CLOSES; i++)
+		prom_u64(p, "snaptun_handshake_failures_total",
+		    L({"code", tunevents_close_names[i]}), s->events.handshake_failures[i]);
 	prom_family(p, "snaptun_session_closes_total",
 	    "Established sessions closed, by QUIC application close code (other: idle timeout, "
 	    "transport error).",

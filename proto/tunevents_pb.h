@@ -6,12 +6,14 @@
 #include "../lib/tunevents.h"
 #include "proto/state.pb-c.h"
 
-/* Initialise m and fill it from e; closes points into closes (TUNEVENTS_CLOSES entries, the
- * caller's storage, which must outlive m). */
-void tunevents_pb_from(State__TunnelEvents *m, const struct tunevents *e, uint64_t *closes);
+/* Initialise m and fill it from e; its repeated fields point into closes and failures
+ * (TUNEVENTS_CLOSES entries each, the caller's storage, which must outlive m). */
+void tunevents_pb_from(
+    State__TunnelEvents *m, const struct tunevents *e, uint64_t *closes, uint64_t *failures);
 
 /* Copy m's counts to e: an absent message (an older agent) leaves e as it was; close codes a
- * newer agent reports beyond ours count as other. */
+ * newer agent reports beyond ours count as other, and so do the handshake failures of an
+ * agent that sends them without codes. */
 void tunevents_pb_to(struct tunevents *e, const State__TunnelEvents *m);
 
 #endif

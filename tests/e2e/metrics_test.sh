@@ -3,8 +3,8 @@
 # --metrics-listen, two enrolled clients whose tunnels carry datagrams to each other. The manager's
 # GET /metrics (scope read; 401 without a token, 403 for provision) and its unauthenticated
 # listener serve the same families; promtool accepts both scrapes and the agent's; the numbers are
-# the ones the test caused (enrollments, join tokens, pools, sessions, packets, handshakes, HTTP
-# requests by route template). A revocation is counted and timed in the latency histogram, and
+# the ones the test caused (enrollments, join tokens, pools, sessions, packets, handshakes and a
+# refused one by its close code, HTTP requests by route template). A revocation is counted and timed in the latency histogram, and
 # the close code 3 counted. The agent restarts: every counter of the manager's scrape is at least
 # what it was before (monotonic), the restart is counted, and the new traffic adds on top.
 # /v1/health: 200 with the agent connected, 503 naming agents while it is away, ?live 200.
@@ -117,15 +117,20 @@ client_cmd B "send $ADDR_A 30 100"
 want_event B "^datagram $ADDR_A $ADDR_B 228\$" 3
 want_event A "^datagram $ADDR_B $ADDR_A 128\$" 3
 verdict "the tunnels carry datagrams both ways"
+client_start X --token "${TA}x" --handshake
+want_event X '^closed peer=1 app=1 code=1 ' 5
+client_stop X
+verdict "a tunnel with a bad token is refused in its handshake (close code 1)"
 
 # The agent reports every 5 s: wait until the manager shows the traffic.
 M1=$E2E_TMP/m1.txt
 traffic_seen() {
 	scrape "$URL/metrics" "$M1" "$READ" &&
-	    [ "$(metric "$M1" 'snaptun_tunnel_packets_total{direction="uplink"}')" -ge 80 ]
+	    [ "$(metric "$M1" 'snaptun_tunnel_packets_total{direction="uplink"}')" -ge 80 ] &&
+	    [ "$(metric "$M1" 'snaptun_handshake_failures_total{code="1"}')" = 1 ]
 }
 wait_for 12 traffic_seen
-verdict "GET /metrics with a read token -> 200 text/plain 0.0.4, with the tunnels' packets within 12 s"
+verdict "GET /metrics with a read token -> 200 text/plain 0.0.4, with the tunnels' packets and the refused one within 12 s"
 promtool_ok "$M1" "the manager's scrape while tunnels carry traffic"
 
 want_metric() { # FILE SERIES WANT
@@ -155,7 +160,9 @@ want_metric_ge "$M1" 'snaptun_tunnel_packets_total{direction="downlink"}' 80
 want_metric_ge "$M1" 'snaptun_tunnel_bytes_total{direction="uplink"}' $((50 * 228 + 30 * 128))
 want_metric "$M1" 'snaptun_tunnel_drops_total{reason="spoofed"}' 0
 want_metric "$M1" 'snaptun_handshakes_total' 2
-verdict "packets and bytes each way, drops by reason, handshakes"
+want_metric "$M1" 'snaptun_handshake_failures_total{code="1"}' 1
+want_metric "$M1" 'snaptun_handshake_failures_total{code="2"}' 0
+verdict "packets and bytes each way, drops by reason, handshakes, their failures by close code"
 want_metric "$M1" 'snaptun_http_requests_total{route="/v1/pools",method="POST",status="201"}' 1
 want_metric "$M1" 'snaptun_http_requests_total{route="/v1/join",method="POST",status="401"}' 1
 want_metric_ge "$M1" 'snaptun_http_request_duration_seconds_count{route="/v1/join/ack",method="POST"}' 2
@@ -182,9 +189,10 @@ verdict "the agent's --metrics-listen serves GET /metrics"
 promtool_ok "$A1" "the agent's scrape"
 want_metric "$A1" 'snaptun_sessions{agent="1"}' 2
 want_metric "$A1" 'snaptun_handshakes_total{agent="1"}' 2
+want_metric "$A1" 'snaptun_handshake_failures_total{agent="1",code="1"}' 1
 want_metric_ge "$A1" 'snaptun_tunnel_packets_total{agent="1",direction="uplink"}' 80
 want_metric "$A1" 'snaptun_state_channel_up{agent="1"}' 1
-verdict "the agent shows its sessions, handshakes, packets and channel state"
+verdict "the agent shows its sessions, handshakes and their failures by close code, packets and channel state"
 
 # ======================================================================= revocation
 

@@ -8,6 +8,7 @@
 
 #include "../../manager/http.h"
 #include "../../manager/metrics.h"
+#include "../../proto/tunevents_pb.h"
 #include "check.h"
 
 #define S 1000000000ull
@@ -80,6 +81,38 @@ main(void)
 	metrics_agent_stats(m, 9, 5 * S, &c, NULL);
 	CHECK(m->nagents == 2 && rx(m, 1) == 50 && m->agents[1].last_ev.handshakes == 0,
 	    "another agent is kept apart; an older agent without events reports none");
+	c = traffic(200);
+	ev.handshake_failures[1] = 4;
+	metrics_agent_stats(m, 7, 40 * S, &c, &ev);
+	c = traffic(210);
+	ev.handshake_failures[1] = 1;
+	ev.handshake_failures[2] = 9;
+	metrics_agent_stats(m, 7, 45 * S, &c, &ev);
+	CHECK(m->agents[0].restarts == 3 &&
+		m->agents[0].base_ev.handshake_failures[1] +
+			m->agents[0].last_ev.handshake_failures[1] ==
+		    5,
+	    "handshake failures by close code: one code going back is a restart, and the "
+	    "count of that code carries over (4 + 1)");
+
+	/* ---- tunnel events on the state channel ---- */
+	{
+		uint64_t closes[TUNEVENTS_CLOSES], failures[TUNEVENTS_CLOSES];
+		State__TunnelEvents pb;
+		struct tunevents back;
+
+		tunevents_pb_from(&pb, &ev, closes, failures);
+		tunevents_pb_to(&back, &pb);
+		CHECK(pb.handshake_failures == 10 && back.handshake_failures[1] == 1 &&
+			back.handshake_failures[2] == 9 &&
+			tunevents_handshake_failures(&back) == 10,
+		    "handshake failures by close code go over the channel, their sum beside");
+		pb.n_handshake_failure_closes = 0;
+		tunevents_pb_to(&back, &pb);
+		CHECK(back.handshake_failures[TUNEVENTS_CLOSE_OTHER] == 10 &&
+			back.handshake_failures[1] == 0,
+		    "an older agent's failures, without codes, count as other");
+	}
 
 	/* ---- revocations ---- */
 	metrics_revoked(m, "p-1", 1, 100 * S);
