@@ -240,6 +240,14 @@ try {
 		await shot(page, 'sessions');
 	});
 
+	await check('the live sessions list keeps the keyboard focus on its Kill button across refreshes', async () => {
+		await page.focus(`tr[data-id="${sessionId}"] button:has-text("Kill")`);
+		// The list reloads every 2 s: two reloads.
+		await page.waitForTimeout(4500);
+		const label = await page.evaluate(() => document.activeElement.getAttribute('aria-label'));
+		assert(label === `Kill session ${sessionId}`, `the focus is on ${label === null ? await page.evaluate(() => document.activeElement.tagName) : label}`);
+	});
+
 	await check('killing the session in the dashboard makes it leave the list', async () => {
 		await page.click(`tr[data-id="${sessionId}"] button:has-text("Kill")`);
 		await page.waitForSelector(`.notice:has-text("Session ${sessionId} killed")`);

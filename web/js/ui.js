@@ -121,6 +121,8 @@ function cellText(v) {
 	return typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(v) ? fmtTime(v) : v;
 }
 
+const FOCUSABLE = 'a[href], button, input, select, textarea';
+
 // A paged table of a list endpoint: columns [{title, cell(item), num}], a cursor stack for
 // "Previous", reload() to refetch the current page (live lists), filters set by setParams().
 export function pagedTable(path, columns, opts = {}) {
@@ -149,7 +151,25 @@ export function pagedTable(path, columns, opts = {}) {
 			showError(errors, err);
 		}
 	}
+	// Where the keyboard focus is in the table (its row and the control's place in it), so
+	// that a refresh (live lists reload every few seconds) puts it back instead of dropping it
+	// to the page's start under a keyboard user's feet.
+	function focusOf() {
+		const el = document.activeElement;
+		const row = el && wrap.contains(el) ? el.closest('tr') : null;
+		if (!row) return null;
+		const rows = [...wrap.querySelectorAll('tbody tr')];
+		return { id: row.dataset.id, at: rows.indexOf(row), nth: [...row.querySelectorAll(FOCUSABLE)].indexOf(el) };
+	}
+	function refocus(f) {
+		if (!f || f.nth < 0) return;
+		const rows = [...wrap.querySelectorAll('tbody tr')];
+		const row = rows.find((r) => f.id !== undefined && r.dataset.id === f.id) || rows[Math.min(f.at, rows.length - 1)];
+		const el = row && row.querySelectorAll(FOCUSABLE)[f.nth];
+		if (el && !el.disabled) el.focus({ preventScroll: true });
+	}
 	function render(items) {
+		const focus = focusOf();
 		const table = h('table', {},
 			h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : undefined }, c.title)))),
 			h('tbody', {}, items.length === 0
@@ -157,6 +177,7 @@ export function pagedTable(path, columns, opts = {}) {
 				: items.map((it) => h('tr', { 'data-id': opts.key ? opts.key(it) : it.id }, columns.map((c) => h('td', { class: c.num ? 'num' : undefined }, cellText(c.cell(it))))))));
 		if (opts.caption) table.prepend(h('caption', { class: 'muted' }, opts.caption));
 		clear(wrap).append(table);
+		refocus(focus);
 		prev.disabled = stack.length === 0;
 		next.disabled = !nextCursor;
 		info.textContent = `page ${stack.length + 1}, ${items.length} shown${nextCursor ? ', more after' : ''}`;
