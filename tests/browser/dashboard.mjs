@@ -152,6 +152,14 @@ try {
 		await shot(page, 'overview');
 	});
 
+	await check('the metrics reader unescapes label values as the text format escapes them', async () => {
+		const labels = await page.evaluate(async () => {
+			const m = await import('/js/metrics.js');
+			return m.parseProm('x{pool="a\\\\nb",q="say \\"hi\\"",n="l1\\nl2"} 1\n')[0].labels;
+		});
+		assert(labels.pool === 'a\\nb' && labels.q === 'say "hi"' && labels.n === 'l1\nl2', JSON.stringify(labels));
+	});
+
 	await check('the keyboard alone reaches the navigation from the page, and Enter opens a page there', async () => {
 		// A page takes the focus when it opens; the header's controls are just before it.
 		assert(await page.evaluate(() => document.activeElement.id === 'main'), 'the page does not have the focus');
@@ -389,6 +397,31 @@ try {
 		await page.waitForSelector('.notice:has-text("New active key")');
 		await page.waitForFunction(() => [...document.querySelectorAll('tbody td:nth-child(3)')].map((t) => t.textContent).sort().join() === 'active,verify');
 		await shot(page, 'keys');
+	});
+
+	// Names, labels and reasons are anyone's text with admin rights (or a provision token's):
+	// the pages must show markup in them as text.
+	await check('markup in names, labels and reasons is shown as text, never run', async () => {
+		const api = async (path, body) => {
+			const r = await fetch(`${URL}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${env('ADMIN')}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+			assert(r.status === 201, `POST ${path}: ${r.status} ${await r.text()}`);
+		};
+		const pool = '<img src=x onerror="window.__xss=1">';
+		await api('/v1/pools', { name: pool, isd_as: '1-ff00:0:110', prefix: '10.91.0.0/24' });
+		await api('/v1/join-tokens', { name: '<b id="xss-b">bold</b>', labels: { k: '<script>window.__xss=2</script>' } });
+		await api('/v1/revocations', { pssid: '0b0e4f7c-2d1a-4c3b-8e9f-a1b2c3d4e5f6', reason: '<svg onload="window.__xss=3">' });
+		for (const [name, text] of [['pools', pool], ['join-tokens', '<b id="xss-b">bold</b>'], ['revocations', '<svg onload="window.__xss=3">'], ['overview', pool], ['events', 'onerror']]) {
+			await go(page, name);
+			if (name === 'join-tokens') {
+				// Past the first page (oldest first): filtered by its label.
+				await page.fill('input[name=label]', 'k');
+				await page.click('button:has-text("Filter")');
+			}
+			const shown = await page.waitForFunction((t) => document.querySelector('main').innerText.includes(t), text, { timeout: 10000 }).then(() => true, () => false);
+			assert(shown, `the ${name} page does not show ${text}`);
+			const bad = await page.evaluate(() => ({ xss: window.__xss, els: document.querySelectorAll('main img, main script, main svg:not(.chart), #xss-b').length }));
+			assert(bad.xss === undefined && bad.els === 0, `${name}: ${JSON.stringify(bad)}`);
+		}
 	});
 
 	await check('at 390 px wide every page fits without horizontal scrolling of the page', async () => {

@@ -4,7 +4,8 @@
 # from npm, `make deps`): log in by keyboard, create a pool and join tokens, start snaptun-client
 # with the dashboard's token, see its session appear live, kill it and see it go, check that a
 # read token gets disabled controls and a 403 past them, that a provision token sees its two
-# pages only, and that no page logs a console error.
+# pages only, that markup in names, labels and reasons shows as text, that a live list keeps the
+# keyboard focus, and that no page logs a console error.
 # Screenshots of every page go to $DASHBOARD_OUT (default $BUILD/tests/dashboard). First, with
 # node alone, tests/browser/events_stream.mjs checks the dashboard's event-stream reader.
 # Run from the repository root: BUILD=build bash tests/e2e/dashboard_test.sh

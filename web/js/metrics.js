@@ -12,8 +12,10 @@ export function parseProm(text) {
 		const m = line.exec(l);
 		if (!m) continue;
 		const labels = {};
-		for (const lm of (m[3] || '').matchAll(label))
-			labels[lm[1]] = lm[2].replace(/\\n/g, '\n').replace(/\\(.)/g, '$1');
+		for (const lm of (m[3] || '').matchAll(label)) {
+			// One pass, so that an escaped backslash before an n is a backslash and an n.
+			labels[lm[1]] = lm[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+		}
 		const value = Number(m[4]);
 		if (!Number.isNaN(value)) out.push({ name: m[1], labels, value });
 	}
