@@ -27,11 +27,19 @@ URL=			# the base URL api talks to
 REQ="" STATUS="" BODY=""	# the last request, its status and response body
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-e2e.XXXXXX") || exit 1
 
+# E2E_LOG_DIR=DIR keeps what the processes of every test wrote (*.err, *.out, event streams) in
+# DIR/<test>/, so that the logs of a whole run can be searched afterwards (for a secret, say).
 e2e_cleanup() {
-	local pid
+	local pid keep
 	for pid in ${E2E_PIDS[@]+"${E2E_PIDS[@]}"}; do
 		{ kill -9 "$pid"; wait "$pid"; } 2>/dev/null
 	done
+	if [ -n "${E2E_LOG_DIR-}" ]; then
+		keep=$E2E_LOG_DIR/$(basename "$0" .sh)
+		mkdir -p "$keep" &&
+		    find "$E2E_TMP" -type f \( -name '*.err' -o -name '*.out' -o -name 'sse.*' \) \
+			-exec cp --backup=numbered -t "$keep" {} +
+	fi
 	rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
