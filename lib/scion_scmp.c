@@ -65,8 +65,7 @@ scmp_may_answer(const uint8_t *pkt, size_t len)
 
 size_t
 scion_param_problem(const uint8_t *pkt, size_t len, unsigned code, unsigned pointer,
-    uint64_t src_ia, const struct addr *src, uint64_t dst_ia, const struct addr *dst,
-    uint8_t *out)
+    uint64_t src_ia, const struct addr *src, uint64_t dst_ia, const struct addr *dst, uint8_t *out)
 {
 	size_t dlen, slen, hdr, room, quote, plen;
 	int dtl, stl;
