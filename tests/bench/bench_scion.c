@@ -155,8 +155,8 @@ check_one(const struct bench *b, int c)
 		struct scion_hdr h;
 		unsigned ptr;
 
-		return scion_uplink_check(b->pkt[c], PKT_SIZE, b->ia, c == SCION4 ? &b->src4 : &b->src6,
-		    &h, &ptr);
+		return scion_uplink_check(
+		    b->pkt[c], PKT_SIZE, b->ia, c == SCION4 ? &b->src4 : &b->src6, &h, &ptr);
 	}
 	}
 }

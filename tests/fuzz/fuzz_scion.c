@@ -136,8 +136,8 @@ check_dispatch(const uint8_t *p, size_t len)
 
 	if (rv == -1)
 		return;
-	if (rv < SCION_DISPATCH_UDP || rv > SCION_DISPATCH_HOST || h.hdr_len + h.payload_len != len ||
-	    (h.dst.family != 4 && h.dst.family != 6))
+	if (rv < SCION_DISPATCH_UDP || rv > SCION_DISPATCH_HOST ||
+	    h.hdr_len + h.payload_len != len || (h.dst.family != 4 && h.dst.family != 6))
 		__builtin_trap();
 	if (scion_upper_layer(p, len, h.hdr_len, h.next_hdr, &l4) < 0 || l4 > len)
 		__builtin_trap();

@@ -285,9 +285,10 @@ test_golden(void)
 	CHECK_EQ_INT(rv, 0, "scion-udp.bin passes the uplink checks as 2-ff00:0:222,10.0.0.100");
 	CHECK_EQ_INT(ptr, 0, "scion-udp.bin: pointer 0 when valid");
 	CHECK(h.next_hdr == SCION_PROTO_UDP && h.hdr_len == 116 && h.payload_len == 1032 &&
-		  h.path_type == SCION_PATH_STANDARD,
+		h.path_type == SCION_PATH_STANDARD,
 	    "scion-udp.bin: NextHdr UDP, header 116 bytes, payload 1032, standard path");
-	CHECK(h.dst_ia == ia111 && h.src_ia == ia222, "scion-udp.bin: 1-ff00:0:111 <- 2-ff00:0:222");
+	CHECK(
+	    h.dst_ia == ia111 && h.src_ia == ia222, "scion-udp.bin: 1-ff00:0:111 <- 2-ff00:0:222");
 	CHECK(h.dst.family == 6 && memcmp(h.dst.b, v6.b, 16) == 0,
 	    "scion-udp.bin: destination host 2001:db8::68");
 	CHECK(h.src.family == 4 && memcmp(h.src.b, v4.b, 4) == 0,
@@ -312,7 +313,7 @@ test_golden(void)
 	CHECK_EQ_INT(ptr, 20, "another IA: pointer 20");
 	n = scion_param_problem(p, len, SCION_BAD_SRC_ADDR, 20, ia111, &v6, ia222, &v4, out);
 	CHECK(n == 48 + 8 + 1148 &&
-		  answer_wrong(out, n, p, len, 33, 20, ia111, &v6, ia222, &v4) == NULL,
+		answer_wrong(out, n, p, len, 33, 20, ia111, &v6, ia222, &v4) == NULL,
 	    "scion-udp.bin: its Parameter Problem quotes all 1148 bytes (1204 in all)");
 	free(p);
 
@@ -325,7 +326,7 @@ test_golden(void)
 	CHECK(rv == SCION_UNKNOWN_PATH && ptr == 8,
 	    "empty-udp.bin: an empty path is refused, code 20 pointer 8 (got %d, %u)", rv, ptr);
 	CHECK(h.hdr_len == 48 && h.path_off == 48 && h.path_len == 0 &&
-		  h.path_type == SCION_PATH_EMPTY && h.dst_ia == ia111 && h.src_ia == ia111,
+		h.path_type == SCION_PATH_EMPTY && h.dst_ia == ia111 && h.src_ia == ia111,
 	    "empty-udp.bin: header 48 bytes, no path bytes, 1-ff00:0:111 both ways");
 	CHECK_EQ_INT(scion_l4_checksum(p, len, p + 48, len - 48, SCION_PROTO_UDP), 0,
 	    "empty-udp.bin: its UDP checksum verifies");
@@ -400,8 +401,19 @@ struct mutation {
 
 #define META(ci, ch, s0, s1, s2) \
 	((uint32_t)(ci) << 30 | (uint32_t)(ch) << 24 | (s0) << 12 | (s1) << 6 | (s2))
-#define ED1(o, a, f, v) {{o, a, f, v}}
-#define ED2(o, a, f, v, o2, a2, f2, v2) {{o, a, f, v}, {o2, a2, f2, v2}}
+#define ED1(o, a, f, v) \
+	{ \
+		{ \
+			o, a, f, v \
+		} \
+	}
+#define ED2(o, a, f, v, o2, a2, f2, v2) \
+	{ \
+		{o, a, f, v}, \
+		{ \
+			o2, a2, f2, v2 \
+		} \
+	}
 
 /* The base: 2 segments of 2 hop fields, the second info field with C, CurrINF 0, CurrHF 0,
  * UDP with 64 bytes of data. Pointers: 16 at 0, 32 at 12, 20 at 8, 33 at 20 or the source
@@ -411,15 +423,13 @@ static const struct mutation mutations[] = {
     {"traffic class and flow ID changed", ED2(OP_XOR, AT_0, 1, 0xff, OP_XOR, AT_0, 3, 0xff), 0,
 	AT_0, 0},
     {"NextHdr TCP (the uplink leaves L4 alone)", ED1(OP_SET, AT_0, 4, 6), 0, AT_0, 0},
-    {"common header RSV bits set", ED2(OP_SET, AT_0, 10, 0xff, OP_SET, AT_0, 11, 0xff), 0, AT_0,
-	0},
+    {"common header RSV bits set", ED2(OP_SET, AT_0, 10, 0xff, OP_SET, AT_0, 11, 0xff), 0, AT_0, 0},
     {"destination ISD-AS changed", ED1(OP_XOR, AT_0, 12, 0xff), 0, AT_0, 0},
     {"destination host changed", ED1(OP_XOR, AT_0, 28, 0xff), 0, AT_0, 0},
     {"meta header RSV bits set", ED1(OP_XOR, AT_PATH, 1, 0xfc), 0, AT_0, 0},
-    {"CurrINF 1, CurrHF 2 (second segment)", ED1(OP_META, AT_PATH, 0, META(1, 2, 2, 2, 0)), 0,
-	AT_0, 0},
-    {"CurrINF 1, CurrHF 3 (last hop)", ED1(OP_META, AT_PATH, 0, META(1, 3, 2, 2, 0)), 0, AT_0,
+    {"CurrINF 1, CurrHF 2 (second segment)", ED1(OP_META, AT_PATH, 0, META(1, 2, 2, 2, 0)), 0, AT_0,
 	0},
+    {"CurrINF 1, CurrHF 3 (last hop)", ED1(OP_META, AT_PATH, 0, META(1, 3, 2, 2, 0)), 0, AT_0, 0},
 
     {"version 1", ED1(OP_XOR, AT_0, 0, 0x10), SCION_BAD_COMMON_HDR, AT_0, 0},
     {"version 15", ED1(OP_XOR, AT_0, 0, 0xf0), SCION_BAD_COMMON_HDR, AT_0, 0},
@@ -428,8 +438,7 @@ static const struct mutation mutations[] = {
     {"datagram empty", ED1(OP_CUT, AT_0, 0, 0), SCION_BAD_COMMON_HDR, AT_0, 0},
     {"datagram of 11 bytes", ED1(OP_CUT, AT_0, 11, 0), SCION_BAD_COMMON_HDR, AT_0, 0},
     {"datagram of 12 bytes", ED1(OP_CUT, AT_0, 12, 0), SCION_BAD_COMMON_HDR, AT_0, 0},
-    {"datagram cut in the address header", ED1(OP_CUT, AT_0, 30, 0), SCION_BAD_COMMON_HDR, AT_0,
-	0},
+    {"datagram cut in the address header", ED1(OP_CUT, AT_0, 30, 0), SCION_BAD_COMMON_HDR, AT_0, 0},
     {"datagram cut in the path", ED1(OP_CUT, AT_PATH, 6, 0), SCION_BAD_COMMON_HDR, AT_0, 0},
     {"HdrLen 0", ED1(OP_SET, AT_0, 5, 0), SCION_BAD_COMMON_HDR, AT_0, 0},
     {"HdrLen 8 (32 bytes)", ED1(OP_SET, AT_0, 5, 8), SCION_BAD_COMMON_HDR, AT_0, 0},
@@ -437,22 +446,21 @@ static const struct mutation mutations[] = {
 
     {"DT 2 (reserved)", ED1(OP_XOR, AT_0, 9, 0x80), SCION_BAD_ADDR_HDR, AT_0, 12},
     {"DT 3 (reserved)", ED1(OP_XOR, AT_0, 9, 0xc0), SCION_BAD_ADDR_HDR, AT_0, 12},
-    {"DT 1 with DL 16 bytes (reserved)", ED1(OP_SET, AT_0, 9, 0x70), SCION_BAD_ADDR_HDR, AT_0,
-	12},
+    {"DT 1 with DL 16 bytes (reserved)", ED1(OP_SET, AT_0, 9, 0x70), SCION_BAD_ADDR_HDR, AT_0, 12},
     {"DL 8 bytes (reserved for IP)", ED1(OP_SET, AT_0, 9, 0x10), SCION_BAD_ADDR_HDR, AT_0, 12},
     {"DL 12 bytes (reserved for IP)", ED1(OP_SET, AT_0, 9, 0x20), SCION_BAD_ADDR_HDR, AT_0, 12},
-    {"two IPv6 hosts in HdrLen 9 (36 bytes)",
-	ED2(OP_SET, AT_0, 9, 0x33, OP_SET, AT_0, 5, 9), SCION_BAD_ADDR_HDR, AT_0, 12},
+    {"two IPv6 hosts in HdrLen 9 (36 bytes)", ED2(OP_SET, AT_0, 9, 0x33, OP_SET, AT_0, 5, 9),
+	SCION_BAD_ADDR_HDR, AT_0, 12},
 
     {"source ISD changed", ED1(OP_XOR, AT_0, 21, 0x01), SCION_BAD_SRC_ADDR, AT_0, 20},
     {"source AS changed", ED1(OP_XOR, AT_0, 27, 0x01), SCION_BAD_SRC_ADDR, AT_0, 20},
     {"assigned another ISD-AS", ED1(OP_IA, AT_0, 0, 0x10000), SCION_BAD_SRC_ADDR, AT_0, 20},
     {"source ISD-AS and host both wrong (the IA first)",
 	ED2(OP_XOR, AT_0, 20, 0x80, OP_XOR, AT_SRC, 0, 1), SCION_BAD_SRC_ADDR, AT_0, 20},
-    {"source host's first byte changed", ED1(OP_XOR, AT_SRC, 0, 0x80), SCION_BAD_SRC_ADDR,
-	AT_SRC, 0},
-    {"source host's last byte changed", ED1(OP_XOR, AT_PATH, -1, 0x01), SCION_BAD_SRC_ADDR,
-	AT_SRC, 0},
+    {"source host's first byte changed", ED1(OP_XOR, AT_SRC, 0, 0x80), SCION_BAD_SRC_ADDR, AT_SRC,
+	0},
+    {"source host's last byte changed", ED1(OP_XOR, AT_PATH, -1, 0x01), SCION_BAD_SRC_ADDR, AT_SRC,
+	0},
     {"assigned another host", ED1(OP_HOST, AT_0, 0, 0x01), SCION_BAD_SRC_ADDR, AT_SRC, 0},
     {"assigned the same host in the other family (no v4-mapped equivalence)",
 	ED1(OP_MAPPED, AT_0, 0, 0), SCION_BAD_SRC_ADDR, AT_SRC, 0},
@@ -467,8 +475,8 @@ static const struct mutation mutations[] = {
     {"path type 3 (EPIC)", ED1(OP_SET, AT_0, 8, 3), SCION_UNKNOWN_PATH, AT_0, 8},
     {"path type 255", ED1(OP_SET, AT_0, 8, 255), SCION_UNKNOWN_PATH, AT_0, 8},
     {"path type 2 and a broken meta header (the type first)",
-	ED2(OP_SET, AT_0, 8, 2, OP_META, AT_PATH, 0, META(3, 63, 0, 0, 0)), SCION_UNKNOWN_PATH, AT_0,
-	8},
+	ED2(OP_SET, AT_0, 8, 2, OP_META, AT_PATH, 0, META(3, 63, 0, 0, 0)), SCION_UNKNOWN_PATH,
+	AT_0, 8},
     {"path type 0 and PayloadLen + 1 (the type first)",
 	ED2(OP_SET, AT_0, 8, 0, OP_PAYLEN, AT_0, 1, 0), SCION_UNKNOWN_PATH, AT_0, 8},
 
@@ -476,8 +484,8 @@ static const struct mutation mutations[] = {
 	AT_PATH, 0},
     {"SegLen 0,2,2 (a hole)", ED1(OP_META, AT_PATH, 0, META(0, 0, 0, 2, 2)), SCION_BAD_PATH,
 	AT_PATH, 0},
-    {"SegLen 0,0,4 (holes)", ED1(OP_META, AT_PATH, 0, META(0, 0, 0, 0, 4)), SCION_BAD_PATH,
-	AT_PATH, 0},
+    {"SegLen 0,0,4 (holes)", ED1(OP_META, AT_PATH, 0, META(0, 0, 0, 0, 4)), SCION_BAD_PATH, AT_PATH,
+	0},
     {"SegLen 0,0,0 (no segment)", ED1(OP_META, AT_PATH, 0, META(0, 0, 0, 0, 0)), SCION_BAD_PATH,
 	AT_PATH, 0},
     {"SegLen 2,3 (a hop field more than the header holds)",
@@ -500,8 +508,7 @@ static const struct mutation mutations[] = {
 	SCION_BAD_PATH, AT_PATH, 0},
     {"no room for the meta header (HdrLen ends at the path)", ED1(OP_HDRLEN, AT_PATH, 0, 0),
 	SCION_BAD_PATH, AT_PATH, 0},
-    {"the last hop field past HdrLen", ED1(OP_HDRLEN, AT_HDR, -4, 0), SCION_BAD_PATH, AT_PATH,
-	0},
+    {"the last hop field past HdrLen", ED1(OP_HDRLEN, AT_HDR, -4, 0), SCION_BAD_PATH, AT_PATH, 0},
     {"a bad path and PayloadLen + 1 (the path first)",
 	ED2(OP_META, AT_PATH, 0, META(2, 0, 2, 2, 0), OP_PAYLEN, AT_0, 1, 0), SCION_BAD_PATH,
 	AT_PATH, 0},
@@ -512,8 +519,8 @@ static const struct mutation mutations[] = {
 
     {"PayloadLen + 1", ED1(OP_PAYLEN, AT_0, 1, 0), SCION_BAD_SIZE, AT_PATH, 0},
     {"PayloadLen - 1", ED1(OP_PAYLEN, AT_0, -1, 0), SCION_BAD_SIZE, AT_PATH, 0},
-    {"PayloadLen + 65535 (wraps to - 1)", ED1(OP_PAYLEN, AT_0, 65535, 0), SCION_BAD_SIZE,
-	AT_PATH, 0},
+    {"PayloadLen + 65535 (wraps to - 1)", ED1(OP_PAYLEN, AT_0, 65535, 0), SCION_BAD_SIZE, AT_PATH,
+	0},
     {"datagram cut by a byte", ED1(OP_CUT, AT_END, -1, 0), SCION_BAD_SIZE, AT_PATH, 0},
     {"datagram cut at the payload", ED1(OP_CUT, AT_HDR, 0, 0), SCION_BAD_SIZE, AT_PATH, 0},
     {"a byte appended", ED1(OP_CUT, AT_END, 1, 0), SCION_BAD_SIZE, AT_PATH, 0},
@@ -641,17 +648,19 @@ test_mutations(void)
 			/* The answer goes back into the tunnel; the gateway's family alternates. */
 			n = scion_param_problem(
 			    v.p, v.len, (unsigned)rv, ptr, gw_ia, gw, v.ia, &v.host, out);
-			why = answer_wrong(out, n, v.p, v.len, (unsigned)rv, ptr, gw_ia, gw, v.ia,
-			    &v.host);
+			why = answer_wrong(
+			    out, n, v.p, v.len, (unsigned)rv, ptr, gw_ia, gw, v.ia, &v.host);
 			if (v.len <= 4)
-				why = n == 0 ? NULL : "no answer about a datagram without a NextHdr";
+				why =
+				    n == 0 ? NULL : "no answer about a datagram without a NextHdr";
 			if (why != NULL) {
 				CHECK(0, "%s -> %s: its answer: %s", hosts[f][1], m->name, why);
 				bad_answers++;
 			}
 		}
-		CHECK(bad == 0, "dst %s src %s: each of the %zu mutations gets its verdict (code and "
-				"pointer)",
+		CHECK(bad == 0,
+		    "dst %s src %s: each of the %zu mutations gets its verdict (code and "
+		    "pointer)",
 		    hosts[f][0], hosts[f][1], nrows);
 		CHECK(bad_answers == 0,
 		    "dst %s src %s: each refused mutation gets its Parameter Problem (length, "
@@ -704,14 +713,16 @@ test_built(void)
 		len = build(p, &s, payload, plen);
 		rv = scion_uplink_check(p, len, s.src_ia, &host, &h, &ptr);
 		if (rows[i].code != 0) {
-			CHECK(rv == rows[i].code && ptr == 36, "%s (%zu-byte header): code %d at the path",
-			    rows[i].name, h.hdr_len, rows[i].code);
+			CHECK(rv == rows[i].code && ptr == 36,
+			    "%s (%zu-byte header): code %d at the path", rows[i].name, h.hdr_len,
+			    rows[i].code);
 			continue;
 		}
 		CHECK(rv == 0 && h.curr_inf == rows[i].curr_inf && h.curr_hf == rows[i].curr_hf &&
-			  h.egress_if == rows[i].egress,
-		    "%s: valid, CurrINF %u CurrHF %u, egress interface %u (got %d, %u)", rows[i].name,
-		    rows[i].curr_inf, rows[i].curr_hf, rows[i].egress, rv, h.egress_if);
+			h.egress_if == rows[i].egress,
+		    "%s: valid, CurrINF %u CurrHF %u, egress interface %u (got %d, %u)",
+		    rows[i].name, rows[i].curr_inf, rows[i].curr_hf, rows[i].egress, rv,
+		    h.egress_if);
 	}
 
 	/* A service destination (the control service) is an address the network can route. */
@@ -794,8 +805,8 @@ test_answers(void)
 	CHECK(n == 1232 && memcmp(out + 44, p, len) == 0,
 	    "a %zu-byte packet is quoted whole in a 1232-byte answer", len);
 	n = scion_param_problem(p, len + 1, SCION_BAD_SIZE, 36, gw_ia, &gw4, tun_ia, &tun4, out);
-	CHECK(n == 1232 && answer_wrong(out, n, p, len + 1, 19, 36, gw_ia, &gw4, tun_ia, &tun4) ==
-				NULL,
+	CHECK(n == 1232 &&
+		answer_wrong(out, n, p, len + 1, 19, 36, gw_ia, &gw4, tun_ia, &tun4) == NULL,
 	    "a byte more is cut off");
 
 	/* A small packet, whole; the answer's own key downlink is the quoted UDP source port. */
@@ -803,14 +814,14 @@ test_answers(void)
 	len = build(p, &s, payload, plen);
 	n = scion_param_problem(p, len, SCION_BAD_SRC_ADDR, 32, gw_ia, &gw4, tun_ia, &tun4, out);
 	CHECK(n == 36 + 8 + len &&
-		  answer_wrong(out, n, p, len, 33, 32, gw_ia, &gw4, tun_ia, &tun4) == NULL,
+		answer_wrong(out, n, p, len, 33, 32, gw_ia, &gw4, tun_ia, &tun4) == NULL,
 	    "a %zu-byte packet is quoted whole: %zu bytes", len, n);
 	CHECK(scion_dispatch_key(out, n, &h, &port) == SCION_DISPATCH_SCMP_QUOTE && port == 5000 &&
-		  h.dst.family == 4 && memcmp(h.dst.b, tun4.b, 4) == 0,
+		h.dst.family == 4 && memcmp(h.dst.b, tun4.b, 4) == 0,
 	    "the answer is dispatched to the tunnel's host by the quoted source port");
-	CHECK_EQ_INT(scion_param_problem(out, n, SCION_BAD_PATH, 0, gw_ia, &gw4, tun_ia, &tun4,
-			 again),
-	    0, "no answer about the answer");
+	CHECK_EQ_INT(
+	    scion_param_problem(out, n, SCION_BAD_PATH, 0, gw_ia, &gw4, tun_ia, &tun4, again), 0,
+	    "no answer about the answer");
 	out[n - 1] ^= 1;
 	CHECK(scion_l4_checksum(out, n, out + 36, n - 36, SCION_PROTO_SCMP) != 0,
 	    "a quoted byte changed fails the answer's checksum");
@@ -820,15 +831,16 @@ test_answers(void)
 		struct addr none = gw4;
 
 		none.family = 0;
-		CHECK_EQ_INT(scion_param_problem(p, len, 33, 32, gw_ia, &none, tun_ia, &tun4, out), 0,
-		    "no answer from a gateway host of family 0");
+		CHECK_EQ_INT(scion_param_problem(p, len, 33, 32, gw_ia, &none, tun_ia, &tun4, out),
+		    0, "no answer from a gateway host of family 0");
 		none.family = 5;
-		CHECK_EQ_INT(scion_param_problem(p, len, 33, 32, gw_ia, &gw4, tun_ia, &none, out), 0,
-		    "no answer to a tunnel host of family 5");
-		CHECK_EQ_INT(scion_param_problem(p, len, 256, 0, gw_ia, &gw4, tun_ia, &tun4, out), 0,
-		    "no answer with a code over 8 bits");
-		CHECK_EQ_INT(scion_param_problem(p, len, 33, 65536, gw_ia, &gw4, tun_ia, &tun4, out),
-		    0, "no answer with a pointer over 16 bits");
+		CHECK_EQ_INT(scion_param_problem(p, len, 33, 32, gw_ia, &gw4, tun_ia, &none, out),
+		    0, "no answer to a tunnel host of family 5");
+		CHECK_EQ_INT(scion_param_problem(p, len, 256, 0, gw_ia, &gw4, tun_ia, &tun4, out),
+		    0, "no answer with a code over 8 bits");
+		CHECK_EQ_INT(
+		    scion_param_problem(p, len, 33, 65536, gw_ia, &gw4, tun_ia, &tun4, out), 0,
+		    "no answer with a pointer over 16 bits");
 		CHECK(scion_param_problem(p, len, 33, 65535, gw_ia, &gw4, tun_ia, &tun4, out) != 0,
 		    "a pointer past the quote (65535) is carried as it is");
 	}
@@ -860,7 +872,8 @@ test_answers(void)
 		    {"SCMP Echo Reply", 202, {129, 0, 0, 0, 0, 1, 0, 1}, 8, 1},
 		    {"SCMP informational type 200", 202, {200, 0, 0, 0}, 4, 1},
 		    {"SCMP informational type 255", 202, {255, 0, 0, 0}, 4, 1},
-		    {"hop-by-hop, then an SCMP Echo Request", 200, {202, 0, 0, 0, 128, 0, 0, 0}, 8, 1},
+		    {"hop-by-hop, then an SCMP Echo Request", 200, {202, 0, 0, 0, 128, 0, 0, 0}, 8,
+			1},
 		    {"hop-by-hop, then UDP", 200, {17, 0, 0, 0, 0, 1, 0, 2}, 8, 1},
 		    {"TCP", 6, {0, 80, 0, 80}, 4, 1},
 		    {"NextHdr 0", 0, {0}, 0, 1},
@@ -880,8 +893,9 @@ test_answers(void)
 		n = 0;
 		for (size_t cut = 0; cut < 6; cut++)
 			n += scion_param_problem(p, cut, 16, 0, gw_ia, &gw4, tun_ia, &tun4, out);
-		CHECK_EQ_INT(n, 0, "an SCMP packet cut to 0-5 bytes (no NextHdr, or no HdrLen): no "
-				   "answer");
+		CHECK_EQ_INT(n, 0,
+		    "an SCMP packet cut to 0-5 bytes (no NextHdr, or no HdrLen): no "
+		    "answer");
 		p[5] = 8; /* 32 bytes: the message would start inside the headers */
 		CHECK_EQ_INT(scion_param_problem(p, len, 16, 0, gw_ia, &gw4, tun_ia, &tun4, out), 0,
 		    "NextHdr SCMP with HdrLen 8: too broken to tell, no answer");
@@ -956,7 +970,7 @@ test_dispatch(void)
 	len = downlink(p, SCION_PROTO_UDP, body, blen);
 	rv = scion_dispatch_key(p, len, &h, &port);
 	CHECK(rv == SCION_DISPATCH_UDP && port == 31000 && h.dst.family == 4 &&
-		  memcmp(h.dst.b, ip("10.0.0.7").b, 4) == 0 && h.curr_inf == 0 && h.egress_if == 0,
+		memcmp(h.dst.b, ip("10.0.0.7").b, 4) == 0 && h.curr_inf == 0 && h.egress_if == 0,
 	    "UDP: its destination port 31000, destination host 10.0.0.7, path left unread");
 	CHECK_EQ_INT(scion_dispatch_key(p, len - 1, &h, &port), -1,
 	    "UDP cut by a byte: lengths inconsistent, -1");
@@ -987,8 +1001,8 @@ test_dispatch(void)
 			put16(m + 6, 7);
 			len = downlink(p, SCION_PROTO_SCMP, m, rows[i].len);
 			rv = scion_dispatch_key(p, len, &h, &port);
-			CHECK(rv == rows[i].rv &&
-				  port == (rv == SCION_DISPATCH_SCMP_ID ? 0x1234 : 0),
+			CHECK(
+			    rv == rows[i].rv && port == (rv == SCION_DISPATCH_SCMP_ID ? 0x1234 : 0),
 			    "SCMP type %u, %zu bytes: key %d (port 0x1234 for an identifier; got %d, "
 			    "%#x)",
 			    rows[i].type, rows[i].len, rows[i].rv, rv, port);
@@ -1016,8 +1030,8 @@ test_dispatch(void)
 	    "a quote cut right after the UDP source port: still 5555");
 	len = downlink(p, SCION_PROTO_SCMP, m, scmp_error(m, 2, q, ql4 + 1));
 	rv = scion_dispatch_key(p, len, &h, &port);
-	CHECK(rv == SCION_DISPATCH_HOST && port == 0,
-	    "a quote cut inside the source port: by host");
+	CHECK(
+	    rv == SCION_DISPATCH_HOST && port == 0, "a quote cut inside the source port: by host");
 	len = downlink(p, SCION_PROTO_SCMP, m, scmp_error(m, 1, q, 40));
 	CHECK_EQ_INT(scion_dispatch_key(p, len, &h, &port), SCION_DISPATCH_HOST,
 	    "a quote cut in the SCION header: by host");
@@ -1082,7 +1096,8 @@ test_dispatch(void)
 			uint8_t l4; /* what follows: an echo request (202) or UDP */
 			int rv;
 		} rows[] = {
-		    {"hop-by-hop (4 bytes) then UDP", 200, {17, 0, 0, 0}, 4, 17, SCION_DISPATCH_UDP},
+		    {"hop-by-hop (4 bytes) then UDP", 200, {17, 0, 0, 0}, 4, 17,
+			SCION_DISPATCH_UDP},
 		    {"end-to-end (8 bytes) then UDP", 201, {17, 1, 0, 0, 0, 0, 0, 0}, 8, 17,
 			SCION_DISPATCH_UDP},
 		    {"hop-by-hop then end-to-end then UDP", 200, {201, 0, 0, 0, 17, 0, 0, 0}, 8, 17,
@@ -1130,8 +1145,8 @@ test_dispatch(void)
 	CHECK_EQ_INT(scion_dispatch_key(p, len, &h, &port), -1, "DT 2 (reserved): -1");
 	p[9] = 0x33;
 	p[5] = 9;
-	CHECK_EQ_INT(scion_dispatch_key(p, len, &h, &port), -1,
-	    "an address header longer than HdrLen: -1");
+	CHECK_EQ_INT(
+	    scion_dispatch_key(p, len, &h, &port), -1, "an address header longer than HdrLen: -1");
 	CHECK_EQ_INT(scion_dispatch_key(p, 0, &h, &port), -1, "an empty datagram: -1");
 }
 
