@@ -144,7 +144,7 @@ scion_decode(const uint8_t *pkt, size_t len, struct scion_hdr *h, unsigned *poin
 	return 0;
 }
 
-/* Check 4 of scion_uplink_check: the standard path at h->path_off, within h->hdr_len. Fills
+/* Check 5 of scion_uplink_check: the standard path at h->path_off, within h->hdr_len. Fills
  * h->curr_inf, curr_hf, path_len (the meta header, info and hop fields) and egress_if; 0, or
  * -1 when the path is not well formed. */
 static int

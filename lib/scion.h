@@ -75,9 +75,9 @@ struct scion_hdr {
  * HdrLen), any other path type refused, no bytes between the path's end and HdrLen, and
  * len == HdrLen * 4 + PayloadLen.
  *
- * In detail, checked in the order 1, 2, 3, 5, 4, 6, 7 (the issue's numbering; the path type
- * is read where the path starts, before its contents, so an unknown path type is never
- * reported as a bad standard path); the first failure wins:
+ * In detail, in this order (the table of proto/README.md §1.6; the path type is read where
+ * the path starts, before its contents, so an unknown path type is never reported as a bad
+ * standard path); the first failure wins:
  *   1. SCION_BAD_COMMON_HDR, pointer 0: len < 12, version not 0, HdrLen * 4 < 36, or a
  *      header longer than the datagram (HdrLen * 4 > len: the later checks would have
  *      nothing to read, and the length the common header declares is what is wrong);
@@ -86,9 +86,9 @@ struct scion_hdr {
  *   3. SCION_BAD_SRC_ADDR: the source ISD-AS is not ia (pointer 20, the SrcISD-AS field: the
  *      assigned address is an (ISD-AS, host) pair), or the source host is not host: a service
  *      address, a reserved ST/SL, the other family or other bytes (pointer h->src_host_off);
- *   5. SCION_UNKNOWN_PATH, pointer 8: a path type other than the standard one (empty, one-hop,
+ *   4. SCION_UNKNOWN_PATH, pointer 8: a path type other than the standard one (empty, one-hop,
  *      EPIC, ...);
- *   4. SCION_BAD_PATH, pointer h->path_off: no room for the meta header, an empty segment
+ *   5. SCION_BAD_PATH, pointer h->path_off: no room for the meta header, an empty segment
  *      before a used one, no segment at all, more than 64 hop fields, CurrINF not below the
  *      number of segments, CurrHF not inside the current segment (so not below the number
  *      of hop fields either), or the info and hop fields do not fit in HdrLen * 4 (a fourth
