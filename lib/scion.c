@@ -1,6 +1,6 @@
-#include <endian.h>
 #include <string.h>
 
+#include "be.h"
 #include "csum.h"
 #include "scion.h"
 
@@ -29,27 +29,6 @@
 #define SCMP_ECHO_LEN 8 /* header, identifier, sequence number */
 #define SCMP_TRACEROUTE_LEN 24 /* header, identifier, sequence number, ISD-AS, interface */
 #define SCMP_ID_OFF 4
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return be64toh(v);
-}
 
 /* Host address bytes of family 4 or 6 at p into a, the rest of a->b zero. The two sizes are
  * spelled out so that each copy is a couple of moves: this runs for every uplink packet. */
@@ -118,7 +97,7 @@ scion_decode(const uint8_t *pkt, size_t len, struct scion_hdr *h, unsigned *poin
 		return SCION_BAD_COMMON_HDR;
 	h->next_hdr = pkt[4];
 	h->hdr_len = (size_t)pkt[5] * 4;
-	h->payload_len = get16(pkt + 6);
+	h->payload_len = be_get16(pkt + 6);
 	h->path_type = pkt[PATH_TYPE_OFF];
 	if (h->hdr_len < SCION_MIN_HDR_LEN || h->hdr_len > len)
 		return SCION_BAD_COMMON_HDR;
@@ -133,8 +112,8 @@ scion_decode(const uint8_t *pkt, size_t len, struct scion_hdr *h, unsigned *poin
 	if (h->path_off > h->hdr_len)
 		return SCION_BAD_ADDR_HDR;
 	h->path_len = h->hdr_len - h->path_off;
-	h->dst_ia = get64(pkt + ADDR_OFF);
-	h->src_ia = get64(pkt + SRC_IA_OFF);
+	h->dst_ia = be_get64(pkt + ADDR_OFF);
+	h->src_ia = be_get64(pkt + SRC_IA_OFF);
 	if (dfam != 0)
 		host_read(&h->dst, dfam, pkt + HOSTS_OFF);
 	/* A reserved source type is the source check's to refuse (check 3), not the layout's. */
@@ -157,7 +136,7 @@ scion_standard_path(const uint8_t *pkt, struct scion_hdr *h)
 
 	if (room < META_LEN)
 		return -1;
-	meta = get32(path);
+	meta = be_get32(path);
 	h->curr_inf = meta >> 30;
 	h->curr_hf = (meta >> 24) & 0x3f;
 	s0 = (meta >> 12) & 0x3f;
@@ -185,7 +164,7 @@ scion_standard_path(const uint8_t *pkt, struct scion_hdr *h)
 	hop = path + META_LEN + (size_t)nseg * INFO_LEN + (size_t)h->curr_hf * HOP_LEN;
 	/* Along the construction direction (C set) the packet leaves by the hop's egress;
 	 * against it, by what beaconing saw as the ingress. */
-	h->egress_if = get16(hop + (inf[0] & 1 ? 4 : 2));
+	h->egress_if = be_get16(hop + (inf[0] & 1 ? 4 : 2));
 	return 0;
 }
 
@@ -267,13 +246,13 @@ scion_quote_key(const uint8_t *q, size_t qlen, uint16_t *port)
 	case SCION_PROTO_UDP:
 		if (qlen - l4 < 2)
 			break;
-		*port = get16(q + l4);
+		*port = be_get16(q + l4);
 		return SCION_DISPATCH_SCMP_QUOTE;
 	case SCION_PROTO_SCMP:
 		if (qlen - l4 < SCMP_ID_OFF + 2 ||
 		    (q[l4] != SCMP_ECHO_REQUEST && q[l4] != SCMP_TRACEROUTE_REQUEST))
 			break;
-		*port = get16(q + l4 + SCMP_ID_OFF);
+		*port = be_get16(q + l4 + SCMP_ID_OFF);
 		return SCION_DISPATCH_SCMP_ID;
 	default: break;
 	}
@@ -293,13 +272,13 @@ scion_scmp_key(const uint8_t *m, size_t mlen, uint16_t *port)
 	case SCMP_ECHO_REPLY:
 		if (mlen < SCMP_ECHO_LEN)
 			return -1;
-		*port = get16(m + SCMP_ID_OFF);
+		*port = be_get16(m + SCMP_ID_OFF);
 		return SCION_DISPATCH_SCMP_ID;
 	case SCMP_TRACEROUTE_REQUEST:
 	case SCMP_TRACEROUTE_REPLY:
 		if (mlen < SCMP_TRACEROUTE_LEN)
 			return -1;
-		*port = get16(m + SCMP_ID_OFF);
+		*port = be_get16(m + SCMP_ID_OFF);
 		return SCION_DISPATCH_SCMP_ID;
 	case SCMP_DEST_UNREACHABLE:
 	case SCMP_PACKET_TOO_BIG:
@@ -330,7 +309,7 @@ scion_dispatch_key(const uint8_t *pkt, size_t len, struct scion_hdr *h, uint16_t
 	case SCION_PROTO_UDP:
 		if (len - l4 < UDP_HDR)
 			return -1;
-		*port = get16(pkt + l4 + 2);
+		*port = be_get16(pkt + l4 + 2);
 		return SCION_DISPATCH_UDP;
 	case SCION_PROTO_SCMP: return scion_scmp_key(pkt + l4, len - l4, port);
 	default: return -1;

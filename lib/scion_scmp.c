@@ -2,6 +2,7 @@
  * scion_param_problem): the one SCION packet the gateway writes rather than reads. */
 #include <string.h>
 
+#include "be.h"
 #include "scion.h"
 
 #define SCMP_PARAM_PROBLEM 4
@@ -9,20 +10,6 @@
 #define SCMP_PP_HDR 8 /* type, code, checksum, reserved, pointer */
 #define NEXT_HDR_OFF 4
 #define HDR_LEN_OFF 5
-
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
 
 /* The DT/DL (ST/SL) nibble of an IP host address a, and its length in *len; -1 for a family
  * an answer cannot carry. */
@@ -89,20 +76,20 @@ scion_param_problem(const uint8_t *pkt, size_t len, unsigned code, unsigned poin
 	out[3] = pkt[3];
 	out[4] = SCION_PROTO_SCMP;
 	out[5] = (uint8_t)(hdr / 4);
-	put16(out + 6, (unsigned)plen);
+	be_put16(out + 6, (unsigned)plen);
 	out[8] = SCION_PATH_EMPTY;
 	out[9] = (uint8_t)(dtl << 4 | stl);
-	put64(out + 12, dst_ia);
-	put64(out + 20, src_ia);
+	be_put64(out + 12, dst_ia);
+	be_put64(out + 20, src_ia);
 	memcpy(out + 28, dst->b, dlen);
 	memcpy(out + 28 + dlen, src->b, slen);
 
 	m = out + hdr;
 	m[0] = SCMP_PARAM_PROBLEM;
 	m[1] = (uint8_t)code;
-	put16(m + 6, pointer);
+	be_put16(m + 6, pointer);
 	memcpy(m + SCMP_PP_HDR, pkt, quote);
 	/* Summed with the checksum field zero, the checksum is what goes into it. */
-	put16(m + 2, scion_l4_checksum(out, hdr + plen, m, plen, SCION_PROTO_SCMP));
+	be_put16(m + 2, scion_l4_checksum(out, hdr + plen, m, plen, SCION_PROTO_SCMP));
 	return hdr + plen;
 }

@@ -28,6 +28,7 @@
 
 #include "../../agent/dataplane.h"
 #include "../../agent/ippkt.h"
+#include "../../lib/be.h"
 #include "../../lib/clock.h"
 #include "../../lib/scion.h"
 
@@ -59,13 +60,6 @@ die(const char *what)
 	exit(1);
 }
 
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* A SCION/UDP packet of PKT_SIZE bytes from (ia, src) over a standard path of nseg segments
  * of hops hop fields each, CurrHF at the first segment's last hop field. */
 static void
@@ -81,33 +75,28 @@ scion_packet(uint8_t *p, uint64_t ia, const struct addr *src, unsigned nseg, uns
 	p[4] = SCION_PROTO_UDP;
 	p[8] = SCION_PATH_STANDARD;
 	p[9] = src->family == 4 ? 0x00 : 0x33;
-	for (int i = 0; i < 8; i++) {
-		p[12 + i] = (uint8_t)(0x0002ff0000000220ULL >> (56 - 8 * i));
-		p[20 + i] = (uint8_t)(ia >> (56 - 8 * i));
-	}
+	be_put64(p + 12, 0x0002ff0000000220ULL);
+	be_put64(p + 20, ia);
 	memset(p + off, 0x20, alen); /* the destination host */
 	off += alen;
 	memcpy(p + off, src->b, alen);
 	off += alen;
 	for (unsigned s = 0; s < nseg; s++)
 		meta |= hops << (12 - 6 * s);
-	p[off] = (uint8_t)(meta >> 24);
-	p[off + 1] = (uint8_t)(meta >> 16);
-	p[off + 2] = (uint8_t)(meta >> 8);
-	p[off + 3] = (uint8_t)meta;
+	be_put32(p + off, meta);
 	off += 4;
 	for (unsigned s = 0; s < nseg; s++, off += 8)
 		p[off] = (uint8_t)(s & 1); /* the C flag on every other segment */
 	for (unsigned k = 0; k < nseg * hops; k++, off += 12) {
-		put16(p + off + 2, 100 + k);
-		put16(p + off + 4, 200 + k);
+		be_put16(p + off + 2, 100 + k);
+		be_put16(p + off + 4, 200 + k);
 	}
 	hdr = off;
 	p[5] = (uint8_t)(hdr / 4);
-	put16(p + 6, (unsigned)(PKT_SIZE - hdr));
-	put16(p + hdr, 40000);
-	put16(p + hdr + 2, 443);
-	put16(p + hdr + 4, (unsigned)(PKT_SIZE - hdr));
+	be_put16(p + 6, (unsigned)(PKT_SIZE - hdr));
+	be_put16(p + hdr, 40000);
+	be_put16(p + hdr + 2, 443);
+	be_put16(p + hdr + 4, (unsigned)(PKT_SIZE - hdr));
 }
 
 /* An IP/UDP packet of PKT_SIZE bytes from src (checksums are not what the check reads). */
@@ -117,14 +106,14 @@ ip_packet(uint8_t *p, const struct addr *src)
 	memset(p, 0, PKT_SIZE);
 	if (src->family == 4) {
 		p[0] = 0x45;
-		put16(p + 2, PKT_SIZE);
+		be_put16(p + 2, PKT_SIZE);
 		p[8] = 64;
 		p[9] = 17;
 		memcpy(p + 12, src->b, 4);
 		memset(p + 16, 0x20, 4);
 	} else {
 		p[0] = 0x60;
-		put16(p + 4, PKT_SIZE - 40);
+		be_put16(p + 4, PKT_SIZE - 40);
 		p[6] = 17;
 		p[7] = 64;
 		memcpy(p + 8, src->b, 16);

@@ -14,26 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/be.h"
 #include "../../lib/csum.h"
 #include "../../lib/scion.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void
 addr_set(struct addr *a, int family, uint8_t fill)
@@ -64,7 +49,7 @@ static void
 check_valid(const uint8_t *p, size_t len, const struct scion_hdr *h)
 {
 	const uint8_t *m = p + h->path_off, *inf;
-	uint32_t meta = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+	uint32_t meta = be_get32(m);
 	unsigned nseg = 0;
 	size_t hop;
 
@@ -78,7 +63,7 @@ check_valid(const uint8_t *p, size_t len, const struct scion_hdr *h)
 	inf = p + h->path_off + 4 + 8 * h->curr_inf;
 	hop = h->path_off + 4 + 8 * nseg + 12 * h->curr_hf;
 	if (h->curr_inf >= nseg || hop + 12 > h->hdr_len ||
-	    h->egress_if != get16(p + hop + (inf[0] & 1 ? 4 : 2)))
+	    h->egress_if != be_get16(p + hop + (inf[0] & 1 ? 4 : 2)))
 		__builtin_trap();
 }
 
@@ -102,13 +87,14 @@ check_answer(const uint8_t *p, size_t len, unsigned code, unsigned ptr, uint64_t
 	hdr = 28 + (tun->family == 4 ? 4 : 16) + (gw->family == 4 ? 4 : 16);
 	quote = n - hdr - 8;
 	if (n > SCION_SCMP_MAX || n < hdr + 8 || (size_t)out[5] * 4 != hdr ||
-	    get16(out + 6) != n - hdr || out[4] != SCION_PROTO_SCMP || out[8] != SCION_PATH_EMPTY)
+	    be_get16(out + 6) != n - hdr || out[4] != SCION_PROTO_SCMP ||
+	    out[8] != SCION_PATH_EMPTY)
 		__builtin_trap();
 	if (quote > len || (quote < len && n != SCION_SCMP_MAX) || memcmp(out + hdr + 8, p, quote))
 		__builtin_trap();
-	if (out[hdr] != 4 || out[hdr + 1] != code || get16(out + hdr + 6) != ptr)
+	if (out[hdr] != 4 || out[hdr + 1] != code || be_get16(out + hdr + 6) != ptr)
 		__builtin_trap();
-	if (get64(out + 12) != tun_ia || get64(out + 20) != gw_ia)
+	if (be_get64(out + 12) != tun_ia || be_get64(out + 20) != gw_ia)
 		__builtin_trap();
 	/* The checksum twice: as the codec reads it, and summed here from the pieces. */
 	if (scion_l4_checksum(out, n, out + hdr, n - hdr, SCION_PROTO_SCMP) != 0)
@@ -141,9 +127,9 @@ check_dispatch(const uint8_t *p, size_t len)
 		__builtin_trap();
 	if (scion_upper_layer(p, len, h.hdr_len, h.next_hdr, &l4) < 0 || l4 > len)
 		__builtin_trap();
-	if (rv == SCION_DISPATCH_UDP && port != get16(p + l4 + 2))
+	if (rv == SCION_DISPATCH_UDP && port != be_get16(p + l4 + 2))
 		__builtin_trap();
-	if (rv == SCION_DISPATCH_SCMP_ID && p[l4] >= 128 && port != get16(p + l4 + 4))
+	if (rv == SCION_DISPATCH_SCMP_ID && p[l4] >= 128 && port != be_get16(p + l4 + 4))
 		__builtin_trap();
 	if (rv == SCION_DISPATCH_HOST && port != 0)
 		__builtin_trap();
@@ -172,7 +158,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t off = 28 + 4 * ((size_t)(p[9] >> 4 & 3) + 1);
 		int fam = (p[9] & 0xf) == 3 ? 6 : 4;
 
-		ia = get64(p + 20);
+		ia = be_get64(p + 20);
 		if (off + (fam == 4 ? 4 : 16) <= len) {
 			host.family = fam;
 			memcpy(host.b, p + off, fam == 4 ? 4 : 16);

@@ -7,43 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/isdas.h"
+#include "../../lib/be.h"
 #include "../../lib/scion.h"
 #include "check.h"
 
 #define DATA_DIR "tests/data/scion" /* make test runs from the repository root */
 #define PKT_MAX 2048
 #define IA(isd, as) ((uint64_t)(isd) << 48 | (uint64_t)(as))
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
 static struct addr
 ip(const char *s)
@@ -78,10 +48,8 @@ ref_checksum(const uint8_t *pkt, size_t l4_off, size_t l4_len, uint8_t proto, si
 	n += dl;
 	memcpy(buf + n, pkt + 28 + dl, sl);
 	n += sl;
-	buf[n++] = (uint8_t)(l4_len >> 24);
-	buf[n++] = (uint8_t)(l4_len >> 16);
-	buf[n++] = (uint8_t)(l4_len >> 8);
-	buf[n++] = (uint8_t)l4_len;
+	be_put32(buf + n, (uint32_t)l4_len);
+	n += 4;
 	buf[n++] = 0;
 	buf[n++] = 0;
 	buf[n++] = 0;
@@ -128,11 +96,11 @@ build(uint8_t *p, const struct spec *s, const uint8_t *payload, size_t plen)
 	p[3] = 0xef;
 	p[4] = s->next_hdr;
 	p[8] = s->path_type;
-	put64(p + 12, s->dst_ia);
-	put64(p + 20, s->src_ia);
+	be_put64(p + 12, s->dst_ia);
+	be_put64(p + 20, s->src_ia);
 	if (s->dst == NULL) {
 		p[9] = 0x40; /* DT 1, DL 0: a service address */
-		put16(p + off, 0x0002);
+		be_put16(p + off, 0x0002);
 	} else {
 		d = ip(s->dst);
 		dlen = d.family == 4 ? 4 : 16;
@@ -151,25 +119,22 @@ build(uint8_t *p, const struct spec *s, const uint8_t *payload, size_t plen)
 			nseg += s->seg[k] != 0;
 			nhops += s->seg[k];
 		}
-		p[off] = (uint8_t)(meta >> 24);
-		p[off + 1] = (uint8_t)(meta >> 16);
-		p[off + 2] = (uint8_t)(meta >> 8);
-		p[off + 3] = (uint8_t)meta;
+		be_put32(p + off, meta);
 		off += 4;
 		for (k = 0; k < nseg; k++, off += 8) {
 			p[off] = (uint8_t)(s->cflags >> k & 1);
-			put16(p + off + 2, 0x1000 + k); /* SegID */
-			put16(p + off + 6, 0x0100); /* timestamp */
+			be_put16(p + off + 2, 0x1000 + k); /* SegID */
+			be_put16(p + off + 6, 0x0100); /* timestamp */
 		}
 		for (k = 0; k < nhops; k++, off += 12) {
 			p[off + 1] = 63;
-			put16(p + off + 2, 100 + k);
-			put16(p + off + 4, 200 + k);
+			be_put16(p + off + 2, 100 + k);
+			be_put16(p + off + 4, 200 + k);
 			memset(p + off + 6, (int)k, 6);
 		}
 	}
 	p[5] = (uint8_t)(off / 4);
-	put16(p + 6, (unsigned)plen);
+	be_put16(p + 6, (unsigned)plen);
 	memcpy(p + off, payload, plen);
 	return off + plen;
 }
@@ -179,9 +144,9 @@ build(uint8_t *p, const struct spec *s, const uint8_t *payload, size_t plen)
 static size_t
 udp(uint8_t *u, unsigned sport, unsigned dport, size_t data)
 {
-	put16(u, sport);
-	put16(u + 2, dport);
-	put16(u + 4, (unsigned)(8 + data));
+	be_put16(u, sport);
+	be_put16(u + 2, dport);
+	be_put16(u + 4, (unsigned)(8 + data));
 	u[6] = u[7] = 0;
 	for (size_t i = 0; i < data; i++)
 		u[8 + i] = (uint8_t)i;
@@ -195,28 +160,34 @@ fill_checksum(uint8_t *p, size_t len)
 	size_t off = (size_t)p[5] * 4;
 
 	if (p[4] == SCION_PROTO_UDP)
-		put16(p + off + 6, ref_checksum(p, off, len - off, SCION_PROTO_UDP, 6));
+		be_put16(p + off + 6, ref_checksum(p, off, len - off, SCION_PROTO_UDP, 6));
 	else if (p[4] == SCION_PROTO_SCMP)
-		put16(p + off + 2, ref_checksum(p, off, len - off, SCION_PROTO_SCMP, 2));
+		be_put16(p + off + 2, ref_checksum(p, off, len - off, SCION_PROTO_SCMP, 2));
 }
 
+/* The golden packet tests/data/scion/name, checked to be want bytes long; NULL (a failed
+ * check said why) when it cannot be read or has another length. */
 static uint8_t *
-slurp(const char *name, size_t *len)
+golden(const char *name, size_t want)
 {
 	char path[256];
 	uint8_t *buf = malloc(PKT_MAX);
+	size_t len = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	if (buf == NULL || (f = fopen(path, "rb")) == NULL) {
+	if (buf != NULL && (f = fopen(path, "rb")) != NULL) {
+		len = fread(buf, 1, PKT_MAX, f);
+		fclose(f);
+	}
+	CHECK(len == want, "golden %s: %zu bytes (got %zu; run from the repository root)", path,
+	    want, len);
+	if (len != want) {
 		free(buf);
 		return NULL;
 	}
-	*len = fread(buf, 1, PKT_MAX, f);
-	fclose(f);
 	return buf;
 }
-
 /* ---- reading an SCMP answer back ---- */
 
 /* Why the answer ans (n bytes) is not the Parameter Problem (code, pointer) about pkt (len
@@ -236,24 +207,24 @@ answer_wrong(const uint8_t *ans, size_t n, const uint8_t *pkt, size_t len, unsig
 	if (ans[0] >> 4 != 0 || (ans[0] & 0x0f) != (pkt[0] & 0x0f) || ans[1] != pkt[1] ||
 	    ans[2] != pkt[2] || ans[3] != pkt[3])
 		return "version 0 with the offending packet's traffic class and flow ID";
-	if (ans[4] != 202 || (size_t)ans[5] * 4 != hdr || get16(ans + 6) != n - hdr)
+	if (ans[4] != 202 || (size_t)ans[5] * 4 != hdr || be_get16(ans + 6) != n - hdr)
 		return "NextHdr 202, HdrLen, PayloadLen";
 	if (ans[8] != SCION_PATH_EMPTY)
 		return "an empty path";
 	if (ans[9] != ((tun->family == 4 ? 0x0 : 0x3) << 4 | (gw->family == 4 ? 0x0 : 0x3)))
 		return "DT/DL/ST/SL: IP hosts of the right lengths";
-	if (get16(ans + 10) != 0)
+	if (be_get16(ans + 10) != 0)
 		return "reserved bits 0";
-	if (get64(ans + 12) != tun_ia || get64(ans + 20) != gw_ia)
+	if (be_get64(ans + 12) != tun_ia || be_get64(ans + 20) != gw_ia)
 		return "to the tunnel's ISD-AS, from the gateway's";
 	if (memcmp(ans + 28, tun->b, dl) != 0 || memcmp(ans + 28 + dl, gw->b, sl) != 0)
 		return "to the tunnel's host, from the gateway's";
-	if (ans[hdr] != 4 || ans[hdr + 1] != code || get16(ans + hdr + 4) != 0 ||
-	    get16(ans + hdr + 6) != pointer)
+	if (ans[hdr] != 4 || ans[hdr + 1] != code || be_get16(ans + hdr + 4) != 0 ||
+	    be_get16(ans + hdr + 6) != pointer)
 		return "SCMP type 4, the code, reserved 0, the pointer";
 	if (memcmp(ans + hdr + 8, pkt, quote) != 0)
 		return "the quote: the offending packet's first bytes";
-	if (get16(ans + hdr + 2) != ref_checksum(ans, hdr, n - hdr, 202, 2))
+	if (be_get16(ans + hdr + 2) != ref_checksum(ans, hdr, n - hdr, 202, 2))
 		return "checksum (recomputed here)";
 	if (scion_l4_checksum(ans, n, ans + hdr, n - hdr, 202) != 0)
 		return "checksum (as scion_l4_checksum reads it)";
@@ -275,12 +246,8 @@ test_golden(void)
 	size_t len, n;
 	int rv;
 
-	if ((p = slurp("scion-udp.bin", &len)) == NULL) {
-		CHECK(0, "golden: %s/scion-udp.bin readable (run from the repository root)",
-		    DATA_DIR);
+	if ((p = golden("scion-udp.bin", len = 1148)) == NULL)
 		return;
-	}
-	CHECK_EQ_INT(len, 1148, "scion-udp.bin: 1148 bytes");
 	rv = scion_uplink_check(p, len, ia222, &v4, &h, &ptr);
 	CHECK_EQ_INT(rv, 0, "scion-udp.bin passes the uplink checks as 2-ff00:0:222,10.0.0.100");
 	CHECK_EQ_INT(ptr, 0, "scion-udp.bin: pointer 0 when valid");
@@ -300,7 +267,7 @@ test_golden(void)
 	    "scion-udp.bin: first info field without C: egress = hop field 0's ConsIngress (1)");
 	CHECK_EQ_INT(scion_l4_checksum(p, len, p + 116, len - 116, SCION_PROTO_UDP), 0,
 	    "scion-udp.bin: its UDP checksum verifies");
-	CHECK_EQ_INT(get16(p + 116 + 6), ref_checksum(p, 116, len - 116, SCION_PROTO_UDP, 6),
+	CHECK_EQ_INT(be_get16(p + 116 + 6), ref_checksum(p, 116, len - 116, SCION_PROTO_UDP, 6),
 	    "scion-udp.bin: and so it does by the independent routine");
 	p[200] ^= 1;
 	CHECK(scion_l4_checksum(p, len, p + 116, len - 116, SCION_PROTO_UDP) != 0,
@@ -317,11 +284,8 @@ test_golden(void)
 	    "scion-udp.bin: its Parameter Problem quotes all 1148 bytes (1204 in all)");
 	free(p);
 
-	if ((p = slurp("empty-udp.bin", &len)) == NULL) {
-		CHECK(0, "golden: empty-udp.bin readable");
+	if ((p = golden("empty-udp.bin", len = 1080)) == NULL)
 		return;
-	}
-	CHECK_EQ_INT(len, 1080, "empty-udp.bin: 1080 bytes");
 	rv = scion_uplink_check(p, len, ia111, &v4, &h, &ptr);
 	CHECK(rv == SCION_UNKNOWN_PATH && ptr == 8,
 	    "empty-udp.bin: an empty path is refused, code 20 pointer 8 (got %d, %u)", rv, ptr);
@@ -338,11 +302,8 @@ test_golden(void)
 	    "empty-udp.bin: Parameter Problem code 20 pointer 8, v4 gateway to v6 tunnel");
 	free(p);
 
-	if ((p = slurp("scion-scmp-dest-unreachable.bin", &len)) == NULL) {
-		CHECK(0, "golden: scion-scmp-dest-unreachable.bin readable");
+	if ((p = golden("scion-scmp-dest-unreachable.bin", len = 142)) == NULL)
 		return;
-	}
-	CHECK_EQ_INT(len, 142, "scion-scmp-dest-unreachable.bin: 142 bytes");
 	rv = scion_uplink_check(p, len, ia222, &v4, &h, &ptr);
 	CHECK(rv == 0 && h.next_hdr == SCION_PROTO_SCMP && h.payload_len == 26,
 	    "scion-scmp-dest-unreachable.bin: a well-formed SCMP packet over the standard path");
@@ -555,14 +516,9 @@ apply(struct variant *v, const struct edit *e)
 	switch (e->op) {
 	case OP_SET: v->p[at] = (uint8_t)e->val; break;
 	case OP_XOR: v->p[at] ^= (uint8_t)e->val; break;
-	case OP_META:
-		v->p[at] = (uint8_t)(e->val >> 24);
-		v->p[at + 1] = (uint8_t)(e->val >> 16);
-		v->p[at + 2] = (uint8_t)(e->val >> 8);
-		v->p[at + 3] = (uint8_t)e->val;
-		break;
+	case OP_META: be_put32(v->p + at, e->val); break;
 	case OP_HDRLEN: v->p[5] = (uint8_t)(at / 4); break;
-	case OP_PAYLEN: put16(v->p + 6, (get16(v->p + 6) + (unsigned)e->off) & 0xffff); break;
+	case OP_PAYLEN: be_put16(v->p + 6, (be_get16(v->p + 6) + (unsigned)e->off) & 0xffff); break;
 	case OP_CUT: v->len = at; break;
 	case OP_INSERT:
 		memmove(v->p + at + e->val, v->p + at, v->len - at);
@@ -760,22 +716,25 @@ test_built(void)
 
 /* ---- SCMP answers ---- */
 
+/* A packet from the tunnel's host 10.0.0.7 in 1-0:0:110 out to 198.51.100.1 in 2-0:0:220. */
+static const struct spec tunnel_uplink = {
+    .dst = "198.51.100.1",
+    .src = "10.0.0.7",
+    .dst_ia = IA(2, 0x220),
+    .src_ia = IA(1, 0x110),
+    .path_type = SCION_PATH_STANDARD,
+    .seg = {2, 0, 0},
+    .cflags = 1,
+    .next_hdr = SCION_PROTO_UDP,
+};
+
 static void
 test_answers(void)
 {
 	const struct addr gw4 = ip("192.0.2.1"), gw6 = ip("2001:db8:ffff::1");
 	const struct addr tun4 = ip("10.0.0.7"), tun6 = ip("2001:db8:2::7");
 	const uint64_t gw_ia = IA(1, 0x110), tun_ia = IA(1, 0x110);
-	struct spec s = {
-	    .dst = "198.51.100.1",
-	    .src = "10.0.0.7",
-	    .dst_ia = IA(2, 0x220),
-	    .src_ia = IA(1, 0x110),
-	    .path_type = SCION_PATH_STANDARD,
-	    .seg = {2, 0, 0},
-	    .cflags = 1,
-	    .next_hdr = SCION_PROTO_UDP,
-	};
+	struct spec s = tunnel_uplink;
 	static uint8_t p[PKT_MAX], payload[PKT_MAX], out[SCION_SCMP_MAX], again[SCION_SCMP_MAX];
 	size_t len, n, plen, hdr;
 	struct scion_hdr h;
@@ -795,7 +754,8 @@ test_answers(void)
 	CHECK(n == 1232 && answer_wrong(out, n, p, len, 48, 36, gw_ia, &gw6, tun_ia, &tun4) == NULL,
 	    "v6 gateway to v4 tunnel: 1232 bytes, 48 of header");
 	hdr = (size_t)out[5] * 4;
-	CHECK(hdr == 48 && memcmp(out + hdr + 8, p, 1232 - 48 - 8) == 0 && get16(out + 6) == 1184,
+	CHECK(
+	    hdr == 48 && memcmp(out + hdr + 8, p, 1232 - 48 - 8) == 0 && be_get16(out + 6) == 1184,
 	    "the quote is the packet's first 1176 bytes, PayloadLen 1184");
 
 	/* Exactly at the cap, and one byte below it: the whole packet fits. */
@@ -952,16 +912,7 @@ test_dispatch(void)
 {
 	static uint8_t p[PKT_MAX], m[PKT_MAX], q[PKT_MAX], body[PKT_MAX];
 	struct scion_hdr h;
-	struct spec qs = {
-	    .dst = "2001:db8:9::1",
-	    .src = "10.0.0.7",
-	    .dst_ia = IA(2, 0x220),
-	    .src_ia = IA(1, 0x110),
-	    .path_type = SCION_PATH_STANDARD,
-	    .seg = {3, 0, 0},
-	    .cflags = 1,
-	    .next_hdr = SCION_PROTO_UDP,
-	};
+	struct spec qs = tunnel_uplink; /* what the network quotes back */
 	size_t len, blen, qlen, ql4;
 	uint16_t port;
 	int rv;
@@ -997,8 +948,8 @@ test_dispatch(void)
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 			memset(m, 0, sizeof(m));
 			m[0] = rows[i].type;
-			put16(m + 4, 0x1234);
-			put16(m + 6, 7);
+			be_put16(m + 4, 0x1234);
+			be_put16(m + 6, 7);
 			len = downlink(p, SCION_PROTO_SCMP, m, rows[i].len);
 			rv = scion_dispatch_key(p, len, &h, &port);
 			CHECK(
@@ -1062,7 +1013,7 @@ test_dispatch(void)
 
 		memset(qb, 0, 8);
 		qb[0] = 128;
-		put16(qb + 4, 0x4242);
+		be_put16(qb + 4, 0x4242);
 		qs.next_hdr = SCION_PROTO_SCMP;
 		qlen = build(q, &qs, qb, 8);
 		len = downlink(p, SCION_PROTO_SCMP, m, scmp_error(m, 1, q, qlen));
@@ -1116,7 +1067,7 @@ test_dispatch(void)
 			if (rows[i].l4 == SCION_PROTO_SCMP) {
 				memset(body + rows[i].elen, 0, 8);
 				body[rows[i].elen] = 128;
-				put16(body + rows[i].elen + 4, 77);
+				be_put16(body + rows[i].elen + 4, 77);
 				blen = rows[i].elen + 8;
 			} else {
 				blen = rows[i].elen + udp(body + rows[i].elen, 1, 77, 3);
