@@ -1,6 +1,8 @@
 #!/bin/sh
 # The benchmarks, each beside a reference measured in the same run (`make bench`):
 #   1. bench_alloc: allocator throughput vs raw SQLite INSERTs (see tests/bench/bench_alloc.c);
+#      then bench_jwt (token verification vs the bare Ed25519 check), bench_scion (the scion
+#      mode's uplink check vs the ip mode's) and bench_datagram (QUIC datagram round trips);
 #   2. HTTP: GET /v1/health?live (liveness) of the real snaptun-manager vs ref_mhd_health, a minimal
 #      libmicrohttpd server driven the same way, with wrk, alternating ref/manager.
 #   3. bench_enroll.sh: durable enrollments/s vs raw SQLite transactions;
@@ -70,6 +72,8 @@ alloc_pid=
 [ $rc -eq 0 ] || fail "bench_alloc failed (status $rc)"
 rm -rf "$tmp/alloc"
 echo; timeout 300 "$BUILD/bench/bench_jwt" || fail "bench_jwt failed (status $?)"
+# scion mode's uplink check beside ip mode's (ippkt_parse + the source compare), same packets' size
+echo; timeout 120 "$BUILD/bench/bench_scion" || fail "bench_scion failed (status $?)"
 # DATAGRAM round trips through agent/quic.h (the reference for the agent's data plane)
 echo; timeout 120 "$BUILD/bench/bench_datagram" "${QUICK:+1}" ||
 	fail "bench_datagram failed (status $?)"
