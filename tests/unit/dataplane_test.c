@@ -17,35 +17,7 @@
 #include "../../agent/dpsink.h"
 #include "../../agent/ippkt.h"
 #include "check.h"
-
-/* A fake tunnel: what the data plane sent it. */
-struct fake {
-	int sent;
-	size_t last_len, max;
-	int blocked;
-	uint8_t last[1500];
-};
-
-static int
-fake_send(void *conn, const void *pkt, size_t len)
-{
-	struct fake *f = conn;
-
-	if (len > f->max)
-		return DP_DROP_TOO_BIG;
-	if (f->blocked)
-		return DP_DROP_BLOCKED;
-	f->sent++;
-	f->last_len = len;
-	memcpy(f->last, pkt, len < sizeof(f->last) ? len : sizeof(f->last));
-	return 0;
-}
-
-static size_t
-fake_room(void *conn)
-{
-	return ((struct fake *)conn)->max;
-}
+#include "dpfake.h"
 
 #define TTL 64 /* of the packets the tests build */
 
@@ -261,7 +233,7 @@ struct seen {
 
 static int
 record_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    const struct addr *dst)
+    const struct dp_dest *dst)
 {
 	struct seen *sn = arg;
 
@@ -270,7 +242,7 @@ record_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8
 	(void)pkt;
 	(void)len;
 	sn->n++;
-	sn->dst = *dst;
+	sn->dst = dst->host;
 	return sn->verdict;
 }
 
@@ -328,7 +300,7 @@ record_answer(void *arg, const uint8_t *pkt, size_t len)
 
 static int
 hub_like_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt,
-    size_t len, const struct addr *dst)
+    size_t len, const struct dp_dest *dst)
 {
 	(void)arg;
 	return dataplane_hub.output(NULL, dp, from, pkt, len, dst);
