@@ -42,8 +42,8 @@ problem_index(int code)
 }
 
 static int
-scion_check(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    struct dp_dest *dst)
+scion_check(
+    struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len, struct dp_dest *dst)
 {
 	const struct dp_pool *pool = dataplane_pool_of(dp, &from->addr);
 	uint8_t scmp[SCION_SCMP_MAX];
@@ -66,8 +66,8 @@ scion_check(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size
 	/* From the gateway (the pool's, or the agent's underlay address: main.c fills it in) in
 	 * the tunnel's AS to the tunnel's own (ISD-AS, address). */
 	if (pool->gateway.family != 0 &&
-	    (n = scion_param_problem(pkt, len, (unsigned)code, pointer, pool->isd_as, &pool->gateway,
-		 pool->isd_as, &from->addr, scmp)) > 0)
+	    (n = scion_param_problem(pkt, len, (unsigned)code, pointer, pool->isd_as,
+		 &pool->gateway, pool->isd_as, &from->addr, scmp)) > 0)
 		dataplane_answer_port(dp, from, scmp, n);
 	return code == SCION_BAD_SRC_ADDR ? DP_DROP_SPOOFED : DP_DROP_MALFORMED;
 }

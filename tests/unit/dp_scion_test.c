@@ -143,8 +143,8 @@ test_valid(void)
 /* Send pkt (n bytes) up from A and check the answer: an SCMP Parameter Problem of code and
  * pointer, from the gateway to A, quoting the packet, its checksum right. */
 static void
-expect_problem(struct env *e, const uint8_t *pkt, size_t n, unsigned code, unsigned pointer,
-    const char *what)
+expect_problem(
+    struct env *e, const uint8_t *pkt, size_t n, unsigned code, unsigned pointer, const char *what)
 {
 	struct scionpkt_view v;
 	struct addr gw, a;
@@ -159,14 +159,15 @@ expect_problem(struct env *e, const uint8_t *pkt, size_t n, unsigned code, unsig
 	if (e->fa.sent != sent + 1)
 		return;
 	read = scionpkt_read(e->fa.last, e->fa.last_len, &v);
-	CHECK(read == 0 && v.next_hdr == SCIONPKT_SCMP && v.scmp_type == 4 &&
-		v.scmp_code == code && v.scmp_b == pointer,
+	CHECK(read == 0 && v.next_hdr == SCIONPKT_SCMP && v.scmp_type == 4 && v.scmp_code == code &&
+		v.scmp_b == pointer,
 	    "%s: SCMP Parameter Problem code %u pointer %u (got type %u code %u pointer %u)", what,
 	    code, pointer, v.scmp_type, v.scmp_code, v.scmp_b);
 	quoted = n < v.quote_len ? n : v.quote_len;
 	CHECK(v.csum_ok && v.path_type == 0 && v.src_ia == ia(IA_A) && v.dst_ia == ia(IA_A) &&
 		dataplane_addr_eq(&v.src, &gw) && dataplane_addr_eq(&v.dst, &a) &&
-		e->fa.last_len <= 1232 && quoted > 0 && memcmp(e->fa.last + v.quote, pkt, quoted) == 0,
+		e->fa.last_len <= 1232 && quoted > 0 &&
+		memcmp(e->fa.last + v.quote, pkt, quoted) == 0,
 	    "%s: checksum right, empty path, from the gateway to A's (ISD-AS, address), the "
 	    "packet quoted",
 	    what);

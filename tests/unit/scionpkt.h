@@ -116,8 +116,12 @@ scionpkt_build(const struct scionpkt *p, uint8_t *out, size_t cap)
 	out[5] = (uint8_t)(hdr / 4);
 	scionpkt_put16(out + 6, (unsigned)(l4len + p->payload_len));
 	out[8] = p->path_type;
-	out[9] = (uint8_t)((p->dst.family == 0 ? 1 << 6 : p->dst.family == 6 ? 3 << 4 : 0) |
-	    (p->src.family == 0 ? 1 << 2 : p->src.family == 6 ? 3 : 0));
+	out[9] = (uint8_t)((p->dst.family == 0          ? 1 << 6
+				   : p->dst.family == 6 ? 3 << 4
+							: 0) |
+	    (p->src.family == 0          ? 1 << 2
+		    : p->src.family == 6 ? 3
+					 : 0));
 	for (int i = 0; i < 8; i++) {
 		out[12 + i] = (uint8_t)(p->dst_ia >> (56 - 8 * i));
 		out[20 + i] = (uint8_t)(p->src_ia >> (56 - 8 * i));
