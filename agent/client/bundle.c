@@ -251,7 +251,7 @@ parse_network(
     const json_t *o, size_t i, enum origin from, struct bundle_network *n, char *err, size_t errlen)
 {
 	static const char *const known[] = {
-	    "pool", "isd_as", "family", "prefix", "gateway", "routes", NULL};
+	    "pool", "isd_as", "family", "prefix", "gateway", "mode", "routes", NULL};
 	char path[32], why[128], q[64];
 	const char *s, *reason, *extra;
 	const json_t *v;
@@ -298,6 +298,13 @@ parse_network(
 			    path, quote(s, q));
 		n->has_gateway = 1;
 	}
+	/* absent from managers before scion mode, whose bundles list ip pools only */
+	if (member_string(o, path, "mode", 0, &s, err, errlen) < 0)
+		return -1;
+	if (s != NULL && strcmp(s, "ip") != 0 && strcmp(s, "scion") != 0)
+		return fail(err, errlen,
+		    "member \"%smode\": \"%s\" is neither \"ip\" nor \"scion\"", path, quote(s, q));
+	n->scion = s != NULL && strcmp(s, "scion") == 0;
 	v = json_object_get(o, "routes");
 	if (v == NULL || json_is_null(v))
 		return 0;
@@ -565,9 +572,10 @@ networks_json(const struct bundle *b)
 		if (n->has_gateway)
 			addr_format(&n->gateway, gw);
 		json_array_append_new(a,
-		    json_pack("{s:s, s:s, s:i, s:o, s:o, s:o}", "pool", n->pool, "isd_as", ia,
+		    json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "pool", n->pool, "isd_as", ia,
 			"family", n->family, "prefix", prefix_json(&n->prefix), "gateway",
-			n->has_gateway ? json_string(gw) : json_null(), "routes", routes));
+			n->has_gateway ? json_string(gw) : json_null(), "mode",
+			n->scion ? "scion" : "ip", "routes", routes));
 	}
 	return a;
 }
