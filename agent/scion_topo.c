@@ -20,15 +20,15 @@ if_cmp(const void *a, const void *b)
 
 /* "HOST:PORT" (numeric, [V6]:PORT) of router name into *r. */
 static int
-parse_addr(const json_t *v, const char *name, struct scion_topo_router *r, char *why,
-    size_t whylen)
+parse_addr(const json_t *v, const char *name, struct scion_topo_router *r, char *why, size_t whylen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 
 	if (!json_is_string(v))
-		return text_fail(why, whylen, "member \"border_routers.%s.internal_addr\" is missing or "
-					 "not a string",
+		return text_fail(why, whylen,
+		    "member \"border_routers.%s.internal_addr\" is missing or "
+		    "not a string",
 		    name);
 	if (sockaddr_parse(json_string_value(v), &ss, &sslen) < 0 ||
 	    sockaddr_host((const struct sockaddr *)&ss, &r->host, &r->port) < 0 || r->port == 0)
@@ -41,8 +41,8 @@ parse_addr(const json_t *v, const char *name, struct scion_topo_router *r, char 
 
 /* The interface IDs of router index ri (named name) onto t->ifs. */
 static int
-parse_ifs(json_t *ifs, const char *name, unsigned ri, struct scion_topo *t, char *why,
-    size_t whylen)
+parse_ifs(
+    json_t *ifs, const char *name, unsigned ri, struct scion_topo *t, char *why, size_t whylen)
 {
 	const char *key;
 	json_t *v;
@@ -50,7 +50,8 @@ parse_ifs(json_t *ifs, const char *name, unsigned ri, struct scion_topo *t, char
 	if (!json_is_object(ifs))
 		return text_fail(why, whylen,
 		    "member \"border_routers.%s.interfaces\" is missing or not an object", name);
-	json_object_foreach(ifs, key, v) {
+	json_object_foreach(ifs, key, v)
+	{
 		char *end;
 		unsigned long id;
 
@@ -63,7 +64,8 @@ parse_ifs(json_t *ifs, const char *name, unsigned ri, struct scion_topo *t, char
 			    "number from 1 to 65535",
 			    name, key);
 		if (t->nifs == SCION_TOPO_IFS_MAX)
-			return text_fail(why, whylen, "more than %d interfaces", SCION_TOPO_IFS_MAX);
+			return text_fail(
+			    why, whylen, "more than %d interfaces", SCION_TOPO_IFS_MAX);
 		t->ifs[t->nifs].ifid = (uint16_t)id;
 		t->ifs[t->nifs].router = ri;
 		t->nifs++;
@@ -81,8 +83,8 @@ scion_topo_parse(const char *text, size_t len, struct scion_topo *t, char *why, 
 
 	memset(t, 0, sizeof(*t));
 	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
-		return text_fail(why, whylen, "not JSON: %s (line %d, column %d)", je.text, je.line,
-		    je.column);
+		return text_fail(
+		    why, whylen, "not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
 	if (!json_is_object(root)) {
 		text_fail(why, whylen, "not a JSON object");
 		goto out;
@@ -111,30 +113,34 @@ scion_topo_parse(const char *text, size_t len, struct scion_topo *t, char *why, 
 		text_fail(why, whylen, "out of memory");
 		goto out;
 	}
-	json_object_foreach(brs, name, br) {
+	json_object_foreach(brs, name, br)
+	{
 		struct scion_topo_router *r = &t->routers[t->nrouters];
 
 		if (strlen(name) == 0 || strlen(name) > SCION_TOPO_NAME_MAX) {
-			text_fail(why, whylen, "member \"border_routers\": a router's name is empty or "
-					  "over %d bytes",
+			text_fail(why, whylen,
+			    "member \"border_routers\": a router's name is empty or "
+			    "over %d bytes",
 			    SCION_TOPO_NAME_MAX);
 			goto out;
 		}
 		if (!json_is_object(br)) {
-			text_fail(why, whylen, "member \"border_routers.%s\" is not an object", name);
+			text_fail(
+			    why, whylen, "member \"border_routers.%s\" is not an object", name);
 			goto out;
 		}
 		snprintf(r->name, sizeof(r->name), "%s", name);
 		if (parse_addr(json_object_get(br, "internal_addr"), name, r, why, whylen) < 0 ||
-		    parse_ifs(json_object_get(br, "interfaces"), name, (unsigned)t->nrouters, t, why,
-			whylen) < 0)
+		    parse_ifs(json_object_get(br, "interfaces"), name, (unsigned)t->nrouters, t,
+			why, whylen) < 0)
 			goto out;
 		t->nrouters++;
 	}
 	qsort(t->ifs, t->nifs, sizeof(*t->ifs), if_cmp);
 	for (size_t i = 1; i < t->nifs; i++) {
 		if (t->ifs[i].ifid == t->ifs[i - 1].ifid) {
-			text_fail(why, whylen, "interface %u is listed by two routers (\"%s\" and \"%s\")",
+			text_fail(why, whylen,
+			    "interface %u is listed by two routers (\"%s\" and \"%s\")",
 			    t->ifs[i].ifid, t->routers[t->ifs[i - 1].router].name,
 			    t->routers[t->ifs[i].router].name);
 			goto out;

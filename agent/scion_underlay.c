@@ -100,8 +100,8 @@ socket_open(const struct scion_underlay *u, const struct addr *bind_to, uint16_t
 
 /* The routers: the topology file's, or the one --scion-router names. */
 static int
-routers_load(struct scion_underlay *u, const struct scion_underlay_config *cfg, char *why,
-    size_t whylen)
+routers_load(
+    struct scion_underlay *u, const struct scion_underlay_config *cfg, char *why, size_t whylen)
 {
 	char reason[512];
 
@@ -180,8 +180,8 @@ sockets_open(struct scion_underlay *u, const struct scion_underlay_config *cfg,
 	if ((u->fds = calloc(n, sizeof(*u->fds))) == NULL)
 		return text_fail(why, whylen, "out of memory");
 	if ((u->fds[0] = socket_open(u, bind_to, cfg->port)) < 0)
-		return text_fail(why, whylen, "--scion-port %u: cannot bind %s port %u: %s", cfg->port,
-		    a, cfg->port, strerror(errno));
+		return text_fail(why, whylen, "--scion-port %u: cannot bind %s port %u: %s",
+		    cfg->port, a, cfg->port, strerror(errno));
 	u->nfds = 1;
 	if (cfg->port == 0) {
 		struct sockaddr_storage ss;
@@ -191,14 +191,16 @@ sockets_open(struct scion_underlay *u, const struct scion_underlay_config *cfg,
 		/* a free port, for tests: the end-host port local hosts are sent to is it */
 		if (getsockname(u->fds[0], (struct sockaddr *)&ss, &len) < 0 ||
 		    sockaddr_host((struct sockaddr *)&ss, &ignored, &u->port) < 0)
-			return text_fail(why, whylen, "--scion-port: getsockname: %s", strerror(errno));
+			return text_fail(
+			    why, whylen, "--scion-port: getsockname: %s", strerror(errno));
 	}
 	for (unsigned p = cfg->ports_lo; cfg->ports_lo != 0 && p <= cfg->ports_hi; p++) {
 		if (p == u->port)
 			continue; /* the end-host port's socket has it */
 		if ((u->fds[u->nfds] = socket_open(u, bind_to, (uint16_t)p)) < 0)
-			return text_fail(why, whylen, "--scion-ports %u-%u: cannot bind %s port %u: %s%s",
-			    cfg->ports_lo, cfg->ports_hi, a, p, strerror(errno),
+			return text_fail(why, whylen,
+			    "--scion-ports %u-%u: cannot bind %s port %u: %s%s", cfg->ports_lo,
+			    cfg->ports_hi, a, p, strerror(errno),
 			    errno == EMFILE ? " (one socket per port: raise the limit on open "
 					      "files, ulimit -n)"
 					    : "");
@@ -229,8 +231,8 @@ scion_underlay_open(const struct scion_underlay_config *cfg, char *why, size_t w
 	if (cfg->ports_lo != 0 &&
 	    (cfg->ports_lo > cfg->ports_hi ||
 		cfg->ports_hi - cfg->ports_lo + 1 > SCION_UNDERLAY_PORTS_MAX)) {
-		text_fail(why, whylen, "--scion-ports %u-%u: not a range of 1 to %d ports", cfg->ports_lo,
-		    cfg->ports_hi, SCION_UNDERLAY_PORTS_MAX);
+		text_fail(why, whylen, "--scion-ports %u-%u: not a range of 1 to %d ports",
+		    cfg->ports_lo, cfg->ports_hi, SCION_UNDERLAY_PORTS_MAX);
 		goto fail;
 	}
 	if (routers_load(u, cfg, why, whylen) < 0 ||

@@ -52,15 +52,16 @@ test_good(void)
 		return;
 	r1 = scion_topo_router_of(&t, 1);
 	r2 = scion_topo_router_of(&t, 2);
-	CHECK(r1 >= 0 && r1 == scion_topo_router_of(&t, 41) && strcmp(t.routers[r1].name, "br1") == 0,
+	CHECK(
+	    r1 >= 0 && r1 == scion_topo_router_of(&t, 41) && strcmp(t.routers[r1].name, "br1") == 0,
 	    "interfaces 1 and 41 are br1's");
 	addr_parse("127.0.0.9", &a);
-	CHECK(r1 >= 0 && t.routers[r1].port == 31002 &&
-		memcmp(t.routers[r1].host.b, a.b, 4) == 0 && t.routers[r1].host.family == 4,
+	CHECK(r1 >= 0 && t.routers[r1].port == 31002 && memcmp(t.routers[r1].host.b, a.b, 4) == 0 &&
+		t.routers[r1].host.family == 4,
 	    "br1 at 127.0.0.9:31002");
 	addr_parse("fd00::9", &a);
-	CHECK(r2 >= 0 && r2 != r1 && t.routers[r2].port == 31004 && t.routers[r2].host.family == 6 &&
-		memcmp(t.routers[r2].host.b, a.b, 16) == 0,
+	CHECK(r2 >= 0 && r2 != r1 && t.routers[r2].port == 31004 &&
+		t.routers[r2].host.family == 6 && memcmp(t.routers[r2].host.b, a.b, 16) == 0,
 	    "interface 2 is br2's, at [fd00::9]:31004");
 	CHECK(scion_topo_router_of(&t, 3) == -1 && scion_topo_router_of(&t, 0) == -1,
 	    "interfaces 3 and 0: no router");
@@ -78,8 +79,8 @@ test_refusals(void)
 	    "a bad ISD-AS");
 	refused("{\"isd_as\": \"0-ff00:0:110\", \"border_routers\": {}}", "\"isd_as\"", "ISD 0");
 	refused("{\"isd_as\": \"1-ff00:0:110\"}", "\"border_routers\"", "no border_routers");
-	refused("{\"isd_as\": \"1-ff00:0:110\", \"border_routers\": {}}", "has 0 routers",
-	    "no router");
+	refused(
+	    "{\"isd_as\": \"1-ff00:0:110\", \"border_routers\": {}}", "has 0 routers", "no router");
 	refused("{\"isd_as\": \"1-ff00:0:110\", \"border_routers\": {\"br1\": 3}}",
 	    "\"border_routers.br1\" is not an object", "a router that is a number");
 	refused("{\"isd_as\": \"1-ff00:0:110\", \"border_routers\": {\"br1\": {\"interfaces\": "

@@ -282,8 +282,9 @@ test_router(void)
 	{
 		const int *fds;
 
-		CHECK_EQ_INT(scion_underlay_fds(e.u, &fds), 2, "two sockets: the end-host port and the "
-							       "range's one");
+		CHECK_EQ_INT(scion_underlay_fds(e.u, &fds), 2,
+		    "two sockets: the end-host port and the "
+		    "range's one");
 	}
 	env_close(&e);
 	close(r1);
