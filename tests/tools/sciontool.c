@@ -49,8 +49,7 @@
 
 #define PKT_MAX 65536
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -167,7 +166,8 @@ cmd_build(int argc, char **argv)
 		else if (strcmp(o, "--udp") == 0) {
 			if (numbers(a, v, 2) != 2)
 				die("--udp \"%s\": want SPORT,DPORT", a);
-			p.next_hdr = SCIONPKT_UDP, p.sport = (uint16_t)v[0], p.dport = (uint16_t)v[1];
+			p.next_hdr = SCIONPKT_UDP, p.sport = (uint16_t)v[0],
+			p.dport = (uint16_t)v[1];
 		} else if (strcmp(o, "--scmp") == 0) {
 			if (numbers(a, v, 4) != 4)
 				die("--scmp \"%s\": want TYPE,CODE,A,B", a);
@@ -201,7 +201,8 @@ cmd_build(int argc, char **argv)
 	if (i != argc - 1)
 		die("build: want OPTION VALUE... FILE");
 	for (int k = 0; k < SCIONPKT_HOPS_MAX; k++)
-		p.ingress[k] = cons_dir ? 0 : (uint16_t)egress, p.egress[k] = cons_dir ? (uint16_t)egress : 0;
+		p.ingress[k] = cons_dir ? 0 : (uint16_t)egress,
+		p.egress[k] = cons_dir ? (uint16_t)egress : 0;
 	for (int k = 0; k < 3; k++)
 		p.cons_dir[k] = cons_dir;
 	if ((n = scionpkt_build(&p, pkt, sizeof(pkt))) == 0)
@@ -250,11 +251,12 @@ cmd_show(const char *path)
 	endpoint_format(v.dst_ia, &v.dst, dst, sizeof(dst));
 	if (v.next_hdr == SCIONPKT_UDP)
 		printf("src %s dst %s path %u udp %u %u csum %s\n", src, dst, v.path_type,
-		    scionpkt_get16(pkt + v.l4), scionpkt_get16(pkt + v.l4 + 2), v.csum_ok ? "ok" : "bad");
+		    scionpkt_get16(pkt + v.l4), scionpkt_get16(pkt + v.l4 + 2),
+		    v.csum_ok ? "ok" : "bad");
 	else
 		printf("src %s dst %s path %u scmp %u %u %u %u csum %s quote %zu\n", src, dst,
-		    v.path_type, v.scmp_type, v.scmp_code, v.scmp_a, v.scmp_b, v.csum_ok ? "ok" : "bad",
-		    v.quote_len);
+		    v.path_type, v.scmp_type, v.scmp_code, v.scmp_a, v.scmp_b,
+		    v.csum_ok ? "ok" : "bad", v.quote_len);
 	return 0;
 }
 
@@ -285,7 +287,9 @@ receive(int fd, const char *dir, uint64_t deadline)
 	for (;;) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		uint64_t now = clock_mono_ns();
-		int ms = deadline == 0 ? -1 : now >= deadline ? 0 : (int)((deadline - now) / 1000000);
+		int ms = deadline == 0 ? -1
+		    : now >= deadline  ? 0
+				       : (int)((deadline - now) / 1000000);
 		ssize_t n;
 
 		if (poll(&pf, 1, ms) <= 0)
@@ -350,7 +354,8 @@ main(int argc, char **argv)
 		printf("done %d\n", receive(fd, argv[3], clock_mono_ns() + secs * 1000000000ull));
 		return 0;
 	}
-	fprintf(stderr, "usage: sciontool build OPTION... FILE | show FILE | listen HOST:PORT DIR |\n"
-			"       send HOST:PORT FILE... | peer HOST:PORT DIR SECONDS FILE...\n");
+	fprintf(stderr,
+	    "usage: sciontool build OPTION... FILE | show FILE | listen HOST:PORT DIR |\n"
+	    "       send HOST:PORT FILE... | peer HOST:PORT DIR SECONDS FILE...\n");
 	return 2;
 }
