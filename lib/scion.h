@@ -91,8 +91,7 @@ int scion_dispatch_key(const uint8_t *pkt, size_t len, struct scion_hdr *h, uint
  * length, or 0 when none may be sent: pkt is (or may be, being too short to tell) an SCMP error,
  * or src and dst are of families the answer cannot carry. */
 size_t scion_param_problem(const uint8_t *pkt, size_t len, unsigned code, unsigned pointer,
-    uint64_t src_ia, const struct addr *src, uint64_t dst_ia, const struct addr *dst,
-    uint8_t *out);
+    uint64_t src_ia, const struct addr *src, uint64_t dst_ia, const struct addr *dst, uint8_t *out);
 
 /* The upper-layer checksum of the SCION packet pkt's L4 message at l4 (l4_len bytes, protocol
  * proto, checksum field included as it is): 0 when a filled-in checksum is right. */
