@@ -12,46 +12,12 @@
 #include "../../agent/dataplane.h"
 #include "../../agent/dpmode.h"
 #include "../../agent/dpsink.h"
-#include "../../lib/isdas.h"
 #include "check.h"
 #include "dpfake.h"
 #include "scionpkt.h"
 
 #define IA_A "1-ff00:0:110"
 #define IA_OTHER "2-ff00:0:222"
-
-/* A sink that records what scion mode passed it. */
-struct seen {
-	int n;
-	struct dp_dest dst;
-	size_t len;
-	uint8_t last[1500];
-};
-
-static int
-record_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    const struct dp_dest *dst)
-{
-	struct seen *sn = arg;
-
-	(void)dp;
-	(void)from;
-	sn->n++;
-	sn->dst = *dst;
-	sn->len = len;
-	memcpy(sn->last, pkt, len < sizeof(sn->last) ? len : sizeof(sn->last));
-	return 0;
-}
-
-static uint64_t
-ia(const char *text)
-{
-	uint64_t v = 0;
-	const char *why;
-
-	isdas_parse(text, &v, &why);
-	return v;
-}
 
 /* A UDP packet from (IA_A, src) to (IA_OTHER, 192.0.2.7) over a standard path of two segments
  * (2 and 3 hop fields), the current hop field's interfaces 5 (ingress) and 9 (egress). */
@@ -61,8 +27,8 @@ udp_packet(struct scionpkt *p, const char *src, size_t payload)
 	static const uint8_t bytes[1400];
 
 	memset(p, 0, sizeof(*p));
-	p->dst_ia = ia(IA_OTHER);
-	p->src_ia = ia(IA_A);
+	p->dst_ia = scionpkt_ia(IA_OTHER);
+	p->src_ia = scionpkt_ia(IA_A);
 	addr_parse("192.0.2.7", &p->dst);
 	addr_parse(src, &p->src);
 	p->path_type = 1;
@@ -78,7 +44,7 @@ udp_packet(struct scionpkt *p, const char *src, size_t payload)
 }
 
 struct env {
-	struct seen sn;
+	struct fake_sink sn;
 	struct dataplane *dp;
 	struct fake fa, fb;
 	struct dp_port pa, pb;
@@ -88,7 +54,7 @@ struct env {
 static void
 env_init(struct env *e)
 {
-	struct dp_sink sink = {.name = "record", .output = record_output, .arg = &e->sn};
+	struct dp_sink sink = {.name = "record", .output = fake_sink_output, .arg = &e->sn};
 	struct addr a;
 
 	memset(e, 0, sizeof(*e));
@@ -97,7 +63,7 @@ env_init(struct env *e)
 	e->pa.conn = &e->fa;
 	e->pb.conn = &e->fb;
 	prefix_parse("10.9.0.0/24", &e->pool.prefix, NULL, 0, &(const char *){NULL});
-	e->pool.isd_as = ia(IA_A);
+	e->pool.isd_as = scionpkt_ia(IA_A);
 	addr_parse("10.9.0.254", &e->pool.gateway);
 	dataplane_pools_set(e->dp, &e->pool, 1);
 	addr_parse("10.9.0.1", &a);
@@ -122,8 +88,8 @@ test_valid(void)
 	addr_parse("192.0.2.7", &want);
 	CHECK(e.sn.n == 1 && e.sn.len == n && memcmp(e.sn.last, pkt, n) == 0,
 	    "a valid packet reaches the sink unchanged");
-	CHECK(dataplane_addr_eq(&e.sn.dst.host, &want) && e.sn.dst.isd_as == ia(IA_OTHER) &&
-		e.sn.dst.egress_if == 5,
+	CHECK(dataplane_addr_eq(&e.sn.dst.host, &want) &&
+		e.sn.dst.isd_as == scionpkt_ia(IA_OTHER) && e.sn.dst.egress_if == 5,
 	    "with its destination (ISD-AS, host) and egress interface (ConsIngress, C unset)");
 	p.cons_dir[0] = 1;
 	n = scionpkt_build(&p, pkt, sizeof(pkt));
@@ -164,9 +130,9 @@ expect_problem(
 	    "%s: SCMP Parameter Problem code %u pointer %u (got type %u code %u pointer %u)", what,
 	    code, pointer, v.scmp_type, v.scmp_code, v.scmp_b);
 	quoted = n < v.quote_len ? n : v.quote_len;
-	CHECK(v.csum_ok && v.path_type == 0 && v.src_ia == ia(IA_A) && v.dst_ia == ia(IA_A) &&
-		dataplane_addr_eq(&v.src, &gw) && dataplane_addr_eq(&v.dst, &a) &&
-		e->fa.last_len <= 1232 && quoted > 0 &&
+	CHECK(v.csum_ok && v.path_type == 0 && v.src_ia == scionpkt_ia(IA_A) &&
+		v.dst_ia == scionpkt_ia(IA_A) && dataplane_addr_eq(&v.src, &gw) &&
+		dataplane_addr_eq(&v.dst, &a) && e->fa.last_len <= 1232 && quoted > 0 &&
 		memcmp(e->fa.last + v.quote, pkt, quoted) == 0,
 	    "%s: checksum right, empty path, from the gateway to A's (ISD-AS, address), the "
 	    "packet quoted",
@@ -199,7 +165,7 @@ test_problems(void)
 	n = scionpkt_build(&p, pkt, sizeof(pkt));
 	expect_problem(&e, pkt, n, 33, 32, "another source host");
 	udp_packet(&p, "10.9.0.1", 100);
-	p.src_ia = ia(IA_OTHER);
+	p.src_ia = scionpkt_ia(IA_OTHER);
 	n = scionpkt_build(&p, pkt, sizeof(pkt));
 	expect_problem(&e, pkt, n, 33, 20, "another source ISD-AS");
 	{
@@ -309,9 +275,9 @@ static size_t
 down(struct scionpkt *p, const char *dst_ia, const char *dst, uint8_t *pkt, size_t cap)
 {
 	udp_packet(p, "192.0.2.7", 64);
-	p->src_ia = ia(IA_OTHER);
+	p->src_ia = scionpkt_ia(IA_OTHER);
 	addr_parse("192.0.2.7", &p->src);
-	p->dst_ia = ia(dst_ia);
+	p->dst_ia = scionpkt_ia(dst_ia);
 	addr_parse(dst, &p->dst);
 	return scionpkt_build(p, pkt, cap);
 }

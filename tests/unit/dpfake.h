@@ -1,6 +1,7 @@
-/* A fake tunnel for the data plane's tests (dataplane.h's dp_send_fn and dp_room_fn): it keeps
- * what it was sent, refuses what is over its room (max) and, while blocked, everything.
- * Header-only (static inline): each test program has its own copy. */
+/* Fakes for the data plane's tests. A tunnel (dataplane.h's dp_send_fn and dp_room_fn): it keeps
+ * what it was sent, refuses what is over its room (max) and, while blocked, everything. A sink
+ * (dpsink.h's output, arg a struct fake_sink): it keeps what the mode passed it and answers
+ * verdict. Header-only (static inline): each test program has its own copy. */
 #ifndef TESTS_DPFAKE_H
 #define TESTS_DPFAKE_H
 
@@ -36,6 +37,29 @@ static inline size_t
 fake_room(void *conn)
 {
 	return ((struct fake *)conn)->max;
+}
+
+struct fake_sink {
+	int n;
+	struct dp_dest dst;
+	size_t len;
+	uint8_t last[1500];
+	int verdict;
+};
+
+static inline int
+fake_sink_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt,
+    size_t len, const struct dp_dest *dst)
+{
+	struct fake_sink *sn = arg;
+
+	(void)dp;
+	(void)from;
+	sn->n++;
+	sn->dst = *dst;
+	sn->len = len;
+	memcpy(sn->last, pkt, len < sizeof(sn->last) ? len : sizeof(sn->last));
+	return sn->verdict;
 }
 
 #endif

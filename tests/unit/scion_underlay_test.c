@@ -16,23 +16,12 @@
 #include "../../agent/dataplane.h"
 #include "../../agent/dpmode.h"
 #include "../../agent/scion_underlay.h"
-#include "../../lib/isdas.h"
 #include "check.h"
 #include "dpfake.h"
 #include "scionpkt.h"
 
 #define IA_LOCAL "1-ff00:0:110"
 #define IA_REMOTE "2-ff00:0:222"
-
-static uint64_t
-ia(const char *text)
-{
-	uint64_t v = 0;
-	const char *why;
-
-	isdas_parse(text, &v, &why);
-	return v;
-}
 
 /* A UDP socket bound to host:port (0: any); its port in *port. -1 on failure. */
 static int
@@ -73,8 +62,8 @@ up(const char *dst_ia, const char *dst, uint16_t egress, uint16_t dport, uint8_t
 	struct scionpkt p;
 
 	memset(&p, 0, sizeof(p));
-	p.dst_ia = ia(dst_ia);
-	p.src_ia = ia(IA_LOCAL);
+	p.dst_ia = scionpkt_ia(dst_ia);
+	p.src_ia = scionpkt_ia(IA_LOCAL);
 	addr_parse(dst, &p.dst);
 	addr_parse("10.9.0.1", &p.src);
 	p.path_type = 1;
@@ -111,7 +100,7 @@ env_open(struct env *e, const struct scion_underlay_config *cfg)
 	scion_underlay_sink(e->u, &sink);
 	e->dp = dataplane_new(&dp_scion_mode, &sink, fake_send, fake_room);
 	prefix_parse("10.9.0.0/24", &pool.prefix, NULL, 0, &(const char *){NULL});
-	pool.isd_as = ia(IA_LOCAL);
+	pool.isd_as = scionpkt_ia(IA_LOCAL);
 	addr_parse("10.9.0.254", &pool.gateway);
 	dataplane_pools_set(e->dp, &pool, 1);
 	e->fa.max = e->fb.max = 1400;
@@ -164,7 +153,7 @@ test_topology(void)
 	scion_underlay_name(e.u, name, sizeof(name));
 	port = (uint16_t)atoi(strrchr(name, ':') + 1);
 	CHECK(strncmp(name, "127.0.0.1:", 10) == 0 && port != 0 &&
-		scion_underlay_isd_as(e.u) == ia(IA_LOCAL),
+		scion_underlay_isd_as(e.u) == scionpkt_ia(IA_LOCAL),
 	    "bound to a free port on 127.0.0.1 (%s), the topology's ISD-AS", name);
 	CHECK(scion_underlay_local(e.u, &local) == 0 && local.family == 4 && local.b[0] == 127 &&
 		local.b[3] == 1,

@@ -20,6 +20,7 @@
 
 #include "../../lib/addr.h"
 #include "../../lib/csum.h"
+#include "../../lib/isdas.h"
 
 #define SCIONPKT_HOPS_MAX 80 /* past the 64 a path may have: tests build longer ones */
 #define SCIONPKT_UDP 17
@@ -63,6 +64,17 @@ scionpkt_get64(const uint8_t *p)
 
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
+	return v;
+}
+
+/* The ISD-AS of text (a test's constant: 0 when it is no ISD-AS). */
+static inline uint64_t
+scionpkt_ia(const char *text)
+{
+	uint64_t v = 0;
+	const char *why;
+
+	isdas_parse(text, &v, &why);
 	return v;
 }
 
