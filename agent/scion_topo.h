@@ -7,9 +7,10 @@
  *                               "interfaces": {"1": {...}, "7": {...}}}, ...}, ...}
  *
  * Every other member (control service, MTU, the interfaces' own contents) is left alone. The
- * file is the operator's, read once at start; the parser still bounds it (SCION_TOPO_FILE_MAX
- * bytes, SCION_TOPO_ROUTERS_MAX routers, SCION_TOPO_IFS_MAX interfaces) and names the member
- * and quotes the value of every error. */
+ * file is the operator's, read once at start, never input from the network (so it has no fuzz
+ * harness; jansson parses the JSON); the parser still bounds it (SCION_TOPO_FILE_MAX bytes,
+ * SCION_TOPO_ROUTERS_MAX routers, SCION_TOPO_IFS_MAX interfaces) and names the member and quotes
+ * the value of every error. */
 #ifndef AGENT_SCION_TOPO_H
 #define AGENT_SCION_TOPO_H
 

@@ -58,6 +58,7 @@ for _ in 1 2 3 4 5; do
 done
 tunnel_env --scion-topology "$E2E_TMP/topology.json" --scion-port 0 --scion-ports "$LO-$HI" \
     --metrics-listen 127.0.0.1:0
+AGENT_LISTEN=$AGENT_ADDR # a restart listens where the bundles say
 SCION=$(cat "$E2E_TMP/agent/scion.addr")
 SPORT=${SCION##*:}
 MURL=http://$(cat "$E2E_TMP/agent/metrics.addr")/metrics
@@ -305,6 +306,21 @@ nr() {
 	[ "$(metric 'snaptun_tunnel_drops_total{agent="1",reason="no_route"}')" -ge 1 ]
 }
 check "an IP packet from C to A's address never reaches the scion tunnel: no_route" wait_for 5 nr
+
+# ---------------------------------------------------------------- one router for all
+
+agent_stop TERM
+agent_start "$E2E_TMP/agent" --scion-router "127.0.0.1:$P1" --scion-port 0 ||
+    e2e_bail "the agent restarts with --scion-router"
+wait_for 10 agent_connected
+that "A is not up again within 20 s: $ST" wait_for 20 cl_is_up A
+that "A came back with $(jget .address "$ST"), not $A" test "$(jget .address "$ST")" = "$A"
+n1=$(ls "$E2E_TMP/r1" | wc -l) n2=$(ls "$E2E_TMP/r2" | wc -l)
+up_to p-single "$RA" 0 "$PK/v2.bin"
+that "no datagram at br1 ($E2E_TMP/r1/$((n1 + 1)).bin)" arrived r1 $((n1 + 1))
+that "br1's datagram differs from the packet sent" cmp -s "$E2E_TMP/r1/$((n1 + 1)).bin" "$PK/v2.bin"
+that "br2 got it" test "$(ls "$E2E_TMP/r2" | wc -l)" = "$n2"
+verdict "--scion-router: the packet for interface 2 arrives byte-identical at that one router"
 
 # ---------------------------------------------------------------- TUN on a scion address
 
