@@ -170,7 +170,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memcpy(pkt, data + off, n);
 		off += n;
-		verdict = (op >> 3) % 3 == 0 ? 0 : (op >> 3) % 3 == 1 ? DP_DROP_TOO_BIG : DP_DROP_BLOCKED;
+		verdict = (op >> 3) % 3 == 0 ? 0
+		    : (op >> 3) % 3 == 1     ? DP_DROP_TOO_BIG
+					     : DP_DROP_BLOCKED;
 		if (op & 2)
 			shape(pkt, n, uplink, op & 4 ? &b_addr : &a_addr);
 		offending = uplink ? pkt : NULL;
