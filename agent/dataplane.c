@@ -163,9 +163,32 @@ drop(struct dataplane *dp, struct dp_port *port, int why)
 	case DP_DROP_UNASSIGNED: dp->stats.unassigned++; break;
 	case DP_DROP_TTL_EXCEEDED: dp->stats.ttl_exceeded++; break;
 	case DP_DROP_ISOLATED: dp->stats.isolated++; break;
+	case DP_DROP_NO_TUNNEL: dp->stats.no_tunnel++; break;
 	default: return;
 	}
 	counters_drop(port != NULL ? &port->c : &dp->stats.unowned, (enum counters_drop)(why - 1));
+}
+
+int
+dataplane_answer_port(struct dataplane *dp, struct dp_port *to, const uint8_t *pkt, size_t len)
+{
+	if (!bucket_take(&to->answers, clock_mono_ns(), DP_ANSWER_RATE, DP_ANSWER_BURST)) {
+		dp->stats.answers_limited++;
+		return -1;
+	}
+	if (dp->send(to->conn, pkt, len) != 0)
+		return -1;
+	to->c.tx_packets++;
+	to->c.tx_bytes += len;
+	dp->stats.answers++;
+	return 0;
+}
+
+void
+dataplane_mode_count(struct dataplane *dp, unsigned i)
+{
+	if (i < DP_MODE_COUNTS)
+		dp->stats.mode[i]++;
 }
 
 /* Answer kind about pkt (whose destination was dst) to its sender: the client of port from, or
@@ -189,21 +212,16 @@ answer(struct dataplane *dp, struct dp_port *from, enum dp_answer kind, const ui
 		src = &pool->gateway;
 	if ((n = dp->mode.answer(kind, pkt, len, src, mtu, dp->answer)) == 0)
 		return;
-	if (!bucket_take(from != NULL ? &from->answers : &dp->sink_answers, clock_mono_ns(),
-		DP_ANSWER_RATE, DP_ANSWER_BURST)) {
+	if (from != NULL) {
+		dataplane_answer_port(dp, from, dp->answer, n);
+		return;
+	}
+	if (!bucket_take(&dp->sink_answers, clock_mono_ns(), DP_ANSWER_RATE, DP_ANSWER_BURST)) {
 		dp->stats.answers_limited++;
 		return;
 	}
-	if (from == NULL) {
-		if (dp->sink.answer(dp->sink.arg, dp->answer, n) != 0)
-			return;
-	} else {
-		if (dp->send(from->conn, dp->answer, n) != 0)
-			return;
-		from->c.tx_packets++;
-		from->c.tx_bytes += n;
-	}
-	dp->stats.answers++;
+	if (dp->sink.answer(dp->sink.arg, dp->answer, n) == 0)
+		dp->stats.answers++;
 }
 
 int
@@ -224,21 +242,6 @@ dataplane_forward(struct dataplane *dp, struct dp_port *from, struct dp_port *to
 	return rv;
 }
 
-int
-dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *pkt, size_t len)
-{
-	struct dp_port *to;
-	int rv;
-
-	if ((to = dataplane_route_find(dp, dst)) == NULL)
-		return DP_DROP_NO_ROUTE;
-	if ((rv = dp->send(to->conn, pkt, len)) != 0)
-		return rv;
-	to->c.tx_packets++;
-	to->c.tx_bytes += len;
-	return 0;
-}
-
 /* The router's hop: one off the packet's hop count (pkt is the data plane's to change), or the
  * time-exceeded answer to its sender (from; NULL: the sink side). The one place for both
  * directions. */
@@ -254,7 +257,7 @@ hop(struct dataplane *dp, struct dp_port *from, uint8_t *pkt, size_t len, const 
 void
 dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len)
 {
-	struct addr dst;
+	struct dp_dest dst;
 	int why;
 
 	from->c.rx_packets++;
@@ -265,7 +268,7 @@ dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t *pkt,
 		why = DP_DROP_MALFORMED;
 	else if ((why = dp->mode.uplink_check(dp, from, pkt, len, &dst)) == 0) {
 		memcpy(dp->pkt, pkt, len);
-		if ((why = hop(dp, from, dp->pkt, len, &dst)) == 0)
+		if ((why = hop(dp, from, dp->pkt, len, &dst.host)) == 0)
 			why = dp->sink.output(dp->sink.arg, dp, from, dp->pkt, len, &dst);
 	}
 	if (why != 0)
@@ -279,9 +282,9 @@ dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len)
 	struct addr src, dst;
 	int why;
 
-	if ((why = dp->mode.downlink_dest(pkt, len, &src, &dst)) == 0) {
+	if ((why = dp->mode.downlink_dest(dp, pkt, len, &src, &dst)) == 0) {
 		if ((to = dataplane_route_find(dp, &dst)) == NULL)
-			why = DP_DROP_NO_ROUTE;
+			why = dp->mode.no_owner;
 		/* A client's packet to a client that the sink side routed back (a host forwarding
 		 * what the tun sink gave it, the way back to the device): isolation holds whatever
 		 * the host does. The gateway's own address is no client's: it passes. */
@@ -305,16 +308,16 @@ dataplane_stats(const struct dataplane *dp, struct dp_stats *out)
 
 static int
 hub_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    const struct addr *dst)
+    const struct dp_dest *dst)
 {
 	struct dp_port *to;
 
 	(void)arg;
-	if ((to = dataplane_route_find(dp, dst)) == NULL)
+	if ((to = dataplane_route_find(dp, &dst->host)) == NULL)
 		return DP_DROP_NO_ROUTE;
-	if (dataplane_isolated(dp, &from->addr, dst))
+	if (dataplane_isolated(dp, &from->addr, &dst->host))
 		return DP_DROP_ISOLATED;
-	return dataplane_forward(dp, from, to, pkt, len, dst);
+	return dataplane_forward(dp, from, to, pkt, len, &dst->host);
 }
 
 const struct dp_sink dataplane_hub = {

@@ -45,6 +45,7 @@ enum dp_drop {
 	DP_DROP_UNASSIGNED = COUNTERS_DROP_UNASSIGNED + 1,
 	DP_DROP_TTL_EXCEEDED = COUNTERS_DROP_TTL_EXCEEDED + 1,
 	DP_DROP_ISOLATED = COUNTERS_DROP_ISOLATED + 1,
+	DP_DROP_NO_TUNNEL = COUNTERS_DROP_NO_TUNNEL + 1,
 };
 
 /* The router's error answers (ICMP in ip mode: dpmode.h), at most DP_ANSWER_RATE a second with
@@ -54,6 +55,7 @@ enum dp_drop {
 #define DP_ANSWER_BURST 20
 #define DP_ANSWER_MAX 1280 /* the largest answer a mode writes */
 #define DP_PACKET_MAX 65535 /* the largest packet the data plane forwards */
+#define DP_MODE_COUNTS 8 /* counters a mode keeps of its own (struct dp_mode.counts) */
 
 enum dp_answer {
 	DP_ANSWER_TOO_BIG = 1, /* over what the next hop carries; with the MTU it does carry */
@@ -70,17 +72,31 @@ struct dp_stats {
 	uint64_t unassigned; /* from a tunnel without an address */
 	uint64_t ttl_exceeded; /* its hop count ran out here (answered) */
 	uint64_t isolated; /* client to client in a pool with isolate_clients, no TUN device */
+	uint64_t no_tunnel; /* scion mode: from the sink side for a host no tunnel owns */
 	uint64_t answers; /* error answers sent */
 	uint64_t answers_limited; /* error answers the rate limit held back */
 	/* drops of packets from the sink side that no tunnel owns (so no session counts them),
 	 * by reason: STATS adds them to the agent's totals */
 	struct counters unowned;
+	/* the mode's own counts (dataplane_mode_count()), named by its struct dp_mode.counts */
+	uint64_t mode[DP_MODE_COUNTS];
+};
+
+/* Where an uplink packet goes, as the mode's check found it: what the sink goes by. */
+struct dp_dest {
+	struct addr host; /* the destination host address */
+	uint64_t isd_as; /* scion mode: the destination ISD-AS (ip mode: 0) */
+	unsigned egress_if; /* scion mode: the interface the packet leaves the local AS by */
 };
 
 /* A pool as the data plane needs it (the agent's state.c has the rest). */
 struct dp_pool {
 	struct prefix prefix;
-	struct addr gateway; /* family 0: none */
+	uint64_t isd_as; /* the pool's ISD-AS: its clients' (scion mode checks their packets') */
+	/* where the router's answers into the pool's tunnels come from: ip mode, the gateway's
+	 * address in the pool; scion mode, that or another address of the agent's. Family 0:
+	 * none. */
+	struct addr gateway;
 	int isolate_clients;
 };
 
@@ -163,10 +179,14 @@ void dataplane_uplink(struct dataplane *dp, struct dp_port *from, const uint8_t 
  * another that dataplane_isolated() keeps apart (routed back by the host). */
 void dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len);
 
-/* Send pkt into the tunnel owning dst, counted there: 0, DP_DROP_NO_ROUTE (no tunnel owns it),
- * or the send function's drop. Nothing is counted as dropped here: the caller counts. No answer
- * either: for answers of the mode's own (scion mode's SCMP). */
-int dataplane_deliver(struct dataplane *dp, const struct addr *dst, const uint8_t *pkt, size_t len);
+/* An error answer the mode wrote itself (len bytes: scion mode's SCMP Parameter Problem about
+ * an uplink packet) into the tunnel of port to, under the same rate limit as the router's
+ * answers (DP_ANSWER_RATE a second per port) and counted as they are (answers,
+ * answers_limited; to's tx): 0 sent, -1 held back or refused by the tunnel. */
+int dataplane_answer_port(struct dataplane *dp, struct dp_port *to, const uint8_t *pkt, size_t len);
+
+/* Count one event i (below DP_MODE_COUNTS) of the mode's own (struct dp_stats.mode[i]). */
+void dataplane_mode_count(struct dataplane *dp, unsigned i);
 
 /* A sink's forward of an uplink packet of port from (whose hop count the data plane took) into
  * the tunnel of port to, counted there: 0, or the send function's drop, which the caller

@@ -6,8 +6,8 @@
 #include "ippkt.h"
 
 static int
-ip_uplink_check(struct dataplane *dp, const struct dp_port *from, const uint8_t *pkt, size_t len,
-    struct addr *dst)
+ip_uplink_check(
+    struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len, struct dp_dest *dst)
 {
 	struct ippkt ip;
 
@@ -16,15 +16,19 @@ ip_uplink_check(struct dataplane *dp, const struct dp_port *from, const uint8_t 
 		return DP_DROP_MALFORMED;
 	if (!dataplane_port_owns(from, &ip.src))
 		return DP_DROP_SPOOFED;
-	*dst = ip.dst;
+	dst->host = ip.dst;
+	dst->isd_as = 0;
+	dst->egress_if = 0;
 	return 0;
 }
 
 static int
-ip_downlink_dest(const uint8_t *pkt, size_t len, struct addr *src, struct addr *dst)
+ip_downlink_dest(
+    const struct dataplane *dp, const uint8_t *pkt, size_t len, struct addr *src, struct addr *dst)
 {
 	struct ippkt ip;
 
+	(void)dp;
 	if (ippkt_parse(pkt, len, &ip) < 0)
 		return DP_DROP_MALFORMED;
 	*src = ip.src;
@@ -53,4 +57,5 @@ const struct dp_mode dp_ip_mode = {
     .downlink_dest = ip_downlink_dest,
     .hop = ip_hop,
     .answer = ip_answer,
+    .no_owner = DP_DROP_NO_ROUTE,
 };

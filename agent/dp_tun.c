@@ -50,12 +50,12 @@ tun_put(struct dp_tun *t, const uint8_t *pkt, size_t len)
 
 static int
 tun_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    const struct addr *dst)
+    const struct dp_dest *dst)
 {
-	struct dp_port *to = dataplane_route_find(dp, dst);
+	struct dp_port *to = dataplane_route_find(dp, &dst->host);
 
-	if (to != NULL && !dataplane_isolated(dp, &from->addr, dst))
-		return dataplane_forward(dp, from, to, pkt, len, dst);
+	if (to != NULL && !dataplane_isolated(dp, &from->addr, &dst->host))
+		return dataplane_forward(dp, from, to, pkt, len, &dst->host);
 	return tun_put(arg, pkt, len);
 }
 

@@ -20,11 +20,11 @@
 
 struct dp_sink {
 	const char *name; /* "hub", "tun", ... */
-	/* An uplink packet (len bytes) of port from that the mode passed, for host dst: on its
-	 * way (0; a tunnel it went into counted it), or the drop reason (enum dp_drop), which the
-	 * data plane counts. arg is the sink's own. */
+	/* An uplink packet (len bytes) of port from that the mode passed, for dst: on its way (0;
+	 * a tunnel it went into counted it), or the drop reason (enum dp_drop), which the data
+	 * plane counts. arg is the sink's own. */
 	int (*output)(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt,
-	    size_t len, const struct addr *dst);
+	    size_t len, const struct dp_dest *dst);
 	/* An error answer (len bytes) about a packet the sink side handed in with
 	 * dataplane_downlink(), back to that side: 0 or the drop reason. NULL for a sink that
 	 * hands in nothing (the hub). */

@@ -18,8 +18,10 @@
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
+#include "../lib/isdas.h"
 #include "../lib/netlink.h"
 #include "../lib/safedir.h"
+#include "../lib/scion.h"
 #include "../lib/secret.h"
 #include "../lib/tun.h"
 #include "../lib/version.h"
@@ -32,6 +34,7 @@
 #include "link.h"
 #include "metrics_http.h"
 #include "quic/quic.h"
+#include "scion_underlay.h"
 #include "../lib/sockaddr.h"
 #include "state.h"
 #include "tunnel.h"
@@ -49,13 +52,18 @@ struct options {
 	enum quic_retry retry;
 	unsigned max_conns, max_handshakes, retry_rate;
 	uint64_t handshake_timeout_ms, idle_timeout_s;
+	/* the SCION underlay: on when any of these is given */
+	struct scion_underlay_config scion;
+	int scion_on;
 };
 
 /* The agent: what the loop and the link callbacks share. */
 struct agent {
 	struct state *st; /* the live state (swapped at each snapshot) */
 	struct link *link;
-	struct dataplane *dp;
+	struct dataplane *dp; /* ip mode: the hub, or the TUN device */
+	struct dataplane *dp_scion; /* scion mode, with the underlay; NULL without */
+	struct scion_underlay *scion;
 	struct tunnels *ts;
 	struct quic_server *srv;
 	/* gateway mode (--tun): the device, its sink, its addresses and routes */
@@ -78,6 +86,8 @@ usage(FILE *f)
 	    "                     [--max-handshakes N] [--log-level LEVEL] [--log-format FMT]\n"
 	    "                     [--handshake-timeout-ms MS] [--idle-timeout SECONDS]\n"
 	    "                     [--metrics-listen ADDR:PORT]\n"
+	    "                     [--scion-topology FILE | --scion-router HOST:PORT]\n"
+	    "                     [--scion-bind ADDR] [--scion-port N] [--scion-ports LO-HI]\n"
 	    "       snaptun-agent --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
@@ -107,10 +117,32 @@ usage(FILE *f)
 	    "  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus text) there, plain HTTP\n"
 	    "                            without authentication; the address bound goes to\n"
 	    "                            DIR/metrics.addr\n"
+	    "  --scion-topology FILE     scion mode: the AS's topology.json; uplink packets go to\n"
+	    "                            the border router owning their egress interface\n"
+	    "  --scion-router HOST:PORT  scion mode: the one border router for every interface\n"
+	    "  --scion-bind ADDR         the SCION underlay's address (default: the --listen host)\n"
+	    "  --scion-port N            the AS's end-host port the underlay receives on\n"
+	    "                            (default 30041; 0: a free one, in DIR/scion.addr)\n"
+	    "  --scion-ports LO-HI       the AS's dispatched port range, received on too\n"
 	    "  --help                    print this and exit\n"
 	    "  --version                 print the version and exit\n"
 	    "\n"
 	    "The bound address is written to DIR/agent.addr once listening.\n");
+}
+
+/* --scion-ports "LO-HI" into cfg, or fatal. */
+static void
+scion_ports(const char *s, struct scion_underlay_config *cfg)
+{
+	char lo[8];
+	const char *dash = strchr(s, '-');
+
+	if (dash == NULL || (size_t)(dash - s) >= sizeof(lo))
+		fatalx("--scion-ports \"%s\": expected LO-HI (31000-32767)", s);
+	memcpy(lo, s, (size_t)(dash - s));
+	lo[dash - s] = '\0';
+	cfg->ports_lo = (uint16_t)args_uint("--scion-ports", lo, 1, 65535);
+	cfg->ports_hi = (uint16_t)args_uint("--scion-ports", dash + 1, cfg->ports_lo, 65535);
 }
 
 static void
@@ -136,6 +168,11 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"handshake-timeout-ms", required_argument, NULL, 'H'},
 	    {"idle-timeout", required_argument, NULL, 'I'},
 	    {"metrics-listen", required_argument, NULL, 'P'},
+	    {"scion-topology", required_argument, NULL, 'y'},
+	    {"scion-router", required_argument, NULL, 'z'},
+	    {"scion-bind", required_argument, NULL, 'b'},
+	    {"scion-port", required_argument, NULL, 'o'},
+	    {"scion-ports", required_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -150,6 +187,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->retry = QUIC_RETRY_AUTO;
 	o->handshake_timeout_ms = 3000;
 	o->idle_timeout_s = 30;
+	o->scion.port = SCION_PORT_ENDHOST;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': o->listen = optarg; break;
@@ -196,6 +234,17 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'I': o->idle_timeout_s = args_uint("--idle-timeout", optarg, 1, 86400); break;
 		case 'P': o->metrics_listen = optarg; break;
+		case 'y': o->scion.topology = optarg, o->scion_on = 1; break;
+		case 'z': o->scion.router = optarg, o->scion_on = 1; break;
+		case 'b': o->scion.bind = optarg, o->scion_on = 1; break;
+		case 'o':
+			o->scion.port = (uint16_t)args_uint("--scion-port", optarg, 0, 65535);
+			o->scion_on = 1;
+			break;
+		case 'O':
+			scion_ports(optarg, &o->scion);
+			o->scion_on = 1;
+			break;
 		case 'v': args_log_level(optarg); break;
 		case 'F': args_log_format(optarg); break;
 		case 'h': usage(stdout); exit(0);
@@ -205,6 +254,10 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	args_end("snaptun-agent", argc, argv, usage);
 	args_tls(o->tls_cert, o->tls_key);
+	if (o->scion_on && (o->scion.topology == NULL) == (o->scion.router == NULL))
+		fatalx("the SCION underlay needs one of --scion-topology FILE or --scion-router "
+		       "HOST:PORT (where uplink packets go), not %s",
+		    o->scion.topology == NULL ? "neither" : "both");
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -277,10 +330,11 @@ load_reset_secret(const char *state_dir, unsigned char secret[RESET_SECRET_LEN])
 
 /* ---- the link's callbacks ---- */
 
-/* The pools changed (snapshot, POOL_UPDATE): the data plane learns their gateways and
- * isolate_clients, the TUN device their addresses and routes. */
+/* Give data plane dp the pools of mode: their prefixes, ISD-ASes, gateways and
+ * isolate_clients. A scion pool without a gateway address answers from the agent's own
+ * address on the underlay (scion_underlay_local()). */
 static void
-pools_changed(struct agent *ag)
+pools_give(struct agent *ag, struct dataplane *dp, enum state_pool_mode mode)
 {
 	const struct state *st = ag->st;
 	struct dp_pool *v = NULL;
@@ -288,21 +342,34 @@ pools_changed(struct agent *ag)
 
 	if (st->npools > 0 && (v = calloc(st->npools, sizeof(*v))) == NULL) {
 		log_error("pools: out of memory (the data plane keeps the previous ones)");
-	} else {
-		for (size_t i = 0; i < st->npools; i++) {
-			if (st->pools[i].mode != STATE_POOL_IP)
-				continue;
-			v[n].prefix = st->pools[i].prefix;
-			v[n].gateway = st->pools[i].gateway;
-			v[n].isolate_clients = st->pools[i].isolate_clients;
-			n++;
-		}
-		if (dataplane_pools_set(ag->dp, v, n) < 0)
-			log_error("pools: out of memory (the data plane keeps the previous ones)");
-		free(v);
+		return;
 	}
+	for (size_t i = 0; i < st->npools; i++) {
+		if (st->pools[i].mode != mode)
+			continue;
+		v[n].prefix = st->pools[i].prefix;
+		v[n].isd_as = st->pools[i].isd_as;
+		v[n].gateway = st->pools[i].gateway;
+		if (mode == STATE_POOL_SCION && v[n].gateway.family == 0)
+			(void)scion_underlay_local(ag->scion, &v[n].gateway);
+		v[n].isolate_clients = st->pools[i].isolate_clients;
+		n++;
+	}
+	if (dataplane_pools_set(dp, v, n) < 0)
+		log_error("pools: out of memory (the data plane keeps the previous ones)");
+	free(v);
+}
+
+/* The pools changed (snapshot, POOL_UPDATE): each data plane learns those of its mode, the TUN
+ * device the ip pools' addresses and routes. */
+static void
+pools_changed(struct agent *ag)
+{
+	pools_give(ag, ag->dp, STATE_POOL_IP);
+	if (ag->dp_scion != NULL)
+		pools_give(ag, ag->dp_scion, STATE_POOL_SCION);
 	if (ag->gw != NULL)
-		gwdev_sync(ag->gw, st);
+		gwdev_sync(ag->gw, ag->st);
 }
 
 static void
@@ -420,6 +487,15 @@ gather_metrics(void *arg, struct metrics_snap *s)
 
 	s->agent_id = ag->agent_id;
 	tunnels_metrics(ag->ts, &s->tunnels);
+	s->nplanes = 0;
+	dataplane_stats(ag->dp, &s->planes[s->nplanes].stats);
+	s->planes[s->nplanes++].mode = &dp_ip_mode;
+	if (ag->dp_scion != NULL) {
+		dataplane_stats(ag->dp_scion, &s->planes[s->nplanes].stats);
+		s->planes[s->nplanes++].mode = &dp_scion_mode;
+		s->has_scion = 1;
+		scion_underlay_stats(ag->scion, &s->scion);
+	}
 	s->channel_up = link_up(ag->link);
 	link_stats(ag->link, &s->channel);
 }
@@ -440,6 +516,66 @@ on_udp(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)events;
 	quic_server_read(ag->srv, fd);
+	/* the SCION packets the tunnels sent in this read leave in one batch */
+	if (ag->scion != NULL)
+		scion_underlay_flush(ag->scion);
+}
+
+/* The SCION underlay has packets for the tunnels: a few batches, then the QUIC packets they
+ * became go out. */
+static void
+on_scion(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct agent *ag = arg;
+	int n;
+
+	(void)loop;
+	(void)events;
+	if ((n = scion_underlay_read(ag->scion, fd, ag->dp_scion)) > 0)
+		quic_server_flush(ag->srv);
+	else if (n < 0)
+		log_warn("SCION underlay: read: %s", strerror(-n));
+}
+
+/* scion mode's underlay (--scion-*): its sockets, routers and data plane. */
+static void
+scion_setup(struct agent *ag, struct options *o, const char *state_dir)
+{
+	char host[SOCKADDR_HOST_MAX + 1], why[1024], name[SOCKADDR_STRLEN],
+	    line[SOCKADDR_STRLEN + 1];
+	char ia[ISDAS_STRLEN], local[ADDR_STRLEN] = "none", path[PATH_MAX_LEN], ports[16] = "none";
+	struct dp_sink sink;
+	struct addr a;
+	uint16_t port;
+	int len;
+
+	/* by default the listener's host: the address the agent is known by */
+	if (o->scion.bind == NULL) {
+		if (sockaddr_split(o->listen, host, sizeof(host), &port, NULL) < 0)
+			fatalx("--listen \"%s\": not HOST:PORT", o->listen);
+		o->scion.bind = host;
+	}
+	if ((ag->scion = scion_underlay_open(&o->scion, why, sizeof(why))) == NULL)
+		fatalx("SCION underlay: %s", why);
+	scion_underlay_sink(ag->scion, &sink);
+	if ((ag->dp_scion = dataplane_new(
+		 &dp_scion_mode, &sink, tunnels_port_send, tunnels_port_room)) == NULL)
+		fatalx("out of memory");
+	scion_underlay_name(ag->scion, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/scion.addr", state_dir);
+	len = snprintf(line, sizeof(line), "%s\n", name);
+	write_file(path, line, (size_t)len, 0644);
+	if (scion_underlay_local(ag->scion, &a) == 0)
+		addr_format(&a, local);
+	isdas_format(scion_underlay_isd_as(ag->scion), ia);
+	if (o->scion.ports_lo != 0)
+		snprintf(ports, sizeof(ports), "%u-%u", o->scion.ports_lo, o->scion.ports_hi);
+	log_info("scion mode: underlay %s (dispatched ports %s), %s %s, local ISD-AS %s, SCMP "
+		 "answers from a pool's gateway address or %s",
+	    name, ports, o->scion.topology != NULL ? "topology" : "border router",
+	    o->scion.topology != NULL ? o->scion.topology : o->scion.router,
+	    o->scion.topology != NULL ? ia : "each pool's", local);
+	o->scion.bind = NULL; /* host is this function's */
 }
 
 /* The TUN device has packets for the tunnels: a few batches of them, then the QUIC packets
@@ -597,8 +733,11 @@ main(int argc, char **argv)
 	if (o.tun != NULL)
 		tun_setup(&ag, &o, &sink);
 	if ((ag.dp = dataplane_new(&dp_ip_mode, &sink, tunnels_port_send, tunnels_port_room)) ==
-		NULL ||
-	    (ag.ts = tunnels_new(&tc, &ag.st, NULL, ag.dp)) == NULL)
+	    NULL)
+		fatalx("out of memory");
+	if (o.scion_on)
+		scion_setup(&ag, &o, o.state_dir);
+	if ((ag.ts = tunnels_new(&tc, &ag.st, NULL, ag.dp, ag.dp_scion)) == NULL)
 		fatalx("out of memory");
 	tunnels_callbacks(ag.ts, &qcb);
 	qc.listen = o.listen;
@@ -621,6 +760,14 @@ main(int argc, char **argv)
 	}
 	if (ag.tun != NULL && loop_fd_add(loop, ag.tun_fd, LOOP_READ, on_tun, &ag) < 0)
 		fatal("event loop");
+	if (ag.scion != NULL) {
+		const int *fds;
+		size_t nfds = scion_underlay_fds(ag.scion, &fds);
+
+		for (size_t i = 0; i < nfds; i++)
+			if (loop_fd_add(loop, fds[i], LOOP_READ, on_scion, &ag) < 0)
+				fatal("event loop");
+	}
 	sa = quic_server_addr(ag.srv, &salen);
 	sockaddr_format(sa, addrtext, sizeof(addrtext));
 	if (advertise_endpoint(
@@ -694,6 +841,8 @@ main(int argc, char **argv)
 	dp_tun_free(ag.tun);
 	if (ag.tun_fd >= 0)
 		close(ag.tun_fd);
+	scion_underlay_close(ag.scion);
+	dataplane_free(ag.dp_scion);
 	dataplane_free(ag.dp);
 	state_free(ag.st);
 	explicit_bzero(reset, sizeof(reset));

@@ -77,6 +77,48 @@ channel(struct prom *p, const struct metrics_snap *s, const char *agent)
 	    s->channel.welcomes > 0 ? s->channel.welcomes - 1 : 0);
 }
 
+/* The data planes' modes' own counts (scion mode's SCMP Parameter Problems by code), and the
+ * SCION underlay's traffic. */
+static void
+planes(struct prom *p, const struct metrics_snap *s, const char *agent)
+{
+	for (size_t i = 0; i < s->nplanes; i++) {
+		const struct dp_mode *m = s->planes[i].mode;
+
+		if (m->counts == NULL)
+			continue;
+		prom_family(p, m->counts_metric, m->counts_help, PROM_COUNTER);
+		for (int k = 0; k < DP_MODE_COUNTS && m->counts[k] != NULL; k++)
+			prom_u64(p, m->counts_metric,
+			    L({"agent", agent}, {m->counts_label, m->counts[k]}),
+			    s->planes[i].stats.mode[k]);
+	}
+	if (!s->has_scion)
+		return;
+	prom_family(p, "snaptun_agent_scion_underlay_packets_total",
+	    "UDP datagrams on the SCION underlay: out to border routers and local hosts, in from "
+	    "them.",
+	    PROM_COUNTER);
+	prom_u64(p, "snaptun_agent_scion_underlay_packets_total",
+	    L({"agent", agent}, {"direction", "out"}), s->scion.tx_packets);
+	prom_u64(p, "snaptun_agent_scion_underlay_packets_total",
+	    L({"agent", agent}, {"direction", "in"}), s->scion.rx_packets);
+	prom_family(p, "snaptun_agent_scion_underlay_bytes_total",
+	    "Bytes of the UDP datagrams on the SCION underlay.", PROM_COUNTER);
+	prom_u64(p, "snaptun_agent_scion_underlay_bytes_total",
+	    L({"agent", agent}, {"direction", "out"}), s->scion.tx_bytes);
+	prom_u64(p, "snaptun_agent_scion_underlay_bytes_total",
+	    L({"agent", agent}, {"direction", "in"}), s->scion.rx_bytes);
+	prom_family(p, "snaptun_agent_scion_local_packets_total",
+	    "Uplink SCION packets for the local ISD-AS: sent to their host, or (hairpin) into the "
+	    "tunnel of this agent that owns it.",
+	    PROM_COUNTER);
+	prom_u64(p, "snaptun_agent_scion_local_packets_total", L({"agent", agent}, {"to", "host"}),
+	    s->scion.local - s->scion.hairpin);
+	prom_u64(p, "snaptun_agent_scion_local_packets_total",
+	    L({"agent", agent}, {"to", "tunnel"}), s->scion.hairpin);
+}
+
 char *
 metrics_render(const struct metrics_snap *s, size_t *len)
 {
@@ -90,6 +132,7 @@ metrics_render(const struct metrics_snap *s, size_t *len)
 	prom_double(&p, "snaptun_agent_uptime_seconds", L({"agent", agent}),
 	    (double)s->tunnels.uptime_ns / 1e9);
 	tunnels(&p, &s->tunnels, agent);
+	planes(&p, s, agent);
 	channel(&p, s, agent);
 	return prom_finish(&p, len);
 }

@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane.h"
+#include "dpmode.h"
 #include "link.h"
+#include "scion_underlay.h"
 #include "tunnel.h"
 
 struct metrics_snap {
@@ -16,6 +19,14 @@ struct metrics_snap {
 	struct tunnels_metrics tunnels;
 	int channel_up; /* welcomed by the manager now */
 	struct link_stats channel;
+	/* the data planes (ip, and scion with the underlay): their modes' own counts */
+	size_t nplanes;
+	struct {
+		const struct dp_mode *mode;
+		struct dp_stats stats;
+	} planes[2];
+	int has_scion; /* scion: the underlay's */
+	struct scion_underlay_stats scion;
 };
 
 /* The document, NUL-terminated, its length in *len; the caller frees it. NULL when out of

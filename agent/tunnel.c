@@ -57,6 +57,7 @@ struct tunnel {
 	struct alloc_ctx *alloc;
 	struct ctrl_streams streams;
 	struct dp_port port;
+	struct dataplane *dp; /* the one its port is in: that of its pool's mode */
 	struct tunnel *prev, *next; /* every tunnel */
 	struct pssid_entry pent; /* in the pssid index (pent.pssid is pssid) */
 };
@@ -65,7 +66,7 @@ struct tunnels {
 	struct tunnel_config cfg;
 	struct state *const *live;
 	struct link *link;
-	struct dataplane *dp;
+	struct dataplane *dp_ip, *dp_scion; /* dp_scion NULL: no SCION underlay */
 	struct tunnel *all;
 	unsigned n, nestablished;
 	struct pssid_index *pidx; /* pssid -> the live tunnel of that pssid */
@@ -98,7 +99,7 @@ tunnels_port_room(void *conn)
 
 struct tunnels *
 tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct link *link,
-    struct dataplane *dp)
+    struct dataplane *dp_ip, struct dataplane *dp_scion)
 {
 	struct tunnels *ts;
 
@@ -109,7 +110,8 @@ tunnels_new(const struct tunnel_config *cfg, struct state *const *live, struct l
 		ts->cfg.handshake_timeout_ns = TUNNEL_HANDSHAKE_NS;
 	ts->live = live;
 	ts->link = link;
-	ts->dp = dp;
+	ts->dp_ip = dp_ip;
+	ts->dp_scion = dp_scion;
 	ts->started_ns = clock_mono_ns();
 	if ((ts->pidx = pssid_index_new()) == NULL) {
 		tunnels_free(ts);
@@ -144,6 +146,21 @@ tunnels_take_dirty(struct tunnels *ts)
 
 /* ---- reports to the manager ---- */
 
+/* Add the drops of the data planes that were no session's (packets from the sink side for no
+ * tunnel) to *sum. */
+static void
+unowned_add(const struct tunnels *ts, struct counters *sum)
+{
+	struct dp_stats dps;
+
+	dataplane_stats(ts->dp_ip, &dps);
+	counters_add(sum, &dps.unowned);
+	if (ts->dp_scion != NULL) {
+		dataplane_stats(ts->dp_scion, &dps);
+		counters_add(sum, &dps.unowned);
+	}
+}
+
 static void
 report_up(struct tunnel *t)
 {
@@ -170,7 +187,6 @@ stats_send(struct tunnels *ts, int reconcile)
 {
 	struct report_stats_entry *e = NULL;
 	struct counters sum = ts->total;
-	struct dp_stats dps;
 	size_t n = 0;
 
 	if (!link_up(ts->link))
@@ -188,8 +204,7 @@ stats_send(struct tunnels *ts, int reconcile)
 		n++;
 		counters_add(&sum, &t->port.c);
 	}
-	dataplane_stats(ts->dp, &dps);
-	counters_add(&sum, &dps.unowned);
+	unowned_add(ts, &sum);
 	report_stats(
 	    ts->link, clock_mono_ns() - ts->started_ns, e, n, &sum, &ts->events, reconcile);
 	free(e);
@@ -213,14 +228,11 @@ tunnels_report_stats(struct tunnels *ts)
 void
 tunnels_metrics(const struct tunnels *ts, struct tunnels_metrics *out)
 {
-	struct dp_stats dps;
-
 	out->total = ts->total;
 	for (const struct tunnel *t = ts->all; t != NULL; t = t->next)
 		if (!t->ended)
 			counters_add(&out->total, &t->port.c);
-	dataplane_stats(ts->dp, &dps);
-	counters_add(&out->total, &dps.unowned);
+	unowned_add(ts, &out->total);
 	out->events = ts->events;
 	out->connections = ts->n;
 	out->established = ts->nestablished;
@@ -240,7 +252,7 @@ tunnel_end(struct tunnel *t, const char *reason)
 	if (t->ended)
 		return;
 	t->ended = 1;
-	dataplane_route_del(ts->dp, &t->port);
+	dataplane_route_del(t->dp, &t->port);
 	if (t->alloc != NULL) {
 		t->alloc->t = NULL; /* its answer will find no tunnel */
 		t->alloc = NULL;
@@ -474,12 +486,31 @@ close_unassigned(struct tunnel *t, int unreachable)
 	    unreachable ? "manager unreachable" : "no address available");
 }
 
+/* The data plane of address a: the scion one for an address of a pool in scion mode, else the
+ * ip one. NULL, with the reason in why (whylen bytes), for a scion pool's address on an agent
+ * without a SCION underlay, which could not carry its packets. */
+static struct dataplane *
+plane_of(struct tunnels *ts, const struct addr *a, char *why, size_t whylen)
+{
+	const struct state_pool *p = state_pool_of(*ts->live, a);
+
+	if (p == NULL || p->mode != STATE_POOL_SCION)
+		return ts->dp_ip;
+	if (ts->dp_scion == NULL)
+		snprintf(why, whylen,
+		    "pool \"%s\" is in scion mode and this agent has no SCION underlay "
+		    "(--scion-topology or --scion-router)",
+		    p->name);
+	return ts->dp_scion;
+}
+
 static void
 on_alloc(void *arg, const struct link_alloc_res *res)
 {
 	struct alloc_ctx *ctx = arg;
 	struct tunnel *t = ctx->t;
-	char a[ADDR_STRLEN], ia[ISDAS_STRLEN];
+	char a[ADDR_STRLEN], ia[ISDAS_STRLEN], refusal[TEXT_NAME_BYTES(64) + 128];
+	struct dataplane *dp;
 	uint8_t body[128];
 	int64_t sid;
 	ssize_t n;
@@ -513,6 +544,18 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 		free(ctx);
 		return;
 	}
+	if ((dp = plane_of(t->ts, &res->addr, refusal, sizeof(refusal))) == NULL) {
+		log_warn("session %llu of pssid %s: no address: %s",
+		    (unsigned long long)t->session_id, t->pssid, refusal);
+		/* made for this tunnel, which cannot use it: on hold, as at a session's end */
+		if (!t->has_grant || t->grant_id != res->grant_id)
+			report_hold(t->ts->link, res->grant_id, t->session_id);
+		answer_text(t, ctx->stream_id, 400, refusal);
+		if (handshaking(t))
+			close_unassigned(t, 0);
+		free(ctx);
+		return;
+	}
 	sid = ctx->stream_id;
 	free(ctx);
 	if (t->has_grant && t->grant_id != res->grant_id)
@@ -521,7 +564,12 @@ on_alloc(void *arg, const struct link_alloc_res *res)
 	t->grant_id = res->grant_id;
 	t->isd_as = res->isd_as;
 	t->addr = res->addr;
-	if (dataplane_route_add(t->ts->dp, &t->port, &t->addr) < 0 ||
+	if (dp != t->dp) {
+		dataplane_route_del(
+		    t->dp, &t->port); /* a re-assignment into a pool of the other mode */
+		t->dp = dp;
+	}
+	if (dataplane_route_add(t->dp, &t->port, &t->addr) < 0 ||
 	    (n = ctrl_assign_response_encode(t->isd_as, &t->addr, body, sizeof(body))) < 0) {
 		answer_text(t, sid, 500, "internal error");
 		tunnel_close(t, CTRL_CLOSE_INTERNAL, "internal error");
@@ -652,6 +700,7 @@ cb_conn_new(void *arg, struct quic_conn *c)
 	t->started_ns = clock_mono_ns();
 	t->hs_deadline = t->started_ns + ts->cfg.handshake_timeout_ns;
 	t->port.conn = c;
+	t->dp = ts->dp_ip; /* until an address of a scion pool is assigned */
 	t->pent.pssid = t->pssid;
 	t->pent.owner = t;
 	sockaddr_format(quic_conn_remote(c, &len), t->remote, sizeof(t->remote));
@@ -711,7 +760,7 @@ cb_datagram(void *arg, struct quic_conn *c, const uint8_t *data, size_t len)
 	(void)arg;
 	if (t == NULL || t->phase != T_ESTABLISHED)
 		return;
-	dataplane_uplink(t->ts->dp, &t->port, data, len);
+	dataplane_uplink(t->dp, &t->port, data, len);
 }
 
 static void

@@ -37,12 +37,15 @@ struct tunnel_config {
 struct tunnels;
 
 /* The tunnels of one server. *live is the agent's live state (the owner swaps it; tunnels read
- * it at each use); link carries requests and reports; dp is the data plane the tunnels' ports
- * join (made with tunnels_port_send and tunnels_port_room; the caller's, freed after tunnels_free()). NULL when out
- * of memory (or of randomness). Free with tunnels_free() after the server (every connection
- * gone). */
+ * it at each use); link carries requests and reports; a tunnel's port joins the data plane of
+ * its pool's mode: dp_ip (ip mode, and a tunnel whose address is of no pool the state knows),
+ * or dp_scion (scion mode; NULL when the agent has no SCION underlay: an assignment in a
+ * scion pool is then refused, 400 naming the pool, and the grant put on hold). Both made with
+ * tunnels_port_send and tunnels_port_room, the caller's, freed after tunnels_free(). NULL when
+ * out of memory (or of randomness). Free with tunnels_free() after the server (every
+ * connection gone). */
 struct tunnels *tunnels_new(const struct tunnel_config *cfg, struct state *const *live,
-    struct link *link, struct dataplane *dp);
+    struct link *link, struct dataplane *dp_ip, struct dataplane *dp_scion);
 void tunnels_free(struct tunnels *ts);
 
 /* The data plane's dp_send_fn for these tunnels' ports (conn is the QUIC connection): one

@@ -9,6 +9,7 @@ const char *const counters_drop_names[COUNTERS_DROP_N] = {
     [COUNTERS_DROP_UNASSIGNED] = "unassigned",
     [COUNTERS_DROP_TTL_EXCEEDED] = "ttl_exceeded",
     [COUNTERS_DROP_ISOLATED] = "isolated",
+    [COUNTERS_DROP_NO_TUNNEL] = "no_tunnel",
 };
 
 void

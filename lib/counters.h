@@ -19,11 +19,12 @@ enum counters_drop {
 	COUNTERS_DROP_UNASSIGNED, /* from a tunnel without an address */
 	COUNTERS_DROP_TTL_EXCEEDED, /* TTL / hop limit ran out here (ICMP answered) */
 	COUNTERS_DROP_ISOLATED, /* client to client in a pool that forbids it, no TUN device */
+	COUNTERS_DROP_NO_TUNNEL, /* scion mode: from the underlay, for a host no tunnel owns */
 	COUNTERS_DROP_N
 };
 
 /* "malformed", "spoofed", "no_route", "too_big", "blocked", "unassigned", "ttl_exceeded",
- * "isolated", by enum counters_drop. */
+ * "isolated", "no_tunnel", by enum counters_drop. */
 extern const char *const counters_drop_names[COUNTERS_DROP_N];
 
 struct counters {

@@ -30,4 +30,8 @@ size_t text_utf8_next(const unsigned char *s, uint32_t *cp);
 /* The index of s in names[0..n), or -1: the parser of every enum that has a text form. */
 int text_lookup(const char *const *names, int n, const char *s);
 
+/* Write the reason of a failure, printf-style, into buf (len bytes, cut to fit) and return -1:
+ * how a parser that explains itself gives up. */
+int text_fail(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

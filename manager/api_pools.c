@@ -72,9 +72,9 @@ pool_network(const struct pool *p)
 
 	isdas_format(p->isd_as, ia);
 	prefix_format(&p->prefix, prefix);
-	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:o}", "pool", p->name, "isd_as", ia, "family",
-	    p->prefix.net.family, "prefix", prefix, "gateway", gateway_json(p), "routes",
-	    routes_json(p));
+	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:o}", "pool", p->name, "isd_as", ia,
+	    "family", p->prefix.net.family, "prefix", prefix, "gateway", gateway_json(p), "mode",
+	    pool_mode_str(p->mode), "routes", routes_json(p));
 }
 
 json_t *

@@ -11,7 +11,8 @@
 	X(COUNTERS_DROP_BLOCKED, drop_blocked) \
 	X(COUNTERS_DROP_UNASSIGNED, drop_unassigned) \
 	X(COUNTERS_DROP_TTL_EXCEEDED, drop_ttl_exceeded) \
-	X(COUNTERS_DROP_ISOLATED, drop_isolated)
+	X(COUNTERS_DROP_ISOLATED, drop_isolated) \
+	X(COUNTERS_DROP_NO_TUNNEL, drop_no_tunnel)
 
 void
 counters_pb_from(State__Counters *m, const struct counters *c)

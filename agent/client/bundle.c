@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +18,6 @@
 /* How a member is read: from our own file (unknown members are refused, so that a typo made
  * by hand is caught) or from a manager's answer (ignored: a newer manager may add some). */
 enum origin { FROM_FILE, FROM_MANAGER };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Quote s for a message: at most 48 bytes of it, and "…" when it was longer. Secrets are never
  * quoted (their members are checked for shape only and named without their value). */
@@ -93,13 +81,13 @@ member_string(const json_t *o, const char *path, const char *key, int required, 
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			return fail(err, errlen, "member \"%s%s\" is missing", path, key);
+			return text_fail(err, errlen, "member \"%s%s\" is missing", path, key);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(err, errlen, "member \"%s%s\" is not a string", path, key);
+		return text_fail(err, errlen, "member \"%s%s\" is not a string", path, key);
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(err, errlen, "member \"%s%s\" holds a NUL character", path, key);
+		return text_fail(err, errlen, "member \"%s%s\" holds a NUL character", path, key);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -115,12 +103,12 @@ member_token(const json_t *o, const char *key, int required, char **out, char *e
 	if (s == NULL)
 		return 0;
 	if (!token_valid(s))
-		return fail(err, errlen,
+		return text_fail(err, errlen,
 		    "member \"%s\" is not a token (1 to %d visible ASCII characters)", key,
 		    BUNDLE_TOKEN_MAX);
 	wipe_free(*out);
 	if ((*out = strdup(s)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return text_fail(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -134,7 +122,7 @@ member_time(const json_t *o, const char *key, int required, int64_t *out, char *
 	if (member_string(o, "", key, required, &s, err, errlen) < 0)
 		return -1;
 	if (s != NULL && clock_rfc3339_parse(s, out) < 0)
-		return fail(
+		return text_fail(
 		    err, errlen, "member \"%s\": \"%s\" is not an RFC 3339 time", key, quote(s, q));
 	return 0;
 }
@@ -189,24 +177,24 @@ parse_agent(
 
 	snprintf(path, sizeof(path), "agents[%zu].", i);
 	if (!json_is_object(o))
-		return fail(err, errlen, "member \"agents[%zu]\" is not an object", i);
+		return text_fail(err, errlen, "member \"agents[%zu]\" is not an object", i);
 	if (from == FROM_FILE && (extra = unknown_member(o, known)) != NULL)
-		return fail(err, errlen, "unknown member \"%s%s\"", path, quote(extra, q));
+		return text_fail(err, errlen, "unknown member \"%s%s\"", path, quote(extra, q));
 	id = json_object_get(o, "id");
 	if (!json_is_integer(id) || json_integer_value(id) < 1)
-		return fail(err, errlen, "member \"%sid\" is not a positive integer", path);
+		return text_fail(err, errlen, "member \"%sid\" is not a positive integer", path);
 	a->id = json_integer_value(id);
 	if (member_string(o, path, "address", 1, &s, err, errlen) < 0)
 		return -1;
 	if (strlen(s) > BUNDLE_ADDRESS_MAX ||
 	    sockaddr_split(s, host, sizeof(host), &port, NULL) < 0 || host[0] == '\0' || port == 0)
-		return fail(err, errlen, "member \"%saddress\": \"%s\" is not HOST:PORT", path,
+		return text_fail(err, errlen, "member \"%saddress\": \"%s\" is not HOST:PORT", path,
 		    quote(s, q));
 	snprintf(a->address, sizeof(a->address), "%s", s);
 	if (member_string(o, path, "spki_pin", 1, &s, err, errlen) < 0)
 		return -1;
 	if (parse_pin(s, a->spki_pin) < 0)
-		return fail(err, errlen,
+		return text_fail(err, errlen,
 		    "member \"%sspki_pin\": \"%s\" is not the base64 of %d bytes (a SHA-256)", path,
 		    quote(s, q), BUNDLE_PIN_LEN);
 	return 0;
@@ -216,9 +204,9 @@ static int
 parse_agents(const json_t *v, enum origin from, struct bundle *b, char *err, size_t errlen)
 {
 	if (!json_is_array(v))
-		return fail(err, errlen, "member \"agents\" is not an array");
+		return text_fail(err, errlen, "member \"agents\" is not an array");
 	if (json_array_size(v) > BUNDLE_AGENTS_MAX)
-		return fail(err, errlen, "member \"agents\" lists %zu agents, more than %d",
+		return text_fail(err, errlen, "member \"agents\" lists %zu agents, more than %d",
 		    json_array_size(v), BUNDLE_AGENTS_MAX);
 	b->nagents = 0;
 	for (size_t i = 0; i < json_array_size(v); i++) {
@@ -237,10 +225,10 @@ parse_route(const char *s, const char *path, size_t i, int family, struct prefix
 	const char *reason;
 
 	if (prefix_parse(s, p, why, sizeof(why), &reason) < 0)
-		return fail(err, errlen, "member \"%sroutes[%zu]\": invalid prefix \"%s\": %s",
+		return text_fail(err, errlen, "member \"%sroutes[%zu]\": invalid prefix \"%s\": %s",
 		    path, i, quote(s, q), reason);
 	if (p->net.family != family)
-		return fail(err, errlen,
+		return text_fail(err, errlen,
 		    "member \"%sroutes[%zu]\": \"%s\" is not of the pool's family (IPv%d)", path, i,
 		    quote(s, q), family);
 	return 0;
@@ -251,7 +239,7 @@ parse_network(
     const json_t *o, size_t i, enum origin from, struct bundle_network *n, char *err, size_t errlen)
 {
 	static const char *const known[] = {
-	    "pool", "isd_as", "family", "prefix", "gateway", "routes", NULL};
+	    "pool", "isd_as", "family", "prefix", "gateway", "mode", "routes", NULL};
 	char path[32], why[128], q[64];
 	const char *s, *reason, *extra;
 	const json_t *v;
@@ -260,57 +248,65 @@ parse_network(
 	memset(n, 0, sizeof(*n));
 	snprintf(path, sizeof(path), "networks[%zu].", i);
 	if (!json_is_object(o))
-		return fail(err, errlen, "member \"networks[%zu]\" is not an object", i);
+		return text_fail(err, errlen, "member \"networks[%zu]\" is not an object", i);
 	if (from == FROM_FILE && (extra = unknown_member(o, known)) != NULL)
-		return fail(err, errlen, "unknown member \"%s%s\"", path, quote(extra, q));
+		return text_fail(err, errlen, "unknown member \"%s%s\"", path, quote(extra, q));
 	v = json_object_get(o, "pool");
 	if (json_is_integer(v) && json_integer_value(v) >= 1) {
 		snprintf(n->pool, sizeof(n->pool), "%lld", (long long)json_integer_value(v));
 	} else if (json_is_string(v) && text_name_valid(json_string_value(v), 64, 0)) {
 		snprintf(n->pool, sizeof(n->pool), "%s", json_string_value(v));
 	} else {
-		return fail(err, errlen,
+		return text_fail(err, errlen,
 		    "member \"%spool\" is neither a pool name (1 to 64 characters) nor a pool id",
 		    path);
 	}
 	if (member_string(o, path, "isd_as", 1, &s, err, errlen) < 0)
 		return -1;
 	if (isdas_parse(s, &n->isd_as, &reason) < 0)
-		return fail(err, errlen, "member \"%sisd_as\": invalid ISD-AS \"%s\": %s", path,
-		    quote(s, q), reason);
+		return text_fail(err, errlen, "member \"%sisd_as\": invalid ISD-AS \"%s\": %s",
+		    path, quote(s, q), reason);
 	if (member_string(o, path, "prefix", 1, &s, err, errlen) < 0)
 		return -1;
 	if (prefix_parse(s, &n->prefix, why, sizeof(why), &reason) < 0)
-		return fail(err, errlen, "member \"%sprefix\": invalid prefix \"%s\": %s", path,
-		    quote(s, q), reason);
+		return text_fail(err, errlen, "member \"%sprefix\": invalid prefix \"%s\": %s",
+		    path, quote(s, q), reason);
 	v = json_object_get(o, "family");
 	n->family = n->prefix.net.family;
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) != n->family))
-		return fail(err, errlen, "member \"%sfamily\" is not %d, the family of the prefix",
-		    path, n->family);
+		return text_fail(err, errlen,
+		    "member \"%sfamily\" is not %d, the family of the prefix", path, n->family);
 	if (member_string(o, path, "gateway", 0, &s, err, errlen) < 0)
 		return -1;
 	if (s != NULL) {
 		if (addr_parse(s, &n->gateway) < 0 ||
 		    prefix_index_of(&n->prefix, &n->gateway, &idx) < 0)
-			return fail(err, errlen,
+			return text_fail(err, errlen,
 			    "member \"%sgateway\": \"%s\" is not an address inside the prefix",
 			    path, quote(s, q));
 		n->has_gateway = 1;
 	}
+	/* absent from managers before scion mode, whose bundles list ip pools only */
+	if (member_string(o, path, "mode", 0, &s, err, errlen) < 0)
+		return -1;
+	if (s != NULL && strcmp(s, "ip") != 0 && strcmp(s, "scion") != 0)
+		return text_fail(err, errlen,
+		    "member \"%smode\": \"%s\" is neither \"ip\" nor \"scion\"", path, quote(s, q));
+	n->scion = s != NULL && strcmp(s, "scion") == 0;
 	v = json_object_get(o, "routes");
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return fail(err, errlen, "member \"%sroutes\" is not an array", path);
+		return text_fail(err, errlen, "member \"%sroutes\" is not an array", path);
 	if (json_array_size(v) > BUNDLE_ROUTES_MAX)
-		return fail(err, errlen, "member \"%sroutes\" lists %zu prefixes, more than %d",
-		    path, json_array_size(v), BUNDLE_ROUTES_MAX);
+		return text_fail(err, errlen,
+		    "member \"%sroutes\" lists %zu prefixes, more than %d", path,
+		    json_array_size(v), BUNDLE_ROUTES_MAX);
 	for (size_t r = 0; r < json_array_size(v); r++) {
 		const json_t *e = json_array_get(v, r);
 
 		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
-			return fail(
+			return text_fail(
 			    err, errlen, "member \"%sroutes[%zu]\" is not a string", path, r);
 		if (parse_route(
 			json_string_value(e), path, r, n->family, &n->routes[r], err, errlen) < 0)
@@ -324,10 +320,11 @@ static int
 parse_networks(const json_t *v, enum origin from, struct bundle *b, char *err, size_t errlen)
 {
 	if (!json_is_array(v))
-		return fail(err, errlen, "member \"networks\" is not an array");
+		return text_fail(err, errlen, "member \"networks\" is not an array");
 	if (json_array_size(v) > BUNDLE_NETWORKS_MAX)
-		return fail(err, errlen, "member \"networks\" lists %zu networks, more than %d",
-		    json_array_size(v), BUNDLE_NETWORKS_MAX);
+		return text_fail(err, errlen,
+		    "member \"networks\" lists %zu networks, more than %d", json_array_size(v),
+		    BUNDLE_NETWORKS_MAX);
 	b->nnetworks = 0;
 	for (size_t i = 0; i < json_array_size(v); i++) {
 		if (parse_network(json_array_get(v, i), i, from, &b->networks[i], err, errlen) < 0)
@@ -356,7 +353,7 @@ parse_last_address(const char *s, struct bundle *b, char *err, size_t errlen)
 	b->has_last_address = 1;
 	return 0;
 bad:
-	return fail(err, errlen, "member \"last_address\": \"%s\" is not ISD-AS,IP (%s)",
+	return text_fail(err, errlen, "member \"last_address\": \"%s\" is not ISD-AS,IP (%s)",
 	    quote(s, q), reason);
 }
 
@@ -371,17 +368,18 @@ parse_common(const json_t *o, enum origin from, struct bundle *b, char *err, siz
 	if (member_string(o, "", "pssid", 1, &s, err, errlen) < 0)
 		return -1;
 	if (!pssid_valid(s))
-		return fail(err, errlen, "member \"pssid\": \"%s\" is not a pssid", quote(s, q));
+		return text_fail(
+		    err, errlen, "member \"pssid\": \"%s\" is not a pssid", quote(s, q));
 	snprintf(b->pssid, sizeof(b->pssid), "%s", s);
 	if (member_string(o, "", "name", 1, &s, err, errlen) < 0)
 		return -1;
 	if (!text_name_valid(s, 64, 0))
-		return fail(err, errlen,
+		return text_fail(err, errlen,
 		    "member \"name\": \"%s\" is not a name (1 to 64 characters, no control "
 		    "characters)",
 		    quote(s, q));
 	if ((b->name = strdup(s)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return text_fail(err, errlen, "out of memory");
 	if (member_token(o, "access_token", 1, &b->access_token, err, errlen) < 0 ||
 	    member_time(o, "access_token_expires_at", 1, &b->access_token_expires_at, err, errlen) <
 		0 ||
@@ -390,7 +388,7 @@ parse_common(const json_t *o, enum origin from, struct bundle *b, char *err, siz
 	    member_time(o, "ack_deadline", b->ack_token != NULL, &b->ack_deadline, err, errlen) < 0)
 		return -1;
 	if ((v = json_object_get(o, "agents")) == NULL)
-		return fail(err, errlen, "member \"agents\" is missing");
+		return text_fail(err, errlen, "member \"agents\" is missing");
 	if (parse_agents(v, from, b, err, errlen) < 0)
 		return -1;
 	if ((v = json_object_get(o, "networks")) != NULL && !json_is_null(v) &&
@@ -410,9 +408,9 @@ parse_file(const json_t *o, struct bundle *b, char *err, size_t errlen)
 	char q[64];
 
 	if (!json_is_object(o))
-		return fail(err, errlen, "not a JSON object");
+		return text_fail(err, errlen, "not a JSON object");
 	if ((extra = unknown_member(o, known)) != NULL)
-		return fail(err, errlen, "unknown member \"%s\"", quote(extra, q));
+		return text_fail(err, errlen, "unknown member \"%s\"", quote(extra, q));
 	if (parse_common(o, FROM_FILE, b, err, errlen) < 0 ||
 	    member_time(
 		o, "access_token_received_at", 0, &b->access_token_received_at, err, errlen) < 0)
@@ -421,16 +419,16 @@ parse_file(const json_t *o, struct bundle *b, char *err, size_t errlen)
 		return -1;
 	if (strlen(s) > BUNDLE_URL_MAX ||
 	    (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) || !token_valid(s))
-		return fail(err, errlen, "member \"manager\": \"%s\" is not an http or https URL",
-		    quote(s, q));
+		return text_fail(err, errlen,
+		    "member \"manager\": \"%s\" is not an http or https URL", quote(s, q));
 	if ((b->manager = strdup(s)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return text_fail(err, errlen, "out of memory");
 	if (member_string(o, "", "ca", 0, &s, err, errlen) < 0)
 		return -1;
 	if (s != NULL && (s[0] == '\0' || strlen(s) >= PATH_MAX))
-		return fail(err, errlen, "member \"ca\" is not a file name");
+		return text_fail(err, errlen, "member \"ca\" is not a file name");
 	if (s != NULL && (b->ca = strdup(s)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return text_fail(err, errlen, "out of memory");
 	if (member_string(o, "", "refresh_request_id", 0, &s, err, errlen) < 0)
 		return -1;
 	if (s != NULL) {
@@ -439,7 +437,7 @@ parse_file(const json_t *o, struct bundle *b, char *err, size_t errlen)
 		if (strlen(s) != BUNDLE_REQUEST_ID_LEN ||
 		    sodium_base642bin(raw, sizeof(raw), s, strlen(s), NULL, NULL, NULL,
 			sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-			return fail(err, errlen,
+			return text_fail(err, errlen,
 			    "member \"refresh_request_id\": \"%s\" is not %d base64url characters",
 			    quote(s, q), BUNDLE_REQUEST_ID_LEN);
 		snprintf(b->refresh_request_id, sizeof(b->refresh_request_id), "%s", s);
@@ -460,9 +458,9 @@ bundle_parse(const char *text, size_t len, struct bundle *b, char *err, size_t e
 
 	memset(b, 0, sizeof(*b));
 	if (len > BUNDLE_FILE_MAX)
-		return fail(err, errlen, "%zu bytes, more than %d", len, BUNDLE_FILE_MAX);
+		return text_fail(err, errlen, "%zu bytes, more than %d", len, BUNDLE_FILE_MAX);
 	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
-		return fail(err, errlen, "not JSON: %s (line %d)", je.text, je.line);
+		return text_fail(err, errlen, "not JSON: %s (line %d)", je.text, je.line);
 	rv = parse_file(o, b, err, errlen);
 	json_decref(o);
 	return rv;
@@ -479,30 +477,30 @@ bundle_load(const char *path, struct bundle *b, char *err, size_t errlen)
 	memset(b, 0, sizeof(*b));
 	/* O_NONBLOCK: a FIFO at path must not hang the start (it is refused below) */
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return fail(err, errlen, "bundle %s: %s", path, strerror(errno));
+		return text_fail(err, errlen, "bundle %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		fail(err, errlen, "bundle %s: %s", path, strerror(errno));
+		text_fail(err, errlen, "bundle %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		fail(err, errlen, "bundle %s: not a regular file", path);
+		text_fail(err, errlen, "bundle %s: not a regular file", path);
 		goto out;
 	}
 	/* It holds the refresh token, which is the client's identity: like ssh with its keys,
 	 * refuse rather than use a secret others could have read. */
 	if (st.st_mode & 077) {
-		fail(err, errlen,
+		text_fail(err, errlen,
 		    "bundle %s: mode %03o lets group or others at its secrets; chmod 600 %s", path,
 		    (unsigned)(st.st_mode & 0777), path);
 		goto out;
 	}
 	if (st.st_size > BUNDLE_FILE_MAX) {
-		fail(err, errlen, "bundle %s: %lld bytes, more than %d", path,
+		text_fail(err, errlen, "bundle %s: %lld bytes, more than %d", path,
 		    (long long)st.st_size, BUNDLE_FILE_MAX);
 		goto out;
 	}
 	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		fail(err, errlen, "bundle %s: out of memory", path);
+		text_fail(err, errlen, "bundle %s: out of memory", path);
 		goto out;
 	}
 	while (n < st.st_size) {
@@ -511,14 +509,14 @@ bundle_load(const char *path, struct bundle *b, char *err, size_t errlen)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			fail(err, errlen, "bundle %s: %s", path,
+			text_fail(err, errlen, "bundle %s: %s", path,
 			    r < 0 ? strerror(errno) : "shorter than its size");
 			goto out;
 		}
 		n += r;
 	}
 	if (bundle_parse(text, (size_t)n, b, why, sizeof(why)) < 0) {
-		fail(err, errlen, "bundle %s: %s", path, why);
+		text_fail(err, errlen, "bundle %s: %s", path, why);
 		goto out;
 	}
 	rv = 0;
@@ -565,9 +563,10 @@ networks_json(const struct bundle *b)
 		if (n->has_gateway)
 			addr_format(&n->gateway, gw);
 		json_array_append_new(a,
-		    json_pack("{s:s, s:s, s:i, s:o, s:o, s:o}", "pool", n->pool, "isd_as", ia,
+		    json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "pool", n->pool, "isd_as", ia,
 			"family", n->family, "prefix", prefix_json(&n->prefix), "gateway",
-			n->has_gateway ? json_string(gw) : json_null(), "routes", routes));
+			n->has_gateway ? json_string(gw) : json_null(), "mode",
+			n->scion ? "scion" : "ip", "routes", routes));
 	}
 	return a;
 }
@@ -624,12 +623,12 @@ bundle_save(const char *path, const struct bundle *b, char *err, size_t errlen)
 	int rv;
 
 	if (text == NULL)
-		return fail(err, errlen, "bundle %s: out of memory", path);
+		return text_fail(err, errlen, "bundle %s: out of memory", path);
 	len = strlen(text);
 	text[len] = '\n';
 	rv = atomicfile_write(path, text, len + 1, 0600);
 	if (rv < 0)
-		fail(err, errlen, "bundle %s: %s", path, strerror(errno));
+		text_fail(err, errlen, "bundle %s: %s", path, strerror(errno));
 	sodium_memzero(text, len + 1);
 	free(text);
 	return rv;
@@ -641,11 +640,11 @@ bundle_from_join(
 {
 	memset(b, 0, sizeof(*b));
 	if (!json_is_object(answer))
-		return fail(err, errlen, "the answer is not a JSON object");
+		return text_fail(err, errlen, "the answer is not a JSON object");
 	if (parse_common(answer, FROM_MANAGER, b, err, errlen) < 0)
 		return -1;
 	if (b->ack_token == NULL)
-		return fail(err, errlen, "member \"ack_token\" is missing");
+		return text_fail(err, errlen, "member \"ack_token\" is missing");
 	b->access_token_received_at = received_at;
 	return 0;
 }
@@ -661,14 +660,14 @@ bundle_apply_refresh(
 	int rv = -1;
 
 	if (!json_is_object(answer))
-		return fail(err, errlen, "the answer is not a JSON object");
+		return text_fail(err, errlen, "the answer is not a JSON object");
 	if (member_token(answer, "access_token", 1, &access, err, errlen) < 0 ||
 	    member_time(answer, "access_token_expires_at", 1, &exp, err, errlen) < 0 ||
 	    member_token(answer, "refresh_token", 1, &refresh, err, errlen) < 0)
 		goto out;
 	/* Lists are parsed beside the old ones and copied over only when all of them parsed. */
 	if ((next = malloc(sizeof(*next))) == NULL) {
-		fail(err, errlen, "out of memory");
+		text_fail(err, errlen, "out of memory");
 		goto out;
 	}
 	memcpy(next, b, sizeof(*next));

@@ -43,6 +43,9 @@ struct bundle_network {
 	struct prefix prefix;
 	int has_gateway; /* 0: "gateway" null, the agent has no address in the pool */
 	struct addr gateway;
+	/* "mode" "scion": the pool's tunnels carry SCION packets, which a TUN device cannot (an
+	 * application with its own SCION stack uses --relay); absent or "ip": IP packets */
+	int scion;
 	size_t nroutes;
 	struct prefix routes[BUNDLE_ROUTES_MAX]; /* reachable behind the gateway */
 };

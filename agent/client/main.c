@@ -87,6 +87,7 @@ static struct {
 	unsigned nroutes, nroutes_given;
 	const char *token_file;
 	int64_t token_exp;
+	int relay; /* --relay: raw packets to a UDP socket, no TUN device */
 	/* bundle mode */
 	const char *bundle_path;
 	struct bundle b;
@@ -107,24 +108,28 @@ static struct {
 	char why[STATUS_TEXT_MAX];
 } g;
 
+/* The bundle's network that holds a, or NULL (none, or no bundle). */
+static const struct bundle_network *
+network_of(const struct addr *a)
+{
+	for (size_t j = 0; j < g.nnets && g.bundle_path != NULL; j++)
+		if (prefix_contains(&g.nets[j].prefix, a))
+			return &g.nets[j];
+	return NULL;
+}
+
 /* The routes into the tunnel: the prefix of the bundle's network that holds a and what that
  * network routes behind its gateway, then the --route ones. */
 static unsigned
 routes_for(const struct addr *a, struct prefix *out)
 {
+	const struct bundle_network *nw = network_of(a);
 	unsigned n = 0, i;
-	size_t j, k;
-	struct prefix host = {.net = *a, .len = a->family == 4 ? 32 : 128};
 
-	for (j = 0; j < g.nnets && g.bundle_path != NULL; j++) {
-		const struct bundle_network *nw = &g.nets[j];
-
-		if (!prefix_overlap(&nw->prefix, &host))
-			continue;
+	if (nw != NULL) {
 		out[n++] = nw->prefix;
-		for (k = 0; k < nw->nroutes; k++)
+		for (size_t k = 0; k < nw->nroutes; k++)
 			out[n++] = nw->routes[k];
-		break;
 	}
 	for (i = 0; i < g.nroutes; i++)
 		out[n++] = g.routes[i];
@@ -157,10 +162,24 @@ static void
 on_up(void *arg, const struct addr *a, uint64_t isd_as, size_t room)
 {
 	struct prefix routes[ROUTES_MAX];
+	const struct bundle_network *nw;
+	char text[ADDR_STRLEN];
 	struct addr server;
 	unsigned n;
 
 	(void)arg;
+	if (!g.relay && (nw = network_of(a)) != NULL && nw->scion) {
+		/* Its packets are SCION packets: IP packets from the device would all be dropped
+		 * (malformed) by the gateway, and its SCION packets would reach no stack here. */
+		g.rc = 1;
+		addr_format(a, text);
+		snprintf(g.why, sizeof(g.why),
+		    "address %s is of pool \"%.32s\" in scion mode: a TUN device cannot carry its "
+		    "SCION packets (an application with a SCION stack uses --relay)",
+		    text, nw->pool);
+		session_stop(g.s);
+		return;
+	}
 	session_remote(g.s, &server);
 	n = routes_for(a, routes);
 	if (g.bundle_path != NULL &&
@@ -563,7 +582,7 @@ cmd_up(int argc, char **argv)
 		case 'C': cfg.ca_file = optarg; break;
 		case 'T': g.token_file = optarg; break;
 		case 't': pc.tun_name = optarg; break;
-		case 'r': pc.relay = optarg; break;
+		case 'r': pc.relay = optarg, g.relay = 1; break;
 		case 'R': add_route(optarg); break;
 		case 'a':
 			parse_request_addr(optarg, &cfg.request);

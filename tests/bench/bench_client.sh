@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The endhost's data plane (issue 10): 1200-byte packets per second client -> agent -> client,
-# beside raw UDP over loopback measured in the same run; target >= 60% of the reference.
+# beside raw UDP over loopback measured in the same run; target >= 60% of the reference. And
+# scion mode's (issue 12): the same with SCION packets between two clients of a scion pool
+# (the agent has a SCION underlay; packets between two of its tunnels in the local ISD-AS go
+# from one to the other at once, through the uplink checks), beside the ip mode's figure of the
+# same rounds; target >= 90% of it.
 # A manager, an agent, an outside issuer key (manager-less clients: --token-file), and two
 # snaptun-client processes in relay mode, A and B; build/bench/bench_pps (tests/bench/
 # bench_pps.c) sends IPv4/UDP packets from A's tunnel address to B's into relay A and counts
@@ -52,14 +56,21 @@ code=$(curl -s --max-time 10 -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.129.0.0/24","mode":"ip"}' \
 	"$URL/v1/pools")
 [ "$code" = 201 ] || fail "POST /v1/pools answered $code: $(cat "$tmp/body")"
+code=$(curl -s --max-time 10 -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
+	-d '{"name":"bench-scion","isd_as":"1-ff00:0:110","prefix":"10.130.0.0/24","mode":"scion"}' \
+	"$URL/v1/pools")
+[ "$code" = 201 ] || fail "POST /v1/pools (scion) answered $code: $(cat "$tmp/body")"
 PEM=$("$BUILD/tools/mktoken" --new-key "$tmp/issuer.pem" | awk '{ printf "%s\\n", $0 }')
 code=$(curl -s --max-time 10 -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL/v1/keys")
 [ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
 
 mkdir -p -m 700 "$tmp/agent"
+# a SCION underlay whose border router is never sent to: the scion clients' packets stay in the
+# local ISD-AS, between two tunnels of this agent
 "$BUILD/snaptun-agent" --state-dir "$tmp/agent" --listen 127.0.0.1:0 \
-	--manager-socket "$tmp/mgr/agent.sock" --log-level error >"$tmp/agent.out" 2>"$tmp/agent.err" &
+	--manager-socket "$tmp/mgr/agent.sock" --scion-router 127.0.0.1:9 --scion-port 0 \
+	--log-level error >"$tmp/agent.out" 2>"$tmp/agent.err" &
 agent_pid=$!
 BENCH_PIDS+=("$agent_pid")
 for _ in $(seq 100); do
@@ -83,14 +94,17 @@ done
 
 # ---- two clients in relay mode ----
 declare -A CPID=()
-# client NAME: a token for a new pssid in $tmp/NAME.token and `snaptun-client up` with it.
+# client NAME [ARG...]: a token for a new pssid in $tmp/NAME.token and `snaptun-client up` with
+# it (and ARGs).
 client() {
+	local name=$1
+	shift
 	"$BUILD/tools/mktoken" --key "$tmp/issuer.pem" --kid bench-issuer --pssid random \
-		--exp +3600 --only-pssid-exp >"$tmp/$1.token" || fail "mktoken failed"
-	"$BUILD/snaptun-client" up --server "$AGENT_ADDR" --pin "$PIN" --token-file "$tmp/$1.token" \
-		--relay 127.0.0.1:0 --control "$tmp/$1.sock" --log-level error \
-		>"$tmp/$1.out" 2>"$tmp/$1.err" &
-	CPID[$1]=$!
+		--exp +3600 --only-pssid-exp >"$tmp/$name.token" || fail "mktoken failed"
+	"$BUILD/snaptun-client" up --server "$AGENT_ADDR" --pin "$PIN" --token-file "$tmp/$name.token" \
+		--relay 127.0.0.1:0 --control "$tmp/$name.sock" --log-level error "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err" &
+	CPID[$name]=$!
 	BENCH_PIDS+=("$!")
 }
 # status NAME: `status --json` of client NAME (compact JSON) into ST.
@@ -117,10 +131,16 @@ wait_up() {
 }
 client A
 client B
+client SA --request-addr 1-ff00:0:110,10.130.0.1
+client SB --request-addr 1-ff00:0:110,10.130.0.2
 wait_up A
 ADDR_A=$ADDR PORT_A=$PORT MTU_A=$(field mtu)
 wait_up B
 ADDR_B=$ADDR PORT_B=$PORT
+wait_up SA
+ADDR_SA=$ADDR PORT_SA=$PORT
+wait_up SB
+ADDR_SB=$ADDR PORT_SB=$PORT
 [ "${MTU_A:-0}" -ge 1200 ] || fail "client A's room is $MTU_A bytes: a 1200-byte packet does not fit"
 
 # cpu PID: user + system clock ticks of PID so far.
@@ -152,13 +172,15 @@ pct() {
 
 echo "== 1200-byte packets per second: client A -> agent -> client B (relay mode) vs raw UDP"
 echo "A $ADDR_A (relay :$PORT_A), B $ADDR_B (relay :$PORT_B), agent $AGENT_ADDR; room $MTU_A bytes;"
-echo "$WINDOW packets in flight, ${SECS}s each, $ROUNDS round(s) alternating raw/snaptun," \
+echo "scion mode: SA $ADDR_SA (relay :$PORT_SA) -> agent -> SB $ADDR_SB (relay :$PORT_SB), SCION/UDP"
+echo "$WINDOW packets in flight, ${SECS}s each, $ROUNDS round(s) alternating raw/snaptun/scion," \
 	"$(nproc) cores shared by all"
-printf '%-6s %11s %9s %11s %9s %6s   %s\n' round "raw pkt/s" "raw loss" "snaptun/s" loss \
-	ratio "CPU during the snaptun run: agent / A / B / bench_pps"
+printf '%-6s %11s %9s %11s %9s %6s %11s %9s %9s   %s\n' round "raw pkt/s" "raw loss" "snaptun/s" \
+	loss ratio "scion/s" loss "scion/ip" "CPU during the snaptun run: agent / A / B / bench_pps"
 RELAY=(relay --to "$PORT_A" --from "$PORT_B" --src "$ADDR_A" --dst "$ADDR_B")
+SCION=(relay --to "$PORT_SA" --from "$PORT_SB" --src "$ADDR_SA" --dst "$ADDR_SB" --scion 1-ff00:0:110)
 hz=$(getconf CLK_TCK)
-raw_all='' st_all='' sent_all=0 recv_all=0
+raw_all='' st_all='' sc_all='' sent_all=0 recv_all=0
 for r in $(seq "$ROUNDS"); do
 	run raw
 	raw=$(val pps) raw_loss=$(val loss_pct)
@@ -174,17 +196,23 @@ for r in $(seq "$ROUNDS"); do
 		-v b=$((c1[1] - c0[1])) -v c=$((c1[2] - c0[2])) -v p="$(val cpu_s)" 'BEGIN {
 		s /= 1e6; printf "%.0f%% / %.0f%% / %.0f%% / %.0f%%", 100 * a / hz / s,
 		    100 * b / hz / s, 100 * c / hz / s, 100 * p / s }')
-	printf '%-6s %11.0f %8s%% %11.0f %8s%% %6s   %s%s\n' "$r" "$raw" "$raw_loss" "$st" \
-		"$st_loss" "$(pct "$raw" "$st")" "$shares" \
-		"$([ "$stalls$bad" = 00 ] || echo " ($stalls stalls, $bad bad)")"
-	raw_all="$raw_all $raw" st_all="$st_all $st"
+	badness=$([ "$stalls$bad" = 00 ] || echo " ($stalls stalls, $bad bad)")
+	run "${SCION[@]}"
+	sc=$(val pps) sc_loss=$(val loss_pct)
+	[ "$(val stalls)$(val bad)" = 00 ] ||
+		badness="$badness (scion: $(val stalls) stalls, $(val bad) bad)"
+	printf '%-6s %11.0f %8s%% %11.0f %8s%% %6s %11.0f %8s%% %9s   %s%s\n' "$r" "$raw" \
+		"$raw_loss" "$st" "$st_loss" "$(pct "$raw" "$st")" "$sc" "$sc_loss" \
+		"$(pct "$st" "$sc")" "$shares" "$badness"
+	raw_all="$raw_all $raw" st_all="$st_all $st" sc_all="$sc_all $sc"
 done
 med() {
 	tr ' ' '\n' <<<"$1" | grep . | sort -g |
 		awk '{ v[NR] = $1 } END { printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-rm_=$(med "$raw_all") sm=$(med "$st_all")
-printf '%-6s %11s %9s %11s %9s %6s\n' median "$rm_" "" "$sm" "" "$(pct "$rm_" "$sm")"
+rm_=$(med "$raw_all") sm=$(med "$st_all") scm=$(med "$sc_all")
+printf '%-6s %11s %9s %11s %9s %6s %11s %9s %9s\n' median "$rm_" "" "$sm" "" "$(pct "$rm_" "$sm")" \
+	"$scm" "" "$(pct "$sm" "$scm")"
 # udp_drops PID: "PORT drops" for each UDP socket of PID (/proc/net/udp's drops column: the
 # datagrams the kernel dropped because the socket's receive buffer was full).
 udp_drops() {
@@ -218,7 +246,7 @@ for _ in $(seq 24); do
 	[ "$(sum rx_datagrams)" -ge "$a_tx" ] && break
 	sleep 0.5
 done
-echo "agent (both sessions): rx $(sum rx_datagrams), tx $(sum tx_datagrams), dropped" \
+echo "agent (all four sessions): rx $(sum rx_datagrams), tx $(sum tx_datagrams), dropped" \
 	"$(sum dropped_datagrams) datagrams"
 for n in A B; do
 	status "$n"
@@ -229,5 +257,8 @@ done
 awk -v r="$rm_" -v s="$sm" -v t="$TARGET_PCT" 'BEGIN { p = 100 * s / r;
 	printf "target: snaptun >= %d%% of raw UDP over loopback (medians): %.0f%%   %s\n", t, p,
 	    (p >= t ? "met" : "MISSED") }'
+awk -v i="$sm" -v s="$scm" 'BEGIN { p = 100 * s / i;
+	printf "target: scion mode >= 90%% of ip mode, client to client (medians): %.0f%%   %s\n", p,
+	    (p >= 90 ? "met" : "MISSED") }'
 [ -n "$QUICK" ] && echo "(BENCH_QUICK: ${SECS}s runs; the numbers are rougher)"
 exit 0

@@ -10,7 +10,8 @@
 #   5. bench_tunnel.sh: TCP throughput between two network namespaces through snaptun vs
 #      wireguard-go, openvpn and the bare veth (needs root: namespaces and TUN devices);
 #   6. bench_client.sh: 1200-byte packets/s snaptun-client -> agent -> snaptun-client (relay
-#      mode) vs raw UDP over loopback.
+#      mode) vs raw UDP over loopback, and the same with SCION packets in scion mode beside the
+#      ip mode's figure.
 # A missed target is printed, not fatal: the status is non-zero only when something crashes or
 # cannot be set up. BENCH_QUICK=1 scales everything down. Loopback only (5.: two network
 # namespaces it creates); everything started here is stopped on exit.

@@ -452,6 +452,21 @@ want_problem() {
 	esac
 }
 
+# ---- metrics ----
+
+PROMTOOL=$(command -v promtool || true)
+
+# promtool_ok FILE WHAT: promtool check metrics accepts FILE (a skip, saying why, without it).
+promtool_ok() {
+	if [ -z "$PROMTOOL" ]; then
+		skip "promtool check metrics on $2" "promtool is missing (make deps: prometheus)"
+		return
+	fi
+	that "promtool: $("$PROMTOOL" check metrics <"$1" 2>&1 | head -n 5)" \
+	    sh -c "'$PROMTOOL' check metrics <'$1' >/dev/null 2>&1"
+	verdict "promtool check metrics accepts $2"
+}
+
 # ---- the manager ----
 
 MGR_LISTEN=${MGR_LISTEN:-127.0.0.1:0}	# mgr_start's --listen

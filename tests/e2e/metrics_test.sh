@@ -13,7 +13,6 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.bash
 
-PROMTOOL=$(command -v promtool || true)
 
 # metric FILE SERIES: the value of SERIES (name{labels} as rendered) in the scrape FILE.
 metric() {
@@ -31,17 +30,6 @@ scrape() {
 # unique FILE: no series appears twice (Prometheus refuses a scrape with duplicates).
 unique() {
 	grep -v '^#' "$1" | awk '{ print $1 }' | sort | uniq -d | head -n 3
-}
-
-# promtool_ok FILE WHAT: promtool check metrics accepts FILE (a skip, saying why, without it).
-promtool_ok() {
-	if [ -z "$PROMTOOL" ]; then
-		skip "promtool check metrics on $2" "promtool is missing (make deps: prometheus)"
-		return
-	fi
-	that "promtool: $("$PROMTOOL" check metrics <"$1" 2>&1 | head -n 5)" \
-	    sh -c "'$PROMTOOL' check metrics <'$1' >/dev/null 2>&1"
-	verdict "promtool check metrics accepts $2"
 }
 
 # monotonic OLD NEW: every counter, histogram bucket, sum and count of OLD is in NEW and not

@@ -54,7 +54,7 @@ check_answer(const uint8_t *pkt, size_t len)
 
 static int
 fuzz_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    const struct addr *dst)
+    const struct dp_dest *dst)
 {
 	(void)arg;
 	return dataplane_hub.output(NULL, dp, from, pkt, len, dst);

@@ -25,7 +25,7 @@ static const char full[] =
     "\"networks\":[{\"pool\":\"edge-v4\",\"isd_as\":\"1-ff00:0:110\",\"family\":4,"
     "\"prefix\":\"10.20.0.0/24\",\"gateway\":\"10.20.0.1\",\"routes\":[\"192.168.0.0/16\"]},"
     "{\"pool\":\"edge-v6\",\"isd_as\":\"1-ff00:0:110\",\"family\":6,"
-    "\"prefix\":\"2001:db8:20::/64\",\"gateway\":null,\"routes\":[]}],"
+    "\"prefix\":\"2001:db8:20::/64\",\"gateway\":null,\"mode\":\"scion\",\"routes\":[]}],"
     "\"manager\":\"https://mgr.example:8443\",\"ca\":\"/etc/snaptun/ca.pem\","
     "\"refresh_request_id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"last_address\":\"1-ff00:0:110,10.20.0.7\"}";
 
@@ -61,6 +61,8 @@ test_round_trip(void)
 	CHECK_EQ_INT(a.networks[0].nroutes, 1, "one route");
 	CHECK(a.networks[0].has_gateway && !a.networks[1].has_gateway, "gateway, then none");
 	CHECK_EQ_INT(a.networks[1].family, 6, "IPv6 network");
+	CHECK(!a.networks[0].scion && a.networks[1].scion,
+	    "no mode: ip (a manager before scion mode); \"scion\": scion");
 	CHECK(strcmp(a.refresh_request_id, "AAAAAAAAAAAAAAAAAAAAAA") == 0, "request id read");
 	CHECK(a.has_last_address && a.last_address.family == 4, "last address read");
 	CHECK(a.access_token_expires_at - a.access_token_received_at == 3600, "times read");
@@ -141,6 +143,7 @@ test_invalid(void)
 	    {"\"isd_as\":\"1-ff00:0:110\",\"family\":4", "\"isd_as\":\"x\",\"family\":4",
 		"networks[0].isd_as"},
 	    {"\"pool\":\"edge-v4\"", "\"pool\":[]", "networks[0].pool"},
+	    {"\"mode\":\"scion\"", "\"mode\":\"tcp\"", "networks[1].mode\": \"tcp\" is neither"},
 	    {"\"https://mgr.example:8443\"", "\"ftp://mgr\"", "member \"manager\""},
 	    {"\"AAAAAAAAAAAAAAAAAAAAAA\"", "\"AAAA\"", "refresh_request_id"},
 	    {"\"1-ff00:0:110,10.20.0.7\"", "\"10.20.0.7\"", "last_address"},

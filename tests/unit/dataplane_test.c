@@ -17,35 +17,7 @@
 #include "../../agent/dpsink.h"
 #include "../../agent/ippkt.h"
 #include "check.h"
-
-/* A fake tunnel: what the data plane sent it. */
-struct fake {
-	int sent;
-	size_t last_len, max;
-	int blocked;
-	uint8_t last[1500];
-};
-
-static int
-fake_send(void *conn, const void *pkt, size_t len)
-{
-	struct fake *f = conn;
-
-	if (len > f->max)
-		return DP_DROP_TOO_BIG;
-	if (f->blocked)
-		return DP_DROP_BLOCKED;
-	f->sent++;
-	f->last_len = len;
-	memcpy(f->last, pkt, len < sizeof(f->last) ? len : sizeof(f->last));
-	return 0;
-}
-
-static size_t
-fake_room(void *conn)
-{
-	return ((struct fake *)conn)->max;
-}
+#include "dpfake.h"
 
 #define TTL 64 /* of the packets the tests build */
 
@@ -252,33 +224,12 @@ test_downlink(void)
 	dataplane_free(dp);
 }
 
-/* A sink of another kind (what a TUN device is): it takes what the mode passed. */
-struct seen {
-	int n;
-	struct addr dst;
-	int verdict;
-};
-
-static int
-record_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt, size_t len,
-    const struct addr *dst)
-{
-	struct seen *sn = arg;
-
-	(void)dp;
-	(void)from;
-	(void)pkt;
-	(void)len;
-	sn->n++;
-	sn->dst = *dst;
-	return sn->verdict;
-}
-
 static void
 test_sink(void)
 {
-	struct seen sn = {0};
-	struct dp_sink sink = {.name = "record", .output = record_output, .arg = &sn};
+	/* a sink of another kind (what a TUN device is): it takes what the mode passed */
+	struct fake_sink sn = {0};
+	struct dp_sink sink = {.name = "record", .output = fake_sink_output, .arg = &sn};
 	struct dataplane *dp = dataplane_new(&dp_ip_mode, &sink, fake_send, fake_room);
 	struct fake fa = {.max = 1200}, fb = {.max = 1200};
 	struct dp_port pa = {.conn = &fa}, pb = {.conn = &fb};
@@ -294,7 +245,8 @@ test_sink(void)
 	n = v4(p, "10.0.0.1", "10.0.0.2", 100);
 	dataplane_uplink(dp, &pa, p, n);
 	addr_parse("10.0.0.2", &want);
-	CHECK(sn.n == 1 && sn.dst.family == 4 && memcmp(sn.dst.b, want.b, 4) == 0 && fb.sent == 0,
+	CHECK(sn.n == 1 && sn.dst.host.family == 4 && memcmp(sn.dst.host.b, want.b, 4) == 0 &&
+		fb.sent == 0,
 	    "the sink gets the checked packet with its destination (no hub in between)");
 	n = v4(p, "10.0.0.7", "10.0.0.2", 100);
 	dataplane_uplink(dp, &pa, p, n);
@@ -328,7 +280,7 @@ record_answer(void *arg, const uint8_t *pkt, size_t len)
 
 static int
 hub_like_output(void *arg, struct dataplane *dp, struct dp_port *from, const uint8_t *pkt,
-    size_t len, const struct addr *dst)
+    size_t len, const struct dp_dest *dst)
 {
 	(void)arg;
 	return dataplane_hub.output(NULL, dp, from, pkt, len, dst);

@@ -562,6 +562,42 @@ test_assign_refused(void)
 	CHECK(RUN_UNTIL(link_up(lnk), 12000), "the manager is back");
 }
 
+/* A grant in a pool of scion mode on an agent without a SCION underlay: refused (400 naming the
+ * pool, code 1), the grant put on hold. */
+static void
+test_scion_refused(void)
+{
+	const char *tok =
+	    token(signer, "00000000-0000-4000-8000-000000000014", clock_unix() + 3600);
+	uint8_t net[4] = {10, 0, 0, 0};
+	State__Pool pool;
+	struct cli *cl;
+	int holds = mgr.holds;
+
+	state__pool__init(&pool);
+	pool.id = 77;
+	pool.name = "sci";
+	pool.isd_as = 0x1ff0000000110ull;
+	pool.prefix.data = net;
+	pool.prefix.len = 4;
+	pool.prefix_length = 24;
+	pool.mode = STATE__POOL_MODE__POOL_MODE_SCION;
+	CHECK_EQ_INT(
+	    state_pool_put(st, &pool), 0, "the manager's pool 10.0.0.0/24 is in scion mode");
+	cl = cli_open(0);
+	CHECK_EQ_INT(renew(cl, tok), 200, "renewed");
+	CHECK_EQ_INT(assign(cl, tok), 400, "an address of the scion pool: 400");
+	CHECK(strstr(text, "pool \"sci\" is in scion mode") != NULL &&
+		strstr(text, "no SCION underlay") != NULL,
+	    "the answer names the pool and the missing underlay: \"%s\"", text);
+	CHECK(closed_with(cl, CTRL_CLOSE_INVALID_REQUEST, "no address available"),
+	    "and closed with code 1 \"no address available\"");
+	CHECK(RUN_UNTIL(mgr.holds == holds + 1, 2000) && mgr.hold_grant >= 100,
+	    "the grant made for it is put on hold");
+	cli_free(0);
+	state_pool_remove(st, 77);
+}
+
 static void
 test_revoke_kill(void)
 {
@@ -725,7 +761,7 @@ main(void)
 	dp = dataplane_new(&dp_ip_mode, &dataplane_hub, tunnels_port_send, tunnels_port_room);
 	tc.agent_id = AGENT_ID;
 	tc.handshake_timeout_ns = HANDSHAKE_MS * MS;
-	ts = tunnels_new(&tc, &st, NULL, dp);
+	ts = tunnels_new(&tc, &st, NULL, dp, NULL);
 	CHECK(dp != NULL && ts != NULL, "a data plane and the tunnels");
 	tunnels_callbacks(ts, &qcb);
 	if (quic_cert_ensure(cert, key) != 0)
@@ -755,6 +791,7 @@ main(void)
 	test_handshake_limit();
 	test_token_refused();
 	test_assign_refused();
+	test_scion_refused();
 	test_revoke_kill();
 	test_supersede();
 	test_expiry();
