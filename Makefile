@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 30
 WERROR   ?= 0
 
 BUILD := build$(if $(SANITIZE),-san)
-PKGS  := libmicrohttpd sqlite3 gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls \
+PKGS  := libmicrohttpd sqlite3 libpq gnutls jansson libprotobuf-c libngtcp2 libngtcp2_crypto_gnutls \
          libsodium libcurl
 
 # What the tree needs to build at all lives in REQ_CFLAGS, so that `make CFLAGS=-O0` (or any
@@ -47,6 +47,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libngtcp2-dev \
             libngtcp2-crypto-gnutls-dev libgnutls28-dev libprotobuf-c-dev protobuf-c-compiler \
             libjwt-gnutls-dev libjansson-dev libsodium-dev libcurl4-gnutls-dev gnutls-bin curl sqlite3 \
+            libpq-dev postgresql \
             iproute2 iputils-ping procps clang libclang-rt-14-dev clang-format wrk iperf3 \
             wireguard-go wireguard-tools openvpn prometheus chromium
 # The dashboard's browser test: Node.js from Debian unless a node is installed already (a

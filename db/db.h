@@ -1,15 +1,18 @@
 /* The store: the one place that holds snaptun's records and every query on them. This header is
  * the backend-neutral part every caller sees — opening, transactions, health, settings; the
- * record modules (db/<record>.h) declare the named queries. The SQLite implementation lives in
- * db/sqlite/ (its statement API, db/sqlite/stmt.h, is private to db/). A second backend is a
- * second implementation of these headers.
+ * record modules (db/<record>.h) declare the named queries, implemented once in db/sql/ over
+ * the statement API (db/stmt.h, private to db/). Two drivers run that SQL: SQLite (db/sqlite/,
+ * the embedded default) and PostgreSQL (db/pg/, several managers on one database); db_open
+ * picks one by the store's name.
  *
- * Writes run in transactions. db_begin() inside an open transaction nests without a savepoint,
- * so several operations share one commit (group commit) at no extra cost; the rule that makes
- * this safe: an operation makes every check before its first write, so a refused operation has
- * nothing to undo. If a nested operation fails after writing (an I/O error), its db_rollback()
- * dooms the enclosing transaction, whose db_commit() then rolls back. Errors are enum err
- * values. */
+ * Writes run in transactions. db_begin() inside an open transaction nests, so several
+ * operations share one commit (group commit). On SQLite a level costs nothing: an operation
+ * makes every check before its first write, so a refused operation has nothing to undo, and if
+ * a nested operation fails after writing (an I/O error) its db_rollback() dooms the enclosing
+ * transaction, whose db_commit() then rolls back. On PostgreSQL a failed statement aborts the
+ * whole transaction, so each level is a savepoint and db_rollback() undoes just that level.
+ * Errors are enum err values; ERR_BUSY (locked, deadlock, serialisation failure, connection
+ * lost) means nothing of the transaction was kept and the caller may try again. */
 #ifndef DB_DB_H
 #define DB_DB_H
 
@@ -19,23 +22,36 @@
 struct db;
 struct histogram;
 
-/* Open (creating if needed) the database at path, set WAL and the pragmas, apply migrations.
- * 0 or ERR_DB with a message logged. */
-int db_open(const char *path, struct db **out);
+/* Open the store named by spec and apply migrations: "postgresql://..." or "postgres://..."
+ * (a libpq URI), a libpq "key=value ..." string (it starts with a word and '='), "sqlite:PATH",
+ * or else a path of an SQLite file (created if needed, WAL). 0 or ERR_DB with a message logged
+ * (never the connection string's password). */
+int db_open(const char *spec, struct db **out);
 void db_close(struct db *db);
 
-/* Transactions. db_begin: BEGIN IMMEDIATE, or one more nesting level inside an open one. */
+/* The store in words for logs and /v1/health: "sqlite:PATH" or "postgresql://user@host:port/db"
+ * (no password). */
+void db_describe(struct db *db, char *buf, size_t len);
+
+/* The descriptor of the store's connection (PostgreSQL: its socket, for an event loop that waits
+ * on notifications), or -1 when there is none (SQLite, or not connected). */
+int db_fd(struct db *db);
+
+/* Transactions. db_begin: BEGIN (IMMEDIATE on SQLite), or one more nesting level inside an open
+ * one. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 int db_in_tx(const struct db *db);
 
-/* Whether the store answers a trivial query (health checks). */
+/* Whether the store answers a trivial query (health checks). On PostgreSQL a lost connection
+ * is tried again here (bounded by its connect timeout). */
 int db_ping(struct db *db);
 
 /* Whether the store can take a write now: inside a transaction it can (it holds the write
  * lock); else a write transaction is begun and rolled back (nothing is written, no fsync). 0,
- * ERR_BUSY (another writer holds the lock) or ERR_DB (read-only, or the file failed). */
+ * ERR_BUSY (another writer holds the lock; PostgreSQL: not connected) or ERR_DB (read-only, or
+ * the file failed; PostgreSQL: a standby or a read-only transaction default). */
 int db_writable(struct db *db);
 
 /* How long the store's transactions took, from BEGIN to the end of COMMIT or ROLLBACK (the
@@ -43,10 +59,12 @@ int db_writable(struct db *db);
 const struct histogram *db_tx_latency(const struct db *db);
 
 /* Copy committed WAL pages into the database without waiting for readers (PASSIVE): the
- * owner calls it from an idle timer, off the request path. 0 or err. */
+ * owner calls it from an idle timer, off the request path. PostgreSQL checkpoints by itself:
+ * nothing to do there. 0 or err. */
 int db_checkpoint(struct db *db);
 
-/* PRAGMA quick_check: 0 when the file is sound, ERR_DB otherwise (logged). */
+/* SQLite: PRAGMA quick_check; PostgreSQL: the schema is this program's. 0 when sound, ERR_DB
+ * otherwise (logged). */
 int db_check(struct db *db);
 
 /* Key/value settings in the meta table: 0, ERR_NOT_FOUND or ERR_DB. */

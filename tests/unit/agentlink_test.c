@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
-#include "../../db/sqlite/stmt.h"
+#include "../../db/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../lib/loop.h"
@@ -210,7 +210,7 @@ take_snapshot(struct agentlink *l, struct taken *t, uint64_t stop_after)
 static int64_t
 count_revocations(struct db *db)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM revocations");
+	struct stmt *st = db_stmt(db, "SELECT count(*) FROM revocations");
 	int64_t n = -1;
 
 	if (db_row(st) == 1) {

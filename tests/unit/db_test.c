@@ -5,7 +5,7 @@
 
 #include "../../db/db.h"
 #include "../../lib/histogram.h"
-#include "../../db/sqlite/stmt.h"
+#include "../../db/stmt.h"
 #include "../../db/sqlite/schema.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
@@ -81,7 +81,7 @@ main(void)
 	CHECK(db_open(path, &db) == 0 && meta_is(db, "e", "5"),
 	    "reopen: migrations are not "
 	    "applied twice and the data is there");
-	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
+	struct stmt *st = db_stmt(db, "PRAGMA user_version");
 	CHECK(db_row(st) == 1 && db_col_int(st, 0) == schema_version(),
 	    "user_version is the "
 	    "schema version (%d)",

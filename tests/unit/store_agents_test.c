@@ -10,7 +10,7 @@
 #include "../../db/grant.h"
 #include "../../db/agentsnap.h"
 #include "../../db/db.h"
-#include "../../db/sqlite/stmt.h"
+#include "../../db/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../db/pool.h"

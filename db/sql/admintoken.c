@@ -1,17 +1,17 @@
-/* The SQLite store of admin tokens (db/admintoken.h). */
+/* The store of admin tokens (db/admintoken.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../admintoken.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 #define TOUCH_INTERVAL 60
 
 #define TOKEN_COLUMNS "id, name, scope, created_at, expires_at, last_used_at, created_by"
 
 static void
-token_from_row(struct admin_token *t, sqlite3_stmt *st)
+token_from_row(struct admin_token *t, struct stmt *st)
 {
 	memset(t, 0, sizeof(*t));
 	t->id = db_col_int(st, 0);
@@ -27,7 +27,7 @@ int
 admintoken_create(struct db *db, const char *name, int scope, int64_t ttl, const char *created_by,
     int64_t now, struct admin_token *out, char *secret)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	char hash[SECRET_HASH_STRLEN];
 	int rv;
 
@@ -36,7 +36,7 @@ admintoken_create(struct db *db, const char *name, int scope, int64_t ttl, const
 	secret_hash(secret, strlen(secret), hash);
 	st = db_stmt(db,
 	    "INSERT INTO admin_tokens (name, scope, hash, created_at, expires_at, "
-	    "created_by) VALUES (:name, :scope, :hash, :now, :expires, :by)");
+	    "created_by) VALUES (:name, :scope, :hash, :now, :expires, :by) RETURNING id");
 	db_bind_text(st, ":name", name);
 	db_bind_text(st, ":scope", admintoken_scope_str(scope));
 	db_bind_text(st, ":hash", hash);
@@ -44,10 +44,9 @@ admintoken_create(struct db *db, const char *name, int scope, int64_t ttl, const
 	if (ttl > 0)
 		db_bind_int(st, ":expires", now + ttl);
 	db_bind_text(st, ":by", created_by);
-	if ((rv = db_run(st)) < 0)
-		return rv;
 	memset(out, 0, sizeof(*out));
-	out->id = db_last_id(db);
+	if ((rv = db_insert_id(st, &out->id)) < 0)
+		return rv;
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	out->scope = scope;
 	out->created_at = now;
@@ -59,7 +58,7 @@ admintoken_create(struct db *db, const char *name, int scope, int64_t ttl, const
 int
 admintoken_authenticate(struct db *db, const char *secret, int64_t now, struct admin_token *out)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	char hash[SECRET_HASH_STRLEN];
 	int rv;
 
@@ -88,7 +87,7 @@ admintoken_authenticate(struct db *db, const char *secret, int64_t now, struct a
 int
 admintoken_list(struct db *db, int64_t after, int limit, struct admin_token *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE "
 	    "id > :after ORDER BY id LIMIT :limit");
 	int rv;
@@ -104,7 +103,7 @@ admintoken_list(struct db *db, int64_t after, int limit, struct admin_token *out
 int
 admintoken_delete(struct db *db, int64_t id, int64_t now, struct admin_token *deleted)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE id = :id");
+	struct stmt *st = db_stmt(db, "SELECT " TOKEN_COLUMNS " FROM admin_tokens WHERE id = :id");
 	int rv;
 
 	db_bind_int(st, ":id", id);

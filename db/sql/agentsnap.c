@@ -3,11 +3,11 @@
 
 #include "../../lib/err.h"
 #include "../agentsnap.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 /* A key row (kid, alg, public_key_pem, verify_until, pinned_iss, pinned_aud) to fn. */
 static int
-key_row(sqlite3_stmt *st, agentsnap_key_fn fn, void *arg)
+key_row(struct stmt *st, agentsnap_key_fn fn, void *arg)
 {
 	struct agentsnap_key k;
 
@@ -23,7 +23,7 @@ key_row(sqlite3_stmt *st, agentsnap_key_fn fn, void *arg)
 int
 agentsnap_keys(struct db *db, agentsnap_key_fn fn, void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0), pinned_iss, pinned_aud "
 	    "FROM signing_keys "
 	    "WHERE state != 'retired' ORDER BY kid");
@@ -40,7 +40,7 @@ agentsnap_keys(struct db *db, agentsnap_key_fn fn, void *arg)
 int
 agentsnap_key(struct db *db, const char *kid, agentsnap_key_fn fn, void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT kid, alg, public_key_pem, coalesce(verify_until, 0), pinned_iss, pinned_aud "
 	    "FROM signing_keys "
 	    "WHERE kid = :kid AND state != 'retired'");
@@ -60,7 +60,7 @@ agentsnap_grants(struct db *db, int64_t agent_id, int64_t now, int64_t after, in
 {
 	/* Each arm walks grants_agent (agent_id, state, id) from the cursor in id order and the two
 	 * are merged: no sort of all the agent's grants per page. */
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT g.id, g.pssid, g.address, p.isd_as, g.session_id, g.state, "
 	    "coalesce(g.hold_until, 0), g.pool_id FROM grants g JOIN pools p ON p.id = g.pool_id "
 	    "WHERE g.agent_id = :agent AND g.state = 'assigned' AND g.id > :after "

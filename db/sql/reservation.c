@@ -1,17 +1,17 @@
-/* The SQLite store of reservations (db/reservation.h). */
+/* The store of reservations (db/reservation.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../reservation.h"
 #include "pool_row.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 int
 reservation_list(
     struct db *db, int64_t pool_id, int64_t after, int limit, struct reservation *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT id, pool_id, address, pssid, created_at FROM "
 	    "reservations WHERE pool_id = :pool AND id > :after ORDER BY id LIMIT :limit");
 	struct reservation *v;
@@ -36,7 +36,7 @@ reservation_list(
 int
 reservation_at(struct db *db, int64_t pool_id, uint64_t idx, char *pssid)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT pssid FROM reservations WHERE pool_id = :pool "
 	    "AND addr_index = :idx");
 	int rv;
@@ -54,7 +54,7 @@ reservation_at(struct db *db, int64_t pool_id, uint64_t idx, char *pssid)
 int
 reservation_has(struct db *db, int64_t pool_id, const char *pssid)
 {
-	sqlite3_stmt *st =
+	struct stmt *st =
 	    db_stmt(db, "SELECT 1 FROM reservations WHERE pool_id = :pool AND pssid = :pssid");
 	int rv;
 
@@ -69,7 +69,7 @@ int
 reservation_list_pssid(struct db *db, const char *pssid,
     int (*fn)(void *arg, const struct pool *p, uint64_t idx), void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT r.addr_index, " POOL_COLUMNS " FROM reservations r "
 	    "JOIN pools ON pools.id = r.pool_id WHERE r.pssid = :pssid ORDER BY family, pools.id");
 	struct pool p;
@@ -90,26 +90,22 @@ int
 reservation_add(struct db *db, int64_t pool_id, uint64_t idx, const char *address,
     const char *pssid, int64_t now, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO reservations (pool_id, addr_index, address, pssid, "
-	    "created_at) VALUES (:pool, :idx, :address, :pssid, :now)");
-	int rv;
+	    "created_at) VALUES (:pool, :idx, :address, :pssid, :now) RETURNING id");
 
 	db_bind_int(st, ":pool", pool_id);
 	db_bind_int(st, ":idx", (int64_t)idx);
 	db_bind_text(st, ":address", address);
 	db_bind_text(st, ":pssid", pssid);
 	db_bind_int(st, ":now", now);
-	if ((rv = db_run(st)) < 0)
-		return rv;
-	*id = db_last_id(db);
-	return 0;
+	return db_insert_id(st, id);
 }
 
 int
 reservation_remove(struct db *db, int64_t pool_id, uint64_t idx)
 {
-	sqlite3_stmt *st =
+	struct stmt *st =
 	    db_stmt(db, "DELETE FROM reservations WHERE pool_id = :pool AND addr_index = :idx");
 	int rv;
 

@@ -1,12 +1,12 @@
-/* The SQLite store of sequential pools' reuse lists (db/freeaddr.h): the free_addrs table. */
+/* The store of sequential pools' reuse lists (db/freeaddr.h): the free_addrs table. */
 #include "../../lib/err.h"
 #include "../freeaddr.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 int
 freeaddr_add(struct db *db, int64_t pool_id, uint64_t idx)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO free_addrs (pool_id, addr_index) VALUES (:pool, :idx) "
 	    "ON CONFLICT (pool_id, addr_index) DO NOTHING");
 
@@ -18,7 +18,7 @@ freeaddr_add(struct db *db, int64_t pool_id, uint64_t idx)
 int
 freeaddr_remove(struct db *db, int64_t pool_id, uint64_t idx)
 {
-	sqlite3_stmt *st =
+	struct stmt *st =
 	    db_stmt(db, "DELETE FROM free_addrs WHERE pool_id = :pool AND addr_index = :idx");
 
 	db_bind_int(st, ":pool", pool_id);
@@ -29,7 +29,7 @@ freeaddr_remove(struct db *db, int64_t pool_id, uint64_t idx)
 int
 freeaddr_lowest(struct db *db, int64_t pool_id, uint64_t *idx)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT addr_index FROM free_addrs WHERE pool_id = :pool "
 	    "ORDER BY addr_index LIMIT 1");
 	int rv;

@@ -1,11 +1,11 @@
-/* The SQLite store of grants and their history (db/grant.h). */
+/* The store of grants and their history (db/grant.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../grant.h"
 #include "../agentdelta.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 #define GRANT_COLUMNS \
 	"g.id, g.pool_id, g.addr_index, g.address, g.pssid, g.state, g.agent_id, g.session_id, " \
@@ -13,7 +13,7 @@
 
 /* Read a grant from the current row of st, whose first columns are GRANT_COLUMNS. */
 static void
-grant_from_row(struct grant *g, sqlite3_stmt *st)
+grant_from_row(struct grant *g, struct stmt *st)
 {
 	memset(g, 0, sizeof(*g));
 	g->id = db_col_int(st, 0);
@@ -29,7 +29,7 @@ grant_from_row(struct grant *g, sqlite3_stmt *st)
 }
 
 static int
-grant_one(sqlite3_stmt *st, struct grant *g)
+grant_one(struct stmt *st, struct grant *g)
 {
 	int rv = db_row(st);
 
@@ -43,7 +43,7 @@ grant_one(sqlite3_stmt *st, struct grant *g)
 int
 grant_get(struct db *db, int64_t id, struct grant *g)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.id = :id");
+	struct stmt *st = db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.id = :id");
 
 	db_bind_int(st, ":id", id);
 	return grant_one(st, g);
@@ -52,7 +52,7 @@ grant_get(struct db *db, int64_t id, struct grant *g)
 int
 grant_by_pssid(struct db *db, const char *pssid, struct grant *g)
 {
-	sqlite3_stmt *st =
+	struct stmt *st =
 	    db_stmt(db, "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pssid = :pssid");
 
 	db_bind_text(st, ":pssid", pssid);
@@ -62,7 +62,7 @@ grant_by_pssid(struct db *db, const char *pssid, struct grant *g)
 int
 grant_at(struct db *db, int64_t pool_id, uint64_t index, struct grant *g)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT " GRANT_COLUMNS " FROM grants g "
 	    "WHERE g.pool_id = :pool AND g.addr_index = :idx");
 
@@ -80,7 +80,7 @@ int
 grant_list(struct db *db, const struct grant_filter *f, int64_t now, int64_t after, int limit,
     struct grant *out, int *n)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rv;
 
 	*n = 0;
@@ -112,7 +112,7 @@ int
 grant_list_assigned(struct db *db, int64_t agent_id,
     int (*fn)(void *arg, int64_t grant_id, int64_t session_id), void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT id, session_id FROM grants WHERE agent_id = :agent AND state = 'assigned' "
 	    "ORDER BY id");
 	int rv, n = 0;
@@ -134,7 +134,7 @@ grant_list_agent(struct db *db, int64_t agent_id, int64_t now, int64_t after, in
 {
 	/* Each arm walks grants_agent (agent_id, state, id) from the cursor in id order and the
 	 * two are merged: no sort of all the agent's grants per call. */
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT " GRANT_COLUMNS ", p.isd_as FROM grants g JOIN pools p ON p.id = g.pool_id "
 	    "WHERE g.agent_id = :agent AND g.state = 'assigned' AND g.id > :after "
 	    "UNION ALL "
@@ -163,7 +163,7 @@ grant_list_agent(struct db *db, int64_t agent_id, int64_t now, int64_t after, in
 int
 grant_list_lapsed(struct db *db, int64_t now, int max, struct grant *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.state = 'on_hold' AND "
 	    "g.hold_until <= :now ORDER BY g.hold_until LIMIT :max");
 	int rv;
@@ -179,7 +179,7 @@ grant_list_lapsed(struct db *db, int64_t now, int max, struct grant *out, int *n
 int
 grant_first_lapsed(struct db *db, int64_t pool_id, int64_t now, struct grant *g)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.pool_id = "
 	    ":pool AND g.state = 'on_hold' AND g.hold_until <= :now AND NOT EXISTS (SELECT 1 "
 	    "FROM reservations r WHERE r.pool_id = g.pool_id AND r.addr_index = g.addr_index) "
@@ -193,10 +193,10 @@ grant_first_lapsed(struct db *db, int64_t pool_id, int64_t now, struct grant *g)
 int
 grant_insert(struct db *db, struct grant *g)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO grants (pool_id, addr_index, address, pssid, state, "
 	    "agent_id, session_id, assigned_at) VALUES (:pool, :idx, :address, :pssid, "
-	    "'assigned', :agent, :session, :now)");
+	    "'assigned', :agent, :session, :now) RETURNING id");
 	int rv;
 
 	db_bind_int(st, ":pool", g->pool_id);
@@ -206,9 +206,8 @@ grant_insert(struct db *db, struct grant *g)
 	db_bind_int(st, ":agent", g->agent_id);
 	db_bind_int(st, ":session", g->session_id);
 	db_bind_int(st, ":now", g->assigned_at);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = db_insert_id(st, &g->id)) < 0)
 		return rv;
-	g->id = db_last_id(db);
 	g->state = GRANT_ASSIGNED;
 	g->hold_until = 0;
 	return 0;
@@ -220,7 +219,7 @@ grant_assign(struct db *db, struct grant *g, int64_t agent_id, int64_t session_i
 	/* A grant handed to a new session on another agent (the client moved, same address) ends
 	 * the old session there: that agent would not learn it otherwise and both would route the
 	 * address. On the same agent the agent supersedes the old session itself. */
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE grants SET state = 'assigned', session_id = "
 	    ":session, agent_id = :agent, assigned_at = :now, hold_until = NULL WHERE id = :id");
 	int moved = g->state == GRANT_ASSIGNED && g->agent_id != agent_id;
@@ -247,7 +246,7 @@ grant_assign(struct db *db, struct grant *g, int64_t agent_id, int64_t session_i
 int
 grant_hold(struct db *db, int64_t id, int64_t until)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE grants SET state = 'on_hold', hold_until = :until "
 	    "WHERE id = :id");
 
@@ -260,7 +259,7 @@ int
 grant_delete(struct db *db, int64_t id)
 {
 	/* Only an assigned grant can have a session to close; lapsed holds go silently. */
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "DELETE FROM grants WHERE id = :id RETURNING state = 'assigned', coalesce(agent_id, 0)");
 	int64_t assigned, agent;
 	int rv;
@@ -282,7 +281,7 @@ int
 grant_history(
     struct db *db, int64_t grant_id, int64_t after, int limit, struct grant_event *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT id, action, address, pssid, pool_id, session_id, "
 	    "agent_id, hold_until, at, actor FROM grant_history WHERE grant_id = :grant AND "
 	    "id > :after ORDER BY id LIMIT :limit");
@@ -314,7 +313,7 @@ int
 grant_history_add(
     struct db *db, const struct grant *g, const char *action, const char *actor, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO grant_history (grant_id, pool_id, address, "
 	    "pssid, action, session_id, agent_id, hold_until, actor, at) VALUES (:grant, :pool, "
 	    ":address, :pssid, :action, :session, :agent, :hold, :actor, :now)");

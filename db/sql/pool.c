@@ -1,4 +1,4 @@
-/* The SQLite store of pools (db/pool.h). */
+/* The store of pools (db/pool.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "../../lib/err.h"
 #include "pool_row.h"
 #include "../agentdelta.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 /* Routes are stored as their canonical texts separated by spaces: a list read only whole. */
 static void
@@ -49,7 +49,7 @@ routes_parse(struct pool *p, const char *s)
 #define ROUTES_STRLEN (POOL_ROUTES_MAX * PREFIX_STRLEN)
 
 void
-pool_from_row(struct pool *p, sqlite3_stmt *st, int c)
+pool_from_row(struct pool *p, struct stmt *st, int c)
 {
 	const char *why;
 	char whybuf[8];
@@ -72,7 +72,7 @@ pool_from_row(struct pool *p, sqlite3_stmt *st, int c)
 	p->n_occupied = db_col_int(st, c + 13);
 	p->created_at = db_col_int(st, c + 14);
 	p->updated_at = db_col_int(st, c + 15);
-	p->has_gateway = sqlite3_column_type(st, c + 16) != SQLITE_NULL;
+	p->has_gateway = !db_col_is_null(st, c + 16);
 	p->gateway = (uint64_t)db_col_int(st, c + 16);
 	routes_parse(p, db_col_text(st, c + 17));
 	p->client_to_client = db_col_int(st, c + 18) != 0;
@@ -81,7 +81,7 @@ pool_from_row(struct pool *p, sqlite3_stmt *st, int c)
 int
 pool_get(struct db *db, int64_t id, struct pool *p)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id");
+	struct stmt *st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id");
 	int rv;
 
 	db_bind_int(st, ":id", id);
@@ -95,7 +95,7 @@ pool_get(struct db *db, int64_t id, struct pool *p)
 int
 pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(
+	struct stmt *st = db_stmt(
 	    db, "SELECT " POOL_COLUMNS " FROM pools WHERE id > :after ORDER BY id LIMIT :limit");
 	int rv;
 
@@ -110,7 +110,7 @@ pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 int
 pool_list_ordered(struct db *db, uint64_t isd_as, struct pool **out, int *n)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct pool *v = NULL, *nv;
 	int rv, cap = 0;
 
@@ -150,7 +150,7 @@ pool_list_ordered(struct db *db, uint64_t isd_as, struct pool **out, int *n)
 static int
 name_taken(struct db *db, const char *name, int64_t except_id)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM pools WHERE name = :name AND id != :id");
+	struct stmt *st = db_stmt(db, "SELECT 1 FROM pools WHERE name = :name AND id != :id");
 	int rv;
 
 	db_bind_text(st, ":name", name);
@@ -164,7 +164,7 @@ name_taken(struct db *db, const char *name, int64_t except_id)
 static int
 find_overlap(struct db *db, const struct pool *p, struct pool_conflict *c)
 {
-	sqlite3_stmt *st = db_stmt(
+	struct stmt *st = db_stmt(
 	    db, "SELECT name, prefix FROM pools WHERE isd_as = :isd_as AND family = :family");
 	struct prefix other;
 	const char *why;
@@ -188,7 +188,7 @@ find_overlap(struct db *db, const struct pool *p, struct pool_conflict *c)
 int
 pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	char prefix[PREFIX_STRLEN], routes[ROUTES_STRLEN];
 	int rv;
 
@@ -217,7 +217,7 @@ pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 	    "INSERT INTO pools (name, isd_as, family, prefix, first_index, last_index, "
 	    "hold_seconds, strategy, mode, next_index, created_at, updated_at, gateway_index, "
 	    "routes, client_to_client) VALUES (:name, :isd_as, :family, :prefix, :first, :last, "
-	    ":hold, :strategy, :mode, :first, :now, :now, :gateway, :routes, :c2c)");
+	    ":hold, :strategy, :mode, :first, :now, :now, :gateway, :routes, :c2c) RETURNING id");
 	db_bind_text(st, ":name", p->name);
 	db_bind_int(st, ":isd_as", (int64_t)p->isd_as);
 	db_bind_int(st, ":family", p->prefix.net.family);
@@ -233,9 +233,8 @@ pool_create(struct db *db, struct pool *p, int64_t now, struct pool_conflict *c)
 	routes_format(p->routes, p->n_routes, routes);
 	db_bind_text(st, ":routes", routes);
 	db_bind_int(st, ":c2c", p->client_to_client != 0);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = db_insert_id(st, &p->id)) < 0)
 		goto fail;
-	p->id = db_last_id(db);
 	if ((rv = agentdelta_add(db, AGENTDELTA_POOL, NULL, (uint64_t)p->id, 0, NULL)) < 0)
 		goto fail;
 	return db_commit(db);
@@ -247,7 +246,7 @@ fail:
 int
 pool_update(struct db *db, int64_t id, const struct pool_change *ch, int64_t now)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	char routes[ROUTES_STRLEN];
 	int rv;
 
@@ -261,7 +260,7 @@ pool_update(struct db *db, int64_t id, const struct pool_change *ch, int64_t now
 	st = db_stmt(db,
 	    "UPDATE pools SET name = coalesce(:name, name), hold_seconds = "
 	    "CASE WHEN :hold >= 0 THEN :hold ELSE hold_seconds END, "
-	    "gateway_index = CASE WHEN :set_gateway THEN :gateway ELSE gateway_index END, "
+	    "gateway_index = CASE WHEN :set_gateway != 0 THEN :gateway ELSE gateway_index END, "
 	    "routes = coalesce(:routes, routes), client_to_client = "
 	    "CASE WHEN :c2c >= 0 THEN :c2c ELSE client_to_client END, updated_at = :now "
 	    "WHERE id = :id");
@@ -296,7 +295,7 @@ fail:
 static int
 release_assigned(struct db *db, int64_t id)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT id, coalesce(agent_id, 0) FROM grants WHERE pool_id = :id AND "
 	    "state = 'assigned' ORDER BY id");
 	int rv;
@@ -321,7 +320,7 @@ pool_delete(struct db *db, int64_t id, int force, const char *actor, int64_t now
 	    "DELETE FROM reservations WHERE pool_id = :id",
 	    "DELETE FROM pools WHERE id = :id",
 	};
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct pool p;
 	int rv;
 
@@ -373,7 +372,7 @@ int
 pool_count_lapsed(
     struct db *db, int64_t pool_id, int64_t now, int64_t *lapsed, int64_t *lapsed_reserved)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT count(*), count(r.id) FROM grants g LEFT JOIN reservations r ON "
 	    "r.pool_id = g.pool_id AND r.addr_index = g.addr_index WHERE g.pool_id = :id AND "
 	    "g.state = 'on_hold' AND g.hold_until <= :now");
@@ -393,7 +392,7 @@ int
 pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64_t d_reserved,
     int64_t d_occupied, const uint64_t *next_index)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE pools SET n_assigned = n_assigned + :a, "
 	    "n_held = n_held + :h, n_reserved = n_reserved + :r, n_occupied = n_occupied + :o, "
 	    "next_index = coalesce(:next, next_index) WHERE id = :id");
@@ -411,7 +410,7 @@ pool_adjust(struct db *db, int64_t id, int64_t d_assigned, int64_t d_held, int64
 int
 pool_index_occupied(struct db *db, int64_t pool_id, uint64_t idx)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT EXISTS (SELECT 1 FROM grants WHERE pool_id = "
 	    ":pool AND addr_index = :idx) OR EXISTS (SELECT 1 FROM reservations WHERE pool_id = "
 	    ":pool AND addr_index = :idx)");

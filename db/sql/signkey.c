@@ -1,18 +1,18 @@
-/* The token keys (db/signkey.h) in SQLite. */
+/* The token keys (db/signkey.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../signkey.h"
 #include "../agentdelta.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 #define KEY_SELECT \
 	"SELECT kid, alg, public_key_pem, private_key_file, state, created_at, verify_until, " \
 	"retired_at, pinned_iss, pinned_aud FROM signing_keys"
 
 static void
-row_read(struct signkey *k, sqlite3_stmt *st)
+row_read(struct signkey *k, struct stmt *st)
 {
 	memset(k, 0, sizeof(*k));
 	snprintf(k->kid, sizeof(k->kid), "%s", db_col_text(st, 0));
@@ -28,7 +28,7 @@ row_read(struct signkey *k, sqlite3_stmt *st)
 
 /* Hand each row of st to fn. */
 static int
-walk(sqlite3_stmt *st, signkey_fn fn, void *arg)
+walk(struct stmt *st, signkey_fn fn, void *arg)
 {
 	struct signkey k;
 	int rv, stop = 0;
@@ -55,7 +55,7 @@ signkey_each(struct db *db, signkey_fn fn, void *arg)
 int
 signkey_each_due(struct db *db, int64_t now, signkey_fn fn, void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    KEY_SELECT " WHERE state = 'verify' AND verify_until IS NOT NULL AND "
 		       "verify_until < :now ORDER BY verify_until, kid");
 
@@ -66,7 +66,7 @@ signkey_each_due(struct db *db, int64_t now, signkey_fn fn, void *arg)
 int
 signkey_get(struct db *db, const char *kid, struct signkey *k, char *file, size_t filelen)
 {
-	sqlite3_stmt *st = db_stmt(db, KEY_SELECT " WHERE kid = :kid");
+	struct stmt *st = db_stmt(db, KEY_SELECT " WHERE kid = :kid");
 	int rv;
 
 	db_bind_text(st, ":kid", kid);
@@ -82,7 +82,7 @@ signkey_get(struct db *db, const char *kid, struct signkey *k, char *file, size_
 int
 signkey_active(struct db *db, struct signkey *k, char *file, size_t filelen)
 {
-	sqlite3_stmt *st = db_stmt(db, KEY_SELECT " WHERE state = 'active'");
+	struct stmt *st = db_stmt(db, KEY_SELECT " WHERE state = 'active'");
 	int rv, n = 0;
 
 	while ((rv = db_row(st)) == 1)
@@ -97,7 +97,7 @@ signkey_active(struct db *db, struct signkey *k, char *file, size_t filelen)
 int
 signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, const char *file)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO signing_keys (kid, alg, public_key_pem, private_key_file, state, "
 	    "created_at, verify_until, pinned_iss, pinned_aud) VALUES (:kid, :alg, :pem, :file, "
 	    ":state, :now, :until, :iss, :aud)");
@@ -123,7 +123,7 @@ signkey_insert(struct db *db, const struct signkey *k, const char *public_pem, c
 int
 signkey_set_verify(struct db *db, const char *kid, int64_t until)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE signing_keys SET state = 'verify', verify_until = :until "
 	    "WHERE kid = :kid AND state = 'active'");
 	int rv;
@@ -142,7 +142,7 @@ signkey_set_verify(struct db *db, const char *kid, int64_t until)
 int
 signkey_set_retired(struct db *db, const char *kid, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(
+	struct stmt *st = db_stmt(
 	    db, "UPDATE signing_keys SET state = 'retired', retired_at = :now WHERE kid = :kid");
 	int rv;
 
@@ -156,7 +156,7 @@ signkey_set_retired(struct db *db, const char *kid, int64_t now)
 int
 signkey_delete(struct db *db, const char *kid)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM signing_keys WHERE kid = :kid");
+	struct stmt *st = db_stmt(db, "DELETE FROM signing_keys WHERE kid = :kid");
 	int rv;
 
 	db_bind_text(st, ":kid", kid);

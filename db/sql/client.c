@@ -1,20 +1,21 @@
-/* The clients and their superseded refresh secrets (db/client.h) in SQLite. */
+/* The clients and their superseded refresh secrets (db/client.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../client.h"
-#include "stmt.h"
+#include "labels.h"
+#include "../stmt.h"
 
 /* enrolled: the join token is consumed; a client without one was never on probation. */
 #define CLIENT_SELECT \
 	"SELECT c.id, c.pssid, c.name, c.labels, c.join_token_id, c.created_at, c.updated_at, " \
-	"c.revoked_at, c.revoke_reason, coalesce((SELECT state = 'consumed' FROM join_tokens " \
-	"WHERE id = c.join_token_id), 1), (SELECT pool_id FROM join_tokens " \
+	"c.revoked_at, c.revoke_reason, coalesce((SELECT CASE WHEN state = 'consumed' THEN 1 " \
+	"ELSE 0 END FROM join_tokens WHERE id = c.join_token_id), 1), (SELECT pool_id FROM join_tokens " \
 	"WHERE id = c.join_token_id) FROM clients c"
 
 static void
-row_read(void *out, sqlite3_stmt *st)
+row_read(void *out, struct stmt *st)
 {
 	struct client *c = out;
 
@@ -36,7 +37,7 @@ int
 client_insert(struct db *db, const char *pssid, const char *name, const char *labels,
     int64_t join_token_id, const char *refresh_hash, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO clients (pssid, name, labels, join_token_id, refresh_hash, "
 	    "created_at, updated_at) VALUES (:pssid, :name, :labels, :jt, :hash, "
 	    ":now, :now)");
@@ -54,7 +55,7 @@ client_insert(struct db *db, const char *pssid, const char *name, const char *la
 int
 client_get(struct db *db, const char *pssid, struct client *c)
 {
-	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.pssid = :pssid");
+	struct stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.pssid = :pssid");
 
 	db_bind_text(st, ":pssid", pssid);
 	return db_row_one(st, row_read, c);
@@ -63,7 +64,7 @@ client_get(struct db *db, const char *pssid, struct client *c)
 int
 client_get_by_join_token(struct db *db, int64_t join_token_id, struct client *c)
 {
-	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.join_token_id = :jt");
+	struct stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.join_token_id = :jt");
 
 	db_bind_int(st, ":jt", join_token_id);
 	return db_row_one(st, row_read, c);
@@ -72,7 +73,7 @@ client_get_by_join_token(struct db *db, int64_t join_token_id, struct client *c)
 int
 client_get_by_refresh(struct db *db, const char *refresh_hash, struct client *c)
 {
-	sqlite3_stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.refresh_hash = :hash");
+	struct stmt *st = db_stmt(db, CLIENT_SELECT " WHERE c.refresh_hash = :hash");
 
 	db_bind_text(st, ":hash", refresh_hash);
 	return db_row_one(st, row_read, c);
@@ -81,10 +82,10 @@ client_get_by_refresh(struct db *db, const char *refresh_hash, struct client *c)
 int
 client_count(struct db *db, int64_t *active, int64_t *revoked)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT coalesce(sum(c.revoked_at IS NULL AND coalesce((SELECT state = 'consumed' "
-	    "FROM join_tokens WHERE id = c.join_token_id), 1)), 0), "
-	    "coalesce(sum(c.revoked_at IS NOT NULL), 0) FROM clients c");
+	struct stmt *st = db_stmt(db,
+	    "SELECT coalesce(sum(CASE WHEN c.revoked_at IS NULL AND coalesce((SELECT state = "
+	    "'consumed' FROM join_tokens WHERE id = c.join_token_id), TRUE) THEN 1 ELSE 0 END), 0), "
+	    "coalesce(sum(CASE WHEN c.revoked_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM clients c");
 	int rv;
 
 	if ((rv = db_row(st)) < 0)
@@ -99,12 +100,15 @@ int
 client_list(struct db *db, const struct client_filter *f, int64_t after, int limit,
     struct client *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    CLIENT_SELECT " WHERE c.id > :after AND "
-			  "(:revoked IS NULL OR (c.revoked_at IS NOT NULL) = :revoked) AND "
-			  "(:key IS NULL OR EXISTS (SELECT 1 FROM json_each(c.labels) WHERE "
-			  "json_each.key = :key AND (:value IS NULL OR json_each.value = :value))) "
-			  "ORDER BY c.id LIMIT :limit");
+#define CLIENT_LIST(labels_match) \
+	CLIENT_SELECT " WHERE c.id > :after AND (:revoked IS NULL OR (CASE WHEN c.revoked_at IS " \
+		      "NOT NULL THEN 1 ELSE 0 END) = :revoked) AND " labels_match \
+		      " ORDER BY c.id LIMIT :limit"
+	static const char *const sql[] = {
+	    [DB_DIALECT_SQLITE] = CLIENT_LIST(LABELS_MATCH_SQLITE("c.labels")),
+	    [DB_DIALECT_PG] = CLIENT_LIST(LABELS_MATCH_PG("c.labels")),
+	};
+	struct stmt *st = db_stmt(db, sql[db_dialect(db)]);
 	int rv;
 
 	*n = 0;
@@ -122,7 +126,7 @@ client_list(struct db *db, const struct client_filter *f, int64_t after, int lim
 int
 client_update(struct db *db, const char *pssid, const char *name, const char *labels, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE clients SET name = coalesce(:name, name), labels = "
 	    "coalesce(:labels, labels), updated_at = :now WHERE pssid = "
 	    ":pssid");
@@ -137,7 +141,7 @@ client_update(struct db *db, const char *pssid, const char *name, const char *la
 int
 client_set_refresh(struct db *db, const char *pssid, const char *refresh_hash, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE clients SET refresh_hash = :hash, updated_at = :now WHERE "
 	    "pssid = :pssid AND revoked_at IS NULL");
 
@@ -151,7 +155,7 @@ int
 client_rotate_refresh(struct db *db, const char *pssid, const char *old_hash, const char *new_hash,
     int retriable, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE clients SET refresh_hash = :fresh, updated_at = :now WHERE "
 	    "pssid = :pssid AND refresh_hash = :hash");
 	int rv;
@@ -175,7 +179,7 @@ client_rotate_refresh(struct db *db, const char *pssid, const char *old_hash, co
 int
 client_get_superseded(struct db *db, const char *refresh_hash, struct client_superseded *s)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT pssid, coalesce(successor_hash, ''), superseded_at FROM superseded_refresh "
 	    "WHERE hash = :hash");
 	int rv;
@@ -193,7 +197,7 @@ client_get_superseded(struct db *db, const char *refresh_hash, struct client_sup
 int
 client_set_revoked(struct db *db, const char *pssid, const char *reason, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE clients SET revoked_at = :now, revoke_reason = :reason, "
 	    "refresh_hash = NULL, updated_at = :now WHERE pssid = :pssid");
 
@@ -206,7 +210,7 @@ client_set_revoked(struct db *db, const char *pssid, const char *reason, int64_t
 int
 client_delete(struct db *db, const char *pssid)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM clients WHERE pssid = :pssid");
+	struct stmt *st = db_stmt(db, "DELETE FROM clients WHERE pssid = :pssid");
 
 	db_bind_text(st, ":pssid", pssid);
 	return db_run_one(db, st);

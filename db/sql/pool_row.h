@@ -1,9 +1,9 @@
-/* The SQLite backend's reader of a pools row, shared by its files that select pools (alone or
- * joined): the column list to select and the row-to-struct reader. Private to db/sqlite/. */
-#ifndef DB_SQLITE_POOL_ROW_H
-#define DB_SQLITE_POOL_ROW_H
+/* The reader of a pools row, shared by its files that select pools (alone or
+ * joined): the column list to select and the row-to-struct reader. Private to db/sql/. */
+#ifndef DB_SQL_POOL_ROW_H
+#define DB_SQL_POOL_ROW_H
 
-#include <sqlite3.h>
+#include "../stmt.h"
 
 #include "../pool.h"
 
@@ -15,6 +15,6 @@
 	"pools.client_to_client"
 
 /* Read a pool from the current row of st, whose columns first_col... are POOL_COLUMNS. */
-void pool_from_row(struct pool *p, sqlite3_stmt *st, int first_col);
+void pool_from_row(struct pool *p, struct stmt *st, int first_col);
 
 #endif

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "../agentdelta.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 /* The object column holds a kid or a pssid, or an id written as text. */
 static int
@@ -20,7 +20,7 @@ object_is_id(enum agentdelta_kind k)
 int
 agentdelta_next(struct db *db, int64_t after, struct agentdelta *out)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT id, kind, object, coalesce(agent_id, 0), reason FROM agent_outbox "
 	    "WHERE id > :last ORDER BY id LIMIT 1");
 	int rv;
@@ -47,7 +47,7 @@ agentdelta_next(struct db *db, int64_t after, struct agentdelta *out)
 int
 agentdelta_last(struct db *db, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM agent_outbox");
+	struct stmt *st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM agent_outbox");
 	int rv;
 
 	*id = 0;
@@ -61,7 +61,7 @@ agentdelta_last(struct db *db, int64_t *id)
 int
 agentdelta_purge(struct db *db, int64_t upto)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM agent_outbox WHERE id <= :last");
+	struct stmt *st = db_stmt(db, "DELETE FROM agent_outbox WHERE id <= :last");
 
 	db_bind_int(st, ":last", upto);
 	return db_run(st);
@@ -71,7 +71,7 @@ int
 agentdelta_add(struct db *db, enum agentdelta_kind kind, const char *name, uint64_t object_id,
     uint64_t agent_id, const char *reason)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO agent_outbox (kind, object, agent_id, reason) VALUES (:kind, :object, "
 	    ":agent, :reason)");
 	char id[24];
@@ -93,5 +93,5 @@ agentdelta_add(struct db *db, enum agentdelta_kind kind, const char *name, uint6
 int64_t
 agentdelta_stamp(struct db *db)
 {
-	return sqlite3_total_changes64(db_handle(db));
+	return db_total_changes(db);
 }

@@ -1,11 +1,11 @@
-/* The SQLite store of the audit log (db/audit.h). */
+/* The store of the audit log (db/audit.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../audit.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 /* The longest action or object a filter takes, and then some: the API bounds them first. */
 #define TEXT_RANGE_MAX 256
@@ -14,7 +14,7 @@ int
 audit_append(struct db *db, int64_t now, const char *actor, const char *action, const char *object,
     json_t *details)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO events (at, actor, action, object, details) "
 	    "VALUES (:at, :actor, :action, :object, :details)");
 	char *text =
@@ -70,7 +70,7 @@ text_range(const char *v, int prefix, char *hi, size_t hilen)
 enum ev_driver { EV_ALL, EV_ACTION_EQ, EV_ACTION_RANGE, EV_OBJECT_EQ, EV_OBJECT_RANGE, EV_SINCE };
 
 static const char *const ev_sql[][2] = {
-    [EV_ALL] = EV_PAIR("1"),
+    [EV_ALL] = EV_PAIR("1 = 1"),
     [EV_ACTION_EQ] = EV_PAIR("action = :alo"),
     [EV_ACTION_RANGE] = EV_PAIR("action >= :alo AND action < :ahi"),
     [EV_OBJECT_EQ] = EV_PAIR("object = :olo"),
@@ -85,7 +85,7 @@ audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit
 	char ahi[TEXT_RANGE_MAX], ohi[TEXT_RANGE_MAX];
 	enum ev_driver driver = EV_ALL;
 	struct audit_event e;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int rv, n = 0;
 
 	if ((f->action != NULL && text_range(f->action, f->action_prefix, ahi, sizeof(ahi)) < 0) ||
@@ -126,7 +126,7 @@ audit_list(struct db *db, const struct audit_filter *f, int64_t after, int limit
 }
 
 static void
-read_id(void *out, sqlite3_stmt *st)
+read_id(void *out, struct stmt *st)
 {
 	*(int64_t *)out = db_col_int(st, 0);
 }

@@ -1,4 +1,4 @@
-/* The revocations (db/revocation.h) in SQLite. */
+/* The revocations (db/revocation.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "../../lib/err.h"
 #include "../revocation.h"
 #include "../agentdelta.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 #define REVOCATION_COLUMNS "id, pssid, reason, created_at, created_by, expires_at"
 
@@ -20,7 +20,7 @@ int
 revocation_add_until(struct db *db, const char *pssid, const char *reason, const char *actor,
     int64_t now, int64_t expires_at)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO revocations (pssid, reason, created_at, created_by, expires_at) VALUES "
 	    "(:pssid, :reason, :now, :by, NULLIF(:exp, 0)) ON CONFLICT (pssid) DO NOTHING");
 	int rv;
@@ -38,7 +38,7 @@ revocation_add_until(struct db *db, const char *pssid, const char *reason, const
 int
 revocation_has(struct db *db, const char *pssid)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM revocations WHERE pssid = :pssid");
+	struct stmt *st = db_stmt(db, "SELECT 1 FROM revocations WHERE pssid = :pssid");
 	int rv;
 
 	db_bind_text(st, ":pssid", pssid);
@@ -48,7 +48,7 @@ revocation_has(struct db *db, const char *pssid)
 }
 
 static void
-from_row(struct revocation *v, sqlite3_stmt *st)
+from_row(struct revocation *v, struct stmt *st)
 {
 	memset(v, 0, sizeof(*v));
 	v->id = db_col_int(st, 0);
@@ -62,7 +62,7 @@ from_row(struct revocation *v, sqlite3_stmt *st)
 int
 revocation_get(struct db *db, const char *pssid, struct revocation *out)
 {
-	sqlite3_stmt *st =
+	struct stmt *st =
 	    db_stmt(db, "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE pssid = :pssid");
 	int rv;
 
@@ -79,7 +79,7 @@ revocation_list(
     struct db *db, const char *pssid, int64_t after, int limit, struct revocation *out, int *n)
 {
 	/* Two statements: "(:pssid IS NULL OR pssid = :pssid)" walks the whole id range. */
-	sqlite3_stmt *st = pssid == NULL
+	struct stmt *st = pssid == NULL
 	    ? db_stmt(db,
 		  "SELECT " REVOCATION_COLUMNS " FROM revocations WHERE id > :after "
 		  "ORDER BY id LIMIT :limit")
@@ -101,7 +101,7 @@ revocation_list(
 int
 revocation_remove(struct db *db, const char *pssid)
 {
-	sqlite3_stmt *st = db_stmt(db, "DELETE FROM revocations WHERE pssid = :pssid");
+	struct stmt *st = db_stmt(db, "DELETE FROM revocations WHERE pssid = :pssid");
 	int rv;
 
 	db_bind_text(st, ":pssid", pssid);
@@ -113,7 +113,7 @@ revocation_remove(struct db *db, const char *pssid)
 int
 revocation_expire(struct db *db, int64_t now, int max)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT pssid FROM revocations WHERE expires_at IS NOT NULL AND expires_at <= :now "
 	    "ORDER BY expires_at LIMIT :max");
 	char(*pssids)[PSSID_MAX + 1];

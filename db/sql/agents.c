@@ -4,7 +4,7 @@
 
 #include "../../lib/err.h"
 #include "../agents.h"
-#include "stmt.h"
+#include "../stmt.h"
 
 #define AGENTS_COLUMNS \
 	"id, software_version, listen_address, spki_pin, channel_version, first_seen, " \
@@ -13,7 +13,7 @@
 int
 agents_hello(struct db *db, const struct agent_row *a, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO agents (id, software_version, listen_address, spki_pin, "
 	    "channel_version, first_seen, last_hello, last_heartbeat) VALUES (:id, :version, "
 	    ":listen, :pin, :chan, :now, :now, :now) ON CONFLICT (id) DO UPDATE SET "
@@ -35,7 +35,7 @@ int
 agents_report(
     struct db *db, int64_t id, int64_t last_heartbeat, int64_t sessions, const char *last_stats)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE agents SET last_heartbeat = :hb, sessions = :sessions, last_stats = "
 	    "coalesce(:stats, last_stats) WHERE id = :id");
 
@@ -47,7 +47,7 @@ agents_report(
 }
 
 static void
-from_row(struct agent_row *a, sqlite3_stmt *st)
+from_row(struct agent_row *a, struct stmt *st)
 {
 	memset(a, 0, sizeof(*a));
 	a->id = db_col_int(st, 0);
@@ -66,7 +66,7 @@ from_row(struct agent_row *a, sqlite3_stmt *st)
 int
 agents_get(struct db *db, int64_t id, struct agent_row *out)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " AGENTS_COLUMNS " FROM agents WHERE id = :id");
+	struct stmt *st = db_stmt(db, "SELECT " AGENTS_COLUMNS " FROM agents WHERE id = :id");
 	int rv;
 
 	db_bind_int(st, ":id", id);
@@ -80,7 +80,7 @@ agents_get(struct db *db, int64_t id, struct agent_row *out)
 int
 agents_list(struct db *db, int64_t after, int limit, struct agent_row *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(
+	struct stmt *st = db_stmt(
 	    db, "SELECT " AGENTS_COLUMNS " FROM agents WHERE id > :after ORDER BY id LIMIT :limit");
 	int rv;
 

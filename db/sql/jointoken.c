@@ -1,10 +1,11 @@
-/* The join tokens (db/jointoken.h) in SQLite. */
+/* The join tokens (db/jointoken.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/err.h"
 #include "../jointoken.h"
-#include "stmt.h"
+#include "labels.h"
+#include "../stmt.h"
 
 /* A row with its state as time has it, for rows the sweep has not reached yet (bind :now). */
 #define TOKEN_SELECT \
@@ -14,7 +15,7 @@
 	"FROM join_tokens"
 
 static void
-row_read(void *out, sqlite3_stmt *st)
+row_read(void *out, struct stmt *st)
 {
 	struct join_token *t = out;
 
@@ -37,7 +38,7 @@ row_read(void *out, sqlite3_stmt *st)
 
 /* A transition's outcome: 1 when its row moved, 0 when it was not in the state it starts from. */
 static int
-moved(struct db *db, sqlite3_stmt *st)
+moved(struct db *db, struct stmt *st)
 {
 	int rv = db_run(st);
 
@@ -48,10 +49,10 @@ int
 jointoken_insert(struct db *db, const char *hash, const struct jointoken_spec *spec,
     const char *actor, int64_t now, struct join_token *out)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "INSERT INTO join_tokens (hash, name, labels, pool_id, state, expires_at, "
 	    "created_at, created_by, updated_at) VALUES (:hash, :name, :labels, :pool, "
-	    "'issued', :expires, :now, :by, :now)");
+	    "'issued', :expires, :now, :by, :now) RETURNING id");
 	int rv;
 
 	db_bind_text(st, ":hash", hash);
@@ -62,10 +63,9 @@ jointoken_insert(struct db *db, const char *hash, const struct jointoken_spec *s
 	db_bind_int(st, ":expires", now + spec->ttl);
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":by", actor);
-	if ((rv = db_run(st)) < 0)
-		return rv;
 	memset(out, 0, sizeof(*out));
-	out->id = db_last_id(db);
+	if ((rv = db_insert_id(st, &out->id)) < 0)
+		return rv;
 	snprintf(out->name, sizeof(out->name), "%s", spec->name);
 	snprintf(out->labels, sizeof(out->labels), "%s", spec->labels);
 	out->pool_id = spec->pool_id;
@@ -79,7 +79,7 @@ jointoken_insert(struct db *db, const char *hash, const struct jointoken_spec *s
 int
 jointoken_get(struct db *db, int64_t id, int64_t now, struct join_token *t)
 {
-	sqlite3_stmt *st = db_stmt(db, TOKEN_SELECT " WHERE id = :id");
+	struct stmt *st = db_stmt(db, TOKEN_SELECT " WHERE id = :id");
 
 	db_bind_int(st, ":id", id);
 	db_bind_int(st, ":now", now);
@@ -89,7 +89,7 @@ jointoken_get(struct db *db, int64_t id, int64_t now, struct join_token *t)
 int
 jointoken_get_by_hash(struct db *db, const char *hash, int64_t now, struct join_token *t)
 {
-	sqlite3_stmt *st = db_stmt(db, TOKEN_SELECT " WHERE hash = :hash");
+	struct stmt *st = db_stmt(db, TOKEN_SELECT " WHERE hash = :hash");
 
 	db_bind_text(st, ":hash", hash);
 	db_bind_int(st, ":now", now);
@@ -100,11 +100,14 @@ int
 jointoken_list(struct db *db, const struct jointoken_filter *f, int64_t now, int64_t after,
     int limit, struct join_token *out, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT * FROM (" TOKEN_SELECT " WHERE id > :after) WHERE "
-	    "(:state IS NULL OR state = :state) AND (:key IS NULL OR EXISTS (SELECT 1 FROM "
-	    "json_each(labels) WHERE json_each.key = :key AND (:value IS NULL OR "
-	    "json_each.value = :value))) ORDER BY id LIMIT :limit");
+#define TOKEN_LIST(labels_match) \
+	"SELECT * FROM (" TOKEN_SELECT " WHERE id > :after) AS t WHERE (:state IS NULL OR " \
+	"state = :state) AND " labels_match " ORDER BY id LIMIT :limit"
+	static const char *const sql[] = {
+	    [DB_DIALECT_SQLITE] = TOKEN_LIST(LABELS_MATCH_SQLITE("labels")),
+	    [DB_DIALECT_PG] = TOKEN_LIST(LABELS_MATCH_PG("labels")),
+	};
+	struct stmt *st = db_stmt(db, sql[db_dialect(db)]);
 	int rv;
 
 	*n = 0;
@@ -122,7 +125,7 @@ jointoken_list(struct db *db, const struct jointoken_filter *f, int64_t now, int
 
 /* The ids st (bound to :now and :max) selects. */
 static int
-ids_read(sqlite3_stmt *st, int64_t now, int max, int64_t *ids, int *n)
+ids_read(struct stmt *st, int64_t now, int max, int64_t *ids, int *n)
 {
 	int rv;
 
@@ -155,7 +158,7 @@ jointoken_list_ack_lapsed(struct db *db, int64_t now, int max, int64_t *ids, int
 int
 jointoken_count_by_state(struct db *db, int64_t now, int64_t n[5])
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT CASE WHEN state = 'issued' AND expires_at <= :now THEN 'expired' ELSE state "
 	    "END AS s, count(*) FROM join_tokens GROUP BY s");
 	enum jointoken_state s;
@@ -172,7 +175,7 @@ jointoken_count_by_state(struct db *db, int64_t now, int64_t n[5])
 int
 jointoken_count_pending_acks(struct db *db, int64_t now, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT count(*) FROM join_tokens WHERE state = "
 	    "'in_flight' AND ack_deadline > :now");
 	int rv;
@@ -188,7 +191,7 @@ jointoken_count_pending_acks(struct db *db, int64_t now, int64_t *n)
 int
 jointoken_get_by_ack(struct db *db, const char *ack_hash, int64_t now, int64_t *id, char *pssid)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "SELECT j.id, c.pssid FROM join_tokens j JOIN clients c ON "
 	    "c.join_token_id = j.id WHERE j.ack_hash = :hash AND j.state = "
 	    "'in_flight' AND j.ack_deadline > :now");
@@ -208,7 +211,7 @@ int
 jointoken_set_in_flight(struct db *db, int64_t id, enum jointoken_state from, const char *caller,
     int64_t deadline, const char *ack_hash, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	struct stmt *st = db_stmt(db,
 	    "UPDATE join_tokens SET state = 'in_flight', in_flight_address = "
 	    ":caller, ack_deadline = :deadline, ack_hash = :hash, updated_at = "
 	    ":now WHERE id = :id AND state = :from");
@@ -226,7 +229,7 @@ jointoken_set_in_flight(struct db *db, int64_t id, enum jointoken_state from, co
 static int
 transition(struct db *db, const char *sql, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, sql);
+	struct stmt *st = db_stmt(db, sql);
 
 	db_bind_int(st, ":id", id);
 	db_bind_int(st, ":now", now);

@@ -1,0 +1,687 @@
+/* The PostgreSQL driver (db/driver.h) on libpq: one synchronous connection per manager,
+ * statements prepared once per connection (PQprepare) after :name is turned into $n, values
+ * sent as text. Several managers write at once: READ COMMITTED with row locks where the
+ * record modules take them (FOR UPDATE), conditional UPDATEs for single-use transitions and
+ * unique constraints as the backstop. A lost connection is noticed on the statement that
+ * fails; the transaction it was in is reported lost (ERR_BUSY, nothing of it kept) and the
+ * next use outside a transaction connects again, at most once a second so that a store that
+ * is down costs a request no more than one bounded connect (connect_timeout). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "../../lib/clock.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "../driver.h"
+#include "schema.h"
+
+#define STMT_SLOTS 512 /* open addressing; there are far fewer distinct statements */
+#define PARAMS_MAX 32
+#define RECONNECT_GAP_NS 1000000000ull
+#define OID_INT8 20
+#define OID_TEXT 25
+
+struct pg_stmt {
+	struct stmt base;
+	const char *sql; /* the caller's literal: the cache key */
+	char *text; /* sql with $n for :name */
+	int nparams;
+	const char *names[PARAMS_MAX]; /* ":name" of $1...$n, pointing into names_buf */
+	char *names_buf;
+	unsigned prepared_on; /* the connection generation it was prepared on; 0: never */
+	int bound_int[PARAMS_MAX]; /* this binding is an integer (the type it is prepared with) */
+	char *values[PARAMS_MAX]; /* NULL: SQL NULL */
+	char ints[PARAMS_MAX][24];
+	PGresult *res; /* of the last run, rows read from it */
+	int next_row;
+};
+
+struct pg_db {
+	struct db base;
+	PGconn *conn;
+	char *conninfo;
+	char *description; /* without the password */
+	unsigned generation; /* grows with every connection: prepared statements are per connection */
+	uint64_t last_attempt_ns;
+	int changes;
+	int64_t total_changes;
+	int in_tx; /* BEGIN sent */
+	int aborted; /* a statement in the transaction failed: the server refuses the rest */
+	int aborted_err;
+	int lost; /* the connection dropped inside the transaction */
+	struct pg_stmt slots[STMT_SLOTS];
+};
+
+static const struct db_driver pg_driver;
+
+static struct pg_db *
+handle(struct db *db)
+{
+	return (struct pg_db *)db;
+}
+
+static struct pg_stmt *
+pstmt(struct stmt *st)
+{
+	return (struct pg_stmt *)st;
+}
+
+static int
+connected(const struct pg_db *p)
+{
+	return p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK;
+}
+
+/* SQLSTATE classes to enum err: what may pass if tried again is ERR_BUSY. */
+static int
+map_state(const char *state)
+{
+	if (state == NULL)
+		return ERR_BUSY; /* no answer from the server: the connection failed */
+	if (strncmp(state, "23", 2) == 0)
+		return ERR_CONFLICT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 ||
+	    strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "53", 2) == 0)
+		return ERR_BUSY;
+	return ERR_DB;
+}
+
+/* The outcome of a command: 0, or the err of its failure (logged unless it is an expected
+ * conflict or a retryable one), noting what the failure did to the transaction. */
+static int
+result_err(struct pg_db *p, PGresult *res, const char *what)
+{
+	ExecStatusType s = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	const char *state;
+	int rv;
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY)
+		return 0;
+	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	rv = map_state(state);
+	if (!connected(p)) {
+		rv = ERR_BUSY;
+		if (p->in_tx)
+			p->lost = 1;
+		log_warn("postgresql: connection to %s lost: %s", p->description,
+		    p->conn != NULL ? PQerrorMessage(p->conn) : "no connection");
+	} else if (rv == ERR_DB) {
+		log_error("postgresql: %s: %s", what,
+		    res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(p->conn));
+	}
+	if (p->in_tx && !p->aborted) {
+		p->aborted = 1;
+		p->aborted_err = rv;
+	}
+	return rv;
+}
+
+/* Settings of every connection: a request never waits long for another manager's row lock
+ * (it gets ERR_BUSY, then 503 and Retry-After), nor for a runaway statement. */
+static const char session_setup[] = "SET lock_timeout = '2s'; SET statement_timeout = '15s';"
+				    "SET client_min_messages = warning";
+
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Connect (again): 0, or ERR_BUSY when the server cannot be reached now. Tried at most once a
+ * second. */
+static int
+pg_connect(struct pg_db *p)
+{
+	/* Ours first: a connect_timeout or application_name in the user's string wins. */
+	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *values[] = {"3", "snaptun-manager", p->conninfo, NULL};
+	uint64_t now = clock_mono_ns();
+	PGresult *res;
+	int rv;
+
+	if (connected(p))
+		return 0;
+	if (p->last_attempt_ns != 0 && now - p->last_attempt_ns < RECONNECT_GAP_NS)
+		return ERR_BUSY;
+	p->last_attempt_ns = now;
+	PQfinish(p->conn);
+	p->conn = PQconnectdbParams(keys, values, 1);
+	p->generation++;
+	if (p->conn == NULL)
+		return ERR_NOMEM;
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		log_warn("postgresql: cannot connect to %s: %s", p->description,
+		    PQerrorMessage(p->conn));
+		return ERR_BUSY;
+	}
+	PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
+	res = PQexec(p->conn, session_setup);
+	rv = result_err(p, res, "session settings");
+	PQclear(res);
+	if (rv == 0 && p->generation > 1)
+		log_info("postgresql: connected to %s again", p->description);
+	return rv;
+}
+
+static int
+pg_exec(struct db *db, const char *sql)
+{
+	struct pg_db *p = handle(db);
+	PGresult *res;
+	int rv;
+
+	if (!connected(p)) {
+		if (p->in_tx) {
+			p->lost = 1;
+			return ERR_BUSY;
+		}
+		if ((rv = pg_connect(p)) < 0)
+			return rv;
+	}
+	res = PQexec(p->conn, sql);
+	rv = result_err(p, res, sql);
+	PQclear(res);
+	return rv;
+}
+
+static void
+stmt_clear(struct pg_stmt *s)
+{
+	PQclear(s->res);
+	s->res = NULL;
+	s->next_row = 0;
+	for (int i = 0; i < s->nparams; i++) {
+		if (s->values[i] != s->ints[i])
+			free(s->values[i]);
+		s->values[i] = NULL;
+		s->bound_int[i] = 0;
+	}
+}
+
+static void
+pg_close(struct db *db)
+{
+	struct pg_db *p = handle(db);
+
+	for (int i = 0; i < STMT_SLOTS; i++) {
+		stmt_clear(&p->slots[i]);
+		free(p->slots[i].text);
+		free(p->slots[i].names_buf);
+	}
+	PQfinish(p->conn);
+	free(p->conninfo);
+	free(p->description);
+	free(p);
+}
+
+/* Turn the :name parameters of sql into $1...$n (one number per distinct name), once per
+ * statement. Quoted text is copied as it is: a ':' there is no parameter. */
+static void
+translate(struct pg_stmt *s, const char *sql)
+{
+	size_t len = strlen(sql);
+	char *out = malloc(len * 2 + 1), *o = out, *names = malloc(len + 1), *nb = names;
+	const char *at = sql, *start;
+	int quoted = 0, i;
+
+	if (out == NULL || names == NULL)
+		fatalx("postgresql: out of memory");
+	while (*at != '\0') {
+		if (*at == '\'')
+			quoted = !quoted;
+		/* "::type" is a cast, not a parameter */
+		if (quoted || at[0] != ':' || (at > sql && at[-1] == ':') ||
+		    !(at[1] == '_' || (at[1] >= 'a' && at[1] <= 'z'))) {
+			*o++ = *at++;
+			continue;
+		}
+		start = at++;
+		while (*at == '_' || (*at >= 'a' && *at <= 'z') || (*at >= '0' && *at <= '9'))
+			at++;
+		for (i = 0; i < s->nparams; i++)
+			if (strlen(s->names[i]) == (size_t)(at - start) &&
+			    memcmp(s->names[i], start, (size_t)(at - start)) == 0)
+				break;
+		if (i == s->nparams) {
+			if (i == PARAMS_MAX)
+				fatalx("postgresql: more than %d parameters in \"%s\"", PARAMS_MAX, sql);
+			memcpy(nb, start, (size_t)(at - start));
+			nb[at - start] = '\0';
+			s->names[s->nparams++] = nb;
+			nb += at - start + 1;
+		}
+		o += sprintf(o, "$%d", i + 1);
+	}
+	*o = '\0';
+	s->text = out;
+	s->names_buf = names;
+}
+
+static struct stmt *
+pg_stmt(struct db *db, const char *sql)
+{
+	struct pg_db *p = handle(db);
+	size_t i = ((uintptr_t)sql >> 3) % STMT_SLOTS;
+	struct pg_stmt *s;
+
+	for (int n = 0; n < STMT_SLOTS; n++, i = (i + 1) % STMT_SLOTS) {
+		s = &p->slots[i];
+		if (s->sql == sql) {
+			stmt_clear(s);
+			return &s->base;
+		}
+		if (s->sql == NULL) {
+			translate(s, sql);
+			s->sql = sql;
+			s->base.db = db;
+			return &s->base;
+		}
+	}
+	fatalx("postgresql: statement cache full (%d)", STMT_SLOTS);
+}
+
+static int
+param(struct pg_stmt *s, const char *name)
+{
+	for (int i = 0; i < s->nparams; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return i;
+	fatalx("postgresql: no parameter %s in \"%s\"", name, s->sql);
+}
+
+static void
+pg_bind_int(struct stmt *st, const char *name, int64_t v)
+{
+	struct pg_stmt *s = pstmt(st);
+	int i = param(s, name);
+
+	if (s->values[i] != s->ints[i])
+		free(s->values[i]);
+	snprintf(s->ints[i], sizeof(s->ints[i]), "%lld", (long long)v);
+	s->values[i] = s->ints[i];
+	s->bound_int[i] = 1;
+}
+
+static void
+pg_bind_text(struct stmt *st, const char *name, const char *v)
+{
+	struct pg_stmt *s = pstmt(st);
+	int i = param(s, name);
+
+	if (s->values[i] != s->ints[i])
+		free(s->values[i]);
+	s->values[i] = NULL;
+	s->bound_int[i] = 0;
+	if (v != NULL && (s->values[i] = strdup(v)) == NULL)
+		fatalx("postgresql: out of memory");
+}
+
+/* Prepare s on this connection. A parameter is typed by its first binding (int8 or text) so
+ * that ":x IS NULL" has a type; a NULL one is left to the server to infer from its use. A
+ * statement the server refuses (not a connection failure) is a programming error: fatal. */
+static int
+prepare(struct pg_db *p, struct pg_stmt *s)
+{
+	Oid types[PARAMS_MAX];
+	char name[24];
+	PGresult *res;
+	int rv;
+
+	for (int i = 0; i < s->nparams; i++)
+		types[i] = s->bound_int[i] ? OID_INT8 : s->values[i] != NULL ? OID_TEXT : 0;
+	snprintf(name, sizeof(name), "s%zu", (size_t)(s - p->slots));
+	res = PQprepare(p->conn, name, s->text, s->nparams, types);
+	if ((rv = result_err(p, res, s->text)) == ERR_DB || rv == ERR_CONFLICT)
+		fatalx("postgresql: cannot prepare \"%s\"", s->text);
+	PQclear(res);
+	if (rv == 0)
+		s->prepared_on = p->generation;
+	return rv;
+}
+
+static int
+run(struct pg_db *p, struct pg_stmt *s)
+{
+	char name[24];
+	const char *cmd;
+	int rv;
+
+	if (p->in_tx && (p->lost || p->aborted))
+		return p->lost ? ERR_BUSY : p->aborted_err;
+	if (!connected(p) && (p->in_tx || (rv = pg_connect(p)) < 0)) {
+		if (p->in_tx)
+			p->lost = 1;
+		return p->in_tx ? ERR_BUSY : rv;
+	}
+	if (s->prepared_on != p->generation && (rv = prepare(p, s)) < 0)
+		return rv;
+	snprintf(name, sizeof(name), "s%zu", (size_t)(s - p->slots));
+	s->res = PQexecPrepared(
+	    p->conn, name, s->nparams, (const char *const *)s->values, NULL, NULL, 0);
+	if ((rv = result_err(p, s->res, s->text)) < 0) {
+		PQclear(s->res);
+		s->res = NULL;
+		return rv;
+	}
+	cmd = PQcmdStatus(s->res);
+	p->changes = 0;
+	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	    strncmp(cmd, "DELETE", 6) == 0) {
+		p->changes = atoi(PQcmdTuples(s->res));
+		p->total_changes += p->changes;
+	}
+	s->next_row = 0;
+	return 0;
+}
+
+static int
+pg_row(struct stmt *st)
+{
+	struct pg_stmt *s = pstmt(st);
+	int rv;
+
+	if (s->res == NULL && (rv = run(handle(st->db), s)) < 0)
+		return rv;
+	if (s->next_row < PQntuples(s->res)) {
+		s->next_row++;
+		return 1;
+	}
+	PQclear(s->res);
+	s->res = NULL;
+	return 0;
+}
+
+static void
+pg_reset(struct stmt *st)
+{
+	struct pg_stmt *s = pstmt(st);
+
+	PQclear(s->res);
+	s->res = NULL;
+	s->next_row = 0;
+}
+
+static const char *
+pg_col_text(struct stmt *st, int col)
+{
+	struct pg_stmt *s = pstmt(st);
+
+	if (s->res == NULL || s->next_row == 0 || col >= PQnfields(s->res))
+		return "";
+	return PQgetvalue(s->res, s->next_row - 1, col);
+}
+
+static int64_t
+pg_col_int(struct stmt *st, int col)
+{
+	const char *v = pg_col_text(st, col);
+
+	/* A boolean expression reads as 0 or 1, as in SQLite. */
+	if (v[0] == 't' && v[1] == '\0')
+		return 1;
+	return strtoll(v, NULL, 10);
+}
+
+static int
+pg_col_is_null(struct stmt *st, int col)
+{
+	struct pg_stmt *s = pstmt(st);
+
+	if (s->res == NULL || s->next_row == 0 || col >= PQnfields(s->res))
+		return 1;
+	return PQgetisnull(s->res, s->next_row - 1, col);
+}
+
+static int
+pg_changes(struct db *db)
+{
+	return handle(db)->changes;
+}
+
+static int64_t
+pg_total_changes(struct db *db)
+{
+	return handle(db)->total_changes;
+}
+
+static void
+tx_clear(struct pg_db *p)
+{
+	p->in_tx = p->aborted = p->lost = 0;
+	p->aborted_err = 0;
+}
+
+static int
+pg_tx_begin(struct db *db)
+{
+	struct pg_db *p = handle(db);
+	int rv;
+
+	tx_clear(p);
+	if ((rv = pg_exec(db, "BEGIN")) == 0)
+		p->in_tx = 1;
+	return rv;
+}
+
+static void
+pg_tx_rollback(struct db *db)
+{
+	struct pg_db *p = handle(db);
+
+	if (p->in_tx && !p->lost && connected(p)) {
+		p->in_tx = 0; /* the rollback's own failure changes nothing more */
+		pg_exec(db, "ROLLBACK");
+	}
+	tx_clear(p);
+}
+
+/* A failed statement leaves the server's transaction aborted and its COMMIT then answers
+ * ROLLBACK without an error: the flags say so first. */
+static int
+pg_tx_commit(struct db *db)
+{
+	struct pg_db *p = handle(db);
+	PGresult *res;
+	int rv;
+
+	if (p->lost || p->aborted) {
+		rv = p->lost ? ERR_BUSY : p->aborted_err;
+		pg_tx_rollback(db);
+		return rv;
+	}
+	res = PQexec(p->conn, "COMMIT");
+	if ((rv = result_err(p, res, "COMMIT")) == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		rv = ERR_BUSY;
+	PQclear(res);
+	tx_clear(p);
+	return rv;
+}
+
+static int
+pg_level_begin(struct db *db, int level)
+{
+	char sql[32];
+
+	if (handle(db)->lost || handle(db)->aborted)
+		return handle(db)->lost ? ERR_BUSY : handle(db)->aborted_err;
+	snprintf(sql, sizeof(sql), "SAVEPOINT l%d", level);
+	return pg_exec(db, sql);
+}
+
+/* A level that ignored its own failed statement is undone here and the failure returned. */
+static int
+pg_level_rollback(struct db *db, int level)
+{
+	struct pg_db *p = handle(db);
+	char sql[64];
+
+	if (p->lost)
+		return 1;
+	snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT l%d; RELEASE SAVEPOINT l%d", level, level);
+	p->aborted = 0;
+	if (pg_exec(db, sql) < 0)
+		return 1;
+	p->aborted = 0;
+	p->aborted_err = 0;
+	return 0;
+}
+
+static int
+pg_level_commit(struct db *db, int level)
+{
+	struct pg_db *p = handle(db);
+	char sql[32];
+	int rv;
+
+	if (p->aborted && !p->lost) {
+		rv = p->aborted_err;
+		return pg_level_rollback(db, level) == 0 ? rv : ERR_BUSY;
+	}
+	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT l%d", level);
+	return pg_exec(db, sql);
+}
+
+static int
+pg_ping(struct db *db)
+{
+	return pg_exec(db, "SELECT 1") == 0 ? 0 : ERR_DB;
+}
+
+/* A standby, or a server set to read-only transactions, takes no writes. */
+static int
+pg_writable(struct db *db)
+{
+	struct stmt *st = db_stmt(
+	    db, "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'");
+	int rv = db_row(st);
+
+	if (rv == 1) {
+		rv = db_col_int(st, 0) ? ERR_DB : 0;
+		db_reset(st);
+	}
+	return rv == 0 ? 0 : rv < 0 ? rv : ERR_DB;
+}
+
+static int
+pg_checkpoint(struct db *db)
+{
+	(void)db;
+	return 0;
+}
+
+static int
+pg_check(struct db *db)
+{
+	return pg_schema_check(handle(db)->conn);
+}
+
+static int
+pg_fd(struct db *db)
+{
+	return connected(handle(db)) ? PQsocket(handle(db)->conn) : -1;
+}
+
+static void
+pg_describe(struct db *db, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", handle(db)->description);
+}
+
+/* The connection string without its password, for logs and /v1/health. */
+static void
+describe_conninfo(const char *conninfo, char *buf, size_t len)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
+	const char *user = "", *host = "", *port = "", *dbname = "";
+
+	for (o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			dbname = o->val;
+	}
+	if (opts == NULL)
+		snprintf(buf, len, "postgresql (a connection string libpq cannot read)");
+	else
+		snprintf(buf, len, "postgresql://%s%s%s%s%s/%s", user, *user ? "@" : "", host,
+		    *port ? ":" : "", port, dbname);
+	PQconninfoFree(opts);
+}
+
+int
+pg_db_open(const char *conninfo, struct db **out)
+{
+	PQconninfoOption *opts;
+	struct pg_db *p;
+	char desc[512];
+	int rv = ERR_DB;
+
+	*out = NULL;
+	describe_conninfo(conninfo, desc, sizeof(desc));
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->conninfo = strdup(conninfo)) == NULL ||
+	    (p->description = strdup(desc)) == NULL) {
+		if (p != NULL)
+			free(p->conninfo);
+		free(p);
+		return ERR_NOMEM;
+	}
+	db_init(&p->base, &pg_driver);
+	if ((opts = PQconninfoParse(conninfo, NULL)) == NULL) {
+		log_error("store %s: not a connection string libpq reads", desc);
+		goto out;
+	}
+	PQconninfoFree(opts);
+	if (pg_connect(p) < 0) {
+		log_error("cannot open the store %s", desc);
+		goto out;
+	}
+	if (pg_schema_migrate(p->conn) < 0)
+		goto out;
+	*out = &p->base;
+	p = NULL;
+	rv = 0;
+out:
+	if (p != NULL)
+		pg_close(&p->base);
+	return rv;
+}
+
+static const struct db_driver pg_driver = {
+    .dialect = DB_DIALECT_PG,
+    .close = pg_close,
+    .stmt = pg_stmt,
+    .bind_int = pg_bind_int,
+    .bind_text = pg_bind_text,
+    .row = pg_row,
+    .reset = pg_reset,
+    .col_int = pg_col_int,
+    .col_text = pg_col_text,
+    .col_is_null = pg_col_is_null,
+    .changes = pg_changes,
+    .total_changes = pg_total_changes,
+    .exec = pg_exec,
+    .tx_begin = pg_tx_begin,
+    .tx_commit = pg_tx_commit,
+    .tx_rollback = pg_tx_rollback,
+    .level_begin = pg_level_begin,
+    .level_commit = pg_level_commit,
+    .level_rollback = pg_level_rollback,
+    .ping = pg_ping,
+    .writable = pg_writable,
+    .checkpoint = pg_checkpoint,
+    .check = pg_check,
+    .fd = pg_fd,
+    .describe = pg_describe,
+};
