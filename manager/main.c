@@ -47,6 +47,7 @@ struct options {
 	const char *listen;
 	const char *metrics_listen;
 	const char *state_dir;
+	const char *store; /* NULL: DIR/snaptun.db */
 	const char *tls_cert, *tls_key;
 	const char *web_dir; /* NULL: the default; "": no dashboard */
 	int check;
@@ -60,7 +61,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--metrics-listen ADDR:PORT]\n"
-	    "                       [--state-dir DIR]\n"
+	    "                       [--state-dir DIR] [--store STORE]\n"
 	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
 	    "                       [--log-format text|json] [--access-log]\n"
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
@@ -77,6 +78,10 @@ usage(FILE *f)
 	    "  --metrics-listen ADDR:PORT  serve GET /metrics there too, without authentication\n"
 	    "                       (plain HTTP; for a local scraper)\n"
 	    "  --state-dir DIR      database, keys and tokens (default ./var)\n"
+	    "  --store STORE        where the records are kept: sqlite:PATH (default\n"
+	    "                       sqlite:DIR/snaptun.db), or PostgreSQL as postgresql://...,\n"
+	    "                       postgres://... or \"host=... dbname=...\" (libpq's forms);\n"
+	    "                       several managers may share one PostgreSQL database\n"
 	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	    "  --tls-key FILE       the certificate's PEM private key\n"
 	    "  --log-level LEVEL    error, warn, info (default) or debug\n"
@@ -117,6 +122,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"metrics-listen", required_argument, NULL, 'm'},
 	    {"state-dir", required_argument, NULL, 's'},
+	    {"store", required_argument, NULL, 'S'},
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"log-level", required_argument, NULL, 'v'},
@@ -156,6 +162,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'l': o->listen = optarg; break;
 		case 'm': o->metrics_listen = optarg; break;
 		case 's': o->state_dir = optarg; break;
+		case 'S': o->store = optarg; break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'C': o->check = 1; break;
@@ -412,7 +419,7 @@ main(int argc, char **argv)
 	struct loop *loop;
 	const struct route *routes;
 	size_t nroutes;
-	char path[4096], url[128], murl[128];
+	char path[4096], store[512], url[128], murl[128];
 
 	log_set_program("snaptun-manager");
 	parse_options(argc, argv, &o);
@@ -458,17 +465,19 @@ main(int argc, char **argv)
 		if (safedir_check_parent(o.tls_key, 1, why, sizeof(why)) < 0)
 			fatalx("--tls-key: %s", why);
 	}
-	snprintf(path, sizeof(path), "%s/snaptun.db", o.state_dir);
-	if (db_open(path, &app.db) < 0)
-		fatalx("cannot open the database %s", path);
+	snprintf(path, sizeof(path), "sqlite:%s/snaptun.db", o.state_dir);
+	/* db_open logged why, naming the store without its password. */
+	if (db_open(o.store != NULL ? o.store : path, &app.db) < 0)
+		fatalx("cannot open the store");
+	db_describe(app.db, store, sizeof(store));
 	if (o.check) {
 		if (db_check(app.db) < 0)
-			fatalx("database %s failed its integrity check", path);
+			fatalx("the store %s failed its check", store);
 		if ((http = http_open(&app, "127.0.0.1:0", o.tls_cert, o.tls_key, routes, nroutes,
 			 &o.http, url, sizeof(url))) == NULL)
 			fatalx("configuration check failed");
 		http_close(http);
-		printf("snaptun-manager: configuration ok (database %s)\n", path);
+		printf("snaptun-manager: configuration ok (store %s)\n", store);
 		db_close(app.db);
 		return 0;
 	}
@@ -495,7 +504,8 @@ main(int argc, char **argv)
 	if ((app.web = open_web(o.web_dir)) != NULL)
 		log_info("dashboard: %s/ served from %s", url, webroot_dir(app.web));
 	write_url(o.state_dir, "manager.url", url);
-	log_info("snaptun-manager %s serving %s (state in %s)", SNAPTUN_VERSION, url, o.state_dir);
+	log_info("snaptun-manager %s serving %s (state in %s, store %s)", SNAPTUN_VERSION, url,
+	    o.state_dir, store);
 	serve(&app, http, metrics, loop);
 	http_close(http);
 	http_close(metrics);

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs every unit test binary given as an argument, then every tests/static/*.sh (checks of the
-# built tree) and tests/e2e/*.sh, and counts
+# built tree) and tests/e2e/*.sh, then once more the e2e tests that drive the admin API
+# (PG_TESTS) with every manager on PostgreSQL (E2E_STORE=postgresql, tests/e2e/pg.bash), and
+# counts
 # their TAP lines ("ok - …" / "not ok - …"; an "ok" line with a "# SKIP reason" directive is
 # counted as skipped, not passed). A program that exits non-zero without printing a failure
 # counts as one failure, one that makes no check at all too; a unit test that passes but leaves
@@ -61,6 +63,13 @@ done
 for t in tests/static/*.sh tests/e2e/*.sh; do
 	[ -e "$t" ] || continue
 	run_one "$(basename "$t")" bash "$t"
+done
+# One PostgreSQL server per script, a database per manager: these add a few minutes in all.
+PG_TESTS="api join_tokens enroll enroll_crash enroll_revert keys revocations events http_edges
+http_limits logs metrics token_retry agent_channel agent_lost pool_gateway client_enroll"
+for t in $PG_TESTS; do
+	[ -e "tests/e2e/${t}_test.sh" ] || continue
+	run_one "${t}_test.sh on postgresql" env E2E_STORE=postgresql bash "tests/e2e/${t}_test.sh"
 done
 if [ "$skipped" -gt 0 ]; then
 	echo "$skipped skipped (not counted as passed):"

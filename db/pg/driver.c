@@ -1,6 +1,9 @@
 /* The PostgreSQL driver (db/driver.h) on libpq: one synchronous connection per manager,
  * statements prepared once per connection (PQprepare) after :name is turned into $n, values
- * sent as text. Several managers write at once: READ COMMITTED with row locks where the
+ * sent as text. A parameter's type comes from its binding (int8 or text); a NULL one is
+ * written into the statement as NULL (PostgreSQL cannot type "$1 IS NULL"), so a statement
+ * has a prepared variant per shape of its bindings (which are NULL, which are integers): a
+ * handful at most. Several managers write at once: READ COMMITTED with row locks where the
  * record modules take them (FOR UPDATE), conditional UPDATEs for single-use transitions and
  * unique constraints as the backstop. A lost connection is noticed on the statement that
  * fails; the transaction it was in is reported lost (ERR_BUSY, nothing of it kept) and the
@@ -20,6 +23,8 @@
 
 #define STMT_SLOTS 512 /* open addressing; there are far fewer distinct statements */
 #define PARAMS_MAX 32
+#define REFS_MAX 64 /* parameter references in one statement */
+#define VARIANTS_MAX 16
 #define RECONNECT_GAP_NS 1000000000ull
 #define OID_INT8 20
 #define OID_TEXT 25
@@ -27,12 +32,19 @@
 struct pg_stmt {
 	struct stmt base;
 	const char *sql; /* the caller's literal: the cache key */
-	char *text; /* sql with $n for :name */
+	char *bare; /* sql without its :name references */
+	int nrefs;
+	size_t ref_at[REFS_MAX]; /* where in bare each reference was */
+	int ref_param[REFS_MAX]; /* and which parameter it names */
 	int nparams;
-	const char *names[PARAMS_MAX]; /* ":name" of $1...$n, pointing into names_buf */
+	const char *names[PARAMS_MAX]; /* ":name" of each parameter, pointing into names_buf */
 	char *names_buf;
-	unsigned prepared_on; /* the connection generation it was prepared on; 0: never */
-	int bound_int[PARAMS_MAX]; /* this binding is an integer (the type it is prepared with) */
+	struct variant {
+		uint32_t nulls, ints; /* the shape: parameters bound NULL, bound integers */
+		unsigned prepared_on; /* the connection generation it was prepared on */
+	} variants[VARIANTS_MAX];
+	int nvariants;
+	int bound_int[PARAMS_MAX]; /* this binding is an integer */
 	char *values[PARAMS_MAX]; /* NULL: SQL NULL */
 	char ints[PARAMS_MAX][24];
 	PGresult *res; /* of the last run, rows read from it */
@@ -211,7 +223,7 @@ pg_close(struct db *db)
 
 	for (int i = 0; i < STMT_SLOTS; i++) {
 		stmt_clear(&p->slots[i]);
-		free(p->slots[i].text);
+		free(p->slots[i].bare);
 		free(p->slots[i].names_buf);
 	}
 	PQfinish(p->conn);
@@ -220,13 +232,14 @@ pg_close(struct db *db)
 	free(p);
 }
 
-/* Turn the :name parameters of sql into $1...$n (one number per distinct name), once per
- * statement. Quoted text is copied as it is: a ':' there is no parameter. */
+/* Find the :name references of sql (one parameter per distinct name), once per statement: sql
+ * without them and where each was. Quoted text is copied as it is: a ':' there is no
+ * parameter. */
 static void
 translate(struct pg_stmt *s, const char *sql)
 {
 	size_t len = strlen(sql);
-	char *out = malloc(len * 2 + 1), *o = out, *names = malloc(len + 1), *nb = names;
+	char *out = malloc(len + 1), *o = out, *names = malloc(len + 1), *nb = names;
 	const char *at = sql, *start;
 	int quoted = 0, i;
 
@@ -256,11 +269,50 @@ translate(struct pg_stmt *s, const char *sql)
 			s->names[s->nparams++] = nb;
 			nb += at - start + 1;
 		}
-		o += sprintf(o, "$%d", i + 1);
+		if (s->nrefs == REFS_MAX)
+			fatalx("postgresql: more than %d parameter uses in \"%s\"", REFS_MAX, sql);
+		s->ref_at[s->nrefs] = (size_t)(o - out);
+		s->ref_param[s->nrefs++] = i;
 	}
 	*o = '\0';
-	s->text = out;
+	s->bare = out;
 	s->names_buf = names;
+}
+
+/* The values to send for the current bindings, in order, with their types (int8 or text): the
+ * parameters that are not NULL; their count is returned. With text, also the statement for
+ * this shape of bindings: $k for the k-th of them, NULL for the others (freed by the
+ * caller). */
+static int
+variant_text(const struct pg_stmt *s, char **text, Oid *types, const char **values)
+{
+	size_t len = strlen(s->bare), from = 0;
+	int rank[PARAMS_MAX], n = 0;
+	char *o;
+
+	for (int i = 0; i < s->nparams; i++) {
+		rank[i] = 0;
+		if (s->values[i] == NULL)
+			continue;
+		rank[i] = ++n;
+		types[n - 1] = s->bound_int[i] ? OID_INT8 : OID_TEXT;
+		values[n - 1] = s->values[i];
+	}
+	if (text == NULL)
+		return n;
+	if ((*text = o = malloc(len + (size_t)s->nrefs * 8 + 1)) == NULL)
+		fatalx("postgresql: out of memory");
+	for (int r = 0; r < s->nrefs; r++) {
+		memcpy(o, s->bare + from, s->ref_at[r] - from);
+		o += s->ref_at[r] - from;
+		from = s->ref_at[r];
+		if (rank[s->ref_param[r]] == 0)
+			o += sprintf(o, "NULL");
+		else
+			o += sprintf(o, "$%d", rank[s->ref_param[r]]);
+	}
+	memcpy(o, s->bare + from, len - from + 1);
+	return n;
 }
 
 static struct stmt *
@@ -322,35 +374,38 @@ pg_bind_text(struct stmt *st, const char *name, const char *v)
 		fatalx("postgresql: out of memory");
 }
 
-/* Prepare s on this connection. A parameter is typed by its first binding (int8 or text) so
- * that ":x IS NULL" has a type; a NULL one is left to the server to infer from its use. A
- * statement the server refuses (not a connection failure) is a programming error: fatal. */
-static int
-prepare(struct pg_db *p, struct pg_stmt *s)
+/* The variant of s for the shape of its current bindings, added if new. */
+static struct variant *
+variant_of(struct pg_stmt *s)
 {
-	Oid types[PARAMS_MAX];
-	char name[24];
-	PGresult *res;
-	int rv;
+	uint32_t nulls = 0, ints = 0;
+	int i;
 
-	for (int i = 0; i < s->nparams; i++)
-		types[i] = s->bound_int[i] ? OID_INT8 : s->values[i] != NULL ? OID_TEXT : 0;
-	snprintf(name, sizeof(name), "s%zu", (size_t)(s - p->slots));
-	res = PQprepare(p->conn, name, s->text, s->nparams, types);
-	if ((rv = result_err(p, res, s->text)) == ERR_DB || rv == ERR_CONFLICT)
-		fatalx("postgresql: cannot prepare \"%s\"", s->text);
-	PQclear(res);
-	if (rv == 0)
-		s->prepared_on = p->generation;
-	return rv;
+	for (i = 0; i < s->nparams; i++) {
+		nulls |= (uint32_t)(s->values[i] == NULL) << i;
+		ints |= (uint32_t)(s->bound_int[i] != 0) << i;
+	}
+	for (i = 0; i < s->nvariants; i++)
+		if (s->variants[i].nulls == nulls && s->variants[i].ints == ints)
+			return &s->variants[i];
+	if (s->nvariants == VARIANTS_MAX)
+		fatalx("postgresql: more than %d shapes of bindings of \"%s\"", VARIANTS_MAX,
+		    s->sql);
+	s->variants[i] = (struct variant){nulls, ints, 0};
+	s->nvariants++;
+	return &s->variants[i];
 }
 
 static int
 run(struct pg_db *p, struct pg_stmt *s)
 {
-	char name[24];
+	const char *values[PARAMS_MAX];
+	Oid types[PARAMS_MAX];
+	struct variant *v = variant_of(s);
+	char name[32], *text = NULL;
 	const char *cmd;
-	int rv;
+	PGresult *res;
+	int rv, n;
 
 	if (p->in_tx && (p->lost || p->aborted))
 		return p->lost ? ERR_BUSY : p->aborted_err;
@@ -359,12 +414,24 @@ run(struct pg_db *p, struct pg_stmt *s)
 			p->lost = 1;
 		return p->in_tx ? ERR_BUSY : rv;
 	}
-	if (s->prepared_on != p->generation && (rv = prepare(p, s)) < 0)
-		return rv;
-	snprintf(name, sizeof(name), "s%zu", (size_t)(s - p->slots));
-	s->res = PQexecPrepared(
-	    p->conn, name, s->nparams, (const char *const *)s->values, NULL, NULL, 0);
-	if ((rv = result_err(p, s->res, s->text)) < 0) {
+	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
+	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
+	if (text != NULL) {
+		res = PQprepare(p->conn, name, text, n, types);
+		/* A statement the server refuses is a programming error. */
+		if ((rv = result_err(p, res, text)) == ERR_DB || rv == ERR_CONFLICT)
+			fatalx("postgresql: cannot prepare \"%s\"", text);
+		PQclear(res);
+		if (rv < 0) {
+			free(text);
+			return rv;
+		}
+		v->prepared_on = p->generation;
+	}
+	s->res = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
+	rv = result_err(p, s->res, s->sql);
+	free(text);
+	if (rv < 0) {
 		PQclear(s->res);
 		s->res = NULL;
 		return rv;

@@ -17,8 +17,8 @@
 #include "../../lib/log.h"
 #include "schema.h"
 
-/* The advisory lock key of migrations: "snaptun" in ASCII. */
-#define MIGRATION_LOCK "115110097112116117110"
+/* The advisory lock key of migrations: the bytes of "snaptun" as a number. */
+#define MIGRATION_LOCK "32490987099288942"
 
 /* clang-format off */
 static const char *const migrations[] = {

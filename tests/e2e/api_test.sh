@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the admin API: a real snaptun-manager on a temporary state dir and a free
 # loopback port, driven with curl. Health, authentication and scopes, admin tokens, pools,
-# reservations, grants (seeded with the sqlite3 CLI while the manager is stopped, as the
-# allocator has no HTTP route yet), paging, the audit log, bad input, a kill -9 restart,
+# reservations, grants (seeded with the store's CLI, sqlite3 or psql, while the manager is
+# stopped, as the allocator has no HTTP route yet), paging, the audit log, bad input, a kill -9 restart,
 # --check, and HTTPS. Run from the repository root: BUILD=build bash tests/e2e/api_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -964,27 +964,25 @@ verdict "deleting the last admin token -> 409 even with an expired admin token a
 
 # ======================================================================= grants (seeded)
 
-# The allocator is not reachable over HTTP yet, so grants are written into the store with the
-# sqlite3 CLI while the manager is stopped, the way the allocator would: the grant rows, the
-# pool's counters and its sequential cursor, and the assign history.
+# The allocator is not reachable over HTTP yet, so grants are written into the store with its
+# CLI (sqlite3 or psql) while the manager is stopped, the way the allocator would: the grant
+# rows, the pool's counters and its sequential cursor, and the assign history.
 mgr_stop TERM "$M1"
 that "exit status $MGR_RC" test "$MGR_RC" = 0
 verdict "the manager exits 0 on SIGTERM"
 
-if ! command -v sqlite3 >/dev/null; then
+if [ "$E2E_STORE" = sqlite ] && ! command -v sqlite3 >/dev/null; then
 	not_ok "sqlite3 CLI missing (make deps installs it): grant checks not run"
 	SEEDED=0
 else
-	DB=$STATE/snaptun.db
 	NOW=$(date +%s)
-	v4_first=$(sqlite3 "$DB" "SELECT first_index FROM pools WHERE id = $P_V4")
-	res_idx=$(sqlite3 "$DB" "SELECT addr_index FROM reservations WHERE address = '10.0.0.20'")
-	bgp_first=$(sqlite3 "$DB" "SELECT first_index FROM pools WHERE id = $P_BGP")
+	v4_first=$(store_sql "$STATE" "SELECT first_index FROM pools WHERE id = $P_V4")
+	res_idx=$(store_sql "$STATE" "SELECT addr_index FROM reservations WHERE address = '10.0.0.20'")
+	bgp_first=$(store_sql "$STATE" "SELECT first_index FROM pools WHERE id = $P_BGP")
 	# Index i of 10.0.0.0/24 is 10.0.0.i; check that before relying on it.
 	if [ "$v4_first" = 1 ] && [ "$res_idx" = 20 ] && [ "$bgp_first" = 1 ]; then
-		sqlite3 "$DB" >"$E2E_TMP/seed.out" 2>&1 <<-EOF
-		.timeout 2000
-		BEGIN IMMEDIATE;
+		store_sql "$STATE" >"$E2E_TMP/seed.out" 2>&1 <<-EOF
+		BEGIN;
 		INSERT INTO grants (id, pool_id, addr_index, address, pssid, state, agent_id,
 		    session_id, assigned_at, hold_until) VALUES
 		    (101, $P_V4, 1, '10.0.0.1', 'seed-assigned', 'assigned', 1, 7, $NOW - 100, NULL),
@@ -1006,7 +1004,7 @@ else
 		COMMIT;
 		EOF
 		rc=$?
-		check "grants are seeded into the store with sqlite3 (3 in pool $P_V4, 1 in pool $P_BGP)" \
+		check "grants are seeded into the store with its CLI (3 in pool $P_V4, 1 in pool $P_BGP)" \
 		    test "$rc" = 0 -a ! -s "$E2E_TMP/seed.out"
 		SEEDED=0
 		if [ "$rc" = 0 ]; then

@@ -52,8 +52,7 @@ api GET "/v1/events?action=join_token.revert&object=join_token:$ID"
 want_len .items 1
 verdict "the revert is audited"
 
-sqlite3 "$STATE/snaptun.db" "SELECT reason FROM revocations WHERE pssid = '$PSSID'" \
-    >"$E2E_TMP/rev" 2>&1
+store_sql "$STATE" "SELECT reason FROM revocations WHERE pssid = '$PSSID'" >"$E2E_TMP/rev" 2>&1
 that "revocations: $(cat "$E2E_TMP/rev")" grep -qx "enrollment not acknowledged" "$E2E_TMP/rev"
 verdict "its pssid is on the revocation list"
 
@@ -120,8 +119,7 @@ verdict "a discarded enrollment's revocation has an expiry (the access token's l
 api GET /v1/revocations
 want_len .items 4
 verdict "four discarded enrollments, four revocations"
-sqlite3 -cmd ".timeout 5000" "$STATE/snaptun.db" \
-    "UPDATE revocations SET expires_at = strftime('%s', 'now') - 1" 2>&1
+store_sql "$STATE" "UPDATE revocations SET expires_at = $(($(date +%s) - 1))" 2>&1
 shrunk=
 for ((i = 0; i < 150; i++)); do
 	api GET /v1/revocations

@@ -26,6 +26,15 @@ TOKEN=			# the bearer token api sends unless -t is given
 URL=			# the base URL api talks to
 REQ="" STATUS="" BODY=""	# the last request, its status and response body
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/snaptun-e2e.XXXXXX") || exit 1
+# E2E_STORE=postgresql runs every manager of the script on PostgreSQL (tests/run.sh does so for
+# the tests that drive the API): one server for the script (pg.bash), a database per state dir.
+E2E_STORE=${E2E_STORE:-sqlite}
+. "$(dirname "${BASH_SOURCE[0]}")/pg.bash"
+if [ "$E2E_STORE" = postgresql ] && ! pg_find_bin >/dev/null; then
+	echo "ok - $(basename "$0") on PostgreSQL # SKIP PostgreSQL is not installed (make deps)"
+	rm -rf "$E2E_TMP"
+	exit 0
+fi
 
 # E2E_LOG_DIR=DIR keeps what the processes of every test wrote (*.err, *.out, event streams) in
 # DIR/<test>/, so that the logs of a whole run can be searched afterwards (for a secret, say).
@@ -41,6 +50,7 @@ e2e_cleanup() {
 			-exec cp --backup=numbered -t "$keep" {} +
 	fi
 	rm -rf "$E2E_TMP"
+	pg_stop
 }
 trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -475,11 +485,15 @@ MGR_LISTEN=${MGR_LISTEN:-127.0.0.1:0}	# mgr_start's --listen
 # free loopback port) and wait (10 s at most) for DIR/manager.url. Sets MGR_PID, MGR_DIR and URL.
 # Output: DIR.out, DIR.err.
 mgr_start() {
-	local dir=$1 i
+	local dir=$1 i store=()
 	shift
 	rm -f "$dir/manager.url"
-	"$MANAGER" --state-dir "$dir" --listen "$MGR_LISTEN" --log-level warn "$@" \
-	    >>"$dir.out" 2>>"$dir.err" &
+	if [ "$E2E_STORE" = postgresql ]; then
+		pg_start || { diag "no PostgreSQL server"; return 1; }
+		store=(--store "$(pg_store_for "$dir")") || { diag "no PostgreSQL database"; return 1; }
+	fi
+	"$MANAGER" --state-dir "$dir" --listen "$MGR_LISTEN" --log-level warn ${store[@]+"${store[@]}"} \
+	    "$@" >>"$dir.out" 2>>"$dir.err" &
 	MGR_PID=$!
 	MGR_DIR=$dir
 	E2E_PIDS+=("$MGR_PID")
@@ -495,6 +509,18 @@ mgr_start() {
 	fi
 	URL=$(head -n 1 "$dir/manager.url")
 	return 0
+}
+
+# store_sql DIR [SQL]: run SQL (or standard input) on the store of the manager on state dir DIR,
+# SQLite's file or its PostgreSQL database; rows come out as "a|b" lines either way.
+store_sql() {
+	local dir=$1
+	shift
+	if [ "$E2E_STORE" = postgresql ]; then
+		pg_sql "$(cat "$dir/.pgdb")" "$@"
+	else
+		sqlite3 -bail -cmd ".timeout 5000" "$dir/snaptun.db" "$@"
+	fi
 }
 
 # mgr_stop [SIGNAL [PID]]: stop a manager (default the last one, with TERM), 5 s at most before
