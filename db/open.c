@@ -32,4 +32,3 @@ db_open(const char *spec, struct db **out)
 	}
 	return sqlite_db_open(spec, out);
 }
-

@@ -97,6 +97,17 @@ int pool_get(struct db *db, int64_t id, struct pool *p);
 /* Up to limit pools with id > after, by id, into out; *n is set. 0 or ERR_DB. */
 int pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n);
 
+/* Lock pool id's row until the transaction ends, for a change of what it holds (grants,
+ * reservations, its gateway, its cursor): on PostgreSQL another manager's change of the same
+ * pool waits for this transaction, then sees its result; on SQLite the write transaction is
+ * the lock already. The locked pool is read into p (the latest version). 0, ERR_NOT_FOUND, or
+ * ERR_BUSY when the lock was not had in time. */
+int pool_get_locked(struct db *db, int64_t id, struct pool *p);
+
+/* The same for every pool of isd_as (0: of any ISD-AS), in id order (so that allocators lock in
+ * one order), before an allocation picks among them. 0 or err. */
+int pool_lock_isd_as(struct db *db, uint64_t isd_as);
+
 /* Every pool of isd_as (0: of any ISD-AS), IPv4 pools first, then by id: the allocator's
  * order of preference. *out (NULL when *n is 0) is the caller's to free. 0, ERR_NOMEM,
  * ERR_DB. */

@@ -479,6 +479,9 @@ alloc_acquire(struct db *db, const struct alloc_req *r, int64_t now, struct gran
 		req.family = r->addr->family;
 	if ((rv = db_begin(db)) < 0)
 		return rv;
+	/* Managers sharing a store pick among the same free addresses: one at a time. */
+	if ((rv = pool_lock_isd_as(db, req.isd_as)) < 0)
+		goto fail;
 	if ((rv = grant_by_pssid(db, r->pssid, &g)) < 0 && rv != ERR_NOT_FOUND)
 		goto fail;
 	have_grant = rv == 0;
@@ -644,7 +647,7 @@ alloc_reserve(struct db *db, int64_t pool_id, const char *pssid, const struct ad
 	*field = "address";
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	if ((rv = pool_get(db, pool_id, &p)) < 0)
+	if ((rv = pool_get_locked(db, pool_id, &p)) < 0)
 		goto fail;
 	if (prefix_index_of(&p.prefix, a, &idx) < 0 || idx < p.first || idx > p.last) {
 		snprintf(why, whylen, "address %s is not an assignable address of pool \"%s\"",
@@ -707,7 +710,7 @@ alloc_unreserve(struct db *db, int64_t pool_id, const struct addr *a)
 
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	if ((rv = pool_get(db, pool_id, &p)) < 0)
+	if ((rv = pool_get_locked(db, pool_id, &p)) < 0)
 		goto fail;
 	rv = ERR_NOT_FOUND;
 	if (prefix_index_of(&p.prefix, a, &idx) < 0)
@@ -772,7 +775,7 @@ alloc_pool_update(struct db *db, int64_t id, const struct pool_change *ch, const
 	why[0] = '\0';
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	if ((rv = pool_get(db, id, &p)) < 0)
+	if ((rv = pool_get_locked(db, id, &p)) < 0)
 		goto fail;
 	if (ch->set_gateway && (p.has_gateway != ch->has_gateway || p.gateway != ch->gateway)) {
 		*field = "gateway";

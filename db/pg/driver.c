@@ -56,7 +56,8 @@ struct pg_db {
 	PGconn *conn;
 	char *conninfo;
 	char *description; /* without the password */
-	unsigned generation; /* grows with every connection: prepared statements are per connection */
+	unsigned
+	    generation; /* grows with every connection: prepared statements are per connection */
 	uint64_t last_attempt_ns;
 	int changes;
 	int64_t total_changes;
@@ -263,7 +264,8 @@ translate(struct pg_stmt *s, const char *sql)
 				break;
 		if (i == s->nparams) {
 			if (i == PARAMS_MAX)
-				fatalx("postgresql: more than %d parameters in \"%s\"", PARAMS_MAX, sql);
+				fatalx("postgresql: more than %d parameters in \"%s\"", PARAMS_MAX,
+				    sql);
 			memcpy(nb, start, (size_t)(at - start));
 			nb[at - start] = '\0';
 			s->names[s->nparams++] = nb;
@@ -389,8 +391,8 @@ variant_of(struct pg_stmt *s)
 		if (s->variants[i].nulls == nulls && s->variants[i].ints == ints)
 			return &s->variants[i];
 	if (s->nvariants == VARIANTS_MAX)
-		fatalx("postgresql: more than %d shapes of bindings of \"%s\"", VARIANTS_MAX,
-		    s->sql);
+		fatalx(
+		    "postgresql: more than %d shapes of bindings of \"%s\"", VARIANTS_MAX, s->sql);
 	s->variants[i] = (struct variant){nulls, ints, 0};
 	s->nvariants++;
 	return &s->variants[i];
@@ -590,7 +592,8 @@ pg_level_rollback(struct db *db, int level)
 
 	if (p->lost)
 		return 1;
-	snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT l%d; RELEASE SAVEPOINT l%d", level, level);
+	snprintf(
+	    sql, sizeof(sql), "ROLLBACK TO SAVEPOINT l%d; RELEASE SAVEPOINT l%d", level, level);
 	p->aborted = 0;
 	if (pg_exec(db, sql) < 0)
 		return 1;

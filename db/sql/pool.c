@@ -93,6 +93,34 @@ pool_get(struct db *db, int64_t id, struct pool *p)
 }
 
 int
+pool_get_locked(struct db *db, int64_t id, struct pool *p)
+{
+	struct stmt *st =
+	    db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id FOR UPDATE");
+	int rv;
+
+	db_bind_int(st, ":id", id);
+	if ((rv = db_row(st)) <= 0)
+		return rv == 0 ? ERR_NOT_FOUND : rv;
+	pool_from_row(p, st, 0);
+	db_reset(st);
+	return 0;
+}
+
+int
+pool_lock_isd_as(struct db *db, uint64_t isd_as)
+{
+	struct stmt *st = db_stmt(db,
+	    "SELECT id FROM pools WHERE :isd_as = 0 OR isd_as = :isd_as ORDER BY id FOR UPDATE");
+	int rv;
+
+	db_bind_int(st, ":isd_as", (int64_t)isd_as);
+	while ((rv = db_row(st)) == 1)
+		;
+	return rv;
+}
+
+int
 pool_list(struct db *db, int64_t after, int limit, struct pool *out, int *n)
 {
 	struct stmt *st = db_stmt(

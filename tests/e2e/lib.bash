@@ -488,7 +488,8 @@ mgr_start() {
 	local dir=$1 i store=()
 	shift
 	rm -f "$dir/manager.url"
-	if [ "$E2E_STORE" = postgresql ]; then
+	# A test that names the store itself (--store) gets that one.
+	if [ "$E2E_STORE" = postgresql ] && [[ " $* " != *" --store "* ]]; then
 		pg_start || { diag "no PostgreSQL server"; return 1; }
 		store=(--store "$(pg_store_for "$dir")") || { diag "no PostgreSQL database"; return 1; }
 	fi
