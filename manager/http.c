@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/err.h"
 #include "../lib/b64url.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
@@ -844,6 +845,13 @@ authenticate(struct req *r)
 		return -1;
 	}
 	rv = admintoken_authenticate(r->app->db, tok, r->app->now(), &t);
+	if (rv == ERR_BUSY || rv == ERR_DB || rv == ERR_NOMEM) {
+		/* The store could not say: the token may well be good (a PostgreSQL store may
+		 * be restarting). */
+		r->retry_after = 1;
+		reply_problem(r, 503, NULL, "the store is unavailable; try again");
+		return -1;
+	}
 	if (rv < 0) {
 		reply_problem(r, 401, NULL, "the admin token is unknown, revoked or expired");
 		return -1;

@@ -59,6 +59,7 @@ struct pg_db {
 	unsigned
 	    generation; /* grows with every connection: prepared statements are per connection */
 	uint64_t last_attempt_ns;
+	int down_logged; /* the failed attempts since the store went away are logged once */
 	int changes;
 	int64_t total_changes;
 	int in_tx; /* BEGIN sent */
@@ -169,10 +170,14 @@ pg_connect(struct pg_db *p)
 	if (p->conn == NULL)
 		return ERR_NOMEM;
 	if (PQstatus(p->conn) != CONNECTION_OK) {
-		log_warn("postgresql: cannot connect to %s: %s", p->description,
-		    PQerrorMessage(p->conn));
+		if (!p->down_logged)
+			log_warn("postgresql: cannot connect to %s (trying again at most once a "
+				 "second): %s",
+			    p->description, PQerrorMessage(p->conn));
+		p->down_logged = 1;
 		return ERR_BUSY;
 	}
+	p->down_logged = 0;
 	PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
 	res = PQexec(p->conn, session_setup);
 	rv = result_err(p, res, "session settings");

@@ -16,6 +16,7 @@
 PG_DIR=
 PG_BIN=
 PG_RUN=()
+PG_OPTS=		# the server's options (socket dir, settings), for every start
 
 # pg_find_bin: the newest PostgreSQL server's bin dir (Debian keeps it off PATH).
 pg_find_bin() {
@@ -49,8 +50,9 @@ pg_start() {
 		diag "initdb failed: $(tail -n 5 "$PG_DIR/initdb.log")"
 		return 1
 	fi
+	PG_OPTS="-k $PG_DIR $(printf '%q ' "${settings[@]}")"
 	if ! "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-	    -o "-k $PG_DIR $(printf '%q ' "${settings[@]}")" start >/dev/null 2>&1; then
+	    -o "$PG_OPTS" start >/dev/null 2>&1; then
 		diag "the PostgreSQL server did not start: $(tail -n 5 "$PG_DIR/server.log")"
 		return 1
 	fi
@@ -78,8 +80,8 @@ pg_down() {
 	    >>"$PG_DIR/ctl.log" 2>&1
 }
 pg_up() {
-	"${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -t 30 start \
-	    >>"$PG_DIR/ctl.log" 2>&1
+	"${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+	    -o "$PG_OPTS" start >>"$PG_DIR/ctl.log" 2>&1
 }
 
 # pg_sql DB [SQL]: run SQL (or standard input) in database DB; rows unaligned, no headers.
