@@ -9,6 +9,7 @@
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../driver.h"
+#include "driver.h"
 #include "schema.h"
 
 #define STMT_SLOTS 512 /* open addressing; there are far fewer distinct statements */
@@ -346,6 +347,12 @@ static void
 sqlite_describe(struct db *db, char *buf, size_t len)
 {
 	snprintf(buf, len, "sqlite:%s", handle(db)->path);
+}
+
+sqlite3 *
+sqlite_db_handle(struct db *db)
+{
+	return db->drv == &sqlite_driver ? handle(db)->h : NULL;
 }
 
 static const struct db_driver sqlite_driver = {

@@ -27,7 +27,8 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
-#include "../../db/sqlite/stmt.h"
+#include "../../db/sqlite/driver.h"
+#include "../../db/stmt.h"
 #include "../../lib/addr.h"
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
@@ -451,7 +452,7 @@ file_size(const char *path)
 static void
 verify(const struct scenario *s)
 {
-	sqlite3_stmt *st = db_stmt(s->db, "SELECT count(*) FROM grants");
+	struct stmt *st = db_stmt(s->db, "SELECT count(*) FROM grants");
 	struct pool p;
 
 	if (db_row(st) != 1)
@@ -579,10 +580,10 @@ main(int argc, char **argv)
 			pt->ref_group = ref_group();
 			if (trace && l == NLEVELS - 1)
 				sqlite3_trace_v2(
-				    db_handle(s->db), SQLITE_TRACE_PROFILE, on_trace, &profiles[i]);
+				    sqlite_db_handle(s->db), SQLITE_TRACE_PROFILE, on_trace, &profiles[i]);
 			pt->group = measure_group(s);
 			if (trace && l == NLEVELS - 1) {
-				sqlite3_trace_v2(db_handle(s->db), 0, NULL, NULL);
+				sqlite3_trace_v2(sqlite_db_handle(s->db), 0, NULL, NULL);
 				traced[i] = pt->group;
 			}
 			pt->ref_single = ref_single();
