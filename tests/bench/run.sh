@@ -5,7 +5,8 @@
 #      mode's uplink check vs the ip mode's) and bench_datagram (QUIC datagram round trips);
 #   2. HTTP: GET /v1/health?live (liveness) of the real snaptun-manager vs ref_mhd_health, a minimal
 #      libmicrohttpd server driven the same way, with wrk, alternating ref/manager.
-#   3. bench_enroll.sh: durable enrollments/s vs raw SQLite transactions;
+#   3. bench_enroll.sh: durable enrollments/s vs raw SQLite transactions; bench_store.sh:
+#      allocations/s and enrollments/s on PostgreSQL (one manager and two) beside SQLite;
 #   4. bench_agent.sh: tunnels/s, datagram round trips/s and revocation latency of the agent;
 #   5. bench_tunnel.sh: TCP throughput between two network namespaces through snaptun vs
 #      wireguard-go, openvpn and the bare veth (needs root: namespaces and TUN devices);
@@ -183,6 +184,7 @@ awk -v rm="$ref_med" -v mm="$mgr_med" -v t="$TARGET_PCT" 'BEGIN { pm = 100 * mm 
 	    (pm >= t ? "met" : "MISSED") }'
 [ -n "$QUICK" ] && echo "(BENCH_QUICK: ${DURATION}s runs; the numbers are rougher)"
 cleanup; echo; BUILD=$BUILD bash tests/bench/bench_enroll.sh || fail "bench_enroll failed (status $?)"
+echo; BUILD=$BUILD bash tests/bench/bench_store.sh || fail "bench_store failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_agent.sh || fail "bench_agent failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_tunnel.sh || fail "bench_tunnel failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_client.sh || fail "bench_client failed (status $?)"
