@@ -579,8 +579,8 @@ main(int argc, char **argv)
 			pt->grants = s->grants;
 			pt->ref_group = ref_group();
 			if (trace && l == NLEVELS - 1)
-				sqlite3_trace_v2(
-				    sqlite_db_handle(s->db), SQLITE_TRACE_PROFILE, on_trace, &profiles[i]);
+				sqlite3_trace_v2(sqlite_db_handle(s->db), SQLITE_TRACE_PROFILE,
+				    on_trace, &profiles[i]);
 			pt->group = measure_group(s);
 			if (trace && l == NLEVELS - 1) {
 				sqlite3_trace_v2(sqlite_db_handle(s->db), 0, NULL, NULL);

@@ -2,8 +2,8 @@
 # Two managers on one PostgreSQL database (tests/e2e/pg.bash starts the server): 2 x 50 joins of
 # one join token at once, half through each manager, give exactly one bundle and one client;
 # two stand-in agents, one on each manager, allocating in one pool at once are never handed the
-# same address; a group commit on PostgreSQL keeps its good requests when one of them is
-# refused (a failed statement there would abort the whole transaction). Run from the
+# same address; a group commit on PostgreSQL keeps its good requests when one of them fails a
+# statement (a unique violation; a failed statement there aborts the whole transaction). Run from the
 # repository root: BUILD=build bash tests/e2e/pg_multi_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -117,26 +117,35 @@ want .assigned 120
 verdict "the store holds 120 grants at 120 addresses, and the pool counts them"
 
 # ---- a group commit with a refused request among good ones ----
-# Pools created at once share one commit; the one whose name is taken is refused (409) and the
-# others are kept: on PostgreSQL each request of the batch is a savepoint.
+# Admin tokens created at once share commits; creating one whose name is taken fails its INSERT
+# (409). On PostgreSQL a failed statement aborts the whole transaction unless it ran in a
+# savepoint: each request of the batch is one, so the good ones beside it are kept.
 URL=$URL_A
+api POST /v1/admin-tokens '{"name":"dup","scope":"read"}'
+want_status 201
+verdict "an admin token named dup"
 CURLS=()
-for n in g1 g2 p g3; do
-	curl -s --max-time 20 -o "$E2E_TMP/batch-$n.body" -w '%{http_code}\n' \
-	    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-	    -d "{\"name\":\"$n\",\"isd_as\":\"1-ff00:0:111\",\"prefix\":\"10.$((RANDOM % 200 + 20)).$((RANDOM % 250)).0/28\"}" \
-	    "$URL/v1/pools" >"$E2E_TMP/batch-$n.code" &
-	CURLS+=($!)
+for ((i = 0; i < 8; i++)); do
+	for n in "dup" "t$i"; do
+		curl -s --max-time 20 -o /dev/null -w '%{http_code}\n' \
+		    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+		    -d "{\"name\":\"$n\",\"scope\":\"read\"}" "$URL/v1/admin-tokens" \
+		    >"$E2E_TMP/batch-$n-$i.code" &
+		CURLS+=($!)
+	done
 done
 wait "${CURLS[@]}"
-that "the taken name: $(cat "$E2E_TMP/batch-p.code")" test "$(cat "$E2E_TMP/batch-p.code")" = 409
-for n in g1 g2 g3; do
-	that "pool $n: $(cat "$E2E_TMP/batch-$n.code") $(head -c 200 "$E2E_TMP/batch-$n.body")" \
-	    test "$(cat "$E2E_TMP/batch-$n.code")" = 201
-	api GET "/v1/pools?limit=100"
-	that "pool $n is listed" grep -q "\"name\":\"$n\"" <<<"$BODY"
-done
-verdict "requests committed together: the refused one is 409, the good ones are kept"
+that "the taken name: $(cat "$E2E_TMP"/batch-dup-*.code | sort | uniq -c | tr '\n' ' ')" \
+    test "$(cat "$E2E_TMP"/batch-dup-*.code | sort -u)" = 409
+that "the new names: $(cat "$E2E_TMP"/batch-t*.code | sort | uniq -c | tr '\n' ' ')" \
+    test "$(cat "$E2E_TMP"/batch-t*.code | sort -u)" = 201
+that "stored: $(pg_sql "$DB" "SELECT count(*) FROM admin_tokens WHERE name LIKE 't_'")" \
+    test "$(pg_sql "$DB" "SELECT count(*) FROM admin_tokens WHERE name LIKE 't_'")" = 8
+that "audited: $(pg_sql "$DB" "SELECT count(*) FROM events WHERE action = 'admin_token.create'")" \
+    test "$(pg_sql "$DB" "SELECT count(*) FROM events WHERE action = 'admin_token.create'")" = 10
+that "batches rolled back whole: $(grep -c 'failed half-way' "$A.err")" \
+    test "$(grep -c 'failed half-way' "$A.err")" = 0
+verdict "16 requests at once, 8 refused by a unique constraint: the 8 good ones are stored and audited"
 
 mgr_stop TERM "$PID_A"
 that "manager A exit status $MGR_RC" test "$MGR_RC" = 0
