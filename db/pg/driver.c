@@ -416,10 +416,14 @@ run(struct pg_db *p, struct pg_stmt *s)
 
 	if (p->in_tx && (p->lost || p->aborted))
 		return p->lost ? ERR_BUSY : p->aborted_err;
-	if (!connected(p) && (p->in_tx || (rv = pg_connect(p)) < 0)) {
-		if (p->in_tx)
+	if (!connected(p)) {
+		/* The transaction went with the connection. */
+		if (p->in_tx) {
 			p->lost = 1;
-		return p->in_tx ? ERR_BUSY : rv;
+			return ERR_BUSY;
+		}
+		if ((rv = pg_connect(p)) < 0)
+			return rv;
 	}
 	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
 	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
@@ -497,7 +501,7 @@ pg_col_int(struct stmt *st, int col)
 	const char *v = pg_col_text(st, col);
 
 	/* A boolean expression reads as 0 or 1, as in SQLite. */
-	if (v[0] == 't' && v[1] == '\0')
+	if (strcmp(v, "t") == 0)
 		return 1;
 	return strtoll(v, NULL, 10);
 }
@@ -535,10 +539,17 @@ static int
 pg_tx_begin(struct db *db)
 {
 	struct pg_db *p = handle(db);
-	int rv;
+	int rv, was_up;
 
 	tx_clear(p);
-	if ((rv = pg_exec(db, "BEGIN")) == 0)
+	/* A connection the server dropped while it was idle shows only when it is used: BEGIN
+	 * has changed nothing yet, so it is tried once more on a new connection. */
+	was_up = connected(p);
+	if ((rv = pg_exec(db, "BEGIN")) == ERR_BUSY && was_up && !connected(p)) {
+		p->last_attempt_ns = 0;
+		rv = pg_exec(db, "BEGIN");
+	}
+	if (rv == 0)
 		p->in_tx = 1;
 	return rv;
 }
