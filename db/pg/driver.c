@@ -187,6 +187,20 @@ pg_connect(struct pg_db *p)
 	return rv;
 }
 
+/* A connection to send on: the one there is, or a new one outside a transaction. ERR_BUSY when
+ * there is none: inside a transaction, that transaction went with the connection. */
+static int
+usable(struct pg_db *p)
+{
+	if (connected(p))
+		return 0;
+	if (p->in_tx) {
+		p->lost = 1;
+		return ERR_BUSY;
+	}
+	return pg_connect(p);
+}
+
 static int
 pg_exec(struct db *db, const char *sql)
 {
@@ -194,14 +208,8 @@ pg_exec(struct db *db, const char *sql)
 	PGresult *res;
 	int rv;
 
-	if (!connected(p)) {
-		if (p->in_tx) {
-			p->lost = 1;
-			return ERR_BUSY;
-		}
-		if ((rv = pg_connect(p)) < 0)
-			return rv;
-	}
+	if ((rv = usable(p)) < 0)
+		return rv;
 	res = PQexec(p->conn, sql);
 	rv = result_err(p, res, sql);
 	PQclear(res);
@@ -416,15 +424,8 @@ run(struct pg_db *p, struct pg_stmt *s)
 
 	if (p->in_tx && (p->lost || p->aborted))
 		return p->lost ? ERR_BUSY : p->aborted_err;
-	if (!connected(p)) {
-		/* The transaction went with the connection. */
-		if (p->in_tx) {
-			p->lost = 1;
-			return ERR_BUSY;
-		}
-		if ((rv = pg_connect(p)) < 0)
-			return rv;
-	}
+	if ((rv = usable(p)) < 0)
+		return rv;
 	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
 	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
 	if (text != NULL) {

@@ -78,10 +78,10 @@ pool_from_row(struct pool *p, struct stmt *st, int c)
 	p->client_to_client = db_col_int(st, c + 18) != 0;
 }
 
-int
-pool_get(struct db *db, int64_t id, struct pool *p)
+/* The pool st (bound to :id here) selects. */
+static int
+pool_by_id(struct stmt *st, int64_t id, struct pool *p)
 {
-	struct stmt *st = db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id");
 	int rv;
 
 	db_bind_int(st, ":id", id);
@@ -93,18 +93,16 @@ pool_get(struct db *db, int64_t id, struct pool *p)
 }
 
 int
+pool_get(struct db *db, int64_t id, struct pool *p)
+{
+	return pool_by_id(db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id"), id, p);
+}
+
+int
 pool_get_locked(struct db *db, int64_t id, struct pool *p)
 {
-	struct stmt *st =
-	    db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id FOR UPDATE");
-	int rv;
-
-	db_bind_int(st, ":id", id);
-	if ((rv = db_row(st)) <= 0)
-		return rv == 0 ? ERR_NOT_FOUND : rv;
-	pool_from_row(p, st, 0);
-	db_reset(st);
-	return 0;
+	return pool_by_id(
+	    db_stmt(db, "SELECT " POOL_COLUMNS " FROM pools WHERE id = :id FOR UPDATE"), id, p);
 }
 
 int
