@@ -2,7 +2,8 @@
 # The two schemas agree: after migrating, a PostgreSQL store and an SQLite store have the same
 # tables with the same columns (db/pg/schema.c mirrors db/sqlite/schema.c migration for
 # migration), and the same schema version. Also: a PostgreSQL database migrated by two managers
-# starting at once ends up migrated once. Run from the repository root:
+# starting at once ends up migrated once; the store's password is printed nowhere. Run from the
+# repository root:
 # BUILD=build bash tests/e2e/pg_schema_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -54,4 +55,19 @@ verdict "both stores have the same named indexes"
 that "versions: $(sqlite3 "$E2E_TMP/s/snaptun.db" 'PRAGMA user_version') and $(pg_sql "$DB" 'SELECT version FROM schema_version')" \
     test "$(sqlite3 "$E2E_TMP/s/snaptun.db" 'PRAGMA user_version')" = "$(pg_sql "$DB" 'SELECT version FROM schema_version')"
 verdict "both stores are at the same schema version"
+
+# The store's password is never printed: not when it works, not when it fails.
+mkdir -m 700 "$E2E_TMP/pw"
+"$MANAGER" --check --state-dir "$E2E_TMP/pw" \
+    --store "postgresql://postgres:Secret-pw-42@/$DB?host=$PG_DIR" >"$E2E_TMP/pw.out" 2>&1
+that "--check with a password: $(cat "$E2E_TMP/pw.out")" test $? = 0
+"$MANAGER" --check --state-dir "$E2E_TMP/pw" \
+    --store "postgresql://postgres:Secret-pw-42@/nosuchdb?host=$PG_DIR" >>"$E2E_TMP/pw.out" 2>&1
+that "--check of a missing database exits 1" test $? = 1
+"$MANAGER" --check --state-dir "$E2E_TMP/pw" \
+    --store "host=$PG_DIR dbname=nosuchdb password=Secret-pw-42" >>"$E2E_TMP/pw.out" 2>&1
+that "--check of a missing database (key=value) exits 1" test $? = 1
+that "the password in: $(grep Secret-pw-42 "$E2E_TMP/pw.out")" test "$(grep -c Secret-pw-42 "$E2E_TMP/pw.out")" = 0
+that "the store is named: $(head -c 300 "$E2E_TMP/pw.out")" grep -q "postgresql://postgres@/.*$DB" "$E2E_TMP/pw.out"
+verdict "the store's password is printed nowhere (a working store, a missing database, key=value)"
 e2e_finish
