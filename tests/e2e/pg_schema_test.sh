@@ -3,8 +3,7 @@
 # tables with the same columns (db/pg/schema.c mirrors db/sqlite/schema.c migration for
 # migration), and the same schema version. Also: a PostgreSQL database migrated by two managers
 # starting at once ends up migrated once; the store's password is printed nowhere. Run from the
-# repository root:
-# BUILD=build bash tests/e2e/pg_schema_test.sh
+# repository root: BUILD=build bash tests/e2e/pg_schema_test.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 E2E_STORE=postgresql
