@@ -321,7 +321,10 @@ pg_schema_migrate_to(PGconn *c, int version)
 		return ERR_DB;
 	if (exec_sql(c, "BEGIN") < 0)
 		return ERR_DB;
+	/* A manager starting beside one that migrates waits for it however long it takes (the
+	 * connection's lock_timeout is for requests). */
 	if (exec_sql(c,
+		"SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0;"
 		"SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ");"
 		"CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)") < 0 ||
 	    (v = from = current_version(c)) < 0)
