@@ -23,7 +23,8 @@ int tlscert_spki_pin_der(const gnutls_datum_t *der, unsigned char pin[TLSCERT_PI
 int tlscert_peer_pin(gnutls_session_t s, unsigned char pin[TLSCERT_PIN_LEN]);
 
 /* 1 when the pins are equal, compared in constant time; else 0. */
-int tlscert_pin_equal(const unsigned char a[TLSCERT_PIN_LEN], const unsigned char b[TLSCERT_PIN_LEN]);
+int tlscert_pin_equal(
+    const unsigned char a[TLSCERT_PIN_LEN], const unsigned char b[TLSCERT_PIN_LEN]);
 
 /* A pin as text (base64, 44 characters), and back: 0, or -1 when text is not the base64 of 32
  * bytes. */
