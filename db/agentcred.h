@@ -42,8 +42,7 @@ int agentcred_token_insert(struct db *db, const char *hash, const char *name, in
     const char *actor, int64_t now, struct agent_token *out);
 
 /* Tokens with id > after, by id, at most limit, into out; *n is set. 0 or err. */
-int agentcred_token_list(
-    struct db *db, int64_t after, int limit, struct agent_token *out, int *n);
+int agentcred_token_list(struct db *db, int64_t after, int limit, struct agent_token *out, int *n);
 
 /* Delete a token (used or not: a used one's agent keeps its credential). 0, ERR_NOT_FOUND, err. */
 int agentcred_token_delete(struct db *db, int64_t id, struct agent_token *out);

@@ -67,8 +67,8 @@ accept_all(struct loop *loop, int lfd, unsigned events, void *arg)
 	(void)events;
 	for (;;) {
 		len = sizeof(ss);
-		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) <
-		    0) {
+		if ((fd = accept4(
+			 lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -120,9 +120,11 @@ identify(struct agentconn *c)
 	tlscert_pin_text(pin, text);
 	if ((rv = agentcred_get_by_pin(c->link->app->db, text, &cred)) < 0) {
 		if (rv == ERR_NOT_FOUND)
-			agentconn_drop(c, "refused: its certificate (pin %s) is no enrolled agent's", text);
+			agentconn_drop(
+			    c, "refused: its certificate (pin %s) is no enrolled agent's", text);
 		else
-			agentconn_drop(c, "refused: cannot look up its certificate: %s", err_str(rv));
+			agentconn_drop(
+			    c, "refused: cannot look up its certificate: %s", err_str(rv));
 		return;
 	}
 	if (cred.revoked_at != 0) {
@@ -131,7 +133,8 @@ identify(struct agentconn *c)
 	}
 	if (b64url_decode(cred.channel_key, strlen(cred.channel_key), key, sizeof(key)) !=
 	    CHAN_KEY_LEN) {
-		agentconn_drop(c, "refused: agent %lld has no usable channel key", (long long)cred.agent_id);
+		agentconn_drop(
+		    c, "refused: agent %lld has no usable channel key", (long long)cred.agent_id);
 		return;
 	}
 	c->enrolled_id = (uint64_t)cred.agent_id;

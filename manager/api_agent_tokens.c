@@ -37,10 +37,11 @@ token_json(const struct agent_token *t, int64_t now)
 {
 	const char *state = t->used_at != 0 ? "used" : t->expires_at <= now ? "expired" : "issued";
 
-	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id", (json_int_t)t->id, "name",
-	    t->name, "state", state, "created_at", api_time(t->created_at), "expires_at",
+	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id", (json_int_t)t->id,
+	    "name", t->name, "state", state, "created_at", api_time(t->created_at), "expires_at",
 	    api_time(t->expires_at), "used_at", api_time(t->used_at), "agent_id",
-	    t->agent_id != 0 ? json_integer(t->agent_id) : json_null(), "created_by", t->created_by);
+	    t->agent_id != 0 ? json_integer(t->agent_id) : json_null(), "created_by",
+	    t->created_by);
 }
 
 void
@@ -56,7 +57,8 @@ api_agent_tokens_create(struct req *r)
 
 	if (name != NULL && !text_name_valid(name, AGENTCRED_NAME_MAX, 0)) {
 		reply_problem(r, 400, "name",
-		    "name must be 1 to %d characters without control characters", AGENTCRED_NAME_MAX);
+		    "name must be 1 to %d characters without control characters",
+		    AGENTCRED_NAME_MAX);
 		return;
 	}
 	if (ttl < 1 || ttl > AGENT_TOKEN_TTL_MAX) {
@@ -171,7 +173,8 @@ api_agent_enroll(struct req *r)
 	}
 	if (name != NULL && !text_name_valid(name, AGENTCRED_NAME_MAX, 0)) {
 		reply_problem(r, 400, "name",
-		    "name must be 1 to %d characters without control characters", AGENTCRED_NAME_MAX);
+		    "name must be 1 to %d characters without control characters",
+		    AGENTCRED_NAME_MAX);
 		return;
 	}
 	if (secret_random(key, sizeof(key)) < 0) {
@@ -205,8 +208,8 @@ api_agent_enroll(struct req *r)
 		explicit_bzero(key64, sizeof(key64));
 		return;
 	}
-	managers = json_pack("[{s:s, s:s}]", "address", address, "pin",
-	    agentlink_tls_pin(r->app->link));
+	managers =
+	    json_pack("[{s:s, s:s}]", "address", address, "pin", agentlink_tls_pin(r->app->link));
 	reply_json(r, 201,
 	    json_pack("{s:I, s:s, s:s, s:o}", "agent_id", (json_int_t)c.agent_id, "name", c.name,
 		"channel_key", c.channel_key, "managers", managers));

@@ -106,8 +106,8 @@ static int
 tls_fail(struct chanio *io, int g, const char *what)
 {
 	if (g == GNUTLS_E_AGAIN || g == GNUTLS_E_INTERRUPTED) {
-		io->want = gnutls_record_get_direction(io->tls) ? CHANIO_WANT_WRITE
-								 : CHANIO_WANT_READ;
+		io->want =
+		    gnutls_record_get_direction(io->tls) ? CHANIO_WANT_WRITE : CHANIO_WANT_READ;
 		return CHANIO_AGAIN;
 	}
 	if (g == GNUTLS_E_FATAL_ALERT_RECEIVED || g == GNUTLS_E_WARNING_ALERT_RECEIVED)
@@ -199,7 +199,8 @@ chanio_write(struct chanio *io, const void *buf, size_t len)
 		/* GnuTLS sends the record it sealed before (NULL, 0 asks for exactly that); the
 		 * caller still holds those bytes first in its queue. */
 		if (len < io->sealed) {
-			snprintf(io->error, sizeof(io->error), "TLS write: fewer bytes than sealed");
+			snprintf(
+			    io->error, sizeof(io->error), "TLS write: fewer bytes than sealed");
 			return CHANIO_ERROR;
 		}
 		n = gnutls_record_send(io->tls, NULL, 0);

@@ -67,7 +67,8 @@ int
 agentcred_token_list(struct db *db, int64_t after, int limit, struct agent_token *out, int *n)
 {
 	sqlite3_stmt *st = db_stmt(db,
-	    "SELECT " TOKEN_COLUMNS " FROM agent_tokens WHERE id > :after ORDER BY id LIMIT :limit");
+	    "SELECT " TOKEN_COLUMNS
+	    " FROM agent_tokens WHERE id > :after ORDER BY id LIMIT :limit");
 	int rv;
 
 	*n = 0;
@@ -143,7 +144,8 @@ agentcred_enroll(struct db *db, const char *hash, const char *name, const char *
 int
 agentcred_get(struct db *db, int64_t id, struct agent_cred *out)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT " CRED_COLUMNS " FROM agent_creds WHERE agent_id = :id");
+	sqlite3_stmt *st =
+	    db_stmt(db, "SELECT " CRED_COLUMNS " FROM agent_creds WHERE agent_id = :id");
 
 	db_bind_int(st, ":id", id);
 	return db_row_one(st, cred_read, out);
