@@ -27,13 +27,12 @@ parse_managers(json_t *a, struct creds *c, char *why, size_t whylen)
 	json_t *m;
 	size_t i;
 
-	if (!json_is_array(a) || json_array_size(a) == 0 ||
-	    json_array_size(a) > CREDS_MANAGERS_MAX)
+	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > CREDS_MANAGERS_MAX)
 		return fail(why, whylen, "managers must be an array of 1 to %s managers", "8");
 	json_array_foreach(a, i, m)
 	{
-		if (json_unpack_ex(m, &e, JSON_STRICT, "{s:s, s:s}", "address", &address, "pin",
-			&pin) < 0)
+		if (json_unpack_ex(
+			m, &e, JSON_STRICT, "{s:s, s:s}", "address", &address, "pin", &pin) < 0)
 			return fail(why, whylen, "managers: %s", e.text);
 		snprintf(text, sizeof(text), "%s=%s", address, pin);
 		if (strchr(address, '/') != NULL ||
@@ -123,8 +122,7 @@ creds_load(const char *path, struct creds *c, char *why, size_t whylen)
 		close(fd);
 		return fail(why, whylen, "%s", strerror(ENOMEM));
 	}
-	while (len <= CREDS_TEXT_MAX &&
-	    (n = read(fd, text + len, CREDS_TEXT_MAX + 1 - len)) > 0)
+	while (len <= CREDS_TEXT_MAX && (n = read(fd, text + len, CREDS_TEXT_MAX + 1 - len)) > 0)
 		len += (size_t)n;
 	close(fd);
 	rv = creds_parse(text, len, c, reason, sizeof(reason));
@@ -133,8 +131,8 @@ creds_load(const char *path, struct creds *c, char *why, size_t whylen)
 	if (rv < 0)
 		return fail(why, whylen, "%s", reason);
 	if (c->cert[0] == '\0' || c->key[0] == '\0')
-		return fail(why, whylen, "cert and key (the client certificate's files) are %s",
-		    "missing");
+		return fail(
+		    why, whylen, "cert and key (the client certificate's files) are %s", "missing");
 	snprintf(dir, sizeof(dir), "%.*s", slash != NULL ? (int)(slash - path) : 1,
 	    slash != NULL ? path : ".");
 	if (beside(dir, c->cert, sizeof(c->cert)) < 0 || beside(dir, c->key, sizeof(c->key)) < 0)

@@ -156,7 +156,8 @@ enroll_main(int argc, char **argv)
 		goto out;
 	if (status != 201) {
 		problem = a.text != NULL ? json_loads(a.text, 0, NULL) : NULL;
-		fprintf(stderr, "snaptun-agent enroll: the manager refused (HTTP %ld): %s\n", status,
+		fprintf(stderr, "snaptun-agent enroll: the manager refused (HTTP %ld): %s\n",
+		    status,
 		    json_string_value(json_object_get(problem, "detail")) != NULL
 			? json_string_value(json_object_get(problem, "detail"))
 			: "no reason given");
@@ -170,7 +171,8 @@ enroll_main(int argc, char **argv)
 	snprintf(c.cert, sizeof(c.cert), "%s", CERT_NAME);
 	snprintf(c.key, sizeof(c.key), "%s", KEY_NAME);
 	if (creds_save(path, &c) < 0) {
-		fprintf(stderr, "snaptun-agent enroll: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(
+		    stderr, "snaptun-agent enroll: cannot write %s: %s\n", path, strerror(errno));
 		goto out;
 	}
 	printf("enrolled as agent %llu (%s); credentials in %s\n", (unsigned long long)c.agent_id,

@@ -25,32 +25,34 @@ link_dial_parse(const char *text, struct link_endpoint *ep, char *why, size_t wh
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	const char *eq;
+	const char *eq = strchr(text, '=');
 
 	memset(ep, 0, sizeof(*ep));
-	if (strchr(text, '/') != NULL) {
-		if (strlen(text) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			snprintf(why, whylen, "\"%s\": socket path too long", text);
+	/* HOST:PORT=PIN when what comes before the first '=' is an address (a pin may hold
+	 * '/'), else a socket path. */
+	if (eq != NULL && (size_t)(eq - text) < sizeof(ep->address)) {
+		snprintf(ep->address, sizeof(ep->address), "%.*s", (int)(eq - text), text);
+		if (sockaddr_parse(ep->address, &ss, &len) == 0) {
+			if (tlscert_pin_parse(eq + 1, ep->pin) == 0)
+				return 0;
+			snprintf(
+			    why, whylen, "\"%s\": the pin is not the base64 of 32 bytes", eq + 1);
 			return -1;
 		}
-		snprintf(ep->address, sizeof(ep->address), "%s", text);
-		return 0;
+		memset(ep->address, 0, sizeof(ep->address));
 	}
-	if ((eq = strrchr(text, '=')) == NULL ||
-	    (size_t)(eq - text) >= sizeof(ep->address)) {
+	if (strchr(text, '/') == NULL) {
 		snprintf(why, whylen,
-		    "\"%s\": a manager is a UNIX socket path or HOST:PORT=PIN (its SPKI pin)", text);
+		    "\"%s\": a manager is a UNIX socket path or HOST:PORT=PIN (numeric HOST:PORT, "
+		    "PIN its SPKI pin)",
+		    text);
 		return -1;
 	}
-	snprintf(ep->address, sizeof(ep->address), "%.*s", (int)(eq - text), text);
-	if (sockaddr_parse(ep->address, &ss, &len) < 0) {
-		snprintf(why, whylen, "\"%s\": not a numeric HOST:PORT", ep->address);
+	if (strlen(text) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(why, whylen, "\"%s\": socket path too long", text);
 		return -1;
 	}
-	if (tlscert_pin_parse(eq + 1, ep->pin) < 0) {
-		snprintf(why, whylen, "\"%s\": the pin is not the base64 of 32 bytes", eq + 1);
-		return -1;
-	}
+	snprintf(ep->address, sizeof(ep->address), "%s", text);
 	return 0;
 }
 

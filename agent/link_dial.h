@@ -37,7 +37,6 @@ int link_dial_open(const struct link_endpoint *ep, gnutls_certificate_credential
 
 /* After the handshake with a TLS endpoint: 0 when the manager's certificate has ep's pin, else
  * -1 with the reason in why. Always 0 for a UNIX socket. */
-int link_dial_check(
-    const struct link_endpoint *ep, struct chanio *io, char *why, size_t whylen);
+int link_dial_check(const struct link_endpoint *ep, struct chanio *io, char *why, size_t whylen);
 
 #endif
