@@ -22,7 +22,7 @@ static int
 parse_managers(json_t *a, struct creds *c, char *why, size_t whylen)
 {
 	const char *address, *pin;
-	char text[400], reason[256];
+	char reason[256];
 	json_error_t e;
 	json_t *m;
 	size_t i;
@@ -34,11 +34,9 @@ parse_managers(json_t *a, struct creds *c, char *why, size_t whylen)
 		if (json_unpack_ex(
 			m, &e, JSON_STRICT, "{s:s, s:s}", "address", &address, "pin", &pin) < 0)
 			return fail(why, whylen, "managers: %s", e.text);
-		snprintf(text, sizeof(text), "%s=%s", address, pin);
-		if (strchr(address, '/') != NULL ||
-		    link_dial_parse(text, &c->managers[i], reason, sizeof(reason)) < 0)
-			return fail(why, whylen, "managers: %s",
-			    strchr(address, '/') != NULL ? "an address is HOST:PORT" : reason);
+		if (link_dial_parse_tls(
+			address, strlen(address), pin, &c->managers[i], reason, sizeof(reason)) < 0)
+			return fail(why, whylen, "managers: %s", reason);
 	}
 	c->nmanagers = json_array_size(a);
 	return 0;

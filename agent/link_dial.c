@@ -21,25 +21,45 @@ link_dial_is_tls(const struct link_endpoint *ep)
 }
 
 int
+link_dial_parse_tls(const char *address, size_t addrlen, const char *pin, struct link_endpoint *ep,
+    char *why, size_t whylen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	memset(ep, 0, sizeof(*ep));
+	if (addrlen >= sizeof(ep->address)) {
+		snprintf(why, whylen, "\"%.*s\": too long for HOST:PORT", (int)addrlen, address);
+		return -1;
+	}
+	memcpy(ep->address, address, addrlen);
+	if (sockaddr_parse(ep->address, &ss, &len) < 0) {
+		snprintf(why, whylen, "\"%s\": not a numeric HOST:PORT", ep->address);
+		return -1;
+	}
+	if (tlscert_pin_parse(pin, ep->pin) < 0) {
+		snprintf(why, whylen, "\"%s\": the pin is not the base64 of 32 bytes", pin);
+		return -1;
+	}
+	return 0;
+}
+
+int
 link_dial_parse(const char *text, struct link_endpoint *ep, char *why, size_t whylen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	const char *eq = strchr(text, '=');
+	char host[sizeof(ep->address)];
 
 	memset(ep, 0, sizeof(*ep));
 	/* HOST:PORT=PIN when what comes before the first '=' is an address (a pin may hold
 	 * '/'), else a socket path. */
-	if (eq != NULL && (size_t)(eq - text) < sizeof(ep->address)) {
-		snprintf(ep->address, sizeof(ep->address), "%.*s", (int)(eq - text), text);
-		if (sockaddr_parse(ep->address, &ss, &len) == 0) {
-			if (tlscert_pin_parse(eq + 1, ep->pin) == 0)
-				return 0;
-			snprintf(
-			    why, whylen, "\"%s\": the pin is not the base64 of 32 bytes", eq + 1);
-			return -1;
-		}
-		memset(ep->address, 0, sizeof(ep->address));
+	if (eq != NULL && (size_t)(eq - text) < sizeof(host)) {
+		snprintf(host, sizeof(host), "%.*s", (int)(eq - text), text);
+		if (sockaddr_parse(host, &ss, &len) == 0)
+			return link_dial_parse_tls(
+			    text, (size_t)(eq - text), eq + 1, ep, why, whylen);
 	}
 	if (strchr(text, '/') == NULL) {
 		snprintf(why, whylen,
@@ -131,7 +151,7 @@ link_dial_open(const struct link_endpoint *ep, gnutls_certificate_credentials_t 
 			close(fd);
 			return -1;
 		}
-		if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) != 0) {
+		if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) != 0) {
 			close(fd);
 			snprintf(why, whylen, "%s: no TLS session", ep->address);
 			return -1;

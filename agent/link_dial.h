@@ -25,6 +25,11 @@ int link_dial_is_tls(const struct link_endpoint *ep);
  * into *ep. 0, or -1 with the reason in why (whylen bytes). */
 int link_dial_parse(const char *text, struct link_endpoint *ep, char *why, size_t whylen);
 
+/* A TLS endpoint from its parts: addrlen bytes of address (numeric HOST:PORT) and the pin
+ * (base64). 0, or -1 with the reason in why. */
+int link_dial_parse_tls(const char *address, size_t addrlen, const char *pin,
+    struct link_endpoint *ep, char *why, size_t whylen);
+
 /* The agent's client identity for TLS endpoints: its certificate and key (PEM files). NULL
  * with the reason logged. Free with gnutls_certificate_free_credentials(). */
 gnutls_certificate_credentials_t link_dial_credentials(const char *cert_file, const char *key_file);

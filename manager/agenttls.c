@@ -40,7 +40,7 @@ session_new(struct agenttls *t)
 {
 	gnutls_session_t s;
 
-	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK) != 0)
+	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) != 0)
 		return NULL;
 	if (gnutls_priority_set(s, t->prio) != 0 ||
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->cred) != 0) {
