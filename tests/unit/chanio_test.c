@@ -182,11 +182,11 @@ test_tls(void)
 	CHECK(agains > 0, "TLS: non-blocking: AGAIN %d times in between", agains);
 	snprintf(tmp, sizeof(tmp), "%s/client.crt", check_tmpdir());
 	CHECK(tlscert_peer_pin(chanio_session(m), pin) == 0 && tlscert_spki_pin(tmp, want) == 0 &&
-		  tlscert_pin_equal(pin, want),
+		tlscert_pin_equal(pin, want),
 	    "TLS: the server sees the client certificate's pin");
 	snprintf(tmp, sizeof(tmp), "%s/server.crt", check_tmpdir());
 	CHECK(tlscert_peer_pin(chanio_session(a), pin) == 0 && tlscert_spki_pin(tmp, want) == 0 &&
-		  tlscert_pin_equal(pin, want),
+		tlscert_pin_equal(pin, want),
 	    "TLS: the client sees the server certificate's pin");
 	pump("TLS", m, a);
 
