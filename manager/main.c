@@ -88,7 +88,7 @@ usage(FILE *f)
 	    "  --access-log         log every HTTP request at info: method, route, status,\n"
 	    "                       duration, source address\n"
 	    "  --enroll-rate R      requests per second per source address on /v1/join,\n"
-	    "                       /v1/join/ack and /v1/token (default 1)\n"
+	    "                       /v1/join/ack, /v1/token and /v1/agent-enroll (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
 	    "  --access-token-ttl SECONDS  lifetime of the access tokens /v1/join and /v1/token\n"

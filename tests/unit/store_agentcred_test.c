@@ -53,7 +53,8 @@ test_tokens_and_enrollment(void)
 	    "a second token with the same secret hash is a conflict");
 	agentcred_token_insert(db, "h-2", "", T0 + 10, "alice", T0, &t);
 	agentcred_token_insert(db, "h-3", "", T0 + 60, "alice", T0, &t);
-	CHECK(agentcred_token_list(db, 0, 4, v, &n) == 0 && n == 3 && strcmp(v[0].name, "edge-1") == 0,
+	CHECK(agentcred_token_list(db, 0, 4, v, &n) == 0 && n == 3 &&
+		strcmp(v[0].name, "edge-1") == 0,
 	    "the list has the three tokens, by id");
 	/* An agent that said HELLO on the UNIX socket with a high id: enrolled ids go above. */
 	CHECK(agents_hello(db, &hello, T0) == 0, "a local agent 1500 is recorded");
