@@ -1,5 +1,4 @@
 /* `snaptun-agent enroll`. See enroll.h. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -9,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../lib/log.h"
+#include "../lib/mgrhttp.h"
 #include "../lib/tlscert.h"
 #include "creds.h"
 #include "enroll.h"
@@ -16,32 +16,6 @@
 #define CERT_NAME "client.crt"
 #define KEY_NAME "client.key"
 #define CREDS_NAME "credentials.json"
-
-struct answer {
-	char *text;
-	size_t len;
-	int over; /* longer than CREDS_TEXT_MAX: refused */
-};
-
-static size_t
-take(char *p, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t len = size * n;
-	char *q;
-
-	if (a->len + len > CREDS_TEXT_MAX) {
-		a->over = 1;
-		return 0;
-	}
-	if ((q = realloc(a->text, a->len + len + 1)) == NULL)
-		return 0;
-	a->text = q;
-	memcpy(a->text + a->len, p, len);
-	a->len += len;
-	a->text[a->len] = '\0';
-	return len;
-}
 
 static void
 usage(FILE *f)
@@ -57,43 +31,6 @@ usage(FILE *f)
 	    "  --cacert FILE   CA certificates for an https manager URL\n");
 }
 
-/* POST the enrollment; the answer's text into *a and its HTTP status into *status. 0 or -1. */
-static int
-post(const char *url, const char *cacert, const char *body, struct answer *a, long *status)
-{
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *c = curl_easy_init();
-	char full[2048];
-	CURLcode rc;
-
-	snprintf(full, sizeof(full), "%s/v1/agent-enroll", url);
-	if (c == NULL || h == NULL) {
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
-		fprintf(stderr, "snaptun-agent enroll: out of memory\n");
-		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, take);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (cacert != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "snaptun-agent enroll: %s: %s\n", full,
-		    a->over ? "the answer is too long" : curl_easy_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
 int
 enroll_main(int argc, char **argv)
 {
@@ -107,12 +44,12 @@ enroll_main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *token = NULL, *out = NULL, *name = NULL, *cacert = NULL;
-	char cert[1024], key[1024], path[1024], pin64[TLSCERT_PIN_STRLEN], why[256], *body;
+	char cert[1024], key[1024], path[1024], pin64[TLSCERT_PIN_STRLEN], why[256];
 	unsigned char pin[TLSCERT_PIN_LEN];
-	struct answer a = {0};
+	struct mgrhttp_reply r = {0};
 	struct creds c;
-	long status = 0;
-	json_t *req, *problem;
+	char *text = NULL;
+	json_t *req;
 	int ch, rv = 1;
 
 	optind = 1;
@@ -145,27 +82,21 @@ enroll_main(int argc, char **argv)
 	req = json_pack("{s:s, s:s}", "token", token, "client_pin", pin64);
 	if (req != NULL && name != NULL)
 		json_object_set_new(req, "name", json_string(name));
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (body == NULL) {
+	if (req == NULL || mgrhttp_init() < 0) {
+		json_decref(req);
 		fprintf(stderr, "snaptun-agent enroll: out of memory\n");
 		return 1;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (post(url, cacert, body, &a, &status) < 0)
-		goto out;
-	if (status != 201) {
-		problem = a.text != NULL ? json_loads(a.text, 0, NULL) : NULL;
-		fprintf(stderr, "snaptun-agent enroll: the manager refused (HTTP %ld): %s\n",
-		    status,
-		    json_string_value(json_object_get(problem, "detail")) != NULL
-			? json_string_value(json_object_get(problem, "detail"))
-			: "no reason given");
-		json_decref(problem);
+	if (mgrhttp_post(url, cacert, "/v1/agent-enroll", req, "the agent token", &r) !=
+	    MGRHTTP_OK) {
+		fprintf(stderr, "snaptun-agent enroll: %s\n", r.message);
 		goto out;
 	}
-	if (creds_parse(a.text != NULL ? a.text : "", a.len, &c, why, sizeof(why)) < 0) {
-		fprintf(stderr, "snaptun-agent enroll: the manager's answer: %s\n", why);
+	/* The answer goes through the one parser of credentials (fuzzed), as text. */
+	if ((text = json_dumps(r.body, JSON_COMPACT)) == NULL ||
+	    creds_parse(text, strlen(text), &c, why, sizeof(why)) < 0) {
+		fprintf(stderr, "snaptun-agent enroll: the manager's answer: %s\n",
+		    text != NULL ? why : "not JSON");
 		goto out;
 	}
 	snprintf(c.cert, sizeof(c.cert), "%s", CERT_NAME);
@@ -180,10 +111,9 @@ enroll_main(int argc, char **argv)
 	rv = 0;
 out:
 	explicit_bzero(&c, sizeof(c));
-	if (a.text != NULL)
-		explicit_bzero(a.text, a.len);
-	free(a.text);
-	free(body);
-	curl_global_cleanup();
+	if (text != NULL)
+		explicit_bzero(text, strlen(text));
+	free(text);
+	mgrhttp_reply_free(&r);
 	return rv;
 }
