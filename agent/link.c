@@ -704,7 +704,14 @@ read_in(struct link *l)
 		l->last_rx = clock_mono_ns();
 	if (n >= 0 || l->broken != NULL)
 		return;
-	if (n == CHANBUF_CLOSED) {
+	if ((n == CHANBUF_CLOSED || n == CHANBUF_IO) && l->st == LINK_HELLO &&
+	    link_dial_is_tls(&l->managers[l->cur])) {
+		/* A manager over TLS closes right after the handshake what it refuses: say so,
+		 * the operator's next question is whether this agent's credential is. */
+		link_fail(l,
+		    "closed by the manager before WELCOME (is this agent revoked, or "
+		    "not enrolled with that manager?)");
+	} else if (n == CHANBUF_CLOSED) {
 		link_fail(l, "closed by the manager");
 	} else if (n == CHANBUF_IO) {
 		link_fail(l, chanio_error(l->io));

@@ -84,10 +84,6 @@ struct agentconn *agentconn_new(struct agentlink *l, struct chanio *io, loop_fd_
  * the first sender), and then HELLO is awaited. 0, or -1 when out of memory (c is dropped). */
 int agentconn_start(struct agentconn *c, const unsigned char key[CHAN_KEY_LEN], uint64_t peer);
 
-/* The loop's handler of a connection past its handshake: write what is queued, read what came
- * (agentlink.c). */
-loop_fd_fn agentlink_conn_ready;
-
 /* Watch c's socket for input, and for output when want_write. */
 void agentconn_watch(struct agentconn *c, int want_write);
 

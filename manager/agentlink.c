@@ -45,6 +45,7 @@
 #define WRITE_BUDGET (1024 * 1024) /* per connection and write: fairness */
 
 static void conn_write(struct agentconn *c);
+static loop_fd_fn conn_ready;
 
 /* ---- the key file and the socket ---- */
 
@@ -128,7 +129,7 @@ accept_all(struct loop *loop, int lfd, unsigned events, void *arg)
 			continue;
 		}
 		if ((io = chanio_plain_new(fd)) == NULL ||
-		    (c = agentconn_new(l, io, agentlink_conn_ready)) == NULL) {
+		    (c = agentconn_new(l, io, conn_ready)) == NULL) {
 			log_warn("agent socket: refusing a connection: %s", strerror(ENOMEM));
 			continue;
 		}
@@ -520,8 +521,8 @@ write_all(struct agentlink *l)
 
 /* A connection is ready: the rest of its queue first, then what it sent (a hang-up or an error
  * is both, and the read tells it). */
-void
-agentlink_conn_ready(struct loop *loop, int fd, unsigned events, void *arg)
+static void
+conn_ready(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct agentconn *c = arg;
 
@@ -661,7 +662,7 @@ agentlink_open(
 		fatal("agent socket: watching %s", l->path);
 	statepush_init(l);
 	log_info("agents attach on %s", l->path);
-	l->tls = agenttls_open(l, tls, state_dir);
+	l->tls = agenttls_open(l, tls, state_dir, conn_ready);
 	return l;
 }
 

@@ -15,7 +15,6 @@
 #include "../lib/sockaddr.h"
 #include "../proto/chanio.h"
 #include "agentconn.h"
-#include "agentlink.h"
 #include "agenttls.h"
 #include "app.h"
 
@@ -27,6 +26,7 @@ struct agenttls {
 	int fd;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
+	loop_fd_fn *conn_ready; /* the channel server's handler once a handshake is done */
 	char pin[TLSCERT_PIN_STRLEN];
 	char address[SOCKADDR_HOST_MAX + 8];
 };
@@ -101,7 +101,7 @@ tls_ready(struct loop *loop, int fd, unsigned events, void *arg)
 	if (c->state == AGENTCONN_TLS)
 		agenttls_step(c);
 	else
-		agentlink_conn_ready(loop, fd, events, c);
+		c->link->tls->conn_ready(loop, fd, events, c);
 }
 
 /* The handshake is done: the certificate must be an enrolled, unrevoked agent's. */
@@ -143,8 +143,13 @@ identify(struct agentconn *c)
 	 * decoder's sender check and drops the connection. */
 	rv = agentconn_start(c, key, c->enrolled_id);
 	explicit_bzero(key, sizeof(key));
-	if (rv == 0)
-		log_debug("%s: TLS handshake done, waiting for HELLO", c->name);
+	if (rv < 0)
+		return;
+	log_debug("%s: TLS handshake done, waiting for HELLO", c->name);
+	/* Its HELLO may have come with its last handshake bytes and sit decrypted in GnuTLS,
+	 * which the socket will not signal again. */
+	if (chanio_pending(c->io) > 0)
+		c->link->tls->conn_ready(c->link->loop, c->fd, LOOP_READ, c);
 }
 
 void
@@ -188,7 +193,8 @@ listen_tcp(const char *text, char *bound, size_t boundlen)
 }
 
 struct agenttls *
-agenttls_open(struct agentlink *l, const struct agenttls_config *cfg, const char *state_dir)
+agenttls_open(struct agentlink *l, const struct agenttls_config *cfg, const char *state_dir,
+    loop_fd_fn *conn_ready)
 {
 	char cert[4096], key[4096];
 	unsigned char pin[TLSCERT_PIN_LEN];
@@ -200,6 +206,7 @@ agenttls_open(struct agentlink *l, const struct agenttls_config *cfg, const char
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		fatalx("out of memory");
 	t->link = l;
+	t->conn_ready = conn_ready;
 	if (cfg->cert_file != NULL) {
 		snprintf(cert, sizeof(cert), "%s", cfg->cert_file);
 		snprintf(key, sizeof(key), "%s", cfg->key_file);

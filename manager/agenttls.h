@@ -9,6 +9,7 @@
 #ifndef MANAGER_AGENTTLS_H
 #define MANAGER_AGENTTLS_H
 
+#include "../lib/loop.h"
 #include "../lib/tlscert.h"
 
 struct agentlink;
@@ -25,10 +26,12 @@ struct agenttls_config {
 };
 
 /* Listen on cfg->listen for l (on l->loop), with the certificate (created when it is the state
- * dir's and missing). Setup errors are fatal. Free with agenttls_close() (NULL is fine); the
- * connections it accepted are l's and dropped by agentlink_close(). */
-struct agenttls *agenttls_open(
-    struct agentlink *l, const struct agenttls_config *cfg, const char *state_dir);
+ * dir's and missing); a connection past its handshake is handed to conn_ready (the channel
+ * server's handler: passed in, so that this part never calls up into it). Setup errors are
+ * fatal. Free with agenttls_close() (NULL is fine); the connections it accepted are l's and
+ * dropped by agentlink_close(). */
+struct agenttls *agenttls_open(struct agentlink *l, const struct agenttls_config *cfg,
+    const char *state_dir, loop_fd_fn *conn_ready);
 void agenttls_close(struct agenttls *t);
 
 /* The manager's SPKI pin (base64), and the address agents dial: cfg->advertise, or the address
