@@ -194,7 +194,7 @@ test: all $(UNIT_TESTS)
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CPPFLAGS)
 FUZZ_AGENT := $(BUILD)/fuzz/fuzz_agentlink $(BUILD)/fuzz/fuzz_forward $(BUILD)/fuzz/fuzz_quicserver \
-              $(BUILD)/fuzz/fuzz_dpscion
+              $(BUILD)/fuzz/fuzz_dpscion $(BUILD)/fuzz/fuzz_creds
 FUZZ_SRC := $(LIB_SRC) $(DB_SRC) $(MANAGER_SRC) $(PROTO_SRC) agent/ippkt.c
 $(FUZZ_AGENT): FUZZ_SRC := $(LIB_SRC) $(PROTO_SRC) $(QUIC_SRC) $(AGENT_SRC)
 FUZZ_CLIENT := $(BUILD)/fuzz/fuzz_bundle

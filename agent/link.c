@@ -14,21 +14,33 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../proto/chanbuf.h"
+#include "../proto/chanio.h"
 #include "link.h"
+#include "link_dial.h"
 #include "link_pending.h"
 
 #define LINK_CHAN_VERSION 1 /* the channel versions spoken: 1 .. 1 */
 #define NS 1000000000ull
 
+#define DIAL_TIMEOUT_NS (5 * NS) /* to connect and finish the TLS handshake */
+
 enum link_st {
 	LINK_IDLE, /* disconnected, reconnecting at reconnect_at */
+	LINK_DIALING, /* connecting, TLS handshake under way (before HELLO) */
 	LINK_HELLO, /* HELLO sent, waiting for WELCOME */
 	LINK_UP, /* welcomed */
 };
 
 struct link {
-	char *socket_path, *key_file, *version, *listen;
+	char *key_file, *version, *listen;
 	unsigned char pin[32];
+	struct link_endpoint *managers; /* tried in turn, from the one after the last failure */
+	size_t nmanagers, cur;
+	gnutls_certificate_credentials_t cred; /* the client identity for TLS endpoints, or NULL */
+	unsigned char tls_key[CHAN_KEY_LEN]; /* the channel key on TLS endpoints */
+	int have_tls_key;
+	struct chanio *io; /* the connection's transport (NULL: disconnected) */
+	uint64_t dial_deadline;
 	uint64_t agent_id;
 	struct link_callbacks cb;
 	struct loop *loop; /* the owner's: the socket is watched there */
@@ -57,14 +69,21 @@ link_new(const struct link_config *cfg, const struct link_callbacks *cb, struct 
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	l->socket_path = strdup(cfg->socket_path);
-	l->key_file = strdup(cfg->key_file);
+	l->key_file = strdup(cfg->key_file != NULL ? cfg->key_file : "");
 	l->version = strdup(cfg->software_version);
 	l->listen = strdup(cfg->listen_address);
-	if (!l->socket_path || !l->key_file || !l->version || !l->listen) {
+	l->managers = calloc(cfg->nmanagers, sizeof(*l->managers));
+	if (!l->key_file || !l->version || !l->listen || !l->managers) {
 		link_free(l);
 		return NULL;
 	}
+	memcpy(l->managers, cfg->managers, cfg->nmanagers * sizeof(*l->managers));
+	l->nmanagers = cfg->nmanagers;
+	if (cfg->channel_key != NULL) {
+		memcpy(l->tls_key, cfg->channel_key, CHAN_KEY_LEN);
+		l->have_tls_key = 1;
+	}
+	l->cred = cfg->tls_cred;
 	memcpy(l->pin, cfg->spki_pin, sizeof(l->pin));
 	l->agent_id = cfg->agent_id;
 	l->cb = *cb;
@@ -88,7 +107,7 @@ link_free(struct link *l)
 	if (l->fd >= 0) {
 		/* the loop outlives the link: it must not keep a callback into it */
 		loop_fd_del(l->loop, l->fd);
-		close(l->fd);
+		chanio_close(l->io);
 	}
 	chanbuf_free(l->buf);
 	state_free(l->building);
@@ -99,7 +118,10 @@ link_free(struct link *l)
 		free(p);
 	}
 	pendq_clear(&l->late);
-	free(l->socket_path);
+	free(l->managers);
+	if (l->cred != NULL)
+		gnutls_certificate_free_credentials(l->cred);
+	explicit_bzero(l->tls_key, sizeof(l->tls_key));
 	free(l->key_file);
 	free(l->version);
 	free(l->listen);
@@ -166,8 +188,8 @@ on_ready(struct loop *loop, int fd, unsigned events, void *arg)
 static void
 write_out(struct link *l)
 {
-	if (chanbuf_write(l->buf, l->fd, SIZE_MAX) < 0)
-		link_fail(l, strerror(errno));
+	if (chanbuf_write(l->buf, l->io, SIZE_MAX) < 0)
+		link_fail(l, chanio_error(l->io));
 }
 
 /* Queue a frame whatever the state (HELLO goes out before WELCOME) and write it. */
@@ -176,7 +198,7 @@ send_frame(struct link *l, enum chan_msg type, const ProtobufCMessage *msg, uint
 {
 	int rv;
 
-	if (l->fd < 0 || l->broken != NULL)
+	if (l->fd < 0 || l->buf == NULL || l->broken != NULL)
 		return -1;
 	switch ((rv = chanbuf_put(l->buf, type, corr, msg))) {
 	case 0: l->stats.frames_out++; break;
@@ -254,12 +276,20 @@ schedule_reconnect(struct link *l)
 	l->backoff = l->backoff * 2 > LINK_BACKOFF_MAX_NS ? LINK_BACKOFF_MAX_NS : l->backoff * 2;
 }
 
-static void
-link_connect(struct link *l)
+static const char *
+endpoint(const struct link *l)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	return l->managers[l->cur].address;
+}
+
+/* The transport is up (a UNIX socket at once, TLS once the manager's pin is checked): the
+ * buffers under the endpoint's channel key, and HELLO. */
+static void
+link_hello(struct link *l)
+{
+	const unsigned char *key = link_dial_is_tls(&l->managers[l->cur]) ? l->tls_key : l->key;
 	struct chanbuf_config bc = {
-	    .key = l->key,
+	    .key = key,
 	    .self = l->agent_id,
 	    .peer = CHAN_NODE_MANAGER,
 	    .max = LINK_OUT_MAX,
@@ -267,34 +297,12 @@ link_connect(struct link *l)
 	    .arg = l,
 	};
 	State__Hello hello;
-	int fd;
 
-	l->reconnect_at = 0;
-	if (strlen(l->socket_path) >= sizeof(sun.sun_path))
-		fatalx("--manager-socket \"%s\": path too long", l->socket_path);
-	strcpy(sun.sun_path, l->socket_path);
-	if (read_key(l) < 0) {
-		schedule_reconnect(l);
-		return;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		fatal("socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		log_debug("state channel: connect \"%s\": %s", l->socket_path, strerror(errno));
-		close(fd);
-		schedule_reconnect(l);
-		return;
-	}
 	if ((l->buf = chanbuf_new(&bc)) == NULL)
 		fatalx("out of memory");
-	if (loop_fd_add(l->loop, fd, LOOP_READ, on_ready, l) < 0)
-		fatal("state channel: watching the socket");
-	l->fd = fd;
 	l->st = LINK_HELLO;
-	l->broken = NULL;
-	l->last_rx = clock_mono_ns();
-	l->hb_next = l->stats_next = 0;
-
+	if (loop_fd_mask(l->loop, l->fd, LOOP_READ) < 0)
+		fatal("state channel: watching the socket");
 	state__hello__init(&hello);
 	hello.agent_id = l->agent_id;
 	hello.software_version = l->version;
@@ -304,7 +312,72 @@ link_connect(struct link *l)
 	hello.spki_pin.data = l->pin;
 	hello.spki_pin.len = sizeof(l->pin);
 	send_frame(l, CHAN_HELLO, &hello.base, 0);
-	log_debug("state channel: connected to %s, HELLO sent", l->socket_path);
+	log_debug("state channel: connected to %s, HELLO sent", endpoint(l));
+}
+
+/* Go on with the TLS handshake; once done, check the manager's pin and say HELLO. */
+static void
+link_dial_step(struct link *l)
+{
+	char why[256];
+	int rv = chanio_handshake(l->io);
+
+	if (rv == CHANIO_AGAIN) {
+		if (loop_fd_mask(l->loop, l->fd,
+			chanio_want(l->io) == CHANIO_WANT_WRITE ? LOOP_WRITE : LOOP_READ) < 0)
+			fatal("state channel: watching the socket");
+		return;
+	}
+	if (rv < 0) {
+		log_warn("state channel: %s: %s", endpoint(l), chanio_error(l->io));
+		link_fail(l, "TLS handshake failed");
+		return;
+	}
+	if (link_dial_check(&l->managers[l->cur], l->io, why, sizeof(why)) < 0) {
+		log_error("state channel: %s", why);
+		link_fail(l, "the manager's certificate is not the pinned one");
+		return;
+	}
+	link_hello(l);
+}
+
+static void
+link_connect(struct link *l)
+{
+	const struct link_endpoint *ep = &l->managers[l->cur];
+	char why[320];
+
+	l->reconnect_at = 0;
+	if (!link_dial_is_tls(ep) && read_key(l) < 0) {
+		l->cur = (l->cur + 1) % l->nmanagers;
+		schedule_reconnect(l);
+		return;
+	}
+	if (link_dial_is_tls(ep) && !l->have_tls_key) {
+		log_warn("state channel: %s: no channel key for TLS endpoints (--credentials)",
+		    ep->address);
+		l->cur = (l->cur + 1) % l->nmanagers;
+		schedule_reconnect(l);
+		return;
+	}
+	if (link_dial_open(ep, l->cred, &l->io, why, sizeof(why)) < 0) {
+		log_debug("state channel: %s", why);
+		l->cur = (l->cur + 1) % l->nmanagers;
+		schedule_reconnect(l);
+		return;
+	}
+	l->fd = chanio_fd(l->io);
+	if (loop_fd_add(l->loop, l->fd, LOOP_READ, on_ready, l) < 0)
+		fatal("state channel: watching the socket");
+	l->broken = NULL;
+	l->last_rx = clock_mono_ns();
+	l->hb_next = l->stats_next = 0;
+	l->dial_deadline = clock_mono_ns() + DIAL_TIMEOUT_NS;
+	l->st = LINK_DIALING;
+	if (!link_dial_is_tls(ep))
+		link_hello(l);
+	else
+		link_dial_step(l);
 }
 
 /* Drop the connection now: called only at safe points (no frame being read, no caller inside
@@ -316,11 +389,15 @@ link_teardown(struct link *l)
 
 	if (l->fd >= 0) {
 		loop_fd_del(l->loop, l->fd);
-		close(l->fd);
+		chanio_close(l->io);
+		l->io = NULL;
 		l->fd = -1;
 	}
 	if (l->broken != NULL)
-		log_warn("state channel to %s dropped: %s", l->socket_path, l->broken);
+		log_warn("state channel to %s dropped: %s", endpoint(l), l->broken);
+	/* The next attempt goes to the next manager: one that failed is not asked again until
+	 * the others were (with a single endpoint, the same one). */
+	l->cur = (l->cur + 1) % l->nmanagers;
 	l->broken = NULL;
 	chanbuf_free(l->buf);
 	l->buf = NULL;
@@ -402,7 +479,7 @@ on_welcome(struct link *l, const State__Welcome *w)
 		link_fail(l, "WELCOME with a version we do not speak");
 		return;
 	}
-	log_info("state channel: welcomed by %s (%s), channel version %u", l->socket_path,
+	log_info("state channel: welcomed by %s (%s), channel version %u", endpoint(l),
 	    w->software_version, w->version);
 	l->st = LINK_UP;
 	l->stats.welcomes++;
@@ -621,16 +698,23 @@ on_frame(void *arg, const struct chan_frame *f)
 static void
 read_in(struct link *l)
 {
-	ssize_t n = chanbuf_read(l->buf, l->fd, LINK_READ_BUDGET, on_frame, l);
+	ssize_t n = chanbuf_read(l->buf, l->io, LINK_READ_BUDGET, on_frame, l);
 
 	if (n > 0)
 		l->last_rx = clock_mono_ns();
 	if (n >= 0 || l->broken != NULL)
 		return;
-	if (n == CHANBUF_CLOSED) {
+	if ((n == CHANBUF_CLOSED || n == CHANBUF_IO) && l->st == LINK_HELLO &&
+	    link_dial_is_tls(&l->managers[l->cur])) {
+		/* A manager over TLS closes right after the handshake what it refuses: say so,
+		 * the operator's next question is whether this agent's credential is. */
+		link_fail(l,
+		    "closed by the manager before WELCOME (is this agent revoked, or "
+		    "not enrolled with that manager?)");
+	} else if (n == CHANBUF_CLOSED) {
 		link_fail(l, "closed by the manager");
 	} else if (n == CHANBUF_IO) {
-		link_fail(l, strerror(errno));
+		link_fail(l, chanio_error(l->io));
 	} else {
 		log_warn("state channel: %s", chanbuf_err_str((int)n));
 		link_fail(l, "protocol error");
@@ -642,6 +726,12 @@ link_handle(struct link *l, unsigned events)
 {
 	if (l->fd < 0)
 		return;
+	if (l->st == LINK_DIALING) {
+		link_dial_step(l);
+		if (l->broken != NULL)
+			link_teardown(l);
+		return;
+	}
 	if (events & LOOP_WRITE)
 		write_out(l);
 	if (l->broken == NULL && (events & LOOP_READ))
@@ -671,6 +761,8 @@ link_expiry(const struct link *l)
 		t = min64(t, l->late.head->deadline);
 	if (l->st == LINK_IDLE)
 		return min64(t, l->reconnect_at ? l->reconnect_at : UINT64_MAX);
+	if (l->st == LINK_DIALING)
+		return min64(t, l->dial_deadline);
 	t = min64(t, l->last_rx + 3 * l->hb_period);
 	if (l->hb_next)
 		t = min64(t, l->hb_next);
@@ -714,6 +806,9 @@ link_expire(struct link *l, uint64_t now)
 	if (l->st == LINK_IDLE) {
 		if (l->reconnect_at != 0 && now >= l->reconnect_at)
 			link_connect(l);
+	} else if (l->st == LINK_DIALING) {
+		if (now >= l->dial_deadline)
+			link_fail(l, "no TLS handshake within 5 s");
 	} else if (now >= l->last_rx + 3 * l->hb_period) {
 		link_fail(l, "manager silent for 3 heartbeat periods");
 	} else if (l->st == LINK_UP) {
@@ -740,7 +835,7 @@ link_flush(struct link *l, int timeout_ms)
 {
 	uint64_t end = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
-	while (l->fd >= 0 && l->broken == NULL && chanbuf_queued(l->buf) > 0 &&
+	while (l->fd >= 0 && l->buf != NULL && l->broken == NULL && chanbuf_queued(l->buf) > 0 &&
 	    clock_mono_ns() < end) {
 		int flags = fcntl(l->fd, F_GETFL);
 

@@ -4,7 +4,8 @@
  * and the deltas, answers nothing itself but carries the agent's requests (ALLOC_REQ with a
  * callback per correlation id and a 2 s limit, HOLD_REQ) and reports (SESSION_UP/DOWN, STATS,
  * HEARTBEAT). When the channel drops it reconnects with exponential backoff (0.1 s .. 10 s, with
- * jitter) and says HELLO again.
+ * jitter) and says HELLO again, to the next of its managers after a failure (link_dial.h: the
+ * UNIX socket or TCP + TLS).
  *
  * It runs on the owner's event loop (lib/loop.h): it watches its socket there itself, for
  * writability only while its output queue is non-empty; the owner calls link_expire() when
@@ -17,6 +18,7 @@
 
 #include "../lib/addr.h"
 #include "../proto/chan.h"
+#include "link_dial.h"
 #include "state.h"
 
 struct loop;
@@ -31,8 +33,16 @@ struct loop;
 #define LINK_LATE_NS (60ull * 1000000000u) /* how long a timed-out ALLOC_REQ's answer is awaited */
 
 struct link_config {
-	const char *socket_path; /* the manager's agent.sock */
-	const char *key_file; /* the channel key, 32 bytes (read at each connect until it loads) */
+	/* The managers, tried in turn (link_dial.h): UNIX sockets and TLS endpoints. */
+	const struct link_endpoint *managers;
+	size_t nmanagers;
+	/* For UNIX sockets: the channel key file, 32 bytes (read at each connect until it loads);
+	 * NULL when there is none. */
+	const char *key_file;
+	/* For TLS endpoints: the agent's own channel key (32 bytes, copied) and its client
+	 * identity (taken: link_free() frees it); NULL when there is none. */
+	const unsigned char *channel_key;
+	gnutls_certificate_credentials_t tls_cred;
 	uint64_t agent_id;
 	const char *software_version;
 	const char *listen_address; /* for HELLO */

@@ -31,6 +31,8 @@
 #include "dpmode.h"
 #include "dpsink.h"
 #include "gwdev.h"
+#include "creds.h"
+#include "enroll.h"
 #include "link.h"
 #include "metrics_http.h"
 #include "quic/quic.h"
@@ -46,6 +48,12 @@
 struct options {
 	const char *listen, *advertise, *tun, *state_dir, *manager_socket, *channel_key;
 	const char *metrics_listen;
+	const char *credentials; /* --credentials FILE, loaded into creds */
+	struct creds creds;
+	int agent_id_given;
+	/* the managers in the order tried: --credentials' first, then --manager's */
+	struct link_endpoint managers[2 * CREDS_MANAGERS_MAX];
+	size_t nmanagers;
 	unsigned tun_mtu;
 	const char *tls_cert, *tls_key;
 	uint64_t agent_id;
@@ -88,6 +96,8 @@ usage(FILE *f)
 	    "                     [--metrics-listen ADDR:PORT]\n"
 	    "                     [--scion-topology FILE | --scion-router HOST:PORT]\n"
 	    "                     [--scion-bind ADDR] [--scion-port N] [--scion-ports LO-HI]\n"
+	    "                     [--credentials FILE] [--manager PATH | HOST:PORT=PIN]...\n"
+	    "       snaptun-agent enroll --manager URL --token sat_... --out DIR [--name NAME]\n"
 	    "       snaptun-agent --help | --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT        QUIC listener (default 0.0.0.0:4433; [::]:4433 for IPv6;\n"
@@ -101,6 +111,12 @@ usage(FILE *f)
 	    "  --manager-socket PATH     the manager's state channel (default ./var/agent.sock)\n"
 	    "  --channel-key FILE        the channel key (default channel.key beside the socket)\n"
 	    "  --agent-id N              this agent's node id, 1 .. 2^63 (default 1)\n"
+	    "  --credentials FILE        an enrolled agent's credentials (snaptun-agent enroll):\n"
+	    "                            its id, channel key, client certificate and managers\n"
+	    "  --manager ENDPOINT        a manager to attach to, tried in turn with the others\n"
+	    "                            on failure: a UNIX socket path, or HOST:PORT=PIN over\n"
+	    "                            TCP + TLS (PIN: the manager's SPKI pin); repeatable,\n"
+	    "                            up to 8; replaces --manager-socket\n"
 	    "  --tls-cert FILE           PEM certificate (default DIR/cert.pem, generated)\n"
 	    "  --tls-key FILE            its PEM private key (default DIR/key.pem, generated)\n"
 	    "  --retry MODE              QUIC Retry: auto (under load, default), always, never\n"
@@ -173,10 +189,15 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"scion-bind", required_argument, NULL, 'b'},
 	    {"scion-port", required_argument, NULL, 'o'},
 	    {"scion-ports", required_argument, NULL, 'O'},
+	    {"credentials", required_argument, NULL, 'C' + 256},
+	    {"manager", required_argument, NULL, 'm' + 256},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct link_endpoint given[CREDS_MANAGERS_MAX];
+	size_t ngiven = 0;
+	char why[320];
 	int ch;
 
 	o->listen = "0.0.0.0:4433";
@@ -205,7 +226,17 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->state_dir = optarg; break;
 		case 'm': o->manager_socket = optarg; break;
 		case 'K': o->channel_key = optarg; break;
-		case 'i': o->agent_id = args_uint("--agent-id", optarg, 1, 1ull << 63); break;
+		case 'i':
+			o->agent_id = args_uint("--agent-id", optarg, 1, 1ull << 63);
+			o->agent_id_given = 1;
+			break;
+		case 'C' + 256: o->credentials = optarg; break;
+		case 'm' + 256:
+			if (ngiven == CREDS_MANAGERS_MAX)
+				fatalx("--manager: at most %d", CREDS_MANAGERS_MAX);
+			if (link_dial_parse(optarg, &given[ngiven++], why, sizeof(why)) < 0)
+				fatalx("--manager %s", why);
+			break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'r':
@@ -254,6 +285,27 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	args_end("snaptun-agent", argc, argv, usage);
 	args_tls(o->tls_cert, o->tls_key);
+	if (o->credentials != NULL) {
+		if (creds_load(o->credentials, &o->creds, why, sizeof(why)) < 0)
+			fatalx("--credentials %s: %s", o->credentials, why);
+		if (o->agent_id_given && o->agent_id != o->creds.agent_id)
+			fatalx("--agent-id %llu: the credentials are agent %llu's",
+			    (unsigned long long)o->agent_id, (unsigned long long)o->creds.agent_id);
+		o->agent_id = o->creds.agent_id;
+		memcpy(o->managers, o->creds.managers, o->creds.nmanagers * sizeof(o->managers[0]));
+		o->nmanagers = o->creds.nmanagers;
+	}
+	memcpy(o->managers + o->nmanagers, given, ngiven * sizeof(given[0]));
+	o->nmanagers += ngiven;
+	if (o->nmanagers == 0 &&
+	    link_dial_parse(o->manager_socket, &o->managers[o->nmanagers++], why, sizeof(why)) < 0)
+		fatalx("--manager-socket %s", why);
+	if (o->credentials == NULL)
+		for (size_t i = 0; i < o->nmanagers; i++)
+			if (link_dial_is_tls(&o->managers[i]))
+				fatalx("--manager %s: a manager over TLS needs --credentials (the "
+				       "agent's enrolled certificate and channel key)",
+				    o->managers[i].address);
 	if (o->scion_on && (o->scion.topology == NULL) == (o->scion.router == NULL))
 		fatalx("the SCION underlay needs one of --scion-topology FILE or --scion-router "
 		       "HOST:PORT (where uplink packets go), not %s",
@@ -668,6 +720,8 @@ main(int argc, char **argv)
 	struct loop *loop;
 
 	log_set_program("snaptun-agent");
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0)
+		return enroll_main(argc - 1, argv + 1);
 	parse_options(argc, argv, &o);
 	{
 		char id[24];
@@ -706,18 +760,27 @@ main(int argc, char **argv)
 	snprintf(pin64, sizeof(pin64), "%.*s", (int)b64.size, (const char *)b64.data);
 	gnutls_free(b64.data);
 	load_reset_secret(o.state_dir, reset);
-	if (o.channel_key != NULL) {
-		snprintf(keyfile, sizeof(keyfile), "%s", o.channel_key);
-	} else {
-		const char *slash = strrchr(o.manager_socket, '/');
+	keyfile[0] = '\0';
+	for (size_t i = 0; i < o.nmanagers && keyfile[0] == '\0'; i++) {
+		/* The channel key of UNIX sockets: --channel-key, or beside the first one. */
+		const char *sock = o.managers[i].address, *slash = strrchr(sock, '/');
 
-		if (slash == NULL)
-			snprintf(keyfile, sizeof(keyfile), "channel.key");
+		if (link_dial_is_tls(&o.managers[i]))
+			continue;
+		if (o.channel_key != NULL)
+			snprintf(keyfile, sizeof(keyfile), "%s", o.channel_key);
 		else
-			snprintf(keyfile, sizeof(keyfile), "%.*s/channel.key",
-			    (int)(slash - o.manager_socket), o.manager_socket);
+			snprintf(keyfile, sizeof(keyfile), "%.*s/channel.key", (int)(slash - sock),
+			    sock);
+		check_key_dir(o.channel_key != NULL ? "--channel-key" : "the channel key", keyfile);
 	}
-	check_key_dir(o.channel_key != NULL ? "--channel-key" : "the channel key", keyfile);
+	if (o.credentials != NULL) {
+		check_key_dir("the client key", o.creds.key);
+		if ((lc.tls_cred = link_dial_credentials(o.creds.cert, o.creds.key)) == NULL)
+			fatalx(
+			    "--credentials %s: cannot load the client certificate", o.credentials);
+		lc.channel_key = o.creds.channel_key;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -777,8 +840,9 @@ main(int argc, char **argv)
 		log_info("advertising %s (derived; set --advertise to choose)", advertised);
 	snprintf(path, sizeof(path), "%s/agent.addr", o.state_dir);
 
-	lc.socket_path = o.manager_socket;
-	lc.key_file = keyfile;
+	lc.managers = o.managers;
+	lc.nmanagers = o.nmanagers;
+	lc.key_file = keyfile[0] != '\0' ? keyfile : NULL;
 	lc.agent_id = o.agent_id;
 	lc.software_version = AGENT_VERSION;
 	lc.listen_address = advertised;
@@ -822,7 +886,7 @@ main(int argc, char **argv)
 	log_info("snaptun-agent %s (agent id %llu) listening on %s (advertised %s), SPKI pin %s, "
 		 "manager %s",
 	    AGENT_VERSION, (unsigned long long)o.agent_id, addrtext, advertised, pin64,
-	    o.manager_socket);
+	    o.managers[0].address);
 
 	loop_before_sleep(loop, before_sleep, &ag);
 	if (loop_run(loop) < 0)
@@ -834,6 +898,7 @@ main(int argc, char **argv)
 	metrics_http_close(ag.metrics);
 	link_flush(ag.link, 1000);
 	link_free(ag.link);
+	explicit_bzero(&o.creds, sizeof(o.creds));
 	tunnels_free(ag.ts);
 	gwdev_free(ag.gw);
 	if (ag.nl != NULL)

@@ -13,58 +13,76 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../proto/chanbuf.h"
+#include "../proto/chanio.h"
 #include "agentconn.h"
 #include "agentlink.h"
 #include "app.h"
 #include "metrics.h"
 #include "sessions.h"
 
+void
+agentconn_watch(struct agentconn *c, int want_write)
+{
+	if (loop_fd_mask(c->link->loop, c->fd, LOOP_READ | (want_write ? LOOP_WRITE : 0)) < 0)
+		fatal("agent socket: watching a connection");
+}
+
 /* The queue's want_write: writability is watched only while something waits for the socket. */
 static void
 want_output(void *arg, int on)
 {
-	struct agentconn *c = arg;
+	agentconn_watch(arg, on);
+}
 
-	if (loop_fd_mask(c->link->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0)) < 0)
-		fatal("agent socket: watching a connection");
+int
+agentconn_start(struct agentconn *c, const unsigned char key[CHAN_KEY_LEN], uint64_t peer)
+{
+	struct chanbuf_config cfg = {
+	    .key = key,
+	    .self = CHAN_NODE_MANAGER,
+	    .peer = peer,
+	    .max = AGENTLINK_OUT_MAX,
+	    .want_write = want_output,
+	    .arg = c,
+	};
+
+	if ((c->buf = chanbuf_new(&cfg)) == NULL) {
+		agentconn_drop(c, "out of memory for its buffers");
+		return -1;
+	}
+	c->state = AGENTCONN_HELLO;
+	return 0;
 }
 
 struct agentconn *
-agentconn_new(struct agentlink *l, int fd, loop_fd_fn *on_ready)
+agentconn_new(struct agentlink *l, struct chanio *io, loop_fd_fn *on_ready)
 {
-	struct chanbuf_config cfg = {
-	    .key = l->key,
-	    .self = CHAN_NODE_MANAGER,
-	    .peer = CHAN_PEER_ANY,
-	    .max = AGENTLINK_OUT_MAX,
-	    .want_write = want_output,
-	};
 	struct agentconn *c;
 	int saved;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	cfg.arg = c;
-	if ((c->buf = chanbuf_new(&cfg)) == NULL) {
-		free(c);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		chanio_close(io);
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (loop_fd_add(l->loop, fd, LOOP_READ, on_ready, c) < 0) {
+	if (loop_fd_add(l->loop, chanio_fd(io), LOOP_READ, on_ready, c) < 0) {
 		saved = errno;
-		chanbuf_free(c->buf);
+		chanio_close(io);
 		free(c);
 		errno = saved;
 		return NULL;
 	}
 	c->link = l;
-	c->fd = fd;
-	c->state = AGENTCONN_HELLO;
+	c->io = io;
+	c->fd = chanio_fd(io);
+	c->state = AGENTCONN_TLS;
 	c->opened_ns = c->heard_ns = clock_mono_ns();
 	snprintf(
 	    c->name, sizeof(c->name), "agent connection %llu", (unsigned long long)++l->serial);
 	c->next = l->conns;
 	l->conns = c;
+	if (chanio_session(io) == NULL && agentconn_start(c, l->key, CHAN_PEER_ANY) < 0)
+		return NULL;
 	return c;
 }
 
@@ -96,8 +114,10 @@ agentconn_write(struct agentconn *c, size_t max)
 
 	if (c->dead)
 		return -1;
-	if ((n = chanbuf_write(c->buf, c->fd, max)) < 0) {
-		agentconn_drop(c, "cannot write to it: %s", strerror(errno));
+	if (c->buf == NULL)
+		return 0;
+	if ((n = chanbuf_write(c->buf, c->io, max)) < 0) {
+		agentconn_drop(c, "cannot write to it: %s", chanio_error(c->io));
 		return -1;
 	}
 	return n;
@@ -148,7 +168,8 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 		    (unsigned long long)c->agent_id, n);
 	}
 	loop_fd_del(c->link->loop, c->fd);
-	close(c->fd);
+	chanio_close(c->io);
+	c->io = NULL;
 	c->fd = -1;
 	c->dead = 1;
 }

@@ -17,10 +17,14 @@
 
 struct app;
 struct chanbuf;
+struct chanio;
 struct agentjob;
+struct agenttls;
 struct sessions;
 
-enum agentconn_state { AGENTCONN_HELLO, AGENTCONN_READY };
+/* A TLS connection starts in AGENTCONN_TLS: its handshake, then its certificate must be an
+ * enrolled, unrevoked agent's (agenttls.c) before it may say HELLO. */
+enum agentconn_state { AGENTCONN_TLS, AGENTCONN_HELLO, AGENTCONN_READY };
 
 /* Where a connection's snapshot is: the phase it queues next, in order (statepush.c). */
 enum snap_phase { SNAP_NONE, SNAP_KEYS, SNAP_REVOKED, SNAP_GRANTS, SNAP_POOLS, SNAP_END };
@@ -30,10 +34,12 @@ enum snap_phase { SNAP_NONE, SNAP_KEYS, SNAP_REVOKED, SNAP_GRANTS, SNAP_POOLS, S
 struct agentconn {
 	struct agentconn *next;
 	struct agentlink *link;
-	int fd;
+	int fd; /* chanio_fd(io), as the loop knows it */
+	struct chanio *io; /* the UNIX socket, or TLS over TCP */
 	int dead;
 	enum agentconn_state state;
-	struct chanbuf *buf; /* its output queue and its decoder */
+	struct chanbuf *buf; /* its output queue and its decoder; NULL until AGENTCONN_HELLO */
+	uint64_t enrolled_id; /* TLS: the agent its certificate names (0 until known; UNIX: 0) */
 	uint64_t agent_id; /* once HELLO is accepted */
 	enum snap_phase snap; /* SNAP_NONE: no snapshot under way */
 	uint64_t snap_gen, snap_items; /* its generation, the items queued so far */
@@ -47,7 +53,7 @@ struct agentconn {
 	char *last_stats; /* JSON text of the last STATS, not written yet */
 	char listen_address[AGENTS_ADDRESS_MAX + 1];
 	char spki_pin[AGENTS_PIN_MAX + 1];
-	char name[32]; /* "agent 3" / "agent connection 7" for logs */
+	char name[80]; /* "agent 3" / "agent connection 7" for logs */
 };
 
 /* The channel server. */
@@ -57,6 +63,7 @@ struct agentlink {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct loop *loop; /* the owner's: the listener and every connection are watched there */
 	int listen_fd;
+	struct agenttls *tls; /* the TCP + TLS listener (agenttls.h); NULL: off */
 	struct agentconn *conns;
 	struct agentjob *jobs, **jobs_tail; /* the requests of this turn (agentjobs.c) */
 	struct sessions *sessions;
@@ -66,10 +73,19 @@ struct agentlink {
 	int64_t delta_stamp; /* agentdelta_stamp() at the last look at the outbox */
 };
 
-/* A connection on fd (accepted, its peer's uid checked): watched on l->loop for input with
- * on_ready(loop, fd, events, the connection), first in l->conns, waiting for HELLO. NULL with
- * errno when out of memory or the loop cannot watch fd (fd is still the caller's). */
-struct agentconn *agentconn_new(struct agentlink *l, int fd, loop_fd_fn *on_ready);
+/* A connection over io (accepted; for the UNIX socket its peer's uid checked), taken over by
+ * the connection even on failure: watched on l->loop for input with on_ready(loop, fd, events,
+ * the connection), first in l->conns. A plain io waits for HELLO under the channel key; a TLS
+ * io is in AGENTCONN_TLS until agentconn_start(). NULL with errno when out of memory or the
+ * loop cannot watch it (io is closed then). */
+struct agentconn *agentconn_new(struct agentlink *l, struct chanio *io, loop_fd_fn *on_ready);
+
+/* The connection's buffers, its frames MAC'd with key and only from node peer (CHAN_PEER_ANY:
+ * the first sender), and then HELLO is awaited. 0, or -1 when out of memory (c is dropped). */
+int agentconn_start(struct agentconn *c, const unsigned char key[CHAN_KEY_LEN], uint64_t peer);
+
+/* Watch c's socket for input, and for output when want_write. */
+void agentconn_watch(struct agentconn *c, int want_write);
 
 /* Queue one frame of msg (the payload of type; the caller keeps it). 0, or -1 when c is dropped
  * (before, or now: its queue is over AGENTLINK_OUT_MAX, memory ran out, msg does not frame). */

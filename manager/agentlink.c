@@ -24,11 +24,13 @@
 #include "../lib/pssid.h"
 #include "../lib/secret.h"
 #include "../proto/chanbuf.h"
+#include "../proto/chanio.h"
 #include "../proto/counters_pb.h"
 #include "../proto/tunevents_pb.h"
 #include "agentconn.h"
 #include "agentjobs.h"
 #include "agentlink.h"
+#include "agenttls.h"
 #include "app.h"
 #include "counters_json.h"
 #include "metrics.h"
@@ -104,6 +106,7 @@ accept_all(struct loop *loop, int lfd, unsigned events, void *arg)
 	struct ucred cred;
 	socklen_t len;
 	struct agentconn *c;
+	struct chanio *io;
 	int fd;
 
 	(void)loop;
@@ -125,9 +128,9 @@ accept_all(struct loop *loop, int lfd, unsigned events, void *arg)
 			close(fd);
 			continue;
 		}
-		if ((c = agentconn_new(l, fd, conn_ready)) == NULL) {
-			log_warn("agent socket: refusing a connection: %s", strerror(errno));
-			close(fd);
+		if ((io = chanio_plain_new(fd)) == NULL ||
+		    (c = agentconn_new(l, io, conn_ready)) == NULL) {
+			log_warn("agent socket: refusing a connection: %s", strerror(ENOMEM));
 			continue;
 		}
 		log_debug("%s: accepted (pid %d)", c->name, (int)cred.pid);
@@ -391,7 +394,7 @@ on_frame(void *arg, const struct chan_frame *f)
 static void
 conn_read(struct agentconn *c)
 {
-	ssize_t n = chanbuf_read(c->buf, c->fd, READ_BUDGET, on_frame, c);
+	ssize_t n = chanbuf_read(c->buf, c->io, READ_BUDGET, on_frame, c);
 
 	if (n >= 0 || c->dead)
 		return;
@@ -400,7 +403,7 @@ conn_read(struct agentconn *c)
 			log_info("agent %llu closed its channel", (unsigned long long)c->agent_id);
 		agentconn_drop(c, "%s", "");
 	} else if (n == CHANBUF_IO) {
-		agentconn_drop(c, "read: %s", strerror(errno));
+		agentconn_drop(c, "%s", chanio_error(c->io));
 	} else {
 		agentconn_drop(c, "protocol error: %s", chanbuf_err_str((int)n));
 	}
@@ -446,7 +449,8 @@ timers(struct agentlink *l)
 	for (struct agentconn *c = l->conns; c != NULL; c = c->next) {
 		if (c->dead)
 			continue;
-		if (c->state == AGENTCONN_HELLO && now - c->opened_ns > HELLO_TIMEOUT_NS) {
+		/* The limit covers a TLS handshake too: a peer that stalls it holds a socket. */
+		if (c->state != AGENTCONN_READY && now - c->opened_ns > HELLO_TIMEOUT_NS) {
 			agentconn_drop(c, "no HELLO within %llu s",
 			    (unsigned long long)(HELLO_TIMEOUT_NS / NS));
 			continue;
@@ -487,7 +491,7 @@ wake_by_deadline(struct agentlink *l)
 	for (struct agentconn *c = l->conns; c != NULL; c = c->next) {
 		if (c->dead)
 			continue;
-		t = c->state == AGENTCONN_HELLO ? c->opened_ns + HELLO_TIMEOUT_NS
+		t = c->state != AGENTCONN_READY ? c->opened_ns + HELLO_TIMEOUT_NS
 						: c->heard_ns + SILENCE_NS;
 		if (t < next)
 			next = t;
@@ -510,7 +514,8 @@ static void
 write_all(struct agentlink *l)
 {
 	for (struct agentconn *c = l->conns; c != NULL; c = c->next)
-		if (!c->dead && (chanbuf_queued(c->buf) > 0 || c->snap != SNAP_NONE))
+		if (!c->dead && c->buf != NULL &&
+		    (chanbuf_queued(c->buf) > 0 || c->snap != SNAP_NONE))
 			conn_write(c);
 }
 
@@ -560,7 +565,35 @@ agentlink_queue_kill(struct db *db, uint64_t session_id, uint64_t agent_id, cons
 	return agentdelta_kill(db, session_id, agent_id, reason);
 }
 
+int
+agentlink_revoke(struct agentlink *l, uint64_t id)
+{
+	int n = 0;
+
+	for (struct agentconn *c = l != NULL ? l->conns : NULL; c != NULL; c = c->next) {
+		if (c->dead || (c->enrolled_id != id && c->agent_id != id))
+			continue;
+		agentconn_drop(c, "agent %llu is revoked", (unsigned long long)id);
+		n++;
+	}
+	if (l != NULL)
+		agentconn_reap(l);
+	return n;
+}
+
 /* ---- queries ---- */
+
+const char *
+agentlink_tls_pin(const struct agentlink *l)
+{
+	return l != NULL && l->tls != NULL ? agenttls_pin(l->tls) : NULL;
+}
+
+const char *
+agentlink_tls_address(const struct agentlink *l)
+{
+	return l != NULL && l->tls != NULL ? agenttls_address(l->tls) : NULL;
+}
 
 struct sessions *
 agentlink_sessions(struct agentlink *l)
@@ -609,7 +642,8 @@ agentlink_peers(
 /* ---- open and close ---- */
 
 struct agentlink *
-agentlink_open(struct app *app, const char *state_dir, struct loop *loop)
+agentlink_open(
+    struct app *app, const char *state_dir, struct loop *loop, const struct agenttls_config *tls)
 {
 	struct agentlink *l;
 
@@ -628,6 +662,7 @@ agentlink_open(struct app *app, const char *state_dir, struct loop *loop)
 		fatal("agent socket: watching %s", l->path);
 	statepush_init(l);
 	log_info("agents attach on %s", l->path);
+	l->tls = agenttls_open(l, tls, state_dir, conn_ready);
 	return l;
 }
 
@@ -644,6 +679,7 @@ agentlink_close(struct agentlink *l)
 		agentconn_drop(c, "%s", "");
 	}
 	agentconn_reap(l);
+	agenttls_close(l->tls);
 	loop_fd_del(l->loop, l->listen_fd);
 	close(l->listen_fd);
 	unlink(l->path);

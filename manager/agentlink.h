@@ -30,6 +30,7 @@ struct db;
 struct loop;
 struct sessions;
 struct agentlink;
+struct agenttls_config;
 
 #define AGENTLINK_KEY_FILE "channel.key"
 #define AGENTLINK_SOCKET "agent.sock"
@@ -50,10 +51,12 @@ struct agentlink;
 void agentlink_key_load(const char *state_dir, unsigned char key[32]);
 
 /* Load or create the key and listen on <state_dir>/agent.sock (a stale socket file is
- * replaced; one a live manager answers on is fatal), watched on loop (kept: it must outlive
- * the channel). Setup errors are fatal. Free with agentlink_close(), before loop_free(): it
+ * replaced; one a live manager answers on is fatal), and on tls->listen over TCP + TLS unless
+ * tls or its listen is NULL (agenttls.h), watched on loop (kept: it must outlive the channel).
+ * Setup errors are fatal. Free with agentlink_close(), before loop_free(): it
  * drops every agent and stops watching their sockets. */
-struct agentlink *agentlink_open(struct app *app, const char *state_dir, struct loop *loop);
+struct agentlink *agentlink_open(
+    struct app *app, const char *state_dir, struct loop *loop, const struct agenttls_config *tls);
 void agentlink_close(struct agentlink *l);
 
 /* The channel work of a loop turn that its fd phase leaves (see above). No transaction may be
@@ -66,6 +69,15 @@ void agentlink_flush(struct agentlink *l);
 
 /* Forget the deltas sent already (a write of its own; from the sweep). */
 void agentlink_sweep(struct agentlink *l);
+
+/* Close every channel of agent id at once (its credential was just revoked: the TLS listener
+ * refuses it from now on). The number closed. l may be NULL: 0. */
+int agentlink_revoke(struct agentlink *l, uint64_t id);
+
+/* The TLS listener's SPKI pin (base64) and the address agents dial; NULL when it is off (or l
+ * is NULL). */
+const char *agentlink_tls_pin(const struct agentlink *l);
+const char *agentlink_tls_address(const struct agentlink *l);
 
 /* The live sessions the agents reported. */
 struct sessions *agentlink_sessions(struct agentlink *l);

@@ -16,6 +16,37 @@
 
 #define AGENTS_PAGE 64
 
+/* Hold the grants collected in a, as actor. The number held, or err. */
+static int
+hold_collected(struct db *db, const struct grant_ids *a, const char *actor, int64_t now)
+{
+	int rv, held = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		/* Fenced by the grant's own session: a grant that moved on since it was read
+		 * (no other writer runs here, but the rule costs nothing) is left alone. */
+		rv = alloc_hold(db, a->v[i][0], a->v[i][1], actor, now, NULL);
+		if (rv == ERR_NOT_FOUND || rv == ERR_STALE_SESSION)
+			continue;
+		if (rv < 0)
+			return rv;
+		held++;
+	}
+	return held;
+}
+
+int
+agentlost_hold(struct db *db, int64_t id, const char *actor, int64_t now)
+{
+	struct grant_ids a = {0};
+	int rv;
+
+	if ((rv = grant_list_assigned(db, id, grant_ids_collect, &a)) >= 0)
+		rv = hold_collected(db, &a, actor, now);
+	free(a.v);
+	return rv;
+}
+
 /* Hold what a (away since last) still has assigned, up to a->max grants, with its audit event,
  * in one transaction. The number held, or err. */
 static int
@@ -31,16 +62,8 @@ hold_agent(struct db *db, int64_t id, int64_t last, struct grant_ids *a, int64_t
 	snprintf(actor, sizeof(actor), "agent:%lld lost", (long long)id);
 	if ((rv = db_begin(db)) < 0)
 		return rv;
-	for (size_t i = 0; i < a->n; i++) {
-		/* Fenced by the grant's own session: a grant that moved on since it was read
-		 * (no other writer runs here, but the rule costs nothing) is left alone. */
-		rv = alloc_hold(db, a->v[i][0], a->v[i][1], actor, now, NULL);
-		if (rv == ERR_NOT_FOUND || rv == ERR_STALE_SESSION)
-			continue;
-		if (rv < 0)
-			goto fail;
-		held++;
-	}
+	if ((rv = held = hold_collected(db, a, actor, now)) < 0)
+		goto fail;
 	clock_rfc3339(last, since, sizeof(since));
 	snprintf(object, sizeof(object), "agent:%lld", (long long)id);
 	if ((details = json_pack(

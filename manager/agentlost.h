@@ -23,4 +23,8 @@ struct agentlink;
 int agentlost_sweep(
     struct db *db, struct agentlink *link, int64_t since, int64_t lost_after, int64_t now, int max);
 
+/* In the caller's transaction: put every assigned grant of agent id on hold as above, each
+ * hold in its grant's history under actor (a revoked agent's). The number held, or err. */
+int agentlost_hold(struct db *db, int64_t id, const char *actor, int64_t now);
+
 #endif

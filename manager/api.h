@@ -77,8 +77,19 @@ void api_events_list(struct req *r);
 
 extern const struct body_field api_revocation_body[2];
 
+extern const struct body_field api_agent_update_body[1];
+extern const struct body_field api_agent_token_body[2];
+extern const struct body_field api_agent_enroll_body[3];
+
 void api_agents_list(struct req *r);
 void api_agents_get(struct req *r);
+void api_agents_update(struct req *r);
+void api_agents_revoke(struct req *r);
+
+void api_agent_tokens_create(struct req *r);
+void api_agent_tokens_list(struct req *r);
+void api_agent_tokens_delete(struct req *r);
+void api_agent_enroll(struct req *r);
 
 /* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference).
  * l may be NULL (no channel): an empty array. */

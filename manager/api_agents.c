@@ -2,12 +2,22 @@
  * the connected agents as a join bundle lists them. */
 #include <stdlib.h>
 
+#include <stdio.h>
+
+#include "../db/agentcred.h"
 #include "../db/agents.h"
 #include "../lib/err.h"
+#include "../lib/log.h"
+#include "../lib/text.h"
 #include "agentlink.h"
+#include "agentlost.h"
 #include "api.h"
 #include "app.h"
 #include "sessions.h"
+
+const struct body_field api_agent_update_body[1] = {
+    {"name", BODY_STRING, 1},
+};
 
 /* The agent's last STATS as the store keeps it (agentlink.c: the time in Unix seconds, the
  * counters named as a session's), with the time in RFC 3339 like every time of the API. NULL
@@ -32,12 +42,22 @@ agent_json(struct app *app, const struct agent_row *a)
 	size_t sessions =
 	    connected ? sessions_count(agentlink_sessions(app->link), (uint64_t)a->id) : 0;
 
-	return json_pack("{s:I, s:s, s:b, s:s, s:s, s:i, s:o, s:o, s:o, s:I, s:o}", "id",
+	json_t *o = json_pack("{s:I, s:s, s:b, s:s, s:s, s:i, s:o, s:o, s:o, s:I, s:o}", "id",
 	    (json_int_t)a->id, "software_version", a->software_version, "connected", connected,
 	    "listen_address", a->listen_address, "spki_pin", a->spki_pin, "channel_version",
 	    a->channel_version, "first_seen", api_time(a->first_seen), "last_hello",
 	    api_time(a->last_hello), "last_heartbeat", api_time(heard), "sessions",
 	    (json_int_t)sessions, "last_stats", stats != NULL ? stats : json_null());
+	struct agent_cred c;
+
+	/* An agent enrolled for the network channel: its name, its client certificate's pin and
+	 * whether it is revoked; a local agent (UNIX socket) has none of these. */
+	if (o != NULL && agentcred_get(app->db, a->id, &c) == 0)
+		json_object_set_new(o, "enrolled",
+		    json_pack("{s:s, s:s, s:o, s:b, s:o}", "name", c.name, "client_pin",
+			c.client_pin, "enrolled_at", api_time(c.enrolled_at), "revoked",
+			c.revoked_at != 0, "revoked_at", api_time(c.revoked_at)));
+	return o;
 }
 
 void
@@ -84,6 +104,88 @@ api_agents_get(struct req *r)
 	}
 	reply_json(r, 200, agent_json(r->app, &a));
 	agents_row_clear(&a);
+}
+
+/* The credential of the enrolled agent the route names, or a reply: 0 or -1. */
+static int
+enrolled(struct req *r, int64_t *id, struct agent_cred *c)
+{
+	int rv;
+
+	if ((*id = req_param_id(r, 0, "agent")) < 0)
+		return -1;
+	if ((rv = agentcred_get(r->app->db, *id, c)) < 0) {
+		api_fail(r, rv, NULL,
+		    rv == ERR_NOT_FOUND ? "no enrolled agent with that id (a local agent has no "
+					  "name and cannot be revoked)"
+					: NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_agents_update(struct req *r)
+{
+	const char *name = json_string_value(json_object_get(r->json, "name"));
+	struct agent_cred c;
+	char object[32];
+	json_t *details;
+	int64_t id;
+	int rv;
+
+	if (!text_name_valid(name, AGENTCRED_NAME_MAX, 0)) {
+		reply_problem(r, 400, "name",
+		    "name must be 1 to %d characters without control characters",
+		    AGENTCRED_NAME_MAX);
+		return;
+	}
+	if (enrolled(r, &id, &c) < 0 || api_begin(r) < 0)
+		return;
+	if ((rv = agentcred_rename(r->app->db, id, name)) < 0) {
+		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "agent:%lld", (long long)id);
+	details = json_pack("{s:s, s:s}", "name", name, "was", c.name);
+	rv = api_commit(r, "agent.rename", object, details);
+	json_decref(details);
+	if (rv == 0)
+		api_agents_get(r);
+}
+
+/* POST /v1/agents/{id}/revoke: its credential refused from now on, its channel closed at once,
+ * its assigned grants on hold as when an agent is lost. Revoking again changes nothing. */
+void
+api_agents_revoke(struct req *r)
+{
+	struct agent_cred c;
+	char object[32], actor[48];
+	json_t *details;
+	int64_t id, now = r->app->now();
+	int rv, held = 0, closed;
+
+	if (enrolled(r, &id, &c) < 0 || api_begin(r) < 0)
+		return;
+	if ((rv = agentcred_revoke(r->app->db, id, now)) < 0) {
+		api_fail(r, rv, NULL, NULL);
+		return;
+	}
+	snprintf(actor, sizeof(actor), "agent:%lld revoked", (long long)id);
+	if (rv == 1 && (held = agentlost_hold(r->app->db, id, actor, now)) < 0) {
+		api_fail(r, held, NULL, NULL);
+		return;
+	}
+	snprintf(object, sizeof(object), "agent:%lld", (long long)id);
+	details = json_pack("{s:s, s:I}", "name", c.name, "held_grants", (json_int_t)held);
+	rv = api_commit(r, rv == 1 ? "agent.revoke" : NULL, object, details);
+	json_decref(details);
+	if (rv < 0)
+		return;
+	closed = agentlink_revoke(r->app->link, (uint64_t)id);
+	log_info("agent %lld revoked by %s: %d channel(s) closed, %d grants put on hold",
+	    (long long)id, r->actor, closed, held);
+	api_agents_get(r);
 }
 
 static void

@@ -27,7 +27,7 @@ uptime(const struct req *r)
 void
 api_health_get(struct req *r)
 {
-	char body[192];
+	char body[320], listener[160] = "";
 	unsigned agents = 0;
 	int rv;
 
@@ -43,10 +43,15 @@ api_health_get(struct req *r)
 	agentlink_peers(r->app->link, count_peer, &agents);
 	rv = db_writable(r->app->db);
 	if (rv == 0 && agents > 0) {
+		/* What an operator pins an agent on another host to (proto/README.md §2.8). */
+		if (agentlink_tls_pin(r->app->link) != NULL)
+			snprintf(listener, sizeof(listener),
+			    ",\"agent_listener\":{\"address\":\"%s\",\"pin\":\"%s\"}",
+			    agentlink_tls_address(r->app->link), agentlink_tls_pin(r->app->link));
 		snprintf(body, sizeof(body),
 		    "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_seconds\":%llu,\"db\":\"ok\","
-		    "\"agents_connected\":%u}\n",
-		    SNAPTUN_VERSION, uptime(r), agents);
+		    "\"agents_connected\":%u%s}\n",
+		    SNAPTUN_VERSION, uptime(r), agents, listener);
 		reply_json_text(r, 200, body);
 		return;
 	}

@@ -20,6 +20,7 @@
 #include "access.h"
 #include "admintoken.h"
 #include "agentlink.h"
+#include "agenttls.h"
 #include "agentlost.h"
 #include "alloc.h"
 #include "app.h"
@@ -49,6 +50,7 @@ struct options {
 	const char *state_dir;
 	const char *store; /* NULL: DIR/snaptun.db */
 	const char *tls_cert, *tls_key;
+	struct agenttls_config agent_tls; /* the state channel over TCP + TLS (off: listen NULL) */
 	const char *web_dir; /* NULL: the default; "": no dashboard */
 	int check;
 	unsigned max_event_streams;
@@ -70,6 +72,8 @@ usage(FILE *f)
 	    "                       [--http-max-per-source N] [--http-head-timeout SECONDS]\n"
 	    "                       [--http-body-timeout SECONDS] [--agent-lost-after SECONDS]\n"
 	    "                       [--max-event-streams N] [--web-dir DIR]\n"
+	    "                       [--agent-listen ADDR:PORT [--agent-advertise HOST:PORT]\n"
+	    "                        [--agent-tls-cert FILE --agent-tls-key FILE]]\n"
 	    "                       [--check]\n"
 	    "       snaptun-manager --help | --version\n"
 	    "\n"
@@ -89,7 +93,7 @@ usage(FILE *f)
 	    "  --access-log         log every HTTP request at info: method, route, status,\n"
 	    "                       duration, source address\n"
 	    "  --enroll-rate R      requests per second per source address on /v1/join,\n"
-	    "                       /v1/join/ack and /v1/token (default 1)\n"
+	    "                       /v1/join/ack, /v1/token and /v1/agent-enroll (default 1)\n"
 	    "  --enroll-burst N     how many of them a source may save up (default 10)\n"
 	    "  --ack-ttl SECONDS    how long an enrollment waits for /v1/join/ack (default 30)\n"
 	    "  --access-token-ttl SECONDS  lifetime of the access tokens /v1/join and /v1/token\n"
@@ -103,6 +107,13 @@ usage(FILE *f)
 	    "  --agent-lost-after SECONDS  how long an agent may be away before its assigned\n"
 	    "                       grants go on hold (default 300)\n"
 	    "  --max-event-streams N  subscribers of /v1/events/stream at once (default 64)\n"
+	    "  --agent-listen ADDR:PORT  also serve the state channel over TCP + TLS 1.3 there,\n"
+	    "                       for enrolled agents on other hosts (off by default)\n"
+	    "  --agent-advertise HOST:PORT  the address enrolling agents are told to dial\n"
+	    "                       (default: the --agent-listen address bound)\n"
+	    "  --agent-tls-cert FILE  the listener's PEM certificate (default: made on the first\n"
+	    "                       start as DIR/agent-tls.crt, key DIR/agent-tls.key)\n"
+	    "  --agent-tls-key FILE the certificate's PEM private key\n"
 	    "  --web-dir DIR        the dashboard's files, served at / (default: web/ beside the\n"
 	    "                       directory of the program, else ../share/snaptun/web; \"\"\n"
 	    "                       serves none)\n"
@@ -125,6 +136,10 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"store", required_argument, NULL, 'S'},
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
+	    {"agent-listen", required_argument, NULL, 'A' + 256},
+	    {"agent-advertise", required_argument, NULL, 'D' + 256},
+	    {"agent-tls-cert", required_argument, NULL, 'c' + 256},
+	    {"agent-tls-key", required_argument, NULL, 'k' + 256},
 	    {"log-level", required_argument, NULL, 'v'},
 	    {"log-format", required_argument, NULL, 'F'},
 	    {"access-log", no_argument, NULL, 'a' + 256},
@@ -212,6 +227,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v': args_log_level(optarg); break;
 		case 'F': args_log_format(optarg); break;
 		case 'a' + 256: o->access_log = 1; break;
+		case 'A' + 256: o->agent_tls.listen = optarg; break;
+		case 'D' + 256: o->agent_tls.advertise = optarg; break;
+		case 'c' + 256: o->agent_tls.cert_file = optarg; break;
+		case 'k' + 256: o->agent_tls.key_file = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': args_version("snaptun-manager");
 		default: usage(stderr); exit(2);
@@ -219,6 +238,11 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	args_end("snaptun-manager", argc, argv, usage);
 	args_tls(o->tls_cert, o->tls_key);
+	if ((o->agent_tls.cert_file == NULL) != (o->agent_tls.key_file == NULL))
+		fatalx("--agent-tls-cert and --agent-tls-key go together");
+	if (o->agent_tls.listen == NULL &&
+	    (o->agent_tls.cert_file != NULL || o->agent_tls.advertise != NULL))
+		fatalx("--agent-tls-cert and --agent-advertise need --agent-listen");
 }
 
 /* Refuse to keep secrets in dir (what names it) when another user could write there. */
@@ -493,7 +517,7 @@ main(int argc, char **argv)
 		fatal("event loop");
 	if ((app.events = evstream_new(&app, loop, o.max_event_streams)) == NULL)
 		fatalx("cannot set up the event stream");
-	app.link = agentlink_open(&app, o.state_dir, loop);
+	app.link = agentlink_open(&app, o.state_dir, loop, &o.agent_tls);
 	sessions_watch(agentlink_sessions(app.link), on_session, app.events);
 	if (metrics != NULL) {
 		/* Before manager.url: whoever waits for that finds this one there too. */

@@ -63,6 +63,14 @@ static const struct route routes[] = {
 
     {"GET", "/v1/agents", api_agents_list, SCOPE_READERS, NOBODY, PAGE, 0, 0},
     {"GET", "/v1/agents/{}", api_agents_get, SCOPE_READERS, NOBODY, "", 0, 0},
+    {"PATCH", "/v1/agents/{}", api_agents_update, SCOPE_ADMIN, BODY(api_agent_update_body), "", 0,
+	0},
+    {"POST", "/v1/agents/{}/revoke", api_agents_revoke, SCOPE_ADMIN, NOBODY, "", 0, 0},
+    {"POST", "/v1/agent-tokens", api_agent_tokens_create, SCOPE_ADMIN, BODY(api_agent_token_body),
+	"", 0, 0},
+    {"GET", "/v1/agent-tokens", api_agent_tokens_list, SCOPE_ADMIN, NOBODY, PAGE, 0, 0},
+    {"DELETE", "/v1/agent-tokens/{}", api_agent_tokens_delete, SCOPE_ADMIN, NOBODY, "", 0, 0},
+    {"POST", "/v1/agent-enroll", api_agent_enroll, 0, BODY(api_agent_enroll_body), "", 1, 0},
 
     {"GET", "/v1/sessions", api_sessions_list, SCOPE_READERS, NOBODY, PAGE ",pssid,agent", 0, 0},
     {"GET", "/v1/sessions/{}", api_sessions_get, SCOPE_READERS, NOBODY, "", 0, 0},

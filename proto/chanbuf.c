@@ -1,10 +1,8 @@
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "chanbuf.h"
+#include "chanio.h"
 
 #define OUT_MIN 4096 /* first allocation of the queue; it doubles as needed */
 
@@ -105,23 +103,19 @@ chanbuf_seq(const struct chanbuf *b)
 }
 
 ssize_t
-chanbuf_write(struct chanbuf *b, int fd, size_t max)
+chanbuf_write(struct chanbuf *b, struct chanio *io, size_t max)
 {
 	size_t done = 0, n;
 	ssize_t w;
 
 	while (b->len > 0 && done < max) {
 		n = b->len < max - done ? b->len : max - done;
-		/* MSG_NOSIGNAL: a peer gone shows as EPIPE here, not as a signal. */
-		if ((w = send(fd, b->out + b->off, n, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return CHANBUF_IO;
-		}
-		if (w == 0)
+		/* On AGAIN the queue keeps its head where it is: a TLS transport wants the same
+		 * bytes offered again (chanio.h). */
+		if ((w = chanio_write(io, b->out + b->off, n)) == CHANIO_AGAIN)
 			break;
+		if (w < 0)
+			return CHANBUF_IO;
 		b->off += (size_t)w;
 		b->len -= (size_t)w;
 		done += (size_t)w;
@@ -149,7 +143,7 @@ chanbuf_peak(const struct chanbuf *b)
 }
 
 ssize_t
-chanbuf_read(struct chanbuf *b, int fd, size_t max, chanbuf_frame_fn fn, void *arg)
+chanbuf_read(struct chanbuf *b, struct chanio *io, size_t max, chanbuf_frame_fn fn, void *arg)
 {
 	const unsigned char *p;
 	struct chan_frame f;
@@ -157,16 +151,15 @@ chanbuf_read(struct chanbuf *b, int fd, size_t max, chanbuf_frame_fn fn, void *a
 	ssize_t n, k;
 	int rv;
 
-	while (got < max) {
-		if ((n = read(fd, b->in, sizeof(b->in))) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return CHANBUF_IO;
-		}
-		if (n == 0)
+	/* Past the budget, bytes TLS decrypted already are still taken: the socket will not
+	 * signal them again, and they are at most one record. */
+	while (got < max || chanio_pending(io) > 0) {
+		if ((n = chanio_read(io, b->in, sizeof(b->in))) == CHANIO_AGAIN)
+			break;
+		if (n == CHANIO_CLOSED)
 			return CHANBUF_CLOSED;
+		if (n < 0)
+			return CHANBUF_IO;
 		got += (size_t)n;
 		for (p = b->in; n > 0;) {
 			if ((k = chan_dec_feed(b->dec, p, (size_t)n)) < 0)

@@ -1,6 +1,6 @@
 /* One state-channel connection's buffers (proto/README.md §2.1), the same on both ends (the
  * manager's agentlink, the agent's link): the bounded queue of sealed frames waiting for the
- * socket, and the decoder of what comes in.
+ * transport (chanio.h: the UNIX socket or TLS), and the decoder of what comes in.
  *
  * Output: chanbuf_put() seals a message into a frame (our node id, the next seq, the MAC) at the
  * end of the queue, or refuses it when the queue would grow over its bound: a peer that does not
@@ -30,7 +30,7 @@ enum chanbuf_err {
 	CHANBUF_FULL = -100, /* chanbuf_put(): the frame would take the queue over its bound */
 	CHANBUF_NOMEM = -101, /* out of memory for the queue */
 	CHANBUF_CLOSED = -102, /* chanbuf_read(): the peer closed its end */
-	CHANBUF_IO = -103, /* a read or write failed: errno says why */
+	CHANBUF_IO = -103, /* a read or write failed: chanio_error() says why */
 };
 
 struct chanbuf_config {
@@ -50,6 +50,7 @@ struct chanbuf_config {
 typedef int (*chanbuf_frame_fn)(void *arg, const struct chan_frame *f);
 
 struct chanbuf;
+struct chanio;
 
 /* Buffers for one connection, starting at seq 1 both ways and with nothing queued (EPOLLOUT not
  * wanted). NULL when out of memory. Free with chanbuf_free() (NULL is fine), which wipes the key
@@ -66,23 +67,25 @@ int chanbuf_put(struct chanbuf *b, enum chan_msg type, uint64_t corr, const Prot
 /* The seq of the last frame put: 0 before the first. A request's correlation id is its seq. */
 uint64_t chanbuf_seq(const struct chanbuf *b);
 
-/* Write the queue to the socket fd until it is empty, the socket takes no more (EAGAIN) or max
- * bytes went (SIZE_MAX: no limit; a fairness budget otherwise; 0 writes nothing). Returns the
- * bytes written, or CHANBUF_IO with errno set (the connection is broken). Then tells want_write
+/* Write the queue to the transport io (chanio.h) until it is empty, io takes no more
+ * (CHANIO_AGAIN) or max bytes went (SIZE_MAX: no limit; a fairness budget otherwise; 0 writes
+ * nothing). Returns the bytes written, or CHANBUF_IO (the connection is broken: chanio_error()). Then tells want_write
  * if the queue's emptiness changed since it last did (with max 0 that is all it does: after
  * frames were put that will not be written now). */
-ssize_t chanbuf_write(struct chanbuf *b, int fd, size_t max);
+ssize_t chanbuf_write(struct chanbuf *b, struct chanio *io, size_t max);
 
 /* Bytes queued now, and the most ever queued. */
 size_t chanbuf_queued(const struct chanbuf *b);
 size_t chanbuf_peak(const struct chanbuf *b);
 
-/* Read from the socket fd until it has no more (EAGAIN), at least max bytes came (a fairness
- * budget; SIZE_MAX: no limit) or fn asked to stop; each verified frame goes to fn on the way.
- * Returns the bytes read, or CHANBUF_CLOSED (end of stream), CHANBUF_IO (errno) or the negative
+/* Read from the transport io until it has no more (CHANIO_AGAIN), at least max bytes came (a
+ * fairness budget; SIZE_MAX: no limit; bytes TLS holds decrypted are taken even past it) or fn
+ * asked to stop; each verified frame goes to fn on the way. Returns the bytes read, or
+ * CHANBUF_CLOSED (end of stream), CHANBUF_IO (chanio_error()) or the negative
  * enum chan_err of the first bad frame (bad MAC, replay, oversized, …: a protocol error). Every
  * error is final: drop the connection. */
-ssize_t chanbuf_read(struct chanbuf *b, int fd, size_t max, chanbuf_frame_fn fn, void *arg);
+ssize_t chanbuf_read(
+    struct chanbuf *b, struct chanio *io, size_t max, chanbuf_frame_fn fn, void *arg);
 
 /* The text of a negative enum chanbuf_err or enum chan_err. */
 const char *chanbuf_err_str(int err);

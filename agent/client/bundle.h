@@ -16,7 +16,7 @@
 #include "../../lib/addr.h"
 #include "../../lib/pssid.h"
 
-#define BUNDLE_FILE_MAX 65536 /* bytes of a bundle file (and of a manager's answer) */
+#define BUNDLE_FILE_MAX 65536 /* bytes of a bundle file (a manager's answer: MGRHTTP_ANSWER_MAX) */
 #define BUNDLE_AGENTS_MAX 16
 #define BUNDLE_NETWORKS_MAX 16
 #define BUNDLE_ROUTES_MAX 64

@@ -12,7 +12,7 @@
 #include "../../lib/secret.h"
 #include "bundle.h"
 #include "enroll.h"
-#include "mgrhttp.h"
+#include "../../lib/mgrhttp.h"
 
 #define JOIN_ATTEMPTS 4
 #define RETRY_SLEEP_MAX 5 /* s: the longest a blocking join waits between tries */

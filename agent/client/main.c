@@ -27,7 +27,7 @@
 #include "bundle.h"
 #include "control.h"
 #include "enroll.h"
-#include "mgrhttp.h"
+#include "../../lib/mgrhttp.h"
 #include "pump.h"
 #include "renew.h"
 #include "session.h"

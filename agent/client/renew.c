@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
-#include "mgrhttp.h"
+#include "../../lib/mgrhttp.h"
 #include "renew.h"
 
 int64_t

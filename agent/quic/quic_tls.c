@@ -10,6 +10,7 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "../../lib/log.h"
+#include "../../lib/tlscert.h"
 #include "quic_tls.h"
 
 const char *quic_test_client_alpn;
@@ -130,56 +131,21 @@ fail:
 	return -1;
 }
 
-int
-quic_tls_spki_pin_der(const gnutls_datum_t *der, unsigned char pin[QUIC_SPKI_PIN_LEN])
-{
-	gnutls_x509_crt_t crt = NULL;
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t spki = {NULL, 0};
-	int rv = -1;
-
-	if (gnutls_x509_crt_init(&crt) != 0)
-		goto out;
-	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) != 0)
-		goto out;
-	if (gnutls_pubkey_init(&pub) != 0)
-		goto out;
-	if (gnutls_pubkey_import_x509(pub, crt, 0) != 0)
-		goto out;
-	if (gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) != 0)
-		goto out;
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, spki.data, spki.size, pin) != 0)
-		goto out;
-	rv = 0;
-out:
-	gnutls_free(spki.data);
-	if (pub != NULL)
-		gnutls_pubkey_deinit(pub);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	return rv;
-}
-
 /* The client's certificate check: the leaf's SPKI must hash to the pin. */
 static int
 quic_tls_verify_pin(gnutls_session_t session)
 {
 	ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(session);
 	struct quic_conn *c = ref->user_data;
-	const gnutls_datum_t *certs;
-	unsigned n = 0, i;
-	unsigned char pin[QUIC_SPKI_PIN_LEN], diff = 0;
+	unsigned char pin[QUIC_SPKI_PIN_LEN];
 
 	if (c->pin == NULL)
 		return 0;
 	if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_SERVER) != GNUTLS_CRT_X509)
 		return -1;
-	certs = gnutls_certificate_get_peers(session, &n);
-	if (certs == NULL || n == 0 || quic_tls_spki_pin_der(&certs[0], pin) != 0)
+	if (tlscert_peer_pin(session, pin) != 0)
 		return -1;
-	for (i = 0; i < QUIC_SPKI_PIN_LEN; i++)
-		diff |= (unsigned char)(pin[i] ^ c->pin[i]);
-	if (diff != 0) {
+	if (!tlscert_pin_equal(pin, c->pin)) {
 		log_warn("quic: the server's certificate does not match the SPKI pin");
 		return -1;
 	}

@@ -29,7 +29,4 @@ int quic_tls_server_session(struct quic_tls_server *t, struct quic_conn *c);
  * (logged). */
 int quic_tls_client_session(struct quic_conn *c, const char *ca_file, const char *server_name);
 
-/* SHA-256 of the DER SPKI of a DER certificate; 0 or -1. */
-int quic_tls_spki_pin_der(const gnutls_datum_t *der, unsigned char pin[QUIC_SPKI_PIN_LEN]);
-
 #endif

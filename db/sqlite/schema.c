@@ -328,6 +328,30 @@ static const char *const migrations[] = {
 	/* 10: the audit log read from a point in time (GET /v1/events?since=): the events of a
 	 * recent stretch without walking the log from either end. */
 	"CREATE INDEX events_at ON events (at, id);",
+
+	/* 11: agents on other hosts (api.md "Remote agents"): one-time agent tokens (stored as
+	 * the SHA-256 of the secret; used_at set once, by the enrollment that spent it) and the
+	 * credentials of enrolled agents: the SPKI pin of the client certificate the agent
+	 * presents on the TLS channel, the channel key of its frames, and revoked_at once revoked
+	 * (kept, so a revoked pin stays refused). */
+	"CREATE TABLE agent_tokens ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER,"
+	"  agent_id INTEGER"
+	");"
+	"CREATE TABLE agent_creds ("
+	"  agent_id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  client_pin TEXT NOT NULL UNIQUE,"
+	"  channel_key TEXT NOT NULL,"		/* base64url of 32 bytes */
+	"  enrolled_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER"
+	");",
 };
 /* clang-format on */
 

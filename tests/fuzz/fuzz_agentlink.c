@@ -183,8 +183,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned char pin[32] = {0};
+	struct link_endpoint ep = {0};
 	struct link_config cfg = {
-	    .socket_path = sock,
+	    .managers = &ep,
+	    .nmanagers = 1,
 	    .key_file = keyfile,
 	    .agent_id = AGENT,
 	    .software_version = "fuzz",
@@ -211,6 +213,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (lp == NULL)
 		init();
+	snprintf(ep.address, sizeof(ep.address), "%s", sock);
 	if ((live = state_new()) == NULL || (l = link_new(&cfg, &cb, lp)) == NULL)
 		abort();
 	link_expire(l, clock_mono_ns());

@@ -197,7 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* STATS feed the per-agent bases, SESSION_DOWN the revocation timer. */
 	if ((app.metrics = metrics_new()) == NULL)
 		abort();
-	l = agentlink_open(&app, dir, loop);
+	l = agentlink_open(&app, dir, loop, NULL);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)

@@ -22,7 +22,7 @@
 
 #include "../../agent/client/bundle.h"
 #include "../../agent/client/enroll.h"
-#include "../../agent/client/mgrhttp.h"
+#include "../../lib/mgrhttp.h"
 #include "../../lib/b64url.h"
 #include "../../lib/clock.h"
 #include "../../lib/isdas.h"

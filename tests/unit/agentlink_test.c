@@ -240,7 +240,7 @@ test_big_snapshot(struct app *app, const char *dir)
 		  "SELECT printf('bulk-%05d', i), 'revoked in bulk by the agentlink test, "
 		  "with a reason long enough to fill a frame', 1800000000, 'test' FROM n") == 0,
 	    "%d revocations in the store", BULK);
-	l = agentlink_open(app, dir, loop);
+	l = agentlink_open(app, dir, loop, NULL);
 	agent_connect(dir, 10);
 	read_max = 4096;
 	got = wait_for(l, CHAN_WELCOME, &m, NULL);
@@ -373,7 +373,7 @@ main(void)
 	p.hold_seconds = 600;
 	prefix_parse("10.1.0.0/24", &p.prefix, path, sizeof(path), &why);
 	CHECK(pool_create(app.db, &p, T0, &pc) == 0, "a pool");
-	l = agentlink_open(&app, dir, loop);
+	l = agentlink_open(&app, dir, loop, NULL);
 	snprintf(kp, sizeof(kp), "%s/channel.key", dir);
 	CHECK(stat(kp, &st) == 0 && st.st_size == 32 && (st.st_mode & 0777) == 0600,
 	    "the channel key is made: 32 bytes, 0600");

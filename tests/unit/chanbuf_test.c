@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../proto/chanbuf.h"
+#include "../../proto/chanio.h"
 #include "check.h"
 
 #define AGENT 7
@@ -98,50 +99,53 @@ test_partial_writes(void)
 	struct chanbuf *a = agent_buf(8u << 20), *m = manager_buf();
 	struct got g = {0, 0, 1, 0};
 	int sv[2], ok = 1, rounds = 0;
+	struct chanio *io0, *io1;
 	size_t total = 0;
 	ssize_t n;
 
 	pair(sv, 4096);
+	io0 = chanio_plain_new(sv[0]);
+	io1 = chanio_plain_new(sv[1]);
 	for (int i = 0; i < 200; i++)
 		ok &= put_reject(a, 1000) == 0;
 	CHECK(ok && chanbuf_seq(a) == 200, "200 frames of about 1 KiB queued, seqs 1 .. 200");
 	total = chanbuf_queued(a);
 	CHECK_EQ_INT(total, 200 * CHAN_FRAME_LEN(1003), "the queue holds them all");
 	CHECK(!wants[0], "nothing written yet: EPOLLOUT not asked for");
-	n = chanbuf_write(a, sv[0], SIZE_MAX);
+	n = chanbuf_write(a, io0, SIZE_MAX);
 	CHECK(n > 0 && (size_t)n < total && chanbuf_queued(a) == total - (size_t)n,
 	    "a small socket buffer takes part of it (%zd of %zu bytes)", n, total);
 	CHECK(wants[0] == 1, "the rest waits: EPOLLOUT asked for");
 	while (chanbuf_queued(a) > 0 && rounds++ < 10000) {
-		if (chanbuf_read(m, sv[1], SIZE_MAX, on_frame, &g) < 0)
+		if (chanbuf_read(m, io1, SIZE_MAX, on_frame, &g) < 0)
 			break;
-		if (chanbuf_write(a, sv[0], 3000) < 0)
+		if (chanbuf_write(a, io0, 3000) < 0)
 			break;
 	}
 	CHECK(chanbuf_queued(a) == 0 && wants[0] == 0, "drained in pieces: EPOLLOUT no more");
-	chanbuf_read(m, sv[1], SIZE_MAX, on_frame, &g);
+	chanbuf_read(m, io1, SIZE_MAX, on_frame, &g);
 	CHECK(g.n == 200 && g.in_order && g.last_seq == 200, "the reader got 200 frames in order");
 	CHECK_EQ_INT(chanbuf_peak(a), total, "the peak is the most ever queued");
-	CHECK(chanbuf_read(m, sv[1], SIZE_MAX, on_frame, &g) == 0, "then nothing more to read");
+	CHECK(chanbuf_read(m, io1, SIZE_MAX, on_frame, &g) == 0, "then nothing more to read");
 
 	/* max 0 writes nothing, only brings the EPOLLOUT wish up to date. */
 	want_calls = 0;
 	put_reject(a, 10);
-	CHECK(chanbuf_write(a, sv[0], 0) == 0 && wants[0] == 1 && chanbuf_queued(a) > 0,
+	CHECK(chanbuf_write(a, io0, 0) == 0 && wants[0] == 1 && chanbuf_queued(a) > 0,
 	    "a write of 0 bytes asks for EPOLLOUT for what was put");
-	chanbuf_write(a, sv[0], SIZE_MAX);
-	chanbuf_write(a, sv[0], SIZE_MAX);
+	chanbuf_write(a, io0, SIZE_MAX);
+	chanbuf_write(a, io0, SIZE_MAX);
 	CHECK(want_calls == 2 && wants[0] == 0, "told only when it changes (%d calls)", want_calls);
 
-	chanbuf_read(m, sv[1], SIZE_MAX, on_frame, &g); /* unread bytes would make it a reset */
-	close(sv[1]);
-	CHECK(chanbuf_read(a, sv[0], SIZE_MAX, on_frame, &g) == CHANBUF_CLOSED,
+	chanbuf_read(m, io1, SIZE_MAX, on_frame, &g); /* unread bytes would make it a reset */
+	chanio_close(io1);
+	CHECK(chanbuf_read(a, io0, SIZE_MAX, on_frame, &g) == CHANBUF_CLOSED,
 	    "the peer's close is CHANBUF_CLOSED");
 	put_reject(a, 10);
 	errno = 0;
-	CHECK(chanbuf_write(a, sv[0], SIZE_MAX) == CHANBUF_IO && errno == EPIPE,
+	CHECK(chanbuf_write(a, io0, SIZE_MAX) == CHANBUF_IO && errno == EPIPE,
 	    "writing to it is CHANBUF_IO with errno EPIPE, no signal");
-	close(sv[0]);
+	chanio_close(io0);
 	chanbuf_free(a);
 	chanbuf_free(m);
 }
@@ -183,8 +187,11 @@ test_split_reads(void)
 	State__Heartbeat hb;
 	ssize_t len = 0, n;
 	int sv[2], early = 0;
+	struct chanio *io0, *io1;
 
 	pair(sv, 0);
+	io0 = chanio_plain_new(sv[0]);
+	io1 = chanio_plain_new(sv[1]);
 	state__heartbeat__init(&hb);
 	for (uint64_t seq = 1; seq <= 3; seq++) {
 		hb.time = (int64_t)seq;
@@ -197,7 +204,7 @@ test_split_reads(void)
 	for (ssize_t i = 0; i < len; i++) {
 		if (write(sv[0], buf + i, 1) != 1)
 			abort();
-		if (chanbuf_read(m, sv[1], SIZE_MAX, on_frame, &g) != 1)
+		if (chanbuf_read(m, io1, SIZE_MAX, on_frame, &g) != 1)
 			early = 1;
 		if (i + 1 < len / 3 && g.n > 0)
 			early = 1;
@@ -211,10 +218,10 @@ test_split_reads(void)
 	chanbuf_free(m);
 	m = manager_buf();
 	g = (struct got){0, 0, 1, 1};
-	CHECK(chanbuf_read(m, sv[1], 1, on_frame, &g) == len && g.n == 1,
+	CHECK(chanbuf_read(m, io1, 1, on_frame, &g) == len && g.n == 1,
 	    "the handler's stop ends the read after the first frame");
-	close(sv[0]);
-	close(sv[1]);
+	chanio_close(io0);
+	chanio_close(io1);
 	chanbuf_free(m);
 }
 
@@ -225,13 +232,16 @@ deliver(const unsigned char *p, size_t len, struct got *g)
 	struct chanbuf *m = manager_buf();
 	ssize_t rv;
 	int sv[2];
+	struct chanio *io0, *io1;
 
 	pair(sv, 0);
+	io0 = chanio_plain_new(sv[0]);
+	io1 = chanio_plain_new(sv[1]);
 	if (write(sv[0], p, len) != (ssize_t)len)
 		abort();
-	rv = chanbuf_read(m, sv[1], SIZE_MAX, on_frame, g);
-	close(sv[0]);
-	close(sv[1]);
+	rv = chanbuf_read(m, io1, SIZE_MAX, on_frame, g);
+	chanio_close(io0);
+	chanio_close(io1);
 	chanbuf_free(m);
 	return rv;
 }

@@ -219,6 +219,7 @@ test_free_unwatches(struct loop *lp, const char *dir, const struct link_config *
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct link_config cfg = *base;
+	struct link_endpoint ep = {0};
 	struct link_callbacks cb = {0};
 	struct link *l;
 	int lfd, afd, fd;
@@ -227,7 +228,9 @@ test_free_unwatches(struct loop *lp, const char *dir, const struct link_config *
 	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 4) < 0)
 		abort();
-	cfg.socket_path = sun.sun_path;
+	snprintf(ep.address, sizeof(ep.address), "%s", sun.sun_path);
+	cfg.managers = &ep;
+	cfg.nmanagers = 1;
 	if ((l = link_new(&cfg, &cb, lp)) == NULL)
 		abort();
 	link_expire(l, clock_mono_ns());
@@ -253,6 +256,7 @@ main(void)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	unsigned char pin[32] = {0};
 	struct link_config cfg = {0};
+	struct link_endpoint ep = {0};
 	struct link_callbacks cb = {0};
 	ProtobufCMessage *m;
 	State__AllocReq req;
@@ -279,7 +283,9 @@ main(void)
 	if ((lp = loop_new()) == NULL)
 		abort();
 
-	cfg.socket_path = sock;
+	snprintf(ep.address, sizeof(ep.address), "%s", sock);
+	cfg.managers = &ep;
+	cfg.nmanagers = 1;
 	cfg.key_file = keyfile;
 	cfg.agent_id = AGENT;
 	cfg.software_version = "test";

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../../agent/client/bundle.h"
-#include "../../agent/client/mgrhttp.h"
+#include "../../lib/mgrhttp.h"
 #include "../../agent/client/renew.h"
 #include "../../lib/clock.h"
 #include "check.h"

@@ -731,6 +731,7 @@ main(void)
 	struct quic_server_config qc = {0};
 	struct tunnel_config tc = {0};
 	struct link_config lc = {0};
+	struct link_endpoint ep = {0};
 	struct link_callbacks lcb = {0};
 	struct quic_callbacks qcb;
 	int kfd;
@@ -774,7 +775,9 @@ main(void)
 	srv = quic_server_new(&qc, &qcb);
 	CHECK(srv != NULL, "the QUIC server listens");
 
-	lc.socket_path = sock;
+	snprintf(ep.address, sizeof(ep.address), "%s", sock);
+	lc.managers = &ep;
+	lc.nmanagers = 1;
 	lc.key_file = keyfile;
 	lc.agent_id = AGENT_ID;
 	lc.software_version = "test";

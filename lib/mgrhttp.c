@@ -6,7 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bundle.h"
 #include "mgrhttp.h"
 
 /* The answer being received, bounded. */
@@ -124,7 +123,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char *grown;
 
-	if (s->len + len > BUNDLE_FILE_MAX) {
+	if (s->len + len > MGRHTTP_ANSWER_MAX) {
 		s->overflow = 1;
 		return 0; /* curl stops with CURLE_WRITE_ERROR */
 	}
@@ -237,7 +236,7 @@ mgrhttp_post(const char *manager_url, const char *ca, const char *path, json_t *
 			    "request to the manager cancelled: the client is stopping");
 		else if (s.overflow)
 			snprintf(r->message, sizeof(r->message),
-			    "manager answer to %s is over %d bytes", path, BUNDLE_FILE_MAX);
+			    "manager answer to %s is over %d bytes", path, MGRHTTP_ANSWER_MAX);
 		else
 			snprintf(r->message, sizeof(r->message), "manager %s unreachable: %s",
 			    mgrhttp_url_shown(url, shown, sizeof(shown)),

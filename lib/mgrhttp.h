@@ -1,15 +1,17 @@
-/* Requests to the manager's public enrollment API (api.md "Enrollment"): one JSON POST over
- * http or https with libcurl, bounded in time and size, answered with the status and the
- * parsed body. Blocking: the event loop runs it on the renewer's thread (renew.h).
+/* Requests to the manager's public enrollment API (api.md "Enrollment", "Remote agents"): one
+ * JSON POST over http or https with libcurl, bounded in time and size, answered with the status
+ * and the parsed body. Blocking: the endhost client runs it on its renewer's thread
+ * (agent/client/renew.h), `snaptun-agent enroll` once before anything else.
  *
  * Secrets travel only in request bodies, which are never logged; messages name the path and
  * the manager's own problem detail, never a token. */
-#ifndef CLIENT_MGRHTTP_H
-#define CLIENT_MGRHTTP_H
+#ifndef LIB_MGRHTTP_H
+#define LIB_MGRHTTP_H
 
 #include <jansson.h>
 
 #define MGRHTTP_TIMEOUT_MS 15000 /* one request, connection included */
+#define MGRHTTP_ANSWER_MAX 65536 /* bytes of an answer (a bundle, an agent's credentials) */
 
 /* What became of one request. */
 enum mgrhttp_class {
@@ -39,7 +41,7 @@ int mgrhttp_init(void);
  * that an https manager's certificate is checked against (NULL: the system's); certificate
  * and host name checks are never off. what names the request in messages ("the join token",
  * "the refresh token"). Fills *r (release with mgrhttp_reply_free) and returns r->class. The
- * answer is bounded to BUNDLE_FILE_MAX bytes (a longer one is a transient failure). */
+ * answer is bounded to MGRHTTP_ANSWER_MAX bytes (a longer one is a transient failure). */
 enum mgrhttp_class mgrhttp_post(const char *manager_url, const char *ca, const char *path,
     json_t *body, const char *what, struct mgrhttp_reply *r);
 
