@@ -44,12 +44,13 @@ MGR_LISTEN=$NS_A4:0
 AGENT_LISTEN=$NS_B4:0
 
 # second_store DIR1 DIR2: give the second manager (state dir DIR2) the store of the first, so
-# that it knows the enrolled agent. With SQLite two managers cannot share one file: DIR2 is a
-# copy of DIR1 (its files, and the database through SQLite's online backup). With a store that
-# managers share (PostgreSQL), this is the one line to change: both get the same --store.
+# that it knows the enrolled agent. DIR2 starts as a copy of DIR1's files (the signing keys).
+# On PostgreSQL both managers share one database (the copied DIR/.pgdb names it: tests/run.sh
+# runs this script on PostgreSQL too); with SQLite two managers cannot share one file, so the
+# second gets a copy of the database through SQLite's online backup.
 second_store() {
-	cp -a "$1" "$2" && rm -f "$2/snaptun.db"* "$2/manager.url" &&
-	    sqlite3 "$1/snaptun.db" ".backup '$2/snaptun.db'"
+	cp -a "$1" "$2" && rm -f "$2/snaptun.db"* "$2/manager.url" || return 1
+	[ "$E2E_STORE" = postgresql ] || sqlite3 "$1/snaptun.db" ".backup '$2/snaptun.db'"
 }
 
 # mgr1 (API and agent listener), a pool for the tunnels.
@@ -138,7 +139,7 @@ want .listen_address "$AGENT_ADDR"
 verdict "the enrolled agent attaches from B over TCP + TLS and is listed with its name"
 
 enroll alice || e2e_bail "alice enrolls"
-TA=$ACCESS
+TA=$ACCESS PA=$PSSID
 enroll bob || e2e_bail "bob enrolls"
 TB=$ACCESS
 client_start A --token "$TA" --handshake
@@ -253,6 +254,12 @@ want_event A "^datagram $ADDR_B $ADDR_A 78\$"
 that "a tunnel was closed during the failover" \
     test "$(tail -n "+$((L0 + 1))" "$E2E_TMP/agent.err" | grep -c 'session end')" = 0
 verdict "kill -9 of the first manager: the agent attaches to the second in $(((T1 - T0) / 1000000)) ms, the tunnel forwards throughout"
+
+# A revocation through the manager the agent now hears still closes a tunnel at once.
+api DELETE "/v1/clients/$PA"
+that "DELETE /v1/clients/{pssid} on the second manager answered $STATUS" test "${STATUS:0:1}" = 2
+want_event A '^closed peer=1 app=1 code=3 idle=0 hs_failed=0 reason="revoked"$'
+verdict "after the failover, revoking a client through the second manager closes its tunnel (code 3)"
 
 # ======================================================================= rename and revoke
 
