@@ -1,8 +1,13 @@
 /* The agents' outbox (table agent_outbox): what the connected agents must learn, one row per
  * change, appended with agentdelta_add() by the store function that makes the change, in its
- * transaction (revocations, grants, pools and signing keys in db/sqlite/; agentdelta_kill() for
- * a session the API ends), so a row exists only once its change committed. The state channel reads the rows after the last one it sent, sends them and
- * later purges them. Functions return 0 or a negative enum err (lib/err.h). */
+ * transaction (revocations, grants, pools and signing keys in db/sql/; agentdelta_kill() for
+ * a session the API ends), so a row exists only once its change committed. Every manager on
+ * the store reads the rows after the last one it read and sends them to its own agents; rows
+ * commit in the order of their ids (on PostgreSQL a writer holds the outbox lock from its first
+ * row to its commit), so that cursor never passes over a row. A commit with rows announces
+ * itself on AGENTDELTA_CHANNEL (db_listen; PostgreSQL only). Rows are purged once old enough
+ * that no manager still needs them (manager/outbox.c). Functions return 0 or a negative enum
+ * err (lib/err.h). */
 #ifndef DB_AGENTDELTA_H
 #define DB_AGENTDELTA_H
 
@@ -25,6 +30,11 @@ enum agentdelta_kind {
 };
 #define AGENTDELTA_KIND_MAX AGENTDELTA_POOL_REMOVED
 
+/* The channel a commit with outbox rows announces itself on, and the key of the outbox lock
+ * (PostgreSQL advisory locks share one key space per database: a fixed, unlikely value). */
+#define AGENTDELTA_CHANNEL "snaptun_outbox"
+#define AGENTDELTA_LOCK_KEY 0x736e6170746f7574ll /* "snaptout" */
+
 #define AGENTDELTA_NAME_MAX 127
 #define AGENTDELTA_REASON_MAX 255
 
@@ -40,7 +50,9 @@ struct agentdelta {
 
 /* Append a row in the caller's open transaction: name for the kinds that name a key or a
  * pssid (NULL for the others), object_id for those that name a grant, session or pool;
- * agent_id 0 for every agent; reason NULL for none. 0 or err. */
+ * agent_id 0 for every agent; reason NULL for none. On PostgreSQL the transaction holds the
+ * outbox lock from here to its end (another writer of rows waits: ERR_BUSY past the lock
+ * timeout). 0 or err. */
 int agentdelta_add(struct db *db, enum agentdelta_kind kind, const char *name, uint64_t object_id,
     uint64_t agent_id, const char *reason);
 
@@ -50,7 +62,7 @@ int agentdelta_next(struct db *db, int64_t after, struct agentdelta *out);
 /* The id of the last row (0: the outbox is empty) into *id. 0 or err. */
 int agentdelta_last(struct db *db, int64_t *id);
 
-/* Delete the rows with id <= upto (sent already). 0 or err. */
+/* Delete the rows with id <= upto (no manager needs them any more). 0 or err. */
 int agentdelta_purge(struct db *db, int64_t upto);
 
 /* Append a SESSION_KILL of session_id for agent_id in the caller's open transaction: it is

@@ -32,9 +32,27 @@ db_describe(struct db *db, char *buf, size_t len)
 }
 
 int
-db_fd(struct db *db)
+db_fd(struct db *db, uint64_t *connection)
 {
-	return db->drv->fd(db);
+	uint64_t unused;
+
+	return db->drv->fd(db, connection != NULL ? connection : &unused);
+}
+
+int
+db_listen(struct db *db, const char *channel)
+{
+	size_t n = strlen(channel);
+
+	if (n == 0 || n > 63 || strspn(channel, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return ERR_INVALID;
+	return db->drv->listen(db, channel);
+}
+
+int
+db_announcements(struct db *db)
+{
+	return db->drv->announcements(db);
 }
 
 enum db_dialect

@@ -34,8 +34,26 @@ void db_close(struct db *db);
 void db_describe(struct db *db, char *buf, size_t len);
 
 /* The descriptor of the store's connection (PostgreSQL: its socket, for an event loop that waits
- * on notifications), or -1 when there is none (SQLite, or not connected). */
-int db_fd(struct db *db);
+ * on announcements), or -1 when there is none (SQLite, or not connected). *connection (may be
+ * NULL) gets a number that changes with every new connection: a reconnect may reuse the number
+ * of the descriptor it closed, so a watcher compares both. */
+int db_fd(struct db *db, uint64_t *connection);
+
+/* Announcements between the managers of one store: PostgreSQL's LISTEN/NOTIFY. SQLite has one
+ * manager and no announcements: both calls do nothing there.
+ *
+ * db_listen: hear the announcements on channel (lower-case letters, digits and '_', at most 63)
+ * on this connection and on every later one (the driver listens again after a reconnect; what
+ * was announced in between is lost, so a listener also looks by itself now and then). At most
+ * DB_LISTEN_MAX channels. 0, ERR_INVALID for a bad name or one too many, or err (a store that
+ * is down is no error: the next connection listens).
+ *
+ * db_announcements: what arrived on the connection since the last call, read without waiting:
+ * the number of announcements (0: none), or ERR_BUSY when the connection is gone. No
+ * transaction may be open. */
+#define DB_LISTEN_MAX 4
+int db_listen(struct db *db, const char *channel);
+int db_announcements(struct db *db);
 
 /* Transactions. db_begin: BEGIN (IMMEDIATE on SQLite), or one more nesting level inside an open
  * one. */

@@ -54,7 +54,10 @@ struct db_driver {
 	int (*writable)(struct db *db);
 	int (*checkpoint)(struct db *db);
 	int (*check)(struct db *db);
-	int (*fd)(struct db *db);
+	int (*fd)(struct db *db, uint64_t *connection);
+	/* channel is checked already (db_listen) */
+	int (*listen)(struct db *db, const char *channel);
+	int (*announcements)(struct db *db);
 	void (*describe)(struct db *db, char *buf, size_t len);
 };
 

@@ -14,6 +14,7 @@
 #include "../db/agents.h"
 #include "../lib/loop.h"
 #include "../proto/chan.h"
+#include "outbox.h"
 
 struct app;
 struct chanbuf;
@@ -69,8 +70,7 @@ struct agentlink {
 	struct sessions *sessions;
 	uint64_t generation; /* of the last snapshot begun */
 	uint64_t serial; /* connections accepted */
-	int64_t delta_last, delta_purged; /* outbox ids sent and purged */
-	int64_t delta_stamp; /* agentdelta_stamp() at the last look at the outbox */
+	struct outbox outbox; /* this manager's reader of the agents' outbox */
 };
 
 /* A connection over io (accepted; for the UNIX socket its peer's uid checked), taken over by

@@ -504,8 +504,9 @@ wake_by_deadline(struct agentlink *l)
 		if (c->snap != SNAP_NONE && chanbuf_queued(c->buf) == 0)
 			next = now;
 	}
-	if (next != UINT64_MAX)
-		loop_wait_until(l->loop, next);
+	if (outbox_deadline(l) < next)
+		next = outbox_deadline(l);
+	loop_wait_until(l->loop, next);
 }
 
 /* ---- the loop's entry points ---- */
@@ -547,7 +548,7 @@ agentlink_run(struct agentlink *l)
 void
 agentlink_flush(struct agentlink *l)
 {
-	statepush_deltas(l);
+	outbox_read(l);
 	write_all(l);
 	agentconn_reap(l);
 	wake_by_deadline(l);
@@ -556,7 +557,7 @@ agentlink_flush(struct agentlink *l)
 void
 agentlink_sweep(struct agentlink *l)
 {
-	statepush_sweep(l);
+	outbox_prune(l);
 }
 
 int
@@ -660,7 +661,7 @@ agentlink_open(
 	l->listen_fd = listen_unix(l->path);
 	if (loop_fd_add(loop, l->listen_fd, LOOP_READ, accept_all, l) < 0)
 		fatal("agent socket: watching %s", l->path);
-	statepush_init(l);
+	outbox_open(l);
 	log_info("agents attach on %s", l->path);
 	l->tls = agenttls_open(l, tls, state_dir, conn_ready);
 	return l;
@@ -679,6 +680,7 @@ agentlink_close(struct agentlink *l)
 		agentconn_drop(c, "%s", "");
 	}
 	agentconn_reap(l);
+	outbox_close(l);
 	agenttls_close(l->tls);
 	loop_fd_del(l->loop, l->listen_fd);
 	close(l->listen_fd);

@@ -18,7 +18,8 @@
  *
  * Deltas: what agents must learn is queued in the store itself, in the transaction of the change
  * (the outbox, written by the store function that makes the change: db/agentdelta.h), so a
- * delta exists only if its change committed; agentlink_flush() sends the rows it has not sent yet. */
+ * delta exists only if its change committed; agentlink_flush() sends the rows it has not sent
+ * yet, this manager's and those of every other manager on the store (outbox.h). */
 #ifndef MANAGER_AGENTLINK_H
 #define MANAGER_AGENTLINK_H
 
@@ -67,7 +68,7 @@ void agentlink_run(struct agentlink *l);
  * open. Call it after every commit point of a loop turn (after http_flush, after the sweep). */
 void agentlink_flush(struct agentlink *l);
 
-/* Forget the deltas sent already (a write of its own; from the sweep). */
+/* Purge the outbox rows no manager needs any more (a write of its own; from the sweep). */
 void agentlink_sweep(struct agentlink *l);
 
 /* Close every channel of agent id at once (its credential was just revoked: the TLS listener

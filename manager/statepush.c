@@ -336,9 +336,8 @@ key_add(void *arg, const struct agentsnap_key *k)
 	return 0;
 }
 
-/* Send one row of the outbox; *resnapshot is set when the agents need a fresh snapshot. */
-static void
-delta(struct agentlink *l, struct agentdelta *d, int *resnapshot)
+void
+statepush_delta(struct agentlink *l, const struct agentdelta *d, int *resnapshot)
 {
 	State__KeyRetire kr;
 	State__Revoke rv;
@@ -350,8 +349,8 @@ delta(struct agentlink *l, struct agentdelta *d, int *resnapshot)
 	switch (d->kind) {
 	case AGENTDELTA_REVOKE:
 		state__revoke__init(&rv);
-		rv.pssid = d->name;
-		rv.reason = d->reason;
+		rv.pssid = (char *)(uintptr_t)d->name;
+		rv.reason = (char *)(uintptr_t)d->reason;
 		broadcast(l, 0, CHAN_REVOKE, &rv.base);
 		break;
 	case AGENTDELTA_UNREVOKE:
@@ -364,13 +363,13 @@ delta(struct agentlink *l, struct agentdelta *d, int *resnapshot)
 		break;
 	case AGENTDELTA_KEY_RETIRE:
 		state__key_retire__init(&kr);
-		kr.kid = d->name;
+		kr.kid = (char *)(uintptr_t)d->name;
 		broadcast(l, 0, CHAN_KEY_RETIRE, &kr.base);
 		break;
 	case AGENTDELTA_GRANT_RELEASE:
 		state__grant_release__init(&gr);
 		gr.grant_id = d->object_id;
-		gr.reason = d->reason;
+		gr.reason = (char *)(uintptr_t)d->reason;
 		broadcast(l, d->agent_id, CHAN_GRANT_RELEASE, &gr.base);
 		break;
 	case AGENTDELTA_SESSION_KILL:
@@ -397,47 +396,4 @@ delta(struct agentlink *l, struct agentdelta *d, int *resnapshot)
 		break;
 	case AGENTDELTA_UNKNOWN: break;
 	}
-}
-
-void
-statepush_init(struct agentlink *l)
-{
-	agentdelta_last(l->app->db, &l->delta_last);
-	statepush_sweep(l);
-	l->delta_stamp = agentdelta_stamp(l->app->db);
-}
-
-void
-statepush_deltas(struct agentlink *l)
-{
-	struct db *db = l->app->db;
-	int64_t stamp = agentdelta_stamp(db);
-	struct agentdelta d;
-	int rv, resnapshot = 0;
-
-	if (db_in_tx(db) || stamp == l->delta_stamp)
-		return;
-	l->delta_stamp = stamp;
-	/* A row at a time, copied out: sending one reads the store again. */
-	while ((rv = agentdelta_next(db, l->delta_last, &d)) == 1) {
-		l->delta_last = d.id;
-		delta(l, &d, &resnapshot);
-	}
-	if (rv < 0)
-		log_warn("cannot read the agents' deltas: %s", err_str(rv));
-	if (resnapshot)
-		for (struct agentconn *c = l->conns; c != NULL; c = c->next)
-			if (!c->dead && c->state == AGENTCONN_READY)
-				statepush_start(c);
-}
-
-void
-statepush_sweep(struct agentlink *l)
-{
-	if (l->delta_last <= l->delta_purged || db_in_tx(l->app->db))
-		return;
-	if (agentdelta_purge(l->app->db, l->delta_last) == 0)
-		l->delta_purged = l->delta_last;
-	/* Our own write: nothing new to send for it. */
-	l->delta_stamp = agentdelta_stamp(l->app->db);
 }

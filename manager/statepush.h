@@ -1,13 +1,14 @@
 /* What the agents are told of the store's state (proto/README.md §2.3, §2.4): each connection's
  * snapshot (SNAPSHOT_BEGIN, KEY, REVOKED, GRANT, POOL, LIMITS, SNAPSHOT_END), queued a piece at a
  * time as its output drains, and the deltas of committed changes read from the outbox
- * (db/agentdelta.h). The one place state messages are built from records. */
+ * (db/agentdelta.h, by outbox.h). The one place state messages are built from records. */
 #ifndef MANAGER_STATEPUSH_H
 #define MANAGER_STATEPUSH_H
 
 #include <stdint.h>
 
 struct agentconn;
+struct agentdelta;
 struct agentlink;
 
 /* Begin a snapshot for c (a new generation; one under way is abandoned: the agent drops what it
@@ -21,16 +22,10 @@ void statepush_start(struct agentconn *c);
  * c. */
 void statepush_pump(struct agentconn *c);
 
-/* Skip the deltas queued before this start (agents that connect get a snapshot) and purge them.
- * At open. */
-void statepush_init(struct agentlink *l);
-
-/* Queue every committed delta not sent yet for the agents it is for (nothing while a
- * transaction is open); a lifted revocation starts a fresh snapshot for every agent instead. */
-void statepush_deltas(struct agentlink *l);
-
-/* Purge the deltas sent already (a write of its own; no transaction may be open). */
-void statepush_sweep(struct agentlink *l);
+/* Send one row of the outbox (db/agentdelta.h) to the agents of l it is for; *resnapshot is set
+ * when they need a fresh snapshot instead (a lifted revocation: no message lifts one). The
+ * reader (outbox.h) calls it for every row past its cursor. */
+void statepush_delta(struct agentlink *l, const struct agentdelta *d, int *resnapshot);
 
 /* Queue SESSION_KILL of session_id to c. 0, or -1 when c is dropped. */
 int statepush_session_kill(struct agentconn *c, uint64_t session_id, const char *reason);

@@ -66,6 +66,8 @@ struct pg_db {
 	int aborted; /* a statement in the transaction failed: the server refuses the rest */
 	int aborted_err;
 	int lost; /* the connection dropped inside the transaction */
+	char *channels[DB_LISTEN_MAX]; /* listened on every connection (db_listen) */
+	int nchannels;
 	struct pg_stmt slots[STMT_SLOTS];
 };
 
@@ -147,8 +149,23 @@ ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* LISTEN on the connection there is. The name was checked by db_listen: a plain identifier. */
+static int
+listen_on(struct pg_db *p, const char *channel)
+{
+	char sql[96];
+	PGresult *res;
+	int rv;
+
+	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+	res = PQexec(p->conn, sql);
+	rv = result_err(p, res, sql);
+	PQclear(res);
+	return rv;
+}
+
 /* Connect (again): 0, or ERR_BUSY when the server cannot be reached now. Tried at most once a
- * second. */
+ * second. The channels of db_listen are listened on before it returns. */
 static int
 pg_connect(struct pg_db *p)
 {
@@ -182,6 +199,8 @@ pg_connect(struct pg_db *p)
 	res = PQexec(p->conn, session_setup);
 	rv = result_err(p, res, "session settings");
 	PQclear(res);
+	for (int i = 0; rv == 0 && i < p->nchannels; i++)
+		rv = listen_on(p, p->channels[i]);
 	if (rv == 0 && p->generation > 1)
 		log_info("postgresql: connected to %s again", p->description);
 	return rv;
@@ -241,6 +260,8 @@ pg_close(struct db *db)
 		free(p->slots[i].names_buf);
 	}
 	PQfinish(p->conn);
+	for (int i = 0; i < p->nchannels; i++)
+		free(p->channels[i]);
 	free(p->conninfo);
 	free(p->description);
 	free(p);
@@ -669,9 +690,56 @@ pg_check(struct db *db)
 }
 
 static int
-pg_fd(struct db *db)
+pg_fd(struct db *db, uint64_t *connection)
 {
+	*connection = handle(db)->generation;
 	return connected(handle(db)) ? PQsocket(handle(db)->conn) : -1;
+}
+
+/* Remembered first, so a connection made later listens too; a store that is down now is no
+ * error. Inside a transaction the LISTEN would only count from its commit: it waits for the
+ * next connection's setup then, which a lost notification's poll makes up for. */
+static int
+pg_listen(struct db *db, const char *channel)
+{
+	struct pg_db *p = handle(db);
+
+	for (int i = 0; i < p->nchannels; i++)
+		if (strcmp(p->channels[i], channel) == 0)
+			return 0;
+	if (p->nchannels == DB_LISTEN_MAX)
+		return ERR_INVALID;
+	if ((p->channels[p->nchannels] = strdup(channel)) == NULL)
+		return ERR_NOMEM;
+	p->nchannels++;
+	if (!connected(p) || p->in_tx)
+		return 0;
+	return listen_on(p, channel) == ERR_DB ? ERR_DB : 0;
+}
+
+/* The notifications libpq read already (during a command) and those waiting on the socket. */
+static int
+pg_announcements(struct db *db)
+{
+	struct pg_db *p = handle(db);
+	PGnotify *n;
+	int count = 0;
+
+	if (!connected(p))
+		return ERR_BUSY;
+	if (!PQconsumeInput(p->conn)) {
+		/* The server went away while the connection was idle: the next use connects again. */
+		if (!connected(p) && !p->down_logged)
+			log_warn("postgresql: connection to %s lost: %s", p->description,
+			    PQerrorMessage(p->conn));
+		return ERR_BUSY;
+	}
+	/* A connection hears its own announcements too: those are no news to its owner. */
+	while ((n = PQnotifies(p->conn)) != NULL) {
+		count += n->be_pid != PQbackendPID(p->conn);
+		PQfreemem(n);
+	}
+	return count;
 }
 
 static void
@@ -770,5 +838,7 @@ static const struct db_driver pg_driver = {
     .checkpoint = pg_checkpoint,
     .check = pg_check,
     .fd = pg_fd,
+    .listen = pg_listen,
+    .announcements = pg_announcements,
     .describe = pg_describe,
 };

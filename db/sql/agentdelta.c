@@ -67,15 +67,38 @@ agentdelta_purge(struct db *db, int64_t upto)
 	return db_run(st);
 }
 
+/* Before a transaction's outbox row on PostgreSQL, where several managers write at once: the
+ * outbox lock, held to the transaction's end, so that rows commit in the order of their ids
+ * (a row's id is drawn after the lock, and the lock is released only once the commit is
+ * visible) and a reader that keeps the last id it read never passes over a row that commits
+ * later; and the announcement to every manager, sent at the commit (several in one transaction
+ * are one). SQLite serialises its writers already (BEGIN IMMEDIATE) and has one manager. */
+static int
+outbox_lock(struct db *db)
+{
+	struct stmt *st;
+
+	if (db_dialect(db) != DB_DIALECT_PG)
+		return 0;
+	st = db_stmt(db, "SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')");
+	db_bind_int(st, ":key", AGENTDELTA_LOCK_KEY);
+	db_bind_text(st, ":channel", AGENTDELTA_CHANNEL);
+	return db_run(st);
+}
+
 int
 agentdelta_add(struct db *db, enum agentdelta_kind kind, const char *name, uint64_t object_id,
     uint64_t agent_id, const char *reason)
 {
-	struct stmt *st = db_stmt(db,
+	struct stmt *st;
+	char id[24];
+	int rv;
+
+	if ((rv = outbox_lock(db)) < 0)
+		return rv;
+	st = db_stmt(db,
 	    "INSERT INTO agent_outbox (kind, object, agent_id, reason) VALUES (:kind, :object, "
 	    ":agent, :reason)");
-	char id[24];
-
 	db_bind_int(st, ":kind", kind);
 	if (object_is_id(kind)) {
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)object_id);

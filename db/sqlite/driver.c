@@ -337,10 +337,27 @@ sqlite_check(struct db *db)
 }
 
 static int
-sqlite_fd(struct db *db)
+sqlite_fd(struct db *db, uint64_t *connection)
 {
 	(void)db;
+	*connection = 0;
 	return -1;
+}
+
+/* One manager per file: there is nobody to hear from. */
+static int
+sqlite_listen(struct db *db, const char *channel)
+{
+	(void)db;
+	(void)channel;
+	return 0;
+}
+
+static int
+sqlite_announcements(struct db *db)
+{
+	(void)db;
+	return 0;
 }
 
 static void
@@ -380,5 +397,7 @@ static const struct db_driver sqlite_driver = {
     .checkpoint = sqlite_checkpoint,
     .check = sqlite_check,
     .fd = sqlite_fd,
+    .listen = sqlite_listen,
+    .announcements = sqlite_announcements,
     .describe = sqlite_describe,
 };
