@@ -19,8 +19,7 @@ resnapshot_all(struct agentlink *l)
 			statepush_start(c);
 }
 
-static void
-on_announcement(struct loop *loop, int fd, unsigned events, void *arg);
+static void on_announcement(struct loop *loop, int fd, unsigned events, void *arg);
 
 /* Watch the store's socket as it is now: none while it is down, the new one after a reconnect
  * (whose number may be the old one's). */
@@ -90,8 +89,8 @@ outbox_open(struct agentlink *l)
 
 	o->fd = -1;
 	if ((rv = db_listen(l->app->db, AGENTDELTA_CHANNEL)) < 0)
-		log_warn("cannot listen for the outbox's announcements: %s (polling only)",
-		    err_str(rv));
+		log_warn(
+		    "cannot listen for the outbox's announcements: %s (polling only)", err_str(rv));
 	if (catch_up(l, clock_mono_ns()) < 0)
 		log_warn("cannot read the outbox's newest row: reading it when the store answers");
 	o->stamp = agentdelta_stamp(l->app->db);
@@ -155,8 +154,8 @@ outbox_read(struct agentlink *l)
 	} else if ((rv = read_rows(l, &resnapshot)) == 0)
 		o->read_ns = now;
 	if (rv < 0 && !o->failing)
-		log_warn("cannot read the agents' outbox: %s (trying again every second)",
-		    err_str(rv));
+		log_warn(
+		    "cannot read the agents' outbox: %s (trying again every second)", err_str(rv));
 	else if (rv == 0 && o->failing)
 		log_info("the agents' outbox is read again");
 	o->failing = rv < 0;

@@ -202,7 +202,8 @@ pg_connect(struct pg_db *p)
 	for (int i = 0; rv == 0 && i < p->nchannels; i++)
 		rv = listen_on(p, p->channels[i]);
 	if (rv == 0 && p->generation > 1)
-		log_info("postgresql: connected to %s again", p->description);
+		log_info("postgresql: connected to %s again%s", p->description,
+		    p->nchannels > 0 ? ", listening for announcements again" : "");
 	return rv;
 }
 

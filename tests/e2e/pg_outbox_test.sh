@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The agents' outbox across managers (issue 13, "Several managers, one truth"): two managers on
+# one PostgreSQL database, an agent attached to manager B (B's UNIX socket), tunnel clients on
+# it; changes made through manager A reach B's agent: a client revoked through A has its tunnel
+# closed with code 3 within the budget, and a pool created through A is known to B's agent (an
+# address in it is granted). Then PostgreSQL is restarted (every connection cut, the LISTEN of
+# each manager with it): B connects again and listens again by itself, and revocations through
+# A still close tunnels on B's agent within the budget. Latencies are printed beside the
+# same-manager one (revoked through B) measured here; tests/bench/bench_revoke_multi.sh measures
+# them properly. Run from the repository root: BUILD=build bash tests/e2e/pg_outbox_test.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+E2E_STORE=postgresql
+. tests/e2e/lib.bash
+
+for b in "$MANAGER" "$AGENT" "$TUNCLIENT"; do
+	[ -x "$b" ] || e2e_bail "$b is not built (make all)"
+done
+command -v certtool >/dev/null || e2e_bail "certtool is missing (make deps: gnutls-bin)"
+pg_start || e2e_bail "the PostgreSQL server did not start"
+DB=$(pg_createdb) || e2e_bail "no database"
+STORE=$(pg_uri "$DB")
+FAST=(--enroll-rate 100000 --enroll-burst 100000 --log-level info)
+BUDGET=3	# seconds from the API call to the close, at most (a loaded machine)
+
+A=$E2E_TMP/a
+B=$E2E_TMP/b
+mgr_start "$A" --store "$STORE" "${FAST[@]}" || e2e_bail "manager A did not start"
+URL_A=$URL
+TOKEN=$(cat "$A/admin.token")
+# B signs with the same key (a signing key's private half lives in a state dir).
+mkdir -p -m 700 "$B" && cp -a "$A/keys" "$B/keys"
+mgr_start "$B" --store "$STORE" "${FAST[@]}" || e2e_bail "manager B did not start"
+URL_B=$URL
+
+URL=$URL_A
+api POST /v1/pools "{\"name\":\"t\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$POOL_PREFIX\",\"mode\":\"ip\"}"
+[ "$STATUS" = 201 ] || e2e_bail "POST /v1/pools -> $STATUS: $BODY"
+# agent_start attaches to the manager of the last mgr_start: B.
+agent_start "$E2E_TMP/agent" || e2e_bail "the agent starts on manager B"
+URL=$URL_B
+wait_for 10 agent_connected || e2e_bail "the agent attaches to B (GET /v1/agents: $BODY)"
+verdict "two managers on one database, an agent attached to B"
+
+# closes NAME: the agent closed NAME's tunnel with code 3 ("revoked") within the budget.
+closes() {
+	want_event "$1" '^closed peer=1 app=1 code=3 idle=0 hs_failed=0 reason="revoked"$' "$BUDGET"
+}
+
+# revoke_through URL NAME: enroll a client through the API at URL, bring its tunnel up on B's
+# agent, revoke it through URL again and wait for the close; DT is the milliseconds between
+# the call and the close seen.
+revoke_through() {
+	local t0
+	URL=$1
+	enroll "$2" || { fail "a client enrolls through $1 ($STATUS: $BODY)"; return 1; }
+	client_start "$2" --token "$ACCESS" --handshake
+	want_event "$2" '^assigned ' || return 1
+	t0=$(date +%s%N)
+	api DELETE "/v1/clients/$PSSID"
+	want_status 204 || return 1
+	closes "$2" || return 1
+	DT=$((($(date +%s%N) - t0) / 1000000))
+	client_stop "$2"
+}
+
+revoke_through "$URL_B" same
+verdict "same manager: a client revoked through B has its tunnel on B's agent closed with code 3 (${DT} ms)"
+SAME=$DT
+revoke_through "$URL_A" across
+verdict "across managers: a client revoked through A has its tunnel on B's agent closed with code 3 (${DT} ms; through B: $SAME ms)"
+
+# ---- a pool made through A reaches B's agent ----
+URL=$URL_A
+api POST /v1/pools '{"name":"second","isd_as":"2-ff00:0:220","prefix":"10.78.0.0/24","mode":"ip"}'
+want_status 201
+verdict "a second pool, of 2-ff00:0:220, through manager A"
+enroll pooled || e2e_bail "a client enrolls"
+# The agent refuses (400, then closes) an address of an ISD-AS it knows no pool of: a grant
+# shows it learnt the pool from A's delta. A client that came too early is tried again anew.
+pooled_assign() {
+	client_start pooled --token "$ACCESS" --isd-as 2-ff00:0:220
+	client_cmd pooled renew "assign 10.78.0.5"
+	client_expect pooled '^response assign ' 5
+	client_stop pooled
+	[[ $CL_LINE == "response assign 200 "* ]]
+}
+that "B's agent never granted 10.78.0.5 of the pool made through A (last: $CL_LINE)" \
+    wait_for "$BUDGET" pooled_assign
+verdict "B's agent grants an address of the pool made through A"
+
+# ---- PostgreSQL restarted: every connection and its LISTEN gone ----
+pg_restart || e2e_bail "PostgreSQL restarts"
+check "manager B connects again and listens again by itself" \
+    wait_line "$B.err" "connected to .* again, listening for announcements again" 10
+check "manager A connects again" wait_line "$A.err" "connected to .* again" 10
+LAT=()
+for i in 1 2 3; do
+	revoke_through "$URL_A" "after$i" || break
+	LAT+=("$DT")
+done
+that "only ${#LAT[@]} of 3 revocations through A closed their tunnels on B's agent" test "${#LAT[@]}" = 3
+verdict "after a restart of PostgreSQL, 3 clients revoked through A have their tunnels on B's agent closed with code 3 (${LAT[*]} ms)"
+
+no_sanitizer_reports
+e2e_finish
