@@ -61,33 +61,13 @@ code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
 	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL/v1/keys")
 [ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
 
-mkdir -p -m 700 "$tmp/agent"
 # Room for 10,000 idle tunnels; a tunnel handshake limit that a loaded 2-core machine (the
 # manager's grants) does not run out of while thousands are set up.
-"${PIN_AGENT[@]}" "$BUILD/snaptun-agent" --state-dir "$tmp/agent" --listen 127.0.0.1:0 \
-	--manager-socket "$tmp/mgr/agent.sock" --max-conns 20000 \
-	--handshake-timeout-ms 10000 --log-level error >"$tmp/agent.out" 2>"$tmp/agent.err" &
-agent_pid=$!
-BENCH_PIDS+=("$agent_pid")
-for _ in $(seq 100); do
-	[ -s "$tmp/agent/agent.addr" ] && break
-	kill -0 "$agent_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$tmp/agent/agent.addr" ] || fail "the agent did not start"
-AGENT_ADDR=$(head -n 1 "$tmp/agent/agent.addr")
-cert=
-for f in "$tmp"/agent/*.crt "$tmp"/agent/*cert*.pem; do
-	[ -f "$f" ] && { cert=$f; break; }
-done
-[ -n "$cert" ] || fail "no certificate in the agent's state dir: $(ls "$tmp/agent")"
-PIN=$(certtool -i --infile "$cert" | sed -n 's/^[[:space:]]*pin-sha256:\(.*\)$/\1/p' | head -n 1)
-[ -n "$PIN" ] || fail "no pin from $cert"
+BENCH_AGENT_WRAP=(${PIN_AGENT[@]+"${PIN_AGENT[@]}"})
+bench_agent_start "$tmp/agent" "$tmp/mgr/agent.sock" "$tmp/agent.err" --max-conns 20000 \
+	--handshake-timeout-ms 10000 || fail "the agent did not start"
 # The agent is usable once the manager lists it as connected.
-for _ in $(seq 100); do
-	curl -s "${H[@]}" "$URL/v1/agents" | grep -q '"connected":true' && break
-	sleep 0.1
-done
+bench_agent_wait "$URL" "$ADMIN"
 
 B=("${PIN_CLIENT[@]}" "$BUILD/bench/bench_tunnels")
 ARGS=(--server "$AGENT_ADDR" --pin "$PIN" --key "$tmp/issuer.pem")

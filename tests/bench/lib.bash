@@ -60,3 +60,48 @@ bench_mgr_start() {
 	ADMIN=$(cat "$dir/admin.token" 2>/dev/null)
 	return 0
 }
+
+# bench_agent_start DIR SOCKET LOG [ARG...]: start snaptun-agent on state dir DIR on a free
+# loopback port, attached to the manager socket SOCKET (--log-level error, then ARGs; prefixed
+# by the command in BENCH_AGENT_WRAP, e.g. taskset), its output into LOG, and wait (10 s at
+# most) for DIR/agent.addr. Sets agent_pid, AGENT_ADDR and PIN (base64 SPKI of its
+# certificate); 1, with the end of LOG on stderr, if it did not start.
+BENCH_AGENT_WRAP=()
+bench_agent_start() {
+	local dir=$1 sock=$2 log=$3 cert= f
+	shift 3
+	mkdir -p -m 700 "$dir"
+	${BENCH_AGENT_WRAP[@]+"${BENCH_AGENT_WRAP[@]}"} "$BUILD/snaptun-agent" --state-dir "$dir" \
+		--listen 127.0.0.1:0 --manager-socket "$sock" --log-level error "$@" >"$log" 2>&1 &
+	agent_pid=$!
+	BENCH_PIDS+=("$agent_pid")
+	for _ in $(seq 100); do
+		[ -s "$dir/agent.addr" ] && break
+		kill -0 "$agent_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$dir/agent.addr" ]; then
+		tail -n 20 "$log" >&2
+		return 1
+	fi
+	AGENT_ADDR=$(head -n 1 "$dir/agent.addr")
+	for f in "$dir"/*.crt "$dir"/*cert*.pem; do
+		[ -f "$f" ] && { cert=$f; break; }
+	done
+	[ -n "$cert" ] || { echo "no certificate in $dir: $(ls "$dir")" >&2; return 1; }
+	PIN=$(certtool -i --infile "$cert" | sed -n 's/^[[:space:]]*pin-sha256:\(.*\)$/\1/p' |
+		head -n 1)
+	[ -n "$PIN" ] || { echo "no pin from $cert" >&2; return 1; }
+}
+
+# bench_agent_wait URL ADMIN: wait (10 s at most) until the manager at URL lists an agent as
+# connected.
+bench_agent_wait() {
+	for _ in $(seq 100); do
+		curl -s -H "Authorization: Bearer $2" "$1/v1/agents" | grep -q '"connected":true' &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+

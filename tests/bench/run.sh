@@ -8,6 +8,8 @@
 #   3. bench_enroll.sh: durable enrollments/s vs raw SQLite transactions; bench_store.sh:
 #      allocations/s and enrollments/s on PostgreSQL (one manager and two) beside SQLite;
 #   4. bench_agent.sh: tunnels/s, datagram round trips/s and revocation latency of the agent;
+#      bench_revoke_multi.sh: revocation latency across two managers on PostgreSQL (API call on
+#      A -> close on an agent of B) beside the same-manager one;
 #   5. bench_tunnel.sh: TCP throughput between two network namespaces through snaptun vs
 #      wireguard-go, openvpn and the bare veth (needs root: namespaces and TUN devices);
 #   6. bench_client.sh: 1200-byte packets/s snaptun-client -> agent -> snaptun-client (relay
@@ -186,6 +188,8 @@ awk -v rm="$ref_med" -v mm="$mgr_med" -v t="$TARGET_PCT" 'BEGIN { pm = 100 * mm 
 cleanup; echo; BUILD=$BUILD bash tests/bench/bench_enroll.sh || fail "bench_enroll failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_store.sh || fail "bench_store failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_agent.sh || fail "bench_agent failed (status $?)"
+echo; BUILD=$BUILD bash tests/bench/bench_revoke_multi.sh ||
+	fail "bench_revoke_multi failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_tunnel.sh || fail "bench_tunnel failed (status $?)"
 echo; BUILD=$BUILD bash tests/bench/bench_client.sh || fail "bench_client failed (status $?)"
 exit 0
