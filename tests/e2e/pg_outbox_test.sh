@@ -3,7 +3,9 @@
 # one PostgreSQL database, an agent attached to manager B (B's UNIX socket), tunnel clients on
 # it; changes made through manager A reach B's agent: a client revoked through A has its tunnel
 # closed with code 3 within the budget, and a pool created through A is known to B's agent (an
-# address in it is granted). Then PostgreSQL is restarted (every connection cut, the LISTEN of
+# address in it is granted); rows commit in the order of their ids (a transaction that holds
+# the outbox lock makes A's row wait, and B's cursor skips neither); a row committed without
+# an announcement reaches B's agent by B's poll. Then PostgreSQL is restarted (every connection cut, the LISTEN of
 # each manager with it): B connects again and listens again by itself, and revocations through
 # A still close tunnels on B's agent within the budget. Latencies are printed beside the
 # same-manager one (revoked through B) measured here; tests/bench/bench_revoke_multi.sh measures
@@ -88,6 +90,61 @@ pooled_assign() {
 that "B's agent never granted 10.78.0.5 of the pool made through A (last: $CL_LINE)" \
     wait_for "$BUDGET" pooled_assign
 verdict "B's agent grants an address of the pool made through A"
+
+# ---- rows commit in the order of their ids ----
+# Another manager's transaction, played by psql: it takes the outbox lock (its key is
+# AGENTDELTA_LOCK_KEY, db/agentdelta.h), writes the REVOKE row (kind 3) of client X, and
+# commits only 1.5 s later. Meanwhile client Y is revoked through A. A's row must wait for the
+# lock: had it taken the next id and committed first, B would read it, move its cursor past
+# X's row, still uncommitted then, and never send it.
+LOCK_KEY=8317692697417577844
+URL=$URL_A
+enroll late || e2e_bail "client X enrolls"
+X=$PSSID
+client_start late --token "$ACCESS" --handshake
+want_event late '^assigned '
+enroll early || e2e_bail "client Y enrolls"
+Y=$PSSID
+client_start early --token "$ACCESS" --handshake
+want_event early '^assigned '
+verdict "clients X and Y have tunnels on B's agent"
+pg_sql "$DB" "BEGIN; SELECT pg_advisory_xact_lock($LOCK_KEY);
+INSERT INTO agent_outbox (kind, object, reason) VALUES (3, '$X', 'revoked');
+SELECT pg_sleep(1.5); COMMIT" >/dev/null 2>"$E2E_TMP/psql.err" &
+PSQL=$!
+lock_held() {
+	[ "$(pg_sql "$DB" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" != 0 ]
+}
+wait_for 5 lock_held || e2e_bail "psql does not take the outbox lock: $(cat "$E2E_TMP/psql.err")"
+api DELETE "/v1/clients/$Y"
+want_status 204
+verdict "Y revoked through A while another transaction holds the outbox lock"
+wait "$PSQL"
+PSQL_RC=$?
+that "psql failed: $(cat "$E2E_TMP/psql.err")" test "$PSQL_RC" = 0
+want_event early '^closed peer=1 app=1 code=3 ' "$BUDGET"
+want_event late '^closed peer=1 app=1 code=3 ' "$BUDGET"
+that "the outbox ids are not in commit order: $(pg_sql "$DB" "SELECT id, object FROM agent_outbox WHERE object IN ('$X', '$Y') ORDER BY id")" \
+    test "$(pg_sql "$DB" "SELECT string_agg(object, ' ' ORDER BY id) FROM agent_outbox WHERE object IN ('$X', '$Y')")" = "$X $Y"
+verdict "both tunnels close with code 3: A's row waited for the lock and took the later id"
+client_stop early
+client_stop late
+
+# ---- an announcement lost: the poll ----
+# A row committed with no NOTIFY (as if the announcement were lost with a connection) reaches
+# B's agent by B's poll of the outbox, once a second.
+URL=$URL_A
+enroll quiet || e2e_bail "client Z enrolls"
+Z=$PSSID
+client_start quiet --token "$ACCESS" --handshake
+want_event quiet '^assigned '
+T0=$(date +%s%N)
+pg_sql "$DB" "BEGIN; SELECT pg_advisory_xact_lock($LOCK_KEY);
+INSERT INTO agent_outbox (kind, object, reason) VALUES (3, '$Z', 'revoked'); COMMIT" >/dev/null ||
+    e2e_bail "psql writes a row"
+want_event quiet '^closed peer=1 app=1 code=3 ' "$BUDGET"
+verdict "a row committed without an announcement closes Z's tunnel on B's agent by the poll ($((($(date +%s%N) - T0) / 1000000)) ms)"
+client_stop quiet
 
 # ---- PostgreSQL restarted: every connection and its LISTEN gone ----
 pg_restart || e2e_bail "PostgreSQL restarts"
