@@ -51,15 +51,7 @@ fi
 
 # ---- set up: manager, pool, issuer key, agent ----
 bench_mgr_start "$tmp/mgr" "$tmp/mgr.log" || fail "the manager did not start"
-H=(-H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json")
-code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
-	-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.128.0.0/16","mode":"ip"}' \
-	"$URL/v1/pools")
-[ "$code" = 201 ] || fail "POST /v1/pools answered $code: $(cat "$tmp/body")"
-PEM=$("$BUILD/tools/mktoken" --new-key "$tmp/issuer.pem" | awk '{ printf "%s\\n", $0 }')
-code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
-	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL/v1/keys")
-[ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
+bench_issuer_pool "$URL" "$ADMIN" || fail "the pool and the issuer key"
 
 # Room for 10,000 idle tunnels; a tunnel handshake limit that a loaded 2-core machine (the
 # manager's grants) does not run out of while thousands are set up.

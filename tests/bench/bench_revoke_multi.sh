@@ -40,15 +40,7 @@ URL_A=$URL ADMIN_A=$ADMIN
 mkdir -p -m 700 "$tmp/b" && cp -a "$tmp/a/keys" "$tmp/b/keys"
 bench_mgr_start "$tmp/b" "$tmp/b.log" --store "$STORE" || fail "manager B did not start"
 URL_B=$URL
-H=(-H "Authorization: Bearer $ADMIN_A" -H "Content-Type: application/json")
-code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
-	-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.128.0.0/16","mode":"ip"}' \
-	"$URL_A/v1/pools")
-[ "$code" = 201 ] || fail "POST /v1/pools answered $code: $(cat "$tmp/body")"
-PEM=$("$BUILD/tools/mktoken" --new-key "$tmp/issuer.pem" | awk '{ printf "%s\\n", $0 }')
-code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${H[@]}" \
-	-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$PEM\"}" "$URL_A/v1/keys")
-[ "$code" = 201 ] || fail "POST /v1/keys answered $code: $(cat "$tmp/body")"
+bench_issuer_pool "$URL_A" "$ADMIN_A" || fail "the pool and the issuer key"
 bench_agent_start "$tmp/agent" "$tmp/b/agent.sock" "$tmp/agent.log" ||
 	fail "the agent did not start"
 bench_agent_wait "$URL_B" "$ADMIN_A" || fail "the agent did not attach to manager B"

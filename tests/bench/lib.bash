@@ -33,6 +33,35 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
+# bench_wait_file FILE PID LOG: wait (10 s at most) until the process PID, just started, wrote
+# FILE (its address); 1, with the end of its LOG on stderr, if it did not (or died).
+bench_wait_file() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$1" ] && return 0
+	tail -n 20 "$3" >&2
+	return 1
+}
+
+# bench_issuer_pool URL ADMIN: a /16 ip pool "bench" of 1-ff00:0:110 and an outside issuer key
+# "bench-issuer" (its private half in $tmp/issuer.pem, for bench_tunnels --key) through the
+# manager at URL. 1, with the manager's answer on stderr, when it refuses either.
+bench_issuer_pool() {
+	local h=(-H "Authorization: Bearer $2" -H "Content-Type: application/json") code pem
+	code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${h[@]}" \
+		-d '{"name":"bench","isd_as":"1-ff00:0:110","prefix":"10.128.0.0/16","mode":"ip"}' \
+		"$1/v1/pools")
+	[ "$code" = 201 ] || { echo "POST /v1/pools answered $code: $(cat "$tmp/body")" >&2; return 1; }
+	pem=$("$BUILD/tools/mktoken" --new-key "$tmp/issuer.pem" | awk '{ printf "%s\\n", $0 }')
+	code=$(curl -s -o "$tmp/body" -w '%{http_code}' "${h[@]}" \
+		-d "{\"kid\":\"bench-issuer\",\"alg\":\"EdDSA\",\"public_key_pem\":\"$pem\"}" \
+		"$1/v1/keys")
+	[ "$code" = 201 ] || { echo "POST /v1/keys answered $code: $(cat "$tmp/body")" >&2; return 1; }
+}
+
 # bench_mgr_start DIR LOG [ARG...]: start snaptun-manager on state dir DIR on a free loopback port
 # (--log-level error, then ARGs), its output into LOG, and wait (10 s at most) for
 # DIR/manager.url. Sets mgr_pid, URL and ADMIN (the bootstrap admin token, empty when the store
@@ -46,15 +75,7 @@ bench_mgr_start() {
 		>"$log" 2>&1 &
 	mgr_pid=$!
 	BENCH_PIDS+=("$mgr_pid")
-	for _ in $(seq 100); do
-		[ -s "$dir/manager.url" ] && break
-		kill -0 "$mgr_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -s "$dir/manager.url" ]; then
-		tail -n 5 "$log" >&2
-		return 1
-	fi
+	bench_wait_file "$dir/manager.url" "$mgr_pid" "$log" || return 1
 	URL=$(head -n 1 "$dir/manager.url")
 	# None from a manager that joined a store which had its bootstrap token already.
 	ADMIN=$(cat "$dir/admin.token" 2>/dev/null)
@@ -75,15 +96,7 @@ bench_agent_start() {
 		--listen 127.0.0.1:0 --manager-socket "$sock" --log-level error "$@" >"$log" 2>&1 &
 	agent_pid=$!
 	BENCH_PIDS+=("$agent_pid")
-	for _ in $(seq 100); do
-		[ -s "$dir/agent.addr" ] && break
-		kill -0 "$agent_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -s "$dir/agent.addr" ]; then
-		tail -n 20 "$log" >&2
-		return 1
-	fi
+	bench_wait_file "$dir/agent.addr" "$agent_pid" "$log" || return 1
 	AGENT_ADDR=$(head -n 1 "$dir/agent.addr")
 	for f in "$dir"/*.crt "$dir"/*cert*.pem; do
 		[ -f "$f" ] && { cert=$f; break; }

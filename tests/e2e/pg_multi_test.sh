@@ -13,22 +13,8 @@ E2E_STORE=postgresql
 PEER=$BUILD/tools/chanpeer
 [ -x "$MANAGER" ] || e2e_bail "$MANAGER is not built (make all)"
 [ -x "$PEER" ] || e2e_bail "$PEER is not built (make all)"
-pg_start || e2e_bail "the PostgreSQL server did not start"
-DB=$(pg_createdb) || e2e_bail "no database"
-STORE=$(pg_uri "$DB")
 FAST=(--enroll-rate 100000 --enroll-burst 100000)
-
-A=$E2E_TMP/a
-B=$E2E_TMP/b
-mgr_start "$A" --store "$STORE" "${FAST[@]}" || e2e_bail "manager A did not start"
-PID_A=$MGR_PID
-URL_A=$URL
-TOKEN=$(cat "$A/admin.token")
-# The signing key's private half lives in a state dir: manager B signs with the same key.
-mkdir -p -m 700 "$B" && cp -a "$A/keys" "$B/keys"
-mgr_start "$B" --store "$STORE" "${FAST[@]}" || e2e_bail "manager B did not start"
-PID_B=$MGR_PID
-URL_B=$URL
+mgr_pair "${FAST[@]}" || e2e_bail "two managers on one database"
 check "manager B made no bootstrap token of its own (the store has one)" test ! -e "$B/admin.token"
 
 URL=$URL_B

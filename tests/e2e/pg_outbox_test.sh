@@ -19,21 +19,9 @@ for b in "$MANAGER" "$AGENT" "$TUNCLIENT"; do
 	[ -x "$b" ] || e2e_bail "$b is not built (make all)"
 done
 command -v certtool >/dev/null || e2e_bail "certtool is missing (make deps: gnutls-bin)"
-pg_start || e2e_bail "the PostgreSQL server did not start"
-DB=$(pg_createdb) || e2e_bail "no database"
-STORE=$(pg_uri "$DB")
-FAST=(--enroll-rate 100000 --enroll-burst 100000 --log-level info)
 BUDGET=3	# seconds from the API call to the close, at most (a loaded machine)
-
-A=$E2E_TMP/a
-B=$E2E_TMP/b
-mgr_start "$A" --store "$STORE" "${FAST[@]}" || e2e_bail "manager A did not start"
-URL_A=$URL
-TOKEN=$(cat "$A/admin.token")
-# B signs with the same key (a signing key's private half lives in a state dir).
-mkdir -p -m 700 "$B" && cp -a "$A/keys" "$B/keys"
-mgr_start "$B" --store "$STORE" "${FAST[@]}" || e2e_bail "manager B did not start"
-URL_B=$URL
+mgr_pair --enroll-rate 100000 --enroll-burst 100000 --log-level info ||
+    e2e_bail "two managers on one database"
 
 URL=$URL_A
 api POST /v1/pools "{\"name\":\"t\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"$POOL_PREFIX\",\"mode\":\"ip\"}"
