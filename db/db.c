@@ -245,6 +245,14 @@ db_ping(struct db *db)
 }
 
 int
+db_jobs_lease(struct db *db)
+{
+	if (db->depth > 0)
+		fatalx("store: the jobs lease is asked for inside a transaction");
+	return db->drv->jobs_lease(db);
+}
+
+int
 db_writable(struct db *db)
 {
 	if (db->depth > 0)

@@ -29,6 +29,7 @@ struct app {
 	struct metrics *metrics; /* the process's counts (metrics.h); NULL: none (tests) */
 	struct evstream *events; /* the live event stream; NULL: none (tests) */
 	struct webroot *web; /* the dashboard's files, served at "/"; NULL: none */
+	int jobs_leader; /* this manager held the store's jobs lease at the last round (jobs.h) */
 };
 
 #endif
