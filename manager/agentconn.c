@@ -131,7 +131,7 @@ agentconn_report_save(struct agentconn *c)
 
 	if (!c->report_dirty || c->state != AGENTCONN_READY)
 		return;
-	rv = agents_report(db, (int64_t)c->agent_id, c->heard_at,
+	rv = agents_report(db, (int64_t)c->agent_id, c->link->app->manager_id, c->heard_at,
 	    (int64_t)sessions_count(c->link->sessions, c->agent_id), c->last_stats);
 	if (rv < 0)
 		log_warn("%s: cannot record its report: %s", c->name, err_str(rv));
@@ -146,6 +146,7 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 	char why[256];
 	va_list ap;
 	size_t n;
+	int rv;
 
 	if (c->dead)
 		return;
@@ -162,8 +163,15 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 		/* Its sessions come back with its next HELLO; its grants stay as they are until
 		 * then (the reconcile settles them). */
 		n = sessions_remove_agent(c->link->sessions, c->agent_id);
-		if (!db_in_tx(c->link->app->db))
+		/* Inside a transaction the row stays as it is: it goes stale, and the other
+		 * managers stop counting the agent as attached here AGENTS_FRESH_SECONDS later. */
+		if (!db_in_tx(c->link->app->db)) {
 			agentconn_report_save(c);
+			if ((rv = agents_detach(c->link->app->db, (int64_t)c->agent_id,
+				 c->link->app->manager_id)) < 0)
+				log_warn(
+				    "%s: cannot record that it left: %s", c->name, err_str(rv));
+		}
 		log_info("agent %llu disconnected (%zu sessions forgotten until it is back)",
 		    (unsigned long long)c->agent_id, n);
 	}

@@ -14,8 +14,13 @@ struct metrics;
 struct evstream;
 struct webroot;
 
+#define APP_MANAGER_ID_MAX 32
+
 struct app {
 	struct db *db;
+	/* This manager among those sharing the store: random at each start, written into the
+	 * rows of the agents attached to it (db/agents.h). */
+	char manager_id[APP_MANAGER_ID_MAX + 1];
 	struct signkeys *keys; /* the token keys (signkeys.h) */
 	const char *state_dir;
 	uint64_t started_mono; /* for uptime */

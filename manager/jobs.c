@@ -40,8 +40,8 @@ store_jobs(struct app *app)
 		log_info("expired %d lapsed holds", n);
 	else if (n < 0)
 		log_warn("sweeping lapsed holds failed; retrying later");
-	if (agentlost_sweep(app->db, app->link, app->started_at, app->agent_lost_after,
-		app->now(), JOBS_BATCH) < 0)
+	if (agentlost_sweep(app->db, app->link, app->manager_id, app->started_at,
+		app->agent_lost_after, app->now(), JOBS_BATCH) < 0)
 		log_warn("holding the grants of lost agents failed; retrying later");
 	if ((n = jointoken_sweep(app->db, app->now(), JOBS_BATCH)) > 0)
 		log_info("%d join tokens expired or reverted", n);

@@ -16,6 +16,7 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../lib/safedir.h"
+#include "../lib/secret.h"
 #include "access.h"
 #include "admintoken.h"
 #include "agentlink.h"
@@ -287,6 +288,19 @@ wall_clock(void)
 	return clock_unix();
 }
 
+/* A new id for this run: 8 random bytes in hex. Random rather than kept in the state dir, so
+ * that two managers started from copies of one state dir are still two. */
+static void
+manager_id(char out[APP_MANAGER_ID_MAX + 1])
+{
+	unsigned char raw[8];
+
+	if (secret_random(raw, sizeof(raw)) < 0)
+		fatalx("no randomness for the manager's id");
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
 static void
 write_url(const char *state_dir, const char *file, const char *url)
 {
@@ -424,6 +438,7 @@ main(int argc, char **argv)
 	app.agent_lost_after = (int64_t)o.agent_lost_after;
 	app.started_at = app.now();
 	app.started_mono = clock_mono_ns();
+	manager_id(app.manager_id);
 	routes = routes_table(&nroutes);
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */
@@ -496,8 +511,8 @@ main(int argc, char **argv)
 	if ((app.web = open_web(o.web_dir)) != NULL)
 		log_info("dashboard: %s/ served from %s", url, webroot_dir(app.web));
 	write_url(o.state_dir, "manager.url", url);
-	log_info("snaptun-manager %s serving %s (state in %s, store %s)", SNAPTUN_VERSION, url,
-	    o.state_dir, store);
+	log_info("snaptun-manager %s serving %s (state in %s, store %s, manager id %s)",
+	    SNAPTUN_VERSION, url, o.state_dir, store, app.manager_id);
 	serve(&app, http, metrics, loop);
 	http_close(http);
 	http_close(metrics);

@@ -286,6 +286,9 @@ static const char *const migrations[] = {
 	"  enrolled_at BIGINT NOT NULL,"
 	"  revoked_at BIGINT"
 	");",
+
+	/* 12: several managers: the manager an agent is attached to */
+	"ALTER TABLE agents ADD COLUMN manager TEXT;",
 };
 /* clang-format on */
 

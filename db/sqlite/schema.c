@@ -352,6 +352,10 @@ static const char *const migrations[] = {
 	"  enrolled_at INTEGER NOT NULL,"
 	"  revoked_at INTEGER"
 	");",
+
+	/* 12: several managers on one store: the manager an agent is attached to (NULL: none),
+	 * which keeps the agent's row fresh while it is, so that every manager sees it. */
+	"ALTER TABLE agents ADD COLUMN manager TEXT;",
 };
 /* clang-format on */
 
