@@ -245,6 +245,12 @@ db_ping(struct db *db)
 }
 
 int
+db_shared(const struct db *db)
+{
+	return db->drv->dialect == DB_DIALECT_PG;
+}
+
+int
 db_jobs_lease(struct db *db)
 {
 	if (db->depth > 0)

@@ -48,6 +48,11 @@ int db_in_tx(const struct db *db);
  * is tried again here (bounded by its connect timeout). */
 int db_ping(struct db *db);
 
+/* 1 when other managers may share this store (PostgreSQL), 0 when it is this manager's alone
+ * (SQLite: one manager per file). What only the other managers would read is written only on
+ * a shared store. */
+int db_shared(const struct db *db);
+
 /* The jobs lease: which of the managers sharing a store runs its background jobs (sweeps,
  * expiry, pruning). Tries to take the lease, or confirms it is still held; the caller calls it
  * before every round of jobs and runs them only on 1. On SQLite this handle always holds it

@@ -3,7 +3,8 @@
 # one holds the jobs lease (/v1/health "jobs", the metric snaptun_manager_jobs_leader) and sweeps,
 # so a lost agent's grant is put on hold once and its lapsed hold expired once, by that manager
 # alone; an agent attached to the standby is not lost to the leader, which does not see it; the
-# leader lists it as connected in /v1/agents and in a join bundle. The lease goes with the
+# leader lists it as connected in /v1/agents and in a join bundle, and its session in
+# /v1/sessions (the standby lists it once, from memory). The lease goes with the
 # leader's connection: cut by the server, one manager holds it again within a round; after
 # kill -9 of the leader, the standby takes over within a bound and sweeps in its turn.
 # Run from the repository root: BUILD=build bash tests/e2e/pg_jobs_test.sh
@@ -64,13 +65,21 @@ lease_holders() {
 }
 
 # alloc SOCK AGENT PSSID: an address for PSSID through agent AGENT on SOCK, which then
-# disconnects; sets GRANT.
+# disconnects; sets GRANT, SESSION and ADDR.
 # shellcheck disable=SC2317 # called through require
 alloc() {
 	local out=$E2E_TMP/alloc-$2.out
 	SOCK=$1 peer "$out" --agent-id "$2" --alloc "$3" --until ALLOC_RES
+	SESSION=$(sed -n "s/^sent ALLOC_REQ seq=[0-9]* pssid=$3 session=\([0-9]*\)$/\1/p" "$out")
 	GRANT=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) address=.* error=0 .*/\1/p' "$out")
-	[ "$RC" = 0 ] && [ -n "$GRANT" ]
+	ADDR=$(sed -n 's/^ALLOC_RES .* grant=[0-9]* address=\([0-9.]*\) .* error=0 .*/\1/p' "$out")
+	[ "$RC" = 0 ] && [ -n "$SESSION" ] && [ -n "$GRANT" ] && [ -n "$ADDR" ]
+}
+
+# shellcheck disable=SC2317 # called through wait_for
+lists_session() {
+	api GET "/v1/sessions?agent=$2"
+	[ "$(jget .items[0].id)" = "$1" ]
 }
 
 # shellcheck disable=SC2317 # called through wait_for
@@ -113,11 +122,14 @@ api POST /v1/pools "{\"name\":\"p\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"10.
 want_status 201
 verdict "a pool with a hold time of $HOLD s"
 
-# Agent 7 stays on the standby with its grant; agent 8 gets one there and goes away.
+# Agent 7 stays on the standby with its grant and a session on it; agent 8 gets one there and
+# goes away.
+require "agent 7 gets an address for $P7 through the standby" alloc "$S/agent.sock" 7 "$P7"
+G7=$GRANT S7=$SESSION
 O7=$E2E_TMP/a7.out
-SOCK=$S/agent.sock peer_bg "$O7" --agent-id 7 --alloc "$P7" --listen 192.0.2.7:4433 --timeout 120
-wait_line "$O7" '^ALLOC_RES .* error=0 ' || fail "agent 7 got no address: $(tr '\n' '|' <"$O7")"
-G7=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) .*/\1/p' "$O7")
+SOCK=$S/agent.sock peer_bg "$O7" --agent-id 7 --session "$S7:$P7:$G7:$ADDR" --reconcile \
+    --listen 192.0.2.7:4433 --timeout 120
+wait_line "$O7" '^SNAPSHOT_END' || fail "agent 7 did not come back: $(tr '\n' '|' <"$O7")"
 require "agent 8 gets an address for $P8 through the standby" alloc "$S/agent.sock" 8 "$P8"
 G8=$GRANT
 verdict "agent 7 stays attached to the standby, agent 8 left it"
@@ -157,6 +169,20 @@ want .agents[0].id 7
 want .agents[0].address 192.0.2.7:4433
 want_len .agents 1
 verdict "a join bundle from the leader lists the standby's agent"
+that "the leader does not list session $S7 of agent 7 within 10 s" wait_for 10 lists_session "$S7" 7
+want .items[0].pssid "$P7"
+want .items[0].agent 7
+want .items[0].rx_datagrams 0
+api GET "/v1/sessions/$S7"
+want_status 200
+want .grant_id "$G7"
+verdict "/v1/sessions on the leader lists the session of the standby's agent, and shows it"
+URL=$URL_S
+api GET "/v1/sessions?agent=7"
+want .items[0].id "$S7"
+want_len .items 1
+verdict "the standby lists it once, from its own registry"
+URL=$URL_L
 
 # The server cuts the leader's connection: the lease goes with it, and one manager holds it
 # again within a round (the health of each says what it found at its last round: the lock and
