@@ -17,8 +17,8 @@ struct db;
 
 /* Make agent_id's rows the n sessions of v (each of that agent), as written by manager. 0 or
  * err. */
-int livesession_replace(struct db *db, uint64_t agent_id, const char *manager,
-    const struct session *v, size_t n);
+int livesession_replace(
+    struct db *db, uint64_t agent_id, const char *manager, const struct session *v, size_t n);
 
 /* Forget agent_id's sessions written by manager (it left that manager). 0 or err. */
 int livesession_forget(struct db *db, uint64_t agent_id, const char *manager);
@@ -32,8 +32,8 @@ struct livesession_filter {
 };
 
 /* Up to limit sessions matching f with id > after, by id, into out; *n is set. 0 or err. */
-int livesession_list(struct db *db, const struct livesession_filter *f, uint64_t after,
-    int limit, struct session *out, int *n);
+int livesession_list(struct db *db, const struct livesession_filter *f, uint64_t after, int limit,
+    struct session *out, int *n);
 
 /* The session with this id matching f (its pssid and agent_id are ignored). 0,
  * ERR_NOT_FOUND, err. */

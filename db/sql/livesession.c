@@ -13,8 +13,8 @@
 #define LIVESESSION_DROPS_AT 14 /* the column of drop_malformed */
 
 /* The parameter of each drop reason, by enum counters_drop. */
-static const char *const drop_params[COUNTERS_DROP_N] = {":d0", ":d1", ":d2", ":d3", ":d4",
-    ":d5", ":d6", ":d7", ":d8"};
+static const char *const drop_params[COUNTERS_DROP_N] = {
+    ":d0", ":d1", ":d2", ":d3", ":d4", ":d5", ":d6", ":d7", ":d8"};
 
 int
 livesession_forget(struct db *db, uint64_t agent_id, const char *manager)
@@ -60,8 +60,8 @@ insert(struct db *db, const char *manager, const struct session *s)
 }
 
 int
-livesession_replace(struct db *db, uint64_t agent_id, const char *manager,
-    const struct session *v, size_t n)
+livesession_replace(
+    struct db *db, uint64_t agent_id, const char *manager, const struct session *v, size_t n)
 {
 	/* Also any row another manager left of this agent: the agent is attached here now. */
 	struct stmt *st = db_stmt(db, "DELETE FROM live_sessions WHERE agent_id = :agent");
@@ -113,8 +113,8 @@ bind_visible(struct stmt *st, const struct livesession_filter *f)
 }
 
 int
-livesession_list(struct db *db, const struct livesession_filter *f, uint64_t after,
-    int limit, struct session *out, int *n)
+livesession_list(struct db *db, const struct livesession_filter *f, uint64_t after, int limit,
+    struct session *out, int *n)
 {
 	struct stmt *st = db_stmt(db,
 	    "SELECT " LIVESESSION_COLUMNS " " LIVESESSION_VISIBLE
@@ -134,8 +134,7 @@ livesession_list(struct db *db, const struct livesession_filter *f, uint64_t aft
 }
 
 int
-livesession_get(
-    struct db *db, const struct livesession_filter *f, uint64_t id, struct session *out)
+livesession_get(struct db *db, const struct livesession_filter *f, uint64_t id, struct session *out)
 {
 	struct stmt *st =
 	    db_stmt(db, "SELECT " LIVESESSION_COLUMNS " " LIVESESSION_VISIBLE "AND s.id = :id");
