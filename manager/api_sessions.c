@@ -74,18 +74,13 @@ reply_no_session(struct req *r)
 	    r->params[0]);
 }
 
-/* The session named by the path among this manager's; NULL with a 404 in the reply. */
+/* The session named by the path among this manager's, or NULL. */
 static struct session *
-path_session(struct req *r)
+local_session(struct req *r)
 {
 	uint64_t id = path_id(r);
-	struct session *v = NULL;
 
-	if (id != 0 && registry(r) != NULL)
-		v = sessions_get(registry(r), id);
-	if (v == NULL)
-		reply_no_session(r);
-	return v;
+	return id != 0 && registry(r) != NULL ? sessions_get(registry(r), id) : NULL;
 }
 
 /* Merge the n sessions of a and the m of b (each by id) into out, by id, up to limit; the
@@ -167,7 +162,7 @@ api_sessions_get(struct req *r)
 {
 	struct livesession_filter g = elsewhere(r);
 	uint64_t id = path_id(r);
-	struct session *s = id != 0 && registry(r) != NULL ? sessions_get(registry(r), id) : NULL;
+	struct session *s = local_session(r);
 	struct session other;
 	int rv;
 
@@ -187,16 +182,37 @@ api_sessions_get(struct req *r)
 		api_fail(r, rv, NULL, NULL);
 }
 
+/* A session of an agent attached to another manager is closed through that one: the kill
+ * goes out of its outbox, which only it reads for its agents. 1 when r was answered so. */
+static int
+held_elsewhere(struct req *r)
+{
+	struct livesession_filter g = elsewhere(r);
+	struct session s;
+
+	if (path_id(r) == 0 || !db_shared(r->app->db) ||
+	    livesession_get(r->app->db, &g, path_id(r), &s) < 0)
+		return 0;
+	reply_problem(r, 409, NULL,
+	    "session %llu is held by agent %llu, attached to another manager: close it through "
+	    "that manager",
+	    (unsigned long long)s.id, (unsigned long long)s.agent_id);
+	return 1;
+}
+
 void
 api_sessions_delete(struct req *r)
 {
-	struct session *p = path_session(r), s;
+	struct session *p, s;
 	char object[40];
 	json_t *details;
 	int rv;
 
-	if (p == NULL)
+	if ((p = local_session(r)) == NULL) {
+		if (!held_elsewhere(r))
+			reply_no_session(r);
 		return;
+	}
 	s = *p;
 	if (!agentlink_connected(r->app->link, s.agent_id, NULL)) {
 		r->retry_after = 5;

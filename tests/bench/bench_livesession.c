@@ -103,8 +103,8 @@ main(int argc, char **argv)
 		v[i].expires_at = NOW + 3600;
 	}
 	printf("LIVESESSION label=%s sessions=0 ms=%.3f\n", argv[4], rounds_ms(db, v, 0, rounds));
-	printf("LIVESESSION label=%s sessions=%zu ms=%.3f\n", argv[4], n,
-	    rounds_ms(db, v, n, rounds));
+	printf(
+	    "LIVESESSION label=%s sessions=%zu ms=%.3f\n", argv[4], n, rounds_ms(db, v, n, rounds));
 	free(v);
 	db_close(db);
 	return 0;
