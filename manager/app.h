@@ -18,8 +18,8 @@ struct webroot;
 
 struct app {
 	struct db *db;
-	/* This manager among those sharing the store: random at each start, written into the
-	 * rows of the agents attached to it (db/agents.h). */
+	/* This manager among those sharing the store (DIR/manager.id), written into the rows of
+	 * the agents attached to it (db/agents.h). */
 	char manager_id[APP_MANAGER_ID_MAX + 1];
 	struct signkeys *keys; /* the token keys (signkeys.h) */
 	const char *state_dir;

@@ -14,15 +14,16 @@
 #include "revoke.h"
 #include "signkeys.h"
 
-/* Whether this manager runs the store-wide jobs this round. A change is logged once. */
+/* Whether this manager runs the store-wide jobs this round. A change is logged once, where
+ * other managers may share the store (alone on SQLite, it always runs them). */
 static int
 lease(struct app *app)
 {
 	int rv = db_jobs_lease(app->db), leader = rv == 1;
 
-	if (leader && !app->jobs_leader)
+	if (db_shared(app->db) && leader && !app->jobs_leader)
 		log_info("running the background jobs: this manager holds the store's jobs lease");
-	else if (!leader && app->jobs_leader)
+	else if (db_shared(app->db) && !leader && app->jobs_leader)
 		log_warn("standing by: the store's jobs lease is %s",
 		    rv == 0 ? "held by another manager" : "lost with the store's connection");
 	app->jobs_leader = leader;

@@ -288,17 +288,34 @@ wall_clock(void)
 	return clock_unix();
 }
 
-/* A new id for this run: 8 random bytes in hex. Random rather than kept in the state dir, so
- * that two managers started from copies of one state dir are still two. */
+/* This manager's id among those sharing a store: 16 hex digits in DIR/manager.id, made on the
+ * first start and kept, so that after a restart the rows it wrote (its agents') are still its
+ * own and not taken for another manager's. A state dir copied whole to start a second manager
+ * gives both one id: the copy's manager.id must be removed (api.md says so). */
 static void
-manager_id(char out[APP_MANAGER_ID_MAX + 1])
+manager_id(const char *state_dir, char out[APP_MANAGER_ID_MAX + 1])
 {
-	unsigned char raw[8];
+	enum { ID_LEN = 16 };
+	unsigned char raw[ID_LEN / 2];
+	char path[4096], text[ID_LEN + 1] = "";
 
-	if (secret_random(raw, sizeof(raw)) < 0)
-		fatalx("no randomness for the manager's id");
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	snprintf(path, sizeof(path), "%s/manager.id", state_dir);
+	if (atomicfile_read(path, text, ID_LEN, NULL) == 0) {
+		text[ID_LEN] = '\0';
+		if (strspn(text, "0123456789abcdef") != ID_LEN)
+			fatalx("%s: not a manager id (16 hex digits); remove it to have one made",
+			    path);
+	} else if (errno == ENOENT) {
+		if (secret_random(raw, sizeof(raw)) < 0)
+			fatalx("no randomness for the manager's id");
+		for (size_t i = 0; i < sizeof(raw); i++)
+			snprintf(text + 2 * i, 3, "%02x", raw[i]);
+		if (atomicfile_write(path, text, ID_LEN, 0644) < 0)
+			fatal("cannot write %s", path);
+	} else {
+		fatal("cannot read %s", path);
+	}
+	snprintf(out, APP_MANAGER_ID_MAX + 1, "%s", text);
 }
 
 static void
@@ -438,7 +455,6 @@ main(int argc, char **argv)
 	app.agent_lost_after = (int64_t)o.agent_lost_after;
 	app.started_at = app.now();
 	app.started_mono = clock_mono_ns();
-	manager_id(app.manager_id);
 	routes = routes_table(&nroutes);
 	/* Bind first: a bad --listen or a port in use fails before any state is created. MHD
 	 * serves nothing until the loop runs, after the store is open. */
@@ -477,6 +493,8 @@ main(int argc, char **argv)
 	if (db_open(o.store != NULL ? o.store : path, &app.db) < 0)
 		fatalx("cannot open the store");
 	db_describe(app.db, store, sizeof(store));
+	if (!o.check)
+		manager_id(o.state_dir, app.manager_id);
 	if (o.check) {
 		if (db_check(app.db) < 0)
 			fatalx("the store %s failed its check", store);

@@ -104,12 +104,12 @@ test_sessions(void)
 	CHECK(livesession_list(db, &f, 10, 1, out, &n) == 0 && n == 1 && out[0].id == 20,
 	    "a page after id 10 of one");
 	f.agent_id = 3;
-	CHECK(livesession_list(db, &f, 0, 4, out, &n) == 0 && n == 1 && out[0].id == 20,
-	    "by agent");
+	CHECK(
+	    livesession_list(db, &f, 0, 4, out, &n) == 0 && n == 1 && out[0].id == 20, "by agent");
 	f.agent_id = 0;
 	f.pssid = "a0b1c2d3-0000-4000-8000-000000000030";
-	CHECK(livesession_list(db, &f, 0, 4, out, &n) == 0 && n == 1 && out[0].id == 30,
-	    "by pssid");
+	CHECK(
+	    livesession_list(db, &f, 0, 4, out, &n) == 0 && n == 1 && out[0].id == 30, "by pssid");
 	f.pssid = NULL;
 	CHECK(livesession_get(db, &f, 20, &got) == 0 && got.agent_id == 3 &&
 		strcmp(got.remote, "192.0.2.1:20") == 0,
