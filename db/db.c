@@ -263,6 +263,20 @@ db_ping(struct db *db)
 }
 
 int
+db_shared(const struct db *db)
+{
+	return db->drv->dialect == DB_DIALECT_PG;
+}
+
+int
+db_jobs_lease(struct db *db)
+{
+	if (db->depth > 0)
+		fatalx("store: the jobs lease is asked for inside a transaction");
+	return db->drv->jobs_lease(db);
+}
+
+int
 db_writable(struct db *db)
 {
 	if (db->depth > 0)

@@ -66,6 +66,21 @@ int db_in_tx(const struct db *db);
  * is tried again here (bounded by its connect timeout). */
 int db_ping(struct db *db);
 
+/* 1 when other managers may share this store (PostgreSQL), 0 when it is this manager's alone
+ * (SQLite: one manager per file). What only the other managers would read is written only on
+ * a shared store. */
+int db_shared(const struct db *db);
+
+/* The jobs lease: which of the managers sharing a store runs its background jobs (sweeps,
+ * expiry, pruning). Tries to take the lease, or confirms it is still held; the caller calls it
+ * before every round of jobs and runs them only on 1. On SQLite this handle always holds it
+ * (one manager per file). On PostgreSQL it is a session-level advisory lock on the store's
+ * connection: at most one connection holds it, and it is lost with the connection (the
+ * manager died, or the connection dropped: the server releases it), so another manager's next
+ * call takes it over. No transaction may be open. 1 held, 0 held by another manager, or
+ * ERR_BUSY when the store cannot be reached (not held then either). */
+int db_jobs_lease(struct db *db);
+
 /* Whether the store can take a write now: inside a transaction it can (it holds the write
  * lock); else a write transaction is begun and rolled back (nothing is written, no fsync). 0,
  * ERR_BUSY (another writer holds the lock; PostgreSQL: not connected) or ERR_DB (read-only, or

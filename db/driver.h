@@ -51,6 +51,8 @@ struct db_driver {
 	int (*level_commit)(struct db *db, int level);
 	int (*level_rollback)(struct db *db, int level);
 	int (*ping)(struct db *db);
+	/* 1 when this handle holds the jobs lease (db_jobs_lease), 0 when another does, or err. */
+	int (*jobs_lease)(struct db *db);
 	int (*writable)(struct db *db);
 	int (*checkpoint)(struct db *db);
 	int (*check)(struct db *db);

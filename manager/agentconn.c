@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../db/db.h"
+#include "../db/livesession.h"
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -123,6 +124,29 @@ agentconn_write(struct agentconn *c, size_t max)
 	return n;
 }
 
+/* On a store other managers share, c's sessions as they read them (db/livesession.h). 0 or
+ * err. */
+static int
+sessions_save(struct agentconn *c)
+{
+	struct db *db = c->link->app->db;
+	struct sessions_filter f = {NULL, c->agent_id};
+	size_t count = sessions_count(c->link->sessions, c->agent_id);
+	struct session *v = NULL;
+	int n = 0, rv = 0;
+
+	if (!db_shared(db))
+		return 0;
+	if (count > 0 && (v = calloc(count, sizeof(*v))) == NULL)
+		return ERR_NOMEM;
+	if (count > 0)
+		rv = sessions_list(c->link->sessions, &f, 0, (int)count, v, &n);
+	if (rv == 0)
+		rv = livesession_replace(db, c->agent_id, c->link->app->manager_id, v, (size_t)n);
+	free(v);
+	return rv;
+}
+
 void
 agentconn_report_save(struct agentconn *c)
 {
@@ -131,8 +155,10 @@ agentconn_report_save(struct agentconn *c)
 
 	if (!c->report_dirty || c->state != AGENTCONN_READY)
 		return;
-	rv = agents_report(db, (int64_t)c->agent_id, c->heard_at,
+	rv = agents_report(db, (int64_t)c->agent_id, c->link->app->manager_id, c->heard_at,
 	    (int64_t)sessions_count(c->link->sessions, c->agent_id), c->last_stats);
+	if (rv == 0)
+		rv = sessions_save(c);
 	if (rv < 0)
 		log_warn("%s: cannot record its report: %s", c->name, err_str(rv));
 	c->report_dirty = 0;
@@ -146,6 +172,7 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 	char why[256];
 	va_list ap;
 	size_t n;
+	int rv;
 
 	if (c->dead)
 		return;
@@ -162,8 +189,18 @@ agentconn_drop(struct agentconn *c, const char *fmt, ...)
 		/* Its sessions come back with its next HELLO; its grants stay as they are until
 		 * then (the reconcile settles them). */
 		n = sessions_remove_agent(c->link->sessions, c->agent_id);
-		if (!db_in_tx(c->link->app->db))
+		/* Inside a transaction the row stays as it is: it goes stale, and the other
+		 * managers stop counting the agent as attached here AGENTS_FRESH_SECONDS later. */
+		if (!db_in_tx(c->link->app->db)) {
 			agentconn_report_save(c);
+			if ((rv = agents_detach(c->link->app->db, (int64_t)c->agent_id,
+				 c->link->app->manager_id)) < 0 ||
+			    (db_shared(c->link->app->db) &&
+				(rv = livesession_forget(
+				     c->link->app->db, c->agent_id, c->link->app->manager_id)) < 0))
+				log_warn(
+				    "%s: cannot record that it left: %s", c->name, err_str(rv));
+		}
 		log_info("agent %llu disconnected (%zu sessions forgotten until it is back)",
 		    (unsigned long long)c->agent_id, n);
 	}

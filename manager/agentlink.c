@@ -207,6 +207,7 @@ hello(struct agentconn *c, const struct chan_frame *f, const State__Hello *h)
 	snprintf(row.listen_address, sizeof(row.listen_address), "%s", h->listen_address);
 	snprintf(row.spki_pin, sizeof(row.spki_pin), "%s", c->spki_pin);
 	row.channel_version = (int)hi;
+	snprintf(row.manager, sizeof(row.manager), "%s", l->app->manager_id);
 	if ((rv = agents_hello(l->app->db, &row, l->app->now())) < 0) {
 		/* Not recorded, not served: it tries again with backoff. */
 		agentconn_drop(c, "cannot record its HELLO: %s", err_str(rv));

@@ -85,8 +85,8 @@ fail:
 }
 
 int
-agentlost_sweep(
-    struct db *db, struct agentlink *link, int64_t since, int64_t lost_after, int64_t now, int max)
+agentlost_sweep(struct db *db, struct agentlink *link, const char *self, int64_t since,
+    int64_t lost_after, int64_t now, int max)
 {
 	struct agent_row rows[AGENTS_PAGE];
 	struct grant_ids a = {0};
@@ -105,8 +105,12 @@ agentlost_sweep(
 				last = rows[i].last_heartbeat;
 			if (rows[i].last_hello > last)
 				last = rows[i].last_hello;
+			/* Attached here, or to another manager on the store that is alive
+			 * (this one may run the jobs for agents it never sees). */
 			if (rv < 0 || total == max || now - last < lost_after ||
-			    (link != NULL && agentlink_connected(link, (uint64_t)rows[i].id, NULL)))
+			    (link != NULL &&
+				agentlink_connected(link, (uint64_t)rows[i].id, NULL)) ||
+			    agents_attached_elsewhere(&rows[i], self, now))
 				continue;
 			a.max = (size_t)(max - total);
 			if ((rv = hold_agent(db, rows[i].id, last, &a, now)) > 0)

@@ -91,9 +91,10 @@ void api_agent_tokens_list(struct req *r);
 void api_agent_tokens_delete(struct req *r);
 void api_agent_enroll(struct req *r);
 
-/* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference).
- * l may be NULL (no channel): an empty array. */
-json_t *api_agents_bundle(struct agentlink *l);
+/* The connected agents for a join bundle: [{"id", "address", "spki_pin"}] (new reference):
+ * those attached to this manager (none when app->link is NULL), then those attached to the
+ * other managers on the store (db/agents.h). */
+json_t *api_agents_bundle(struct app *app);
 
 void api_sessions_list(struct req *r);
 void api_sessions_get(struct req *r);

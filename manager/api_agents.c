@@ -15,6 +15,8 @@
 #include "app.h"
 #include "sessions.h"
 
+#define BUNDLE_PAGE 64
+
 const struct body_field api_agent_update_body[1] = {
     {"name", BODY_STRING, 1},
 };
@@ -37,10 +39,14 @@ static json_t *
 agent_json(struct app *app, const struct agent_row *a)
 {
 	int64_t heard = a->last_heartbeat;
-	int connected = agentlink_connected(app->link, (uint64_t)a->id, &heard);
+	int here = agentlink_connected(app->link, (uint64_t)a->id, &heard);
+	/* Attached to another manager on the store: what that one last wrote of it. */
+	int elsewhere = !here && agents_attached_elsewhere(a, app->manager_id, app->now());
+	int connected = here || elsewhere;
 	json_t *stats = stats_json(a->last_stats);
-	size_t sessions =
-	    connected ? sessions_count(agentlink_sessions(app->link), (uint64_t)a->id) : 0;
+	size_t sessions = here ? sessions_count(agentlink_sessions(app->link), (uint64_t)a->id)
+	    : elsewhere        ? (size_t)a->sessions
+			       : 0;
 
 	json_t *o = json_pack("{s:I, s:s, s:b, s:s, s:s, s:i, s:o, s:o, s:o, s:I, s:o}", "id",
 	    (json_int_t)a->id, "software_version", a->software_version, "connected", connected,
@@ -196,11 +202,42 @@ bundle_add(void *arg, const struct agentlink_peer *p)
 		p->spki_pin));
 }
 
+/* Append to a the agents attached to the other managers on the store, as their rows say. */
+static int
+bundle_add_elsewhere(struct app *app, json_t *a)
+{
+	struct agent_row rows[BUNDLE_PAGE];
+	struct agentlink_peer p;
+	int64_t after = 0, now = app->now();
+	int n, rv;
+
+	do {
+		if ((rv = agents_list(app->db, after, BUNDLE_PAGE, rows, &n)) < 0)
+			return rv;
+		for (int i = 0; i < n; i++) {
+			after = rows[i].id;
+			if (agents_attached_elsewhere(&rows[i], app->manager_id, now) &&
+			    !agentlink_connected(app->link, (uint64_t)rows[i].id, NULL)) {
+				p = (struct agentlink_peer){
+				    (uint64_t)rows[i].id, rows[i].listen_address, rows[i].spki_pin};
+				bundle_add(a, &p);
+			}
+			agents_row_clear(&rows[i]);
+		}
+	} while (n == BUNDLE_PAGE);
+	return 0;
+}
+
 json_t *
-api_agents_bundle(struct agentlink *l)
+api_agents_bundle(struct app *app)
 {
 	json_t *a = json_array();
+	int rv;
 
-	agentlink_peers(l, bundle_add, a);
+	agentlink_peers(app->link, bundle_add, a);
+	/* A bundle without them still works (the client uses the agents it got): the join is
+	 * not failed for it. */
+	if ((rv = bundle_add_elsewhere(app, a)) < 0)
+		log_warn("a join bundle lists only this manager's agents: %s", err_str(rv));
 	return a;
 }

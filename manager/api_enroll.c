@@ -107,11 +107,11 @@ api_join(struct req *r)
 		json_decref(networks);
 		return;
 	}
-	/* The agents connected now, with their endpoints and pins (the state channel's). */
+	/* The agents connected now to any manager, with their endpoints and pins. */
 	reply_json(r, 201,
 	    json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o}", "pssid", b.pssid, "name",
 		b.name, "access_token", access, "access_token_expires_at", api_time(exp),
-		"refresh_token", b.refresh, "agents", api_agents_bundle(r->app->link), "networks",
+		"refresh_token", b.refresh, "agents", api_agents_bundle(r->app), "networks",
 		networks, "ack_token", b.ack, "ack_deadline", api_time(b.ack_deadline)));
 }
 

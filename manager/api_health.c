@@ -24,10 +24,17 @@ uptime(const struct req *r)
 	return (unsigned long long)((clock_mono_ns() - r->app->started_mono) / 1000000000u);
 }
 
+/* Whether this manager runs the store's background jobs (jobs.h) or stands by. */
+static const char *
+jobs_role(const struct app *app)
+{
+	return app->jobs_leader ? "leader" : "standby";
+}
+
 void
 api_health_get(struct req *r)
 {
-	char body[320], listener[160] = "";
+	char body[352], listener[160] = "";
 	unsigned agents = 0;
 	int rv;
 
@@ -50,8 +57,8 @@ api_health_get(struct req *r)
 			    agentlink_tls_address(r->app->link), agentlink_tls_pin(r->app->link));
 		snprintf(body, sizeof(body),
 		    "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_seconds\":%llu,\"db\":\"ok\","
-		    "\"agents_connected\":%u%s}\n",
-		    SNAPTUN_VERSION, uptime(r), agents, listener);
+		    "\"agents_connected\":%u,\"jobs\":\"%s\"%s}\n",
+		    SNAPTUN_VERSION, uptime(r), agents, jobs_role(r->app), listener);
 		reply_json_text(r, 200, body);
 		return;
 	}
@@ -68,5 +75,6 @@ api_health_get(struct req *r)
 	/* Each part's state as a member too, for monitors that read JSON rather than prose. */
 	json_object_set_new(r->reply, "db", json_string(rv < 0 ? "error" : "ok"));
 	json_object_set_new(r->reply, "agents_connected", json_integer(agents));
+	json_object_set_new(r->reply, "jobs", json_string(jobs_role(r->app)));
 	json_object_set_new(r->reply, "version", json_string(SNAPTUN_VERSION));
 }

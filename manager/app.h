@@ -14,8 +14,13 @@ struct metrics;
 struct evstream;
 struct webroot;
 
+#define APP_MANAGER_ID_MAX 32
+
 struct app {
 	struct db *db;
+	/* This manager among those sharing the store (DIR/manager.id), written into the rows of
+	 * the agents attached to it (db/agents.h). */
+	char manager_id[APP_MANAGER_ID_MAX + 1];
 	struct signkeys *keys; /* the token keys (signkeys.h) */
 	const char *state_dir;
 	uint64_t started_mono; /* for uptime */
@@ -29,6 +34,7 @@ struct app {
 	struct metrics *metrics; /* the process's counts (metrics.h); NULL: none (tests) */
 	struct evstream *events; /* the live event stream; NULL: none (tests) */
 	struct webroot *web; /* the dashboard's files, served at "/"; NULL: none */
+	int jobs_leader; /* this manager held the store's jobs lease at the last round (jobs.h) */
 };
 
 #endif

@@ -1,6 +1,5 @@
 /* snaptun-manager: flags, start-up, and the one event loop (lib/loop) that drives HTTP, the
- * state channel and the periodic sweep of lapsed holds. */
-#include <assert.h>
+ * state channel and the periodic background jobs (jobs.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,29 +16,26 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../lib/safedir.h"
+#include "../lib/secret.h"
 #include "access.h"
 #include "admintoken.h"
 #include "agentlink.h"
 #include "agenttls.h"
 #include "agentlost.h"
-#include "alloc.h"
 #include "app.h"
 #include "http.h"
 #include "enroll.h"
 #include "evstream.h"
-#include "jointoken.h"
+#include "jobs.h"
 #include "keyfile.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "revoke.h"
 #include "sessions.h"
 #include "signkeys.h"
 #include "webroot.h"
 
-#define SWEEP_INTERVAL_NS (5ull * 1000000000u)
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
 #define RATELIMIT_SOURCES 65536 /* about 3.5 MiB of buckets */
-#define SWEEP_BATCH 1000
 
 struct options {
 	double enroll_rate, enroll_burst, ack_ttl;
@@ -292,6 +288,36 @@ wall_clock(void)
 	return clock_unix();
 }
 
+/* This manager's id among those sharing a store: 16 hex digits in DIR/manager.id, made on the
+ * first start and kept, so that after a restart the rows it wrote (its agents') are still its
+ * own and not taken for another manager's. A state dir copied whole to start a second manager
+ * gives both one id: the copy's manager.id must be removed (api.md says so). */
+static void
+manager_id(const char *state_dir, char out[APP_MANAGER_ID_MAX + 1])
+{
+	enum { ID_LEN = 16 };
+	unsigned char raw[ID_LEN / 2];
+	char path[4096], text[ID_LEN + 1] = "";
+
+	snprintf(path, sizeof(path), "%s/manager.id", state_dir);
+	if (atomicfile_read(path, text, ID_LEN, NULL) == 0) {
+		text[ID_LEN] = '\0';
+		if (strspn(text, "0123456789abcdef") != ID_LEN)
+			fatalx("%s: not a manager id (16 hex digits); remove it to have one made",
+			    path);
+	} else if (errno == ENOENT) {
+		if (secret_random(raw, sizeof(raw)) < 0)
+			fatalx("no randomness for the manager's id");
+		for (size_t i = 0; i < sizeof(raw); i++)
+			snprintf(text + 2 * i, 3, "%02x", raw[i]);
+		if (atomicfile_write(path, text, ID_LEN, 0644) < 0)
+			fatal("cannot write %s", path);
+	} else {
+		fatal("cannot read %s", path);
+	}
+	snprintf(out, APP_MANAGER_ID_MAX + 1, "%s", text);
+}
+
 static void
 write_url(const char *state_dir, const char *file, const char *url)
 {
@@ -306,39 +332,12 @@ write_url(const char *state_dir, const char *file, const char *url)
 		fatal("cannot write %s", path);
 }
 
-/* Write down what time decided. Correctness never waits for this: lapsed holds are free and
- * expired tokens are refused whether or not they were swept. */
 static void
 sweep(struct loop *l, uint64_t id, void *arg)
 {
-	struct app *app = arg;
-
 	(void)l;
 	(void)id;
-	/* Every turn flushes its batch before the loop's timers run (serve_turn). */
-	assert(!db_in_tx(app->db));
-	int n = alloc_sweep(app->db, app->now(), SWEEP_BATCH);
-
-	if (n > 0)
-		log_info("expired %d lapsed holds", n);
-	else if (n < 0)
-		log_warn("sweeping lapsed holds failed; retrying later");
-	if ((n = agentlost_sweep(app->db, app->link, app->started_at, app->agent_lost_after,
-		 app->now(), SWEEP_BATCH)) < 0)
-		log_warn("holding the grants of lost agents failed; retrying later");
-	if ((n = jointoken_sweep(app->db, app->now(), SWEEP_BATCH)) > 0)
-		log_info("%d join tokens expired or reverted", n);
-	else if (n < 0)
-		log_warn("sweeping join tokens failed; retrying later");
-	if ((n = revoke_sweep(app->db, app->now(), SWEEP_BATCH)) > 0)
-		log_info("%d revocations of unacknowledged enrollments expired", n);
-	else if (n < 0)
-		log_warn("sweeping expired revocations failed; retrying later");
-	if ((n = signkeys_retire_due(app->keys, app->now())) < 0)
-		log_warn("retiring signing keys failed; retrying later");
-	/* What the sweep changed (retired keys, lifted revocations) goes to the agents now. */
-	agentlink_flush(app->link);
-	agentlink_sweep(app->link);
+	jobs_run(arg);
 }
 
 static void
@@ -419,7 +418,7 @@ serve(struct app *app, struct http *http, struct http *metrics, struct loop *l)
 	    (metrics != NULL && loop_fd_add(l, http_fd(metrics), LOOP_READ, NULL, NULL) < 0))
 		fatal("event loop");
 	/* Both are due at once: a start sweeps what lapsed while the manager was down. */
-	if (loop_timer_add(l, 0, SWEEP_INTERVAL_NS, sweep, app) == 0 ||
+	if (loop_timer_add(l, 0, JOBS_INTERVAL_SECONDS * 1000000000ull, sweep, app) == 0 ||
 	    loop_timer_add(l, 0, CHECKPOINT_INTERVAL_NS, checkpoint, app) == 0)
 		fatalx("event loop: out of memory");
 	loop_before_sleep(l, serve_turn, &s);
@@ -494,6 +493,8 @@ main(int argc, char **argv)
 	if (db_open(o.store != NULL ? o.store : path, &app.db) < 0)
 		fatalx("cannot open the store");
 	db_describe(app.db, store, sizeof(store));
+	if (!o.check)
+		manager_id(o.state_dir, app.manager_id);
 	if (o.check) {
 		if (db_check(app.db) < 0)
 			fatalx("the store %s failed its check", store);
@@ -528,8 +529,8 @@ main(int argc, char **argv)
 	if ((app.web = open_web(o.web_dir)) != NULL)
 		log_info("dashboard: %s/ served from %s", url, webroot_dir(app.web));
 	write_url(o.state_dir, "manager.url", url);
-	log_info("snaptun-manager %s serving %s (state in %s, store %s)", SNAPTUN_VERSION, url,
-	    o.state_dir, store);
+	log_info("snaptun-manager %s serving %s (state in %s, store %s, manager id %s)",
+	    SNAPTUN_VERSION, url, o.state_dir, store, app.manager_id);
 	serve(&app, http, metrics, loop);
 	http_close(http);
 	http_close(metrics);

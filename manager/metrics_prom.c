@@ -226,6 +226,11 @@ metrics_prom(const struct metrics_snap *s, size_t *len)
 	prom_family(&p, "snaptun_manager_start_time_seconds",
 	    "When the manager started, Unix seconds.", PROM_GAUGE);
 	prom_u64(&p, "snaptun_manager_start_time_seconds", NULL, 0, (uint64_t)s->started_at);
+	prom_family(&p, "snaptun_manager_jobs_leader",
+	    "1 while this manager holds the store's jobs lease and runs the background jobs, 0 "
+	    "while it stands by for another manager.",
+	    PROM_GAUGE);
+	prom_u64(&p, "snaptun_manager_jobs_leader", NULL, 0, (uint64_t)s->jobs_leader);
 	pools(&p, s);
 	enrollment(&p, s);
 	agents(&p, s);

@@ -79,6 +79,7 @@ metrics_snap_gather(struct app *app, struct metrics_snap *s)
 
 	memset(s, 0, sizeof(*s));
 	s->started_at = app->started_at;
+	s->jobs_leader = app->jobs_leader;
 	s->live = app->metrics;
 	s->store_tx = *db_tx_latency(app->db);
 	if ((rv = gather_pools(app, s)) < 0 ||

@@ -28,6 +28,7 @@ struct metrics_snap_agent {
 
 struct metrics_snap {
 	int64_t started_at; /* Unix seconds */
+	int jobs_leader; /* holds the store's jobs lease (jobs.h) */
 	struct metrics_snap_pool *pools;
 	size_t npools;
 	int64_t tokens[5]; /* by enum jointoken_state */

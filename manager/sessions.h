@@ -8,24 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/addr.h"
-#include "../lib/counters.h"
-#include "../lib/pssid.h"
-
-#define SESSIONS_REMOTE_MAX 64
-
-struct session {
-	uint64_t id;
-	uint64_t agent_id;
-	char pssid[PSSID_MAX + 1];
-	uint64_t grant_id;
-	char address[ADDR_STRLEN]; /* "" when the agent sent none */
-	uint64_t isd_as;
-	char remote[SESSIONS_REMOTE_MAX + 1];
-	int64_t started_at, expires_at;
-	struct counters counters;
-	int seen; /* scratch mark for sessions_reconcile */
-};
+#include "../lib/session.h"
 
 struct sessions;
 

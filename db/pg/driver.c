@@ -27,6 +27,9 @@
 #define VARIANTS_MAX 16
 #define RECONNECT_GAP_NS 1000000000ull
 #define OID_INT8 20
+/* The advisory lock whose holder runs the jobs: "snapjobs" in ASCII, a key no other program
+ * on the database is likely to pick. */
+#define JOBS_LOCK_KEY 0x736e61706a6f6273ll
 #define OID_TEXT 25
 
 struct pg_stmt {
@@ -68,6 +71,8 @@ struct pg_db {
 	int lost; /* the connection dropped inside the transaction */
 	char *channels[DB_LISTEN_MAX]; /* listened on every connection (db_listen) */
 	int nchannels;
+	int lease_held; /* the jobs lock was taken ... */
+	unsigned lease_generation; /* ... on this connection (it went with any other) */
 	struct pg_stmt slots[STMT_SLOTS];
 };
 
@@ -138,9 +143,14 @@ result_err(struct pg_db *p, PGresult *res, const char *what)
 }
 
 /* Settings of every connection: a request never waits long for another manager's row lock
- * (it gets ERR_BUSY, then 503 and Retry-After), nor for a runaway statement. */
-static const char session_setup[] = "SET lock_timeout = '2s'; SET statement_timeout = '15s';"
-				    "SET client_min_messages = warning";
+ * (it gets ERR_BUSY, then 503 and Retry-After), nor for a runaway statement. The keepalives
+ * make the server notice a manager's host that vanished without closing its TCP connection
+ * within about 25 s, and so release the jobs lease it held (a dead process's connection is
+ * closed by its kernel at once). */
+static const char session_setup[] =
+    "SET lock_timeout = '2s'; SET statement_timeout = '15s';"
+    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
+    "SET tcp_keepalives_count = 3; SET client_min_messages = warning";
 
 static void
 ignore_notice(void *arg, const char *message)
@@ -662,6 +672,32 @@ pg_ping(struct db *db)
 	return pg_exec(db, "SELECT 1") == 0 ? 0 : ERR_DB;
 }
 
+/* A lock held is confirmed by a round trip on its connection: if that connection is gone,
+ * the server released the lock with it, and another manager may hold it now. */
+static int
+pg_jobs_lease(struct db *db)
+{
+	struct pg_db *p = handle(db);
+	struct stmt *st;
+	int rv;
+
+	if (p->lease_held && pg_exec(db, "SELECT 1") == 0 && p->lease_generation == p->generation)
+		return 1;
+	p->lease_held = 0;
+	/* Session level, not transaction level: held between the rounds of jobs without a
+	 * transaction left open. Taken at most once per connection, so it never stacks. */
+	st = db_stmt(db, "SELECT pg_try_advisory_lock(:key)");
+	db_bind_int(st, ":key", JOBS_LOCK_KEY);
+	if ((rv = db_row(st)) < 0)
+		return rv;
+	if (rv == 0)
+		return ERR_DB;
+	p->lease_held = db_col_int(st, 0) == 1;
+	p->lease_generation = p->generation;
+	db_reset(st);
+	return p->lease_held;
+}
+
 /* A standby, or a server set to read-only transactions, takes no writes. */
 static int
 pg_writable(struct db *db)
@@ -835,6 +871,7 @@ static const struct db_driver pg_driver = {
     .level_commit = pg_level_commit,
     .level_rollback = pg_level_rollback,
     .ping = pg_ping,
+    .jobs_lease = pg_jobs_lease,
     .writable = pg_writable,
     .checkpoint = pg_checkpoint,
     .check = pg_check,

@@ -286,6 +286,36 @@ static const char *const migrations[] = {
 	"  enrolled_at BIGINT NOT NULL,"
 	"  revoked_at BIGINT"
 	");",
+
+	/* 12: several managers: the manager an agent is attached to, every manager's sessions */
+	"ALTER TABLE agents ADD COLUMN manager TEXT;"
+	"CREATE TABLE live_sessions ("
+	"  id BIGINT PRIMARY KEY,"
+	"  agent_id BIGINT NOT NULL,"
+	"  manager TEXT NOT NULL,"
+	"  pssid TEXT NOT NULL,"
+	"  grant_id BIGINT NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  isd_as BIGINT NOT NULL,"
+	"  remote TEXT NOT NULL,"
+	"  started_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  rx_packets BIGINT NOT NULL,"
+	"  rx_bytes BIGINT NOT NULL,"
+	"  tx_packets BIGINT NOT NULL,"
+	"  tx_bytes BIGINT NOT NULL,"
+	"  dropped_packets BIGINT NOT NULL,"
+	"  drop_malformed BIGINT NOT NULL,"
+	"  drop_spoofed BIGINT NOT NULL,"
+	"  drop_no_route BIGINT NOT NULL,"
+	"  drop_too_big BIGINT NOT NULL,"
+	"  drop_blocked BIGINT NOT NULL,"
+	"  drop_unassigned BIGINT NOT NULL,"
+	"  drop_ttl_exceeded BIGINT NOT NULL,"
+	"  drop_isolated BIGINT NOT NULL,"
+	"  drop_no_tunnel BIGINT NOT NULL"
+	");"
+	"CREATE INDEX live_sessions_agent ON live_sessions (agent_id);",
 };
 /* clang-format on */
 

@@ -8,15 +8,16 @@
 
 #define AGENTS_COLUMNS \
 	"id, software_version, listen_address, spki_pin, channel_version, first_seen, " \
-	"last_hello, last_heartbeat, sessions, last_stats"
+	"last_hello, last_heartbeat, sessions, last_stats, manager"
 
 int
 agents_hello(struct db *db, const struct agent_row *a, int64_t now)
 {
 	struct stmt *st = db_stmt(db,
 	    "INSERT INTO agents (id, software_version, listen_address, spki_pin, "
-	    "channel_version, first_seen, last_hello, last_heartbeat) VALUES (:id, :version, "
-	    ":listen, :pin, :chan, :now, :now, :now) ON CONFLICT (id) DO UPDATE SET "
+	    "channel_version, first_seen, last_hello, last_heartbeat, manager) VALUES (:id, "
+	    ":version, :listen, :pin, :chan, :now, :now, :now, :manager) ON CONFLICT (id) DO "
+	    "UPDATE SET manager = excluded.manager, "
 	    "software_version = excluded.software_version, listen_address = "
 	    "excluded.listen_address, spki_pin = excluded.spki_pin, channel_version = "
 	    "excluded.channel_version, last_hello = excluded.last_hello, last_heartbeat = "
@@ -28,22 +29,44 @@ agents_hello(struct db *db, const struct agent_row *a, int64_t now)
 	db_bind_text(st, ":pin", a->spki_pin);
 	db_bind_int(st, ":chan", a->channel_version);
 	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":manager", a->manager[0] != '\0' ? a->manager : NULL);
 	return db_run(st);
 }
 
 int
-agents_report(
-    struct db *db, int64_t id, int64_t last_heartbeat, int64_t sessions, const char *last_stats)
+agents_report(struct db *db, int64_t id, const char *manager, int64_t last_heartbeat,
+    int64_t sessions, const char *last_stats)
 {
 	struct stmt *st = db_stmt(db,
-	    "UPDATE agents SET last_heartbeat = :hb, sessions = :sessions, last_stats = "
-	    "coalesce(:stats, last_stats) WHERE id = :id");
+	    "UPDATE agents SET manager = :manager, last_heartbeat = :hb, sessions = :sessions, "
+	    "last_stats = coalesce(:stats, last_stats) WHERE id = :id");
 
+	db_bind_text(st, ":manager", manager);
 	db_bind_int(st, ":hb", last_heartbeat);
 	db_bind_int(st, ":sessions", sessions);
 	db_bind_text(st, ":stats", last_stats);
 	db_bind_int(st, ":id", id);
 	return db_run_one(db, st);
+}
+
+int
+agents_detach(struct db *db, int64_t id, const char *manager)
+{
+	/* Conditional: the agent may have failed over and said HELLO to another manager before
+	 * this one noticed it was gone. */
+	struct stmt *st =
+	    db_stmt(db, "UPDATE agents SET manager = NULL WHERE id = :id AND manager = :manager");
+
+	db_bind_int(st, ":id", id);
+	db_bind_text(st, ":manager", manager);
+	return db_run(st);
+}
+
+int
+agents_attached_elsewhere(const struct agent_row *a, const char *self, int64_t now)
+{
+	return a->manager[0] != '\0' && strcmp(a->manager, self) != 0 &&
+	    now - a->last_heartbeat <= AGENTS_FRESH_SECONDS;
 }
 
 static void
@@ -61,6 +84,8 @@ from_row(struct agent_row *a, struct stmt *st)
 	a->sessions = db_col_int(st, 8);
 	if (!db_col_is_null(st, 9))
 		a->last_stats = strdup(db_col_text(st, 9));
+	if (!db_col_is_null(st, 10))
+		snprintf(a->manager, sizeof(a->manager), "%s", db_col_text(st, 10));
 }
 
 int

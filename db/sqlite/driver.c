@@ -291,6 +291,14 @@ sqlite_level_rollback(struct db *db, int level)
 	return sqlite3_total_changes64(handle(db)->h) != handle(db)->marks[level];
 }
 
+/* One manager per file: it runs the jobs. */
+static int
+sqlite_jobs_lease(struct db *db)
+{
+	(void)db;
+	return 1;
+}
+
 static int
 sqlite_ping(struct db *db)
 {
@@ -393,6 +401,7 @@ static const struct db_driver sqlite_driver = {
     .level_commit = sqlite_level_commit,
     .level_rollback = sqlite_level_rollback,
     .ping = sqlite_ping,
+    .jobs_lease = sqlite_jobs_lease,
     .writable = sqlite_writable,
     .checkpoint = sqlite_checkpoint,
     .check = sqlite_check,

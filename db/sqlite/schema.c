@@ -352,6 +352,41 @@ static const char *const migrations[] = {
 	"  enrolled_at INTEGER NOT NULL,"
 	"  revoked_at INTEGER"
 	");",
+
+	/* 12: several managers on one store: the manager an agent is attached to (NULL: none),
+	 * which keeps the agent's row fresh while it is, so that every manager sees it; and the
+	 * live sessions of the agents, written by the manager they are attached to with the
+	 * agent's report, so that every manager lists them (counters as the session's, drops by
+	 * reason; 64-bit counters kept as their bit pattern). Written only where managers share
+	 * the store (PostgreSQL); the table stays empty on SQLite. */
+	"ALTER TABLE agents ADD COLUMN manager TEXT;"
+	"CREATE TABLE live_sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  agent_id INTEGER NOT NULL,"
+	"  manager TEXT NOT NULL,"
+	"  pssid TEXT NOT NULL,"
+	"  grant_id INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  isd_as INTEGER NOT NULL,"
+	"  remote TEXT NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  rx_packets INTEGER NOT NULL,"
+	"  rx_bytes INTEGER NOT NULL,"
+	"  tx_packets INTEGER NOT NULL,"
+	"  tx_bytes INTEGER NOT NULL,"
+	"  dropped_packets INTEGER NOT NULL,"
+	"  drop_malformed INTEGER NOT NULL,"
+	"  drop_spoofed INTEGER NOT NULL,"
+	"  drop_no_route INTEGER NOT NULL,"
+	"  drop_too_big INTEGER NOT NULL,"
+	"  drop_blocked INTEGER NOT NULL,"
+	"  drop_unassigned INTEGER NOT NULL,"
+	"  drop_ttl_exceeded INTEGER NOT NULL,"
+	"  drop_isolated INTEGER NOT NULL,"
+	"  drop_no_tunnel INTEGER NOT NULL"
+	");"
+	"CREATE INDEX live_sessions_agent ON live_sessions (agent_id);",
 };
 /* clang-format on */
 

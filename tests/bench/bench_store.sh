@@ -5,7 +5,9 @@
 # manager, the embedded default) and on PostgreSQL with one manager and with two on one database
 # (the two sums). PostgreSQL runs from tests/e2e/pg.bash with fsync on, as SQLite's
 # synchronous=FULL: both make a commit durable. Reported, not judged: the point is the price of
-# the shared store and what a second manager adds. BENCH_QUICK=1 shortens the runs.
+# the shared store and what a second manager adds. Also the cost of writing an agent's live
+# sessions with its report (bench_livesession: 1,000 and 5,000 sessions) beside the report
+# alone, on both stores: why the table is written only where managers share a store. BENCH_QUICK=1 shortens the runs.
 # Run from the repository root: BUILD=build bash tests/bench/bench_store.sh
 set -u
 BENCH=store
@@ -28,7 +30,7 @@ diag() {
 . tests/e2e/pg.bash
 trap 'pg_stop; bench_cleanup' EXIT
 
-for f in "$BUILD/snaptun-manager" "$BUILD/bench/bench_store"; do
+for f in "$BUILD/snaptun-manager" "$BUILD/bench/bench_store" "$BUILD/bench/bench_livesession"; do
 	[ -x "$f" ] || fail "$f is missing (make bench builds it)"
 done
 command -v wrk >/dev/null || fail "wrk is not installed (make deps)"
@@ -68,6 +70,28 @@ printf '%-30s %14s %8s %10s\n' "PostgreSQL, 2 processes" "$A_P2" \
     "$(awk -v a="$A_P2" -v b="$A_SQ" 'BEGIN { printf "%.2fx", a / b }')" "$B_P2"
 dups=$(pg_sql "$DB2" "SELECT count(*) - count(DISTINCT address) FROM grants")
 [ "$dups" = 0 ] || fail "PostgreSQL, 2 processes: $dups addresses handed out twice"
+
+# ---- live sessions ----
+
+# live_run LABEL STORE N: "ms of the report alone" "ms with N sessions" (medians of 30).
+live_run() {
+	"$BUILD/bench/bench_livesession" "$2" "$3" 30 "$1" 2>/dev/null >"$tmp/live" ||
+		fail "bench_livesession failed ($1)"
+	awk '/^LIVESESSION / { split($4, kv, "="); printf "%s ", kv[2] }' "$tmp/live"
+}
+
+echo "== store: an agent's report transaction, alone (reference) and with its live sessions"
+printf '%-30s %10s %12s %14s
+' store sessions report-ms with-sessions-ms
+for n in 1000 5000; do
+	read -r R_SQ L_SQ <<<"$(live_run sqlite "sqlite:$tmp/live$n.db" "$n")"
+	printf '%-30s %10s %12s %14s
+' SQLite "$n" "$R_SQ" "$L_SQ"
+	DBL=$(pg_createdb) || fail "createdb"
+	read -r R_PG L_PG <<<"$(live_run pg "$(pg_uri "$DBL")" "$n")"
+	printf '%-30s %10s %12s %14s
+' PostgreSQL "$n" "$R_PG" "$L_PG"
+done
 
 # ---- enrollments ----
 

@@ -23,18 +23,6 @@ HOLD=60
 
 
 
-# alloc AGENT PSSID: an address for PSSID through agent AGENT, which then disconnects; sets
-# GRANT, SESSION and ADDR.
-# shellcheck disable=SC2317 # called through require and wait_for
-alloc() {
-	local out=$E2E_TMP/alloc-$1-$2.out
-	peer "$out" --agent-id "$1" --alloc "$2" --until ALLOC_RES
-	SESSION=$(sed -n "s/^sent ALLOC_REQ seq=[0-9]* pssid=$2 session=\([0-9]*\)$/\1/p" "$out")
-	GRANT=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) address=.* error=0 .*/\1/p' "$out")
-	ADDR=$(sed -n 's/^ALLOC_RES .* grant=[0-9]* address=\([0-9.]*\) .* error=0 .*/\1/p' "$out")
-	[ "$RC" = 0 ] && [ -n "$SESSION" ] && [ -n "$GRANT" ] && [ -n "$ADDR" ]
-}
-
 # shellcheck disable=SC2317 # called through wait_for
 grant_state() {
 	api GET "/v1/grants/$1"
@@ -51,9 +39,9 @@ api POST /v1/pools "{\"name\":\"a\",\"isd_as\":\"1-ff00:0:110\",\"prefix\":\"10.
 want_status 201
 verdict "a pool with a hold time of $HOLD s"
 
-require "agent 1 gets an address for $P1" alloc 1 "$P1"
+require "agent 1 gets an address for $P1" peer_alloc 1 "$P1"
 G1=$GRANT S1=$SESSION A1=$ADDR
-require "agent 2 gets one for $P2" alloc 2 "$P2"
+require "agent 2 gets one for $P2" peer_alloc 2 "$P2"
 G2=$GRANT S2=$SESSION A2=$ADDR
 # Agent 3 stays connected throughout.
 O3=$E2E_TMP/a3.out
@@ -99,7 +87,7 @@ peer "$E2E_TMP/back.out" --agent-id 1 --session "$S1:$P1:$G1:$A1" --reconcile --
 has_kill=$(grep -c "^SESSION_KILL session=$S1 reason=\"address released\"$" "$E2E_TMP/back.out")
 that "no SESSION_KILL of session $S1: $(tr '\n' '|' <"$E2E_TMP/back.out")" test "$has_kill" = 1
 verdict "the lost agent, back, has its stale session ended by the reconcile"
-require "agent 1 asks again for $P1" alloc 1 "$P1"
+require "agent 1 asks again for $P1" peer_alloc 1 "$P1"
 that "the held address did not come back ($ADDR, grant $GRANT; was $A1, grant $G1)" \
     test "$ADDR" = "$A1" -a "$GRANT" = "$G1"
 api GET "/v1/grants/$G1"

@@ -44,12 +44,13 @@ MGR_LISTEN=$NS_A4:0
 AGENT_LISTEN=$NS_B4:0
 
 # second_store DIR1 DIR2: give the second manager (state dir DIR2) the store of the first, so
-# that it knows the enrolled agent. DIR2 starts as a copy of DIR1's files (the signing keys).
+# that it knows the enrolled agent. DIR2 starts as a copy of DIR1's files (the signing keys),
+# less the first's URL and id (manager.id: each manager on a store is its own).
 # On PostgreSQL both managers share one database (the copied DIR/.pgdb names it: tests/run.sh
 # runs this script on PostgreSQL too); with SQLite two managers cannot share one file, so the
 # second gets a copy of the database through SQLite's online backup.
 second_store() {
-	cp -a "$1" "$2" && rm -f "$2/snaptun.db"* "$2/manager.url" || return 1
+	cp -a "$1" "$2" && rm -f "$2/snaptun.db"* "$2/manager.url" "$2/manager.id" || return 1
 	[ "$E2E_STORE" = postgresql ] || sqlite3 "$1/snaptun.db" ".backup '$2/snaptun.db'"
 }
 

@@ -842,6 +842,17 @@ peer() {
 	RC=$?
 }
 
+# peer_alloc AGENT PSSID: an address for PSSID through stand-in agent AGENT on $SOCK, which then
+# disconnects; sets GRANT, SESSION and ADDR; 0 when it got one.
+peer_alloc() {
+	local out=$E2E_TMP/alloc-$1-$2.out
+	peer "$out" --agent-id "$1" --alloc "$2" --until ALLOC_RES
+	SESSION=$(sed -n "s/^sent ALLOC_REQ seq=[0-9]* pssid=$2 session=\([0-9]*\)$/\1/p" "$out")
+	GRANT=$(sed -n 's/^ALLOC_RES .* grant=\([0-9]*\) address=.* error=0 .*/\1/p' "$out")
+	ADDR=$(sed -n 's/^ALLOC_RES .* grant=[0-9]* address=\([0-9.]*\) .* error=0 .*/\1/p' "$out")
+	[ "$RC" = 0 ] && [ -n "$SESSION" ] && [ -n "$GRANT" ] && [ -n "$ADDR" ]
+}
+
 # peer_bg OUT ARGS...: the same in the background; sets BG_PID (stopped at the end).
 peer_bg() {
 	local out=$1

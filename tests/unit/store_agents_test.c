@@ -92,13 +92,14 @@ test_agents(void)
 	    "the second HELLO updates the row, first_seen stays");
 	agents_row_clear(&a);
 
-	CHECK_EQ_INT(agents_report(db, 5, T0 + 20, 3, "{\"at\":1}"), 0, "a report");
-	CHECK_EQ_INT(agents_report(db, 5, T0 + 25, 2, NULL), 0, "one without STATS");
+	CHECK_EQ_INT(agents_report(db, 5, "m1", T0 + 20, 3, "{\"at\":1}"), 0, "a report");
+	CHECK_EQ_INT(agents_report(db, 5, "m1", T0 + 25, 2, NULL), 0, "one without STATS");
 	CHECK(agents_get(db, 5, &a) == 0 && a.last_heartbeat == T0 + 25 && a.sessions == 2 &&
 		a.last_stats != NULL && strcmp(a.last_stats, "{\"at\":1}") == 0,
 	    "the report is kept, the last STATS too");
 	agents_row_clear(&a);
-	CHECK_EQ_INT(agents_report(db, 6, T0, 0, NULL), ERR_NOT_FOUND, "reporting for no agent");
+	CHECK_EQ_INT(
+	    agents_report(db, 6, "m1", T0, 0, NULL), ERR_NOT_FOUND, "reporting for no agent");
 
 	a.id = 2;
 	agents_hello(db, &a, T0);
