@@ -18,6 +18,9 @@ struct db;
 #define AGENTCRED_PIN_STRLEN 45 /* base64 of a SHA-256, with its NUL */
 #define AGENTCRED_KEY_STRLEN 44 /* base64url of 32 bytes, with its NUL */
 #define AGENTCRED_ID_MIN 1000 /* enrolled agents get ids above every local agent's below this */
+/* Enrollments take it (db_serialize) before they draw an id: two managers enrolling at once
+ * draw one after the other, never the same. */
+#define AGENTCRED_ID_LOCK_KEY 0x736e61706167656ell /* "snapagen" */
 
 struct agent_token {
 	int64_t id;

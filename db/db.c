@@ -67,6 +67,18 @@ db_stmt(struct db *db, const char *sql)
 	return db->drv->stmt(db, sql);
 }
 
+int
+db_serialize(struct db *db, int64_t key)
+{
+	struct stmt *st;
+
+	if (db->drv->dialect != DB_DIALECT_PG)
+		return 0;
+	st = db_stmt(db, "SELECT pg_advisory_xact_lock(:key)");
+	db_bind_int(st, ":key", key);
+	return db_run(st);
+}
+
 void
 db_bind_int(struct stmt *st, const char *name, int64_t v)
 {

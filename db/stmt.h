@@ -69,4 +69,12 @@ int64_t db_total_changes(struct db *db);
 
 enum db_dialect db_dialect(const struct db *db);
 
+/* Serialise the writers of one thing across managers: until the open transaction ends, no
+ * other transaction passes this call with the same key (a fixed, unlikely value: PostgreSQL's
+ * advisory locks share one key space per database). On PostgreSQL it is an advisory
+ * transaction lock; the transaction's later statements see what the one before it committed
+ * (READ COMMITTED takes a snapshot per statement). SQLite serialises its writers already
+ * (BEGIN IMMEDIATE): nothing to do. 0 or err. */
+int db_serialize(struct db *db, int64_t key);
+
 #endif

@@ -182,22 +182,18 @@ api_sessions_get(struct req *r)
 		api_fail(r, rv, NULL, NULL);
 }
 
-/* A session of an agent attached to another manager is closed through that one: the kill
- * goes out of its outbox, which only it reads for its agents. 1 when r was answered so. */
+/* The session named by the path, held by an agent of another live manager, into *s. 1 when
+ * found, 0 when not, or err. */
 static int
-held_elsewhere(struct req *r)
+session_elsewhere(struct req *r, struct session *s)
 {
 	struct livesession_filter g = elsewhere(r);
-	struct session s;
+	int rv;
 
-	if (path_id(r) == 0 || !db_shared(r->app->db) ||
-	    livesession_get(r->app->db, &g, path_id(r), &s) < 0)
+	if (path_id(r) == 0 || !db_shared(r->app->db))
 		return 0;
-	reply_problem(r, 409, NULL,
-	    "session %llu is held by agent %llu, attached to another manager: close it through "
-	    "that manager",
-	    (unsigned long long)s.id, (unsigned long long)s.agent_id);
-	return 1;
+	rv = livesession_get(r->app->db, &g, path_id(r), s);
+	return rv == 0 ? 1 : rv == ERR_NOT_FOUND ? 0 : rv;
 }
 
 void
@@ -208,22 +204,26 @@ api_sessions_delete(struct req *r)
 	json_t *details;
 	int rv;
 
-	if ((p = local_session(r)) == NULL) {
-		if (!held_elsewhere(r))
+	if ((p = local_session(r)) != NULL) {
+		s = *p;
+		if (!agentlink_connected(r->app->link, s.agent_id, NULL)) {
+			r->retry_after = 5;
+			reply_problem(r, 503, NULL,
+			    "agent %llu, which holds session %llu, is not connected",
+			    (unsigned long long)s.agent_id, (unsigned long long)s.id);
+			return;
+		}
+	} else if ((rv = session_elsewhere(r, &s)) <= 0) {
+		if (rv < 0)
+			api_fail(r, rv, NULL, NULL);
+		else
 			reply_no_session(r);
-		return;
-	}
-	s = *p;
-	if (!agentlink_connected(r->app->link, s.agent_id, NULL)) {
-		r->retry_after = 5;
-		reply_problem(r, 503, NULL,
-		    "agent %llu, which holds session %llu, is not connected",
-		    (unsigned long long)s.agent_id, (unsigned long long)s.id);
 		return;
 	}
 	if (api_begin(r) < 0)
 		return;
-	/* Sent to the agent once this commits; the session ends when it reports it down. */
+	/* Sent to the agent once this commits, by whichever manager it is attached to (each
+	 * reads the shared outbox: manager/outbox.c); the session ends when it reports it down. */
 	if ((rv = agentlink_queue_kill(r->app->db, s.id, s.agent_id, SESSION_KILL_REASON)) < 0) {
 		api_fail(r, rv, NULL, NULL);
 		return;

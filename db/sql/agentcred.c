@@ -107,6 +107,8 @@ agentcred_enroll(struct db *db, const char *hash, const char *name, const char *
 	*token_id = t.id;
 	if (t.used_at != 0 || t.expires_at <= now)
 		return ERR_GONE;
+	if ((rv = db_serialize(db, AGENTCRED_ID_LOCK_KEY)) < 0)
+		return rv;
 	/* The transition names the state it leaves: of two enrollments racing on one token
 	 * (separate transactions, or managers) exactly one changes the row. */
 	st = db_stmt(db,

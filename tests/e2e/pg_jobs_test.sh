@@ -4,7 +4,8 @@
 # so a lost agent's grant is put on hold once and its lapsed hold expired once, by that manager
 # alone; an agent attached to the standby is not lost to the leader, which does not see it; the
 # leader lists it as connected in /v1/agents and in a join bundle, and its session in
-# /v1/sessions (the standby lists it once, from memory). The lease goes with the
+# /v1/sessions (the standby lists it once, from memory), and closes it (the kill goes out through
+# the outbox to the standby, which sends it to the agent). The lease goes with the
 # leader's connection: cut by the server, one manager holds it again within a round; after
 # kill -9 of the leader, the standby takes over within a bound and sweeps in its turn.
 # Run from the repository root: BUILD=build bash tests/e2e/pg_jobs_test.sh
@@ -166,16 +167,26 @@ want .items[0].rx_datagrams 0
 api GET "/v1/sessions/$S7"
 want_status 200
 want .grant_id "$G7"
-api DELETE "/v1/sessions/$S7"
-want_status 409
-want_match .detail "attached to another manager"
-verdict "/v1/sessions on the leader lists the session of the standby's agent, shows it, and refuses to close it (409)"
+verdict "/v1/sessions on the leader lists the session of the standby's agent and shows it"
 URL=$URL_S
 api GET "/v1/sessions?agent=7"
 want .items[0].id "$S7"
 want_len .items 1
 verdict "the standby lists it once, from its own registry"
 URL=$URL_L
+api DELETE "/v1/sessions/$S7"
+want_status 202
+want .id "$S7"
+want .agent 7
+wait_line "$O7" "^SESSION_KILL session=$S7 reason=\"closed by administrator\"\$" 10 ||
+	fail "no SESSION_KILL for session $S7 at agent 7: $(tr '\n' '|' <"$O7")"
+api GET "/v1/events?action=session.kill"
+want_len .items 1
+want .items[0].object "session:$S7"
+verdict "DELETE /v1/sessions/{id} on the leader closes the session of the standby's agent (202, SESSION_KILL through the outbox, one session.kill event)"
+api DELETE /v1/sessions/999999
+want_status 404
+verdict "an unknown session is 404 on a shared store too"
 
 # The server cuts the leader's connection: the lease goes with it, and one manager holds it
 # again within a round (the health of each says what it found at its last round: the lock and

@@ -2,7 +2,8 @@
 # Two managers on one PostgreSQL database (tests/e2e/pg.bash starts the server): 2 x 50 joins of
 # one join token at once, half through each manager, give exactly one bundle and one client;
 # two stand-in agents, one on each manager, allocating in one pool at once are never handed the
-# same address; a group commit on PostgreSQL keeps its good requests when one of them fails a
+# same address; 24 agents enrolled at once through both managers get 24 different ids; a group
+# commit on PostgreSQL keeps its good requests when one of them fails a
 # statement (a unique violation; a failed statement there aborts the whole transaction). Run from the
 # repository root: BUILD=build bash tests/e2e/pg_multi_test.sh
 set -u
@@ -13,7 +14,7 @@ E2E_STORE=postgresql
 PEER=$BUILD/tools/chanpeer
 [ -x "$MANAGER" ] || e2e_bail "$MANAGER is not built (make all)"
 [ -x "$PEER" ] || e2e_bail "$PEER is not built (make all)"
-FAST=(--enroll-rate 100000 --enroll-burst 100000)
+FAST=(--enroll-rate 100000 --enroll-burst 100000 --agent-listen 127.0.0.1:0)
 mgr_pair "${FAST[@]}" || e2e_bail "two managers on one database"
 check "manager B made no bootstrap token of its own (the store has one)" test ! -e "$B/admin.token"
 
@@ -101,6 +102,36 @@ URL=$URL_B
 api GET "/v1/pools/$POOL"
 want .assigned 120
 verdict "the store holds 120 grants at 120 addresses, and the pool counts them"
+# ---- agents enrolled at once through both managers ----
+# Each enrollment draws the next agent id above every other: two managers drawing at once must
+# draw one after the other (db_serialize), or both take the same id and one is refused.
+URL=$URL_A
+SATS=()
+for ((i = 0; i < 24; i++)); do
+	api POST /v1/agent-tokens "{\"name\":\"edge-$i\"}"
+	[ "$(jget .token)" != "" ] || fail "agent token $i: $(cat "$E2E_TMP/body")"
+	SATS+=("$(jget .token)")
+done
+mkdir -p "$E2E_TMP/enrolls"
+CURLS=()
+for ((i = 0; i < 24; i++)); do
+	u=$URL_A
+	[ $((i % 2)) = 1 ] && u=$URL_B
+	pin=$(head -c 32 /dev/urandom | base64)
+	curl -s --max-time 20 -o "$E2E_TMP/enrolls/$i.json" -w '%{http_code}\n' \
+	    -H 'Content-Type: application/json' \
+	    -d "{\"token\":\"${SATS[$i]}\",\"client_pin\":\"$pin\"}" "$u/v1/agent-enroll" \
+	    >"$E2E_TMP/enrolls/$i.code" &
+	CURLS+=($!)
+done
+wait "${CURLS[@]}"
+that "enrollments: $(cat "$E2E_TMP"/enrolls/*.code | sort | uniq -c | tr '\n' ' ') $(cat "$E2E_TMP"/enrolls/*.json | grep -v agent_id | head -c 300)" \
+    test "$(cat "$E2E_TMP"/enrolls/*.code | sort | uniq -c | tr -s ' ')" = " 24 201"
+IDS=$(sed -n 's/.*"agent_id": *\([0-9]*\).*/\1/p' "$E2E_TMP"/enrolls/*.json | sort -u | wc -l)
+that "distinct agent ids: $IDS" test "$IDS" = 24
+that "credentials stored: $(pg_sql "$DB" "SELECT count(DISTINCT agent_id) FROM agent_creds")" \
+    test "$(pg_sql "$DB" "SELECT count(DISTINCT agent_id) FROM agent_creds")" = 24
+verdict "24 agents enrolled at once through two managers: 24 different ids"
 
 # ---- a group commit with a refused request among good ones ----
 # Admin tokens created at once share commits; creating one whose name is taken fails its INSERT
