@@ -8,10 +8,14 @@
  * unique constraints as the backstop. A lost connection is noticed on the statement that
  * fails; the transaction it was in is reported lost (ERR_BUSY, nothing of it kept) and the
  * next use outside a transaction connects again, at most once a second so that a store that
- * is down costs a request no more than one bounded connect (connect_timeout). */
+ * is down costs a request no more than one bounded connect (connect_timeout). A connection
+ * lost while COMMIT was under way leaves the outcome unknown to us: the transaction's id,
+ * taken with BEGIN, is asked about on a new connection, so that a transaction that committed
+ * is reported committed and not as a failure the caller would try again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -69,6 +73,7 @@ struct pg_db {
 	int aborted; /* a statement in the transaction failed: the server refuses the rest */
 	int aborted_err;
 	int lost; /* the connection dropped inside the transaction */
+	char xid[24]; /* the open transaction's id (pg_current_xact_id), to ask its fate */
 	char *channels[DB_LISTEN_MAX]; /* listened on every connection (db_listen) */
 	int nchannels;
 	int lease_held; /* the jobs lock was taken ... */
@@ -566,6 +571,34 @@ tx_clear(struct pg_db *p)
 {
 	p->in_tx = p->aborted = p->lost = 0;
 	p->aborted_err = 0;
+	p->xid[0] = '\0';
+}
+
+/* BEGIN, and the transaction's id in p->xid: one round trip (a simple query answers with the
+ * result of its last statement). The id is assigned now rather than at the first write: a
+ * transaction that writes nothing costs one id more, which a control plane's rate of writes
+ * never makes matter. */
+static int
+begin(struct pg_db *p)
+{
+	PGresult *res;
+	int rv;
+
+	if ((rv = usable(p)) < 0)
+		return rv;
+	res = PQexec(p->conn, "BEGIN; SELECT pg_current_xact_id()::text");
+	if ((rv = result_err(p, res, "BEGIN")) == 0) {
+		if (PQntuples(res) == 1 && PQgetlength(res, 0, 0) < (int)sizeof(p->xid)) {
+			memcpy(p->xid, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0) + 1);
+		} else {
+			log_error("postgresql: BEGIN did not answer a transaction id");
+			rv = ERR_DB;
+		}
+	}
+	PQclear(res);
+	if (rv < 0 && connected(p))
+		pg_exec(&p->base, "ROLLBACK");
+	return rv;
 }
 
 static int
@@ -578,9 +611,9 @@ pg_tx_begin(struct db *db)
 	/* A connection the server dropped while it was idle shows only when it is used: BEGIN
 	 * has changed nothing yet, so it is tried once more on a new connection. */
 	was_up = connected(p);
-	if ((rv = pg_exec(db, "BEGIN")) == ERR_BUSY && was_up && !connected(p)) {
+	if ((rv = begin(p)) == ERR_BUSY && was_up && !connected(p)) {
 		p->last_attempt_ns = 0;
-		rv = pg_exec(db, "BEGIN");
+		rv = begin(p);
 	}
 	if (rv == 0)
 		p->in_tx = 1;
@@ -599,12 +632,64 @@ pg_tx_rollback(struct db *db)
 	tx_clear(p);
 }
 
+/* The fate of transaction xid, whose COMMIT went with the connection, asked on a new one: 0
+ * when it committed, ERR_BUSY when it did not (nothing of it was kept) or when that cannot be
+ * told now (logged: the caller reports a failure that may have landed). A backend whose
+ * client vanished before COMMIT arrived ends the transaction when it notices: a moment of "in
+ * progress" is waited out, briefly (the loop waits meanwhile). */
+static int
+commit_outcome(struct pg_db *p, const char *xid)
+{
+	const char *values[1] = {xid};
+	const char *status;
+	PGresult *res;
+	int rv = ERR_BUSY;
+
+	p->last_attempt_ns = 0;
+	for (int tries = 0; tries < 20; tries++) {
+		if (tries > 0)
+			nanosleep(&(struct timespec){0, 50000000}, NULL);
+		if (pg_connect(p) < 0)
+			break;
+		res = PQexecParams(
+		    p->conn, "SELECT pg_xact_status($1::xid8)", 1, NULL, values, NULL, NULL, 0);
+		if (result_err(p, res, "pg_xact_status") < 0) {
+			PQclear(res);
+			break;
+		}
+		status =
+		    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+		if (strcmp(status, "in progress") == 0) {
+			PQclear(res);
+			continue;
+		}
+		if (strcmp(status, "committed") == 0) {
+			log_warn("postgresql: the answer to COMMIT of transaction %s was lost with "
+				 "the connection; it committed",
+			    xid);
+			rv = 0;
+		} else {
+			log_warn(
+			    "postgresql: transaction %s ended with the connection (%s): nothing "
+			    "of it was kept",
+			    xid, status[0] != '\0' ? status : "unknown to the server");
+		}
+		PQclear(res);
+		return rv;
+	}
+	log_error("postgresql: the answer to COMMIT of transaction %s was lost with the "
+		  "connection, and whether it committed cannot be told now",
+	    xid);
+	return ERR_BUSY;
+}
+
 /* A failed statement leaves the server's transaction aborted and its COMMIT then answers
  * ROLLBACK without an error: the flags say so first. */
 static int
 pg_tx_commit(struct db *db)
 {
 	struct pg_db *p = handle(db);
+	char xid[sizeof(p->xid)];
 	PGresult *res;
 	int rv;
 
@@ -613,11 +698,14 @@ pg_tx_commit(struct db *db)
 		pg_tx_rollback(db);
 		return rv;
 	}
+	memcpy(xid, p->xid, sizeof(xid));
 	res = PQexec(p->conn, "COMMIT");
 	if ((rv = result_err(p, res, "COMMIT")) == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		rv = ERR_BUSY;
 	PQclear(res);
 	tx_clear(p);
+	if (rv == ERR_BUSY && !connected(p) && xid[0] != '\0')
+		rv = commit_outcome(p, xid);
 	return rv;
 }
 
