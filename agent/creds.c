@@ -31,8 +31,9 @@ parse_managers(json_t *a, struct creds *c, char *why, size_t whylen)
 		return fail(why, whylen, "managers must be an array of 1 to %s managers", "8");
 	json_array_foreach(a, i, m)
 	{
+		pin = NULL;
 		if (json_unpack_ex(
-			m, &e, JSON_STRICT, "{s:s, s:s}", "address", &address, "pin", &pin) < 0)
+			m, &e, JSON_STRICT, "{s:s, s?s}", "address", &address, "pin", &pin) < 0)
 			return fail(why, whylen, "managers: %s", e.text);
 		if (link_dial_parse_tls(
 			address, strlen(address), pin, &c->managers[i], reason, sizeof(reason)) < 0)
@@ -146,9 +147,12 @@ creds_save(const char *path, const struct creds *c)
 	int rv;
 
 	for (size_t i = 0; i < c->nmanagers; i++) {
+		json_t *m = json_pack("{s:s}", "address", c->managers[i].address);
+
 		tlscert_pin_text(c->managers[i].pin, pin);
-		json_array_append_new(managers,
-		    json_pack("{s:s, s:s}", "address", c->managers[i].address, "pin", pin));
+		if (c->managers[i].pinned)
+			json_object_set_new(m, "pin", json_string(pin));
+		json_array_append_new(managers, m);
 	}
 	b64url_encode(c->channel_key, sizeof(c->channel_key), key);
 	o = json_pack("{s:I, s:s, s:s, s:o, s:s, s:s}", "agent_id", (json_int_t)c->agent_id, "name",

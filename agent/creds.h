@@ -7,7 +7,9 @@
  *    "cert": "client.crt", "key": "client.key"}
  *
  * cert and key (paths, relative ones to the file's directory) are the file's alone; the answer
- * has neither. Unknown members are refused, so a misspelt one is not silently ignored. */
+ * has neither. A manager's address is HOST:PORT, HOST a numeric address or a DNS name; a manager
+ * without "pin" is checked with the CAs of --manager-ca alone (the manager's answer always
+ * names its pin; an operator who moves the managers to CA-signed certificates drops them). Unknown members are refused, so a misspelt one is not silently ignored. */
 #ifndef AGENT_CREDS_H
 #define AGENT_CREDS_H
 

@@ -13,6 +13,8 @@
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
+#include "../lib/resolve.h"
+#include "../lib/sockaddr.h"
 #include "../proto/chanbuf.h"
 #include "../proto/chanio.h"
 #include "link.h"
@@ -23,9 +25,13 @@
 #define NS 1000000000ull
 
 #define DIAL_TIMEOUT_NS (5 * NS) /* to connect and finish the TLS handshake */
+#define RESOLVE_TIMEOUT_NS (5 * NS) /* to look a manager's name up */
+#define RESOLVE_POLL_NS (20 * 1000000ull) /* how often a lookup under way is looked at */
+#define RESOLVE_ADDRS_MAX 16 /* addresses of one name taken, tried one per attempt */
 
 enum link_st {
 	LINK_IDLE, /* disconnected, reconnecting at reconnect_at */
+	LINK_RESOLVING, /* looking the endpoint's host name up (until dial_deadline) */
 	LINK_DIALING, /* connecting, TLS handshake under way (before HELLO) */
 	LINK_HELLO, /* HELLO sent, waiting for WELCOME */
 	LINK_UP, /* welcomed */
@@ -37,6 +43,9 @@ struct link {
 	struct link_endpoint *managers; /* tried in turn, from the one after the last failure */
 	size_t nmanagers, cur;
 	gnutls_certificate_credentials_t cred; /* the client identity for TLS endpoints, or NULL */
+	int ca; /* cred trusts CAs for the managers' certificates */
+	struct resolve *resolver; /* looks the endpoints' host names up */
+	unsigned *turn; /* per endpoint: attempts at it, to take its name's addresses in turn */
 	unsigned char tls_key[CHAN_KEY_LEN]; /* the channel key on TLS endpoints */
 	int have_tls_key;
 	struct chanio *io; /* the connection's transport (NULL: disconnected) */
@@ -73,7 +82,9 @@ link_new(const struct link_config *cfg, const struct link_callbacks *cb, struct 
 	l->version = strdup(cfg->software_version);
 	l->listen = strdup(cfg->listen_address);
 	l->managers = calloc(cfg->nmanagers, sizeof(*l->managers));
-	if (!l->key_file || !l->version || !l->listen || !l->managers) {
+	l->turn = calloc(cfg->nmanagers, sizeof(*l->turn));
+	l->resolver = resolve_new();
+	if (!l->key_file || !l->version || !l->listen || !l->managers || !l->turn || !l->resolver) {
 		link_free(l);
 		return NULL;
 	}
@@ -84,6 +95,7 @@ link_new(const struct link_config *cfg, const struct link_callbacks *cb, struct 
 		l->have_tls_key = 1;
 	}
 	l->cred = cfg->tls_cred;
+	l->ca = cfg->tls_ca;
 	memcpy(l->pin, cfg->spki_pin, sizeof(l->pin));
 	l->agent_id = cfg->agent_id;
 	l->cb = *cb;
@@ -119,6 +131,8 @@ link_free(struct link *l)
 	}
 	pendq_clear(&l->late);
 	free(l->managers);
+	free(l->turn);
+	resolve_free(l->resolver);
 	if (l->cred != NULL)
 		gnutls_certificate_free_credentials(l->cred);
 	explicit_bzero(l->tls_key, sizeof(l->tls_key));
@@ -333,37 +347,33 @@ link_dial_step(struct link *l)
 		link_fail(l, "TLS handshake failed");
 		return;
 	}
-	if (link_dial_check(&l->managers[l->cur], l->io, why, sizeof(why)) < 0) {
+	if (link_dial_check(&l->managers[l->cur], l->ca, l->io, why, sizeof(why)) < 0) {
 		log_error("state channel: %s", why);
-		link_fail(l, "the manager's certificate is not the pinned one");
+		link_fail(l, "the manager's certificate is not the one trusted");
 		return;
 	}
 	link_hello(l);
 }
 
+/* This attempt failed before a connection: the next one goes to the next manager. */
 static void
-link_connect(struct link *l)
+link_next(struct link *l)
+{
+	l->st = LINK_IDLE;
+	l->cur = (l->cur + 1) % l->nmanagers;
+	schedule_reconnect(l);
+}
+
+/* Connect to the endpoint's address ss (NULL for a UNIX socket) and start the handshake. */
+static void
+link_dial_to(struct link *l, const struct sockaddr_storage *ss, socklen_t sslen)
 {
 	const struct link_endpoint *ep = &l->managers[l->cur];
 	char why[320];
 
-	l->reconnect_at = 0;
-	if (!link_dial_is_tls(ep) && read_key(l) < 0) {
-		l->cur = (l->cur + 1) % l->nmanagers;
-		schedule_reconnect(l);
-		return;
-	}
-	if (link_dial_is_tls(ep) && !l->have_tls_key) {
-		log_warn("state channel: %s: no channel key for TLS endpoints (--credentials)",
-		    ep->address);
-		l->cur = (l->cur + 1) % l->nmanagers;
-		schedule_reconnect(l);
-		return;
-	}
-	if (link_dial_open(ep, l->cred, &l->io, why, sizeof(why)) < 0) {
+	if (link_dial_open(ep, ss, sslen, l->cred, &l->io, why, sizeof(why)) < 0) {
 		log_debug("state channel: %s", why);
-		l->cur = (l->cur + 1) % l->nmanagers;
-		schedule_reconnect(l);
+		link_next(l);
 		return;
 	}
 	l->fd = chanio_fd(l->io);
@@ -378,6 +388,75 @@ link_connect(struct link *l)
 		link_hello(l);
 	else
 		link_dial_step(l);
+}
+
+static void
+link_connect(struct link *l)
+{
+	const struct link_endpoint *ep = &l->managers[l->cur];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char host[SOCKADDR_HOST_MAX + 1], why[320];
+	uint16_t port;
+
+	l->reconnect_at = 0;
+	if (!link_dial_is_tls(ep) && read_key(l) < 0) {
+		link_next(l);
+		return;
+	}
+	if (link_dial_is_tls(ep) && !l->have_tls_key) {
+		log_warn("state channel: %s: no channel key for TLS endpoints (--credentials)",
+		    ep->address);
+		link_next(l);
+		return;
+	}
+	if (!link_dial_is_tls(ep)) {
+		link_dial_to(l, NULL, 0);
+	} else if (link_dial_host(ep, host, &port, &ss, &len)) {
+		link_dial_to(l, &ss, len);
+	} else if (resolve_start(l->resolver, host, why, sizeof(why)) < 0) {
+		log_warn("state channel: %s: %s", ep->address, why);
+		link_next(l);
+	} else {
+		/* The loop goes on forwarding meanwhile: link_expire() looks at the lookup. */
+		l->st = LINK_RESOLVING;
+		l->dial_deadline = clock_mono_ns() + RESOLVE_TIMEOUT_NS;
+	}
+}
+
+/* A lookup under way: dial once it has an answer (the name's addresses taken in turn, one per
+ * attempt at this endpoint), try the next manager when it fails or takes too long. */
+static void
+link_resolved(struct link *l, uint64_t now)
+{
+	const struct link_endpoint *ep = &l->managers[l->cur];
+	struct sockaddr_storage addrs[RESOLVE_ADDRS_MAX], unused;
+	socklen_t len;
+	char host[SOCKADDR_HOST_MAX + 1], why[320];
+	uint16_t port;
+	size_t n;
+	int rv;
+
+	link_dial_host(ep, host, &port, &unused, &len);
+	rv = resolve_poll(l->resolver, port, addrs, RESOLVE_ADDRS_MAX, &n, why, sizeof(why));
+	if (rv == 0 && now < l->dial_deadline)
+		return;
+	if (rv == 0) {
+		resolve_cancel(l->resolver);
+		log_warn("state channel: %s: no answer for \"%s\" within %llu s", ep->address, host,
+		    (unsigned long long)(RESOLVE_TIMEOUT_NS / NS));
+		link_next(l);
+		return;
+	}
+	if (rv < 0) {
+		log_warn("state channel: %s: %s", ep->address, why);
+		link_next(l);
+		return;
+	}
+	rv = (int)(l->turn[l->cur]++ % n);
+	len = addrs[rv].ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					     : sizeof(struct sockaddr_in6);
+	link_dial_to(l, &addrs[rv], len);
 }
 
 /* Drop the connection now: called only at safe points (no frame being read, no caller inside
@@ -761,6 +840,8 @@ link_expiry(const struct link *l)
 		t = min64(t, l->late.head->deadline);
 	if (l->st == LINK_IDLE)
 		return min64(t, l->reconnect_at ? l->reconnect_at : UINT64_MAX);
+	if (l->st == LINK_RESOLVING)
+		return min64(t, min64(clock_mono_ns() + RESOLVE_POLL_NS, l->dial_deadline));
 	if (l->st == LINK_DIALING)
 		return min64(t, l->dial_deadline);
 	t = min64(t, l->last_rx + 3 * l->hb_period);
@@ -806,6 +887,8 @@ link_expire(struct link *l, uint64_t now)
 	if (l->st == LINK_IDLE) {
 		if (l->reconnect_at != 0 && now >= l->reconnect_at)
 			link_connect(l);
+	} else if (l->st == LINK_RESOLVING) {
+		link_resolved(l, now);
 	} else if (l->st == LINK_DIALING) {
 		if (now >= l->dial_deadline)
 			link_fail(l, "no TLS handshake within 5 s");

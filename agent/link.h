@@ -5,7 +5,8 @@
  * callback per correlation id and a 2 s limit, HOLD_REQ) and reports (SESSION_UP/DOWN, STATS,
  * HEARTBEAT). When the channel drops it reconnects with exponential backoff (0.1 s .. 10 s, with
  * jitter) and says HELLO again, to the next of its managers after a failure (link_dial.h: the
- * UNIX socket or TCP + TLS).
+ * UNIX socket or TCP + TLS; a manager's host name is looked up without blocking the loop, and
+ * the addresses of a name are taken in turn, one per attempt).
  *
  * It runs on the owner's event loop (lib/loop.h): it watches its socket there itself, for
  * writability only while its output queue is non-empty; the owner calls link_expire() when
@@ -43,6 +44,7 @@ struct link_config {
 	 * identity (taken: link_free() frees it); NULL when there is none. */
 	const unsigned char *channel_key;
 	gnutls_certificate_credentials_t tls_cred;
+	int tls_ca; /* tls_cred trusts CAs for the managers' certificates (--manager-ca) */
 	uint64_t agent_id;
 	const char *software_version;
 	const char *listen_address; /* for HELLO */

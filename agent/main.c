@@ -49,6 +49,7 @@ struct options {
 	const char *listen, *advertise, *tun, *state_dir, *manager_socket, *channel_key;
 	const char *metrics_listen;
 	const char *credentials; /* --credentials FILE, loaded into creds */
+	const char *manager_ca; /* --manager-ca FILE: CAs trusted to sign managers' certificates */
 	struct creds creds;
 	int agent_id_given;
 	/* the managers in the order tried: --credentials' first, then --manager's */
@@ -96,7 +97,8 @@ usage(FILE *f)
 	    "                     [--metrics-listen ADDR:PORT]\n"
 	    "                     [--scion-topology FILE | --scion-router HOST:PORT]\n"
 	    "                     [--scion-bind ADDR] [--scion-port N] [--scion-ports LO-HI]\n"
-	    "                     [--credentials FILE] [--manager PATH | HOST:PORT=PIN]...\n"
+	    "                     [--credentials FILE] [--manager-ca FILE]\n"
+	    "                     [--manager PATH | HOST:PORT[=PIN]]...\n"
 	    "       snaptun-agent enroll --manager URL --token sat_... --out DIR [--name NAME]\n"
 	    "       snaptun-agent --help | --version\n"
 	    "\n"
@@ -115,8 +117,12 @@ usage(FILE *f)
 	    "                            its id, channel key, client certificate and managers\n"
 	    "  --manager ENDPOINT        a manager to attach to, tried in turn with the others\n"
 	    "                            on failure: a UNIX socket path, or HOST:PORT=PIN over\n"
-	    "                            TCP + TLS (PIN: the manager's SPKI pin); repeatable,\n"
-	    "                            up to 8; replaces --manager-socket\n"
+	    "                            TCP + TLS (HOST an address or a DNS name, PIN the\n"
+	    "                            manager's SPKI pin), or HOST:PORT with --manager-ca;\n"
+	    "                            repeatable, up to 8; replaces --manager-socket\n"
+	    "  --manager-ca FILE         PEM CA certificates: a manager over TLS must present a\n"
+	    "                            certificate they sign, valid for the endpoint's HOST\n"
+	    "                            (and still the pinned one where a pin is named)\n"
 	    "  --tls-cert FILE           PEM certificate (default DIR/cert.pem, generated)\n"
 	    "  --tls-key FILE            its PEM private key (default DIR/key.pem, generated)\n"
 	    "  --retry MODE              QUIC Retry: auto (under load, default), always, never\n"
@@ -191,6 +197,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"scion-ports", required_argument, NULL, 'O'},
 	    {"credentials", required_argument, NULL, 'C' + 256},
 	    {"manager", required_argument, NULL, 'm' + 256},
+	    {"manager-ca", required_argument, NULL, 'A' + 256},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -231,6 +238,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->agent_id_given = 1;
 			break;
 		case 'C' + 256: o->credentials = optarg; break;
+		case 'A' + 256: o->manager_ca = optarg; break;
 		case 'm' + 256:
 			if (ngiven == CREDS_MANAGERS_MAX)
 				fatalx("--manager: at most %d", CREDS_MANAGERS_MAX);
@@ -300,12 +308,21 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->nmanagers == 0 &&
 	    link_dial_parse(o->manager_socket, &o->managers[o->nmanagers++], why, sizeof(why)) < 0)
 		fatalx("--manager-socket %s", why);
-	if (o->credentials == NULL)
-		for (size_t i = 0; i < o->nmanagers; i++)
-			if (link_dial_is_tls(&o->managers[i]))
-				fatalx("--manager %s: a manager over TLS needs --credentials (the "
-				       "agent's enrolled certificate and channel key)",
-				    o->managers[i].address);
+	for (size_t i = 0; i < o->nmanagers; i++) {
+		if (!link_dial_is_tls(&o->managers[i]))
+			continue;
+		if (o->credentials == NULL)
+			fatalx("--manager %s: a manager over TLS needs --credentials (the agent's "
+			       "enrolled certificate and channel key)",
+			    o->managers[i].address);
+		if (!o->managers[i].pinned && o->manager_ca == NULL)
+			fatalx(
+			    "manager %s: no pin (HOST:PORT=PIN) and no --manager-ca to check its "
+			    "certificate with",
+			    o->managers[i].address);
+	}
+	if (o->manager_ca != NULL && o->credentials == NULL)
+		fatalx("--manager-ca: only managers over TLS are checked with it (--credentials)");
 	if (o->scion_on && (o->scion.topology == NULL) == (o->scion.router == NULL))
 		fatalx("the SCION underlay needs one of --scion-topology FILE or --scion-router "
 		       "HOST:PORT (where uplink packets go), not %s",
@@ -776,9 +793,13 @@ main(int argc, char **argv)
 	}
 	if (o.credentials != NULL) {
 		check_key_dir("the client key", o.creds.key);
-		if ((lc.tls_cred = link_dial_credentials(o.creds.cert, o.creds.key)) == NULL)
+		if ((lc.tls_cred =
+			    link_dial_credentials(o.creds.cert, o.creds.key, o.manager_ca)) == NULL)
 			fatalx(
-			    "--credentials %s: cannot load the client certificate", o.credentials);
+			    "--credentials %s%s%s: cannot load the client certificate or the CAs",
+			    o.credentials, o.manager_ca != NULL ? ", --manager-ca " : "",
+			    o.manager_ca != NULL ? o.manager_ca : "");
+		lc.tls_ca = o.manager_ca != NULL;
 		lc.channel_key = o.creds.channel_key;
 	}
 

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,4 +154,43 @@ sockaddr_host(const struct sockaddr *sa, struct addr *a, uint16_t *port)
 		return 0;
 	}
 	return -1;
+}
+
+int
+sockaddr_dns_name_valid(const char *h)
+{
+	size_t n = strlen(h), label = 0;
+
+	if (n == 0 || n > 254 || (n == 254 && h[253] != '.') || h[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+
+		if (c == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum(c) || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return h[n - 1] != '-';
+}
+
+int
+sockaddr_endpoint_valid(const char *text)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char host[SOCKADDR_HOST_MAX + 1];
+	uint16_t port;
+	int bracketed;
+
+	if (sockaddr_parse(text, &ss, &len) == 0)
+		return 1;
+	return sockaddr_split(text, host, sizeof(host), &port, &bracketed) == 0 && !bracketed &&
+	    port != 0 && sockaddr_dns_name_valid(host);
 }

@@ -36,6 +36,14 @@ int sockaddr_split(const char *text, char *host, size_t hostlen, uint16_t *port,
  * -1. */
 int sockaddr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 
+/* Whether h is a host name as DNS has it: dot-separated labels of letters, digits and '-'
+ * (not at a label's ends), each 1 to 63 bytes, 253 in all; a final dot is allowed. */
+int sockaddr_dns_name_valid(const char *h);
+
+/* Whether text is an endpoint to dial: a numeric address as sockaddr_parse() takes it, or
+ * "NAME:PORT" with a DNS name and a port above 0. */
+int sockaddr_endpoint_valid(const char *text);
+
 /* The host address (an IPv4-mapped IPv6 address as IPv4) and port of sa. 0, or -1 for NULL or
  * another family. */
 int sockaddr_host(const struct sockaddr *sa, struct addr *a, uint16_t *port);

@@ -16,6 +16,7 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../lib/safedir.h"
+#include "../lib/sockaddr.h"
 #include "../lib/secret.h"
 #include "access.h"
 #include "admintoken.h"
@@ -239,6 +240,11 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->agent_tls.listen == NULL &&
 	    (o->agent_tls.cert_file != NULL || o->agent_tls.advertise != NULL))
 		fatalx("--agent-tls-cert and --agent-advertise need --agent-listen");
+	/* What an enrolling agent is told to dial: it takes these forms alone. */
+	if (o->agent_tls.advertise != NULL && !sockaddr_endpoint_valid(o->agent_tls.advertise))
+		fatalx("--agent-advertise \"%s\": not HOST:PORT (HOST a numeric address, [...] for "
+		       "IPv6, or a DNS name)",
+		    o->agent_tls.advertise);
 }
 
 /* Refuse to keep secrets in dir (what names it) when another user could write there. */

@@ -165,9 +165,51 @@ test_host(void)
 	    "sockaddr_host: another family or NULL is -1");
 }
 
+static void
+test_names(void)
+{
+	static const char *const names[] = {"localhost", "a", "m-1.example.net", "example.net.",
+	    "0.example", "xn--bcher-kva.example"};
+	static const char *const not_names[] = {"", ".", ".a", "a..b", "-a", "a-", "a-.b", "a_b",
+	    "a b", "a/b", "[::1]", "a.b..", "\xc3\xa9.example"};
+	static const char *const endpoints[] = {
+	    "192.0.2.1:1", "[2001:db8::1]:443", "manager.example:7443", "localhost:65535"};
+	static const char *const not_endpoints[] = {"manager.example:0", "manager.example",
+	    "[manager.example]:1", "2001:db8::1:443", "bad_name:1", ":443", "a:99999"};
+	char label63[80], label64[80], long_name[300];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK(sockaddr_dns_name_valid(names[i]), "a DNS name: \"%s\"", names[i]);
+	for (size_t i = 0; i < sizeof(not_names) / sizeof(not_names[0]); i++)
+		CHECK(
+		    !sockaddr_dns_name_valid(not_names[i]), "not a DNS name: \"%s\"", not_names[i]);
+	memset(label63, 'a', 63);
+	label63[63] = '\0';
+	memset(label64, 'a', 64);
+	label64[64] = '\0';
+	CHECK(sockaddr_dns_name_valid(label63), "a label of 63 bytes");
+	CHECK(!sockaddr_dns_name_valid(label64), "not a label of 64 bytes");
+	for (size_t i = 0; i < 253; i += 2)
+		long_name[i] = 'a', long_name[i + 1] = '.';
+	long_name[253] = '\0'; /* 253 bytes, ends with "a" */
+	long_name[252] = 'a';
+	CHECK(sockaddr_dns_name_valid(long_name), "a name of 253 bytes");
+	long_name[253] = '.';
+	long_name[254] = '\0';
+	CHECK(sockaddr_dns_name_valid(long_name), "and with its final dot");
+	long_name[253] = 'b';
+	CHECK(!sockaddr_dns_name_valid(long_name), "not a name of 254 bytes");
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+		CHECK(sockaddr_endpoint_valid(endpoints[i]), "an endpoint: \"%s\"", endpoints[i]);
+	for (size_t i = 0; i < sizeof(not_endpoints) / sizeof(not_endpoints[0]); i++)
+		CHECK(!sockaddr_endpoint_valid(not_endpoints[i]), "not an endpoint: \"%s\"",
+		    not_endpoints[i]);
+}
+
 int
 main(void)
 {
+	test_names();
 	test_host();
 	test_format();
 	test_split();
