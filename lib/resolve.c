@@ -47,8 +47,8 @@ resolve_start(struct resolve *r, const char *host, char *why, size_t whylen)
 	int rv;
 
 	if (!settle(r)) {
-		snprintf(why, whylen, "the lookup of \"%s\" started before is still under way",
-		    r->host);
+		snprintf(
+		    why, whylen, "the lookup of \"%s\" started before is still under way", r->host);
 		return -1;
 	}
 	if (strlen(host) >= sizeof(r->host)) {
@@ -71,8 +71,8 @@ resolve_start(struct resolve *r, const char *host, char *why, size_t whylen)
 }
 
 int
-resolve_poll(struct resolve *r, uint16_t port, struct sockaddr_storage *out, size_t max,
-    size_t *n, char *why, size_t whylen)
+resolve_poll(struct resolve *r, uint16_t port, struct sockaddr_storage *out, size_t max, size_t *n,
+    char *why, size_t whylen)
 {
 	int rv;
 

@@ -132,4 +132,22 @@ int api_label_query(struct req *r, char *key, size_t keylen, const char **k, con
 /* A list reply: {"items": items, "next": next}. */
 void api_reply_page(struct req *r, json_t *items, int n, int limit, int64_t last_id);
 
+/* A paged collection (api_page.c): what a GET of it fetches from the store and how it renders
+ * each record. */
+struct api_list {
+	size_t size; /* of one record */
+	size_t id_at; /* offsetof its int64_t id: the page's cursor */
+	/* Up to limit records with ids above after into v (limit records), their number into *n;
+	 * arg is the handler's (its filter). 0 or err. */
+	int (*fetch)(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n);
+	/* One record as JSON, or NULL when out of memory. */
+	json_t *(*render)(struct req *r, const void *rec);
+	void (*clear)(void *rec); /* frees what a record holds (NULL: nothing) */
+	const char *not_found; /* the detail of a fetch's ERR_NOT_FOUND (its parent is gone) */
+};
+
+/* Answer r with the page its query asks for (req_page: limit and after; a bad one is answered
+ * 400 there): 200 {"items", "next"}, or the failure. */
+void api_list_page(struct req *r, const struct api_list *l, const void *arg);
+
 #endif

@@ -1,5 +1,6 @@
 /* /v1/admin-tokens */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "../db/admintoken.h"
@@ -74,30 +75,26 @@ api_admin_tokens_create(struct req *r)
 	reply_json(r, 201, o);
 }
 
+static int
+fetch_tokens(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	(void)arg;
+	return admintoken_list(r->app->db, after, limit, v, n);
+}
+
+static json_t *
+render_token(struct req *r, const void *rec)
+{
+	return token_json(rec, r->app->now());
+}
+
+static const struct api_list token_list = {sizeof(struct admin_token),
+    offsetof(struct admin_token, id), fetch_tokens, render_token, NULL, NULL};
+
 void
 api_admin_tokens_list(struct req *r)
 {
-	struct admin_token *v;
-	json_t *items;
-	int64_t after;
-	int limit, n, rv;
-
-	if (req_page(r, &limit, &after) < 0)
-		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = admintoken_list(r->app->db, after, limit, v, &n)) < 0) {
-		free(v);
-		api_fail(r, rv, NULL, NULL);
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items, token_json(&v[i], r->app->now()));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	api_list_page(r, &token_list, NULL);
 }
 
 void

@@ -1,5 +1,6 @@
 /* /v1/agents: the data-plane agents that ever attached, and whether they are attached now; and
  * the connected agents as a join bundle lists them. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <stdio.h>
@@ -66,33 +67,32 @@ agent_json(struct app *app, const struct agent_row *a)
 	return o;
 }
 
+static int
+fetch_agents(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	(void)arg;
+	return agents_list(r->app->db, after, limit, v, n);
+}
+
+static json_t *
+render_agent(struct req *r, const void *rec)
+{
+	return agent_json(r->app, rec);
+}
+
+static void
+clear_agent(void *rec)
+{
+	agents_row_clear(rec);
+}
+
+static const struct api_list agent_list = {sizeof(struct agent_row), offsetof(struct agent_row, id),
+    fetch_agents, render_agent, clear_agent, NULL};
+
 void
 api_agents_list(struct req *r)
 {
-	struct agent_row *v;
-	json_t *items;
-	int64_t after;
-	int limit, n, rv;
-
-	if (req_page(r, &limit, &after) < 0)
-		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	rv = agents_list(r->app->db, after, limit, v, &n);
-	items = json_array();
-	for (int i = 0; i < n; i++) {
-		if (rv == 0)
-			json_array_append_new(items, agent_json(r->app, &v[i]));
-		agents_row_clear(&v[i]);
-	}
-	if (rv < 0)
-		api_fail(r, rv, NULL, NULL);
-	else
-		api_reply_page(r, json_incref(items), n, limit, n ? v[n - 1].id : 0);
-	json_decref(items);
-	free(v);
+	api_list_page(r, &agent_list, NULL);
 }
 
 void

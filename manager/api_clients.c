@@ -1,5 +1,6 @@
 /* /v1/clients: enrolled identities, their revocation, and tokens minted for them by an admin. */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,19 +48,29 @@ path_client(struct req *r, struct client *c)
 	return 0;
 }
 
+static int
+fetch_clients(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	return client_list(r->app->db, arg, after, limit, v, n);
+}
+
+static json_t *
+render_client(struct req *r, const void *rec)
+{
+	(void)r;
+	return client_json(rec);
+}
+
+static const struct api_list client_page = {
+    sizeof(struct client), offsetof(struct client, id), fetch_clients, render_client, NULL, NULL};
+
 void
 api_clients_list(struct req *r)
 {
 	struct client_filter f = {NULL, NULL, -1};
 	const char *revoked = req_query(r, "revoked");
 	char key[JOINTOKEN_LABEL_LEN + 1];
-	struct client *v;
-	json_t *items;
-	int64_t after;
-	int limit, n, rv;
 
-	if (req_page(r, &limit, &after) < 0)
-		return;
 	if (revoked != NULL) {
 		if (strcmp(revoked, "true") != 0 && strcmp(revoked, "false") != 0) {
 			reply_problem(r, 400, "revoked", "revoked must be true or false");
@@ -69,20 +80,7 @@ api_clients_list(struct req *r)
 	}
 	if (api_label_query(r, key, sizeof(key), &f.label_key, &f.label_value) < 0)
 		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = client_list(r->app->db, &f, after, limit, v, &n)) < 0) {
-		free(v);
-		api_fail(r, rv, NULL, NULL);
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items, client_json(&v[i]));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	api_list_page(r, &client_page, &f);
 }
 
 void

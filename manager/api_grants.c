@@ -1,5 +1,6 @@
 /* /v1/grants */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,19 +44,29 @@ live_grant(struct req *r, struct grant *g)
 	return 0;
 }
 
+static int
+fetch_grants(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	return grant_list(r->app->db, arg, r->app->now(), after, limit, v, n);
+}
+
+static json_t *
+render_grant(struct req *r, const void *rec)
+{
+	(void)r;
+	return grant_json(rec);
+}
+
+static const struct api_list grant_page = {
+    sizeof(struct grant), offsetof(struct grant, id), fetch_grants, render_grant, NULL, NULL};
+
 void
 api_grants_list(struct req *r)
 {
 	struct grant_filter f = {0, NULL, -1};
 	const char *state = req_query(r, "state");
-	struct grant *v;
 	enum grant_state s;
-	json_t *items;
-	int64_t after;
-	int limit, n, rv;
 
-	if (req_page(r, &limit, &after) < 0)
-		return;
 	if (req_query_id(r, "pool", &f.pool_id) < 0)
 		return;
 	f.pssid = req_query(r, "pssid");
@@ -70,20 +81,7 @@ api_grants_list(struct req *r)
 		}
 		f.state = (int)s;
 	}
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = grant_list(r->app->db, &f, r->app->now(), after, limit, v, &n)) < 0) {
-		free(v);
-		api_fail(r, rv, NULL, NULL);
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items, grant_json(&v[i]));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	api_list_page(r, &grant_page, &f);
 }
 
 void
@@ -118,36 +116,36 @@ api_grants_delete(struct req *r)
 		reply_empty(r, 204);
 }
 
+/* A grant's history; an empty first page is a grant that never was. */
+static int
+fetch_history(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	int rv = grant_history(r->app->db, *(const int64_t *)arg, after, limit, v, n);
+
+	return rv == 0 && *n == 0 && after == 0 ? ERR_NOT_FOUND : rv;
+}
+
+static json_t *
+render_event(struct req *r, const void *rec)
+{
+	const struct grant_event *e = rec;
+
+	(void)r;
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:o}", "id",
+	    (json_int_t)e->id, "action", e->action, "address", e->address, "pssid", e->pssid,
+	    "pool_id", (json_int_t)e->pool_id, "session_id", (json_int_t)e->session_id, "agent_id",
+	    (json_int_t)e->agent_id, "hold_until", api_time(e->hold_until), "actor", e->actor, "at",
+	    api_time(e->at));
+}
+
+static const struct api_list history_page = {sizeof(struct grant_event),
+    offsetof(struct grant_event, id), fetch_history, render_event, NULL, "no such grant"};
+
 void
 api_grants_history(struct req *r)
 {
-	int64_t id = req_param_id(r, 0, "grant"), after;
-	struct grant_event *v;
-	json_t *items;
-	int limit, n, rv;
+	int64_t id = req_param_id(r, 0, "grant");
 
-	if (id < 0 || req_page(r, &limit, &after) < 0)
-		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = grant_history(r->app->db, id, after, limit, v, &n)) < 0 ||
-	    (n == 0 && after == 0)) {
-		free(v);
-		api_fail(r, rv < 0 ? rv : ERR_NOT_FOUND, NULL, rv < 0 ? NULL : "no such grant");
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items,
-		    json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
-			      "s:s, s:o}",
-			"id", (json_int_t)v[i].id, "action", v[i].action, "address", v[i].address,
-			"pssid", v[i].pssid, "pool_id", (json_int_t)v[i].pool_id, "session_id",
-			(json_int_t)v[i].session_id, "agent_id", (json_int_t)v[i].agent_id,
-			"hold_until", api_time(v[i].hold_until), "actor", v[i].actor, "at",
-			api_time(v[i].at)));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	if (id >= 0)
+		api_list_page(r, &history_page, &id);
 }

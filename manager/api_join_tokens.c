@@ -1,5 +1,6 @@
 /* /v1/join-tokens: provisioning of single-use join tokens (scope admin or provision). */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,22 @@ api_join_tokens_create(struct req *r)
 	json_decref(items);
 }
 
+static int
+fetch_tokens(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	return jointoken_list(r->app->db, arg, r->app->now(), after, limit, v, n);
+}
+
+static json_t *
+render_token(struct req *r, const void *rec)
+{
+	(void)r;
+	return token_json(rec);
+}
+
+static const struct api_list token_page = {sizeof(struct join_token),
+    offsetof(struct join_token, id), fetch_tokens, render_token, NULL, NULL};
+
 void
 api_join_tokens_list(struct req *r)
 {
@@ -129,13 +146,7 @@ api_join_tokens_list(struct req *r)
 	const char *state = req_query(r, "state");
 	char key[JOINTOKEN_LABEL_LEN + 1];
 	enum jointoken_state s;
-	struct join_token *v;
-	json_t *items;
-	int64_t after;
-	int limit, n, rv;
 
-	if (req_page(r, &limit, &after) < 0)
-		return;
 	if (state != NULL) {
 		if (jointoken_state_parse(state, &s) < 0) {
 			reply_problem(r, 400, "state",
@@ -148,20 +159,7 @@ api_join_tokens_list(struct req *r)
 	/* label=key matches any value, label=key=value that value. */
 	if (api_label_query(r, key, sizeof(key), &f.label_key, &f.label_value) < 0)
 		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = jointoken_list(r->app->db, &f, r->app->now(), after, limit, v, &n)) < 0) {
-		free(v);
-		api_fail(r, rv, NULL, NULL);
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items, token_json(&v[i]));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	api_list_page(r, &token_page, &f);
 }
 
 void

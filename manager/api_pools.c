@@ -1,5 +1,6 @@
 /* /v1/pools and /v1/pools/{id}/reservations */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,14 +105,19 @@ fail:
 	return NULL;
 }
 
-static json_t *
-pool_json(struct req *r, const struct pool *p)
-{
+/* A pool as the store has it with its address counts: what GET shows of it. */
+struct pool_shown {
+	struct pool p;
 	struct pool_counts c;
+};
+
+static json_t *
+pool_json(const struct pool_shown *ps)
+{
+	const struct pool *p = &ps->p;
+	const struct pool_counts c = ps->c;
 	char ia[ISDAS_STRLEN], prefix[PREFIX_STRLEN];
 
-	if (pool_counts(r->app->db, p, r->app->now(), &c) < 0)
-		return NULL;
 	isdas_format(p->isd_as, ia);
 	prefix_format(&p->prefix, prefix);
 	return json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, "
@@ -128,15 +134,15 @@ pool_json(struct req *r, const struct pool *p)
 static void
 reply_pool(struct req *r, unsigned status, int64_t id)
 {
-	struct pool p;
-	json_t *o;
+	struct pool_shown ps;
 	int rv;
 
-	if ((rv = pool_get(r->app->db, id, &p)) < 0 || (o = pool_json(r, &p)) == NULL) {
-		api_fail(r, rv < 0 ? rv : ERR_DB, NULL, NULL);
+	if ((rv = pool_get(r->app->db, id, &ps.p)) < 0 ||
+	    (rv = pool_counts(r->app->db, &ps.p, r->app->now(), &ps.c)) < 0) {
+		api_fail(r, rv, NULL, NULL);
 		return;
 	}
-	reply_json(r, status, o);
+	reply_json(r, status, pool_json(&ps));
 }
 
 static int
@@ -310,37 +316,40 @@ api_pools_create(struct req *r)
 	reply_pool(r, 201, p.id);
 }
 
+/* A page of pools, each with its counts. */
+static int
+fetch_pools(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	struct pool_shown *ps = v;
+	struct pool *pools;
+	int rv;
+
+	(void)arg;
+	if ((pools = calloc((size_t)limit, sizeof(*pools))) == NULL)
+		return ERR_NOMEM;
+	rv = pool_list(r->app->db, after, limit, pools, n);
+	for (int i = 0; rv == 0 && i < *n; i++) {
+		ps[i].p = pools[i];
+		rv = pool_counts(r->app->db, &ps[i].p, r->app->now(), &ps[i].c);
+	}
+	free(pools);
+	return rv;
+}
+
+static json_t *
+render_pool(struct req *r, const void *rec)
+{
+	(void)r;
+	return pool_json(rec);
+}
+
+static const struct api_list pool_page = {sizeof(struct pool_shown),
+    offsetof(struct pool_shown, p.id), fetch_pools, render_pool, NULL, NULL};
+
 void
 api_pools_list(struct req *r)
 {
-	struct pool *v = NULL;
-	json_t *items = NULL, *o;
-	int64_t after;
-	int limit, n, rv;
-
-	if (req_page(r, &limit, &after) < 0)
-		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = pool_list(r->app->db, after, limit, v, &n)) < 0)
-		goto fail;
-	items = json_array();
-	for (int i = 0; i < n; i++) {
-		if ((o = pool_json(r, &v[i])) == NULL) {
-			rv = ERR_DB;
-			goto fail;
-		}
-		json_array_append_new(items, o);
-	}
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
-	return;
-fail:
-	json_decref(items);
-	free(v);
-	api_fail(r, rv, NULL, NULL);
+	api_list_page(r, &pool_page, NULL);
 }
 
 void
@@ -495,35 +504,40 @@ api_reservations_create(struct req *r)
 		api_time(r->app->now())));
 }
 
+/* A pool's reservations; a pool that is not there is ERR_NOT_FOUND. */
+static int
+fetch_reservations(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	int64_t pool_id = *(const int64_t *)arg;
+	struct pool p;
+	int rv;
+
+	if ((rv = pool_get(r->app->db, pool_id, &p)) < 0)
+		return rv;
+	return reservation_list(r->app->db, pool_id, after, limit, v, n);
+}
+
+static json_t *
+render_reservation(struct req *r, const void *rec)
+{
+	const struct reservation *v = rec;
+
+	(void)r;
+	return json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)v->id, "pool_id",
+	    (json_int_t)v->pool_id, "pssid", v->pssid, "address", v->address, "created_at",
+	    api_time(v->created_at));
+}
+
+static const struct api_list reservation_page = {sizeof(struct reservation),
+    offsetof(struct reservation, id), fetch_reservations, render_reservation, NULL, "no such pool"};
+
 void
 api_reservations_list(struct req *r)
 {
-	struct reservation *v;
-	int64_t pool_id = req_param_id(r, 0, "pool"), after;
-	struct pool p;
-	json_t *items;
-	int limit, n, rv;
+	int64_t pool_id = req_param_id(r, 0, "pool");
 
-	if (pool_id < 0 || req_page(r, &limit, &after) < 0)
-		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = pool_get(r->app->db, pool_id, &p)) < 0 ||
-	    (rv = reservation_list(r->app->db, pool_id, after, limit, v, &n)) < 0) {
-		free(v);
-		api_fail(r, rv, NULL, rv == ERR_NOT_FOUND ? "no such pool" : NULL);
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items,
-		    json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)v[i].id, "pool_id",
-			(json_int_t)v[i].pool_id, "pssid", v[i].pssid, "address", v[i].address,
-			"created_at", api_time(v[i].created_at)));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	if (pool_id >= 0)
+		api_list_page(r, &reservation_page, &pool_id);
 }
 
 void

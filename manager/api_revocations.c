@@ -2,6 +2,7 @@
  * agents close its tunnels and refuse its tokens. Revoking an enrolled client goes through the
  * client's own revocation (client.h), as DELETE /v1/clients/{pssid} does. */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,33 +103,30 @@ api_revocations_create(struct req *r)
 	reply_json(r, 201, revocation_json(&v));
 }
 
+static int
+fetch_revocations(struct req *r, const void *arg, int64_t after, int limit, void *v, int *n)
+{
+	return revocation_list(r->app->db, arg, after, limit, v, n);
+}
+
+static json_t *
+render_revocation(struct req *r, const void *rec)
+{
+	(void)r;
+	return revocation_json(rec);
+}
+
+static const struct api_list revocation_page = {sizeof(struct revocation),
+    offsetof(struct revocation, id), fetch_revocations, render_revocation, NULL, NULL};
+
 void
 api_revocations_list(struct req *r)
 {
 	const char *pssid = req_query(r, "pssid");
-	struct revocation *v;
-	json_t *items;
-	int64_t after;
-	int limit, n, rv;
 
-	if (req_page(r, &limit, &after) < 0)
-		return;
 	if (pssid != NULL && check_pssid(r, pssid) < 0)
 		return;
-	if ((v = calloc((size_t)limit, sizeof(*v))) == NULL) {
-		api_fail(r, ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	if ((rv = revocation_list(r->app->db, pssid, after, limit, v, &n)) < 0) {
-		free(v);
-		api_fail(r, rv, NULL, NULL);
-		return;
-	}
-	items = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items, revocation_json(&v[i]));
-	api_reply_page(r, items, n, limit, n ? v[n - 1].id : 0);
-	free(v);
+	api_list_page(r, &revocation_page, pssid);
 }
 
 /* The revocation named by the path; -1 with a 404 in the reply. */

@@ -87,8 +87,8 @@ test_host(void)
 		strcmp(host, "manager.example.net") == 0 && port == 7443,
 	    "a name to resolve: %s %u", host, port);
 	link_dial_parse("[2001:db8::1]:7443", &ep, why, sizeof(why));
-	CHECK(link_dial_host(&ep, host, &port, &ss, &len) == 1 && strcmp(host, "2001:db8::1") == 0 &&
-		ss.ss_family == AF_INET6 && port == 7443,
+	CHECK(link_dial_host(&ep, host, &port, &ss, &len) == 1 &&
+		strcmp(host, "2001:db8::1") == 0 && ss.ss_family == AF_INET6 && port == 7443,
 	    "an IPv6 address: %s", host);
 }
 
@@ -123,7 +123,8 @@ test_resolve(void)
 	CHECK(resolve_start(r, "localhost", why, sizeof(why)) == 0, "localhost: %s", why);
 	rv = wait_lookup(r, 9, out, 4, &n, why, sizeof(why));
 	sockaddr_format((struct sockaddr *)&out[0], text, sizeof(text));
-	CHECK(rv == 1 && n >= 1 && (strcmp(text, "127.0.0.1:9") == 0 || strcmp(text, "[::1]:9") == 0),
+	CHECK(
+	    rv == 1 && n >= 1 && (strcmp(text, "127.0.0.1:9") == 0 || strcmp(text, "[::1]:9") == 0),
 	    "localhost is a loopback address with the port: %s (%zu)", text, n);
 
 	CHECK(resolve_start(r, "no-such-host.invalid", why, sizeof(why)) == 0, "started");
@@ -133,7 +134,8 @@ test_resolve(void)
 
 	CHECK(resolve_start(r, "localhost", why, sizeof(why)) == 0, "started again");
 	resolve_cancel(r);
-	CHECK(resolve_poll(r, 9, out, 4, &n, why, sizeof(why)) < 0, "a lookup given up answers nothing");
+	CHECK(resolve_poll(r, 9, out, 4, &n, why, sizeof(why)) < 0,
+	    "a lookup given up answers nothing");
 	for (int i = 0; i < 3000 && resolve_start(r, "127.0.0.1", why, sizeof(why)) < 0; i++)
 		nanosleep(&(struct timespec){0, 10000000}, NULL);
 	rv = wait_lookup(r, 1, out, 4, &n, why, sizeof(why));

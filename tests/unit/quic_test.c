@@ -846,7 +846,7 @@ test_halfopen_flood(void)
 {
 	long before, after;
 	unsigned hs;
-	int n = 400;
+	int n = 400, news;
 	uint64_t t0;
 	size_t heap0, heap;
 
@@ -862,12 +862,16 @@ test_halfopen_flood(void)
 	cli.c = NULL;
 	before = rss_kib();
 	heap0 = mallinfo2().uordblks;
+	news = srv.news;
 	flood_halfopen(n);
 	hs = quic_server_handshakes(loop_srv);
 	after = rss_kib();
 	printf("# %u half-open handshakes: RSS %ld KiB -> %ld KiB, %.1f KiB each\n", hs, before,
 	    after, hs ? (double)(after - before) / hs : 0.0);
-	CHECK(hs >= (unsigned)n * 9 / 10, "the flood left %u half-open handshakes (of %d)", hs, n);
+	/* Counted as they were taken: on a loaded machine (sanitizers) the flood itself can
+	 * outlast the 3 s an unvalidated peer has, and its first handshakes are gone by its end. */
+	CHECK(srv.news - news >= n * 9 / 10, "the server took %d of the flood's %d handshakes",
+	    srv.news - news, n);
 #ifdef __SANITIZE_ADDRESS__
 	/* AddressSanitizer's redzones and quarantine of freed memory are in the RSS too: the
 	 * figure says nothing about the product's memory there. */
