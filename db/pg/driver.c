@@ -8,7 +8,10 @@
  * unique constraints as the backstop. A lost connection is noticed on the statement that
  * fails; the transaction it was in is reported lost (ERR_BUSY, nothing of it kept) and the
  * next use outside a transaction connects again, at most once a second so that a store that
- * is down costs a request no more than one bounded connect (connect_timeout). */
+ * is down costs a request no more than one bounded connect (connect_timeout). A batch of
+ * writes (db_batch_begin) is sent in pipeline mode: the statements go out without waiting
+ * for their answers, which are read a window at a time, so that N rows cost a few round
+ * trips instead of N. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,13 @@ struct pg_db {
 	int nchannels;
 	int lease_held; /* the jobs lock was taken ... */
 	unsigned lease_generation; /* ... on this connection (it went with any other) */
+	int batch; /* in pipeline mode (db_batch_begin) */
+	int npending; /* commands sent in pipeline mode whose answers are not read yet */
+	int nsent; /* statements among them */
+	struct pending {
+		const char *sql; /* the caller's literal, for the log */
+		int prepare; /* a PQsendPrepare, else a PQsendQueryPrepared */
+	} pending[2 * DB_BATCH_WINDOW]; /* a statement may be prepared as it is sent */
 	struct pg_stmt slots[STMT_SLOTS];
 };
 
@@ -443,6 +453,94 @@ variant_of(struct pg_stmt *s)
 	return &s->variants[i];
 }
 
+/* The rows a command's result says it changed. */
+static void
+count_changes(struct pg_db *p, PGresult *res)
+{
+	const char *cmd = PQcmdStatus(res);
+
+	p->changes = 0;
+	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	    strncmp(cmd, "DELETE", 6) == 0) {
+		p->changes = atoi(PQcmdTuples(res));
+		p->total_changes += p->changes;
+	}
+}
+
+/* A command that could not be sent: the connection failed (what else would refuse it is a
+ * programming error, logged as such). */
+static int
+send_failed(struct pg_db *p, const char *sql)
+{
+	return result_err(p, NULL, sql);
+}
+
+/* Read the answers of the pipelined commands up to a sync sent now: 0, or the transaction's
+ * failure. The answers after a failed command are the server's skips (PGRES_PIPELINE_ABORTED):
+ * the failure is already noted. */
+static int
+batch_sync(struct pg_db *p)
+{
+	struct pending *c;
+	PGresult *res;
+	ExecStatusType st;
+	int at = 0, rv, nulls = 0;
+
+	if (PQpipelineSync(p->conn) != 1) {
+		p->npending = p->nsent = 0;
+		return send_failed(p, "a pipeline sync");
+	}
+	for (;;) {
+		/* A NULL ends each command's answers; two in a row mean nothing more will come. */
+		if ((res = PQgetResult(p->conn)) == NULL) {
+			if (++nulls > 1 || !connected(p)) {
+				result_err(p, NULL, "a pipeline");
+				break;
+			}
+			continue;
+		}
+		nulls = 0;
+		st = PQresultStatus(res);
+		c = at < p->npending ? &p->pending[at++] : NULL;
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st != PGRES_PIPELINE_ABORTED && c != NULL) {
+			rv = result_err(p, res, c->sql);
+			/* A statement the server refuses is a programming error. */
+			if (c->prepare && (rv == ERR_DB || rv == ERR_CONFLICT))
+				fatalx("postgresql: cannot prepare \"%s\"", c->sql);
+			if (rv == 0 && !c->prepare)
+				count_changes(p, res);
+		}
+		PQclear(res);
+		if (!connected(p))
+			break;
+	}
+	p->npending = p->nsent = 0;
+	return p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
+}
+
+/* Send s as a pipelined command (prepared first on this connection when it is new): 0 or the
+ * transaction's failure. A full window is synced and read before the next. */
+static int
+batch_send(struct pg_stmt *s, const char *name, const char *text, int n, const Oid *types,
+    const char *const *values)
+{
+	struct pg_db *p = handle(s->base.db);
+
+	if (text != NULL) {
+		if (PQsendPrepare(p->conn, name, text, n, types) != 1)
+			return send_failed(p, s->sql);
+		p->pending[p->npending++] = (struct pending){s->sql, 1};
+	}
+	if (PQsendQueryPrepared(p->conn, name, n, values, NULL, NULL, 0) != 1)
+		return send_failed(p, s->sql);
+	p->pending[p->npending++] = (struct pending){s->sql, 0};
+	return ++p->nsent == DB_BATCH_WINDOW ? batch_sync(p) : 0;
+}
+
 static int
 run(struct pg_db *p, struct pg_stmt *s)
 {
@@ -450,7 +548,6 @@ run(struct pg_db *p, struct pg_stmt *s)
 	Oid types[PARAMS_MAX];
 	struct variant *v = variant_of(s);
 	char name[32], *text = NULL;
-	const char *cmd;
 	PGresult *res;
 	int rv, n;
 
@@ -460,6 +557,14 @@ run(struct pg_db *p, struct pg_stmt *s)
 		return rv;
 	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
 	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
+	if (p->batch) {
+		/* Its fate is read with the window's: a refused prepare is fatal there. */
+		if (text != NULL)
+			v->prepared_on = p->generation;
+		rv = batch_send(s, name, text, n, types, values);
+		free(text);
+		return rv;
+	}
 	if (text != NULL) {
 		res = PQprepare(p->conn, name, text, n, types);
 		/* A statement the server refuses is a programming error. */
@@ -480,13 +585,7 @@ run(struct pg_db *p, struct pg_stmt *s)
 		s->res = NULL;
 		return rv;
 	}
-	cmd = PQcmdStatus(s->res);
-	p->changes = 0;
-	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
-	    strncmp(cmd, "DELETE", 6) == 0) {
-		p->changes = atoi(PQcmdTuples(s->res));
-		p->total_changes += p->changes;
-	}
+	count_changes(p, s->res);
 	s->next_row = 0;
 	return 0;
 }
@@ -664,6 +763,42 @@ pg_level_commit(struct db *db, int level)
 	}
 	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT l%d", level);
 	return pg_exec(db, sql);
+}
+
+/* Pipeline mode needs an idle connection in a transaction that has not failed; otherwise the
+ * batch's statements run one by one (and a failed transaction refuses them at once). */
+static void
+pg_batch_begin(struct db *db)
+{
+	struct pg_db *p = handle(db);
+
+	p->npending = p->nsent = 0;
+	p->batch = !p->lost && !p->aborted && connected(p) && PQenterPipelineMode(p->conn) == 1;
+}
+
+static int
+pg_batch_end(struct db *db)
+{
+	struct pg_db *p = handle(db);
+	int rv = 0;
+
+	if (!p->batch)
+		return p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
+	p->batch = 0;
+	if (connected(p))
+		rv = batch_sync(p);
+	/* A connection left in pipeline mode would refuse every later command: it is dropped
+	 * (the transaction with it) and the next use outside a transaction connects again. */
+	if (p->conn != NULL && !PQexitPipelineMode(p->conn)) {
+		if (connected(p))
+			log_error(
+			    "postgresql: cannot leave pipeline mode: %s", PQerrorMessage(p->conn));
+		PQfinish(p->conn);
+		p->conn = NULL;
+		p->lost = 1;
+		rv = ERR_BUSY;
+	}
+	return rv < 0 ? rv : p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
 }
 
 static int
@@ -870,6 +1005,8 @@ static const struct db_driver pg_driver = {
     .level_begin = pg_level_begin,
     .level_commit = pg_level_commit,
     .level_rollback = pg_level_rollback,
+    .batch_begin = pg_batch_begin,
+    .batch_end = pg_batch_end,
     .ping = pg_ping,
     .jobs_lease = pg_jobs_lease,
     .writable = pg_writable,
