@@ -185,6 +185,7 @@ test_windows(void)
 	struct session *v = calloc((size_t)cap, sizeof(*v)),
 		       *out = calloc((size_t)cap, sizeof(*out));
 	uint64_t first = 1000;
+	int got;
 
 	if (v == NULL || out == NULL)
 		abort();
@@ -196,6 +197,16 @@ test_windows(void)
 			holds_exactly(out, cap, sizes[k], first, k),
 		    "a write of %zu sessions leaves exactly those (window %zu)", sizes[k], w);
 	}
+	CHECK(write_round(v, 5, 4000, 0) == 0 && holds_exactly(out, cap, 5, 4000, 0),
+	    "five sessions");
+	v[2] = v[3];
+	v[3] = v[4];
+	CHECK(livesession_replace(db, 4, "m2", v, 4) == 0 &&
+		livesession_list(
+		    db, &(struct livesession_filter){"m1", T0, NULL, 4}, 0, cap, out, &got) == 0 &&
+		got == 4 && out[0].id == 4000 && out[1].id == 4001 && out[2].id == 4003 &&
+		out[3].id == 4004,
+	    "the middle one of five ended: the store holds the other four");
 	CHECK(write_round(v, 3, 5000, 1) == 0 && holds_exactly(out, cap, 3, 5000, 1),
 	    "three sessions before a failing write");
 	/* Two sessions with one id: the second insert fails after the first went out. */
