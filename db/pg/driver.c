@@ -72,6 +72,11 @@ struct pg_db {
 	int aborted; /* a statement in the transaction failed: the server refuses the rest */
 	int aborted_err;
 	int lost; /* the connection dropped inside the transaction */
+	/* The nested level committed last, whose RELEASE SAVEPOINT is not sent yet: it goes with
+	 * the next command (a round trip saved per nested operation, the next one's SAVEPOINT
+	 * usually), and never before a COMMIT, a ROLLBACK or a ROLLBACK TO an outer level, which
+	 * release it themselves. 0: none. */
+	int release_pending;
 	char *channels[DB_LISTEN_MAX]; /* listened on every connection (db_listen) */
 	int nchannels;
 	int lease_held; /* the jobs lock was taken ... */
@@ -241,19 +246,35 @@ usable(struct pg_db *p)
 	return pg_connect(p);
 }
 
+/* Send sql (one or more statements) and wait for the answer, a pending RELEASE SAVEPOINT in
+ * the same round trip before it. */
 static int
 pg_exec(struct db *db, const char *sql)
 {
 	struct pg_db *p = handle(db);
+	char *text = NULL;
 	PGresult *res;
 	int rv;
 
 	if ((rv = usable(p)) < 0)
 		return rv;
-	res = PQexec(p->conn, sql);
-	rv = result_err(p, res, sql);
+	if (p->release_pending > 0) {
+		if (asprintf(&text, "RELEASE SAVEPOINT l%d; %s", p->release_pending, sql) < 0)
+			fatalx("postgresql: out of memory");
+		p->release_pending = 0;
+	}
+	res = PQexec(p->conn, text != NULL ? text : sql);
+	rv = result_err(p, res, text != NULL ? text : sql);
 	PQclear(res);
+	free(text);
 	return rv;
+}
+
+/* The pending RELEASE SAVEPOINT on its own, before a command that cannot carry it. */
+static int
+release_now(struct pg_db *p)
+{
+	return p->release_pending > 0 ? pg_exec(&p->base, "") : 0;
 }
 
 static void
@@ -553,7 +574,7 @@ run(struct pg_db *p, struct pg_stmt *s)
 
 	if (p->in_tx && (p->lost || p->aborted))
 		return p->lost ? ERR_BUSY : p->aborted_err;
-	if ((rv = usable(p)) < 0)
+	if ((rv = usable(p)) < 0 || (rv = release_now(p)) < 0)
 		return rv;
 	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
 	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
@@ -664,6 +685,7 @@ static void
 tx_clear(struct pg_db *p)
 {
 	p->in_tx = p->aborted = p->lost = 0;
+	p->release_pending = 0;
 	p->aborted_err = 0;
 }
 
@@ -693,6 +715,7 @@ pg_tx_rollback(struct db *db)
 
 	if (p->in_tx && !p->lost && connected(p)) {
 		p->in_tx = 0; /* the rollback's own failure changes nothing more */
+		p->release_pending = 0;
 		pg_exec(db, "ROLLBACK");
 	}
 	tx_clear(p);
@@ -743,6 +766,7 @@ pg_level_rollback(struct db *db, int level)
 	snprintf(
 	    sql, sizeof(sql), "ROLLBACK TO SAVEPOINT l%d; RELEASE SAVEPOINT l%d", level, level);
 	p->aborted = 0;
+	p->release_pending = 0; /* a deeper level's savepoint goes with this one's */
 	if (pg_exec(db, sql) < 0)
 		return 1;
 	p->aborted = 0;
@@ -754,15 +778,17 @@ static int
 pg_level_commit(struct db *db, int level)
 {
 	struct pg_db *p = handle(db);
-	char sql[32];
 	int rv;
 
-	if (p->aborted && !p->lost) {
+	if (p->lost)
+		return ERR_BUSY;
+	if (p->aborted) {
 		rv = p->aborted_err;
 		return pg_level_rollback(db, level) == 0 ? rv : ERR_BUSY;
 	}
-	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT l%d", level);
-	return pg_exec(db, sql);
+	/* Sent with the next command; releasing a level releases any deeper one pending. */
+	p->release_pending = level;
+	return 0;
 }
 
 /* Pipeline mode needs an idle connection in a transaction that has not failed; otherwise the
@@ -773,7 +799,8 @@ pg_batch_begin(struct db *db)
 	struct pg_db *p = handle(db);
 
 	p->npending = p->nsent = 0;
-	p->batch = !p->lost && !p->aborted && connected(p) && PQenterPipelineMode(p->conn) == 1;
+	p->batch = !p->lost && !p->aborted && connected(p) && release_now(p) == 0 &&
+	    PQenterPipelineMode(p->conn) == 1;
 }
 
 static int
