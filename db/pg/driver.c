@@ -72,11 +72,14 @@ struct pg_db {
 	int aborted; /* a statement in the transaction failed: the server refuses the rest */
 	int aborted_err;
 	int lost; /* the connection dropped inside the transaction */
-	/* The nested level committed last, whose RELEASE SAVEPOINT is not sent yet: it goes with
-	 * the next command (a round trip saved per nested operation, the next one's SAVEPOINT
-	 * usually), and never before a COMMIT, a ROLLBACK or a ROLLBACK TO an outer level, which
-	 * release it themselves. 0: none. */
+	/* Savepoint commands owed, sent in front of the next command (in its round trip): the
+	 * RELEASE SAVEPOINT of the level committed last (0: none), then a SAVEPOINT for each level
+	 * begun since the deepest one sent (levels savepoint_sent + 1 ... level_open). A nested
+	 * operation so costs no round trip of its own, and a COMMIT, a ROLLBACK or a ROLLBACK TO an
+	 * outer level makes what is owed needless: nothing is sent. */
 	int release_pending;
+	int savepoint_sent;
+	int level_open;
 	char *channels[DB_LISTEN_MAX]; /* listened on every connection (db_listen) */
 	int nchannels;
 	int lease_held; /* the jobs lock was taken ... */
@@ -246,35 +249,54 @@ usable(struct pg_db *p)
 	return pg_connect(p);
 }
 
-/* Send sql (one or more statements) and wait for the answer, a pending RELEASE SAVEPOINT in
+#define OWED_MAX (DB_DEPTH_MAX + 1)
+
+/* The savepoint commands owed (see struct pg_db), into cmd, counted as sent from now on: their
+ * number. */
+static int
+owed_take(struct pg_db *p, char cmd[OWED_MAX][32])
+{
+	int n = 0;
+
+	if (p->release_pending > 0)
+		snprintf(cmd[n++], sizeof(cmd[0]), "RELEASE SAVEPOINT l%d", p->release_pending);
+	for (int l = p->savepoint_sent + 1; l <= p->level_open; l++)
+		snprintf(cmd[n++], sizeof(cmd[0]), "SAVEPOINT l%d", l);
+	p->release_pending = 0;
+	p->savepoint_sent = p->level_open;
+	return n;
+}
+
+/* Send sql (one or more statements) and wait for the answer, the savepoint commands owed in
  * the same round trip before it. */
 static int
 pg_exec(struct db *db, const char *sql)
 {
 	struct pg_db *p = handle(db);
-	char *text = NULL;
+	char cmd[OWED_MAX][32], text[OWED_MAX * 34 + 1] = "", *all = NULL;
 	PGresult *res;
-	int rv;
+	int rv, n;
 
 	if ((rv = usable(p)) < 0)
 		return rv;
-	if (p->release_pending > 0) {
-		if (asprintf(&text, "RELEASE SAVEPOINT l%d; %s", p->release_pending, sql) < 0)
-			fatalx("postgresql: out of memory");
-		p->release_pending = 0;
-	}
-	res = PQexec(p->conn, text != NULL ? text : sql);
-	rv = result_err(p, res, text != NULL ? text : sql);
+	n = owed_take(p, cmd);
+	for (int i = 0; i < n; i++)
+		strcat(strcat(text, cmd[i]), "; ");
+	if (n > 0 && asprintf(&all, "%s%s", text, sql) < 0)
+		fatalx("postgresql: out of memory");
+	res = PQexec(p->conn, all != NULL ? all : sql);
+	rv = result_err(p, res, all != NULL ? all : sql);
 	PQclear(res);
-	free(text);
+	free(all);
 	return rv;
 }
 
-/* The pending RELEASE SAVEPOINT on its own, before a command that cannot carry it. */
+/* The savepoint commands owed on their own, before a command that cannot carry them. */
 static int
-release_now(struct pg_db *p)
+owed_now(struct pg_db *p)
 {
-	return p->release_pending > 0 ? pg_exec(&p->base, "") : 0;
+	return p->release_pending > 0 || p->savepoint_sent < p->level_open ? pg_exec(&p->base, "")
+									   : 0;
 }
 
 static void
@@ -498,9 +520,10 @@ send_failed(struct pg_db *p, const char *sql)
 
 /* Read the answers of the pipelined commands up to a sync sent now: 0, or the transaction's
  * failure. The answers after a failed command are the server's skips (PGRES_PIPELINE_ABORTED):
- * the failure is already noted. */
+ * the failure is already noted. With last, the answer of the last command, when it succeeded,
+ * is kept there (the caller's to clear) instead of dropped. */
 static int
-batch_sync(struct pg_db *p)
+batch_sync(struct pg_db *p, PGresult **last)
 {
 	struct pending *c;
 	PGresult *res;
@@ -534,6 +557,10 @@ batch_sync(struct pg_db *p)
 				fatalx("postgresql: cannot prepare \"%s\"", c->sql);
 			if (rv == 0 && !c->prepare)
 				count_changes(p, res);
+			if (rv == 0 && last != NULL && at == p->npending) {
+				*last = res;
+				res = NULL;
+			}
 		}
 		PQclear(res);
 		if (!connected(p))
@@ -559,7 +586,46 @@ batch_send(struct pg_stmt *s, const char *name, const char *text, int n, const O
 	if (PQsendQueryPrepared(p->conn, name, n, values, NULL, NULL, 0) != 1)
 		return send_failed(p, s->sql);
 	p->pending[p->npending++] = (struct pending){s->sql, 0};
-	return ++p->nsent == DB_BATCH_WINDOW ? batch_sync(p) : 0;
+	return ++p->nsent == DB_BATCH_WINDOW ? batch_sync(p, NULL) : 0;
+}
+
+/* Run s with the savepoint commands owed before it in one round trip, the connection in
+ * pipeline mode already: those commands, the prepare when text is given, s, and a sync. 0
+ * with s->res, or the transaction's failure. */
+static int
+run_owed(struct pg_stmt *s, const char *name, const char *text, int n, const Oid *types,
+    const char *const *values)
+{
+	struct pg_db *p = handle(s->base.db);
+	char cmd[OWED_MAX][32];
+	int rv = 0, nowed;
+
+	p->npending = p->nsent = 0;
+	nowed = owed_take(p, cmd);
+	for (int i = 0; rv == 0 && i < nowed; i++) {
+		if (PQsendQueryParams(p->conn, cmd[i], 0, NULL, NULL, NULL, NULL, 0) != 1)
+			rv = send_failed(p, cmd[i]);
+		else
+			p->pending[p->npending++] = (struct pending){cmd[i], 0};
+	}
+	if (rv == 0)
+		rv = batch_send(s, name, text, n, types, values);
+	if (connected(p))
+		rv = batch_sync(p, &s->res);
+	if (p->conn != NULL && !PQexitPipelineMode(p->conn)) {
+		log_error("postgresql: cannot leave pipeline mode: %s", PQerrorMessage(p->conn));
+		PQfinish(p->conn);
+		p->conn = NULL;
+		p->lost = 1;
+		rv = ERR_BUSY;
+	}
+	if (rv < 0 || s->res == NULL) {
+		PQclear(s->res);
+		s->res = NULL;
+		return rv < 0 ? rv : ERR_BUSY;
+	}
+	s->next_row = 0;
+	return 0;
 }
 
 static int
@@ -574,7 +640,7 @@ run(struct pg_db *p, struct pg_stmt *s)
 
 	if (p->in_tx && (p->lost || p->aborted))
 		return p->lost ? ERR_BUSY : p->aborted_err;
-	if ((rv = usable(p)) < 0 || (rv = release_now(p)) < 0)
+	if ((rv = usable(p)) < 0)
 		return rv;
 	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
 	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
@@ -585,6 +651,21 @@ run(struct pg_db *p, struct pg_stmt *s)
 		rv = batch_send(s, name, text, n, types, values);
 		free(text);
 		return rv;
+	}
+	if (p->release_pending > 0 || p->savepoint_sent < p->level_open) {
+		if (PQenterPipelineMode(p->conn) == 1) {
+			/* A refused prepare is fatal when the answers are read. */
+			if (text != NULL)
+				v->prepared_on = p->generation;
+			rv = run_owed(s, name, text, n, types, values);
+			free(text);
+			return rv;
+		}
+		/* A connection that cannot pipeline now sends them on their own first. */
+		if ((rv = owed_now(p)) < 0) {
+			free(text);
+			return rv;
+		}
 	}
 	if (text != NULL) {
 		res = PQprepare(p->conn, name, text, n, types);
@@ -685,7 +766,7 @@ static void
 tx_clear(struct pg_db *p)
 {
 	p->in_tx = p->aborted = p->lost = 0;
-	p->release_pending = 0;
+	p->release_pending = p->savepoint_sent = p->level_open = 0;
 	p->aborted_err = 0;
 }
 
@@ -715,7 +796,7 @@ pg_tx_rollback(struct db *db)
 
 	if (p->in_tx && !p->lost && connected(p)) {
 		p->in_tx = 0; /* the rollback's own failure changes nothing more */
-		p->release_pending = 0;
+		p->release_pending = p->savepoint_sent = p->level_open = 0;
 		pg_exec(db, "ROLLBACK");
 	}
 	tx_clear(p);
@@ -743,15 +824,16 @@ pg_tx_commit(struct db *db)
 	return rv;
 }
 
+/* Owed, not sent: a level in which nothing runs costs no round trip. */
 static int
 pg_level_begin(struct db *db, int level)
 {
-	char sql[32];
+	struct pg_db *p = handle(db);
 
-	if (handle(db)->lost || handle(db)->aborted)
-		return handle(db)->lost ? ERR_BUSY : handle(db)->aborted_err;
-	snprintf(sql, sizeof(sql), "SAVEPOINT l%d", level);
-	return pg_exec(db, sql);
+	if (p->lost || p->aborted)
+		return p->lost ? ERR_BUSY : p->aborted_err;
+	p->level_open = level;
+	return 0;
 }
 
 /* A level that ignored its own failed statement is undone here and the failure returned. */
@@ -763,10 +845,16 @@ pg_level_rollback(struct db *db, int level)
 
 	if (p->lost)
 		return 1;
+	p->level_open = level - 1;
+	/* Its SAVEPOINT was never sent: nothing ran in it on the server. */
+	if (p->savepoint_sent < level)
+		return 0;
+	/* What is owed is deeper (a committed level's RELEASE): undone with this one. */
+	p->release_pending = 0;
+	p->savepoint_sent = level - 1;
 	snprintf(
 	    sql, sizeof(sql), "ROLLBACK TO SAVEPOINT l%d; RELEASE SAVEPOINT l%d", level, level);
 	p->aborted = 0;
-	p->release_pending = 0; /* a deeper level's savepoint goes with this one's */
 	if (pg_exec(db, sql) < 0)
 		return 1;
 	p->aborted = 0;
@@ -786,8 +874,13 @@ pg_level_commit(struct db *db, int level)
 		rv = p->aborted_err;
 		return pg_level_rollback(db, level) == 0 ? rv : ERR_BUSY;
 	}
-	/* Sent with the next command; releasing a level releases any deeper one pending. */
-	p->release_pending = level;
+	p->level_open = level - 1;
+	/* Its RELEASE goes with the next command (releasing any deeper level owed), or not at
+	 * all when its SAVEPOINT never went. */
+	if (p->savepoint_sent >= level) {
+		p->release_pending = level;
+		p->savepoint_sent = level - 1;
+	}
 	return 0;
 }
 
@@ -799,7 +892,7 @@ pg_batch_begin(struct db *db)
 	struct pg_db *p = handle(db);
 
 	p->npending = p->nsent = 0;
-	p->batch = !p->lost && !p->aborted && connected(p) && release_now(p) == 0 &&
+	p->batch = !p->lost && !p->aborted && connected(p) && owed_now(p) == 0 &&
 	    PQenterPipelineMode(p->conn) == 1;
 }
 
@@ -813,7 +906,7 @@ pg_batch_end(struct db *db)
 		return p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
 	p->batch = 0;
 	if (connected(p))
-		rv = batch_sync(p);
+		rv = batch_sync(p, NULL);
 	/* A connection left in pipeline mode would refuse every later command: it is dropped
 	 * (the transaction with it) and the next use outside a transaction connects again. */
 	if (p->conn != NULL && !PQexitPipelineMode(p->conn)) {
