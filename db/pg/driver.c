@@ -8,7 +8,9 @@
  * unique constraints as the backstop. A lost connection is noticed on the statement that
  * fails; the transaction it was in is reported lost (ERR_BUSY, nothing of it kept) and the
  * next use outside a transaction connects again, at most once a second so that a store that
- * is down costs a request no more than one bounded connect (connect_timeout). A batch of
+ * is down costs a request no more than one bounded connect (connect_timeout). A nested level
+ * is a savepoint sent in front of the level's first command and released in front of the next
+ * command after it, never in a round trip of its own. A batch of
  * writes (db_batch_begin) is sent in pipeline mode: the statements go out without waiting
  * for their answers, which are read a window at a time, so that N rows cost a few round
  * trips instead of N. */
