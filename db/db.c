@@ -15,6 +15,7 @@ db_init(struct db *db, const struct db_driver *drv)
 	db->drv = drv;
 	db->depth = 0;
 	db->doomed = 0;
+	db->batch = 0;
 	histogram_init(&db->tx_latency, HISTOGRAM_SECONDS);
 }
 
@@ -100,12 +101,15 @@ db_bind_null(struct stmt *st, const char *name)
 int
 db_run(struct stmt *st)
 {
-	int rv = db_row(st);
+	/* The driver's own step: the one call a batch allows (db_row checks for the others). */
+	int rv = st->db->drv->row(st);
 
 	if (rv == 1) {
 		db_reset(st);
 		rv = 0;
 	}
+	if (rv < 0 && st->db->batch && st->db->batch_err == 0)
+		st->db->batch_err = rv;
 	return rv;
 }
 
@@ -133,10 +137,44 @@ db_insert_id(struct stmt *st, int64_t *id)
 	return 0;
 }
 
+/* A batch's statements may not have been answered yet: what needs their answer is refused. */
+static void
+not_in_batch(const struct db *db, const char *what)
+{
+	if (db->batch)
+		fatalx("store: %s inside a batch of writes", what);
+}
+
 int
 db_row(struct stmt *st)
 {
+	not_in_batch(st->db, "a statement read for its rows");
 	return st->db->drv->row(st);
+}
+
+void
+db_batch_begin(struct db *db)
+{
+	if (db->depth == 0)
+		fatalx("store: a batch of writes outside a transaction");
+	not_in_batch(db, "a batch");
+	db->batch = 1;
+	db->batch_err = 0;
+	if (db->drv->batch_begin != NULL)
+		db->drv->batch_begin(db);
+}
+
+int
+db_batch_end(struct db *db)
+{
+	int rv;
+
+	if (!db->batch)
+		fatalx("store: the end of a batch of writes that did not begin");
+	db->batch = 0;
+	/* A failure the driver saw only when it read the answers, or one db_run returned. */
+	rv = db->drv->batch_end != NULL ? db->drv->batch_end(db) : 0;
+	return db->batch_err < 0 ? db->batch_err : rv;
 }
 
 void
@@ -178,12 +216,14 @@ db_col_is_null(struct stmt *st, int col)
 int
 db_exec(struct db *db, const char *sql)
 {
+	not_in_batch(db, "a statement run as text");
 	return db->drv->exec(db, sql);
 }
 
 int
 db_changes(struct db *db)
 {
+	not_in_batch(db, "counting changed rows");
 	return db->drv->changes(db);
 }
 
@@ -205,6 +245,7 @@ db_begin(struct db *db)
 {
 	int rv;
 
+	not_in_batch(db, "a transaction");
 	if (db->depth > 0) {
 		if (db->depth == DB_DEPTH_MAX)
 			fatalx("store: transactions nested deeper than %d", DB_DEPTH_MAX);
@@ -226,6 +267,7 @@ db_commit(struct db *db)
 {
 	int rv;
 
+	not_in_batch(db, "a commit");
 	if (db->depth > 1) {
 		/* A level that fails to commit is undone by the driver (or the whole
 		 * transaction is lost, which its commit reports). */
@@ -249,6 +291,7 @@ db_commit(struct db *db)
 void
 db_rollback(struct db *db)
 {
+	not_in_batch(db, "a rollback");
 	if (db->depth > 1) {
 		if (db->drv->level_rollback(db, db->depth) != 0)
 			db->doomed = 1;

@@ -17,6 +17,8 @@ struct db {
 	const struct db_driver *drv;
 	int depth; /* open transaction levels: 1 = BEGIN, more = nested operations */
 	int doomed; /* a nested level failed and could not be undone: no commit */
+	int batch; /* between db_batch_begin and db_batch_end */
+	int batch_err; /* the first failure db_run returned in it */
 	uint64_t began_ns; /* of the outermost transaction */
 	struct histogram tx_latency;
 };
@@ -50,6 +52,10 @@ struct db_driver {
 	int (*level_begin)(struct db *db, int level);
 	int (*level_commit)(struct db *db, int level);
 	int (*level_rollback)(struct db *db, int level);
+	/* Optional (NULL: statements run one by one anyway). batch_end returns the batch's
+	 * first failure. */
+	void (*batch_begin)(struct db *db);
+	int (*batch_end)(struct db *db);
 	int (*ping)(struct db *db);
 	/* 1 when this handle holds the jobs lease (db_jobs_lease), 0 when another does, or err. */
 	int (*jobs_lease)(struct db *db);

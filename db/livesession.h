@@ -15,8 +15,11 @@
 
 struct db;
 
-/* Make agent_id's rows the n sessions of v (each of that agent), as written by manager. 0 or
- * err. */
+/* Make agent_id's rows the n sessions of v (each of that agent), as written by manager: the
+ * agent's rows are deleted and v inserted, whole or not at all (a transaction level of its own,
+ * also outside a transaction), as one batch of writes (db/stmt.h: on PostgreSQL a round trip
+ * per window of them, not one a session). 0 or err (ERR_CONFLICT: an id twice in v, or one of
+ * another agent's rows). */
 int livesession_replace(
     struct db *db, uint64_t agent_id, const char *manager, const struct session *v, size_t n);
 

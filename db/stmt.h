@@ -58,6 +58,20 @@ int64_t db_col_int(struct stmt *st, int col);
 const char *db_col_text(struct stmt *st, int col);
 int db_col_is_null(struct stmt *st, int col);
 
+/* A batch of writes whose answers are not needed one by one, inside an open transaction:
+ * between db_batch_begin and db_batch_end only db_run is called (no rows read, no db_changes,
+ * no transaction begun or ended: a programming error, fatal). A driver may send the batch's
+ * statements without waiting for each answer: PostgreSQL pipelines them (a round trip per
+ * DB_BATCH_WINDOW statements instead of one each); SQLite, in-process, runs each at once. db_run
+ * then returns 0 or an earlier failure of the transaction, and db_batch_end the first failure
+ * of the batch (the transaction is then failed, as after any failed statement): 0 or db_run's
+ * err. */
+#define DB_BATCH_WINDOW \
+	1024 /* statements sent before their answers are read; their answers
+				(some 30 bytes each) stay far below a socket's buffer */
+void db_batch_begin(struct db *db);
+int db_batch_end(struct db *db);
+
 /* Run one or more statements without parameters or results; 0 or err. */
 int db_exec(struct db *db, const char *sql);
 

@@ -11,7 +11,11 @@
  * is down costs a request no more than one bounded connect (connect_timeout). A connection
  * lost while COMMIT was under way leaves the outcome unknown to us: the transaction's id,
  * taken with BEGIN, is asked about on a new connection, so that a transaction that committed
- * is reported committed and not as a failure the caller would try again. */
+ * is reported committed and not as a failure the caller would try again. A nested level is a
+ * savepoint sent in front of the level's first command and released in front of the next
+ * command after it, never in a round trip of its own. A batch of writes (db_batch_begin) is
+ * sent in pipeline mode: the statements go out without waiting for their answers, which are
+ * read a window at a time, so that N rows cost a few round trips instead of N. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +78,25 @@ struct pg_db {
 	int aborted_err;
 	int lost; /* the connection dropped inside the transaction */
 	char xid[24]; /* the open transaction's id (pg_current_xact_id), to ask its fate */
+	/* Savepoint commands owed, sent in front of the next command (in its round trip): the
+	 * RELEASE SAVEPOINT of the level committed last (0: none), then a SAVEPOINT for each level
+	 * begun since the deepest one sent (levels savepoint_sent + 1 ... level_open). A nested
+	 * operation so costs no round trip of its own, and a COMMIT, a ROLLBACK or a ROLLBACK TO an
+	 * outer level makes what is owed needless: nothing is sent. */
+	int release_pending;
+	int savepoint_sent;
+	int level_open;
 	char *channels[DB_LISTEN_MAX]; /* listened on every connection (db_listen) */
 	int nchannels;
 	int lease_held; /* the jobs lock was taken ... */
 	unsigned lease_generation; /* ... on this connection (it went with any other) */
+	int batch; /* in pipeline mode (db_batch_begin) */
+	int npending; /* commands sent in pipeline mode whose answers are not read yet */
+	int nsent; /* statements among them */
+	struct pending {
+		const char *sql; /* the caller's literal, for the log */
+		int prepare; /* a PQsendPrepare, else a PQsendQueryPrepared */
+	} pending[2 * DB_BATCH_WINDOW]; /* a statement may be prepared as it is sent */
 	struct pg_stmt slots[STMT_SLOTS];
 };
 
@@ -236,19 +255,54 @@ usable(struct pg_db *p)
 	return pg_connect(p);
 }
 
+#define OWED_MAX (DB_DEPTH_MAX + 1)
+
+/* The savepoint commands owed (see struct pg_db), into cmd, counted as sent from now on: their
+ * number. */
+static int
+owed_take(struct pg_db *p, char cmd[OWED_MAX][32])
+{
+	int n = 0;
+
+	if (p->release_pending > 0)
+		snprintf(cmd[n++], sizeof(cmd[0]), "RELEASE SAVEPOINT l%d", p->release_pending);
+	for (int l = p->savepoint_sent + 1; l <= p->level_open; l++)
+		snprintf(cmd[n++], sizeof(cmd[0]), "SAVEPOINT l%d", l);
+	p->release_pending = 0;
+	p->savepoint_sent = p->level_open;
+	return n;
+}
+
+/* Send sql (one or more statements) and wait for the answer, the savepoint commands owed in
+ * the same round trip before it. */
 static int
 pg_exec(struct db *db, const char *sql)
 {
 	struct pg_db *p = handle(db);
+	char cmd[OWED_MAX][32], text[OWED_MAX * 34 + 1] = "", *all = NULL;
 	PGresult *res;
-	int rv;
+	int rv, n;
 
 	if ((rv = usable(p)) < 0)
 		return rv;
-	res = PQexec(p->conn, sql);
-	rv = result_err(p, res, sql);
+	n = owed_take(p, cmd);
+	for (int i = 0; i < n; i++)
+		strcat(strcat(text, cmd[i]), "; ");
+	if (n > 0 && asprintf(&all, "%s%s", text, sql) < 0)
+		fatalx("postgresql: out of memory");
+	res = PQexec(p->conn, all != NULL ? all : sql);
+	rv = result_err(p, res, all != NULL ? all : sql);
 	PQclear(res);
+	free(all);
 	return rv;
+}
+
+/* The savepoint commands owed on their own, before a command that cannot carry them. */
+static int
+owed_now(struct pg_db *p)
+{
+	return p->release_pending > 0 || p->savepoint_sent < p->level_open ? pg_exec(&p->base, "")
+									   : 0;
 }
 
 static void
@@ -448,6 +502,138 @@ variant_of(struct pg_stmt *s)
 	return &s->variants[i];
 }
 
+/* The rows a command's result says it changed. */
+static void
+count_changes(struct pg_db *p, PGresult *res)
+{
+	const char *cmd = PQcmdStatus(res);
+
+	p->changes = 0;
+	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	    strncmp(cmd, "DELETE", 6) == 0) {
+		p->changes = atoi(PQcmdTuples(res));
+		p->total_changes += p->changes;
+	}
+}
+
+/* A command that could not be sent: the connection failed (what else would refuse it is a
+ * programming error, logged as such). */
+static int
+send_failed(struct pg_db *p, const char *sql)
+{
+	return result_err(p, NULL, sql);
+}
+
+/* Read the answers of the pipelined commands up to a sync sent now: 0, or the transaction's
+ * failure. The answers after a failed command are the server's skips (PGRES_PIPELINE_ABORTED):
+ * the failure is already noted. With last, the answer of the last command, when it succeeded,
+ * is kept there (the caller's to clear) instead of dropped. */
+static int
+batch_sync(struct pg_db *p, PGresult **last)
+{
+	struct pending *c;
+	PGresult *res;
+	ExecStatusType st;
+	int at = 0, rv, nulls = 0;
+
+	if (PQpipelineSync(p->conn) != 1) {
+		p->npending = p->nsent = 0;
+		return send_failed(p, "a pipeline sync");
+	}
+	for (;;) {
+		/* A NULL ends each command's answers; two in a row mean nothing more will come. */
+		if ((res = PQgetResult(p->conn)) == NULL) {
+			if (++nulls > 1 || !connected(p)) {
+				result_err(p, NULL, "a pipeline");
+				break;
+			}
+			continue;
+		}
+		nulls = 0;
+		st = PQresultStatus(res);
+		c = at < p->npending ? &p->pending[at++] : NULL;
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st != PGRES_PIPELINE_ABORTED && c != NULL) {
+			rv = result_err(p, res, c->sql);
+			/* A statement the server refuses is a programming error. */
+			if (c->prepare && (rv == ERR_DB || rv == ERR_CONFLICT))
+				fatalx("postgresql: cannot prepare \"%s\"", c->sql);
+			if (rv == 0 && !c->prepare)
+				count_changes(p, res);
+			if (rv == 0 && last != NULL && at == p->npending) {
+				*last = res;
+				res = NULL;
+			}
+		}
+		PQclear(res);
+		if (!connected(p))
+			break;
+	}
+	p->npending = p->nsent = 0;
+	return p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
+}
+
+/* Send s as a pipelined command (prepared first on this connection when it is new): 0 or the
+ * transaction's failure. A full window is synced and read before the next. */
+static int
+batch_send(struct pg_stmt *s, const char *name, const char *text, int n, const Oid *types,
+    const char *const *values)
+{
+	struct pg_db *p = handle(s->base.db);
+
+	if (text != NULL) {
+		if (PQsendPrepare(p->conn, name, text, n, types) != 1)
+			return send_failed(p, s->sql);
+		p->pending[p->npending++] = (struct pending){s->sql, 1};
+	}
+	if (PQsendQueryPrepared(p->conn, name, n, values, NULL, NULL, 0) != 1)
+		return send_failed(p, s->sql);
+	p->pending[p->npending++] = (struct pending){s->sql, 0};
+	return ++p->nsent == DB_BATCH_WINDOW ? batch_sync(p, NULL) : 0;
+}
+
+/* Run s with the savepoint commands owed before it in one round trip, the connection in
+ * pipeline mode already: those commands, the prepare when text is given, s, and a sync. 0
+ * with s->res, or the transaction's failure. */
+static int
+run_owed(struct pg_stmt *s, const char *name, const char *text, int n, const Oid *types,
+    const char *const *values)
+{
+	struct pg_db *p = handle(s->base.db);
+	char cmd[OWED_MAX][32];
+	int rv = 0, nowed;
+
+	p->npending = p->nsent = 0;
+	nowed = owed_take(p, cmd);
+	for (int i = 0; rv == 0 && i < nowed; i++) {
+		if (PQsendQueryParams(p->conn, cmd[i], 0, NULL, NULL, NULL, NULL, 0) != 1)
+			rv = send_failed(p, cmd[i]);
+		else
+			p->pending[p->npending++] = (struct pending){cmd[i], 0};
+	}
+	if (rv == 0)
+		rv = batch_send(s, name, text, n, types, values);
+	if (connected(p))
+		rv = batch_sync(p, &s->res);
+	if (p->conn != NULL && !PQexitPipelineMode(p->conn)) {
+		log_error("postgresql: cannot leave pipeline mode: %s", PQerrorMessage(p->conn));
+		PQfinish(p->conn);
+		p->conn = NULL;
+		p->lost = 1;
+		rv = ERR_BUSY;
+	}
+	if (rv < 0 || s->res == NULL) {
+		PQclear(s->res);
+		s->res = NULL;
+		return rv < 0 ? rv : ERR_BUSY;
+	}
+	s->next_row = 0;
+	return 0;
+}
+
 static int
 run(struct pg_db *p, struct pg_stmt *s)
 {
@@ -455,7 +641,6 @@ run(struct pg_db *p, struct pg_stmt *s)
 	Oid types[PARAMS_MAX];
 	struct variant *v = variant_of(s);
 	char name[32], *text = NULL;
-	const char *cmd;
 	PGresult *res;
 	int rv, n;
 
@@ -465,6 +650,29 @@ run(struct pg_db *p, struct pg_stmt *s)
 		return rv;
 	n = variant_text(s, v->prepared_on != p->generation ? &text : NULL, types, values);
 	snprintf(name, sizeof(name), "s%zu_%d", (size_t)(s - p->slots), (int)(v - s->variants));
+	if (p->batch) {
+		/* Its fate is read with the window's: a refused prepare is fatal there. */
+		if (text != NULL)
+			v->prepared_on = p->generation;
+		rv = batch_send(s, name, text, n, types, values);
+		free(text);
+		return rv;
+	}
+	if (p->release_pending > 0 || p->savepoint_sent < p->level_open) {
+		if (PQenterPipelineMode(p->conn) == 1) {
+			/* A refused prepare is fatal when the answers are read. */
+			if (text != NULL)
+				v->prepared_on = p->generation;
+			rv = run_owed(s, name, text, n, types, values);
+			free(text);
+			return rv;
+		}
+		/* A connection that cannot pipeline now sends them on their own first. */
+		if ((rv = owed_now(p)) < 0) {
+			free(text);
+			return rv;
+		}
+	}
 	if (text != NULL) {
 		res = PQprepare(p->conn, name, text, n, types);
 		/* A statement the server refuses is a programming error. */
@@ -485,13 +693,7 @@ run(struct pg_db *p, struct pg_stmt *s)
 		s->res = NULL;
 		return rv;
 	}
-	cmd = PQcmdStatus(s->res);
-	p->changes = 0;
-	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
-	    strncmp(cmd, "DELETE", 6) == 0) {
-		p->changes = atoi(PQcmdTuples(s->res));
-		p->total_changes += p->changes;
-	}
+	count_changes(p, s->res);
 	s->next_row = 0;
 	return 0;
 }
@@ -570,6 +772,7 @@ static void
 tx_clear(struct pg_db *p)
 {
 	p->in_tx = p->aborted = p->lost = 0;
+	p->release_pending = p->savepoint_sent = p->level_open = 0;
 	p->aborted_err = 0;
 	p->xid[0] = '\0';
 }
@@ -627,6 +830,7 @@ pg_tx_rollback(struct db *db)
 
 	if (p->in_tx && !p->lost && connected(p)) {
 		p->in_tx = 0; /* the rollback's own failure changes nothing more */
+		p->release_pending = p->savepoint_sent = p->level_open = 0;
 		pg_exec(db, "ROLLBACK");
 	}
 	tx_clear(p);
@@ -709,15 +913,16 @@ pg_tx_commit(struct db *db)
 	return rv;
 }
 
+/* Owed, not sent: a level in which nothing runs costs no round trip. */
 static int
 pg_level_begin(struct db *db, int level)
 {
-	char sql[32];
+	struct pg_db *p = handle(db);
 
-	if (handle(db)->lost || handle(db)->aborted)
-		return handle(db)->lost ? ERR_BUSY : handle(db)->aborted_err;
-	snprintf(sql, sizeof(sql), "SAVEPOINT l%d", level);
-	return pg_exec(db, sql);
+	if (p->lost || p->aborted)
+		return p->lost ? ERR_BUSY : p->aborted_err;
+	p->level_open = level;
+	return 0;
 }
 
 /* A level that ignored its own failed statement is undone here and the failure returned. */
@@ -729,6 +934,13 @@ pg_level_rollback(struct db *db, int level)
 
 	if (p->lost)
 		return 1;
+	p->level_open = level - 1;
+	/* Its SAVEPOINT was never sent: nothing ran in it on the server. */
+	if (p->savepoint_sent < level)
+		return 0;
+	/* What is owed is deeper (a committed level's RELEASE): undone with this one. */
+	p->release_pending = 0;
+	p->savepoint_sent = level - 1;
 	snprintf(
 	    sql, sizeof(sql), "ROLLBACK TO SAVEPOINT l%d; RELEASE SAVEPOINT l%d", level, level);
 	p->aborted = 0;
@@ -743,15 +955,59 @@ static int
 pg_level_commit(struct db *db, int level)
 {
 	struct pg_db *p = handle(db);
-	char sql[32];
 	int rv;
 
-	if (p->aborted && !p->lost) {
+	if (p->lost)
+		return ERR_BUSY;
+	if (p->aborted) {
 		rv = p->aborted_err;
 		return pg_level_rollback(db, level) == 0 ? rv : ERR_BUSY;
 	}
-	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT l%d", level);
-	return pg_exec(db, sql);
+	p->level_open = level - 1;
+	/* Its RELEASE goes with the next command (releasing any deeper level owed), or not at
+	 * all when its SAVEPOINT never went. */
+	if (p->savepoint_sent >= level) {
+		p->release_pending = level;
+		p->savepoint_sent = level - 1;
+	}
+	return 0;
+}
+
+/* Pipeline mode needs an idle connection in a transaction that has not failed; otherwise the
+ * batch's statements run one by one (and a failed transaction refuses them at once). */
+static void
+pg_batch_begin(struct db *db)
+{
+	struct pg_db *p = handle(db);
+
+	p->npending = p->nsent = 0;
+	p->batch = !p->lost && !p->aborted && connected(p) && owed_now(p) == 0 &&
+	    PQenterPipelineMode(p->conn) == 1;
+}
+
+static int
+pg_batch_end(struct db *db)
+{
+	struct pg_db *p = handle(db);
+	int rv = 0;
+
+	if (!p->batch)
+		return p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
+	p->batch = 0;
+	if (connected(p))
+		rv = batch_sync(p, NULL);
+	/* A connection left in pipeline mode would refuse every later command: it is dropped
+	 * (the transaction with it) and the next use outside a transaction connects again. */
+	if (p->conn != NULL && !PQexitPipelineMode(p->conn)) {
+		if (connected(p))
+			log_error(
+			    "postgresql: cannot leave pipeline mode: %s", PQerrorMessage(p->conn));
+		PQfinish(p->conn);
+		p->conn = NULL;
+		p->lost = 1;
+		rv = ERR_BUSY;
+	}
+	return rv < 0 ? rv : p->lost ? ERR_BUSY : p->aborted ? p->aborted_err : 0;
 }
 
 static int
@@ -958,6 +1214,8 @@ static const struct db_driver pg_driver = {
     .level_begin = pg_level_begin,
     .level_commit = pg_level_commit,
     .level_rollback = pg_level_rollback,
+    .batch_begin = pg_batch_begin,
+    .batch_end = pg_batch_end,
     .ping = pg_ping,
     .jobs_lease = pg_jobs_lease,
     .writable = pg_writable,

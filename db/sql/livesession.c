@@ -59,6 +59,10 @@ insert(struct db *db, const char *manager, const struct session *s)
 	return db_run(st);
 }
 
+/* Delete and insert rather than upsert: the rows left are exactly v, a session that ended is
+ * gone, with no per-row check of what the store holds. Its own transaction level, so that the
+ * agent's rows change whole or not at all, also when called outside a transaction; as a batch:
+ * a round trip per window of rows on PostgreSQL, not one a row. */
 int
 livesession_replace(
     struct db *db, uint64_t agent_id, const char *manager, const struct session *v, size_t n)
@@ -67,13 +71,18 @@ livesession_replace(
 	struct stmt *st = db_stmt(db, "DELETE FROM live_sessions WHERE agent_id = :agent");
 	int rv;
 
-	db_bind_int(st, ":agent", (int64_t)agent_id);
-	if ((rv = db_run(st)) < 0)
+	if ((rv = db_begin(db)) < 0)
 		return rv;
-	for (size_t i = 0; i < n; i++)
-		if ((rv = insert(db, manager, &v[i])) < 0)
-			return rv;
-	return 0;
+	db_batch_begin(db);
+	db_bind_int(st, ":agent", (int64_t)agent_id);
+	rv = db_run(st);
+	for (size_t i = 0; rv == 0 && i < n; i++)
+		rv = insert(db, manager, &v[i]);
+	if ((rv = db_batch_end(db)) < 0) {
+		db_rollback(db);
+		return rv;
+	}
+	return db_commit(db);
 }
 
 static void

@@ -1,10 +1,13 @@
-/* Several managers on one store, on a real SQLite file (the SQL is the same on PostgreSQL, which
- * pg_jobs_test drives): the agents row names the manager an agent is attached to, cleared only
+/* Several managers on one store, on a real SQLite file, or on the store SNAPTUN_TEST_STORE
+ * names (a new PostgreSQL database: tests/e2e/pg_livesession_test.sh runs this test there):
+ * the agents row names the manager an agent is attached to, cleared only
  * by that manager when the agent leaves, and counts as attached elsewhere while fresh; the
  * live_sessions rows of an agent are replaced whole, read back with every field and counter
  * (the 64-bit ones past INT64_MAX too), filtered and paged by id, hidden from the manager that
- * wrote them, and hidden once their manager went stale or the agent moved; the jobs lease is
- * always held on SQLite. */
+ * wrote them, and hidden once their manager went stale or the agent moved; an agent's rows are
+ * exactly its sessions after writes of every size around the batch window (DB_BATCH_WINDOW: 0,
+ * 1, window-1, window, window+1, several windows, then fewer) and after a failed write (none
+ * of it kept); the jobs lease is always held on SQLite. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "../../db/agents.h"
 #include "../../db/db.h"
 #include "../../db/livesession.h"
+#include "../../db/stmt.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "check.h"
@@ -134,19 +138,116 @@ test_sessions(void)
 	    "its manager forgets an agent that left");
 }
 
+/* The ids agent 4's rows have, read as manager m1 does; 1 when they are exactly n sessions
+ * numbered from first, each with rx_packets equal to its id plus round. */
+static int
+holds_exactly(struct session *out, int cap, size_t n, uint64_t first, uint64_t round)
+{
+	struct livesession_filter f = {"m1", T0 + 200 - AGENTS_FRESH_SECONDS, NULL, 4};
+	int got;
+
+	if (livesession_list(db, &f, 0, cap, out, &got) < 0 || (size_t)got != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (out[i].id != first + i || out[i].agent_id != 4 ||
+		    out[i].counters.rx_packets != first + i + round)
+			return 0;
+	return 1;
+}
+
+/* Writes of n sessions numbered from first, inside a report transaction as the manager makes
+ * them: 0 or err. */
+static int
+write_round(struct session *v, size_t n, uint64_t first, uint64_t round)
+{
+	int rv;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i] = session(first + i, 4, "a0b1c2d3-0000-4000-8000-000000000004");
+		v[i].counters.rx_packets = first + i + round;
+	}
+	if ((rv = db_begin(db)) < 0)
+		return rv;
+	if ((rv = agents_report(db, 4, "m2", T0 + 200, (int64_t)n, NULL)) < 0 ||
+	    (rv = livesession_replace(db, 4, "m2", v, n)) < 0) {
+		db_rollback(db);
+		return rv;
+	}
+	return db_commit(db);
+}
+
+static void
+test_windows(void)
+{
+	const size_t w = DB_BATCH_WINDOW;
+	const size_t sizes[] = {0, 1, w - 1, w, w + 1, 3 * w + 5, 2, 0};
+	const int cap = 3 * DB_BATCH_WINDOW + 6;
+	struct session *v = calloc((size_t)cap, sizeof(*v)),
+		       *out = calloc((size_t)cap, sizeof(*out));
+	uint64_t first = 1000;
+	int got;
+
+	if (v == NULL || out == NULL)
+		abort();
+	hello(4, "m2", T0 + 200);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		/* Each round starts its ids one further on: the first row of the last one ended. */
+		first++;
+		CHECK(write_round(v, sizes[k], first, k) == 0 &&
+			holds_exactly(out, cap, sizes[k], first, k),
+		    "a write of %zu sessions leaves exactly those (window %zu)", sizes[k], w);
+	}
+	CHECK(write_round(v, 5, 4000, 0) == 0 && holds_exactly(out, cap, 5, 4000, 0),
+	    "five sessions");
+	v[2] = v[3];
+	v[3] = v[4];
+	CHECK(livesession_replace(db, 4, "m2", v, 4) == 0 &&
+		livesession_list(
+		    db, &(struct livesession_filter){"m1", T0, NULL, 4}, 0, cap, out, &got) == 0 &&
+		got == 4 && out[0].id == 4000 && out[1].id == 4001 && out[2].id == 4003 &&
+		out[3].id == 4004,
+	    "the middle one of five ended: the store holds the other four");
+	CHECK(write_round(v, 3, 5000, 1) == 0 && holds_exactly(out, cap, 3, 5000, 1),
+	    "three sessions before a failing write");
+	/* Two sessions with one id: the second insert fails after the first went out. */
+	for (size_t i = 0; i < w + 2; i++) {
+		v[i] = session(6000 + i, 4, "a0b1c2d3-0000-4000-8000-000000000004");
+		v[i].counters.rx_packets = 6000 + i + 2;
+	}
+	v[w + 1].id = 6000;
+	check_expect_begin();
+	CHECK(livesession_replace(db, 4, "m2", v, w + 2) == ERR_CONFLICT,
+	    "a write with a session id twice past the first window fails as a conflict");
+	check_expect_end();
+	CHECK(holds_exactly(out, cap, 3, 5000, 1),
+	    "nothing of the failed write is kept: the three sessions before it are still there");
+	CHECK(write_round(v, 1, 7000, 0) == 0 && holds_exactly(out, cap, 1, 7000, 0),
+	    "and the store takes the next write");
+	free(v);
+	free(out);
+}
+
 int
 main(void)
 {
+	const char *store = getenv("SNAPTUN_TEST_STORE");
 	char path[512];
+	int on_sqlite = store == NULL || store[0] == '\0';
 
 	log_set_level(LOG_ERROR);
 	snprintf(path, sizeof(path), "%s/snaptun.db", check_tmpdir());
-	if (db_open(path, &db) < 0)
+	if (db_open(on_sqlite ? path : store, &db) < 0)
 		abort();
-	CHECK_EQ_INT(db_jobs_lease(db), 1, "SQLite: this manager always holds the jobs lease");
-	CHECK_EQ_INT(db_shared(db), 0, "SQLite: a store of one manager");
+	if (on_sqlite) {
+		CHECK_EQ_INT(
+		    db_jobs_lease(db), 1, "SQLite: this manager always holds the jobs lease");
+		CHECK_EQ_INT(db_shared(db), 0, "SQLite: a store of one manager");
+	} else {
+		CHECK_EQ_INT(db_shared(db), 1, "%s: a store managers share", store);
+	}
 	test_agents();
 	test_sessions();
+	test_windows();
 	db_close(db);
 	return check_done();
 }
