@@ -72,8 +72,8 @@ read_secret(const char *path, unsigned char key[SEAL_KEY_LEN], char *why, size_t
 	}
 	if ((st.st_mode & 077) != 0) {
 		snprintf(why, len,
-		    "the store secret %s has mode %04o: others than its owner may read it, so it "
-		    "may be known (fix: chmod 600 %s if nobody else read it, or ask for a new one)",
+		    "the store secret %s has mode %04o: others than its owner may read it (fix: "
+		    "chmod 600 %s)",
 		    path, (unsigned)(st.st_mode & 07777), path);
 		return ERR_INVALID;
 	}
