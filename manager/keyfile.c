@@ -88,6 +88,5 @@ keyfile_remove(const char *state_dir, const char *rel)
 	if (rel[0] == '\0' || path_of(state_dir, rel, path, sizeof(path)) < 0)
 		return;
 	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn(
-		    "cannot remove the signing key file %s: %s", path, strerror(errno));
+		log_warn("cannot remove the signing key file %s: %s", path, strerror(errno));
 }

@@ -49,14 +49,16 @@ keyseal_open(
 	if (rv == ERR_NOMEM)
 		return rv;
 	if (rv == ERR_DENIED)
-		log_error("the private half of the signing key %s does not open with this manager's "
-			  "store secret: another secret sealed it, or its row was altered",
+		log_error(
+		    "the private half of the signing key %s does not open with this manager's "
+		    "store secret: another secret sealed it, or its row was altered",
 		    kid);
 	else if (rv < 0)
-		log_error("the private half of the signing key %s in the store is damaged (%s)", kid,
-		    rv == ERR_INVALID ? "not a sealed key" : err_str(rv));
+		log_error("the private half of the signing key %s in the store is damaged (%s)",
+		    kid, rv == ERR_INVALID ? "not a sealed key" : err_str(rv));
 	else if ((rv = jwt_signer_from_pem(kid, (const char *)pem, len, out)) < 0)
-		log_error("the private half of the signing key %s is not an Ed25519 private key", kid);
+		log_error(
+		    "the private half of the signing key %s is not an Ed25519 private key", kid);
 	if (pem != NULL) {
 		gnutls_memset(pem, 0, len);
 		free(pem);

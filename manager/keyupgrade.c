@@ -142,8 +142,9 @@ keyupgrade_run(struct db *db, const char *state_dir, const unsigned char key[SEA
 		goto fail;
 	for (i = 0; i < f.n; i++)
 		if ((rv = seal_row(db, state_dir, key, &f.rows[i])) < 0) {
-			log_error("cannot move the signing key %s from its file %s/%s into the store "
-				  "(nothing was changed)",
+			log_error(
+			    "cannot move the signing key %s from its file %s/%s into the store "
+			    "(nothing was changed)",
 			    f.rows[i].k.kid, state_dir, f.rows[i].rel);
 			goto fail;
 		}

@@ -166,8 +166,7 @@ outbox_read(struct agentlink *l)
 	o->failing = rv < 0;
 	/* Signing with the key the store names active, whichever manager made it so; a reload
 	 * that fails is tried again at the next read. */
-	if (rv == 0 && o->keys_stale && l->app->keys != NULL &&
-	    signkeys_reload(l->app->keys) == 0)
+	if (rv == 0 && o->keys_stale && l->app->keys != NULL && signkeys_reload(l->app->keys) == 0)
 		o->keys_stale = 0;
 	if (resnapshot)
 		resnapshot_all(l);

@@ -581,8 +581,8 @@ signkeys_reload(struct signkeys *sk)
 	if ((rv = view_load(sk->db, &v)) < 0)
 		goto out;
 	if (v.n == 0 || v.keys[0].state != SIGNKEY_ACTIVE) {
-		log_error("the store has no active signing key: still signing with %s",
-		    sk->signer->kid);
+		log_error(
+		    "the store has no active signing key: still signing with %s", sk->signer->kid);
 		rv = ERR_DB;
 		goto out;
 	}
@@ -592,8 +592,9 @@ signkeys_reload(struct signkeys *sk)
 		if ((rv = keyseal_open(sk->db, sk->secret, v.keys[0].kid, &s)) < 0)
 			goto out;
 		if (!signer_matches(v.keyset, s)) {
-			log_error("the private half of the signing key %s does not match its public "
-				  "key in the store: still signing with %s",
+			log_error(
+			    "the private half of the signing key %s does not match its public "
+			    "key in the store: still signing with %s",
 			    v.keys[0].kid, sk->signer->kid);
 			rv = ERR_DB;
 			goto out;

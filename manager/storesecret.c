@@ -15,8 +15,8 @@
 /* What the operator does when this manager's secret is not the one the store's keys are
  * sealed with (or it has none). */
 #define COPY_HINT \
-	"copy the store secret of a manager of this store (its --store-secret file, by default " \
-	STORESECRET_FILE " in its state dir) to %s (mode 0600) and start again"
+	"copy the store secret of a manager of this store (its --store-secret file, by default " STORESECRET_FILE \
+	" in its state dir) to %s (mode 0600) and start again"
 
 /* The store's secret id into id: 0, or ERR_NOT_FOUND when it has none yet, or err. */
 static int
@@ -34,7 +34,8 @@ make(const char *path, unsigned char key[SEAL_KEY_LEN], char *why, size_t len)
 		return ERR_DB;
 	}
 	if (atomicfile_write(path, key, SEAL_KEY_LEN, 0600) < 0) {
-		snprintf(why, len, "cannot write the new store secret %s: %s", path, strerror(errno));
+		snprintf(
+		    why, len, "cannot write the new store secret %s: %s", path, strerror(errno));
 		return ERR_DB;
 	}
 	log_info("created the store secret %s (32 random bytes that seal the signing keys in the "
@@ -138,9 +139,10 @@ storesecret_claim(struct db *db, const unsigned char key[SEAL_KEY_LEN])
 	if (rv < 0)
 		return rv;
 	if (strcmp(have, mine) != 0) {
-		log_error("another manager sealed this store's signing keys with another store secret "
-			  "(id %s) since this one started with its own (id %s): restart this manager "
-			  "with a copy of that secret",
+		log_error(
+		    "another manager sealed this store's signing keys with another store secret "
+		    "(id %s) since this one started with its own (id %s): restart this manager "
+		    "with a copy of that secret",
 		    have, mine);
 		return ERR_DENIED;
 	}

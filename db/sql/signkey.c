@@ -144,8 +144,8 @@ signkey_sealed(struct db *db, const char *kid, char *buf, size_t len)
 int
 signkey_each_file(struct db *db, signkey_fn fn, void *arg)
 {
-	return walk(db_stmt(db, KEY_SELECT " WHERE private_key_file IS NOT NULL ORDER BY kid"), fn,
-	    arg);
+	return walk(
+	    db_stmt(db, KEY_SELECT " WHERE private_key_file IS NOT NULL ORDER BY kid"), fn, arg);
 }
 
 int
@@ -192,9 +192,9 @@ signkey_set_verify(struct db *db, const char *kid, int64_t until)
 int
 signkey_set_retired(struct db *db, const char *kid, int64_t now)
 {
-	struct stmt *st = db_stmt(
-	    db, "UPDATE signing_keys SET state = 'retired', retired_at = :now, private_key_sealed = "
-		"CASE WHEN private_key_sealed IS NULL THEN NULL ELSE '' END WHERE kid = :kid");
+	struct stmt *st = db_stmt(db,
+	    "UPDATE signing_keys SET state = 'retired', retired_at = :now, private_key_sealed = "
+	    "CASE WHEN private_key_sealed IS NULL THEN NULL ELSE '' END WHERE kid = :kid");
 	int rv;
 
 	db_bind_int(st, ":now", now);

@@ -17,8 +17,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const unsigned char key[SEAL_KEY_LEN] = {0x5e, 0xa1, 0x5e, 0xa1, 1, 2, 3, 4, 5, 6, 7, 8,
-    9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
+static const unsigned char key[SEAL_KEY_LEN] = {0x5e, 0xa1, 0x5e, 0xa1, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
 
 static void
 check_open(const uint8_t *data, size_t size)
@@ -38,7 +38,7 @@ check_open(const uint8_t *data, size_t size)
 			__builtin_trap();
 		free(plain);
 	} else if ((rv != ERR_INVALID && rv != ERR_DENIED && rv != ERR_NOMEM) || plain != NULL ||
-		   len != 0) {
+	    len != 0) {
 		__builtin_trap();
 	}
 	free(text);

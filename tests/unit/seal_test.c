@@ -92,7 +92,8 @@ main(void)
 		free(big);
 	}
 	free(t2);
-	CHECK_EQ_INT(seal_text(key, "k-1", secret, 0, &t2), ERR_INVALID, "nothing to seal: refused");
+	CHECK_EQ_INT(
+	    seal_text(key, "k-1", secret, 0, &t2), ERR_INVALID, "nothing to seal: refused");
 	CHECK_EQ_INT(seal_text(key, "k-1", secret, SEAL_PLAIN_MAX + 1, &t2), ERR_INVALID,
 	    "more than SEAL_PLAIN_MAX: refused");
 	CHECK(t2 == NULL, "  with no text");

@@ -35,8 +35,8 @@
 
 static struct db *db;
 static char state_dir[512];
-static const unsigned char secret[SEAL_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-    14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const unsigned char secret[SEAL_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static int
 count_event(void *arg, const struct audit_event *e)
@@ -303,8 +303,8 @@ test_refusals(void)
 	n = strlen(saved);
 	was = saved[n / 2];
 	saved[n / 2] = was == 'A' ? 'B' : 'A';
-	store_exec("UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid", active,
-	    saved);
+	store_exec(
+	    "UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid", active, saved);
 	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB, "an altered sealed half: no start");
 	saved[n / 2] = was;
 	/* A half sealed for another kid, under the right secret, moved into the active row. */
@@ -321,12 +321,13 @@ test_refusals(void)
 		    active, sealed);
 	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB,
 	    "another key sealed for the active kid (not its public key): no start");
-	store_exec("UPDATE signing_keys SET private_key_sealed = '' WHERE kid = :kid", active, NULL);
+	store_exec(
+	    "UPDATE signing_keys SET private_key_sealed = '' WHERE kid = :kid", active, NULL);
 	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB,
 	    "no private half at all: no start (never a silent new key)");
 	check_expect_end();
-	store_exec("UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid", active,
-	    saved);
+	store_exec(
+	    "UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid", active, saved);
 	CHECK(sk == NULL && strcmp(row_state(active), "active") == 0 && count_keys() > 0 &&
 		open_keys(&sk, TR + 1000) == 0,
 	    "nothing was changed: with its half back, the key set opens");

@@ -70,8 +70,8 @@ main(void)
 	CHECK(signkey_active(db, &k, file, sizeof(file)) == 1 && strcmp(k.kid, "k-1") == 0 &&
 		file[0] == '\0' && k.alg == JWT_ALG_EDDSA && !k.imported && k.sealed,
 	    "one active key, sealed, naming no file");
-	CHECK(signkey_sealed(db, "k-1", sealed, sizeof(sealed)) == 0 &&
-		strcmp(sealed, "s1.one") == 0,
+	CHECK(
+	    signkey_sealed(db, "k-1", sealed, sizeof(sealed)) == 0 && strcmp(sealed, "s1.one") == 0,
 	    "its sealed private half is kept as given");
 	CHECK_EQ_INT(signkey_sealed(db, "k-1", sealed, 6), ERR_LIMIT,
 	    "a sealed half longer than the buffer is refused, not cut");
@@ -158,8 +158,9 @@ main(void)
 	CHECK_EQ_INT(signkey_seal(db, "k-old", "s1.old"), 0, "seal it");
 	CHECK_EQ_INT(signkey_seal(db, "k-old", "s1.again"), ERR_NOT_FOUND, "  once");
 	CHECK(signkey_sealed(db, "k-old", sealed, sizeof(sealed)) == 0 &&
-		strcmp(sealed, "s1.old") == 0 && signkey_get(db, "k-old", &k, file, sizeof(file)) == 0 &&
-		k.sealed && strcmp(file, "keys/k-old.pem") == 0,
+		strcmp(sealed, "s1.old") == 0 &&
+		signkey_get(db, "k-old", &k, file, sizeof(file)) == 0 && k.sealed &&
+		strcmp(file, "keys/k-old.pem") == 0,
 	    "  sealed, and it still names its file");
 	memset(&s, 0, sizeof(s));
 	s.stop_after = s.fail_at = -1;

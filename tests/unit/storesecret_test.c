@@ -86,8 +86,8 @@ main(void)
 	    "a secret of 16 bytes is refused: %s", why);
 	symlink(path, copy);
 	rv = storesecret_load(db, copy, again, why, sizeof(why));
-	CHECK(rv == ERR_INVALID && strstr(why, "symlink") != NULL,
-	    "a symlink is not followed: %s", why);
+	CHECK(rv == ERR_INVALID && strstr(why, "symlink") != NULL, "a symlink is not followed: %s",
+	    why);
 	db_close(db);
 	return check_done();
 }
