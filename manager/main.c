@@ -513,8 +513,10 @@ main(int argc, char **argv)
 	}
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
-	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
+	/* Secrets are written there (tokens, the store secret, the channel key): nobody else may
+	 * write it. */
 	check_dir("--state-dir", o.state_dir, 0);
+	/* Key files of an older version, read once to seal them into the store. */
 	snprintf(path, sizeof(path), "%s/" KEYFILE_DIR, o.state_dir);
 	if (access(path, F_OK) == 0)
 		check_dir("the signing keys' directory", path, 0);

@@ -21,14 +21,6 @@ command -v openssl >/dev/null || e2e_bail "openssl is missing (it verifies Ed255
 S=$E2E_TMP/state
 KID_RE='^k-[A-Za-z0-9_-]{12}$'
 
-# b64url_dec TEXT: the bytes of a base64url text.
-b64url_dec() {
-	local s=${1//-/+}
-	s=${s//_//}
-	while ((${#s} % 4)); do s+="="; done
-	printf '%s' "$s" | base64 -d
-}
-
 # jwk_pem X: the SubjectPublicKeyInfo PEM of the Ed25519 JWK x (RFC 8410: a fixed 12-byte
 # prefix, then the 32 key bytes).
 jwk_pem() {
@@ -43,11 +35,6 @@ jwt_ok() {
 	b64url_dec "${1##*.}" >"$E2E_TMP/jwt.sig"
 	openssl pkeyutl -verify -pubin -inkey "$2" -rawin -in "$E2E_TMP/jwt.in" \
 	    -sigfile "$E2E_TMP/jwt.sig" >/dev/null 2>&1
-}
-
-# jwt_kid TOKEN: the kid of its header.
-jwt_kid() {
-	b64url_dec "${1%%.*}" | jq -r .kid
 }
 
 # served_pem KID FILE: the public key of KID in GET /v1/keys, as PEM into FILE.

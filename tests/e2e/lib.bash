@@ -777,6 +777,20 @@ enroll() {
 	[ "$STATUS" = 204 ]
 }
 
+# b64url_dec TEXT: the bytes of a base64url text without padding (a JWT's parts); nothing for
+# a text that is not one.
+b64url_dec() {
+	local s=${1//-/+}
+	s=${s//_//}
+	while ((${#s} % 4)); do s+="="; done
+	printf '%s' "$s" | base64 -d 2>/dev/null
+}
+
+# jwt_kid TOKEN: the kid of the token's header.
+jwt_kid() {
+	b64url_dec "${1%%.*}" | jq -r .kid
+}
+
 # issuer_new FILE KID: a new outside issuer key in FILE, imported into the manager as KID.
 issuer_new() {
 	local pem

@@ -18,15 +18,6 @@ for b in "$MANAGER" "$AGENT" "$TUNCLIENT"; do
 done
 BUDGET=5	# seconds for a change through A to show on B (the outbox reads at least every 1 s)
 
-# jwt_kid TOKEN: the kid of its header.
-jwt_kid() {
-	local h=${1%%.*}
-	h=${h//-/+}
-	h=${h//_//}
-	while ((${#h} % 4)); do h+="="; done
-	printf '%s' "$h" | base64 -d | jq -r .kid
-}
-
 # kids_at URL: the kids of GET /v1/keys at URL, space-separated.
 kids_at() {
 	URL=$1 api -t "" GET /v1/keys

@@ -337,6 +337,25 @@ test_refusals(void)
 	jwt_signer_free(other);
 }
 
+/* Write pem (len bytes) as the key file of kid, as a manager of before did (keys/<kid>.pem,
+ * 0600, in a 0700 dir); rel (rellen) gets the name its row gives it. */
+static void
+key_file_write(const char *kid, const char *pem, size_t len, char *rel, size_t rellen)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/keys", state_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/keys/%s.pem", state_dir, kid);
+	if ((f = fopen(path, "w")) != NULL) {
+		fwrite(pem, 1, len, f);
+		fclose(f);
+	}
+	chmod(path, 0600);
+	snprintf(rel, rellen, "keys/%s.pem", kid);
+}
+
 /* A key file of before: a store whose rows name files (written here as an older manager did)
  * is sealed at start, the files removed and the rows forget them; after a crash between the
  * commit and the removal, the next start removes the file left. */
@@ -345,10 +364,9 @@ test_upgrade(void)
 {
 	struct signkeys *sk = NULL;
 	struct signkey k;
-	char path[1024], file[256], kid[JWT_KID_MAX + 1], tok[JWT_TOKEN_MAX + 1];
+	char file[256], kid[JWT_KID_MAX + 1], tok[JWT_TOKEN_MAX + 1];
 	char *pem = NULL;
 	size_t len = 0;
-	FILE *f;
 	int rv;
 
 	signkey_active(db, &k, NULL, 0);
@@ -361,15 +379,7 @@ test_upgrade(void)
 	token_of(sk->signer, TR + 7000, tok);
 	signkeys_close(sk);
 	sk = NULL;
-	snprintf(path, sizeof(path), "%s/keys", state_dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/keys/%s.pem", state_dir, kid);
-	if ((f = fopen(path, "w")) != NULL) {
-		fwrite(pem, 1, len, f);
-		fclose(f);
-	}
-	chmod(path, 0600);
-	snprintf(file, sizeof(file), "keys/%s.pem", kid);
+	key_file_write(kid, pem, len, file, sizeof(file));
 	store_exec("UPDATE signing_keys SET private_key_sealed = NULL, private_key_file = :text "
 		   "WHERE kid = :kid",
 	    kid, file);
@@ -384,14 +394,7 @@ test_upgrade(void)
 	signkeys_close(sk);
 	sk = NULL;
 	/* A crash after the commit: the row sealed, still naming its file, which is there. */
-	snprintf(path, sizeof(path), "%s/keys", state_dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/keys/%s.pem", state_dir, kid);
-	if ((f = fopen(path, "w")) != NULL) {
-		fwrite(pem, 1, len, f);
-		fclose(f);
-	}
-	snprintf(file, sizeof(file), "keys/%s.pem", kid);
+	key_file_write(kid, pem, len, file, sizeof(file));
 	store_exec("UPDATE signing_keys SET private_key_file = :text WHERE kid = :kid", kid, file);
 	rv = open_keys(&sk, TR + 2100);
 	CHECK(rv == 0 && row_sealed(kid) && !key_file_exists(kid) &&
