@@ -364,7 +364,7 @@ test_upgrade(void)
 {
 	struct signkeys *sk = NULL;
 	struct signkey k;
-	char file[256], kid[JWT_KID_MAX + 1], tok[JWT_TOKEN_MAX + 1];
+	char path[1024], file[256], kid[JWT_KID_MAX + 1], tok[JWT_TOKEN_MAX + 1];
 	char *pem = NULL;
 	size_t len = 0;
 	int rv;
@@ -402,6 +402,19 @@ test_upgrade(void)
 	    "after a crash between commit and removal the next start removes the file left");
 	signkeys_close(sk);
 	sk = NULL;
+	/* A state dir copied from another manager's: files of sealed kids, no row naming them; and
+	 * a file of a kid the store does not know, which is not ours to remove. */
+	key_file_write(kid, pem, len, file, sizeof(file));
+	key_file_write("k-unknown", pem, len, file, sizeof(file));
+	rv = open_keys(&sk, TR + 2150);
+	CHECK(rv == 0 && !key_file_exists(kid) && key_file_exists("k-unknown"),
+	    "a copied file of a sealed kid is removed, a file of an unknown kid stays");
+	signkeys_close(sk);
+	sk = NULL;
+	snprintf(path, sizeof(path), "%s/keys/k-unknown.pem", state_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/keys", state_dir);
+	rmdir(path);
 	/* A key in use whose file is gone: refused, nothing changed. */
 	snprintf(file, sizeof(file), "keys/%s.pem", kid);
 	store_exec("UPDATE signing_keys SET private_key_sealed = NULL, private_key_file = :text "
