@@ -45,6 +45,7 @@ verdict "B signs with the store's first key $K0"
 
 # ---- rotate through A ----
 URL=$URL_A
+T_ROTATE=$(date +%s%N)
 api POST /v1/keys/rotate
 want_status 201
 K1=$(jget .kid)
@@ -56,7 +57,8 @@ b_signs_new() {
 }
 that "B still signs with $(jwt_kid "$ACCESS") $BUDGET s after the rotation through A" \
     wait_for "$BUDGET" b_signs_new
-verdict "B signs with A's new key $K1 (taken up from the outbox)"
+DT=$((($(date +%s%N) - T_ROTATE) / 1000000))
+verdict "B signs with A's new key $K1 (taken up from the outbox; first seen $DT ms after the rotation)"
 check "B says so in its log" grep -q "signing with the key $K1, made active by another manager" "$B.err"
 TOK1=$ACCESS
 client_start new --token "$TOK1" --handshake
