@@ -52,6 +52,10 @@ store_jobs(struct app *app)
 		log_info("%d revocations of unacknowledged enrollments expired", n);
 	else if (n < 0)
 		log_warn("sweeping expired revocations failed; retrying later");
+	/* The keys live in the store: the other managers take the retirement up from the
+	 * outbox (signkeys_reload). */
+	if (signkeys_retire_due(app->keys, app->now()) < 0)
+		log_warn("retiring signing keys failed; retrying later");
 }
 
 void
@@ -61,10 +65,6 @@ jobs_run(struct app *app)
 	assert(!db_in_tx(app->db));
 	if (lease(app))
 		store_jobs(app);
-	/* Each manager retires its own signing keys (their private files are in its state
-	 * dir). */
-	if (signkeys_retire_due(app->keys, app->now()) < 0)
-		log_warn("retiring signing keys failed; retrying later");
 	/* What the round changed (retired keys, lifted revocations) goes to the agents now. */
 	agentlink_flush(app->link);
 	agentlink_sweep(app->link);

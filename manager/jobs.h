@@ -2,8 +2,7 @@
  * tokens and revocations) written down in the store. Several managers may share one store;
  * the store-wide jobs run on the one that holds the store's jobs lease (db_jobs_lease), the
  * others stand by and take over on the round after the holder died or lost its connection.
- * What is this manager's own (its signing keys' files, its agents' queues) runs on every
- * manager. */
+ * What is this manager's own (its agents' queues) runs on every manager. */
 #ifndef MANAGER_JOBS_H
 #define MANAGER_JOBS_H
 

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/atomicfile.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "keyfile.h"
@@ -25,49 +24,6 @@ path_of(const char *state_dir, const char *rel, char *buf, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-/* <state_dir>/keys into dir, a directory of ours of mode 0700; when it is created here, the
- * state dir's entry for it is synced too. 0 or -1 with errno (EPERM: another user owns it). */
-static int
-keys_dir(const char *state_dir, char *dir, size_t len)
-{
-	struct stat st;
-
-	if (path_of(state_dir, KEYFILE_DIR, dir, len) < 0)
-		return -1;
-	if (mkdir(dir, 0700) == 0)
-		return atomicfile_sync_dir(state_dir);
-	if (errno != EEXIST || lstat(dir, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		errno = EPERM;
-		return -1;
-	}
-	return (st.st_mode & 07777) != 0700 ? chmod(dir, 0700) : 0;
-}
-
-int
-keyfile_write(
-    const char *state_dir, const char *kid, const char *pem, size_t len, char *rel, size_t rellen)
-{
-	char dir[KEYFILE_PATH_MAX], path[KEYFILE_PATH_MAX + 160];
-
-	snprintf(path, sizeof(path), "%s/" KEYFILE_DIR, state_dir);
-	if (keys_dir(state_dir, dir, sizeof(dir)) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/%s.pem", dir, kid);
-	if (atomicfile_write(path, pem, len, 0600) < 0)
-		goto fail;
-	snprintf(rel, rellen, KEYFILE_DIR "/%s.pem", kid);
-	return 0;
-fail:
-	log_error("cannot write the signing key file %s: %s", path, strerror(errno));
-	return ERR_DB;
 }
 
 int
@@ -132,6 +88,5 @@ keyfile_remove(const char *state_dir, const char *rel)
 	if (rel[0] == '\0' || path_of(state_dir, rel, path, sizeof(path)) < 0)
 		return;
 	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn(
-		    "cannot remove the retired signing key file %s: %s", path, strerror(errno));
+		log_warn("cannot remove the signing key file %s: %s", path, strerror(errno));
 }

@@ -2,6 +2,7 @@
  * state channel and the periodic background jobs (jobs.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <gnutls/gnutls.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "../lib/args.h"
 #include "../lib/atomicfile.h"
 #include "../lib/clock.h"
+#include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "../lib/safedir.h"
@@ -33,6 +35,7 @@
 #include "ratelimit.h"
 #include "sessions.h"
 #include "signkeys.h"
+#include "storesecret.h"
 #include "webroot.h"
 
 #define CHECKPOINT_INTERVAL_NS (1ull * 1000000000u)
@@ -46,6 +49,7 @@ struct options {
 	const char *metrics_listen;
 	const char *state_dir;
 	const char *store; /* NULL: DIR/snaptun.db */
+	const char *store_secret; /* NULL: DIR/store.secret */
 	const char *tls_cert, *tls_key;
 	struct agenttls_config agent_tls; /* the state channel over TCP + TLS (off: listen NULL) */
 	const char *web_dir; /* NULL: the default; "": no dashboard */
@@ -60,7 +64,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: snaptun-manager [--listen ADDR:PORT] [--metrics-listen ADDR:PORT]\n"
-	    "                       [--state-dir DIR] [--store STORE]\n"
+	    "                       [--state-dir DIR] [--store STORE] [--store-secret FILE]\n"
 	    "                       [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
 	    "                       [--log-format text|json] [--access-log]\n"
 	    "                       [--enroll-rate R] [--enroll-burst N] [--ack-ttl SECONDS]\n"
@@ -83,6 +87,10 @@ usage(FILE *f)
 	    "                       sqlite:DIR/snaptun.db), or PostgreSQL as postgresql://...,\n"
 	    "                       postgres://... or \"host=... dbname=...\" (libpq's forms);\n"
 	    "                       several managers may share one PostgreSQL database\n"
+	    "  --store-secret FILE  the 32-byte key that seals the token signing keys in the\n"
+	    "                       store (default DIR/store.secret, made with the first key;\n"
+	    "                       mode 0600). Every manager of one store needs a copy of the\n"
+	    "                       same file; back it up with the store\n"
 	    "  --tls-cert FILE      serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	    "  --tls-key FILE       the certificate's PEM private key\n"
 	    "  --log-level LEVEL    error, warn, info (default) or debug\n"
@@ -131,6 +139,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"metrics-listen", required_argument, NULL, 'm'},
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"store", required_argument, NULL, 'S'},
+	    {"store-secret", required_argument, NULL, 'S' + 256},
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
 	    {"agent-listen", required_argument, NULL, 'A' + 256},
@@ -175,6 +184,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'm': o->metrics_listen = optarg; break;
 		case 's': o->state_dir = optarg; break;
 		case 'S': o->store = optarg; break;
+		case 'S' + 256: o->store_secret = optarg; break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
 		case 'C': o->check = 1; break;
@@ -439,6 +449,32 @@ serve(struct app *app, struct http *http, struct http *metrics, struct loop *l)
 	log_info("shutting down");
 }
 
+/* The store secret, then the token signing keys sealed with it (made on the first start). */
+static void
+load_keys(struct app *app, const struct options *o)
+{
+	unsigned char secret[SEAL_KEY_LEN];
+	char path[4096], why[8192];
+	int rv;
+
+	if (o->store_secret != NULL)
+		snprintf(path, sizeof(path), "%s", o->store_secret);
+	else
+		snprintf(path, sizeof(path), "%s/" STORESECRET_FILE, o->state_dir);
+	if (storesecret_load(app->db, path, secret, why, sizeof(why)) < 0)
+		fatalx("%s", why);
+	rv = signkeys_open(app->db, o->state_dir, secret, app->now(), &app->keys);
+	gnutls_memset(secret, 0, sizeof(secret));
+	if (rv == ERR_DENIED)
+		fatalx("the store's signing keys are sealed with another secret than %s: copy the "
+		       "store secret of a manager of this store to %s and start again",
+		    path, path);
+	if (rv < 0)
+		fatalx("cannot load or create the token signing keys of the store (with the store "
+		       "secret %s)",
+		    path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -483,8 +519,10 @@ main(int argc, char **argv)
 	}
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("cannot create state dir %s", o.state_dir);
-	/* Secrets are written there (tokens, keys, the channel key): nobody else may write it. */
+	/* Secrets are written there (tokens, the store secret, the channel key): nobody else may
+	 * write it. */
 	check_dir("--state-dir", o.state_dir, 0);
+	/* Key files of an older version, read once to seal them into the store. */
 	snprintf(path, sizeof(path), "%s/" KEYFILE_DIR, o.state_dir);
 	if (access(path, F_OK) == 0)
 		check_dir("the signing keys' directory", path, 0);
@@ -493,6 +531,13 @@ main(int argc, char **argv)
 
 		if (safedir_check_parent(o.tls_key, 1, why, sizeof(why)) < 0)
 			fatalx("--tls-key: %s", why);
+	}
+	if (o.store_secret != NULL) {
+		char why[8192];
+
+		/* It may be made there: refused where another user could plant it. */
+		if (safedir_check_parent(o.store_secret, 0, why, sizeof(why)) < 0)
+			fatalx("--store-secret: %s", why);
 	}
 	snprintf(path, sizeof(path), "sqlite:%s/snaptun.db", o.state_dir);
 	/* db_open logged why, naming the store without its password. */
@@ -514,8 +559,7 @@ main(int argc, char **argv)
 	}
 	if (admintoken_bootstrap(app.db, o.state_dir, app.now()) < 0)
 		fatalx("cannot create the bootstrap admin token");
-	if (signkeys_open(app.db, o.state_dir, app.now(), &app.keys) < 0)
-		fatalx("cannot load or create the token signing keys in %s", o.state_dir);
+	load_keys(&app, &o);
 	if ((app.metrics = metrics_new()) == NULL)
 		fatalx("out of memory");
 	if ((app.limiter = ratelimit_new(o.enroll_rate, o.enroll_burst, RATELIMIT_SOURCES)) == NULL)

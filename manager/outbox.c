@@ -9,6 +9,7 @@
 #include "agentlink.h"
 #include "app.h"
 #include "outbox.h"
+#include "signkeys.h"
 #include "statepush.h"
 
 static void
@@ -78,6 +79,8 @@ catch_up(struct agentlink *l, uint64_t now)
 	o->last = last;
 	o->synced = 1;
 	o->read_ns = now;
+	/* Key rows skipped here may have been another manager's rotation. */
+	o->keys_stale = 1;
 	return 0;
 }
 
@@ -117,6 +120,8 @@ read_rows(struct agentlink *l, int *resnapshot)
 	/* A row at a time, copied out: sending one reads the store again. */
 	while ((rv = agentdelta_next(l->app->db, o->last, &d)) == 1) {
 		o->last = d.id;
+		if (d.kind == AGENTDELTA_KEY || d.kind == AGENTDELTA_KEY_RETIRE)
+			o->keys_stale = 1;
 		statepush_delta(l, &d, resnapshot);
 	}
 	return rv;
@@ -159,6 +164,10 @@ outbox_read(struct agentlink *l)
 	else if (rv == 0 && o->failing)
 		log_info("the agents' outbox is read again");
 	o->failing = rv < 0;
+	/* Signing with the key the store names active, whichever manager made it so; a reload
+	 * that fails is tried again at the next read. */
+	if (rv == 0 && o->keys_stale && l->app->keys != NULL && signkeys_reload(l->app->keys) == 0)
+		o->keys_stale = 0;
 	if (resnapshot)
 		resnapshot_all(l);
 	watch(l);

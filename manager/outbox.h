@@ -13,7 +13,10 @@
  * each sweep remembers the newest id it has read and purges up to the id it remembered one
  * retention ago. A manager that has read nothing for OUTBOX_STALE_NS (half the retention: a
  * store it could not reach, a stopped process) may have lost rows to another's purge: it reads
- * none of the old rows, moves its cursor to the newest and gives its agents a fresh snapshot. */
+ * none of the old rows, moves its cursor to the newest and gives its agents a fresh snapshot.
+ *
+ * Key rows also tell this manager's own key set that the store's changed (a rotation, a
+ * retirement through another manager): it is read again (signkeys_reload) after the rows. */
 #ifndef MANAGER_OUTBOX_H
 #define MANAGER_OUTBOX_H
 
@@ -38,6 +41,7 @@ struct outbox {
 	int64_t mark_id; /* the newest id read at mark_ns: purged a retention later */
 	uint64_t mark_ns;
 	int64_t purged; /* rows up to this id are purged */
+	int keys_stale; /* a key row was read (or may have been skipped): signkeys_reload() */
 };
 
 /* Set l->outbox's cursor to the newest row, listen for announcements and watch for them on

@@ -13,8 +13,10 @@
 #include "../lib/log.h"
 #include "../lib/secret.h"
 #include "../db/audit.h"
-#include "keyfile.h"
+#include "keyseal.h"
+#include "keyupgrade.h"
 #include "signkeys.h"
+#include "storesecret.h"
 
 #define KID_TRIES 8
 #define ACTOR_SELF "snaptun-manager"
@@ -161,38 +163,33 @@ kid_pick(struct db *db, char *kid)
 	return ERR_DB;
 }
 
-/* Inside the caller's transaction, after its checks: a new Ed25519 key of ours under kid. Its
- * private file is written durably first, then its row inserted as active; rel names the file
- * once written (for a caller that must remove it). The signer goes to *out. */
+/* Inside the caller's transaction, after its checks: a new Ed25519 key of ours under kid, its
+ * row inserted as active with the private half sealed under the store secret (which the store
+ * records, or checks, first). The signer goes to *out. */
 static int
-key_create(struct signkeys *sk, const char *kid, int64_t now, struct jwt_signer **out, char *rel,
-    size_t rellen)
+key_create(struct signkeys *sk, const char *kid, int64_t now, struct jwt_signer **out)
 {
 	struct signkey k = {.alg = JWT_ALG_EDDSA, .state = SIGNKEY_ACTIVE, .created_at = now};
 	struct jwt_signer *s = NULL;
-	char *priv = NULL, *pub = NULL;
-	size_t len = 0;
+	char *sealed = NULL, *pub = NULL;
 	int rv;
 
 	*out = NULL;
-	rel[0] = '\0';
 	snprintf(k.kid, sizeof(k.kid), "%s", kid);
-	if ((rv = jwt_signer_new(kid, &s)) < 0 || (rv = jwt_signer_pem(s, &priv, &len)) < 0) {
+	if ((rv = jwt_signer_new(kid, &s)) < 0) {
 		log_error("cannot generate an Ed25519 key: %s", err_str(rv));
 		rv = rv == ERR_NOMEM ? rv : ERR_DB;
 		goto out;
 	}
 	if ((rv = signer_public_pem(s, &pub)) < 0 ||
-	    (rv = keyfile_write(sk->state_dir, kid, priv, len, rel, rellen)) < 0 ||
-	    (rv = signkey_insert(sk->db, &k, pub, rel)) < 0)
+	    (rv = keyseal_seal(s, sk->secret, &sealed)) < 0 ||
+	    (rv = storesecret_claim(sk->db, sk->secret)) < 0 ||
+	    (rv = signkey_insert(sk->db, &k, pub, sealed)) < 0)
 		goto out;
 	*out = s;
 	s = NULL;
 out:
-	if (priv != NULL) {
-		gnutls_memset(priv, 0, len);
-		free(priv);
-	}
+	free(sealed);
 	free(pub);
 	jwt_signer_free(s);
 	return rv;
@@ -222,50 +219,40 @@ time_json(int64_t t)
 }
 
 /* Find the active key, or create the first one. One transaction, so two processes on one
- * store cannot both create one. *kid and *rel get the active key and its file; *signer the
- * signer when it was created here (NULL: read it from rel). */
+ * store cannot both create one. *kid gets the active key; *signer the signer when it was
+ * created here (NULL: open its sealed private half). */
 static int
-active_or_create(struct signkeys *sk, int64_t now, char *kid, char *rel, size_t rellen,
-    struct jwt_signer **signer)
+active_or_create(struct signkeys *sk, int64_t now, char *kid, struct jwt_signer **signer)
 {
 	struct signkey k;
 	int rv, nactive;
 
 	*signer = NULL;
-	rel[0] = '\0';
 	if ((rv = db_begin(sk->db)) < 0)
 		return rv;
-	if ((rv = nactive = signkey_active(sk->db, &k, rel, rellen)) < 0 || nactive > 1) {
+	if ((rv = nactive = signkey_active(sk->db, &k, NULL, 0)) < 0 || nactive > 1) {
 		if (nactive > 1) {
 			log_error(
 			    "the store has %d active signing keys; there must be one", nactive);
 			rv = ERR_DB;
 		}
-		rel[0] = '\0'; /* a key found here is not ours to remove */
 		goto fail;
 	}
 	if (nactive == 1) {
 		db_rollback(sk->db); /* a read: nothing to undo */
 		snprintf(kid, JWT_KID_MAX + 1, "%s", k.kid);
 		rv = 0;
-		if (rel[0] == '\0') {
-			log_error("the active signing key %s has no private key file", kid);
-			rv = ERR_DB;
-		}
 		goto out;
 	}
-	if ((rv = kid_pick(sk->db, kid)) < 0 ||
-	    (rv = key_create(sk, kid, now, signer, rel, rellen)) < 0 ||
+	if ((rv = kid_pick(sk->db, kid)) < 0 || (rv = key_create(sk, kid, now, signer)) < 0 ||
 	    (rv = audit_key(sk->db, now, ACTOR_SELF, "key.create", kid,
 		 json_pack("{s:s, s:s}", "kid", kid, "alg", "EdDSA"))) < 0)
 		goto fail;
-	/* A failed commit leaves the file: an orphan is harmless, a row without its key not. */
 	if ((rv = db_commit(sk->db)) == 0)
 		log_info("created the token signing key %s", kid);
 	goto out;
 fail:
 	db_rollback(sk->db);
-	keyfile_remove(sk->state_dir, rel);
 out:
 	if (rv < 0) {
 		jwt_signer_free(*signer);
@@ -275,28 +262,31 @@ out:
 }
 
 int
-signkeys_open(struct db *db, const char *state_dir, int64_t now, struct signkeys **out)
+signkeys_open(struct db *db, const char *state_dir, const unsigned char secret[SEAL_KEY_LEN],
+    int64_t now, struct signkeys **out)
 {
 	struct signkeys *sk = NULL;
 	struct view v = {0};
-	char kid[JWT_KID_MAX + 1] = "", rel[KEYFILE_PATH_MAX];
+	char kid[JWT_KID_MAX + 1] = "";
 	int rv = ERR_NOMEM;
 
 	*out = NULL;
 	assert(!db_in_tx(db));
-	if ((sk = calloc(1, sizeof(*sk))) == NULL || (sk->state_dir = strdup(state_dir)) == NULL)
+	if ((sk = calloc(1, sizeof(*sk))) == NULL)
 		goto out;
 	sk->db = db;
-	if ((rv = active_or_create(sk, now, kid, rel, sizeof(rel), &sk->signer)) < 0)
+	memcpy(sk->secret, secret, SEAL_KEY_LEN);
+	if ((rv = keyupgrade_run(db, state_dir, secret)) < 0 ||
+	    (rv = active_or_create(sk, now, kid, &sk->signer)) < 0)
 		goto out;
-	if (sk->signer == NULL && (rv = keyfile_read(sk->state_dir, rel, kid, &sk->signer)) < 0)
+	if (sk->signer == NULL && (rv = keyseal_open(db, secret, kid, &sk->signer)) < 0)
 		goto out;
 	if ((rv = view_load(db, &v)) < 0)
 		goto out;
 	if (!signer_matches(v.keyset, sk->signer)) {
-		log_error("the private key file %s/%s does not match the public key of %s in the "
-			  "store",
-		    state_dir, rel, kid);
+		log_error("the private half of the signing key %s does not match its public key in "
+			  "the store",
+		    kid);
 		rv = ERR_DB;
 		goto out;
 	}
@@ -318,7 +308,7 @@ signkeys_close(struct signkeys *sk)
 	jwt_keyset_free(sk->keyset);
 	free(sk->keys);
 	jwt_signer_free(sk->signer);
-	free(sk->state_dir);
+	gnutls_memset(sk->secret, 0, sizeof(sk->secret));
 	free(sk);
 }
 
@@ -354,7 +344,7 @@ signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct sign
 {
 	struct jwt_signer *s = NULL;
 	struct view v = {0};
-	char kid[JWT_KID_MAX + 1], old[JWT_KID_MAX + 1] = "", rel[KEYFILE_PATH_MAX] = "", when[32];
+	char kid[JWT_KID_MAX + 1], old[JWT_KID_MAX + 1] = "", when[32];
 	int64_t until = now + SIGNKEYS_TOKEN_TTL_MAX;
 	const struct signkey *k;
 	struct signkey cur;
@@ -375,7 +365,7 @@ signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct sign
 	/* Checks done; from here on every step writes. */
 	if (old[0] != '\0' && (rv = signkey_set_verify(sk->db, old, until)) < 0)
 		goto fail;
-	if ((rv = key_create(sk, kid, now, &s, rel, sizeof(rel))) < 0)
+	if ((rv = key_create(sk, kid, now, &s)) < 0)
 		goto fail;
 	d = json_pack("{s:s, s:s}", "kid", kid, "alg", "EdDSA");
 	if (old[0] != '\0') {
@@ -386,7 +376,7 @@ signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct sign
 	    (rv = view_load(sk->db, &v)) < 0)
 		goto fail;
 	if ((rv = db_commit(sk->db)) < 0)
-		goto out; /* the file stays: see active_or_create() */
+		goto out;
 	view_swap(sk, &v);
 	jwt_signer_free(sk->signer);
 	sk->signer = s;
@@ -399,7 +389,6 @@ signkeys_rotate(struct signkeys *sk, const char *actor, int64_t now, struct sign
 	goto out;
 fail:
 	db_rollback(sk->db);
-	keyfile_remove(sk->state_dir, rel);
 out:
 	view_free(&v);
 	jwt_signer_free(s);
@@ -479,13 +468,12 @@ signkeys_delete(
 {
 	struct view v = {0};
 	struct signkey k = {0};
-	char rel[KEYFILE_PATH_MAX] = "";
 	int rv;
 
 	assert(!db_in_tx(sk->db));
 	if ((rv = db_begin(sk->db)) < 0)
 		return rv;
-	if ((rv = signkey_get(sk->db, kid, &k, rel, sizeof(rel))) < 0)
+	if ((rv = signkey_get(sk->db, kid, &k, NULL, 0)) < 0)
 		goto fail;
 	if (k.state == SIGNKEY_RETIRED) {
 		rv = ERR_NOT_FOUND;
@@ -507,8 +495,6 @@ signkeys_delete(
 	if ((rv = db_commit(sk->db)) < 0)
 		goto out;
 	view_swap(sk, &v);
-	if (!k.imported)
-		keyfile_remove(sk->state_dir, rel);
 	if (out != NULL)
 		*out = k;
 	goto out;
@@ -521,10 +507,7 @@ out:
 
 /* The keys a sweep retires, gathered before its first write. */
 struct due {
-	struct due_key {
-		char kid[JWT_KID_MAX + 1];
-		char *rel;
-	} * keys;
+	char (*kids)[JWT_KID_MAX + 1];
 	size_t n, cap;
 };
 
@@ -536,9 +519,8 @@ due_add(const struct signkey *k, const char *pem, const char *file, void *arg)
 	struct due *d = arg;
 
 	(void)pem;
-	snprintf(d->keys[d->n].kid, sizeof(d->keys[d->n].kid), "%s", k->kid);
-	if ((d->keys[d->n].rel = strdup(file)) == NULL)
-		return ERR_NOMEM;
+	(void)file;
+	snprintf(d->kids[d->n], sizeof(d->kids[d->n]), "%s", k->kid);
 	return ++d->n == d->cap;
 }
 
@@ -561,33 +543,70 @@ signkeys_retire_due(struct signkeys *sk, int64_t now)
 	if ((rv = db_begin(sk->db)) < 0)
 		return rv;
 	rv = ERR_NOMEM;
-	if ((due.keys = calloc(sk->n, sizeof(*due.keys))) == NULL)
+	if ((due.kids = calloc(sk->n, sizeof(*due.kids))) == NULL)
 		goto fail;
 	due.cap = sk->n;
 	if ((rv = signkey_each_due(sk->db, now, due_add, &due)) < 0)
 		goto fail;
 	for (i = 0; i < due.n; i++)
-		if ((rv = signkey_set_retired(sk->db, due.keys[i].kid, now)) < 0 ||
-		    (rv = audit_key(sk->db, now, ACTOR_SWEEPER, "key.retire", due.keys[i].kid,
-			 json_pack("{s:s}", "kid", due.keys[i].kid))) < 0)
+		if ((rv = signkey_set_retired(sk->db, due.kids[i], now)) < 0 ||
+		    (rv = audit_key(sk->db, now, ACTOR_SWEEPER, "key.retire", due.kids[i],
+			 json_pack("{s:s}", "kid", due.kids[i]))) < 0)
 			goto fail;
 	if ((rv = view_load(sk->db, &v)) < 0)
 		goto fail;
 	if ((rv = db_commit(sk->db)) < 0)
 		goto out;
 	view_swap(sk, &v);
-	for (i = 0; i < due.n; i++) {
-		keyfile_remove(sk->state_dir, due.keys[i].rel);
-		log_info("retired the signing key %s", due.keys[i].kid);
-	}
+	for (i = 0; i < due.n; i++)
+		log_info("retired the signing key %s", due.kids[i]);
 	rv = (int)due.n;
 	goto out;
 fail:
 	db_rollback(sk->db);
 out:
-	for (i = 0; i < due.n; i++)
-		free(due.keys[i].rel);
-	free(due.keys);
+	free(due.kids);
 	view_free(&v);
+	return rv;
+}
+
+int
+signkeys_reload(struct signkeys *sk)
+{
+	struct jwt_signer *s = NULL;
+	struct view v = {0};
+	int rv;
+
+	assert(!db_in_tx(sk->db));
+	if ((rv = view_load(sk->db, &v)) < 0)
+		goto out;
+	if (v.n == 0 || v.keys[0].state != SIGNKEY_ACTIVE) {
+		log_error(
+		    "the store has no active signing key: still signing with %s", sk->signer->kid);
+		rv = ERR_DB;
+		goto out;
+	}
+	/* Most reloads follow a change of this manager's own, or a key added or retired beside
+	 * the active one: the signer stays. */
+	if (strcmp(v.keys[0].kid, sk->signer->kid) != 0) {
+		if ((rv = keyseal_open(sk->db, sk->secret, v.keys[0].kid, &s)) < 0)
+			goto out;
+		if (!signer_matches(v.keyset, s)) {
+			log_error(
+			    "the private half of the signing key %s does not match its public "
+			    "key in the store: still signing with %s",
+			    v.keys[0].kid, sk->signer->kid);
+			rv = ERR_DB;
+			goto out;
+		}
+		log_info("signing with the key %s, made active by another manager", s->kid);
+		jwt_signer_free(sk->signer);
+		sk->signer = s;
+		s = NULL;
+	}
+	view_swap(sk, &v);
+out:
+	view_free(&v);
+	jwt_signer_free(s);
 	return rv;
 }

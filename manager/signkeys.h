@@ -1,9 +1,12 @@
 /* The token keys' lifecycle and the in-memory key set: the Ed25519 key that signs the tunnel
- * tokens we issue (state active, its private half in a key file: keyfile.h), our earlier keys
- * that still verify the tokens they signed (state verify, until verify_until), and outside
- * issuers' public keys imported by an operator (keyimport.h; state verify, no private file, no
- * verify_until). Generate, rotate, import, delete, retire; retired keys stay in the store (their
- * kids are never reused, db/signkey.h) but are trusted by nothing, and their files are removed.
+ * tokens we issue (state active, its private half sealed in its row under the store secret:
+ * keyseal.h, storesecret.h), our earlier keys that still verify the tokens they signed (state
+ * verify, until verify_until), and outside issuers' public keys imported by an operator
+ * (keyimport.h; state verify, no private half, no verify_until). Generate, rotate, import,
+ * delete, retire; retired keys stay in the store (their kids are never reused, db/signkey.h)
+ * but are trusted by nothing, and their private halves are erased. Every manager of a store
+ * signs with the store's active key: a change made through another manager is taken up by
+ * signkeys_reload() when the agents' outbox brings it.
  *
  * Every change is one transaction of its own with its audit event; the in-memory key set and
  * signer are rebuilt from the store beside the old ones and swapped in only once the commit has
@@ -16,6 +19,7 @@
 #include <stdint.h>
 
 #include "../db/signkey.h"
+#include "../lib/seal.h"
 #include "../proto/jwtkey.h"
 #include "keyimport.h"
 
@@ -34,7 +38,7 @@ struct db;
  * pointers (keyset, keys, signer) stay valid until the next change. */
 struct signkeys {
 	struct db *db;
-	char *state_dir;
+	unsigned char secret[SEAL_KEY_LEN]; /* the store secret (storesecret.h) */
 	struct jwt_keyset *keyset; /* every non-retired key, for jwt_verify() */
 	struct signkey *keys; /* the same keys: the active one first, then the newest first */
 	size_t n;
@@ -42,13 +46,20 @@ struct signkeys {
 	uint64_t generation; /* + 1 on every change: whoever copies the keys can tell */
 };
 
-/* Load the keys of the store: every non-retired key into the key set, the active key's private
- * file into the signer. On the very first start (no active key) generate one: its private PEM
- * file is written and synced before its row is committed with the audit event key.create (by
- * snaptun-manager), so a crash leaves at worst an orphan file, never a row without its key.
- * The caller frees *out with signkeys_close(). 0, or ERR_DB when a key on file or in the table
- * is unusable or the files cannot be written, ERR_BUSY, ERR_NOMEM (all logged). */
-int signkeys_open(struct db *db, const char *state_dir, int64_t now, struct signkeys **out);
+/* Load the keys of the store: first the key files of state_dir that rows from before name are
+ * sealed into the store (keyupgrade.h), then every non-retired key goes into the key set and
+ * the active key's private half, opened with secret (storesecret_load()'s, copied), into the
+ * signer. On the very first start (no active key) generate one, committed with the audit event
+ * key.create (by snaptun-manager). The caller frees *out with signkeys_close(). 0, or ERR_DB
+ * when a key is unusable or does not open with secret, ERR_DENIED (the store records another
+ * secret), ERR_BUSY, ERR_NOMEM (all logged). */
+int signkeys_open(struct db *db, const char *state_dir, const unsigned char secret[SEAL_KEY_LEN],
+    int64_t now, struct signkeys **out);
+
+/* Read the keys again after another manager of the store changed them (the agents' outbox
+ * brought a key row): the key set from the store, and the signer too when another key is
+ * active now. Outside a transaction. 0, or err (logged): the keys in use stay as they were. */
+int signkeys_reload(struct signkeys *sk);
 void signkeys_close(struct signkeys *sk);
 
 /* The non-retired key with this kid, or NULL. */
@@ -86,14 +97,14 @@ int signkeys_import_pinned(struct signkeys *sk, const char *kid, const char *alg
     struct signkey *out, struct keyimport_error *e);
 
 /* Stop trusting a key: an imported key is deleted from the table; one of ours in verify state
- * is retired now (and its private file removed). Audit key.delete by actor. *out (may be NULL)
+ * is retired now (and its private half erased). Audit key.delete by actor. *out (may be NULL)
  * gets the key as it was. Own transaction. 0, ERR_NOT_FOUND (no such kid, or retired already),
  * ERR_CONFLICT (the active key: rotate first), ERR_BUSY, ERR_DB, ERR_NOMEM. */
 int signkeys_delete(
     struct signkeys *sk, const char *kid, const char *actor, int64_t now, struct signkey *out);
 
 /* For the sweep: our keys in verify state past verify_until (now > verify_until) are retired,
- * each audited as key.retire by "sweeper", their private files removed. Touches the store only
+ * each audited as key.retire by "sweeper", their private halves erased. Touches the store only
  * when a key is due. Returns how many were retired, or err. */
 int signkeys_retire_due(struct signkeys *sk, int64_t now);
 

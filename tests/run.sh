@@ -66,7 +66,8 @@ for t in tests/static/*.sh tests/e2e/*.sh; do
 done
 # One PostgreSQL server per script, a database per manager: these add a few minutes in all.
 PG_TESTS="api join_tokens enroll enroll_crash enroll_revert keys revocations events http_edges
-http_limits logs metrics token_retry agent_channel agent_lost pool_gateway client_enroll agent_remote"
+http_limits logs metrics token_retry agent_channel agent_lost pool_gateway client_enroll agent_remote
+keys_upgrade"
 for t in $PG_TESTS; do
 	[ -e "tests/e2e/${t}_test.sh" ] || continue
 	run_one "${t}_test.sh on postgresql" env E2E_STORE=postgresql bash "tests/e2e/${t}_test.sh"

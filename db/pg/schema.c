@@ -316,6 +316,9 @@ static const char *const migrations[] = {
 	"  drop_no_tunnel BIGINT NOT NULL"
 	");"
 	"CREATE INDEX live_sessions_agent ON live_sessions (agent_id);",
+
+	/* 13: the private halves of our keys sealed in the store, under the store secret */
+	"ALTER TABLE signing_keys ADD COLUMN private_key_sealed TEXT;",
 };
 /* clang-format on */
 

@@ -387,6 +387,13 @@ static const char *const migrations[] = {
 	"  drop_no_tunnel INTEGER NOT NULL"
 	");"
 	"CREATE INDEX live_sessions_agent ON live_sessions (agent_id);",
+
+	/* 13: several managers on one store sign with the same keys, so the private half of each
+	 * key of ours is kept in its row, sealed (AES-256-GCM, the kid as associated data) under
+	 * the store secret, a key each manager reads from a file of its own; the store never sees
+	 * that key. private_key_file stays only on rows from before, until the manager's start has
+	 * sealed them and removed the files; a retired key's private half is erased (''). */
+	"ALTER TABLE signing_keys ADD COLUMN private_key_sealed TEXT;",
 };
 /* clang-format on */
 

@@ -36,8 +36,8 @@ STORE=$(pg_uri "$DB")
 
 bench_mgr_start "$tmp/a" "$tmp/a.log" --store "$STORE" || fail "manager A did not start"
 URL_A=$URL ADMIN_A=$ADMIN
-# B signs with A's key, and takes the admin token from the store.
-mkdir -p -m 700 "$tmp/b" && cp -a "$tmp/a/keys" "$tmp/b/keys"
+# B opens A's keys with a copy of its store secret, and takes the admin token from the store.
+mkdir -p -m 700 "$tmp/b" && cp -p "$tmp/a/store.secret" "$tmp/b/store.secret"
 bench_mgr_start "$tmp/b" "$tmp/b.log" --store "$STORE" || fail "manager B did not start"
 URL_B=$URL
 bench_issuer_pool "$URL_A" "$ADMIN_A" || fail "the pool and the issuer key"

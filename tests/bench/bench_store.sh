@@ -146,7 +146,7 @@ U1=$URL
 read -r E_P1 X_P1 <<<"$(enroll_run "$U1")"
 printf '%-30s %14s %8s %10s\n' "PostgreSQL, 1 manager" "$E_P1" \
     "$(awk -v a="${E_P1#>=}" -v b="${E_SQ#>=}" 'BEGIN { printf "%.2fx", a / b }')" "$X_P1"
-mkdir -p -m 700 "$tmp/p2" && cp -a "$tmp/p1/keys" "$tmp/p2/keys"
+mkdir -p -m 700 "$tmp/p2" && cp -p "$tmp/p1/store.secret" "$tmp/p2/store.secret"
 A1=$ADMIN
 bench_mgr_start "$tmp/p2" "$tmp/p2.log" --store "$(pg_uri "$DB3")" "${FAST[@]}" ||
 	fail "the second PostgreSQL manager did not start"

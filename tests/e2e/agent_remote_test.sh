@@ -44,8 +44,9 @@ MGR_LISTEN=$NS_A4:0
 AGENT_LISTEN=$NS_B4:0
 
 # second_store DIR1 DIR2: give the second manager (state dir DIR2) the store of the first, so
-# that it knows the enrolled agent. DIR2 starts as a copy of DIR1's files (the signing keys),
-# less the first's URL and id (manager.id: each manager on a store is its own).
+# that it knows the enrolled agent. DIR2 starts as a copy of DIR1's files (the store secret,
+# which opens the signing keys sealed in the store), less the first's URL and id (manager.id:
+# each manager on a store is its own).
 # On PostgreSQL both managers share one database (the copied DIR/.pgdb names it: tests/run.sh
 # runs this script on PostgreSQL too); with SQLite two managers cannot share one file, so the
 # second gets a copy of the database through SQLite's online backup.

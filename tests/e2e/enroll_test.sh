@@ -33,17 +33,6 @@ epoch() {
 	date -u -d "$1" +%s 2>/dev/null
 }
 
-# b64url_dec TEXT: decode base64url without padding.
-b64url_dec() {
-	local s
-	s=$(printf '%s' "$1" | tr '_-' '/+')
-	case $((${#s} % 4)) in
-	2) s="$s==" ;;
-	3) s="$s=" ;;
-	esac
-	printf '%s' "$s" | base64 -d 2>/dev/null
-}
-
 # pub METHOD PATH BODY: a request to a public endpoint, without Authorization.
 pub() {
 	api -t "" "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of /v1/keys: a real snaptun-manager on a temporary state dir and a free
-# loopback port, driven with curl. The public JWK set (no token, no private material), the key
-# files' modes, scopes, rotation, import of Ed25519 / P-256 / RSA public keys made by certtool,
+# loopback port, driven with curl. The public JWK set (no token, no private material), the
+# private halves sealed in the store (no key files; the store secret 0600), scopes, rotation, import of Ed25519 / P-256 / RSA public keys made by certtool,
 # bad inputs naming their field, conflicts, delete, a kill -9 restart, and the audit events.
 # (Retirement at verify_until, 24 h after a rotation, is in tests/unit/signkeys_test.c.)
 # Run from the repository root: BUILD=build bash tests/e2e/keys_test.sh
@@ -23,17 +23,22 @@ epoch() {
 	date -u -d "$1" +%s 2>/dev/null
 }
 
-# no_private: the last response holds no private JWK member and no private key file's text.
+# no_private: the last response holds no private JWK member, no private key, no sealed half
+# and not the store secret.
 no_private() {
-	local m f body
+	local m
 	for m in d p q dp dq qi k; do
 		grep -q "\.$m	" "$E2E_TMP/flat" && fail "a key has the private member \"$m\""
 	done
-	for f in "$STATE"/keys/*.pem; do
-		[ -e "$f" ] || continue
-		body=$(grep -v -- '-----' "$f" | tr -d '\n')
-		case $BODY in *"$body"*) fail "the response contains the private key of $f" ;; esac
-	done
+	case $BODY in *"PRIVATE KEY"* | *'"s1.'* | *"$(base64 -w0 "$STATE/store.secret")"*)
+		fail "the response contains private key material" ;;
+	esac
+}
+
+# sealed KID: the row of KID holds its private half sealed (and no PEM text).
+sealed() {
+	[ "$(store_sql "$STATE" "SELECT count(*) FROM signing_keys WHERE kid = '$1' AND
+	    private_key_sealed LIKE 's1.%' AND private_key_sealed NOT LIKE '%PRIVATE%'")" = 1 ]
 }
 
 # kids [TEXT]: the kids of a GET /v1/keys answer (default: the last), space-separated.
@@ -119,11 +124,11 @@ verdict "GET /v1/keys without a token -> 200, one active OKP Ed25519 key of ours
 K1=$(jget .keys[0].kid)
 X1=$(jget .keys[0].x)
 
-that "keys dir mode $(stat -c %a "$STATE/keys" 2>&1)" test "$(stat -c %a "$STATE/keys")" = 700
-that "key file mode $(stat -c %a "$STATE/keys/$K1.pem" 2>&1)" \
-    test "$(stat -c %a "$STATE/keys/$K1.pem")" = 600
-that "the key file is no PKCS#8 private key" grep -q 'BEGIN PRIVATE KEY' "$STATE/keys/$K1.pem"
-verdict "the private key is in keys/$K1.pem, mode 0600, in a 0700 dir"
+that "a keys dir: $(ls -A "$STATE/keys" 2>&1)" test ! -e "$STATE/keys"
+that "store.secret $(stat -c '%a %s' "$STATE/store.secret" 2>&1)" \
+    test "$(stat -c '%a %s' "$STATE/store.secret")" = "600 32"
+that "the row of $K1 holds no sealed private half" sealed "$K1"
+verdict "the private key is sealed in its row under DIR/store.secret (0600, 32 bytes), no key file"
 
 api -t "not-a-token" GET /v1/keys
 want_status 200
@@ -199,8 +204,9 @@ that "verify_until $until is not the rotation time $created + 86400" \
     test -n "$created" -a -n "$until" -a "$until" = "$((created + 86400))"
 no_private
 verdict "after rotate: two keys, the new one active, the old one verify until now + 24 h"
-that "mode of keys/$K2.pem" test "$(stat -c %a "$STATE/keys/$K2.pem")" = 600
-verdict "the new private key file is 0600"
+that "the row of $K2 holds no sealed private half" sealed "$K2"
+that "a keys dir: $(ls -A "$STATE/keys" 2>&1)" test ! -e "$STATE/keys"
+verdict "the new private key is sealed in its row, no key file"
 
 # ======================================================================= import
 
@@ -367,8 +373,9 @@ api -t "" GET /v1/keys
 want .keys[0].kid "$K2"
 that "kids $(kids), expected $K2, snap-ec and snap.rsa:2026" \
     test "$(jeach .keys kid | sort | tr '\n' ' ')" = "$K2 snap-ec snap.rsa:2026 "
-that "$K1's private key file is still there" test ! -e "$STATE/keys/$K1.pem"
-verdict "it is retired: gone from GET /v1/keys, its private key file removed"
+that "$K1's sealed half: $(store_sql "$STATE" "SELECT private_key_sealed FROM signing_keys WHERE kid = '$K1'" | cut -c 1-12)" \
+    test "$(store_sql "$STATE" "SELECT state || '|' || private_key_sealed FROM signing_keys WHERE kid = '$K1'")" = "retired|"
+verdict "it is retired: gone from GET /v1/keys, its sealed private half erased"
 api DELETE "/v1/keys/$K1"
 want_problem 404
 verdict "DELETE a retired key -> 404"
@@ -390,9 +397,9 @@ want .keys[0].kid "$K2"
 want .keys[0].x "$X2"
 want .keys[0].state active
 verdict "after kill -9 and a restart: the same kids, the same active key"
-that "keys dir mode" test "$(stat -c %a "$STATE/keys")" = 700
-that "files: $(ls "$STATE/keys" | tr '\n' ' ')" test "$(ls "$STATE/keys")" = "$K2.pem"
-verdict "the keys dir holds only the active key's file (0700)"
+that "the row of $K2 holds no sealed private half" sealed "$K2"
+that "a keys dir: $(ls -A "$STATE/keys" 2>&1)" test ! -e "$STATE/keys"
+verdict "the active key is opened from its sealed row: no key file"
 
 # ======================================================================= audit
 

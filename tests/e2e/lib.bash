@@ -513,10 +513,10 @@ mgr_start() {
 }
 
 # mgr_pair [ARG...]: two managers on one new PostgreSQL database, A on $E2E_TMP/a and B on
-# $E2E_TMP/b, each started with ARGs; B gets a copy of A's signing keys (a key's private half
-# lives in a state dir: B signs with the key the store names). Sets DB, STORE, A, B, PID_A,
-# PID_B, URL_A, URL_B and TOKEN (A's bootstrap admin token, which works on B too). 1 with a
-# diagnostic on failure.
+# $E2E_TMP/b, each started with ARGs; B gets a copy of A's store secret (DIR/store.secret: the
+# signing keys are sealed in the store under it), as an operator gives it to a second manager.
+# Sets DB, STORE, A, B, PID_A, PID_B, URL_A, URL_B and TOKEN (A's bootstrap admin token, which
+# works on B too). 1 with a diagnostic on failure.
 mgr_pair() {
 	pg_start || { diag "the PostgreSQL server did not start"; return 1; }
 	DB=$(pg_createdb) || { diag "no database"; return 1; }
@@ -525,7 +525,7 @@ mgr_pair() {
 	mgr_start "$A" --store "$STORE" "$@" || { diag "manager A did not start"; return 1; }
 	PID_A=$MGR_PID URL_A=$URL
 	TOKEN=$(cat "$A/admin.token")
-	mkdir -p -m 700 "$B" && cp -a "$A/keys" "$B/keys" || return 1
+	mkdir -p -m 700 "$B" && cp -p "$A/store.secret" "$B/store.secret" || return 1
 	mgr_start "$B" --store "$STORE" "$@" || { diag "manager B did not start"; return 1; }
 	PID_B=$MGR_PID URL_B=$URL
 }
@@ -775,6 +775,20 @@ enroll() {
 	JOIN_BUNDLE=$BODY
 	api -t "" POST /v1/join/ack "{\"ack_token\":\"$(jget .ack_token)\"}"
 	[ "$STATUS" = 204 ]
+}
+
+# b64url_dec TEXT: the bytes of a base64url text without padding (a JWT's parts); nothing for
+# a text that is not one.
+b64url_dec() {
+	local s=${1//-/+}
+	s=${s//_//}
+	while ((${#s} % 4)); do s+="="; done
+	printf '%s' "$s" | base64 -d 2>/dev/null
+}
+
+# jwt_kid TOKEN: the kid of the token's header.
+jwt_kid() {
+	b64url_dec "${1%%.*}" | jq -r .kid
 }
 
 # issuer_new FILE KID: a new outside issuer key in FILE, imported into the manager as KID.

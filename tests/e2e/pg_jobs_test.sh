@@ -32,8 +32,8 @@ B=$E2E_TMP/b
 mgr_start "$A" "${ARGS[@]}" || e2e_bail "manager A did not start"
 PID_A=$MGR_PID URL_A=$URL
 TOKEN=$(cat "$A/admin.token")
-# The signing key's private half lives in a state dir: manager B signs with the same key.
-mkdir -p -m 700 "$B" && cp -a "$A/keys" "$B/keys"
+# The signing keys are sealed in the store under A's store secret: B gets a copy of it.
+mkdir -p -m 700 "$B" && cp -p "$A/store.secret" "$B/store.secret"
 mgr_start "$B" "${ARGS[@]}" || e2e_bail "manager B did not start"
 PID_B=$MGR_PID URL_B=$URL
 

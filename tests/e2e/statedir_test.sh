@@ -58,12 +58,23 @@ timeout 10 "$AGENT" --state-dir "$E2E_TMP/agent2" --listen 127.0.0.1:0 \
 refused "the agent" $? "$E2E_TMP/k.out" "$KEYS"
 verdict "the agent refuses a channel key in a directory writable by others"
 
-# The signing keys' directory inside a good state dir.
+# The key files' directory of an older version, read once to seal them into the store.
 mgr_stop TERM
+mkdir -m 777 "$STATE/keys"
 chmod 777 "$STATE/keys"
 timeout 10 "$MANAGER" --state-dir "$STATE" --listen 127.0.0.1:0 >"$E2E_TMP/s.out" 2>&1
 refused "the manager" $? "$E2E_TMP/s.out" "$STATE/keys"
-verdict "the manager refuses a signing keys' directory writable by others"
-chmod 700 "$STATE/keys"
-require "and starts again once it is fixed" mgr_start "$STATE"
+verdict "the manager refuses a signing keys' directory (of an older version) writable by others"
+rmdir "$STATE/keys"
+# The store secret in a directory others may write.
+SEC=$E2E_TMP/secretdir
+mkdir -m 700 "$SEC"
+cp -p "$STATE/store.secret" "$SEC/store.secret"
+chmod 777 "$SEC"
+timeout 10 "$MANAGER" --state-dir "$STATE" --listen 127.0.0.1:0 \
+    --store-secret "$SEC/store.secret" >"$E2E_TMP/t.out" 2>&1
+refused "the manager" $? "$E2E_TMP/t.out" "$SEC"
+verdict "the manager refuses a --store-secret in a directory writable by others"
+chmod 700 "$SEC"
+require "and starts again once it is fixed" mgr_start "$STATE" --store-secret "$SEC/store.secret"
 e2e_finish

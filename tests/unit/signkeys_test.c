@@ -1,8 +1,12 @@
 /* The manager's token keys against a real SQLite file and state dir, with time passed in: the
- * first start generates and persists a key (0600 file in a 0700 dir), a reopen loads the same
- * key, rotation keeps the old key verifying until verify_until and the sweep then retires it,
- * import of EdDSA / ES256 / RS256 public keys made here with GnuTLS (tokens they sign verify),
- * the refusals of import, the rules of delete, the JWKs, and a tampered key file. */
+ * first start generates a key whose private half is sealed in its row (no file), a reopen
+ * loads the same key, rotation keeps the old key verifying until verify_until and the sweep
+ * then retires it (its private half erased), import of EdDSA / ES256 / RS256 public keys made
+ * here with GnuTLS (tokens they sign verify), the refusals of import, the rules of delete, the
+ * JWKs; a second key set on the store takes up rotations and deletions (signkeys_reload);
+ * another secret, a sealed half moved to another row or altered, and one of another key all
+ * refuse to start; key files of before are sealed and removed at start, also after a crash
+ * between the commit and the removal. */
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -14,6 +18,7 @@
 
 #include "../../db/db.h"
 #include "../../db/signkey.h"
+#include "../../db/stmt.h"
 #include "../../lib/b64url.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
@@ -24,10 +29,14 @@
 #include "check.h"
 
 #define T0 1700000000
+/* Past the rotation rate test: every key it rotated out has run out. */
+#define TR (T0 + 3 * SIGNKEYS_TOKEN_TTL_MAX)
 #define PSSID "5f0c6a1e-8d3b-4c2a-9e7f-1b2c3d4e5f60"
 
 static struct db *db;
 static char state_dir[512];
+static const unsigned char secret[SEAL_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static int
 count_event(void *arg, const struct audit_event *e)
@@ -91,6 +100,28 @@ key_file_exists(const char *kid)
 
 	snprintf(rel, sizeof(rel), "keys/%s.pem", kid);
 	return file_mode(rel) >= 0;
+}
+
+/* Whether the row of kid holds a sealed private half (and nothing of the PEM in clear). */
+static int
+row_sealed(const char *kid)
+{
+	char text[SEAL_TEXT_MAX + 1];
+
+	return signkey_sealed(db, kid, text, sizeof(text)) == 0 &&
+	    strncmp(text, SEAL_PREFIX, 3) == 0 && strstr(text, "PRIVATE") == NULL;
+}
+
+/* Run sql on the store with :kid bound to kid and :text to text (NULL: not bound). */
+static int
+store_exec(const char *sql, const char *kid, const char *text)
+{
+	struct stmt *st = db_stmt(db, sql);
+
+	db_bind_text(st, ":kid", kid);
+	if (text != NULL)
+		db_bind_text(st, ":text", text);
+	return db_run(st);
 }
 
 /* A token for PSSID expiring at exp, signed by s. */
@@ -211,7 +242,197 @@ jwk_str(json_t *o, const char *name)
 static int
 open_keys(struct signkeys **sk, int64_t now)
 {
-	return signkeys_open(db, state_dir, now, sk);
+	return signkeys_open(db, state_dir, secret, now, sk);
+}
+
+/* Two key sets on one store, as two managers: a rotation and a deletion through one are taken
+ * up by the other's reload, which then signs with the new key. */
+static void
+test_reload(const char *active)
+{
+	struct signkeys *a = NULL, *b = NULL;
+	char tok[JWT_TOKEN_MAX + 1], old[JWT_KID_MAX + 1];
+	struct signkey k;
+
+	if (open_keys(&a, TR + 0) < 0 || open_keys(&b, TR + 0) < 0) {
+		CHECK(0, "two key sets open on one store");
+		goto out;
+	}
+	snprintf(old, sizeof(old), "%s", active);
+	CHECK(signkeys_rotate(a, "alice", TR + 0, &k) == 0 && strcmp(b->signer->kid, old) == 0,
+	    "A rotates; B still signs with %s until it reloads", old);
+	CHECK(signkeys_reload(b) == 0 && strcmp(b->signer->kid, k.kid) == 0 &&
+		signkeys_get(b, old)->state == SIGNKEY_VERIFY,
+	    "B's reload signs with A's new key %s, the old one verifies", k.kid);
+	token_of(b->signer, TR + 1000, tok);
+	CHECK(verify(a, tok, TR + 1, NULL) == 0, "  and A verifies what B signs");
+	CHECK(signkeys_delete(b, old, "bob", TR + 2, NULL) == 0 && signkeys_reload(a) == 0 &&
+		signkeys_get(a, old) == NULL && strcmp(a->signer->kid, k.kid) == 0,
+	    "B deletes the old key; A's reload drops it and keeps signing with %s", k.kid);
+	CHECK(signkeys_reload(a) == 0 && strcmp(a->signer->kid, k.kid) == 0,
+	    "a reload with nothing changed keeps everything");
+out:
+	signkeys_close(a);
+	signkeys_close(b);
+}
+
+/* Starts that must fail, and change nothing: another secret, an altered or moved sealed half,
+ * one of another key, none at all. */
+static void
+test_refusals(void)
+{
+	unsigned char other_secret[SEAL_KEY_LEN];
+	struct jwt_signer *other = NULL;
+	char saved[SEAL_TEXT_MAX + 1], *sealed = NULL, *moved = NULL;
+	struct signkeys *sk = NULL;
+	struct signkey k;
+	const char *active = k.kid;
+	size_t n;
+	char was;
+
+	if (signkey_active(db, &k, NULL, 0) != 1 ||
+	    signkey_sealed(db, active, saved, sizeof(saved)) < 0) {
+		CHECK(0, "the active key %s has a sealed private half", active);
+		return;
+	}
+	memcpy(other_secret, secret, sizeof(other_secret));
+	other_secret[0] ^= 0x80;
+	check_expect_begin();
+	CHECK_EQ_INT(signkeys_open(db, state_dir, other_secret, TR + 1000, &sk), ERR_DB,
+	    "another secret cannot open the active key: no start");
+	n = strlen(saved);
+	was = saved[n / 2];
+	saved[n / 2] = was == 'A' ? 'B' : 'A';
+	store_exec(
+	    "UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid", active, saved);
+	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB, "an altered sealed half: no start");
+	saved[n / 2] = was;
+	/* A half sealed for another kid, under the right secret, moved into the active row. */
+	if (jwt_signer_new("k-elsewhere", &other) == 0 && jwt_signer_pem(other, &moved, &n) == 0 &&
+	    seal_text(secret, "k-elsewhere", moved, n, &sealed) == 0)
+		store_exec("UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid",
+		    active, sealed);
+	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB,
+	    "a half sealed for another kid, moved into the row: no start");
+	free(sealed);
+	sealed = NULL;
+	if (seal_text(secret, active, moved, n, &sealed) == 0)
+		store_exec("UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid",
+		    active, sealed);
+	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB,
+	    "another key sealed for the active kid (not its public key): no start");
+	store_exec(
+	    "UPDATE signing_keys SET private_key_sealed = '' WHERE kid = :kid", active, NULL);
+	CHECK_EQ_INT(open_keys(&sk, TR + 1000), ERR_DB,
+	    "no private half at all: no start (never a silent new key)");
+	check_expect_end();
+	store_exec(
+	    "UPDATE signing_keys SET private_key_sealed = :text WHERE kid = :kid", active, saved);
+	CHECK(sk == NULL && strcmp(row_state(active), "active") == 0 && count_keys() > 0 &&
+		open_keys(&sk, TR + 1000) == 0,
+	    "nothing was changed: with its half back, the key set opens");
+	signkeys_close(sk);
+	free(sealed);
+	free(moved);
+	jwt_signer_free(other);
+}
+
+/* Write pem (len bytes) as the key file of kid, as a manager of before did (keys/<kid>.pem,
+ * 0600, in a 0700 dir); rel (rellen) gets the name its row gives it. */
+static void
+key_file_write(const char *kid, const char *pem, size_t len, char *rel, size_t rellen)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/keys", state_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/keys/%s.pem", state_dir, kid);
+	if ((f = fopen(path, "w")) != NULL) {
+		fwrite(pem, 1, len, f);
+		fclose(f);
+	}
+	chmod(path, 0600);
+	snprintf(rel, rellen, "keys/%s.pem", kid);
+}
+
+/* A key file of before: a store whose rows name files (written here as an older manager did)
+ * is sealed at start, the files removed and the rows forget them; after a crash between the
+ * commit and the removal, the next start removes the file left. */
+static void
+test_upgrade(void)
+{
+	struct signkeys *sk = NULL;
+	struct signkey k;
+	char path[1024], file[256], kid[JWT_KID_MAX + 1], tok[JWT_TOKEN_MAX + 1];
+	char *pem = NULL;
+	size_t len = 0;
+	int rv;
+
+	signkey_active(db, &k, NULL, 0);
+	snprintf(kid, sizeof(kid), "%s", k.kid);
+	/* Back to before: the active key's half in a file of the state dir, not in its row. */
+	if (open_keys(&sk, TR + 2000) < 0 || jwt_signer_pem(sk->signer, &pem, &len) < 0) {
+		CHECK(0, "the key set opens to write its key file");
+		goto out;
+	}
+	token_of(sk->signer, TR + 7000, tok);
+	signkeys_close(sk);
+	sk = NULL;
+	key_file_write(kid, pem, len, file, sizeof(file));
+	store_exec("UPDATE signing_keys SET private_key_sealed = NULL, private_key_file = :text "
+		   "WHERE kid = :kid",
+	    kid, file);
+	CHECK(!row_sealed(kid) && key_file_exists(kid), "a store of before: the key in a file");
+	rv = open_keys(&sk, TR + 2000);
+	CHECK(rv == 0 && sk != NULL && strcmp(sk->signer->kid, kid) == 0 && row_sealed(kid) &&
+		!key_file_exists(kid) && file_mode("keys") < 0,
+	    "the start seals it into its row, removes the file and keys/ (%s)", err_str(rv));
+	CHECK(sk != NULL && verify(sk, tok, TR + 2001, NULL) == 0 &&
+		signkey_get(db, kid, &k, file, sizeof(file)) == 0 && file[0] == '\0',
+	    "a token signed before verifies, and the row names no file");
+	signkeys_close(sk);
+	sk = NULL;
+	/* A crash after the commit: the row sealed, still naming its file, which is there. */
+	key_file_write(kid, pem, len, file, sizeof(file));
+	store_exec("UPDATE signing_keys SET private_key_file = :text WHERE kid = :kid", kid, file);
+	rv = open_keys(&sk, TR + 2100);
+	CHECK(rv == 0 && row_sealed(kid) && !key_file_exists(kid) &&
+		signkey_get(db, kid, &k, file, sizeof(file)) == 0 && file[0] == '\0',
+	    "after a crash between commit and removal the next start removes the file left");
+	signkeys_close(sk);
+	sk = NULL;
+	/* A state dir copied from another manager's: files of sealed kids, no row naming them; and
+	 * a file of a kid the store does not know, which is not ours to remove. */
+	key_file_write(kid, pem, len, file, sizeof(file));
+	key_file_write("k-unknown", pem, len, file, sizeof(file));
+	rv = open_keys(&sk, TR + 2150);
+	CHECK(rv == 0 && !key_file_exists(kid) && key_file_exists("k-unknown"),
+	    "a copied file of a sealed kid is removed, a file of an unknown kid stays");
+	signkeys_close(sk);
+	sk = NULL;
+	snprintf(path, sizeof(path), "%s/keys/k-unknown.pem", state_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/keys", state_dir);
+	rmdir(path);
+	/* A key in use whose file is gone: refused, nothing changed. */
+	snprintf(file, sizeof(file), "keys/%s.pem", kid);
+	store_exec("UPDATE signing_keys SET private_key_sealed = NULL, private_key_file = :text "
+		   "WHERE kid = :kid",
+	    kid, file);
+	check_expect_begin();
+	CHECK_EQ_INT(open_keys(&sk, TR + 2200), ERR_DB,
+	    "an active key of before whose file is missing refuses to start");
+	check_expect_end();
+	CHECK(sk == NULL && signkey_get(db, kid, &k, file, sizeof(file)) == 0 && file[0] != '\0' &&
+		!row_sealed(kid),
+	    "  and its row is as it was");
+out:
+	signkeys_close(sk);
+	if (pem != NULL) {
+		gnutls_memset(pem, 0, len);
+		free(pem);
+	}
 }
 
 /* Import refusals: each leaves the store and the set as they were. */
@@ -312,8 +533,6 @@ main(void)
 		return 1;
 
 	/* ---- first start ---- */
-	snprintf(path, sizeof(path), "%s/keys", state_dir);
-	mkdir(path, 0755); /* as if made by hand: tightened on start */
 	rv = open_keys(&sk, T0);
 	CHECK(rv == 0 && sk != NULL, "the first start opens (%s)", err_str(rv));
 	if (sk == NULL)
@@ -329,9 +548,8 @@ main(void)
 	    "its kid is k- and 12 base64url characters (%s)", kid1);
 	CHECK(strcmp(sk->signer->kid, kid1) == 0 && jwt_keyset_find(sk->keyset, kid1) != NULL,
 	    "it is the signer and in the verification set");
-	CHECK_EQ_INT(file_mode("keys"), 0700, "the keys dir is 0700");
-	snprintf(path, sizeof(path), "keys/%s.pem", kid1);
-	CHECK_EQ_INT(file_mode(path), 0600, "the private key file is 0600");
+	CHECK(row_sealed(kid1) && file_mode("keys") < 0,
+	    "its private half is sealed in its row, and no key file is written");
 	CHECK(strcmp(row_state(kid1), "active") == 0 && count_events("key.create") == 1,
 	    "its row is active and audited as key.create");
 	jwk = jwk_json(jwt_keyset_find(sk->keyset, kid1));
@@ -374,8 +592,7 @@ main(void)
 	CHECK(strcmp(row_state(kid1), "verify") == 0 && strcmp(row_state(kid2), "active") == 0 &&
 		count_events("key.rotate") == 1,
 	    "the store agrees, with a key.rotate event");
-	snprintf(path, sizeof(path), "keys/%s.pem", kid2);
-	CHECK_EQ_INT(file_mode(path), 0600, "the new private key file is 0600");
+	CHECK(row_sealed(kid2) && row_sealed(kid1), "the new key is sealed in its row too");
 	CHECK(verify(sk, tok1, T0 + 200, NULL) == 0, "a token of the previous key still verifies");
 	token_of(sk->signer, T0 + 7200, tok2);
 	CHECK(verify(sk, tok2, T0 + 200, got) == 0 && strcmp(got, kid2) == 0,
@@ -390,8 +607,8 @@ main(void)
 	    "past verify_until the sweep retires it");
 	CHECK(signkeys_get(sk, kid1) == NULL && jwt_keyset_find(sk->keyset, kid1) == NULL &&
 		strcmp(row_state(kid1), "retired") == 0 && count_events("key.retire") == 1 &&
-		!key_file_exists(kid1),
-	    "retired: out of the set, retired in the store, audited, private file removed");
+		!row_sealed(kid1),
+	    "retired: out of the set, retired in the store, audited, private half erased");
 	CHECK_EQ_INT(verify(sk, tok1, T0 + 200, NULL), JWT_ERR_UNKNOWN_KEY,
 	    "a token of the retired key fails");
 	CHECK_EQ_INT(signkeys_retire_due(sk, T0 + 200 + SIGNKEYS_TOKEN_TTL_MAX), 0,
@@ -484,8 +701,8 @@ main(void)
 	    "a second rotation puts %s in verify", kid2);
 	CHECK(signkeys_delete(sk, kid2, "alice", T0 + 900, &k) == 0 && !k.imported &&
 		strcmp(row_state(kid2), "retired") == 0 && signkeys_get(sk, kid2) == NULL &&
-		!key_file_exists(kid2) && key_file_exists(kid3),
-	    "delete of our key in verify retires it at once and removes its private file");
+		!row_sealed(kid2) && row_sealed(kid3),
+	    "delete of our key in verify retires it at once and erases its private half");
 	CHECK_EQ_INT(
 	    verify(sk, tok2, T0 + 900, NULL), JWT_ERR_UNKNOWN_KEY, "tokens it signed fail at once");
 	rv = signkeys_import(sk, kid2, "EdDSA", ed_pem, strlen(ed_pem), "alice", T0 + 900, &k, &e);
@@ -532,31 +749,9 @@ main(void)
 	signkeys_close(sk);
 	sk = NULL;
 
-	/* ---- a key file that does not match its row ---- */
-	{
-		struct jwt_signer *other = NULL;
-		char *pem = NULL;
-		size_t len = 0;
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/keys/%s.pem", state_dir, kid3);
-		if (jwt_signer_new(kid3, &other) == 0 && jwt_signer_pem(other, &pem, &len) == 0 &&
-		    (f = fopen(path, "w")) != NULL) {
-			fwrite(pem, 1, len, f);
-			fclose(f);
-		}
-		free(pem);
-		jwt_signer_free(other);
-		check_expect_begin();
-		CHECK_EQ_INT(open_keys(&sk, T0 + 1100), ERR_DB,
-		    "a private key file that is not the active key's refuses to start");
-		unlink(path);
-		CHECK_EQ_INT(open_keys(&sk, T0 + 1100), ERR_DB,
-		    "a missing private key file refuses to start (no silent new key)");
-		check_expect_end();
-		CHECK(sk == NULL && strcmp(row_state(kid3), "active") == 0,
-		    "and nothing was changed");
-	}
+	test_reload(kid3);
+	test_refusals();
+	test_upgrade();
 
 	free(ed_pem);
 	free(ec_pem);
