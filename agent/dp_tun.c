@@ -31,8 +31,8 @@ dp_tun_new(int fd, size_t mtu, int offload)
 	/* with offloads a read is a super-packet of up to 64 KiB whatever the MTU */
 	t->cap = offload ? VNETHDR_LEN + TCPIP_MAX : mtu > DP_PACKET_MAX ? DP_PACKET_MAX : mtu;
 	if ((t->mem = malloc(t->cap * DP_TUN_BATCH)) == NULL ||
-	    (offload && ((t->seg = malloc(TCPIP_MAX)) == NULL ||
-			    gro_init(&t->gro, DP_TUN_GRO) != 0))) {
+	    (offload &&
+		((t->seg = malloc(TCPIP_MAX)) == NULL || gro_init(&t->gro, DP_TUN_GRO) != 0))) {
 		dp_tun_free(t);
 		return NULL;
 	}

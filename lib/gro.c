@@ -46,8 +46,7 @@ same_flow(const uint8_t *p, const struct tcpip *t, const struct gro_entry *e)
 		return 0;
 	if (t->v6)
 		return memcmp(p + 8, q + 8, 32) == 0 && memcmp(p + 40, q + 40, 4) == 0;
-	return memcmp(p + 12, q + 12, 8) == 0 &&
-	    memcmp(p + t->iphlen, q + e->t.iphlen, 4) == 0;
+	return memcmp(p + 12, q + 12, 8) == 0 && memcmp(p + t->iphlen, q + e->t.iphlen, 4) == 0;
 }
 
 /* Whether the segment p (len bytes, payload n) continues entry e exactly (gro.h). */
@@ -107,7 +106,8 @@ gro_add(struct gro *g, const uint8_t *pkt, size_t len)
 			e->next_id++;
 			if (n < e->seg_size || (pkt[t.iphlen + 13] & TCPIP_PSH)) {
 				e->open = 0; /* a short or pushed segment ends the burst */
-				e->buf[VNETHDR_LEN + t.iphlen + 13] |= pkt[t.iphlen + 13] & TCPIP_PSH;
+				e->buf[VNETHDR_LEN + t.iphlen + 13] |=
+				    pkt[t.iphlen + 13] & TCPIP_PSH;
 			}
 			return 0;
 		}

@@ -75,7 +75,7 @@ gso_next(struct gso *g, uint8_t *out, size_t cap)
 	tcpip_set_length(out, &g->t, seglen);
 	be_put32(tcp + 4, g->seq + (uint32_t)(g->off - hdrlen));
 	if (!last)
-		tcp[13] &= (uint8_t)~(TCPIP_FIN | TCPIP_PSH);
+		tcp[13] &= (uint8_t) ~(TCPIP_FIN | TCPIP_PSH);
 	if (g->i > 0)
 		tcp[13] &= (uint8_t)~TCPIP_CWR;
 	be_put16(tcp + 16, tcpip_tcp_csum(out, &g->t, seglen));

@@ -87,6 +87,6 @@ tcpip_csums_ok(const uint8_t *pkt, const struct tcpip *t, size_t len)
 	/* a right sum over everything, checksum field included, folds to zero */
 	if (!t->v6 && csum_fold(csum_add(0, pkt, t->iphlen)) != 0)
 		return 0;
-	return csum_fold(csum_add(tcpip_pseudo(pkt, t, len - t->iphlen), pkt + t->iphlen,
-		   len - t->iphlen)) == 0;
+	return csum_fold(csum_add(
+		   tcpip_pseudo(pkt, t, len - t->iphlen), pkt + t->iphlen, len - t->iphlen)) == 0;
 }

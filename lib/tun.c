@@ -144,8 +144,8 @@ int
 tun_write_plain(int fd, const void *pkt, size_t len)
 {
 	static const unsigned char none[VNETHDR_LEN]; /* VNETHDR_GSO_NONE, no flags */
-	struct iovec iov[2] = {{(void *)(uintptr_t)none, sizeof(none)},
-	    {(void *)(uintptr_t)pkt, len}};
+	struct iovec iov[2] = {
+	    {(void *)(uintptr_t)none, sizeof(none)}, {(void *)(uintptr_t)pkt, len}};
 
 	return write_whole(fd, iov, 2, sizeof(none) + len);
 }

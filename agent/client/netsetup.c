@@ -80,8 +80,7 @@ tun_hint(int err)
 }
 
 int
-netsetup_open(
-    const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ], int *offload)
+netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ], int *offload)
 {
 	struct netsetup *n;
 	int rv, refused;

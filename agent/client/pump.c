@@ -173,8 +173,8 @@ on_local(struct loop *l, int fd, unsigned events, void *arg)
 		if (p->relay)
 			n = relay_read(p, PUMP_BATCH);
 		else
-			n = tun_read_batch(p->fd, p->bufs, PUMP_CAP + (p->offload ? VNETHDR_LEN : 0),
-			    p->lens, PUMP_BATCH);
+			n = tun_read_batch(p->fd, p->bufs,
+			    PUMP_CAP + (p->offload ? VNETHDR_LEN : 0), p->lens, PUMP_BATCH);
 		if (n < 0) {
 			log_warn("reading %s: %s", p->device, strerror(-n));
 			return;
