@@ -38,7 +38,7 @@ main(void)
 		    csum_fold(csum_add(0, buf, 200)))
 			pieces_bad++;
 	CHECK_EQ_INT(pieces_bad, 0, "a sum in two even pieces is the sum of the whole");
-	CHECK_EQ_INT(csum_fold(csum_add(0, (const uint8_t[]){0x45, 0x00}, 2)), 0xbaff,
-	    "a known value");
+	CHECK_EQ_INT(
+	    csum_fold(csum_add(0, (const uint8_t[]){0x45, 0x00}, 2)), 0xbaff, "a known value");
 	return check_done();
 }

@@ -39,8 +39,8 @@ static void
 check_round_trip(const char *what, int v6, unsigned n, size_t mss, size_t last)
 {
 	static uint8_t seg[70000];
-	struct tcppkt k = {.v6 = v6, .id = 65530, .seq = 0xffffff00, .ack = 9, .flags = 0x10,
-	    .optlen = 12};
+	struct tcppkt k = {
+	    .v6 = v6, .id = 65530, .seq = 0xffffff00, .ack = 9, .flags = 0x10, .optlen = 12};
 	size_t ihl = v6 ? 40 : 20, bytes = 0, total;
 	struct gro g;
 	struct gso gs;
@@ -79,13 +79,13 @@ check_round_trip(const char *what, int v6, unsigned n, size_t mss, size_t last)
 	CHECK_EQ_INT(p[ihl + 13], 0x18, "%s: ACK and the last segment's PSH", what);
 	CHECK_EQ_INT(tcppkt_get32(p + ihl + 4), 0xffffff00, "%s: the first sequence number", what);
 
-	CHECK_EQ_INT(gso_start(&gs, &h, g.e[0].buf + VNETHDR_LEN, g.e[0].len), 1,
-	    "%s: cut again", what);
+	CHECK_EQ_INT(
+	    gso_start(&gs, &h, g.e[0].buf + VNETHDR_LEN, g.e[0].len), 1, "%s: cut again", what);
 	for (i = 0; (got = gso_next(&gs, seg, sizeof(seg))) > 0; i++)
 		if (i < n && (size_t)got == lens[i] && memcmp(seg, pkts[i], lens[i]) == 0)
 			same++;
-	CHECK(i == n && same == n, "%s: cut back into the same %u packets (%u, %u same)", what,
-	    n, i, same);
+	CHECK(i == n && same == n, "%s: cut back into the same %u packets (%u, %u same)", what, n,
+	    i, same);
 	gro_free(&g);
 }
 
@@ -234,8 +234,7 @@ test_limits(void)
 		if (gro_add(&g, pkts[i], lens[i]) != 0)
 			break;
 	CHECK(i == 50 && g.n == 2 && g.e[0].segs == 46 && g.e[0].len <= 65535,
-	    "past 64 KiB a second entry (%u entries, %u segments in the first)", g.n,
-	    g.e[0].segs);
+	    "past 64 KiB a second entry (%u entries, %u segments in the first)", g.n, g.e[0].segs);
 	k.src_last = 7;
 	lens[0] = tcppkt_build(&k, payload, 10, pkts[0]);
 	CHECK_EQ_INT(gro_add(&g, pkts[0], lens[0]), -1, "a full table refuses");
