@@ -31,11 +31,12 @@ take(struct in *in, unsigned n, const uint8_t *p, size_t len, int csums)
 	for (unsigned i = 0; i < n; i++) {
 		if (in[i].used || in[i].len != len)
 			continue;
-		if (!csums ? memcmp(in[i].p, p, len) == 0
-			   : tcpip_parse(p, len, &t) == 0 &&
-			memcmp(in[i].p, p, t.v6 ? 40 : 10) == 0 &&
-			memcmp(in[i].p + 12, p + 12, t.iphlen + 16 - 12) == 0 &&
-			memcmp(in[i].p + t.iphlen + 18, p + t.iphlen + 18, len - t.iphlen - 18) == 0) {
+		if (!csums
+			? memcmp(in[i].p, p, len) == 0
+			: tcpip_parse(p, len, &t) == 0 && memcmp(in[i].p, p, t.v6 ? 40 : 10) == 0 &&
+			    memcmp(in[i].p + 12, p + 12, t.iphlen + 16 - 12) == 0 &&
+			    memcmp(in[i].p + t.iphlen + 18, p + t.iphlen + 18,
+				len - t.iphlen - 18) == 0) {
 			in[i].used = 1;
 			return;
 		}

@@ -37,7 +37,8 @@ check_segments(struct gso *g, const uint8_t *in, size_t len)
 		    !tcpip_lengths_ok(out, seglen, &t) || !tcppkt_csums_ok(out, seglen))
 			abort();
 		/* the payload continues the input's, at the sequence number that says so */
-		if (seglen - hdrlen > len - off || memcmp(out + hdrlen, in + off, seglen - hdrlen) != 0)
+		if (seglen - hdrlen > len - off ||
+		    memcmp(out + hdrlen, in + off, seglen - hdrlen) != 0)
 			abort();
 		if (tcppkt_get32(out + t.iphlen + 4) !=
 		    tcppkt_get32(in + t.iphlen + 4) + (uint32_t)(off - hdrlen))
@@ -51,7 +52,7 @@ check_segments(struct gso *g, const uint8_t *in, size_t len)
 			abort();
 		if (t.v6 ? memcmp(out, in, 4) != 0 || memcmp(out + 6, in + 6, 34) != 0
 			 : memcmp(out, in, 2) != 0 || memcmp(out + 6, in + 6, 4) != 0 ||
-			memcmp(out + 12, in + 12, t.iphlen - 12) != 0)
+			    memcmp(out + 12, in + 12, t.iphlen - 12) != 0)
 			abort();
 		off += seglen - hdrlen;
 		if (seglen == hdrlen)

@@ -4,7 +4,8 @@
  *
  * A packet: IPv4 (20 bytes, DF, TTL 64) or IPv6 (40 bytes, hop limit 64), then TCP with optlen
  * bytes of options (a multiple of 4: NOPs and a timestamp option when 12), then the payload;
- * every length field and checksum right. */
+ * every length field and checksum right. Addresses: 10.0.0.1 (or .src_last) to 10.0.0.2,
+ * 2001:db8::1 (or ::src_last) to 2001:db8::2. */
 #ifndef TESTS_TCPPKT_H
 #define TESTS_TCPPKT_H
 
@@ -21,6 +22,7 @@ struct tcppkt {
 	size_t optlen;
 	uint16_t sport, dport;
 	uint8_t src_last; /* the source address's last byte: another flow */
+	uint16_t mss; /* with optlen 4: an MSS option of this value */
 };
 
 /* The ones' complement sum of 16-bit big-endian words, one at a time. */
@@ -124,6 +126,10 @@ tcppkt_build(const struct tcppkt *k, const uint8_t *pay, size_t n, uint8_t *out)
 		t[22] = 8, t[23] = 10;
 		tcppkt_put32(t + 24, 0x01020304);
 		tcppkt_put32(t + 28, k->ack ^ 0x55aa);
+	}
+	if (k->optlen == 4 && k->mss != 0) {
+		t[20] = 2, t[21] = 4;
+		tcppkt_put16(t + 22, k->mss);
 	}
 	memcpy(out + ihl + thl, pay, n);
 	if (!k->v6)
