@@ -1,5 +1,5 @@
 /* TUN devices (Linux /dev/net/tun): layer-3 packets without a packet-information header, one
- * read(2) or write(2) per packet. Opened non-blocking and close-on-exec. Both the gateway (agent
+ * read(2) or write(2) per packet; with offloads (tun_open_offload) per TCP super-packet. Opened non-blocking and close-on-exec. Both the gateway (agent
  * --tun) and the endhost (snaptun-client) use them; addresses, MTU and routes are set through
  * netlink.h. System-call conventions: 0 or -errno; nothing is logged. */
 #ifndef LIB_TUN_H
