@@ -40,8 +40,8 @@ check_segments(struct gso *g, const uint8_t *in, size_t len)
 		if (seglen - hdrlen > len - off ||
 		    memcmp(out + hdrlen, in + off, seglen - hdrlen) != 0)
 			abort();
-		if (tcppkt_get32(out + t.iphlen + 4) !=
-		    tcppkt_get32(in + t.iphlen + 4) + (uint32_t)(off - hdrlen))
+		if (be_get32(out + t.iphlen + 4) !=
+		    be_get32(in + t.iphlen + 4) + (uint32_t)(off - hdrlen))
 			abort();
 		/* the headers are the input's but for lengths, identification, checksums,
 		 * sequence number and flags */

@@ -77,7 +77,7 @@ check_round_trip(const char *what, int v6, unsigned n, size_t mss, size_t last)
 	CHECK_EQ_INT(p[ihl + 16] << 8 | p[ihl + 17], tcppkt_pseudo(p, total - ihl),
 	    "%s: the TCP checksum field holds the pseudo-header sum", what);
 	CHECK_EQ_INT(p[ihl + 13], 0x18, "%s: ACK and the last segment's PSH", what);
-	CHECK_EQ_INT(tcppkt_get32(p + ihl + 4), 0xffffff00, "%s: the first sequence number", what);
+	CHECK_EQ_INT(be_get32(p + ihl + 4), 0xffffff00, "%s: the first sequence number", what);
 
 	CHECK_EQ_INT(
 	    gso_start(&gs, &h, g.e[0].buf + VNETHDR_LEN, g.e[0].len), 1, "%s: cut again", what);
@@ -158,7 +158,7 @@ test_alone(void)
 
 	k.src_last = 0;
 	make_burst(k, 3, 1000, 1000, 0);
-	tcppkt_put32(pkts[1] + 24, 1001); /* a gap: not the next sequence number */
+	be_put32(pkts[1] + 24, 1001); /* a gap: not the next sequence number */
 	CHECK(entries(3, segs) == 3, "a gap in the sequence: alone, and the flow after it too");
 
 	make_burst(k, 3, 1000, 1000, 0);
@@ -205,7 +205,7 @@ test_alone(void)
 	make_burst(k, 3, 1000, 1000, 0);
 	pkts[1][8] = 63; /* TTL */
 	pkts[1][10] = 0, pkts[1][11] = 0;
-	tcppkt_put16(pkts[1] + 10, ~tcppkt_sum(pkts[1], 20, 0) & 0xffff);
+	be_put16(pkts[1] + 10, ~tcppkt_sum(pkts[1], 20, 0) & 0xffff);
 	CHECK(entries(3, segs) == 3, "another TTL: alone");
 
 	/* a UDP packet and an ICMP echo in a burst: alone, behind zeroed headers */

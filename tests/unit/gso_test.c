@@ -21,7 +21,7 @@ super_build(const struct tcppkt *k, size_t n, uint16_t mss, uint8_t *out, struct
 {
 	size_t len = tcppkt_build(k, payload, n, out), ihl = tcppkt_iphlen(out);
 
-	tcppkt_put16(out + ihl + 16, tcppkt_pseudo(out, len - ihl) & 0xffff);
+	be_put16(out + ihl + 16, tcppkt_pseudo(out, len - ihl) & 0xffff);
 	memset(h, 0, sizeof(*h));
 	h->flags = VNETHDR_F_NEEDS_CSUM;
 	h->gso_type = k->v6 ? VNETHDR_GSO_TCPV6 : VNETHDR_GSO_TCPV4;
@@ -127,21 +127,21 @@ test_csum_only(void)
 	struct gso g;
 	size_t len = tcppkt_build(&k, payload, 101, p);
 
-	tcppkt_put16(p + 36, tcppkt_pseudo(p, len - 20) & 0xffff);
+	be_put16(p + 36, tcppkt_pseudo(p, len - 20) & 0xffff);
 	CHECK_EQ_INT(gso_start(&g, &h, p, len), 0, "TCP: a packet as it is");
 	CHECK(tcppkt_csums_ok(p, len), "TCP checksum completed");
 
 	/* UDP: 8-byte header, checksum at offset 6 */
 	memset(p, 0, 48);
 	p[0] = 0x45, p[9] = 17, p[12] = 10, p[19] = 2;
-	tcppkt_put16(p + 2, 48);
-	tcppkt_put16(p + 24, 28);
+	be_put16(p + 2, 48);
+	be_put16(p + 24, 28);
 	memcpy(p + 28, payload, 20);
 	{
 		uint8_t tail[8] = {0, 0, 0, 28, 0, 0, 0, 17};
 		uint32_t ps = tcppkt_sum(tail, 8, tcppkt_sum(p + 12, 8, 0));
 
-		tcppkt_put16(p + 26, ps & 0xffff);
+		be_put16(p + 26, ps & 0xffff);
 		h.csum_offset = 6;
 		CHECK_EQ_INT(gso_start(&g, &h, p, 48), 0, "UDP: a packet as it is");
 		CHECK_EQ_INT(tcppkt_sum(p + 20, 28, tcppkt_sum(tail, 8, tcppkt_sum(p + 12, 8, 0))),

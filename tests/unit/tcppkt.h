@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../../lib/be.h"
+
 struct tcppkt {
 	int v6;
 	uint16_t id; /* IPv4 identification */
@@ -36,26 +38,6 @@ tcppkt_sum(const uint8_t *p, size_t len, uint32_t s)
 	return s;
 }
 
-static inline void
-tcppkt_put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-tcppkt_put32(uint8_t *p, uint32_t v)
-{
-	tcppkt_put16(p, v >> 16);
-	tcppkt_put16(p + 2, v & 0xffff);
-}
-
-static inline uint32_t
-tcppkt_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static inline size_t
 tcppkt_iphlen(const uint8_t *p)
 {
@@ -68,7 +50,7 @@ tcppkt_pseudo(const uint8_t *p, size_t tcplen)
 {
 	uint8_t tail[8] = {0};
 
-	tcppkt_put32(tail, (uint32_t)tcplen);
+	be_put32(tail, (uint32_t)tcplen);
 	tail[7] = 6;
 	if ((p[0] >> 4) == 6)
 		return tcppkt_sum(tail, 8, tcppkt_sum(p + 8, 32, 0));
@@ -97,7 +79,7 @@ tcppkt_build(const struct tcppkt *k, const uint8_t *pay, size_t n, uint8_t *out)
 	memset(out, 0, ihl + thl);
 	if (k->v6) {
 		out[0] = 0x60;
-		tcppkt_put16(out + 4, (unsigned)(len - 40));
+		be_put16(out + 4, (unsigned)(len - 40));
 		out[6] = 6;
 		out[7] = 64;
 		out[23] = k->src_last ? k->src_last : 1; /* 2001:db8::1 */
@@ -105,36 +87,36 @@ tcppkt_build(const struct tcppkt *k, const uint8_t *pay, size_t n, uint8_t *out)
 		out[24] = 0x20, out[25] = 0x01, out[26] = 0x0d, out[27] = 0xb8, out[39] = 2;
 	} else {
 		out[0] = 0x45;
-		tcppkt_put16(out + 2, (unsigned)len);
-		tcppkt_put16(out + 4, k->id);
+		be_put16(out + 2, (unsigned)len);
+		be_put16(out + 4, k->id);
 		out[6] = 0x40; /* DF */
 		out[8] = 64;
 		out[9] = 6;
 		out[12] = 10, out[15] = k->src_last ? k->src_last : 1;
 		out[16] = 10, out[19] = 2;
 	}
-	tcppkt_put16(t, k->sport ? k->sport : 40000);
-	tcppkt_put16(t + 2, k->dport ? k->dport : 5201);
-	tcppkt_put32(t + 4, k->seq);
-	tcppkt_put32(t + 8, k->ack);
+	be_put16(t, k->sport ? k->sport : 40000);
+	be_put16(t + 2, k->dport ? k->dport : 5201);
+	be_put32(t + 4, k->seq);
+	be_put32(t + 8, k->ack);
 	t[12] = (uint8_t)((thl / 4) << 4);
 	t[13] = k->flags;
-	tcppkt_put16(t + 14, k->window ? k->window : 502);
+	be_put16(t + 14, k->window ? k->window : 502);
 	for (size_t i = 0; i < k->optlen; i++)
 		t[20 + i] = 1; /* NOP */
 	if (k->optlen >= 12) { /* NOP NOP timestamps */
 		t[22] = 8, t[23] = 10;
-		tcppkt_put32(t + 24, 0x01020304);
-		tcppkt_put32(t + 28, k->ack ^ 0x55aa);
+		be_put32(t + 24, 0x01020304);
+		be_put32(t + 28, k->ack ^ 0x55aa);
 	}
 	if (k->optlen == 4 && k->mss != 0) {
 		t[20] = 2, t[21] = 4;
-		tcppkt_put16(t + 22, k->mss);
+		be_put16(t + 22, k->mss);
 	}
 	memcpy(out + ihl + thl, pay, n);
 	if (!k->v6)
-		tcppkt_put16(out + 10, ~tcppkt_sum(out, 20, 0) & 0xffff);
-	tcppkt_put16(t + 16, ~tcppkt_sum(t, thl + n, tcppkt_pseudo(out, thl + n)) & 0xffff);
+		be_put16(out + 10, ~tcppkt_sum(out, 20, 0) & 0xffff);
+	be_put16(t + 16, ~tcppkt_sum(t, thl + n, tcppkt_pseudo(out, thl + n)) & 0xffff);
 	return len;
 }
 

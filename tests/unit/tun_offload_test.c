@@ -90,7 +90,7 @@ on_syn(const uint8_t *p, size_t len, void *arg)
 
 	if (len >= 40 && (p[33] & 0x02)) {
 		c->port = (uint16_t)(p[20] << 8 | p[21]);
-		c->isn = tcppkt_get32(p + 24);
+		c->isn = be_get32(p + 24);
 	}
 }
 
@@ -99,7 +99,7 @@ on_data(const uint8_t *p, size_t len, void *arg)
 {
 	struct conn *c = arg;
 	size_t hl = 20 + (size_t)(p[32] >> 4) * 4, n = len - hl;
-	uint32_t off = tcppkt_get32(p + 24) - c->isn - 1;
+	uint32_t off = be_get32(p + 24) - c->isn - 1;
 
 	if (n == 0)
 		return;
@@ -116,8 +116,13 @@ static size_t
 peer_segment(const struct conn *c, uint32_t seq, uint8_t flags, const uint8_t *pay, size_t n,
     uint16_t id, uint8_t *out)
 {
-	struct tcppkt k = {.seq = c->peer_isn + seq, .ack = c->isn + 1 + c->next, .flags = flags,
-	    .window = 65535, .sport = PEER_PORT, .dport = c->port, .id = id};
+	struct tcppkt k = {.seq = c->peer_isn + seq,
+	    .ack = c->isn + 1 + c->next,
+	    .flags = flags,
+	    .window = 65535,
+	    .sport = PEER_PORT,
+	    .dport = c->port,
+	    .id = id};
 
 	if (flags & 0x02)
 		k.optlen = 4, k.mss = 1460;
@@ -165,8 +170,8 @@ test_tcp(int tun)
 		}
 	}
 	CHECK(w == SENT && c.next == SENT && memcmp(c.got, pattern, SENT) == 0,
-	    "the %d bytes sent put together from the segments (%u, %d out of order)", SENT,
-	    c.next, c.out_of_order);
+	    "the %d bytes sent put together from the segments (%u, %d out of order)", SENT, c.next,
+	    c.out_of_order);
 	CHECK(super > 0, "the kernel handed over super-packets (%d of several segments)", super);
 	CHECK_EQ_INT(bad, 0, "every segment's checksums right");
 
