@@ -113,7 +113,8 @@ tcppkt_build(const struct tcppkt *k, const uint8_t *pay, size_t n, uint8_t *out)
 		t[20] = 2, t[21] = 4;
 		be_put16(t + 22, k->mss);
 	}
-	memcpy(out + ihl + thl, pay, n);
+	if (n > 0) /* pay may be NULL then */
+		memcpy(out + ihl + thl, pay, n);
 	if (!k->v6)
 		be_put16(out + 10, ~tcppkt_sum(out, 20, 0) & 0xffff);
 	be_put16(t + 16, ~tcppkt_sum(t, thl + n, tcppkt_pseudo(out, thl + n)) & 0xffff);
