@@ -126,7 +126,7 @@ read_offloaded(struct dp_tun *t, struct dataplane *dp, uint8_t *buf, size_t len)
 {
 	struct vnethdr h;
 	struct gso g;
-	long n = 0;
+	ssize_t n = 0;
 	int rv = -1;
 
 	if (len >= VNETHDR_LEN) {

@@ -51,7 +51,7 @@ gso_start(struct gso *g, const struct vnethdr *h, uint8_t *pkt, size_t len)
 	return 1;
 }
 
-long
+ssize_t
 gso_next(struct gso *g, uint8_t *out, size_t cap)
 {
 	size_t hdrlen = g->t.hdrlen, n, seglen;
@@ -83,5 +83,5 @@ gso_next(struct gso *g, uint8_t *out, size_t cap)
 	g->off += n;
 	if (n == 0)
 		g->off = g->len + 1; /* the one empty segment is given */
-	return (long)seglen;
+	return (ssize_t)seglen;
 }

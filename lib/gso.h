@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tcpip.h"
 #include "vnethdr.h"
@@ -38,6 +39,6 @@ int gso_start(struct gso *g, const struct vnethdr *h, uint8_t *pkt, size_t len);
 
 /* The next segment of the super-packet into out (cap bytes): its length, 0 when there is no
  * more, or -1 when it does not fit in cap (the rest of the super-packet is then given up). */
-long gso_next(struct gso *g, uint8_t *out, size_t cap);
+ssize_t gso_next(struct gso *g, uint8_t *out, size_t cap);
 
 #endif

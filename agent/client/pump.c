@@ -136,7 +136,7 @@ send_offloaded(struct pump *p, uint8_t *buf, size_t len, size_t room)
 {
 	struct vnethdr h;
 	struct gso g;
-	long n;
+	ssize_t n;
 	int rv;
 
 	if (len < VNETHDR_LEN) {

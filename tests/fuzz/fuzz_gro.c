@@ -56,7 +56,7 @@ drain(struct gro *g, struct in *in, unsigned n)
 		struct gso gs;
 		unsigned segs = 0;
 		size_t bytes = 0;
-		long got;
+		ssize_t got;
 
 		vnethdr_get(e->buf, &h);
 		if (e->segs == 1) {

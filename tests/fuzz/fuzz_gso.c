@@ -21,7 +21,7 @@ check_segments(struct gso *g, const uint8_t *in, size_t len)
 	struct tcpip t, ti;
 	uint8_t *out = malloc(ROOM);
 	size_t off, hdrlen;
-	long n;
+	ssize_t n;
 
 	if (tcpip_parse(in, len, &ti) != 0)
 		abort(); /* gso_start took it: it must parse */

@@ -47,7 +47,7 @@ check_round_trip(const char *what, int v6, unsigned n, size_t mss, size_t last)
 	struct vnethdr h;
 	const uint8_t *p;
 	unsigned i, same = 0;
-	long got;
+	ssize_t got;
 
 	make_burst(k, n, mss, last, 1);
 	CHECK_EQ_INT(gro_init(&g, 4), 0, "%s: init", what);

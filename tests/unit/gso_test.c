@@ -41,7 +41,7 @@ check_cut(const char *what, struct tcppkt k, size_t n, uint16_t mss)
 	size_t len, want_len, expect = n == 0 ? 1 : (n + mss - 1) / mss, i = 0, bad = 0;
 	struct vnethdr h;
 	struct gso g;
-	long got;
+	ssize_t got;
 	uint8_t flags = k.flags;
 
 	len = super_build(&k, n, mss, super, &h);

@@ -51,7 +51,7 @@ read_tcp(int fd, void (*fn)(const uint8_t *, size_t, void *), void *arg, int *su
 	size_t len;
 	struct vnethdr h;
 	struct gso g;
-	long n;
+	ssize_t n;
 	int rv, got = 0;
 
 	if (!wait_in(fd, 1000) || tun_read_batch(fd, &b, sizeof(rbuf), &len, 1) != 1)
