@@ -299,6 +299,13 @@ dataplane_downlink(struct dataplane *dp, uint8_t *pkt, size_t len)
 }
 
 void
+dataplane_sink_drop(struct dataplane *dp, int why, unsigned n)
+{
+	while (n-- > 0)
+		drop(dp, NULL, why);
+}
+
+void
 dataplane_stats(const struct dataplane *dp, struct dp_stats *out)
 {
 	*out = dp->stats;

@@ -195,6 +195,12 @@ void dataplane_mode_count(struct dataplane *dp, unsigned i);
 int dataplane_forward(struct dataplane *dp, struct dp_port *from, struct dp_port *to,
     const uint8_t *pkt, size_t len, const struct addr *dst);
 
+/* n packets the sink lost for reason why (enum dp_drop) where no port can be named: uplink
+ * packets it held and then failed to write (their tunnels may be gone by then), or a read of
+ * its own side that gave no packet. Counted in the data plane's drops and its unowned
+ * counters. */
+void dataplane_sink_drop(struct dataplane *dp, int why, unsigned n);
+
 void dataplane_stats(const struct dataplane *dp, struct dp_stats *out);
 size_t dataplane_routes(const struct dataplane *dp);
 

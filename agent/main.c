@@ -673,20 +673,24 @@ static void
 tun_setup(struct agent *ag, const struct options *o, struct dp_sink *sink)
 {
 	char ifname[IFNAMSIZ];
-	int rv, ifindex;
+	int rv, ifindex, refused;
 
-	if ((rv = tun_open(o->tun, 1, &ag->tun_fd, ifname)) < 0)
+	if ((rv = tun_open_best(o->tun, &ag->tun_fd, ifname, &refused)) < 0)
 		fatalx("--tun %s: cannot open the TUN device: %s", o->tun, strerror(-rv));
+	if (refused != 0)
+		log_warn("--tun %s: no offloads (%s): one packet per read and write", ifname,
+		    strerror(refused));
 	if ((ifindex = (int)if_nametoindex(ifname)) == 0)
 		fatal("--tun %s: no such interface after creating it", ifname);
 	if ((rv = nl_open(&ag->nl)) < 0 || (rv = nl_link_set(ag->nl, ifindex, o->tun_mtu, 1)) < 0)
 		fatalx("--tun %s: cannot set its MTU %u and bring it up: %s", ifname, o->tun_mtu,
 		    strerror(-rv));
-	if ((ag->tun = dp_tun_new(ag->tun_fd, o->tun_mtu)) == NULL ||
+	if ((ag->tun = dp_tun_new(ag->tun_fd, o->tun_mtu, refused == 0)) == NULL ||
 	    (ag->gw = gwdev_new(ag->nl, ifindex, ifname)) == NULL)
 		fatalx("out of memory");
 	dp_tun_sink(ag->tun, sink);
-	log_info("gateway mode: TUN device %s, MTU %u", ifname, o->tun_mtu);
+	log_info("gateway mode: TUN device %s, MTU %u%s", ifname, o->tun_mtu,
+	    refused == 0 ? ", TCP segmentation offloads" : "");
 }
 
 /* Before each wait: the transport's and the link's deadlines that passed, the connections acted
@@ -706,6 +710,8 @@ before_sleep(struct loop *loop, void *arg)
 		metrics_http_run(ag->metrics);
 	if (tunnels_take_dirty(ag->ts))
 		quic_server_flush(ag->srv);
+	if (ag->tun != NULL)
+		dp_tun_flush(ag->tun); /* what the turn's QUIC reads brought for the device */
 	at = quic_server_expiry(ag->srv);
 	if (link_expiry(ag->link) < at)
 		at = link_expiry(ag->link);

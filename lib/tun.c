@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -7,9 +8,11 @@
 #include <unistd.h>
 
 #include "tun.h"
+#include "vnethdr.h"
 
-int
-tun_open(const char *name, unsigned queues, int *fds, char ifname[IFNAMSIZ])
+/* tun_open with extra (IFF_*) flags. */
+static int
+open_flags(const char *name, unsigned queues, int extra, int *fds, char ifname[IFNAMSIZ])
 {
 	struct ifreq ifr;
 	unsigned opened = 0;
@@ -22,7 +25,7 @@ tun_open(const char *name, unsigned queues, int *fds, char ifname[IFNAMSIZ])
 	memset(&ifr, 0, sizeof(ifr));
 	if (name != NULL)
 		memcpy(ifr.ifr_name, name, strlen(name));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0);
+	ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | extra | (queues > 1 ? IFF_MULTI_QUEUE : 0));
 	for (; opened < queues; opened++) {
 		int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
@@ -46,6 +49,45 @@ out:
 	while (opened > 0)
 		close(fds[--opened]);
 	return rv;
+}
+
+int
+tun_open(const char *name, unsigned queues, int *fds, char ifname[IFNAMSIZ])
+{
+	return open_flags(name, queues, 0, fds, ifname);
+}
+
+int
+tun_open_offload(const char *name, int *fd, char ifname[IFNAMSIZ])
+{
+	int hdrlen = VNETHDR_LEN, rv;
+
+	if ((rv = open_flags(name, 1, IFF_VNET_HDR, fd, ifname)) < 0)
+		return rv;
+	/* TCP segmentation needs the checksum offload; no UDP segmentation (USO) or ECN
+	 * variant beyond what TSO carries: lib/gso.h cuts TCP only. */
+	if (ioctl(*fd, TUNSETVNETHDRSZ, &hdrlen) < 0 ||
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	    ioctl(*fd, TUNSETVNETLE, &(int){1}) < 0 ||
+#endif
+	    ioctl(*fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) {
+		rv = -errno;
+		close(*fd);
+		*fd = -1;
+		return rv;
+	}
+	return 0;
+}
+
+int
+tun_open_best(const char *name, int *fd, char ifname[IFNAMSIZ], int *refused)
+{
+	int rv = tun_open_offload(name, fd, ifname);
+
+	*refused = -rv;
+	if (rv == 0)
+		return 0;
+	return tun_open(name, 1, fd, ifname);
 }
 
 int
@@ -75,16 +117,35 @@ tun_read_batch(int fd, unsigned char *const *bufs, size_t cap, size_t *lens, int
 	return got;
 }
 
-int
-tun_write(int fd, const void *pkt, size_t len)
+/* Write the iovcnt pieces of one packet (len bytes in all): 0 or -errno. */
+static int
+write_whole(int fd, const struct iovec *iov, int iovcnt, size_t len)
 {
 	ssize_t w;
 
 	do
-		w = write(fd, pkt, len);
+		w = writev(fd, iov, iovcnt);
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
 		return -errno;
 	/* A TUN write takes the packet whole or fails: a short count would be a kernel bug. */
 	return (size_t)w == len ? 0 : -EIO;
+}
+
+int
+tun_write(int fd, const void *pkt, size_t len)
+{
+	struct iovec iov = {(void *)(uintptr_t)pkt, len};
+
+	return write_whole(fd, &iov, 1, len);
+}
+
+int
+tun_write_plain(int fd, const void *pkt, size_t len)
+{
+	static const unsigned char none[VNETHDR_LEN]; /* VNETHDR_GSO_NONE, no flags */
+	struct iovec iov[2] = {
+	    {(void *)(uintptr_t)none, sizeof(none)}, {(void *)(uintptr_t)pkt, len}};
+
+	return write_whole(fd, iov, 2, sizeof(none) + len);
 }

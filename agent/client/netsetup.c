@@ -80,15 +80,15 @@ tun_hint(int err)
 }
 
 int
-netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ])
+netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ], int *offload)
 {
 	struct netsetup *n;
-	int rv;
+	int rv, refused;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return -ENOMEM;
 	n->fd = -1;
-	if ((rv = tun_open(name, 1, &n->fd, n->ifname)) < 0) {
+	if ((rv = tun_open_best(name, &n->fd, n->ifname, &refused)) < 0) {
 		log_error("cannot create the TUN device \"%s\": %s%s", name != NULL ? name : "",
 		    strerror(-rv), tun_hint(-rv));
 		goto fail;
@@ -98,6 +98,10 @@ netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNA
 		log_error("TUN device %s: %s", n->ifname, strerror(errno));
 		goto fail;
 	}
+	if (refused != 0)
+		log_warn("TUN device %s: no offloads (%s): one packet per read and write",
+		    n->ifname, strerror(refused));
+	*offload = refused == 0;
 	no_link_local(n->ifname);
 	if ((rv = nl_open(&n->nl)) < 0) {
 		log_error("netlink: %s", strerror(-rv));

@@ -10,9 +10,12 @@
 
 struct netsetup;
 
-/* Create the TUN device name (NULL: the kernel's choice), link down until an address is set.
- * 0 with *out, its descriptor in *fd and its name in ifname; or -errno (logged). */
-int netsetup_open(const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ]);
+/* Create the TUN device name (NULL: the kernel's choice), link down until an address is set,
+ * with offloads when the kernel has them (lib/tun.h tun_open_best; when not, that is logged
+ * once). 0 with *out, its descriptor in *fd, its name in ifname and *offload 1 (packets behind
+ * a struct vnethdr) or 0 (plain packets); or -errno (logged). */
+int netsetup_open(
+    const char *name, struct netsetup **out, int *fd, char ifname[IFNAMSIZ], int *offload);
 
 /* Give the device address a (replacing the one it had, with its routes), bring it up with MTU
  * mtu and make its routes these (any number). Called again (a reconnect), the address and

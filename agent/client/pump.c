@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../lib/gro.h"
+#include "../../lib/gso.h"
 #include "../../lib/icmp.h"
 #include "../../lib/log.h"
 #include "../../lib/sockaddr.h"
@@ -21,6 +23,9 @@
  * datagram a path of the usual MTUs carries; a larger packet goes out alone. */
 #define PUMP_OUT 64
 #define PUMP_OUT_SLOT 1536
+/* TUN mode with offloads: the super-packets one turn's QUIC reads make (pump_flush). Under
+ * load a turn brings a few dozen segments of one or two flows, a handful of entries. */
+#define PUMP_GRO 16
 
 struct pump {
 	struct loop *l;
@@ -28,6 +33,7 @@ struct pump {
 	int relay; /* 1: relay mode */
 	int fd;
 	struct netsetup *ns; /* TUN mode */
+	int offload; /* TUN mode: packets behind a struct vnethdr (lib/tun.h) */
 	char device[STATUS_TEXT_MAX];
 	struct addr addr; /* TUN mode: the source of our ICMP answers */
 	unsigned mtu; /* the room the device was set to; 0 while down */
@@ -38,6 +44,10 @@ struct pump {
 
 	unsigned char *bufs[PUMP_BATCH];
 	size_t lens[PUMP_BATCH];
+	/* TUN mode with offloads: a segment of a super-packet read (gso.h) */
+	unsigned char *seg;
+	/* TUN mode with offloads: packets from the tunnel not yet written (pump_flush) */
+	struct gro gro;
 	/* relay mode: packets for the peer not yet sent (pump_flush) */
 	unsigned char (*out)[PUMP_OUT_SLOT];
 	size_t outlen[PUMP_OUT];
@@ -87,15 +97,73 @@ too_big(struct pump *p, const uint8_t *pkt, size_t len, size_t room)
 	if (p->relay || p->addr.family == 0)
 		return;
 	n = icmp_error(ICMP_TOO_BIG, pkt, len, &p->addr, (unsigned)room, out);
-	if (n > 0 && tun_write(p->fd, out, n) < 0)
+	if (n > 0 && (p->offload ? tun_write_plain(p->fd, out, n) : tun_write(p->fd, out, n)) < 0)
 		p->c.drop_local++;
+}
+
+/* One packet from the local side into the tunnel (room: the datagram room, 0 while down). */
+static void
+send_one(struct pump *p, const uint8_t *pkt, size_t len, size_t room)
+{
+	int rv;
+
+	if (room == 0) {
+		p->c.drop_down++;
+		return;
+	}
+	if (len > room) {
+		too_big(p, pkt, len, room);
+		return;
+	}
+	rv = session_send(p->s, pkt, len);
+	if (rv == 0) {
+		p->c.tx_packets++;
+		p->c.tx_bytes += len;
+	} else if (rv == QUIC_ERR_TOO_BIG) {
+		too_big(p, pkt, len, session_room(p->s));
+	} else if (rv == QUIC_ERR_BLOCKED) {
+		p->c.drop_blocked++;
+	} else {
+		p->c.drop_down++;
+	}
+}
+
+/* One read from a device with offloads (buf: the struct vnethdr, then the packet): each IP
+ * packet it carries into the tunnel. A header that contradicts its packet (never from a sane
+ * kernel) loses the packet, counted as the device's. */
+static void
+send_offloaded(struct pump *p, uint8_t *buf, size_t len, size_t room)
+{
+	struct vnethdr h;
+	struct gso g;
+	ssize_t n;
+	int rv;
+
+	if (len < VNETHDR_LEN) {
+		p->c.drop_local++;
+		return;
+	}
+	vnethdr_get(buf, &h);
+	rv = gso_start(&g, &h, buf + VNETHDR_LEN, len - VNETHDR_LEN);
+	if (rv == 0)
+		send_one(p, buf + VNETHDR_LEN, len - VNETHDR_LEN, room);
+	else if (rv < 0)
+		p->c.drop_local++;
+	else
+		while ((n = gso_next(&g, p->seg, PUMP_CAP)) != 0) {
+			if (n < 0) {
+				p->c.drop_local++;
+				break;
+			}
+			send_one(p, p->seg, (size_t)n, room);
+		}
 }
 
 static void
 on_local(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct pump *p = arg;
-	int round, n, i, rv;
+	int round, n, i;
 	size_t room;
 
 	(void)l;
@@ -105,7 +173,8 @@ on_local(struct loop *l, int fd, unsigned events, void *arg)
 		if (p->relay)
 			n = relay_read(p, PUMP_BATCH);
 		else
-			n = tun_read_batch(p->fd, p->bufs, PUMP_CAP, p->lens, PUMP_BATCH);
+			n = tun_read_batch(p->fd, p->bufs,
+			    PUMP_CAP + (p->offload ? VNETHDR_LEN : 0), p->lens, PUMP_BATCH);
 		if (n < 0) {
 			log_warn("reading %s: %s", p->device, strerror(-n));
 			return;
@@ -114,25 +183,10 @@ on_local(struct loop *l, int fd, unsigned events, void *arg)
 		for (i = 0; i < n; i++) {
 			if (p->lens[i] == 0)
 				continue; /* cut: too big for any IP packet */
-			if (room == 0) {
-				p->c.drop_down++;
-				continue;
-			}
-			if (p->lens[i] > room) {
-				too_big(p, p->bufs[i], p->lens[i], room);
-				continue;
-			}
-			rv = session_send(p->s, p->bufs[i], p->lens[i]);
-			if (rv == 0) {
-				p->c.tx_packets++;
-				p->c.tx_bytes += p->lens[i];
-			} else if (rv == QUIC_ERR_TOO_BIG) {
-				too_big(p, p->bufs[i], p->lens[i], session_room(p->s));
-			} else if (rv == QUIC_ERR_BLOCKED) {
-				p->c.drop_blocked++;
-			} else {
-				p->c.drop_down++;
-			}
+			if (p->offload)
+				send_offloaded(p, p->bufs[i], p->lens[i], room);
+			else
+				send_one(p, p->bufs[i], p->lens[i], room);
 		}
 		if (p->s != NULL && n > 0)
 			session_flush(p->s);
@@ -186,7 +240,7 @@ pump_new(struct loop *l, const struct pump_config *cfg)
 	p->l = l;
 	p->fd = -1;
 	for (i = 0; i < PUMP_BATCH; i++)
-		if ((p->bufs[i] = malloc(PUMP_CAP)) == NULL)
+		if ((p->bufs[i] = malloc(PUMP_CAP + VNETHDR_LEN)) == NULL)
 			goto fail;
 	if (cfg->relay != NULL) {
 		p->relay = 1;
@@ -194,7 +248,10 @@ pump_new(struct loop *l, const struct pump_config *cfg)
 		    relay_open(p, cfg->relay) != 0)
 			goto fail;
 	} else {
-		if (netsetup_open(cfg->tun_name, &p->ns, &p->fd, ifname) != 0)
+		if (netsetup_open(cfg->tun_name, &p->ns, &p->fd, ifname, &p->offload) != 0)
+			goto fail;
+		if (p->offload &&
+		    ((p->seg = malloc(PUMP_CAP)) == NULL || gro_init(&p->gro, PUMP_GRO) != 0))
 			goto fail;
 		snprintf(p->device, sizeof(p->device), "%s", ifname);
 	}
@@ -223,6 +280,8 @@ pump_free(struct pump *p)
 		close(p->fd);
 	for (i = 0; i < PUMP_BATCH; i++)
 		free(p->bufs[i]);
+	free(p->seg);
+	gro_free(&p->gro);
 	free(p->out);
 	free(p);
 }
@@ -279,12 +338,41 @@ pump_packet(struct pump *p, const uint8_t *pkt, size_t len)
 			p->c.drop_local++;
 			return;
 		}
+	} else if (p->offload) {
+		if (gro_add(&p->gro, pkt, len) == 0)
+			return; /* counted when it leaves (pump_flush) */
+		pump_flush(p);
+		if (gro_add(&p->gro, pkt, len) == 0)
+			return;
+		p->c.drop_local++; /* over 64 KiB: no IP packet */
+		return;
 	} else if (tun_write(p->fd, pkt, len) < 0) {
 		p->c.drop_local++;
 		return;
 	}
 	p->c.rx_packets++;
 	p->c.rx_bytes += len;
+}
+
+/* TUN mode with offloads: write the packets gathered since the last flush, each super-packet
+ * with one write; counted as the IP packets they carry. */
+static void
+gro_flush(struct pump *p)
+{
+	unsigned i;
+
+	gro_finish(&p->gro);
+	for (i = 0; i < p->gro.n; i++) {
+		const struct gro_entry *e = &p->gro.e[i];
+
+		if (tun_write(p->fd, e->buf, VNETHDR_LEN + e->len) < 0) {
+			p->c.drop_local += e->segs;
+			continue;
+		}
+		p->c.rx_packets += e->segs;
+		p->c.rx_bytes += e->bytes;
+	}
+	gro_reset(&p->gro);
 }
 
 void
@@ -295,6 +383,10 @@ pump_flush(struct pump *p)
 	unsigned i, off = 0;
 	int r;
 
+	if (p->offload) {
+		gro_flush(p);
+		return;
+	}
 	if (p->nout == 0)
 		return;
 	memset(msgs, 0, sizeof(msgs[0]) * p->nout);

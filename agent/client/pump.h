@@ -1,6 +1,9 @@
 /* The packet pump between the local side and the tunnel: a TUN device (netsetup.h) or, with
  * --relay, a UDP socket whose every datagram is one packet. Reads in batches into buffers
- * allocated once; one packet is one QUIC datagram. A packet larger than the datagram room is
+ * allocated once; one packet is one QUIC datagram. A TUN device with offloads (lib/tun.h) may
+ * give TCP super-packets, cut into their packets (lib/gso.h) each sent as one read alone would
+ * be; packets for it are gathered and written at pump_flush(), a flow's consecutive TCP
+ * segments joined into one write (lib/gro.h). A packet larger than the datagram room is
  * answered with ICMP too big in TUN mode (the sender's stack learns the MTU) and dropped in
  * relay mode; every drop is counted (status.h). */
 #ifndef CLIENT_PUMP_H
@@ -41,12 +44,13 @@ int pump_up(struct pump *p, const struct addr *a, size_t room, const struct pref
 /* The tunnel is down: the address and routes stay for the reconnect. */
 void pump_down(struct pump *p);
 
-/* One packet from the tunnel to the local side: written to the TUN device at once; in relay
- * mode queued for the next pump_flush() (which runs by itself when the queue is full). */
+/* One packet from the tunnel to the local side: written to a plain TUN device at once; to one
+ * with offloads, and in relay mode, queued for the next pump_flush() (which runs by itself when
+ * the queue is full). */
 void pump_packet(struct pump *p, const uint8_t *pkt, size_t len);
 
-/* Relay mode: send the queued packets (one sendmmsg). Call it after each batch from the tunnel
- * and before sleeping. */
+/* Send the queued packets: relay mode, one sendmmsg; TUN with offloads, one write per
+ * super-packet or lone packet. Call it after each batch from the tunnel and before sleeping. */
 void pump_flush(struct pump *p);
 
 /* Follow the datagram room (path MTU discovery raises it): call once per loop turn. */

@@ -453,7 +453,7 @@ test_tun(void)
 		CHECK(0, "socketpair");
 		return;
 	}
-	t = dp_tun_new(sv[0], 1500);
+	t = dp_tun_new(sv[0], 1500, 0);
 	dp_tun_sink(t, &sink);
 	dp = dataplane_new(&dp_ip_mode, &sink, fake_send, fake_room);
 	prefix_parse("10.0.0.0/24", &pool.prefix, NULL, 0, &(const char *){NULL});
