@@ -89,10 +89,13 @@ quic_client_open(const struct quic_client_config *cfg, const struct quic_callbac
 		c->pin = c->pin_buf;
 	}
 	c->tx = calloc(1, sizeof(*c->tx));
-	c->rxbuf = malloc((size_t)QUIC_BATCH * QUIC_CLIENT_RX);
-	if (c->tx == NULL || c->rxbuf == NULL)
+	if (c->tx == NULL)
 		goto fail;
 	if ((c->fd = quic_udp_open(&ss, sl, 0)) == -1)
+		goto fail;
+	/* QUIC_BATCH receive buffers, resident only where datagrams were written */
+	c->rxsize = quic_udp_gro(c->fd) ? QUIC_GRO_BUF : QUIC_CLIENT_RX;
+	if ((c->rxbuf = malloc(QUIC_BATCH * c->rxsize)) == NULL)
 		goto fail;
 	c->tx->fd = c->fd;
 	c->tx->connected = 1;
@@ -181,11 +184,13 @@ client_done(struct quic_conn *c, uint64_t now)
 void
 quic_client_read(struct quic_conn *c)
 {
-	uint8_t(*rx)[QUIC_CLIENT_RX] = c->rxbuf;
+	uint8_t *rx = c->rxbuf;
 	struct mmsghdr msgs[QUIC_BATCH];
 	struct iovec iov[QUIC_BATCH];
+	uint8_t ctl[QUIC_BATCH][QUIC_CMSG_SPACE];
 	ngtcp2_path path;
 	uint64_t now = clock_mono_ns();
+	size_t len, seg, off, handled = 0;
 	int n, i, round;
 
 	path.local.addr = (struct sockaddr *)&c->local;
@@ -196,10 +201,12 @@ quic_client_read(struct quic_conn *c)
 	for (round = 0; round < 16 && c->live; round++) {
 		memset(msgs, 0, sizeof(msgs));
 		for (i = 0; i < QUIC_BATCH; i++) {
-			iov[i].iov_base = rx[i];
-			iov[i].iov_len = QUIC_CLIENT_RX;
+			iov[i].iov_base = rx + (size_t)i * c->rxsize;
+			iov[i].iov_len = c->rxsize;
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_control = ctl[i];
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 		}
 		n = recvmmsg(c->fd, msgs, QUIC_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
@@ -210,9 +217,20 @@ quic_client_read(struct quic_conn *c)
 		now = clock_mono_ns();
 		for (i = 0; i < n && c->live; i++) {
 			/* an empty datagram is no packet (ngtcp2 asserts there is a byte) */
-			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len == 0)
+			len = msgs[i].msg_len;
+			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len == 0)
 				continue;
-			(void)quic_conn_read(c, &path, rx[i], msgs[i].msg_len, now);
+			seg = quic_udp_segment(&msgs[i].msg_hdr, len);
+			if (seg > QUIC_CLIENT_RX)
+				continue; /* larger than we take, GRO buffer or not */
+			for (off = 0; off < len && c->live; off += seg) {
+				(void)quic_conn_read(c, &path, (uint8_t *)iov[i].iov_base + off,
+				    len - off < seg ? len - off : seg, now);
+				/* acknowledgements go out every QUIC_BATCH packets of a long read
+				 * (quic_server_read says why) */
+				if (++handled % QUIC_BATCH == 0 && c->live)
+					quic_conn_write(c, now);
+			}
 		}
 		if (c->live)
 			quic_conn_write(c, now);

@@ -134,7 +134,8 @@ struct quic_conn {
 	unsigned char pin_buf[QUIC_SPKI_PIN_LEN];
 	gnutls_certificate_credentials_t client_cred; /* client only */
 	char *verify_name; /* client with a CA: the name GnuTLS checks, which it does not copy */
-	void *rxbuf; /* client only: receive buffers */
+	void *rxbuf; /* client only: QUIC_BATCH receive buffers of rxsize bytes each */
+	size_t rxsize;
 };
 
 /* len random bytes (GnuTLS); fatal when it fails. */

@@ -48,7 +48,10 @@ struct quic_server {
 	uint64_t rate_start, reset_start;
 	unsigned rate_new, reset_n;
 
-	uint8_t (*rx)[QUIC_RX_MAX];
+	/* QUIC_BATCH receive buffers of rxsize bytes each: QUIC_GRO_BUF when the socket takes
+	 * UDP GRO (a run of datagrams in one), else QUIC_RX_MAX */
+	uint8_t *rx;
+	size_t rxsize;
 	uint8_t (*rxctl)[QUIC_CMSG_SPACE];
 	/* the local address the packet being handled came to */
 	struct sockaddr_storage cur_local;
@@ -604,13 +607,16 @@ quic_server_new(const struct quic_server_config *cfg, const struct quic_callback
 	    cfg->handshake_timeout_ns ? cfg->handshake_timeout_ns : QUIC_HANDSHAKE_TIMEOUT_NS;
 	memcpy(s->secret, cfg->static_secret, sizeof(s->secret));
 	s->tx = calloc(1, sizeof(*s->tx));
-	s->rx = malloc(QUIC_BATCH * sizeof(*s->rx));
 	s->rxctl = malloc(QUIC_BATCH * sizeof(*s->rxctl));
-	if (quic_cid_init(&s->cids) != 0 || s->tx == NULL || s->rx == NULL || s->rxctl == NULL)
+	if (quic_cid_init(&s->cids) != 0 || s->tx == NULL || s->rxctl == NULL)
 		goto fail;
 	if ((s->tls = quic_tls_server_new(cfg->cert_file, cfg->key_file)) == NULL)
 		goto fail;
 	if ((s->fd = quic_udp_open(&ss, sl, 1)) == -1)
+		goto fail;
+	/* the buffers' pages are resident only where runs were written */
+	s->rxsize = quic_udp_gro(s->fd) ? QUIC_GRO_BUF : QUIC_RX_MAX;
+	if ((s->rx = malloc(QUIC_BATCH * s->rxsize)) == NULL)
 		goto fail;
 	s->addrlen = sizeof(s->addr);
 	if (getsockname(s->fd, (struct sockaddr *)&s->addr, &s->addrlen) == -1)
@@ -676,6 +682,7 @@ quic_server_read(struct quic_server *s, int fd)
 	struct mmsghdr msgs[QUIC_BATCH];
 	struct iovec iov[QUIC_BATCH];
 	struct sockaddr_storage from[QUIC_BATCH];
+	size_t len, seg, off, handled = 0;
 	uint64_t now;
 	int round, n, i;
 
@@ -683,8 +690,8 @@ quic_server_read(struct quic_server *s, int fd)
 	for (round = 0; round < QUIC_READ_ROUNDS; round++) {
 		memset(msgs, 0, sizeof(msgs));
 		for (i = 0; i < QUIC_BATCH; i++) {
-			iov[i].iov_base = s->rx[i];
-			iov[i].iov_len = QUIC_RX_MAX;
+			iov[i].iov_base = s->rx + (size_t)i * s->rxsize;
+			iov[i].iov_len = s->rxsize;
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_name = &from[i];
@@ -702,12 +709,26 @@ quic_server_read(struct quic_server *s, int fd)
 		for (i = 0; i < n; i++) {
 			/* an empty datagram is no packet (and ngtcp2 asserts there is a byte): anyone
 			 * could stop the gateway with one */
-			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len == 0)
+			len = msgs[i].msg_len;
+			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len == 0)
 				continue;
 			quic_udp_local(&msgs[i].msg_hdr, &s->addr, s->addrlen, &s->cur_local,
 			    &s->cur_locallen);
-			server_packet(s, s->rx[i], msgs[i].msg_len,
-			    (const struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen, now);
+			seg = quic_udp_segment(&msgs[i].msg_hdr, len);
+			if (seg > QUIC_RX_MAX)
+				continue; /* larger than we take, GRO buffer or not */
+			for (off = 0; off < len; off += seg) {
+				server_packet(s, (uint8_t *)iov[i].iov_base + off,
+				    len - off < seg ? len - off : seg,
+				    (const struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen,
+				    now);
+				/* what is due (acknowledgements above all) goes out every QUIC_BATCH
+				 * packets, not only at the end: a GRO read can hold thousands, and
+				 * the peers' RTTs, which size their congestion windows, would grow
+				 * with the wait */
+				if (++handled % QUIC_BATCH == 0)
+					server_flush(s, now);
+			}
 		}
 		server_flush(s, now);
 		if (n < QUIC_BATCH)

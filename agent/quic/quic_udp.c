@@ -191,7 +191,7 @@ quic_udp_gro(int fd)
 }
 
 size_t
-quic_udp_gro_size(struct msghdr *msg)
+quic_udp_segment(struct msghdr *msg, size_t len)
 {
 	struct cmsghdr *cm;
 	int v;
@@ -200,9 +200,9 @@ quic_udp_gro_size(struct msghdr *msg)
 		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
 		    cm->cmsg_len >= CMSG_LEN(sizeof(v))) {
 			memcpy(&v, CMSG_DATA(cm), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
+			return v > 0 && (size_t)v < len ? (size_t)v : len;
 		}
-	return 0;
+	return len;
 }
 
 void

@@ -16,6 +16,8 @@
  * field's limit less the headers) and at most QUIC_GSO_SEGS of them (the kernel's limit). */
 #define QUIC_GSO_BYTES 65000
 #define QUIC_GSO_SEGS 64
+/* A receive buffer of a socket with UDP GRO: the largest run the kernel joins (a UDP length). */
+#define QUIC_GRO_BUF 65536
 
 /* UDP batch sender: packets collected, then sent with one sendmmsg. With gso, runs of packets
  * to the same address of one size (the last of a run may be shorter) go as one message with
@@ -52,12 +54,13 @@ void quic_tx_commit(struct quic_txbatch *tx, size_t len, const struct sockaddr *
 int quic_udp_gso(int fd);
 
 /* Ask for UDP GRO on fd (receive runs of one sender's equal-size datagrams as one buffer,
- * UDP_GRO control message giving the size): 1 when the kernel took it, else 0. */
+ * UDP_GRO control message giving the size): 1 when the kernel took it, else 0. A socket with
+ * it needs QUIC_GRO_BUF bytes per receive buffer: a run longer than its buffer is cut short. */
 int quic_udp_gro(int fd);
 
-/* The segment size of a datagram received with UDP GRO (its UDP_GRO control message); 0 when it
- * holds one datagram. */
-size_t quic_udp_gro_size(struct msghdr *msg);
+/* The size of each datagram in the len bytes msg received: the segment size of a UDP GRO run
+ * (its UDP_GRO control message; the last datagram may be shorter), else len. */
+size_t quic_udp_segment(struct msghdr *msg, size_t len);
 
 /* Send what tx holds (one sendmmsg). */
 void quic_tx_flush(struct quic_txbatch *tx);
