@@ -579,7 +579,7 @@ static enum MHD_Result
 send_reply(struct req *r)
 {
 	struct MHD_Response *resp;
-	char *text = NULL, ra[16];
+	char *text = NULL, ra[16], route[ROUTE_TEMPLATE_MAX];
 	size_t len = 0;
 	enum MHD_Result ret;
 
@@ -629,8 +629,8 @@ send_reply(struct req *r)
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	/* The route, not the path: a path may hold a secret sent by mistake. */
-	log_debug("%s %s -> %u", method_for_log(r->method),
-	    r->route != NULL ? r->route->pattern : "(no route)", r->status);
+	router_template(r->route, "(no route)", route, sizeof(route));
+	log_debug("%s %s -> %u", method_for_log(r->method), route, r->status);
 	return ret;
 }
 
@@ -1183,14 +1183,15 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 static void
 access_line(struct req *r, enum MHD_RequestTerminationCode toe)
 {
-	char peer[INET6_ADDRSTRLEN];
+	char peer[INET6_ADDRSTRLEN], route[ROUTE_TEMPLATE_MAX];
 	struct log_field f[7];
 	size_t n = 0;
 
 	req_peer_text(r, peer);
 	f[n++] = LOG_STR("method", method_for_log(r->method));
 	/* The template: a path can carry what must not be logged (ids of secrets). */
-	f[n++] = LOG_STR("route", r->route != NULL ? r->route->pattern : "-");
+	router_template(r->route, "-", route, sizeof(route));
+	f[n++] = LOG_STR("route", route);
 	f[n++] = LOG_INT("status", r->status);
 	f[n++] = LOG_INT("duration_us", (clock_mono_ns() - r->started_ns) / 1000);
 	f[n++] = LOG_STR("source", peer);

@@ -89,6 +89,12 @@ struct route {
 const struct route *router_match(const struct route *table, size_t n, struct req *r,
     const char *method, const char *path, char *allow, size_t allowlen);
 
+/* A route as logs and metrics show it: its pattern with each {} named {id}
+ * ("/v1/pools/{id}"), or none when route is NULL; cut to fit len (ROUTE_TEMPLATE_MAX holds
+ * every route of the tables). */
+#define ROUTE_TEMPLATE_MAX 128
+void router_template(const struct route *route, const char *none, char *out, size_t len);
+
 /* The admin API's route table (routes.c) and its length in *n; the table of the metrics
  * listener. */
 const struct route *routes_table(size_t *n);

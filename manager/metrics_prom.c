@@ -12,25 +12,6 @@
 	(struct prom_label[]){__VA_ARGS__}, \
 	    sizeof((struct prom_label[]){__VA_ARGS__}) / sizeof(struct prom_label)
 
-/* A route's pattern as its template: every "{}" of the table becomes "{id}". */
-static void
-route_template(const struct route *route, char *out, size_t len)
-{
-	const char *p = route != NULL ? route->pattern : "unmatched";
-	size_t o = 0;
-
-	for (; *p != '\0' && o + 5 < len; p++) {
-		if (p[0] == '{' && p[1] == '}') {
-			memcpy(out + o, "{id}", 4);
-			o += 4;
-			p++;
-		} else {
-			out[o++] = *p;
-		}
-	}
-	out[o] = '\0';
-}
-
 static void
 pools(struct prom *p, const struct metrics_snap *s)
 {
@@ -182,7 +163,7 @@ channel(struct prom *p, const struct metrics *m)
 static void
 http(struct prom *p, const struct metrics *m)
 {
-	char route[128], status[8];
+	char route[ROUTE_TEMPLATE_MAX], status[8];
 
 	prom_family(p, "snaptun_http_requests_total",
 	    "HTTP requests by route template, method and status (0: the connection closed "
@@ -192,7 +173,7 @@ http(struct prom *p, const struct metrics *m)
 		const struct metrics_route *r = &m->routes[i];
 		const char *method = r->route != NULL ? r->route->method : "any";
 
-		route_template(r->route, route, sizeof(route));
+		router_template(r->route, "unmatched", route, sizeof(route));
 		for (size_t k = 0; k < r->nstatus; k++) {
 			snprintf(status, sizeof(status), "%u", r->status[k].status);
 			prom_u64(p, "snaptun_http_requests_total",
@@ -210,7 +191,7 @@ http(struct prom *p, const struct metrics *m)
 	for (size_t i = 0; i < m->nroutes; i++) {
 		const struct metrics_route *r = &m->routes[i];
 
-		route_template(r->route, route, sizeof(route));
+		router_template(r->route, "unmatched", route, sizeof(route));
 		prom_histogram(p, "snaptun_http_request_duration_seconds",
 		    L({"route", route}, {"method", r->route != NULL ? r->route->method : "any"}),
 		    &r->latency);

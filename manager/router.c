@@ -81,3 +81,21 @@ router_match(const struct route *table, size_t n, struct req *r, const char *met
 	free(buf);
 	return NULL;
 }
+
+void
+router_template(const struct route *route, const char *none, char *out, size_t len)
+{
+	const char *p = route != NULL ? route->pattern : none;
+	size_t o = 0;
+
+	for (; *p != '\0' && o + 5 < len; p++) {
+		if (p[0] == '{' && p[1] == '}') {
+			memcpy(out + o, "{id}", 4);
+			o += 4;
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}

@@ -102,13 +102,13 @@ check "the access log names methods HTTP does not define \"other\" (3 of them)" 
 check "every agent line is one JSON object: ts, level, program, agent, msg, fields" \
     json_lines_ok snaptun-agent <"$AGENT_LOG"
 
-ACCESS_RE='"msg":"http request","method":"GET","route":"/v1/pools/\{\}","status":200,"duration_us":[0-9]+,"source":"127\.0\.0\.1"\}$'
-check "the access log has GET /v1/pools/{} 200 with its duration and source" \
+ACCESS_RE='"msg":"http request","method":"GET","route":"/v1/pools/\{id\}","status":200,"duration_us":[0-9]+,"source":"127\.0\.0\.1"\}$'
+check "the access log has GET /v1/pools/{id} 200 with its duration and source" \
     grep -Eq "$ACCESS_RE" "$MGR_LOG"
 check "the access log has the refused POST /v1/token (401) and the bad bearer (401)" \
     test "$(grep -Ec '"route":"/v1/token","status":401' "$MGR_LOG") $(grep -Ec '"method":"GET","route":"/v1/pools","status":401' "$MGR_LOG")" = "1 1"
 check "the access log names the route template of a path that held a secret" \
-    grep -Eq '"route":"/v1/join-tokens/\{\}","status":404' "$MGR_LOG"
+    grep -Eq '"route":"/v1/join-tokens/\{id\}","status":404' "$MGR_LOG"
 check "every API request made has its access line ($(grep -c '"msg":"http request"' "$MGR_LOG"))" \
     test "$(grep -c '"msg":"http request"' "$MGR_LOG")" -ge 12
 

@@ -1,5 +1,5 @@
 /* Route matching: the captured parameters, 405's method list, and no parameter left over from
- * a pattern tried before the one that matched. */
+ * a pattern tried before the one that matched; a route's template as logs and metrics show it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,5 +50,19 @@ main(void)
 	rt = router_match(table, N, &r, "GET", "/v1/pools/", allow, sizeof(allow));
 	CHECK(rt == NULL && allow[0] == '\0', "an empty segment matches no {}");
 	free(r.param_buf);
+	{
+		char t[ROUTE_TEMPLATE_MAX], small[10];
+
+		router_template(&table[2], "-", t, sizeof(t));
+		CHECK(strcmp(t, "/v1/pools/{id}") == 0, "template of /v1/pools/{}: %s", t);
+		router_template(&table[0], "-", t, sizeof(t));
+		CHECK(strcmp(t, "/v1/{id}/{id}/deep") == 0, "two parameters: %s", t);
+		router_template(NULL, "unmatched", t, sizeof(t));
+		CHECK(strcmp(t, "unmatched") == 0, "no route: the word given (%s)", t);
+		router_template(&table[2], "-", small, sizeof(small));
+		CHECK(strlen(small) < sizeof(small) &&
+			strncmp(small, "/v1/pools/", strlen(small)) == 0,
+		    "cut to fit a short buffer, ended: %s", small);
+	}
 	return check_done();
 }
