@@ -141,6 +141,7 @@ report_alloc(struct link *l, const struct report_alloc *req, link_alloc_cb cb, v
 	m.session_id = req->session_id;
 	m.isd_as = req->isd_as;
 	m.family = (uint32_t)req->family;
+	m.modes = req->modes;
 	if (req->want != NULL)
 		bytes_of(req->want, &m.requested_address);
 	return link_alloc(l, &m, cb, arg);

@@ -39,6 +39,7 @@ struct report_alloc {
 	uint64_t isd_as; /* 0: any */
 	int family; /* 4 or 6 */
 	const struct addr *want; /* a specific address, or NULL: any of the family */
+	unsigned modes; /* the pool modes this agent forwards: CHAN_MODE_* bits (proto/chan.h) */
 };
 
 /* SESSION_UP. 0, or -1 when the link is not up (nothing sent). */

@@ -7,6 +7,7 @@
 #include "../lib/err.h"
 #include "../lib/isdas.h"
 #include "../lib/log.h"
+#include "../proto/chan.h"
 #include "../proto/ctrl.h"
 #include "ctrl_streams.h"
 #include "pssid_index.h"
@@ -455,6 +456,8 @@ do_assign(struct tunnel *t, int64_t id, const struct ctrl_req *req)
 	ctx->stream_id = id;
 	ctx->req.pssid = t->pssid;
 	ctx->req.session_id = t->session_id;
+	/* the manager then never grants an address of a pool this agent cannot forward */
+	ctx->req.modes = CHAN_MODE_IP | (t->ts->dp_scion != NULL ? CHAN_MODE_SCION : 0);
 	if (want.has_request) {
 		ctx->req.isd_as = want.isd_as;
 		ctx->req.family = want.addr.family;

@@ -96,6 +96,7 @@ alloc_one(struct agentjob *j, struct db *db, int64_t now)
 	r.session_id = (int64_t)m->session_id;
 	r.agent_id = (int64_t)j->c->agent_id;
 	r.actor = actor;
+	r.modes = m->modes; /* bits of modes this manager does not know match no pool */
 	if (alloc_req_check(&r, j->why, sizeof(j->why)) < 0)
 		return;
 	if ((rv = revocation_has(db, m->pssid)) != 0) {

@@ -12,6 +12,7 @@
 #include "../lib/isdas.h"
 #include "../lib/pssid.h"
 #include "../lib/secret.h"
+#include "../proto/chan.h"
 #include "alloc.h"
 
 /* Random probes before a random pool falls back to walking from a random start, and how far
@@ -152,12 +153,19 @@ reassign(struct db *db, struct grant *g, const struct alloc_req *r, int64_t now)
 	return was_held ? pool_adjust(db, g->pool_id, 1, -1, 0, 0, NULL) : 0;
 }
 
+static unsigned
+mode_bit(enum pool_mode m)
+{
+	return m == POOL_MODE_SCION ? CHAN_MODE_SCION : CHAN_MODE_IP;
+}
+
 static int
 pool_matches(const struct pool *p, const struct alloc_req *r)
 {
 	return (r->isd_as == 0 || p->isd_as == r->isd_as) &&
 	    (r->pool_id == 0 || p->id == r->pool_id) &&
-	    (r->family == 0 || p->prefix.net.family == r->family);
+	    (r->family == 0 || p->prefix.net.family == r->family) &&
+	    (r->modes == 0 || (r->modes & mode_bit(p->mode)) != 0);
 }
 
 static int
@@ -342,14 +350,35 @@ describe_no_pool(const struct alloc_req *r, char *why, size_t whylen)
 	char ia[ISDAS_STRLEN] = "any ISD-AS";
 	const char *family = r->family == 4 ? "IPv4" : r->family == 6 ? "IPv6" : "IPv4 or IPv6";
 
+	const char *modes = r->modes == CHAN_MODE_IP ? " in ip mode, the one the agent forwards"
+	    : r->modes == CHAN_MODE_SCION            ? " in scion mode, the one the agent forwards"
+						     : "";
+
 	if (r->isd_as != 0)
 		isdas_format(r->isd_as, ia);
 	if (r->pool_id != 0)
 		snprintf(why, whylen,
-		    "no address available: the client's pool %lld is no %s pool for %s",
-		    (long long)r->pool_id, family, ia);
+		    "no address available: the client's pool %lld is no %s pool%s for %s",
+		    (long long)r->pool_id, family, modes, ia);
 	else
-		snprintf(why, whylen, "no address available: no %s pool for %s", family, ia);
+		snprintf(
+		    why, whylen, "no address available: no %s pool%s for %s", family, modes, ia);
+}
+
+/* A request that says nothing of where (no pool, ISD-AS or address) comes from an endhost
+ * that may not know SCION: of v[0..*n), keep the ip pools when there is one (in order). */
+static void
+prefer_ip(const struct alloc_req *r, struct pool *v, int *n)
+{
+	int k = 0;
+
+	if (r->pool_id != 0 || r->isd_as != 0)
+		return;
+	for (int i = 0; i < *n; i++)
+		if (v[i].mode == POOL_MODE_IP)
+			v[k++] = v[i];
+	if (k > 0)
+		*n = k;
 }
 
 /* Plan any free address of the first matching pool that has one. */
@@ -362,6 +391,7 @@ plan_any(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl,
 
 	if ((rv = matching_pools(db, r, &v, &n)) < 0)
 		return rv;
+	prefer_ip(r, v, &n);
 	rv = ERR_NO_POOL;
 	for (int i = 0; i < n; i++) {
 		memset(pl, 0, sizeof(*pl));

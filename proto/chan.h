@@ -78,6 +78,10 @@ enum chan_msg {
 };
 #define CHAN_MSG_LAST CHAN_HEARTBEAT /* the highest type; not every number below is one */
 
+/* AllocReq.modes: the pool modes an agent forwards, a bit each. */
+#define CHAN_MODE_IP 1u
+#define CHAN_MODE_SCION 2u
+
 /* 0 or one of these; chan_err_str() gives the text. Every decoder error is a protocol error:
  * log it and drop the connection. */
 enum chan_err {

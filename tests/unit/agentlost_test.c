@@ -60,7 +60,7 @@ hello(int64_t id, int64_t now)
 static int64_t
 grant(int64_t agent, const char *pssid, int64_t session)
 {
-	struct alloc_req r = {pssid, 0, 4, NULL, session, agent, "test", 0};
+	struct alloc_req r = {pssid, 0, 4, NULL, session, agent, "test", 0, 0};
 	struct grant g;
 	char why[200];
 

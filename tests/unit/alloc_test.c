@@ -10,6 +10,7 @@
 #include "../../lib/log.h"
 #include "../../manager/alloc.h"
 #include "../../db/pool.h"
+#include "../../proto/chan.h"
 #include "check.h"
 
 #define IA_110 0x0001ff0000000110ULL
@@ -33,7 +34,8 @@ fresh_db(void)
 }
 
 static int64_t
-mkpool(const char *name, uint64_t ia, const char *prefix, int64_t hold, enum pool_strategy strategy)
+mkpool_mode(const char *name, uint64_t ia, const char *prefix, int64_t hold,
+    enum pool_strategy strategy, enum pool_mode mode)
 {
 	struct pool_conflict c;
 	struct pool p = {0};
@@ -46,14 +48,21 @@ mkpool(const char *name, uint64_t ia, const char *prefix, int64_t hold, enum poo
 		return -1;
 	p.hold_seconds = hold;
 	p.strategy = strategy;
+	p.mode = mode;
 	return pool_create(db, &p, T0, &c) == 0 ? p.id : -1;
+}
+
+static int64_t
+mkpool(const char *name, uint64_t ia, const char *prefix, int64_t hold, enum pool_strategy strategy)
+{
+	return mkpool_mode(name, ia, prefix, hold, strategy, POOL_MODE_IP);
 }
 
 static int
 acquire(const char *pssid, int family, const char *addr, int64_t session, int64_t now,
     struct grant *g, char *why)
 {
-	struct alloc_req r = {pssid, 0, family, NULL, session, 1, "test", 0};
+	struct alloc_req r = {pssid, 0, family, NULL, session, 1, "test", 0, 0};
 	struct addr a;
 
 	if (addr != NULL) {
@@ -289,7 +298,7 @@ test_reservation_wins_over_grant(void)
 static void
 test_families_and_isd_as(void)
 {
-	struct alloc_req r = {"x", IA_111, 0, NULL, 1, 1, "test", 0};
+	struct alloc_req r = {"x", IA_111, 0, NULL, 1, 1, "test", 0, 0};
 	struct grant g;
 	char why[200];
 	int64_t v4, v6;
@@ -327,7 +336,7 @@ test_families_and_isd_as(void)
 static void
 test_pool_binding(void)
 {
-	struct alloc_req r = {"p", 0, 4, NULL, 1, 1, "test", 0};
+	struct alloc_req r = {"p", 0, 4, NULL, 1, 1, "test", 0, 0};
 	struct grant g;
 	struct addr a;
 	char why[200];
@@ -361,6 +370,82 @@ test_pool_binding(void)
 	    "a bound pool that is gone: no pool, naming it (%s)", why);
 }
 
+/* The agent's modes (AllocReq.modes) and the preference of a request that says nothing of
+ * where for an ip pool. */
+static void
+test_modes(void)
+{
+	struct alloc_req r = {"m1", 0, 4, NULL, 1, 1, "test", 0, 0};
+	struct grant g;
+	struct addr a;
+	char why[200];
+	int64_t sci, ip, sci2;
+
+	fresh_db();
+	sci = mkpool_mode("sci", IA_110, "10.88.0.0/29", 600, POOL_SEQUENTIAL, POOL_MODE_SCION);
+	ip = mkpool("ip", IA_110, "192.0.2.0/31", 600, POOL_SEQUENTIAL);
+	CHECK(sci > 0 && ip > 0, "a scion pool, then an ip pool (the scion one first in order)");
+
+	r.modes = CHAN_MODE_IP | CHAN_MODE_SCION;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == ip,
+	    "an agent forwarding both, a request naming nothing: the ip pool (%s)", g.address);
+	r.pssid = "m2";
+	r.modes = 0;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == ip,
+	    "an agent that does not say its modes: the ip pool too (%s)", g.address);
+	r.pssid = "m3";
+	r.modes = CHAN_MODE_IP | CHAN_MODE_SCION;
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_POOL_EXHAUSTED,
+	    "the ip pool exhausted: refused, no scion address to an endhost that may not know "
+	    "SCION (%s)",
+	    why);
+	r.isd_as = IA_110;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == sci,
+	    "a request naming the ISD-AS: the pools in their order, the scion one (%s)", g.address);
+	r.isd_as = 0;
+	r.pssid = "m4";
+	r.pool_id = sci;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == sci,
+	    "a request bound to the scion pool: there (%s)", g.address);
+
+	r.pssid = "m5";
+	r.pool_id = 0;
+	r.isd_as = IA_110;
+	r.modes = CHAN_MODE_IP;
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_POOL_EXHAUSTED,
+	    "an agent forwarding ip only: the scion pool is never used, though it has room (%s)",
+	    why);
+	CHECK(strstr(why, "\"sci\"") == NULL, "the reason does not name the scion pool (%s)", why);
+	r.pool_id = sci;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == ERR_NO_POOL &&
+		strstr(why, "ip mode") != NULL,
+	    "bound to the scion pool on an ip-only agent: no pool, saying ip mode (%s)", why);
+	r.pool_id = 0;
+	addr_parse("10.88.0.5", &a);
+	r.addr = &a;
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_ADDR_NOT_IN_POOL,
+	    "an address of the scion pool asked on an ip-only agent: in no pool it forwards (%s)",
+	    why);
+	r.modes = CHAN_MODE_SCION;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == sci,
+	    "the same on an agent forwarding scion: granted (%s)", g.address);
+
+	/* the grant of m1 (ip pool) comes back to it on an ip-only agent; m4's scion grant does
+	 * not: it moves to an ip address when one is free */
+	r.addr = NULL;
+	r.isd_as = 0;
+	r.pssid = "m1";
+	r.session_id = 2;
+	r.modes = CHAN_MODE_IP;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == ip,
+	    "m1 reconnecting through an ip-only agent gets its ip address back (%s)", g.address);
+	sci2 = mkpool_mode("sci2", IA_110, "10.89.0.0/30", 600, POOL_SEQUENTIAL, POOL_MODE_SCION);
+	r.pssid = "m6";
+	r.modes = 8; /* a mode this manager does not know */
+	CHECK(sci2 > 0 && alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == ERR_NO_POOL,
+	    "an agent forwarding only a mode unknown here: no pool (%s)", why);
+}
+
 static void
 test_random_v6(void)
 {
@@ -389,7 +474,7 @@ test_random_v6(void)
 	CHECK(unique, "random grants are distinct");
 	/* a small random pool fills up completely through probes and the walk */
 	pool = mkpool("tiny", IA_111, "10.7.0.0/29", 600, POOL_RANDOM);
-	struct alloc_req r = {NULL, IA_111, 4, NULL, 1, 1, "test", 0};
+	struct alloc_req r = {NULL, IA_111, 4, NULL, 1, 1, "test", 0, 0};
 	int got = 0;
 	for (int i = 0; i < 7; i++) {
 		snprintf(pssid, sizeof(pssid), "t%d", i);
@@ -473,7 +558,7 @@ test_group_commit(void)
 static void
 test_request_check(void)
 {
-	struct alloc_req r = {"ok", 0, 0, NULL, 1, 1, "test", 0};
+	struct alloc_req r = {"ok", 0, 0, NULL, 1, 1, "test", 0, 0};
 	struct grant g;
 	struct addr a6;
 	char why[200];
@@ -598,7 +683,7 @@ test_gateway_never_granted(void)
 static void
 test_session_owns(void)
 {
-	struct alloc_req r = {"own", 0, 0, NULL, 5, 1, "test", 0};
+	struct alloc_req r = {"own", 0, 0, NULL, 5, 1, "test", 0, 0};
 	struct grant g, g2;
 	char why[200];
 
@@ -638,6 +723,7 @@ main(void)
 	test_reservation_wins_over_grant();
 	test_families_and_isd_as();
 	test_pool_binding();
+	test_modes();
 	test_random_v6();
 	test_sweep_and_delete();
 	test_reopen_keeps_state();

@@ -55,6 +55,7 @@ static struct {
 	uint8_t next_addr;
 	/* what the agent said */
 	int allocs, alloc_family[8];
+	unsigned alloc_modes; /* of the last ALLOC_REQ */
 	int ups, downs, holds;
 	uint64_t up_session, up_grant, hold_grant;
 	char down_reason[256];
@@ -80,6 +81,7 @@ mgr_alloc(const State__AllocReq *r, uint64_t corr)
 	if (mgr.allocs < 8)
 		mgr.alloc_family[mgr.allocs] = (int)r->family;
 	mgr.allocs++;
+	mgr.alloc_modes = r->modes;
 	state__alloc_res__init(&res);
 	if (mgr.alloc_error != 0) {
 		res.error_code = mgr.alloc_error;
@@ -587,6 +589,9 @@ test_scion_refused(void)
 	cl = cli_open(0);
 	CHECK_EQ_INT(renew(cl, tok), 200, "renewed");
 	CHECK_EQ_INT(assign(cl, tok), 400, "an address of the scion pool: 400");
+	CHECK_EQ_INT(mgr.alloc_modes, CHAN_MODE_IP,
+	    "the ALLOC_REQ said the agent forwards ip only (a manager that reads it never grants "
+	    "such an address; this one is a stand-in that does)");
 	CHECK(strstr(text, "pool \"sci\" is in scion mode") != NULL &&
 		strstr(text, "no SCION underlay") != NULL,
 	    "the answer names the pool and the missing underlay: \"%s\"", text);
