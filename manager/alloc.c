@@ -345,7 +345,7 @@ describe_exhausted(const struct pool *v, int n, char *why, size_t whylen)
 }
 
 static void
-describe_no_pool(const struct alloc_req *r, char *why, size_t whylen)
+describe_no_pool(const struct alloc_req *r, int scion_left_out, char *why, size_t whylen)
 {
 	char ia[ISDAS_STRLEN] = "any ISD-AS";
 	const char *family = r->family == 4 ? "IPv4" : r->family == 6 ? "IPv6" : "IPv4 or IPv6";
@@ -361,24 +361,44 @@ describe_no_pool(const struct alloc_req *r, char *why, size_t whylen)
 		    "no address available: the client's pool %lld is no %s pool%s for %s",
 		    (long long)r->pool_id, family, modes, ia);
 	else
-		snprintf(
-		    why, whylen, "no address available: no %s pool%s for %s", family, modes, ia);
+		snprintf(why, whylen, "no address available: no %s pool%s for %s%s", family, modes,
+		    ia,
+		    scion_left_out ? " (a pool in scion mode serves a client bound to it or asking "
+				     "for its ISD-AS)"
+				   : "");
 }
 
-/* A request that says nothing of where (no pool, ISD-AS or address) comes from an endhost
- * that may not know SCION: of v[0..*n), keep the ip pools when there is one (in order). */
-static void
-prefer_ip(const struct alloc_req *r, struct pool *v, int *n)
+/* A request that names no pool, ISD-AS or address may come from an endhost that does not know
+ * SCION (the agent asks for IPv4, then IPv6): while an ip pool of either family would serve it,
+ * the scion pools of v[0..*n) are left out (*dropped: how many). 0 or err. */
+static int
+prefer_ip(struct db *db, const struct alloc_req *r, struct pool *v, int *n, int *dropped)
 {
-	int k = 0;
+	struct alloc_req any = *r;
+	struct pool *all = NULL;
+	int k = 0, nall, rv, scion = 0, ip = 0;
 
+	*dropped = 0;
 	if (r->pool_id != 0 || r->isd_as != 0)
-		return;
+		return 0;
+	for (int i = 0; i < *n; i++)
+		scion += v[i].mode == POOL_MODE_SCION;
+	if (scion == 0)
+		return 0;
+	any.family = 0;
+	if ((rv = matching_pools(db, &any, &all, &nall)) < 0)
+		return rv;
+	for (int i = 0; i < nall; i++)
+		ip += all[i].mode == POOL_MODE_IP;
+	free(all);
+	if (ip == 0)
+		return 0;
 	for (int i = 0; i < *n; i++)
 		if (v[i].mode == POOL_MODE_IP)
 			v[k++] = v[i];
-	if (k > 0)
-		*n = k;
+	*dropped = *n - k;
+	*n = k;
+	return 0;
 }
 
 /* Plan any free address of the first matching pool that has one. */
@@ -387,11 +407,12 @@ plan_any(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl,
     size_t whylen)
 {
 	struct pool *v = NULL;
-	int n, rv;
+	int n, rv, dropped;
 
 	if ((rv = matching_pools(db, r, &v, &n)) < 0)
 		return rv;
-	prefer_ip(r, v, &n);
+	if ((rv = prefer_ip(db, r, v, &n, &dropped)) < 0)
+		goto out;
 	rv = ERR_NO_POOL;
 	for (int i = 0; i < n; i++) {
 		memset(pl, 0, sizeof(*pl));
@@ -401,12 +422,38 @@ plan_any(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl,
 		rv = ERR_POOL_EXHAUSTED;
 	}
 	if (rv == ERR_NO_POOL)
-		describe_no_pool(r, why, whylen);
+		describe_no_pool(r, dropped, why, whylen);
 	else
 		describe_exhausted(v, n, why, whylen);
 out:
 	free(v);
 	return rv == 1 ? 0 : rv;
+}
+
+/* The requested address is in no pool the agent forwards: if it is in a pool of another mode,
+ * why says so. ERR_ADDR_NOT_IN_POOL or err. */
+static int
+addr_in_other_mode(
+    struct db *db, const struct alloc_req *r, const char *text, char *why, size_t whylen)
+{
+	struct alloc_req any = *r;
+	struct pool *v = NULL;
+	uint64_t idx;
+	int n, rv;
+
+	any.modes = 0;
+	if ((rv = matching_pools(db, &any, &v, &n)) < 0)
+		return rv;
+	for (int i = 0; i < n; i++)
+		if (prefix_index_of(&v[i].prefix, r->addr, &idx) == 0) {
+			snprintf(why, whylen,
+			    "address %s is in pool \"%s\", in %s mode, which this agent does not "
+			    "forward",
+			    text, v[i].name, pool_mode_str(v[i].mode));
+			break;
+		}
+	free(v);
+	return ERR_ADDR_NOT_IN_POOL;
 }
 
 /* Plan the requested address: in a pool, assignable, not reserved for or held by another. */
@@ -453,6 +500,8 @@ plan_addr(struct db *db, const struct alloc_req *r, int64_t now, struct plan *pl
 		break;
 	}
 	free(v);
+	if (rv == ERR_ADDR_NOT_IN_POOL && r->modes != 0)
+		rv = addr_in_other_mode(db, r, text, why, whylen);
 	return rv;
 }
 

@@ -218,7 +218,7 @@ quic_client_read(struct quic_conn *c)
 		for (i = 0; i < n && c->live; i++) {
 			/* an empty datagram is no packet (ngtcp2 asserts there is a byte) */
 			len = msgs[i].msg_len;
-			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len == 0)
+			if ((msgs[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || len == 0)
 				continue;
 			seg = quic_udp_segment(&msgs[i].msg_hdr, len);
 			if (seg > QUIC_CLIENT_RX)
@@ -228,8 +228,10 @@ quic_client_read(struct quic_conn *c)
 				    len - off < seg ? len - off : seg, now);
 				/* acknowledgements go out every QUIC_BATCH packets of a long read
 				 * (quic_server_read says why) */
-				if (++handled % QUIC_BATCH == 0 && c->live)
+				if (++handled % QUIC_BATCH == 0 && c->live) {
 					quic_conn_write(c, now);
+					quic_tx_flush(c->tx);
+				}
 			}
 		}
 		if (c->live)

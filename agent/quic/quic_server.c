@@ -710,7 +710,7 @@ quic_server_read(struct quic_server *s, int fd)
 			/* an empty datagram is no packet (and ngtcp2 asserts there is a byte): anyone
 			 * could stop the gateway with one */
 			len = msgs[i].msg_len;
-			if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len == 0)
+			if ((msgs[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || len == 0)
 				continue;
 			quic_udp_local(&msgs[i].msg_hdr, &s->addr, s->addrlen, &s->cur_local,
 			    &s->cur_locallen);

@@ -215,13 +215,15 @@ quic_udp_local(struct msghdr *msg, const struct sockaddr_storage *bound, socklen
 	*outlen = boundlen;
 	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
-		    bound->ss_family == AF_INET) {
+		    bound->ss_family == AF_INET &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
 			((struct sockaddr_in *)out)->sin_addr = pi.ipi_addr;
 		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
-		    bound->ss_family == AF_INET6) {
+		    bound->ss_family == AF_INET6 &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));

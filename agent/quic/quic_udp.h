@@ -10,8 +10,9 @@
 #define QUIC_PKT_MAX 1500 /* buffer per UDP datagram we write (max_tx_udp_payload_size 1452) */
 #define QUIC_BATCH 64 /* datagrams per sendmmsg/recvmmsg */
 /* Room for the control messages of one datagram: IP_PKTINFO/IPV6_PKTINFO, and UDP_SEGMENT
- * (sending) or UDP_GRO (receiving). */
-#define QUIC_CMSG_SPACE 64
+ * (sending) or UDP_GRO (receiving): 64 bytes at most, twice that for room. A message whose
+ * control data was cut (MSG_CTRUNC) is dropped: its run's segment size may be lost. */
+#define QUIC_CMSG_SPACE 128
 /* A UDP GSO send (UDP_SEGMENT) carries at most this many bytes of packets (the IP length
  * field's limit less the headers) and at most QUIC_GSO_SEGS of them (the kernel's limit). */
 #define QUIC_GSO_BYTES 65000
@@ -55,7 +56,8 @@ int quic_udp_gso(int fd);
 
 /* Ask for UDP GRO on fd (receive runs of one sender's equal-size datagrams as one buffer,
  * UDP_GRO control message giving the size): 1 when the kernel took it, else 0. A socket with
- * it needs QUIC_GRO_BUF bytes per receive buffer: a run longer than its buffer is cut short. */
+ * it needs QUIC_GRO_BUF bytes per receive buffer: a run longer than its buffer would arrive
+ * truncated (MSG_TRUNC), and be dropped whole. */
 int quic_udp_gro(int fd);
 
 /* The size of each datagram in the len bytes msg received: the segment size of a UDP GRO run

@@ -423,8 +423,10 @@ test_modes(void)
 	r.pool_id = 0;
 	addr_parse("10.88.0.5", &a);
 	r.addr = &a;
-	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_ADDR_NOT_IN_POOL,
-	    "an address of the scion pool asked on an ip-only agent: in no pool it forwards (%s)",
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == ERR_ADDR_NOT_IN_POOL &&
+		strstr(why, "pool \"sci\", in scion mode, which this agent does not forward") !=
+		    NULL,
+	    "an address of the scion pool asked on an ip-only agent: refused, saying why (%s)",
 	    why);
 	r.modes = CHAN_MODE_SCION;
 	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == sci,
@@ -444,6 +446,40 @@ test_modes(void)
 	r.modes = 8; /* a mode this manager does not know */
 	CHECK(sci2 > 0 && alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == ERR_NO_POOL,
 	    "an agent forwarding only a mode unknown here: no pool (%s)", why);
+
+	/* the agent asks for IPv4, then IPv6: an ip pool of the other family keeps a scion pool
+	 * of the asked one out */
+	fresh_db();
+	sci = mkpool_mode("sci4", IA_110, "10.88.0.0/29", 600, POOL_SEQUENTIAL, POOL_MODE_SCION);
+	ip = mkpool("ip6", IA_110, "2001:db8:1::/64", 600, POOL_SEQUENTIAL);
+	r = (struct alloc_req){"x1", 0, 4, NULL, 1, 1, "test", 0, CHAN_MODE_IP | CHAN_MODE_SCION};
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == ERR_NO_POOL &&
+		strstr(why, "scion mode serves a client bound to it") != NULL,
+	    "a scion IPv4 pool and an ip IPv6 pool: the IPv4 request finds no pool, saying why "
+	    "(%s)",
+	    why);
+	r.family = 6;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == ip,
+	    "and the IPv6 request that follows gets the ip pool's address (%s)", g.address);
+	r.pssid = "x2";
+	r.family = 0;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == ip,
+	    "a request of either family: the ip IPv6 pool, not the scion IPv4 one (%s)", g.address);
+	fresh_db();
+	ip = mkpool("ip4", IA_110, "192.0.2.0/32", 600, POOL_SEQUENTIAL);
+	sci = mkpool_mode("sci6", IA_110, "2001:db8:2::/64", 600, POOL_SEQUENTIAL, POOL_MODE_SCION);
+	r = (struct alloc_req){"y1", 0, 4, NULL, 1, 1, "test", 0, CHAN_MODE_IP | CHAN_MODE_SCION};
+	CHECK(ip > 0 && sci > 0 && alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0,
+	    "an ip IPv4 pool of one address: taken (%s)", g.address);
+	r.pssid = "y2";
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_POOL_EXHAUSTED,
+	    "the next IPv4 request: exhausted (%s)", why);
+	r.family = 6;
+	CHECK_EQ_INT(alloc_acquire(db, &r, T0, &g, why, sizeof(why)), ERR_NO_POOL,
+	    "its IPv6 retry does not fall into the scion IPv6 pool (%s)", why);
+	r.isd_as = IA_110;
+	CHECK(alloc_acquire(db, &r, T0, &g, why, sizeof(why)) == 0 && g.pool_id == sci,
+	    "naming the ISD-AS, it does (%s)", g.address);
 }
 
 static void
