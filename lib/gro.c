@@ -70,9 +70,11 @@ continues(const uint8_t *p, size_t len, const struct tcpip *t, size_t n, const s
 			return 0;
 	}
 	/* sequence, then acknowledgment, header length, flags (the entry's are ACK alone, see
-	 * gro_add), window, and the options */
+	 * gro_add), window, urgent pointer (with URG clear it means nothing, but cutting the
+	 * super-packet copies the first's into every segment), and the options */
 	if (be_get32(tp + 4) != e->next_seq || memcmp(tp + 8, tq + 8, 5) != 0 ||
 	    (tp[13] & (uint8_t)~TCPIP_PSH) != tq[13] || memcmp(tp + 14, tq + 14, 2) != 0 ||
+	    memcmp(tp + 18, tq + 18, 2) != 0 ||
 	    memcmp(tp + 20, tq + 20, t->hdrlen - t->iphlen - 20) != 0)
 		return 0;
 	return tcpip_csums_ok(p, t, len);

@@ -7,9 +7,9 @@
  * A segment joins the last entry of its flow (same addresses and ports) when it continues it
  * exactly: IPv4 without options, IPv6 without extension headers, the next sequence number, the
  * next IPv4 identification, the same IP header otherwise (TOS, DF, TTL / traffic class, flow
- * label, hop limit), the same acknowledgment, window, TCP options and flags (ACK, with PSH
- * allowed on the last), a payload of the entry's first segment's size (the last may be
- * shorter, and ends the entry), both checksums right (a joined segment's checksum is the
+ * label, hop limit), the same acknowledgment, window, urgent pointer, TCP options and flags
+ * (ACK, with PSH allowed on the last), a payload of the entry's first segment's size (the last
+ * may be shorter, and ends the entry), both checksums right (a joined segment's checksum is the
  * kernel's to trust, so one with a wrong one must stay alone for the kernel to drop), and the
  * whole within 64 KiB. Entries keep the order their first packets came in; within a flow the
  * order is kept. */

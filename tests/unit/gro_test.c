@@ -199,6 +199,17 @@ test_alone(void)
 	CHECK(entries(5, segs) == 2 && segs[0] == 4, "after a short segment: a new entry");
 
 	make_burst(k, 3, 1000, 1000, 0);
+	{
+		struct tcppkt o = k;
+
+		/* URG clear, but the field differs: a super-packet's one header would give every
+		 * segment the first's (a crash input of fuzz_gro) */
+		o.seq = 2000, o.id = 2, o.urg = 7;
+		lens[1] = tcppkt_build(&o, payload + 1000, 1000, pkts[1]);
+	}
+	CHECK(entries(3, segs) == 3, "another urgent pointer (URG clear): alone, and after it too");
+
+	make_burst(k, 3, 1000, 1000, 0);
 	pkts[1][5] ^= 7; /* the identification does not follow */
 	CHECK(entries(3, segs) == 3, "IPv4 identification out of order: alone");
 

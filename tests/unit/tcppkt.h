@@ -21,6 +21,7 @@ struct tcppkt {
 	uint32_t seq, ack;
 	uint8_t flags; /* TCP flags (0x10 ACK, 0x08 PSH, 0x01 FIN, 0x80 CWR, ...) */
 	uint16_t window;
+	uint16_t urg; /* the urgent pointer field, written whether URG (0x20) is set or not */
 	size_t optlen;
 	uint16_t sport, dport;
 	uint8_t src_last; /* the source address's last byte: another flow */
@@ -102,6 +103,7 @@ tcppkt_build(const struct tcppkt *k, const uint8_t *pay, size_t n, uint8_t *out)
 	t[12] = (uint8_t)((thl / 4) << 4);
 	t[13] = k->flags;
 	be_put16(t + 14, k->window ? k->window : 502);
+	be_put16(t + 18, k->urg);
 	for (size_t i = 0; i < k->optlen; i++)
 		t[20 + i] = 1; /* NOP */
 	if (k->optlen >= 12) { /* NOP NOP timestamps */
