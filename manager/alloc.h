@@ -27,8 +27,8 @@ struct alloc_req {
 	const char *actor; /* recorded in the history: "agent:3", a token name */
 	int64_t pool_id; /* the client's join token binds it to this pool; 0: any pool */
 	/* the pool modes the agent forwards (CHAN_MODE_* bits of proto/chan.h); 0: any. A request
-	 * that names neither a pool, an ISD-AS nor an address gets an ip pool's address when one
-	 * matches, a scion pool's only where no ip pool does. */
+	 * that names neither a pool, an ISD-AS nor an address takes no scion pool's address while
+	 * an ip pool of either family exists for it. */
 	unsigned modes;
 };
 

@@ -629,8 +629,10 @@ send_reply(struct req *r)
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	/* The route, not the path: a path may hold a secret sent by mistake. */
-	router_template(r->route, "(no route)", route, sizeof(route));
-	log_debug("%s %s -> %u", method_for_log(r->method), route, r->status);
+	if (log_enabled(LOG_DEBUG)) {
+		router_template(r->route, "(no route)", route, sizeof(route));
+		log_debug("%s %s -> %u", method_for_log(r->method), route, r->status);
+	}
 	return ret;
 }
 
